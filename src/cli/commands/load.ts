@@ -1,0 +1,14 @@
+import type { Command } from 'commander';
+import { UsageError } from '../../errors.js';
+
+// Placeholder until the command is implemented.
+export function register(program: Command): void {
+  program
+    .command('load')
+    .description('(not yet implemented)')
+    .allowUnknownOption()
+    .argument('[args...]')
+    .action(() => {
+      throw new UsageError('load is not implemented yet');
+    });
+}

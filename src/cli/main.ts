@@ -1,0 +1,63 @@
+/**
+ * The CLI: argv in, a library call, a printed or JSON result out. Commands
+ * live one per file in ./commands and hold no logic of their own.
+ *
+ * Exit status: 0 ok, 1 failure (bad input, damage found, a threshold
+ * crossed), 2 usage error.
+ */
+import { Command, CommanderError } from 'commander';
+import { PagestackError } from '../errors.js';
+import { commands } from './commands/index.js';
+import { VERSION } from '../version.js';
+
+export function buildProgram(): Command {
+  const program = new Command('pagestack')
+    .description('Find, pack and share identical pages of ELF executables; simulate loading them.')
+    .version(VERSION)
+    .option('--debug', 'print stack traces with errors')
+    .showSuggestionAfterError(true)
+    .exitOverride()
+    .configureOutput({
+      writeErr: (s) => process.stderr.write(s),
+      outputError: (s, write) => write(s.startsWith('error:') ? `pagestack: ${s.slice(7)}` : s),
+    });
+  for (const register of commands) register(program);
+  program.commands.forEach((c) => c.exitOverride().showSuggestionAfterError(true));
+  return program;
+}
+
+/** Runs the CLI and returns the exit status. Never throws. */
+export async function main(argv: string[]): Promise<number> {
+  const program = buildProgram();
+  const debug = argv.includes('--debug');
+  try {
+    await program.parseAsync(argv);
+    return typeof process.exitCode === 'number' ? process.exitCode : 0;
+  } catch (err) {
+    return reportError(err, commandName(argv), debug);
+  }
+}
+
+function commandName(argv: string[]): string {
+  const word = argv.slice(2).find((a) => !a.startsWith('-'));
+  return word ?? '';
+}
+
+/** Prints one line, `pagestack: <command>: <what>: <why>`, and returns the exit status. */
+export function reportError(err: unknown, command: string, debug: boolean): number {
+  if (err instanceof CommanderError) {
+    // commander already printed its message (help and version exit 0).
+    if (err.code === 'commander.helpDisplayed' || err.code === 'commander.version' || err.code === 'commander.help') return 0;
+    return 2;
+  }
+  const prefix = command ? `pagestack: ${command}: ` : 'pagestack: ';
+  if (err instanceof PagestackError) {
+    process.stderr.write(`${prefix}${err.message}\n`);
+    if (debug && err.stack) process.stderr.write(`${err.stack}\n`);
+    return err.exitCode;
+  }
+  const e = err as Error;
+  process.stderr.write(`${prefix}internal error: ${e?.message ?? String(err)} (rerun with --debug for the stack trace)\n`);
+  if (debug && e?.stack) process.stderr.write(`${e.stack}\n`);
+  return 1;
+}

@@ -1,0 +1,5 @@
+/**
+ * pagestack's public API. See README.md, section "API".
+ */
+export * from './errors.js';
+export * from './elf/index.js';
