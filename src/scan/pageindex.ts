@@ -1,0 +1,135 @@
+/**
+ * The distinct-page index: the hot path of scan and pack.
+ *
+ * Gives every page a content id: 0 for an all-zero page, 1..n for distinct
+ * non-zero contents in order of first appearance. A hash match is never
+ * trusted on its own: the earlier page's bytes are fetched through
+ * `readCanonical` and compared byte for byte, so a 64-bit collision (or an
+ * injected constant hash in tests) never merges different pages.
+ *
+ * Layout: open addressing with linear probing over typed arrays (hash low
+ * word, hash high word, id + 1; 0 marks an empty slot), grown at half load.
+ * Entries with equal hashes but different bytes simply occupy further slots.
+ * Memory per distinct page: 12 bytes per slot, at most 2 slots.
+ */
+import { InternalError } from '../errors.js';
+import type { PageHash64 } from './hash.js';
+
+export const ZERO_CONTENT_ID = 0;
+
+/** Fetches the bytes of the page first seen with content id `id` into `into`. */
+export type ReadCanonical = (id: number, into: Uint8Array) => void;
+
+export class PageIndex {
+  readonly pageSize: number;
+  /** Number of distinct non-zero page contents seen so far. */
+  distinct = 0;
+  /** Set by add(): true when this content was not seen before (for zero pages: the first zero page). */
+  isNew = false;
+  /** Hash comparisons that matched on 64 bits but differed in bytes. */
+  collisions = 0;
+
+  private readonly hash: PageHash64;
+  private readonly readCanonical: ReadCanonical;
+  private readonly zeroHash: bigint;
+  private readonly scratch: Uint8Array;
+  private readonly split = new BigUint64Array(1);
+  private readonly splitWords = new Uint32Array(this.split.buffer);
+  private mask: number;
+  private hashLo: Uint32Array;
+  private hashHi: Uint32Array;
+  private slotIds: Int32Array;
+  private zeroSeen = false;
+
+  constructor(pageSize: number, hash: PageHash64, readCanonical: ReadCanonical, initialSlots = 1 << 16) {
+    this.pageSize = pageSize;
+    this.hash = hash;
+    this.readCanonical = readCanonical;
+    this.zeroHash = hash(new Uint8Array(pageSize));
+    this.scratch = new Uint8Array(pageSize);
+    const slots = 1 << Math.max(4, Math.ceil(Math.log2(initialSlots)));
+    this.mask = slots - 1;
+    this.hashLo = new Uint32Array(slots);
+    this.hashHi = new Uint32Array(slots);
+    this.slotIds = new Int32Array(slots);
+  }
+
+  /**
+   * Returns the content id of `page` (length pageSize) and sets `isNew`.
+   * A new non-zero content gets the next id; its bytes must stay readable
+   * through readCanonical from then on.
+   */
+  add(page: Uint8Array): number {
+    if (page.length !== this.pageSize) {
+      throw new InternalError(`page of ${page.length} bytes given to an index of ${this.pageSize}-byte pages`);
+    }
+    const h = this.hash(page);
+    if (h === this.zeroHash && isZero(page)) {
+      this.isNew = !this.zeroSeen;
+      this.zeroSeen = true;
+      return ZERO_CONTENT_ID;
+    }
+    this.split[0] = h;
+    const lo = this.splitWords[0]!;
+    const hi = this.splitWords[1]!;
+    const mask = this.mask;
+    let slot = (lo ^ Math.imul(hi, 0x9e3779b1)) & mask;
+    for (;;) {
+      const stored = this.slotIds[slot]!;
+      if (stored === 0) break;
+      if (this.hashLo[slot] === lo && this.hashHi[slot] === hi) {
+        this.readCanonical(stored, this.scratch);
+        if (equalBytes(this.scratch, page)) {
+          this.isNew = false;
+          return stored;
+        }
+        this.collisions++;
+      }
+      slot = (slot + 1) & mask;
+    }
+    const id = ++this.distinct;
+    this.hashLo[slot] = lo;
+    this.hashHi[slot] = hi;
+    this.slotIds[slot] = id;
+    this.isNew = true;
+    if (this.distinct * 2 > mask) this.grow();
+    return id;
+  }
+
+  private grow(): void {
+    const oldLo = this.hashLo;
+    const oldHi = this.hashHi;
+    const oldIds = this.slotIds;
+    const slots = oldIds.length * 2;
+    this.mask = slots - 1;
+    this.hashLo = new Uint32Array(slots);
+    this.hashHi = new Uint32Array(slots);
+    this.slotIds = new Int32Array(slots);
+    for (let i = 0; i < oldIds.length; i++) {
+      const id = oldIds[i]!;
+      if (id === 0) continue;
+      const lo = oldLo[i]!;
+      const hi = oldHi[i]!;
+      let slot = (lo ^ Math.imul(hi, 0x9e3779b1)) & this.mask;
+      while (this.slotIds[slot] !== 0) slot = (slot + 1) & this.mask;
+      this.hashLo[slot] = lo;
+      this.hashHi[slot] = hi;
+      this.slotIds[slot] = id;
+    }
+  }
+}
+
+/** True when every byte of `page` is zero. Word-at-a-time when aligned. */
+export function isZero(page: Uint8Array): boolean {
+  if ((page.byteOffset & 3) === 0 && (page.length & 3) === 0) {
+    const words = new Uint32Array(page.buffer, page.byteOffset, page.length >>> 2);
+    for (let i = 0; i < words.length; i++) if (words[i] !== 0) return false;
+    return true;
+  }
+  for (let i = 0; i < page.length; i++) if (page[i] !== 0) return false;
+  return true;
+}
+
+export function equalBytes(a: Uint8Array, b: Uint8Array): boolean {
+  return a.length === b.length && Buffer.compare(a, b) === 0;
+}
