@@ -6,9 +6,9 @@ const PAGE = 4096;
 
 function pageOf(seed: number): Uint8Array {
   const p = new Uint8Array(PAGE);
-  let x = seed * 2654435761 + 1;
+  let x = (Math.imul(seed, 2654435761) + 1) >>> 0;
   for (let i = 0; i < PAGE; i++) {
-    x = (x * 1103515245 + 12345) >>> 0;
+    x = (Math.imul(x, 1103515245) + 12345) >>> 0;
     p[i] = x >>> 24;
   }
   return p;
