@@ -4,8 +4,11 @@
  *
  * A FileTable holds one PageIndex for every file it opens, so identical
  * pages of different files get the same contentId (0 for an all-zero page,
- * as the scanner numbers them); it also hands out one backing per real file,
+ * as the scanner numbers them); it also hands out one backing per real path,
  * so two execs of the same program share a page cache in the memory model.
+ * Hard links (one inode under two names, as /usr/bin/perl and perl5.36.0)
+ * get one backing per name, because /proc/PID/maps shows the name that was
+ * opened; they share the bytes and the content ids.
  *
  * The whole file is read once (execve reads through the page cache; the
  * simulator keeps the bytes). Content ids are computed on the first call to
@@ -43,12 +46,14 @@ export class PlainFileBacking implements FileBacking {
   /** The filesystem places large mappings 2 MiB-aligned (thp_get_unmapped_area). */
   readonly thpAligned: boolean;
 
-  private ids: Int32Array | undefined;
+  private readonly inodeContent: InodeContent;
   private readonly table: FileTable;
 
-  constructor(table: FileTable, path: string, bytes: Uint8Array, stat: fs.BigIntStats, thpAligned: boolean) {
+  constructor(table: FileTable, path: string, content: InodeContent, stat: fs.BigIntStats, thpAligned: boolean) {
     this.table = table;
     this.path = path;
+    this.inodeContent = content;
+    const bytes = content.bytes;
     this.bytes = bytes;
     this.size = bytes.length;
     this.pageCount = Math.ceil(bytes.length / LOADER_PAGE_SIZE);
@@ -73,14 +78,21 @@ export class PlainFileBacking implements FileBacking {
 
   contentId(pageIndex: number): number {
     if (pageIndex < 0 || pageIndex >= this.pageCount) return ZERO_CONTENT_ID;
-    this.ids ??= this.table.indexPages(this);
-    return this.ids[pageIndex]!;
+    this.inodeContent.ids ??= this.table.indexPages(this);
+    return this.inodeContent.ids[pageIndex]!;
   }
+}
+
+/** The bytes of one inode and, once computed, its pages' content ids. */
+interface InodeContent {
+  bytes: Uint8Array;
+  ids?: Int32Array;
 }
 
 /** The files of one load, sharing one distinct-page index. */
 export class FileTable {
-  private readonly byIdentity = new Map<string, PlainFileBacking>();
+  private readonly byPath = new Map<string, PlainFileBacking>();
+  private readonly byInode = new Map<string, InodeContent>();
   private readonly hash: PageHash64;
   private index: PageIndex | undefined;
   /** Files in the order they were indexed; content id i was first seen in file firstSeenFile[i-1], page firstSeenPage[i-1]. */
@@ -108,6 +120,8 @@ export class FileTable {
 
   /** The backing of the regular file at `realPath` (already resolved), opened once per table. */
   open(realPath: string): PlainFileBacking {
+    const known = this.byPath.get(realPath);
+    if (known) return known;
     let stat: fs.BigIntStats;
     try {
       stat = fs.statSync(realPath, { bigint: true });
@@ -116,17 +130,18 @@ export class FileTable {
     }
     if (stat.isDirectory()) throw new InputError('E_ISDIR', `${realPath}: is a directory`, { file: realPath });
     if (!stat.isFile()) throw new InputError('E_NOTFILE', `${realPath}: not a regular file`, { file: realPath });
-    const key = `${stat.dev}:${stat.ino}`;
-    const known = this.byIdentity.get(key);
-    if (known) return known;
-    let bytes: Uint8Array;
-    try {
-      bytes = fs.readFileSync(realPath);
-    } catch (err) {
-      throw fsError(err, realPath);
+    const inode = `${stat.dev}:${stat.ino}`;
+    let content = this.byInode.get(inode);
+    if (!content) {
+      try {
+        content = { bytes: fs.readFileSync(realPath) };
+      } catch (err) {
+        throw fsError(err, realPath);
+      }
+      this.byInode.set(inode, content);
     }
-    const backing = new PlainFileBacking(this, realPath, bytes, stat, this.thpAligned ?? placesThpAligned(realPath));
-    this.byIdentity.set(key, backing);
+    const backing = new PlainFileBacking(this, realPath, content, stat, this.thpAligned ?? placesThpAligned(realPath));
+    this.byPath.set(realPath, backing);
     return backing;
   }
 
