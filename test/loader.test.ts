@@ -10,7 +10,8 @@ import * as path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { PagestackError } from '../src/errors.js';
 import { planExecWith, type ExecOptions } from '../src/loader/execve.js';
-import { FileTable } from '../src/loader/file-backing.js';
+import { FileTable, type ExecFileSource } from '../src/loader/file-backing.js';
+import type { FileBacking } from '../src/mm/backing.js';
 import { formatMaps } from '../src/loader/maps.js';
 import { PROT_EXEC, PROT_READ, PROT_WRITE, type ExecPlan } from '../src/loader/plan.js';
 import { resolveInRoot } from '../src/loader/resolve.js';
@@ -418,5 +419,43 @@ describe('FileBacking', () => {
     bk.readPage(bk.pageCount, p);
     expect(p.every((b) => b === 0)).toBe(true);
     expect(bk.contentId(bk.pageCount + 3)).toBe(0);
+  });
+});
+
+describe('a source other than the disk (as a container reader provides)', () => {
+  class MemoryBacking implements FileBacking {
+    readonly pageSize = 4096;
+    readonly size: number;
+    readonly pageCount: number;
+    constructor(
+      readonly path: string,
+      private readonly data: Uint8Array,
+    ) {
+      this.size = data.length;
+      this.pageCount = Math.ceil(data.length / 4096);
+    }
+    readPage(i: number, into: Uint8Array): void {
+      into.fill(0);
+      into.set(this.data.subarray(i * 4096, Math.min((i + 1) * 4096, this.size)));
+    }
+    contentId(i: number): number {
+      return i + 1;
+    }
+  }
+
+  it('plans from FileBackings alone; maps shows 00:00 0 for device and inode', () => {
+    const members = new Map<string, FileBacking>([
+      ['/bin/hello', new MemoryBacking('/bin/hello', fs.readFileSync(sample('hello')))],
+      ['/lib64/ld-linux-x86-64.so.2', new MemoryBacking('/lib64/ld-linux-x86-64.so.2', buildElf(FAKE_LDSO))],
+    ]);
+    const source: ExecFileSource = {
+      program: (p) => members.get(p)!,
+      interpreter: (p) => members.get(p)!,
+    };
+    const p = planExecWith(source, '/bin/hello');
+    expect(layout(p)).toEqual(layout(plan(sample('hello'))));
+    const lines = formatMaps(p).split('\n');
+    expect(lines[0]).toBe('555555554000-555555555000 r--p 00000000 00:00 0                          /bin/hello');
+    expect(lines).toContain('7ffff7ff9000-7ffff7ffa000 r--p 00000000 00:00 0                          /lib64/ld-linux-x86-64.so.2');
   });
 });

@@ -194,7 +194,7 @@ function vmMmap(space: AddressSpace, image: ExecImage, addr: bigint, len: bigint
   const backing = image.backing;
   let start: bigint;
   if (placement === 'hint') {
-    const found = space.getUnmappedArea(addr, len, { thpAligned: backing.thpAligned, offset: off });
+    const found = space.getUnmappedArea(addr, len, { thpAligned: image.thpAligned, offset: off });
     if (found === undefined) throw mapError(image, `no room for a ${len}-byte mapping below 0x${space.mmapBase.toString(16)}`, 'E_EXEC_NOMEM');
     start = found;
   } else {

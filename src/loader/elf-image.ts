@@ -12,7 +12,7 @@
  */
 import { ElfError, type ErrorData } from '../errors.js';
 import { ET_DYN, ET_EXEC, PF_R, PF_W, PF_X, PT_GNU_STACK, PT_INTERP, PT_LOAD, parseElf, type ElfFile, type ProgramHeader } from '../elf/index.js';
-import type { PlainFileBacking } from './file-backing.js';
+import type { FileBacking } from '../mm/backing.js';
 import { PROT_EXEC, PROT_READ, PROT_WRITE } from './plan.js';
 import { ELF64_PHDR_SIZE, EM_X86_64, PATH_MAX, TASK_SIZE, elfPageOffset } from './x86-64.js';
 
@@ -28,7 +28,11 @@ export interface LoadSegment {
 }
 
 export interface ExecImage {
-  backing: PlainFileBacking;
+  backing: FileBacking;
+  /** The file's bytes (a plain file's own buffer, or a container member's pages put together). */
+  bytes: Uint8Array;
+  /** The file's filesystem places large mappings 2 MiB-aligned (thp_get_unmapped_area). */
+  thpAligned: boolean;
   elf: ElfFile;
   /** ET_EXEC or ET_DYN. */
   type: number;
@@ -51,10 +55,10 @@ export function makeProt(pFlags: number): number {
 }
 
 /** Reads and checks an executable or interpreter. `role` names it in errors. */
-export function readExecImage(backing: PlainFileBacking, role: 'program' | 'interpreter'): ExecImage {
+export function readExecImage(backing: FileBacking, role: 'program' | 'interpreter'): ExecImage {
   const file = backing.path;
   const fail = (code: string, problem: string, data: ErrorData = {}) => new ElfError(code, `${file}: ${problem}`, { file, ...data });
-  const bytes = backing.bytes;
+  const bytes = bytesOf(backing);
   const elf = parseElf(bytes, file);
   const h = elf.header;
   if (h.type !== ET_EXEC && h.type !== ET_DYN) {
@@ -112,6 +116,8 @@ export function readExecImage(backing: PlainFileBacking, role: 'program' | 'inte
 
   const image: ExecImage = {
     backing,
+    bytes,
+    thpAligned: (backing as Partial<{ thpAligned: boolean }>).thpAligned === true,
     elf,
     type: h.type,
     entry: h.entry,
@@ -123,6 +129,18 @@ export function readExecImage(backing: PlainFileBacking, role: 'program' | 'inte
   };
   if (interpreter !== undefined) image.interpreter = interpreter;
   return image;
+}
+
+/**
+ * The whole file: a PlainFileBacking's buffer, or any other backing's pages
+ * read in turn. backing.size is the member's real size, not a header's claim.
+ */
+function bytesOf(backing: FileBacking): Uint8Array {
+  const own = (backing as Partial<{ bytes: Uint8Array }>).bytes;
+  if (own instanceof Uint8Array && own.length === backing.size) return own;
+  const out = new Uint8Array(backing.pageCount * backing.pageSize);
+  for (let i = 0; i < backing.pageCount; i++) backing.readPage(i, out.subarray(i * backing.pageSize, (i + 1) * backing.pageSize));
+  return out.subarray(0, backing.size);
 }
 
 type Fail = (code: string, problem: string, data?: ErrorData) => ElfError;

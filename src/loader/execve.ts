@@ -21,15 +21,13 @@
  *      0x555555555000 for a static PIE. No [heap] VMA exists until the
  *      program calls brk.
  */
-import * as fs from 'node:fs';
-import { ElfError, fsError } from '../errors.js';
+import { ElfError } from '../errors.js';
 import { ET_DYN } from '../elf/index.js';
 import { AddressSpace, type Area } from './address-space.js';
 import { loadInterp, loadProgram } from './binfmt-elf.js';
 import { readExecImage, type ExecImage } from './elf-image.js';
-import { FileTable } from './file-backing.js';
+import { FileTable, type ExecFileSource } from './file-backing.js';
 import { PROT_EXEC, PROT_READ, PROT_WRITE, type ExecPlan, type KernelWrite, type VmaPlan } from './plan.js';
-import { resolveInRoot } from './resolve.js';
 import { copyArgStrings, createElfTables, DEFAULT_AUXV_MACHINE, type AuxvMachine } from './stack.js';
 import { ELF_ET_DYN_BASE, PAGE_SIZE, STK_LIM, VDSO_6_18, badAddr, elfPageAlign, mmapBase, type VdsoLayout } from './x86-64.js';
 
@@ -54,26 +52,19 @@ export async function planExec(path: string, options: ExecOptions = {}): Promise
 }
 
 /**
- * Plans execve of `path` with the files of `files`: every plan made with one
- * table shares its backings and content ids, as one load should.
+ * Plans execve of `path` with the files of `files` (a FileTable for the disk,
+ * or a container's source): every plan made with one source shares its
+ * backings and content ids, as one load should.
  */
-export function planExecWith(files: FileTable, path: string, options: ExecOptions = {}): ExecPlan {
+export function planExecWith(files: ExecFileSource, path: string, options: ExecOptions = {}): ExecPlan {
   const rlimitStack = options.rlimitStack ?? STK_LIM;
   const machine: AuxvMachine = { ...DEFAULT_AUXV_MACHINE, ...options.auxv };
 
   // 1. The program and its interpreter.
-  let realPath: string;
-  try {
-    realPath = fs.realpathSync(path);
-  } catch (err) {
-    throw fsError(err, path);
-  }
-  const program = readExecImage(files.open(realPath), 'program');
+  const program = readExecImage(files.program(path), 'program');
   let interp: ExecImage | undefined;
   if (program.interpreter !== undefined) {
-    const cwd = options.root === undefined ? process.cwd() : '/';
-    const interpPath = resolveInRoot(options.root ?? '/', program.interpreter, `${realPath}: interpreter`, cwd);
-    interp = readExecImage(files.open(interpPath), 'interpreter');
+    interp = readExecImage(files.interpreter(program.interpreter, options.root, program.backing.path), 'interpreter');
   }
 
   // 2-3. The stack with the argument strings, and the mmap layout.

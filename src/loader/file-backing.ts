@@ -20,6 +20,7 @@ import { fsError, InputError } from '../errors.js';
 import type { FileBacking } from '../mm/backing.js';
 import { loadPageHasher, type PageHash64 } from '../scan/hash.js';
 import { PageIndex, ZERO_CONTENT_ID } from '../scan/pageindex.js';
+import { resolveInRoot } from './resolve.js';
 
 export const LOADER_PAGE_SIZE = 4096;
 
@@ -89,8 +90,23 @@ interface InodeContent {
   ids?: Int32Array;
 }
 
-/** The files of one load, sharing one distinct-page index. */
-export class FileTable {
+/**
+ * Where execve finds its files. FileTable reads them from disk; a container
+ * reader can answer from its members (then /proc/PID/maps shows 00:00 0 for
+ * device and inode, and no THP alignment applies).
+ */
+export interface ExecFileSource {
+  /** The program named to execve. Throws InputError when it cannot be opened. */
+  program(path: string): FileBacking;
+  /**
+   * The interpreter named by PT_INTERP of `programPath`; `root` is
+   * ExecOptions.root (undefined: the real root, relative paths from the cwd).
+   */
+  interpreter(path: string, root: string | undefined, programPath: string): FileBacking;
+}
+
+/** The files of one load, from disk, sharing one distinct-page index. */
+export class FileTable implements ExecFileSource {
   private readonly byPath = new Map<string, PlainFileBacking>();
   private readonly byInode = new Map<string, InodeContent>();
   private readonly hash: PageHash64;
@@ -116,6 +132,21 @@ export class FileTable {
   /** A table hashing with XXH64 (src/scan/hash.ts). */
   static async create(options: { thpAligned?: boolean } = {}): Promise<FileTable> {
     return new FileTable(await loadPageHasher(), options);
+  }
+
+  program(path: string): PlainFileBacking {
+    let realPath: string;
+    try {
+      realPath = fs.realpathSync(path);
+    } catch (err) {
+      throw fsError(err, path);
+    }
+    return this.open(realPath);
+  }
+
+  interpreter(path: string, root: string | undefined, programPath: string): PlainFileBacking {
+    const cwd = root === undefined ? process.cwd() : '/';
+    return this.open(resolveInRoot(root ?? '/', path, `${programPath}: interpreter`, cwd));
   }
 
   /** The backing of the regular file at `realPath` (already resolved), opened once per table. */

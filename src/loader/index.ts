@@ -4,7 +4,7 @@
  */
 export * from './plan.js';
 export { planExec, planExecWith, type ExecOptions } from './execve.js';
-export { FileTable, PlainFileBacking } from './file-backing.js';
+export { FileTable, PlainFileBacking, type ExecFileSource } from './file-backing.js';
 export { formatMaps, mapsLines, type MapsLine, type MapsOptions } from './maps.js';
 export { resolveInRoot } from './resolve.js';
 export { DEFAULT_AUXV_MACHINE, type AuxvMachine } from './stack.js';

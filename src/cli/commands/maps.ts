@@ -3,7 +3,7 @@ import { planExec } from '../../loader/execve.js';
 import { formatMaps, mapsLines } from '../../loader/maps.js';
 
 interface MapsFlags {
-  root: string;
+  root?: string;
   json?: boolean;
   special: boolean;
 }
@@ -14,11 +14,11 @@ export function register(program: Command): void {
     .command('maps')
     .description('print /proc/PID/maps of FILE right after execve (Linux 6.18, x86-64, ASLR off)')
     .argument('<file>', 'ELF executable')
-    .option('--root <dir>', 'resolve the interpreter (PT_INTERP) inside DIR, as if chrooted there', '/')
+    .option('--root <dir>', 'resolve the interpreter (PT_INTERP) inside DIR, as if chrooted there (default: /)')
     .option('--json', 'print the mappings and the process layout as JSON')
     .option('--no-special', 'leave out [vvar], [vvar_vclock], [vdso] and [vsyscall]')
     .action(async (file: string, flags: MapsFlags) => {
-      const plan = await planExec(file, { root: flags.root });
+      const plan = await planExec(file, flags.root === undefined ? {} : { root: flags.root });
       if (!flags.json) {
         process.stdout.write(formatMaps(plan, { special: flags.special }));
         return;
