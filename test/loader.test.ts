@@ -338,6 +338,39 @@ describe('bad input is refused with one typed error', () => {
   });
 });
 
+describe('mutated headers', () => {
+  it('every mutation of the ELF and program headers plans or fails with a typed input error', () => {
+    let seed = 0x9e3779b9;
+    const rand = (n: number) => {
+      seed = (Math.imul(seed, 1664525) + 1013904223) >>> 0;
+      return seed % n;
+    };
+    const originals = ['hello', 'static', 'static-pie'].map((n) => fs.readFileSync(sample(n)));
+    const outcomes = { planned: 0, refused: 0 };
+    for (let i = 0; i < 400; i++) {
+      const bytes = Uint8Array.from(originals[i % originals.length]!);
+      const phEnd = 64 + 56 * new DataView(bytes.buffer).getUint16(56, true);
+      for (let k = 1 + rand(4); k > 0; k--) {
+        const at = rand(phEnd);
+        bytes[at] = rand(4) === 0 ? 0xff : rand(256);
+      }
+      const file = synthetic(`fuzz-${i}`, bytes);
+      try {
+        plan(file);
+        outcomes.planned++;
+      } catch (err) {
+        expect(err).toBeInstanceOf(PagestackError);
+        expect((err as PagestackError).code).not.toBe('E_INTERNAL');
+        expect((err as Error).message).not.toContain('\n');
+        outcomes.refused++;
+      }
+      fs.rmSync(file);
+    }
+    expect(outcomes.planned).toBeGreaterThan(0);
+    expect(outcomes.refused).toBeGreaterThan(0);
+  }, 60_000);
+});
+
 describe('resolveInRoot', () => {
   it('follows absolute and relative symlinks without leaving the root', () => {
     expect(resolveInRoot(root, '/lib64/ld-linux-x86-64.so.2', 'interpreter')).toBe(fs.realpathSync(ldso));
@@ -411,6 +444,16 @@ describe('FileBacking', () => {
     const p1 = plan(sample('hello'));
     const p2 = plan(sample('hello'));
     expect(p1.vmas[0]!.file!.backing).toBe(p2.vmas[0]!.file!.backing);
+  });
+
+  it('regression: a deleted file whose inode number is reused does not bring back its bytes', () => {
+    const first = synthetic('inode-a', { type: 2, entry: 0x400000, phdrs: [{ flags: R | X, offset: 0, vaddr: 0x400000, filesz: 0x100 }] });
+    plan(first);
+    fs.rmSync(first);
+    const second = synthetic('inode-b', { type: 2, entry: 0x500000, phdrs: [{ flags: R | X, offset: 0, vaddr: 0x500000, filesz: 0x200 }] });
+    const p = plan(second);
+    expect(p.entry).toBe(0x500000);
+    expect(p.vmas[0]!.file!.backing.size).toBe(fs.statSync(second).size);
   });
 
   it('reads zeros past the end of the file', () => {
