@@ -29,7 +29,7 @@ import { readExecImage, type ExecImage } from './elf-image.js';
 import { FileTable, type ExecFileSource } from './file-backing.js';
 import { PROT_EXEC, PROT_READ, PROT_WRITE, type ExecPlan, type KernelWrite, type VmaPlan } from './plan.js';
 import { copyArgStrings, createElfTables, DEFAULT_AUXV_MACHINE, type AuxvMachine } from './stack.js';
-import { ELF_ET_DYN_BASE, PAGE_SIZE, STK_LIM, VDSO_6_18, badAddr, elfPageAlign, mmapBase, type VdsoLayout } from './x86-64.js';
+import { ELF_ET_DYN_BASE, PAGE_SIZE, STK_LIM, VDSO_6_18, badAddr, elfPageAlign, mmapBase, u64, type VdsoLayout } from './x86-64.js';
 
 export interface ExecOptions {
   /** Directory PT_INTERP is resolved in, as if chrooted there. Default '/'. */
@@ -79,7 +79,7 @@ export function planExecWith(files: ExecFileSource, path: string, options: ExecO
   let entry = loaded.entry;
   if (interp) {
     interpBase = loadInterp(space, interp, loaded.loadBias);
-    entry = interpBase + interp.entry;
+    entry = u64(interpBase + interp.entry);
   }
   if (badAddr(entry)) {
     const who = interp ?? program;

@@ -9,7 +9,6 @@
 
 /** PAGE_SIZE (arch/x86/include/asm/page_types.h). */
 export const PAGE_SIZE = 4096n;
-export const PAGE_SHIFT = 12n;
 
 /** ELF_MIN_ALIGN: ELF_EXEC_PAGESIZE (4096 on x86) or PAGE_SIZE, whichever is larger (fs/binfmt_elf.c). */
 export const ELF_MIN_ALIGN = 4096n;
