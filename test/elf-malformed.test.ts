@@ -49,7 +49,7 @@ describe('malformed ELF input never escapes as anything but ElfError', () => {
     expect(r.parsed).toBeGreaterThan(0);
   });
 
-  it('thousands of seeded mutations of the ELF header, program headers and section headers', async () => {
+  it('thousands of seeded mutations of the ELF header, the program and section header tables and the section names', async () => {
     const jobs: FuzzJob[] = [];
     let seed = SEED;
     for (const input of inputs) {
@@ -60,6 +60,8 @@ describe('malformed ELF input never escapes as anything but ElfError', () => {
         ['program header table', Number(h.phoff), Number(h.phoff) + h.phnum * h.phentsize],
         ['section header table', Number(h.shoff), Number(h.shoff) + h.shnum * h.shentsize],
       ];
+      const strtab = elf.sections[h.shstrndx];
+      if (h.shstrndx !== 0 && strtab) regions.push(['section-name string table', Number(strtab.offset), Number(strtab.offset + strtab.size)]);
       for (const [region, start, end] of regions) {
         if (end > start) jobs.push({ kind: 'mutate', name: input.name, bytes: input.bytes, region, start, end, cases: 600, seed: seed++ });
       }

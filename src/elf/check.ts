@@ -23,7 +23,7 @@
  * of the file (E_ELF_SEGMENT_RANGE) or a section whose bytes do
  * (E_ELF_SECTION_RANGE).
  */
-import { PN_XNUM, PT_DYNAMIC, PT_LOAD, PT_PHDR, SHT_NOBITS, type ElfFile, type ElfWarning, type SectionHeader } from './types.js';
+import { PN_XNUM, PT_DYNAMIC, PT_LOAD, PT_PHDR, SHT_NOBITS, type ElfFile, type ElfWarning, type ElfWarningCode, type SectionHeader } from './types.js';
 
 const SHT_NULL = 0;
 const SHT_PROGBITS = 1;
@@ -75,7 +75,7 @@ const FIXED_ENTSIZE: ReadonlyMap<number, readonly [number, number]> = new Map([
 /** Section types an SHT_REL/SHT_RELA section of an object file may apply to. */
 const RELOCATABLE_TYPES = new Set([SHT_PROGBITS, SHT_NOBITS, SHT_NOTE, SHT_INIT_ARRAY, SHT_FINI_ARRAY, SHT_PREINIT_ARRAY]);
 
-export function pushWarning(warnings: ElfWarning[], code: string, field: string, message: string, offset?: bigint): void {
+export function pushWarning(warnings: ElfWarning[], code: ElfWarningCode, field: string, message: string, offset?: bigint): void {
   warnings.push(offset === undefined ? { code, field, message } : { code, field, message, offset });
 }
 
