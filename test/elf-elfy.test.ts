@@ -15,6 +15,7 @@ import { describe, expect, it } from 'vitest';
 import { ElfError } from '../src/errors.js';
 import { parseElf } from '../src/elf/parse.js';
 import type { ElfFile } from '../src/elf/types.js';
+import { pyelftoolsDir } from './helpers/shared.js';
 
 /** The parts of elfy's result this test reads (elfy ships no types). */
 interface ElfyProgram {
@@ -50,9 +51,7 @@ const elfy = createRequire(import.meta.url)('elfy') as { parse(buf: Buffer): Elf
 
 const fixtures = fileURLToPath(new URL('./fixtures/elf/', import.meta.url));
 const fixture = (name: string) => readFileSync(join(fixtures, name));
-const corpus = [process.env.PAGESTACK_SHARED, join(fixtures, '../../../../shared'), '/work/shared']
-  .map((d) => (d ? join(d, 'corpus/pyelftools') : ''))
-  .find((d) => d && existsSync(d));
+const corpus = pyelftoolsDir();
 
 function elfyOrError(buf: Buffer): ElfyResult | Error {
   try {

@@ -14,11 +14,10 @@ import { segmentFlagsString } from '../src/elf/names.js';
 import { parseElf } from '../src/elf/parse.js';
 import type { ElfFile } from '../src/elf/types.js';
 import { buildElf } from './helpers/elf-synth.js';
+import { pyelftoolsDir } from './helpers/shared.js';
 
 const fixtures = fileURLToPath(new URL('./fixtures/elf/', import.meta.url));
-const corpus = [process.env.PAGESTACK_SHARED, join(fixtures, '../../../../shared'), '/work/shared']
-  .map((d) => (d ? join(d, 'corpus/pyelftools') : ''))
-  .find((d) => d && existsSync(d));
+const corpus = pyelftoolsDir();
 
 /** A file whose pages are owned in known ways: text ends and data starts on page 1; .bss owns no bytes. */
 function knownLayout(): ElfFile {

@@ -15,18 +15,18 @@ import { describe, expect, it } from 'vitest';
 import { parseElf } from '../src/elf/parse.js';
 import { runFuzzInWorker } from './helpers/elf-fuzz.js';
 import type { FuzzJob } from './helpers/elf-fuzz-worker.js';
+import { pyelftoolsDir } from './helpers/shared.js';
 
 const SEED = Number(process.env.PAGESTACK_FUZZ_SEED ?? 0x5eed2024) >>> 0;
 const fixtures = fileURLToPath(new URL('./fixtures/elf/', import.meta.url));
-const shared = [process.env.PAGESTACK_SHARED, join(fixtures, '../../../../shared'), join(fixtures, '../../../../../shared'), '/work/shared'].find(
-  (d): d is string => d !== undefined && existsSync(join(d, 'corpus/pyelftools')),
-);
+const corpus = pyelftoolsDir();
 
 /** Committed files always; /usr/bin/ls and big-endian corpus files where present. */
 function sources(): Array<{ name: string; bytes: Uint8Array }> {
   const files = ['tiny64.elf', 'tiny32.elf', 'hello-pie.elf', 'synthetic-be32.elf', 'synthetic-be64.elf'].map((f) => join(fixtures, f));
   const optional = ['/usr/bin/ls'];
-  if (shared) optional.push(...['exe_solaris32_cc.sparc.elf', 'aarch64_be_gnu_hash.so.elf'].map((f) => join(shared, 'corpus/pyelftools', f)));
+  if (corpus) optional.push(...['exe_solaris32_cc.sparc.elf', 'aarch64_be_gnu_hash.so.elf'].map((f) => join(corpus, f)));
+  else console.warn('elf-malformed: ../shared/corpus/pyelftools not found, fuzzing without its big-endian files');
   for (const f of optional) {
     if (existsSync(f)) files.push(f);
     else console.warn(`elf-malformed: ${f} not found, fuzzing the committed fixtures without it`);

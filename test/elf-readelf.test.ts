@@ -19,13 +19,11 @@ import type { ElfFile } from '../src/elf/types.js';
 import { buildElf, type SynthSection } from './helpers/elf-synth.js';
 import { readelfMachineNames, readelfVersion, runReadelf } from './helpers/readelf.js';
 import { compareWithReadelf } from './helpers/readelf-compare.js';
+import { pyelftoolsDir } from './helpers/shared.js';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
 const readelf = readelfVersion();
-const shared = [process.env.PAGESTACK_SHARED, join(root, '../shared'), join(root, '../../shared'), '/work/shared'].find(
-  (d): d is string => d !== undefined && existsSync(join(d, 'corpus/pyelftools')),
-);
-const corpusDir = shared ? join(shared, 'corpus/pyelftools') : undefined;
+const corpusDir = pyelftoolsDir();
 const fixturesDir = join(root, 'test/fixtures/elf');
 const systemDirs = ['/usr/bin', '/usr/lib/x86_64-linux-gnu'].filter((d) => existsSync(d));
 
