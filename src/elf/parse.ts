@@ -204,7 +204,11 @@ function locateTable(
     warn(warnings, entsizeCode, entsizeField, `${entsizeField} ${entsize} is smaller than an ELF${cls} ${what} (${minEntsize} bytes)`, offset);
     return undefined;
   }
-  if (count > MAX_TABLE_ENTRIES || !r.has(offset, BigInt(count) * BigInt(entsize))) {
+  if (count > MAX_TABLE_ENTRIES) {
+    warn(warnings, tableCode, offsetField, `${what} count ${count} is absurd (more than ${MAX_TABLE_ENTRIES})`, offset);
+    return undefined;
+  }
+  if (!r.has(offset, BigInt(count) * BigInt(entsize))) {
     warn(
       warnings,
       tableCode,
