@@ -73,6 +73,23 @@ describe('committed hostile fixtures', () => {
     });
   }
 
+  it('warnings point at the faulty field itself', () => {
+    const at = (name: string, code: string) => {
+      const bytes = readFileSync(join(dir, name));
+      const w = parseElf(bytes, name).warnings.find((x) => x.code === code)!;
+      return { w, view: new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength) };
+    };
+    const strndx = at('shstrndx-out-of-range.elf', 'E_ELF_SHSTRNDX');
+    expect(strndx.w).toMatchObject({ field: 'e_shstrndx', offset: 62n });
+    expect(strndx.view.getUint16(Number(strndx.w.offset), true)).toBe(200);
+    const name = at('names-past-strtab.elf', 'E_ELF_SHNAME');
+    expect(name.w.field).toBe('sh_name');
+    expect(name.view.getUint32(Number(name.w.offset), true)).toBe(0x10000);
+    const load = at('load-past-eof.elf', 'E_ELF_SEGMENT_RANGE');
+    expect(load.w.field).toBe('p_offset');
+    expect(load.view.getBigUint64(Number(load.w.offset) + 24, true)).toBe(0x10000n); // p_filesz follows p_offset by 24 bytes
+  });
+
   it('xnum-valid.elf resolves extended numbering to the same tables as tiny64.elf', () => {
     const plain = parseElf(tiny64, 'tiny64.elf');
     const xnum = parseElf(readFileSync(join(dir, 'xnum-valid.elf')), 'xnum-valid.elf');

@@ -23,7 +23,8 @@
  * of the file (E_ELF_SEGMENT_RANGE) or a section whose bytes do
  * (E_ELF_SECTION_RANGE).
  */
-import { PN_XNUM, PT_DYNAMIC, PT_LOAD, PT_PHDR, SHT_NOBITS, type ElfFile, type ElfWarning, type ElfWarningCode, type SectionHeader } from './types.js';
+import { PN_XNUM, PT_DYNAMIC, PT_LOAD, PT_PHDR, SHT_NOBITS, type ElfFile, type SectionHeader } from './types.js';
+import { warnHeader, warnProgram, warnSection } from './warnings.js';
 
 const SHT_NULL = 0;
 const SHT_PROGBITS = 1;
@@ -75,10 +76,6 @@ const FIXED_ENTSIZE: ReadonlyMap<number, readonly [number, number]> = new Map([
 /** Section types an SHT_REL/SHT_RELA section of an object file may apply to. */
 const RELOCATABLE_TYPES = new Set([SHT_PROGBITS, SHT_NOBITS, SHT_NOTE, SHT_INIT_ARRAY, SHT_FINI_ARRAY, SHT_PREINIT_ARRAY]);
 
-export function pushWarning(warnings: ElfWarning[], code: ElfWarningCode, field: string, message: string, offset?: bigint): void {
-  warnings.push(offset === undefined ? { code, field, message } : { code, field, message, offset });
-}
-
 /** Appends to elf.warnings every inconsistency between the file's tables and its size. */
 export function checkConsistency(elf: ElfFile): void {
   checkTablePlacement(elf);
@@ -102,12 +99,12 @@ function checkTablePlacement(elf: ElfFile): void {
       const [b, bStart, bEnd] = regions[j]!;
       if (aStart < bEnd && bStart < aEnd) {
         const field = b === 'the section header table' ? 'e_shoff' : 'e_phoff';
-        pushWarning(
+        warnHeader(
           elf.warnings,
+          h,
           'E_ELF_TABLE_OVERLAP',
           field,
           `${b} [0x${bStart.toString(16)}, 0x${bEnd.toString(16)}) overlaps ${a} [0x${aStart.toString(16)}, 0x${aEnd.toString(16)})`,
-          bStart,
         );
       }
     }
@@ -165,40 +162,41 @@ function checkSections(elf: ElfFile): void {
       default:
         break;
     }
-    if (linkBad) pushWarning(warnings, 'E_ELF_SHLINK', 'sh_link', `${where}: sh_link ${s.link} should be ${linkNeeds} (${count} sections)`);
+    if (linkBad) warnSection(warnings, header, 'E_ELF_SHLINK', s.index, 'sh_link', `${where}: sh_link ${s.link} should be ${linkNeeds} (${count} sections)`);
 
     // Section 0's sh_info holds the program header count when e_phnum is PN_XNUM (readelf warns about it anyway).
     const xnumInfo = s.index === 0 && header.phnumRaw === PN_XNUM;
     const infoNeeds = xnumInfo ? undefined : infoProblem(s, count, isLinked, typeOf);
-    if (infoNeeds) pushWarning(warnings, 'E_ELF_SHINFO', 'sh_info', `${where}: sh_info ${s.info} should be ${infoNeeds}`);
+    if (infoNeeds) warnSection(warnings, header, 'E_ELF_SHINFO', s.index, 'sh_info', `${where}: sh_info ${s.info} should be ${infoNeeds}`);
 
     const fixed = FIXED_ENTSIZE.get(s.type);
     // readelf checks only the first SHT_DYNSYM; a second one is reported as such below.
     if (fixed && !(s.type === SHT_DYNSYM && dynsymSeen)) {
       const expected = BigInt(header.class === 64 ? fixed[1] : fixed[0]);
       if (s.entsize !== expected) {
-        pushWarning(warnings, 'E_ELF_SECTION_ENTSIZE', 'sh_entsize', `${where}: sh_entsize ${s.entsize} should be ${expected} for its type`);
+        warnSection(warnings, header, 'E_ELF_SECTION_ENTSIZE', s.index, 'sh_entsize', `${where}: sh_entsize ${s.entsize} should be ${expected} for its type`);
       }
     }
     if (s.type === SHT_DYNSYM) {
-      if (dynsymSeen) pushWarning(warnings, 'E_ELF_DYNSYM', 'sh_type', `${where}: a second dynamic symbol table`);
+      if (dynsymSeen) warnSection(warnings, header, 'E_ELF_DYNSYM', s.index, 'sh_type', `${where}: a second dynamic symbol table`);
       dynsymSeen = true;
     }
     if (s.type === SHT_STRTAB && s.name === '.dynstr') {
-      if (dynstrSeen) pushWarning(warnings, 'E_ELF_DYNSTR', 'sh_name', `${where}: a second dynamic string table (.dynstr)`);
+      if (dynstrSeen) warnSection(warnings, header, 'E_ELF_DYNSTR', s.index, 'sh_name', `${where}: a second dynamic string table (.dynstr)`);
       dynstrSeen = true;
     }
 
     if (s.type !== SHT_NOBITS && s.type !== SHT_NULL) {
       if (s.type < SHT_LOOS && s.size > fileSize) {
-        pushWarning(warnings, 'E_ELF_SECTION_SIZE', 'sh_size', `${where}: sh_size ${s.size} is larger than the whole file (${elf.size} bytes)`, s.offset);
+        warnSection(warnings, header, 'E_ELF_SECTION_SIZE', s.index, 'sh_size', `${where}: sh_size ${s.size} is larger than the whole file (${elf.size} bytes)`);
       } else if (s.size > 0n && s.offset + s.size > fileSize) {
-        pushWarning(
+        warnSection(
           warnings,
+          header,
           'E_ELF_SECTION_RANGE',
+          s.index,
           'sh_offset',
           `${where}: bytes [0x${s.offset.toString(16)}, 0x${(s.offset + s.size).toString(16)}) run past the end of the file (${elf.size} bytes)`,
-          s.offset,
         );
       }
     }
@@ -248,20 +246,21 @@ function checkSegments(elf: ElfFile): void {
       case PT_LOAD:
         previousLoad = p;
         if (p.filesz > p.memsz) {
-          pushWarning(warnings, 'E_ELF_SEGMENT_SIZE', 'p_filesz', `${where}: PT_LOAD p_filesz 0x${p.filesz.toString(16)} exceeds p_memsz 0x${p.memsz.toString(16)}`, p.offset);
+          warnProgram(warnings, header, 'E_ELF_SEGMENT_SIZE', p.index, 'p_filesz', `${where}: PT_LOAD p_filesz 0x${p.filesz.toString(16)} exceeds p_memsz 0x${p.memsz.toString(16)}`);
         }
         if (p.filesz > 0n && p.offset + p.filesz > fileSize) {
-          pushWarning(
+          warnProgram(
             warnings,
+            header,
             'E_ELF_SEGMENT_RANGE',
+            p.index,
             'p_offset',
             `${where}: PT_LOAD file bytes [0x${p.offset.toString(16)}, 0x${(p.offset + p.filesz).toString(16)}) run past the end of the file (${elf.size} bytes)`,
-            p.offset,
           );
         }
         break;
       case PT_PHDR: {
-        if (p.index > 0 && previousLoad) pushWarning(warnings, 'E_ELF_PHDR', 'p_type', `${where}: PT_PHDR must come before every PT_LOAD`);
+        if (p.index > 0 && previousLoad) warnProgram(warnings, header, 'E_ELF_PHDR', p.index, 'p_type', `${where}: PT_PHDR must come before every PT_LOAD`);
         const covered = programHeaders.some(
           (l) =>
             l.type === PT_LOAD &&
@@ -270,11 +269,11 @@ function checkSegments(elf: ElfFile): void {
             l.vaddr <= p.vaddr &&
             l.vaddr + l.filesz >= p.vaddr + p.filesz,
         );
-        if (!covered && header.machine !== EM_PARISC) pushWarning(warnings, 'E_ELF_PHDR', 'p_offset', `${where}: PT_PHDR is not inside any PT_LOAD`, p.offset);
+        if (!covered && header.machine !== EM_PARISC) warnProgram(warnings, header, 'E_ELF_PHDR', p.index, 'p_offset', `${where}: PT_PHDR is not inside any PT_LOAD`);
         break;
       }
       case PT_DYNAMIC: {
-        if (dynamicSeen) pushWarning(warnings, 'E_ELF_DYNAMIC', 'p_type', `${where}: a second PT_DYNAMIC`);
+        if (dynamicSeen) warnProgram(warnings, header, 'E_ELF_DYNAMIC', p.index, 'p_type', `${where}: a second PT_DYNAMIC`);
         dynamicSeen = true;
         let offset = p.offset;
         let size = p.filesz;
@@ -282,7 +281,7 @@ function checkSegments(elf: ElfFile): void {
           const dynamic = sections.find((s) => s.name === '.dynamic');
           if (!dynamic || dynamic.size === 0n) {
             if (header.machine === EM_IA_64 && header.osabi === ELFOSABI_OPENVMS) break; // optional on OpenVMS
-            pushWarning(warnings, 'E_ELF_DYNAMIC', 'p_type', `${where}: PT_DYNAMIC but no .dynamic section`, p.offset);
+            warnProgram(warnings, header, 'E_ELF_DYNAMIC', p.index, 'p_type', `${where}: PT_DYNAMIC but no .dynamic section`);
             break;
           }
           if (dynamic.type === SHT_NOBITS) break;
@@ -290,7 +289,7 @@ function checkSegments(elf: ElfFile): void {
           size = dynamic.size;
         }
         if (offset > fileSize || size > fileSize - offset) {
-          pushWarning(warnings, 'E_ELF_DYNAMIC', 'p_offset', `${where}: the dynamic section (0x${size.toString(16)} bytes at 0x${offset.toString(16)}) runs past the end of the file`, offset);
+          warnProgram(warnings, header, 'E_ELF_DYNAMIC', p.index, 'p_offset', `${where}: the dynamic section (0x${size.toString(16)} bytes at 0x${offset.toString(16)}) runs past the end of the file`);
         }
         break;
       }

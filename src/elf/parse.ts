@@ -25,7 +25,8 @@
  */
 import { ElfError, type ErrorData } from '../errors.js';
 import { ByteReader } from '../util/reader.js';
-import { checkConsistency, pushWarning as warn } from './check.js';
+import { checkConsistency } from './check.js';
+import { warnHeader, warnProgram, warnSection } from './warnings.js';
 import {
   PN_XNUM,
   PT_INTERP,
@@ -164,18 +165,18 @@ function resolveExtendedNumbering(r: ByteReader, cls: ElfClass, h: ElfHeader, wa
     else {
       phnumKnown = false;
       const why = section0 ? `${where} has sh_info 0` : `${where} is unreadable`;
-      warn(warnings, 'E_ELF_XNUM', 'e_phnum', `e_phnum is PN_XNUM (0xffff) but ${why}: the program header count is unknown`, h.shoff);
+      warnHeader(warnings, h, 'E_ELF_XNUM', 'e_phnum', `e_phnum is PN_XNUM (0xffff) but ${why}: the program header count is unknown`);
     }
   }
   if (h.shnumRaw === 0 && h.shoff !== 0n) {
-    if (!section0) warn(warnings, 'E_ELF_XNUM', 'e_shnum', `e_shnum is 0 with e_shoff set, and ${where} is unreadable`, h.shoff);
+    if (!section0) warnHeader(warnings, h, 'E_ELF_XNUM', 'e_shnum', `e_shnum is 0 with e_shoff set, and ${where} is unreadable`);
     else if (section0.size > 0xffffffffn) {
-      warn(warnings, 'E_ELF_XNUM', 'e_shnum', `e_shnum is 0 and ${where} has sh_size ${hex(section0.size)}, too large for a section count`, h.shoff);
+      warnHeader(warnings, h, 'E_ELF_XNUM', 'e_shnum', `e_shnum is 0 and ${where} has sh_size ${hex(section0.size)}, too large for a section count`);
     } else h.shnum = Number(section0.size);
   }
   if (h.shstrndxRaw === SHN_XINDEX) {
     if (section0) h.shstrndx = section0.link;
-    else warn(warnings, 'E_ELF_XNUM', 'e_shstrndx', `e_shstrndx is SHN_XINDEX (0xffff) but ${where} is unreadable`, h.shoff);
+    else warnHeader(warnings, h, 'E_ELF_XNUM', 'e_shstrndx', `e_shstrndx is SHN_XINDEX (0xffff) but ${where} is unreadable`);
   }
   return { phnumKnown };
 }
@@ -183,6 +184,7 @@ function resolveExtendedNumbering(r: ByteReader, cls: ElfClass, h: ElfHeader, wa
 /** Checks a table's place and entry size; returns its offset as a number, or undefined (with a warning). */
 function locateTable(
   r: ByteReader,
+  h: ElfHeader,
   what: 'program header' | 'section header',
   offset: bigint,
   count: number,
@@ -197,39 +199,33 @@ function locateTable(
   const tableCode = isProgram ? 'E_ELF_PHDRS' : 'E_ELF_SHDRS';
   const entsizeCode = isProgram ? 'E_ELF_PHENTSIZE' : 'E_ELF_SHENTSIZE';
   if (offset === 0n) {
-    warn(warnings, tableCode, offsetField, `${isProgram ? 'e_phnum' : 'e_shnum'} is ${count} but ${offsetField} is 0`, 0n);
+    warnHeader(warnings, h, tableCode, offsetField, `${isProgram ? 'e_phnum' : 'e_shnum'} is ${count} but ${offsetField} is 0`);
     return undefined;
   }
   if (entsize < minEntsize) {
-    warn(warnings, entsizeCode, entsizeField, `${entsizeField} ${entsize} is smaller than an ELF${cls} ${what} (${minEntsize} bytes)`, offset);
+    warnHeader(warnings, h, entsizeCode, entsizeField, `${entsizeField} ${entsize} is smaller than an ELF${cls} ${what} (${minEntsize} bytes)`);
     return undefined;
   }
   if (count > MAX_TABLE_ENTRIES) {
-    warn(warnings, tableCode, offsetField, `${what} count ${count} is absurd (more than ${MAX_TABLE_ENTRIES})`, offset);
+    warnHeader(warnings, h, tableCode, offsetField, `${what} count ${count} is absurd (more than ${MAX_TABLE_ENTRIES})`);
     return undefined;
   }
   if (!r.has(offset, BigInt(count) * BigInt(entsize))) {
-    warn(
-      warnings,
-      tableCode,
-      offsetField,
-      `${what} table (${count} × ${entsize} bytes at offset ${hex(offset)}) runs past the end of the file (${r.length} bytes)`,
-      offset,
-    );
+    warnHeader(warnings, h, tableCode, offsetField, `${what} table (${count} × ${entsize} bytes at offset ${hex(offset)}) runs past the end of the file (${r.length} bytes)`);
     return undefined;
   }
   if (entsize > minEntsize) {
-    warn(warnings, entsizeCode, entsizeField, `${entsizeField} ${entsize} is larger than an ELF${cls} ${what} (${minEntsize} bytes)`, offset);
+    warnHeader(warnings, h, entsizeCode, entsizeField, `${entsizeField} ${entsize} is larger than an ELF${cls} ${what} (${minEntsize} bytes)`);
   }
   return Number(offset);
 }
 
 function readProgramHeaders(r: ByteReader, cls: ElfClass, h: ElfHeader, warnings: ElfWarning[]): ProgramHeader[] {
   if (h.phnum === 0) {
-    if (h.phoff !== 0n) warn(warnings, 'E_ELF_PHOFF', 'e_phoff', `e_phoff is ${hex(h.phoff)} but there are no program headers (e_phnum 0)`, h.phoff);
+    if (h.phoff !== 0n) warnHeader(warnings, h, 'E_ELF_PHOFF', 'e_phoff', `e_phoff is ${hex(h.phoff)} but there are no program headers (e_phnum 0)`);
     return [];
   }
-  const base = locateTable(r, 'program header', h.phoff, h.phnum, h.phentsize, programEntrySize(cls), cls, warnings);
+  const base = locateTable(r, h, 'program header', h.phoff, h.phnum, h.phentsize, programEntrySize(cls), cls, warnings);
   if (base === undefined) return [];
   const out: ProgramHeader[] = [];
   for (let i = 0; i < h.phnum; i++) {
@@ -299,18 +295,18 @@ function readSection(r: ByteReader, cls: ElfClass, o: number, index: number): Se
 function readSections(r: ByteReader, cls: ElfClass, h: ElfHeader, warnings: ElfWarning[]): SectionHeader[] {
   if (h.shnum === 0) {
     if (h.shstrndx !== 0) {
-      warn(warnings, 'E_ELF_SHSTRNDX', 'e_shstrndx', `e_shstrndx ${h.shstrndx} is not a valid section index (no sections)`, h.shoff);
+      warnHeader(warnings, h, 'E_ELF_SHSTRNDX', 'e_shstrndx', `e_shstrndx ${h.shstrndx} is not a valid section index (no sections)`);
     }
     // e_shnum 0 with e_shoff set and a readable section 0 whose sh_size is 0.
     if (h.shoff !== 0n && h.shnumRaw === 0 && !warnings.some((w) => w.field === 'e_shnum')) {
-      warn(warnings, 'E_ELF_SHOFF', 'e_shoff', `e_shoff is ${hex(h.shoff)} but there are no section headers (e_shnum 0, section 0 sh_size 0)`, h.shoff);
+      warnHeader(warnings, h, 'E_ELF_SHOFF', 'e_shoff', `e_shoff is ${hex(h.shoff)} but there are no section headers (e_shnum 0, section 0 sh_size 0)`);
     }
     return [];
   }
   if (h.shstrndx >= h.shnum) {
-    warn(warnings, 'E_ELF_SHSTRNDX', 'e_shstrndx', `e_shstrndx ${h.shstrndx} is not a valid section index (${h.shnum} sections)`, h.shoff);
+    warnHeader(warnings, h, 'E_ELF_SHSTRNDX', 'e_shstrndx', `e_shstrndx ${h.shstrndx} is not a valid section index (${h.shnum} sections)`);
   }
-  const base = locateTable(r, 'section header', h.shoff, h.shnum, h.shentsize, sectionEntrySize(cls), cls, warnings);
+  const base = locateTable(r, h, 'section header', h.shoff, h.shnum, h.shentsize, sectionEntrySize(cls), cls, warnings);
   if (base === undefined) return [];
   const out: SectionHeader[] = [];
   for (let i = 0; i < h.shnum; i++) out.push(readSection(r, cls, base + i * h.shentsize, i));
@@ -325,24 +321,25 @@ function nameSections(r: ByteReader, h: ElfHeader, sections: SectionHeader[], wa
   if (!strtab) return; // reported by readSections
   const where = `section-name string table (section ${h.shstrndx}, ${strtab.size} bytes at offset ${hex(strtab.offset)})`;
   if (strtab.type === SHT_NOBITS) {
-    warn(warnings, 'E_ELF_SHSTRTAB', 'sh_type', `${where} is SHT_NOBITS: it has no bytes in the file`, strtab.offset);
+    warnSection(warnings, h, 'E_ELF_SHSTRTAB', h.shstrndx, 'sh_type', `${where} is SHT_NOBITS: it has no bytes in the file`);
     return;
   }
   if (strtab.size === 0n) {
-    warn(warnings, 'E_ELF_SHSTRTAB', 'sh_size', `${where} is empty`, strtab.offset);
+    warnSection(warnings, h, 'E_ELF_SHSTRTAB', h.shstrndx, 'sh_size', `${where} is empty`);
     return;
   }
   if (!r.has(strtab.offset, strtab.size)) {
-    warn(warnings, 'E_ELF_SHSTRTAB', 'sh_offset', `${where} runs past the end of the file (${r.length} bytes)`, strtab.offset);
+    warnSection(warnings, h, 'E_ELF_SHSTRTAB', h.shstrndx, 'sh_offset', `${where} runs past the end of the file (${r.length} bytes)`);
     return;
   }
   const start = Number(strtab.offset);
   const end = start + Number(strtab.size);
   const bytes = r.bytes;
   let bad = 0;
+  let firstBad = 0;
   for (const s of sections) {
     if (s.nameOffset >= strtab.size) {
-      bad++;
+      if (bad++ === 0) firstBad = s.index;
       continue;
     }
     const from = start + s.nameOffset;
@@ -351,7 +348,8 @@ function nameSections(r: ByteReader, h: ElfHeader, sections: SectionHeader[], wa
     s.name = latin1.decode(bytes.subarray(from, i));
   }
   if (bad > 0) {
-    warn(warnings, 'E_ELF_SHNAME', 'sh_name', `${bad} section name offset(s) point past the end of the ${where}`, strtab.offset);
+    const which = bad === 1 ? `section ${firstBad}'s sh_name points` : `${bad} sh_name offsets (the first in section ${firstBad}) point`;
+    warnSection(warnings, h, 'E_ELF_SHNAME', firstBad, 'sh_name', `${which} past the end of the ${where}`);
   }
 }
 
@@ -361,9 +359,9 @@ function readInterpreter(r: ByteReader, elf: ElfFile): void {
   if (!interp) return;
   const at = `PT_INTERP (program header ${interp.index}) at offset ${hex(interp.offset)}`;
   if (interp.filesz === 0n) {
-    warn(elf.warnings, 'E_ELF_INTERP', 'p_filesz', `${at} is empty (p_filesz 0)`, interp.offset);
+    warnProgram(elf.warnings, elf.header, 'E_ELF_INTERP', interp.index, 'p_filesz', `${at} is empty (p_filesz 0)`);
   } else if (!r.has(interp.offset, interp.filesz)) {
-    warn(elf.warnings, 'E_ELF_INTERP', 'p_offset', `${at} (${interp.filesz} bytes) runs past the end of the file (${r.length} bytes)`, interp.offset);
+    warnProgram(elf.warnings, elf.header, 'E_ELF_INTERP', interp.index, 'p_offset', `${at} (${interp.filesz} bytes) runs past the end of the file (${r.length} bytes)`);
   } else {
     const raw = r.slice(interp.offset, interp.filesz, 'PT_INTERP');
     const nul = raw.indexOf(0);

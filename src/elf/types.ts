@@ -79,13 +79,16 @@ export interface SectionHeader {
 
 /**
  * Damage that does not stop a page scan: the ELF header is readable, some
- * table or entry is not right. `code` is one of ELF_WARNING_CODES.
+ * table or entry is not right. `code` is one of ELF_WARNING_CODES; `field`
+ * names the faulty field (e_shoff, sh_link, p_filesz, ...) and `offset` is
+ * that field's own position in the file, so a hex dump shows the bytes at
+ * fault. The message says what the value is and why it is wrong.
  */
 export interface ElfWarning {
   code: string;
   message: string;
   field: string;
-  offset?: bigint;
+  offset: bigint;
 }
 
 /** Every warning code the reader gives, with what it means. A table named here as dropped is returned empty. */

@@ -68,7 +68,7 @@ function checkResult(result: ElfFile | ElfError, bytes: Uint8Array, name: string
     if (tableEnd(h.shoff, h.shnum, h.shentsize) > size) bad.push('section header table returned although it runs past the end');
   }
   for (const w of elf.warnings) {
-    if (!(w.code in ELF_WARNING_CODES) || !w.field || !w.message) bad.push(`malformed warning ${JSON.stringify(w, (_, v) => (typeof v === 'bigint' ? String(v) : v))}`);
+    if (!(w.code in ELF_WARNING_CODES) || !w.field || !w.message || w.offset < 0n || w.offset >= size) bad.push(`malformed warning ${JSON.stringify(w, (_, v) => (typeof v === 'bigint' ? String(v) : v))}`);
   }
   if (whole) {
     // A truncated file has no bytes the whole file lacks: a table is either the whole file's table or absent.
