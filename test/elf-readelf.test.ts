@@ -244,3 +244,28 @@ describe('names and flag letters equal readelf on synthetic files', () => {
     expect(t.fields).toBeGreaterThan(files.length * (PROBE_SECTION_TYPES.length + PROBE_FLAGS.length) * 10);
   });
 });
+
+describe('extended numbering at scale equals readelf', () => {
+  it.skipIf(!readelf)('70,000 sections: e_shnum 0 and e_shstrndx SHN_XINDEX resolved through section 0', async () => {
+    const count = 70_000;
+    const sections: SynthSection[] = Array.from({ length: count }, (_, i) => ({ name: `.s${i}`, type: 1, flags: 2n, addr: BigInt(i) << 12n }));
+    const { bytes, shoff } = buildElf({ type: 1, sections });
+    const view = new DataView(bytes.buffer);
+    const total = count + 2; // NULL + user sections + .shstrtab
+    view.setBigUint64(shoff + 32, BigInt(total), true); // section 0 sh_size = section count
+    view.setUint32(shoff + 40, total - 1, true); // section 0 sh_link = .shstrtab index
+    view.setUint16(60, 0, true); // e_shnum = 0
+    view.setUint16(62, 0xffff, true); // e_shstrndx = SHN_XINDEX
+    const f = join(tmp, 'many-sections.elf');
+    writeFileSync(f, bytes);
+    const elf = parseElf(bytes, f);
+    expect(elf.header.shnum).toBe(total);
+    expect(elf.header.shstrndx).toBe(total - 1);
+    expect(elf.sections[count]!.name).toBe(`.s${count - 1}`);
+    expect(elf.warnings).toEqual([]);
+    const t = await compareFiles([f]);
+    report('extended numbering', t);
+    expect(t.mismatches.slice(0, 20)).toEqual([]);
+    expect(t.fields).toBeGreaterThan(count * 10);
+  });
+});
