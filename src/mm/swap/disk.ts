@@ -5,10 +5,17 @@
  * bytes over bandwidth). Zero pages go to the zeromap when it is on.
  */
 import { SwapDisk } from './swap-disk.js';
-import { SwapLayer, type SwapLayerOptions } from './swap-layer.js';
-import type { SwapStats } from './types.js';
+import { SwapLayer, type SwapLayerOptions, type SwapLayerStats } from './swap-layer.js';
 
 export type DiskSwapOptions = SwapLayerOptions;
+
+export type DiskSwapStats = SwapLayerStats & {
+  /** vmstat pswpin / pswpout: pages read from and written to the disk. */
+  pswpin: number;
+  pswpout: number;
+  read_bytes: number;
+  written_bytes: number;
+};
 
 export class DiskSwap extends SwapLayer {
   readonly name = 'disk';
@@ -23,7 +30,7 @@ export class DiskSwap extends SwapLayer {
     return 0;
   }
 
-  stats(): SwapStats {
+  stats(): DiskSwapStats {
     return {
       ...this.layerStats(),
       pswpin: this.disk.pswpin,

@@ -12,9 +12,10 @@ import { ZramSwap, type ZramOptions } from './zram.js';
 import { ZswapSwap, type ZswapOptions } from './zswap.js';
 
 export * from './types.js';
-export { DiskSwap, type DiskSwapOptions } from './disk.js';
-export { ZramSwap, type ZramOptions, type ZramMmStat } from './zram.js';
-export { ZswapSwap, type ZswapOptions, type ZswapSameFilled, type ZswapIncompressible } from './zswap.js';
+export { DiskSwap, type DiskSwapOptions, type DiskSwapStats } from './disk.js';
+export { ZramSwap, type ZramOptions, type ZramMmStat, type ZramStats } from './zram.js';
+export { ZswapSwap, type ZswapOptions, type ZswapStats, type ZswapSameFilled, type ZswapIncompressible } from './zswap.js';
+export type { SwapLayerStats, SwapLayerOptions } from './swap-layer.js';
 export { DedupFirstSwap, type DedupFirstOptions } from './dedup-first.js';
 export { ZsPool, sizeClasses, hugeClassSize, ZS_HANDLE_SIZE } from './zsmalloc.js';
 export { Lz4jsPageCodec } from './lz4js-codec.js';

@@ -17,6 +17,15 @@ import { SameFilledScanner } from './same-filled.js';
 import { SwapMap } from './swap-map.js';
 import { NO_SLOT, checkPageSize, type SwapBackend, type SwapBackendName, type SwapStats } from './types.js';
 
+/** The swap layer's counters, in every back end's stats. */
+export type SwapLayerStats = {
+  /** Swap entries in use. */
+  swap_entries: number;
+  /** vmstat swpout_zero / swpin_zero: zero pages kept in the zeromap, and read back from it. */
+  swpout_zero: number;
+  swpin_zero: number;
+};
+
 export interface SwapLayerOptions {
   /** Page size in bytes, a power of two 4096..65536. Default 4096. */
   pageSize?: number;
@@ -108,7 +117,7 @@ export abstract class SwapLayer implements SwapBackend {
   abstract stats(): SwapStats;
 
   /** The swap layer's own counters, merged into each back end's stats. */
-  protected layerStats(): SwapStats {
+  protected layerStats(): SwapLayerStats {
     return { swap_entries: this.map.inUse, swpout_zero: this.swpoutZero, swpin_zero: this.swpinZero };
   }
 

@@ -26,9 +26,9 @@
 import { InternalError } from '../../errors.js';
 import { CostOp } from '../../sim/cost.js';
 import { fillPage } from './same-filled.js';
-import { SwapLayer, type SwapLayerOptions } from './swap-layer.js';
+import { SwapLayer, type SwapLayerOptions, type SwapLayerStats } from './swap-layer.js';
 import { growInt32, growUint32, growUint8 } from './swap-map.js';
-import { lz4CompressBound, type PageCodec, type SwapStats } from './types.js';
+import { lz4CompressBound, type PageCodec } from './types.js';
 import { ZS_NO_HANDLE, ZsPool } from './zsmalloc.js';
 
 export interface ZramOptions extends SwapLayerOptions {
@@ -40,7 +40,7 @@ export interface ZramOptions extends SwapLayerOptions {
 }
 
 /** zram's mm_stat, field for field (/sys/block/zramN/mm_stat). */
-export interface ZramMmStat {
+export type ZramMmStat = {
   orig_data_size: number;
   compr_data_size: number;
   mem_used_total: number;
@@ -50,7 +50,17 @@ export interface ZramMmStat {
   pages_compacted: number;
   huge_pages: number;
   huge_pages_since: number;
-}
+};
+
+export type ZramStats = ZramMmStat &
+  SwapLayerStats & {
+    num_reads: number;
+    num_writes: number;
+    failed_reads: number;
+    failed_writes: number;
+    notify_free: number;
+    pages_stored: number;
+  };
 
 const ZRAM_SAME = 1;
 const ZRAM_HUGE = 2;
@@ -144,7 +154,7 @@ export class ZramSwap extends SwapLayer {
     return `${pad8(0)} ${pad8(this.failedWrites)} 0 ${pad8(this.notifyFree)}\n`;
   }
 
-  stats(): SwapStats {
+  stats(): ZramStats {
     return {
       ...this.mmStat(),
       num_reads: this.numReads,

@@ -48,13 +48,35 @@
 import { CostOp } from '../../sim/cost.js';
 import { fillPage } from './same-filled.js';
 import { SwapDisk } from './swap-disk.js';
-import { SwapLayer, type SwapLayerOptions } from './swap-layer.js';
+import { SwapLayer, type SwapLayerOptions, type SwapLayerStats } from './swap-layer.js';
 import { growInt32, growUint32, growUint8 } from './swap-map.js';
-import { lz4CompressBound, type PageCodec, type SwapStats } from './types.js';
+import { lz4CompressBound, type PageCodec } from './types.js';
 import { ZS_NO_HANDLE, ZsPool } from './zsmalloc.js';
 
 export type ZswapSameFilled = 'zeromap' | 'same-filled' | 'none';
 export type ZswapIncompressible = 'store' | 'reject';
+
+/** debugfs /sys/kernel/debug/zswap/ names, vmstat's zswpout/zswpin/zswpwb/pswpin/pswpout, and reject_pool_full (this model's). */
+export type ZswapStats = SwapLayerStats & {
+  pool_limit_hit: number;
+  reject_reclaim_fail: number;
+  reject_alloc_fail: number;
+  reject_kmemcache_fail: number;
+  reject_compress_fail: number;
+  reject_compress_poor: number;
+  decompress_fail: number;
+  written_back_pages: number;
+  pool_total_size: number;
+  stored_pages: number;
+  stored_incompressible_pages: number;
+  same_filled_pages: number;
+  reject_pool_full: number;
+  zswpout: number;
+  zswpin: number;
+  zswpwb: number;
+  pswpin: number;
+  pswpout: number;
+};
 
 export interface ZswapOptions extends Omit<SwapLayerOptions, 'zeromap'> {
   codec: PageCodec;
@@ -175,7 +197,7 @@ export class ZswapSwap extends SwapLayer {
     return this.pool.totalPages;
   }
 
-  stats(): SwapStats {
+  stats(): ZswapStats {
     return {
       pool_limit_hit: this.poolLimitHit,
       reject_reclaim_fail: 0,
