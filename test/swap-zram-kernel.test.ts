@@ -173,6 +173,12 @@ describe.skipIf(reason !== undefined)('zram mm_stat against /dev/zram0', () => {
       const model = zram.mmStatLine().trim().split(/\s+/).map(Number);
       expect(model, `after op ${i} (${op.kind} slot ${op.slot})`).toEqual(kernel[i]);
     });
+    // The block layer's stat file: write I/Os and sectors (fields 5 and 7); BLKDISCARD fills the discard fields.
+    const blockStat = readFileSync(`${ZRAM}/stat`, 'utf8').trim().split(/\s+/).map(Number);
+    const modelStat = zram.blockStatLine().trim().split(/\s+/).map(Number);
+    expect(modelStat[4]).toBe(blockStat[4]);
+    expect(modelStat[6]).toBe(blockStat[6]);
+    expect(blockStat[4]).toBe(ops.filter((o) => o.kind === 'w').length);
     const last = kernel[kernel.length - 1]!;
     console.log(`swap-zram-kernel: ${ops.length} operations matched; last mm_stat: ${last.join(' ')}`);
   });

@@ -197,6 +197,9 @@ describe('zram', () => {
     zram.store(pattern([3, 3, 3, 3, 3, 3, 3, 3]));
     expect(zram.mmStatLine()).toBe('    4096        0        0        0        0        1        0        0        0\n');
     expect(zram.ioStatLine()).toBe('       0        0 0        0\n');
+    const stat = zram.blockStatLine().trim().split(/\s+/).map(Number);
+    expect(stat).toHaveLength(17);
+    expect(stat.slice(4, 7)).toEqual([1, 0, 8]);
   });
 
   it('works with 16 KiB pages and charges every compression and decompression to the cost model', () => {

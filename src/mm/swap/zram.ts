@@ -154,6 +154,19 @@ export class ZramSwap extends SwapLayer {
     return `${pad8(0)} ${pad8(this.failedWrites)} 0 ${pad8(this.notifyFree)}\n`;
   }
 
+  /**
+   * /sys/block/zramN/stat (Documentation/block/stat.rst, 17 fields): read
+   * I/Os, merges, sectors, ticks; the same for writes; in_flight, io_ticks,
+   * time_in_queue; discards; flushes. Each page is one I/O of
+   * PAGE_SIZE / 512 sectors; times are 0 (the model has no clock here), and
+   * swap frees reach zram as slot_free_notify, not as discards.
+   */
+  blockStatLine(): string {
+    const sectors = this.pageSize / 512;
+    const fields = [this.numReads, 0, this.numReads * sectors, 0, this.numWrites, 0, this.numWrites * sectors, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0];
+    return fields.map(pad8).join(' ') + '\n';
+  }
+
   stats(): ZramStats {
     return {
       ...this.mmStat(),
