@@ -180,6 +180,9 @@ describe.skipIf(reason !== undefined)('zram mm_stat against /dev/zram0', () => {
     expect(modelStat[6]).toBe(blockStat[6]);
     expect(blockStat[4]).toBe(ops.filter((o) => o.kind === 'w').length);
     const last = kernel[kernel.length - 1]!;
-    console.log(`swap-zram-kernel: ${ops.length} operations matched; last mm_stat: ${last.join(' ')}`);
+    console.log(
+      `swap-zram-kernel: ${ops.length} operations matched; largest page stored compressed: ${maxStoredCompressed} bytes; ` +
+        `last mm_stat: ${last.join(' ')}`,
+    );
   });
 });
