@@ -34,7 +34,7 @@ import { loadPageHasher, type PageHash64 } from '../scan/hash.js';
 import { CostAccumulator, DOCUMENTED_COSTS } from '../sim/cost.js';
 import { DedupFirstSwap } from '../mm/swap/dedup-first.js';
 import { DiskSwap } from '../mm/swap/disk.js';
-import { Lz4jsPageCodec } from '../mm/swap/lz4js-codec.js';
+import { defaultPageCodec } from '../mm/swap/index.js';
 import { SameFilledScanner } from '../mm/swap/same-filled.js';
 import { samplePages } from '../mm/swap/sample-pages.js';
 import { hugeClassSize } from '../mm/swap/zsmalloc.js';
@@ -45,9 +45,9 @@ import { lz4CompressBound, type PageCodec, type SwapBackend } from '../mm/swap/t
 const PAGE_SIZE = 4096;
 const BAR = 1.25;
 
-/** The codec the swap back ends use; swap for the project codec when it lands. */
+/** The codec the swap back ends use (the project codec once defaultPageCodec() returns it). */
 function pageCodec(): PageCodec {
-  return new Lz4jsPageCodec();
+  return defaultPageCodec();
 }
 
 interface Pages {

@@ -7,6 +7,7 @@ import type { CostAccumulator } from '../../sim/cost.js';
 import type { PageHash64 } from '../../scan/hash.js';
 import { DedupFirstSwap } from './dedup-first.js';
 import { DiskSwap } from './disk.js';
+import { Lz4jsPageCodec } from './lz4js-codec.js';
 import type { PageCodec, SwapBackend, SwapBackendName } from './types.js';
 import { ZramSwap, type ZramOptions } from './zram.js';
 import { ZswapSwap, type ZswapOptions } from './zswap.js';
@@ -21,6 +22,11 @@ export { ZsPool, sizeClasses, hugeClassSize, ZS_HANDLE_SIZE } from './zsmalloc.j
 export { Lz4jsPageCodec } from './lz4js-codec.js';
 export { SameFilledScanner, fillPage } from './same-filled.js';
 
+/** The page codec zram and zswap use unless given one: the lz4js shim until the project codec lands. */
+export function defaultPageCodec(): PageCodec {
+  return new Lz4jsPageCodec();
+}
+
 export interface SwapConfig {
   backend: SwapBackendName;
   pageSize?: number;
@@ -28,7 +34,7 @@ export interface SwapConfig {
   capacityPages?: number;
   /** The swap layer's zeromap (Linux 6.12+). Default true; zswap derives it from zswapSameFilled. */
   zeromap?: boolean;
-  /** Needed by zram and zswap. */
+  /** For zram and zswap. Default: defaultPageCodec(). */
   codec?: PageCodec;
   cost?: CostAccumulator;
   /** zram */
@@ -72,6 +78,5 @@ export function createSwapBackend(config: SwapConfig): SwapBackend {
 }
 
 function needCodec(config: SwapConfig): PageCodec {
-  if (!config.codec) throw new RangeError(`swap back end ${config.backend} needs a page codec`);
-  return config.codec;
+  return config.codec ?? defaultPageCodec();
 }

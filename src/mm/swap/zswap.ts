@@ -51,7 +51,7 @@ import { SwapDisk } from './swap-disk.js';
 import { SwapLayer, type SwapLayerOptions, type SwapLayerStats } from './swap-layer.js';
 import { growInt32, growUint32, growUint8 } from './swap-map.js';
 import { lz4CompressBound, type PageCodec } from './types.js';
-import { ZS_NO_HANDLE, ZsPool } from './zsmalloc.js';
+import { ZsPool } from './zsmalloc.js';
 
 export type ZswapSameFilled = 'zeromap' | 'same-filled' | 'none';
 export type ZswapIncompressible = 'store' | 'reject';
