@@ -286,8 +286,8 @@ export class MmCore {
     const pt = this.pt;
     const old = pteFrame(pt.pte[slot]!);
     pt.pte[slot] = mkPte(frame, bits);
-    this.addMapping(slot, frame);
     this.dropMapping(slot, old);
+    this.addMapping(slot, frame);
   }
 
   /** Clears `slot` (zap_pte_range). The caller frees an emptied PT page. */

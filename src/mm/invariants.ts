@@ -32,7 +32,7 @@ export function checkInvariants(core: MmCore, procs: readonly Process[]): void {
   const f = core.frames;
   const pt = core.pt;
   const ps = core.pageSize;
-  const mapped = new Int32Array(f.capacity);
+  const mapped = new Int32Array(f.highWater);
   const spaceRefs = new Map<number, number>();
   let ptPages = 0;
 
@@ -62,7 +62,7 @@ export function checkInvariants(core: MmCore, procs: readonly Process[]): void {
         }
         if (pte < 0) continue;
         const frame = pteFrame(pte);
-        if (frame >= f.capacity || (f.flags[frame]! & FRAME_USED) === 0) {
+        if (frame >= f.highWater || (f.flags[frame]! & FRAME_USED) === 0) {
           fail(`pid ${proc.pid}: PTE at vpn 0x${vpn.toString(16)} maps free frame ${frame}`);
           continue;
         }
@@ -88,7 +88,7 @@ export function checkInvariants(core: MmCore, procs: readonly Process[]): void {
   let shmem = 0;
   let slabbed = 0;
   const slots = new Set<number>();
-  for (let frame = 1; frame < f.capacity; frame++) {
+  for (let frame = 1; frame < f.highWater; frame++) {
     const flags = f.flags[frame]!;
     if ((flags & FRAME_USED) === 0) {
       if (flags !== 0 || f.mapcount[frame] !== 0 || f.refcount[frame] !== 0 || f.lruList[frame] !== -1 || f.dataSlot[frame] !== -1) {

@@ -263,7 +263,7 @@ export class Machine {
   }
 
   private checkSpan(addr: number, len: number): void {
-    if (!Number.isSafeInteger(addr) || !Number.isSafeInteger(len) || addr < 0 || len < 0 || addr + len > TASK_SIZE) {
+    if (!Number.isSafeInteger(addr) || !Number.isSafeInteger(len) || addr < 0 || len < 0 || !Number.isSafeInteger(addr + len)) {
       throw invalid(`bad address range ${addr} + ${len}`, { addr, len });
     }
   }
