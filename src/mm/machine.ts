@@ -100,6 +100,7 @@ export class Machine {
    */
   exec(plan: ExecPlan, pid?: number): number {
     this.checkPlan(plan);
+    const fileSpaces = plan.vmas.map((v) => (v.file ? this.core.fileSpace(v.file.backing) : null));
     let proc: Process;
     if (pid === undefined) {
       proc = new Process(this.nextPid++, 0, plan.path);
@@ -109,8 +110,8 @@ export class Machine {
       unmapRange(this.core, proc, 0, TASK_SIZE);
       proc.path = plan.path;
     }
-    for (const v of plan.vmas) {
-      const space = v.file ? this.core.fileSpace(v.file.backing) : v.shared ? this.core.newShmemSpace() : null;
+    plan.vmas.forEach((v, i) => {
+      const space = fileSpaces[i] ?? (v.shared ? this.core.newShmemSpace() : null);
       insertVma(
         proc,
         new Vma({
@@ -124,7 +125,7 @@ export class Machine {
           growsDown: v.name === '[stack]',
         }),
       );
-    }
+    });
     proc.startBrk = plan.startBrk;
     proc.brk = plan.startBrk;
     proc.stackTop = plan.stackTop;
