@@ -89,6 +89,7 @@ export class MmCore {
   private readonly scratch: Uint8Array;
   private scratchSpace = -1;
   private scratchIndex = -1;
+  private verifyScratch: Uint8Array | undefined;
 
   constructor(opts: { frames: number; pageSize: number; pageCache: PageCacheMode; keepPageCache: boolean; verifyContent: boolean; frameLimit: number }) {
     this.pageSize = opts.pageSize;
@@ -413,16 +414,14 @@ export class MmCore {
   }
 
   private verifySameContent(frame: number, space: AddressSpace, index: number): void {
-    const mine = new Uint8Array(this.pageSize);
+    const mine = (this.verifyScratch ??= new Uint8Array(this.pageSize));
     space.backing!.readPage(index, mine);
     const cached = this.frameBytes(frame, new Uint8Array(this.pageSize));
-    for (let i = 0; i < this.pageSize; i++) {
-      if (mine[i] !== cached[i]) {
-        throw new InternalError(`${space.backing!.path}: page ${index} shares a content id with a different page`, {
-          file: space.backing!.path,
-          offset: index * this.pageSize + i,
-        });
-      }
+    if (Buffer.compare(mine, cached) !== 0) {
+      throw new InternalError(`${space.backing!.path}: page ${index} shares a content id with a different page`, {
+        file: space.backing!.path,
+        offset: index * this.pageSize,
+      });
     }
   }
 }

@@ -48,33 +48,7 @@ export function checkInvariants(core: MmCore, procs: readonly Process[]): void {
     for (const [d, page] of proc.dir) {
       ptPages++;
       if (pt.ownerPid[page] !== proc.pid || pt.baseVpn[page] !== d * PTRS_PER_PTE) fail(`PT page ${page}: wrong owner or base`);
-      let used = 0;
-      for (let i = 0; i < PTRS_PER_PTE; i++) {
-        const slot = page * PTRS_PER_PTE + i;
-        const pte = pt.pte[slot]!;
-        if (pte === 0) continue;
-        used++;
-        const vpn = d * PTRS_PER_PTE + i;
-        const vi = findVmaIndex(proc.vmas, vpn * ps);
-        if (vi < 0) {
-          fail(`pid ${proc.pid}: PTE outside any VMA at vpn 0x${vpn.toString(16)}`);
-          continue;
-        }
-        if (pte < 0) continue;
-        const frame = pteFrame(pte);
-        if (frame >= f.highWater || (f.flags[frame]! & FRAME_USED) === 0) {
-          fail(`pid ${proc.pid}: PTE at vpn 0x${vpn.toString(16)} maps free frame ${frame}`);
-          continue;
-        }
-        mapped[frame]!++;
-        const vma = proc.vmas[vi]!;
-        if ((pte & PTE_WRITE) !== 0) {
-          if ((vma.prot & PROT_WRITE) === 0) fail(`pid ${proc.pid}: writable PTE in read-only VMA at vpn 0x${vpn.toString(16)}`);
-          if (!vma.shared && (frame === ZERO_FRAME || (f.flags[frame]! & FRAME_ANON) === 0 || f.mapcount[frame] !== 1)) {
-            fail(`pid ${proc.pid}: writable PTE at vpn 0x${vpn.toString(16)} maps a non-exclusive frame ${frame} (COW broken)`);
-          }
-        }
-      }
+      const used = scanPtPage(core, proc, d, page, mapped, fail);
       if (used !== pt.usedEntries[page]) fail(`PT page ${page}: usedEntries ${pt.usedEntries[page]} but ${used} PTEs`);
       if (used === 0) fail(`PT page ${page}: empty but not freed`);
     }
@@ -160,4 +134,44 @@ export function checkInvariants(core: MmCore, procs: readonly Process[]): void {
   if (problems.length > 0) {
     throw new InternalError(`memory model invariants broken: ${problems.join('; ')}`, { problems });
   }
+}
+
+/** Counts the PTEs of one PT page into `mapped` and checks each against its VMA. Returns the non-none entries. */
+function scanPtPage(core: MmCore, proc: Process, d: number, page: number, mapped: Int32Array, fail: (msg: string) => void): number {
+  const f = core.frames;
+  const pte = core.pt.pte;
+  const ps = core.pageSize;
+  const base = page * PTRS_PER_PTE;
+  let used = 0;
+  let vi = -1;
+  for (let i = 0; i < PTRS_PER_PTE; i++) {
+    const e = pte[base + i]!;
+    if (e === 0) continue;
+    used++;
+    const vpn = d * PTRS_PER_PTE + i;
+    const addr = vpn * ps;
+    let vma = vi >= 0 ? proc.vmas[vi] : undefined;
+    if (vma === undefined || addr < vma.start || addr >= vma.end) {
+      vi = findVmaIndex(proc.vmas, addr);
+      vma = proc.vmas[vi];
+    }
+    if (vma === undefined) {
+      fail(`pid ${proc.pid}: PTE outside any VMA at vpn 0x${vpn.toString(16)}`);
+      continue;
+    }
+    if (e < 0) continue;
+    const frame = pteFrame(e);
+    if (frame >= f.highWater || (f.flags[frame]! & FRAME_USED) === 0) {
+      fail(`pid ${proc.pid}: PTE at vpn 0x${vpn.toString(16)} maps free frame ${frame}`);
+      continue;
+    }
+    mapped[frame]!++;
+    if ((e & PTE_WRITE) !== 0) {
+      if ((vma.prot & PROT_WRITE) === 0) fail(`pid ${proc.pid}: writable PTE in read-only VMA at vpn 0x${vpn.toString(16)}`);
+      if (!vma.shared && (frame === ZERO_FRAME || (f.flags[frame]! & FRAME_ANON) === 0 || f.mapcount[frame] !== 1)) {
+        fail(`pid ${proc.pid}: writable PTE at vpn 0x${vpn.toString(16)} maps a non-exclusive frame ${frame} (COW broken)`);
+      }
+    }
+  }
+  return used;
 }
