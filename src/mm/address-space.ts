@@ -29,6 +29,8 @@ export class AddressSpace {
   readonly pages = new Map<number, number>();
   /** VMAs referring to this space (all processes). A 'shmem' space dies at 0. */
   vmaRefs = 0;
+  /** Content namespace of a 'file' space's backing (core.ts), once looked up; -1 before. */
+  contentNamespace = -1;
 
   constructor(id: number, kind: AddressSpaceKind, backing?: FileBacking) {
     this.id = id;

@@ -79,6 +79,8 @@ export class MmCore {
   readonly content: AddressSpace;
   readonly counters: FaultCounters = { minor: 0, major: 0, zeroFill: 0, cow: 0, reuse: 0 };
   bytesRead = 0;
+  /** Whether the last filePage() call read from the backing (a major fault). */
+  lastFaultMajor = false;
   nrAnon = 0;
   nrFile = 0;
   nrShmem = 0;
@@ -204,9 +206,9 @@ export class MmCore {
   /**
    * The page-cache frame for page `index` of file `space`: found (minor
    * fault) or read from the backing (major fault). `viaPrivate` selects the
-   * content-shared cache in content mode.
+   * content-shared cache in content mode. Sets `lastFaultMajor`.
    */
-  filePage(space: AddressSpace, index: number, viaPrivate: boolean): { frame: number; major: boolean } {
+  filePage(space: AddressSpace, index: number, viaPrivate: boolean): number {
     const backing = space.backing!;
     if (index >= backing.pageCount) {
       throw new SimulationError('E_SIGBUS', `${backing.path}: access to page ${index} beyond the end of the file (${backing.pageCount} pages)`, {
@@ -218,13 +220,15 @@ export class MmCore {
     let key = index;
     if (viaPrivate && this.cacheMode === 'content') {
       cache = this.content;
-      key = contentKey(this.namespaceOf(backing), backing.contentId(index));
+      if (space.contentNamespace < 0) space.contentNamespace = this.namespaceOf(backing);
+      key = contentKey(space.contentNamespace, backing.contentId(index));
     }
     let frame = cache.pages.get(key);
     if (frame !== undefined) {
       this.counters.minor++;
       if (this.verifyContent && cache === this.content) this.verifySameContent(frame, space, index);
-      return { frame, major: false };
+      this.lastFaultMajor = false;
+      return frame;
     }
     frame = this.allocFrame(FRAME_FILE);
     this.frames.srcSpace[frame] = space.id;
@@ -232,7 +236,8 @@ export class MmCore {
     this.cacheInsert(cache, key, frame);
     this.counters.major++;
     this.bytesRead += this.pageSize;
-    return { frame, major: true };
+    this.lastFaultMajor = true;
+    return frame;
   }
 
   /** The shmem page `index` of `space`, allocated zeroed if new. */

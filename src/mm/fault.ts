@@ -59,8 +59,8 @@ function doNoPage(core: MmCore, proc: Process, vma: Vma, slot: number, vpn: numb
     core.mapPte(slot, frame, write ? WRITTEN : PTE_YOUNG);
     return;
   }
-  const { frame, major } = core.filePage(space, index, !vma.shared);
-  if (major) proc.majorFaults++;
+  const frame = core.filePage(space, index, !vma.shared);
+  if (core.lastFaultMajor) proc.majorFaults++;
   else proc.minorFaults++;
   if (!write) {
     core.mapPte(slot, frame, PTE_YOUNG);

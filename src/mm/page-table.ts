@@ -40,7 +40,7 @@ export class PageTablePool {
   private freeStack = new Int32Array(64);
   private freeTop = 0;
 
-  constructor(initialPages = 64) {
+  constructor(initialPages = 256) {
     this.pte = new Int32Array(initialPages * PTRS_PER_PTE);
     this.rmapNext = new Int32Array(initialPages * PTRS_PER_PTE);
     this.rmapPrev = new Int32Array(initialPages * PTRS_PER_PTE);
