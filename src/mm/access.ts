@@ -104,6 +104,6 @@ function copyPage(
   const lo = Math.max(pageStart, from);
   const hi = Math.min(pageStart + core.pageSize, end);
   if (hi <= lo) return;
-  if (write) core.writeFrame(frame, lo - pageStart, buf, lo - bufAddr, hi - lo);
-  else core.readFrame(frame, lo - pageStart, buf, lo - bufAddr, hi - lo);
+  if (write) core.contents.write(frame, lo - pageStart, buf, lo - bufAddr, hi - lo);
+  else core.contents.read(frame, lo - pageStart, buf, lo - bufAddr, hi - lo);
 }

@@ -25,6 +25,7 @@ import {
   ZERO_FRAME,
 } from './frames.js';
 import { LRU_INACTIVE_ANON, LRU_INACTIVE_FILE, LruLists } from './lru.js';
+import { PageContents } from './page-content.js';
 import { PageSlab } from './page-data.js';
 import { PTRS_PER_PTE, PageTablePool } from './page-table.js';
 import { mkPte, pteFrame, pteSwapSlot } from './pte.js';
@@ -73,6 +74,8 @@ export class MmCore {
   readonly frames: FrameTable;
   readonly lru: LruLists;
   readonly slab: PageSlab;
+  /** Reading, writing and copying page bytes. */
+  readonly contents: PageContents;
   readonly pt = new PageTablePool();
   /** Address spaces by id; id 0 is the content-shared cache. */
   readonly spaces: (AddressSpace | undefined)[] = [];
@@ -88,9 +91,6 @@ export class MmCore {
 
   private readonly fileSpaces = new Map<FileBacking, AddressSpace>();
   private readonly namespaces = new Map<unknown, number>();
-  private readonly scratch: Uint8Array;
-  private scratchSpace = -1;
-  private scratchIndex = -1;
   private verifyScratch: Uint8Array | undefined;
 
   constructor(opts: { frames: number; pageSize: number; pageCache: PageCacheMode; keepPageCache: boolean; verifyContent: boolean; frameLimit: number }) {
@@ -102,9 +102,9 @@ export class MmCore {
     this.frames = new FrameTable(opts.frames);
     this.lru = new LruLists(this.frames);
     this.slab = new PageSlab(opts.pageSize);
-    this.scratch = new Uint8Array(opts.pageSize);
     this.content = new AddressSpace(0, 'content');
     this.spaces.push(this.content);
+    this.contents = new PageContents(this.frames, this.slab, this.spaces, opts.pageSize);
   }
 
   // ---- address spaces -------------------------------------------------------
@@ -333,81 +333,6 @@ export class MmCore {
     return this.swap;
   }
 
-  // ---- page contents --------------------------------------------------------
-
-  /** Copies `len` bytes at `pageOff` of `frame`'s page into `dst` at `dstOff`. */
-  readFrame(frame: number, pageOff: number, dst: Uint8Array, dstOff: number, len: number): void {
-    const f = this.frames;
-    const slot = frame === ZERO_FRAME ? -1 : f.dataSlot[frame]!;
-    if (slot >= 0) {
-      const off = this.slab.offset(slot) + pageOff;
-      dst.set(this.slab.chunk(slot).subarray(off, off + len), dstOff);
-      return;
-    }
-    const src = frame === ZERO_FRAME ? -1 : f.srcSpace[frame]!;
-    if (src < 0) {
-      dst.fill(0, dstOff, dstOff + len);
-      return;
-    }
-    const page = this.sourcePage(src, f.srcIndex[frame]!);
-    dst.set(page.subarray(pageOff, pageOff + len), dstOff);
-  }
-
-  /** Writes `src[srcOff..srcOff+len)` at `pageOff` of `frame`, giving it bytes of its own first. */
-  writeFrame(frame: number, pageOff: number, src: Uint8Array, srcOff: number, len: number): void {
-    const slot = this.materialize(frame);
-    this.slab.chunk(slot).set(src.subarray(srcOff, srcOff + len), this.slab.offset(slot) + pageOff);
-  }
-
-  /** Gives `frame` a slab slot holding its current bytes; returns the slot. */
-  materialize(frame: number): number {
-    const f = this.frames;
-    let slot = f.dataSlot[frame]!;
-    if (slot >= 0) return slot;
-    if (frame === ZERO_FRAME) throw new InternalError('the zero page cannot be written');
-    slot = this.slab.alloc();
-    const chunk = this.slab.chunk(slot);
-    const off = this.slab.offset(slot);
-    const src = f.srcSpace[frame]!;
-    if (src < 0) chunk.fill(0, off, off + this.pageSize);
-    else chunk.set(this.sourcePage(src, f.srcIndex[frame]!), off);
-    f.dataSlot[frame] = slot;
-    return slot;
-  }
-
-  /** Makes `to` hold the same bytes as `from` (bytes copied only if `from` has bytes of its own). */
-  copyContent(from: number, to: number): void {
-    const f = this.frames;
-    const slot = from === ZERO_FRAME ? -1 : f.dataSlot[from]!;
-    if (slot >= 0) {
-      const dst = this.slab.alloc();
-      const off = this.slab.offset(slot);
-      this.slab.chunk(dst).set(this.slab.chunk(slot).subarray(off, off + this.pageSize), this.slab.offset(dst));
-      f.dataSlot[to] = dst;
-    } else if (from !== ZERO_FRAME) {
-      f.srcSpace[to] = f.srcSpace[from]!;
-      f.srcIndex[to] = f.srcIndex[from]!;
-    }
-  }
-
-  /** The whole page of `frame` (into `into`, length pageSize): for hashing, compressing, comparing. */
-  frameBytes(frame: number, into: Uint8Array): Uint8Array {
-    this.readFrame(frame, 0, into, 0, this.pageSize);
-    return into;
-  }
-
-  private sourcePage(spaceId: number, index: number): Uint8Array {
-    if (spaceId !== this.scratchSpace || index !== this.scratchIndex) {
-      const backing = this.spaces[spaceId]?.backing;
-      if (backing === undefined) throw new InternalError('frame source is not a file', { spaceId });
-      this.scratchSpace = -1;
-      backing.readPage(index, this.scratch);
-      this.scratchSpace = spaceId;
-      this.scratchIndex = index;
-    }
-    return this.scratch;
-  }
-
   private namespaceOf(backing: FileBacking): number {
     const key = backing.contentSpace ?? DEFAULT_CONTENT_SPACE;
     let ns = this.namespaces.get(key);
@@ -421,7 +346,7 @@ export class MmCore {
   private verifySameContent(frame: number, space: AddressSpace, index: number): void {
     const mine = (this.verifyScratch ??= new Uint8Array(this.pageSize));
     space.backing!.readPage(index, mine);
-    const cached = this.frameBytes(frame, new Uint8Array(this.pageSize));
+    const cached = this.contents.bytes(frame, new Uint8Array(this.pageSize));
     if (Buffer.compare(mine, cached) !== 0) {
       throw new InternalError(`${space.backing!.path}: page ${index} shares a content id with a different page`, {
         file: space.backing!.path,

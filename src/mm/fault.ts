@@ -75,7 +75,7 @@ function doNoPage(core: MmCore, proc: Process, vma: Vma, slot: number, vpn: numb
   core.get(frame);
   anonVmaPrepare(core, vma);
   const copy = core.allocFrame(FRAME_ANON | FRAME_DIRTY);
-  core.copyContent(frame, copy);
+  core.contents.copy(frame, copy);
   core.mapPte(slot, copy, WRITTEN);
   core.counters.cow++;
   unpin(core, frame);
@@ -104,7 +104,7 @@ function doWpPage(core: MmCore, proc: Process, vma: Vma, slot: number, pte: numb
   core.get(frame);
   anonVmaPrepare(core, vma);
   const copy = core.allocFrame(FRAME_ANON | FRAME_DIRTY);
-  core.copyContent(frame, copy);
+  core.contents.copy(frame, copy);
   core.replacePte(slot, copy, WRITTEN);
   core.counters.cow++;
   unpin(core, frame);

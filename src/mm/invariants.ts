@@ -50,7 +50,6 @@ export function checkInvariants(core: MmCore, procs: readonly Process[]): void {
       if (pt.ownerPid[page] !== proc.pid || pt.baseVpn[page] !== d * PTRS_PER_PTE) fail(`PT page ${page}: wrong owner or base`);
       const used = scanPtPage(core, proc, d, page, mapped, fail);
       if (used !== pt.usedEntries[page]) fail(`PT page ${page}: usedEntries ${pt.usedEntries[page]} but ${used} PTEs`);
-      if (used === 0) fail(`PT page ${page}: empty but not freed`);
     }
   }
   if (ptPages !== pt.pagesInUse) fail(`pagesInUse ${pt.pagesInUse} but ${ptPages} PT pages in directories`);
