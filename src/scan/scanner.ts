@@ -1,0 +1,310 @@
+/**
+ * The page scanner: reads files in chunks into one reused buffer, cuts them
+ * by file offset into pages (the last one zero-padded) and gives every page
+ * a content id through one PageIndex shared by all files of a session.
+ *
+ * Hot path, per page: one in-place XXH64 of the buffer (hash.ts), a probe
+ * of the index's typed arrays, and a memcmp against the zero page or the
+ * first occurrence. No object per page beyond the hash's bigint.
+ *
+ * Where each content first occurred (file, page) is kept in typed arrays.
+ * When the index needs those bytes to confirm a match, they are copied from
+ * the buffer if the page is in the current chunk, otherwise re-read with
+ * fs.readSync from the file (a few descriptors stay open for that).
+ *
+ * Buffer: `chunkBytes` (default 4 MiB, a multiple of the page size) inside
+ * the hasher's WebAssembly memory. 4 MiB keeps each chunk in cache between
+ * the read and the hash and costs one read(2) per 4 MiB; a larger chunk is
+ * no faster on warm files, a much smaller one pays more system calls.
+ */
+import fs from 'node:fs';
+import { InputError, InternalError, UsageError, fsError } from '../errors.js';
+import { isElf } from '../elf/parse.js';
+import { createPageHasher, type PageHash64, type PageHasher } from './hash.js';
+import { PageIndex, ZERO_CONTENT_ID } from './pageindex.js';
+import { loadSegments, readElfStructure, sectionSpans } from './elfpages.js';
+import { checkPageSize, type PageSize } from './pagesize.js';
+import type { ScannedFile, ScanWarning } from './result.js';
+import { reasonOf } from './walk.js';
+
+export interface PageScannerOptions {
+  /** 4096 (default), 16384 or 65536; anything else is a UsageError. */
+  pageSize?: number;
+  /** Hash function to use instead of XXH64; tests inject colliding ones. */
+  hash?: PageHash64;
+  /** Bytes read at a time, a multiple of the page size (default 4 MiB). */
+  chunkBytes?: number;
+}
+
+export const DEFAULT_CHUNK_BYTES = 4 << 20;
+/** Descriptors kept open for re-reading first occurrences. */
+const OPEN_FILES = 32;
+
+export interface ScanFileOptions {
+  /** Refuse a file without the ELF magic (InputError E_NOT_ELF). Default true. */
+  requireElf?: boolean;
+}
+
+export class PageScanner {
+  readonly pageSize: PageSize;
+  readonly index: PageIndex;
+  /** Paths of the files scanned so far; a content's firstFile indexes this. */
+  readonly paths: string[] = [];
+  /** Pages per content id (index 0: zero pages). */
+  contentPages = new Uint32Array(1024);
+  firstFile = new Int32Array(1024).fill(-1);
+  firstPage = new Uint32Array(1024);
+
+  private readonly hasher: PageHasher;
+  private readonly chunk: Uint8Array;
+  /** The same memory as `chunk`, as a Buffer for copies without views. */
+  private readonly chunkBuffer: Buffer;
+  private readonly openFiles = new Map<number, number>();
+  /** Which pages `chunk` holds: file index and first page, and how many. */
+  private chunkFile = -1;
+  private chunkFirstPage = 0;
+  private chunkPages = 0;
+  /** The file being scanned; its descriptor stays out of openFiles until it is done. */
+  private currentFile = -1;
+  private currentFd = -1;
+
+  private constructor(pageSize: PageSize, hasher: PageHasher, hash: PageHash64, chunkBytes: number) {
+    this.pageSize = pageSize;
+    this.hasher = hasher;
+    this.chunk = hasher.buffer(chunkBytes);
+    this.chunkBuffer = Buffer.from(this.chunk.buffer, this.chunk.byteOffset, this.chunk.byteLength);
+    this.index = new PageIndex(pageSize, hash, (id, into) => this.readCanonical(id, into));
+  }
+
+  static async create(options: PageScannerOptions = {}): Promise<PageScanner> {
+    const pageSize = checkPageSize(options.pageSize ?? 4096);
+    const chunkBytes = options.chunkBytes ?? DEFAULT_CHUNK_BYTES;
+    if (!Number.isSafeInteger(chunkBytes) || chunkBytes < pageSize || chunkBytes % pageSize !== 0) {
+      throw new UsageError(`chunk size must be a positive multiple of the page size ${pageSize} (got ${chunkBytes})`);
+    }
+    const hasher = await createPageHasher();
+    return new PageScanner(pageSize, hasher, options.hash ?? hasher.hash, chunkBytes);
+  }
+
+  /** Whether pages are hashed in place (false: the slower copying fallback). */
+  get hashesInPlace(): boolean {
+    return this.hasher.inPlace;
+  }
+
+  /**
+   * Scans one file into the session. Throws InputError when it cannot be
+   * opened, is not a regular file, or (requireElf) lacks the ELF magic. A
+   * read error part-way is a warning; the pages read so far are kept.
+   * Segment and page counts that depend on later files (sharedPages) are
+   * filled by `finishCounts`.
+   */
+  scanFile(path: string, options: ScanFileOptions = {}): ScannedFile {
+    const requireElf = options.requireElf ?? true;
+    let fd: number;
+    let size: number;
+    try {
+      fd = fs.openSync(path, 'r');
+    } catch (err) {
+      throw fsError(err, path);
+    }
+    let keepOpen = false;
+    try {
+      const st = fs.fstatSync(fd);
+      if (!st.isFile()) throw new InputError('E_NOT_REGULAR', `${path}: not a regular file`, { file: path });
+      size = st.size;
+      const ps = this.pageSize;
+      const chunk = this.chunk;
+      const warnings: ScanWarning[] = [];
+      // First chunk: decides ELF or not before the file gets an index.
+      let got = this.readChunk(fd, 0, Math.min(chunk.length, size), path, warnings);
+      const elfMagic = isElf(chunk.subarray(0, got));
+      if (requireElf && !elfMagic) {
+        throw new InputError('E_NOT_ELF', `${path}: not an ELF file (${got < 4 ? (size === 0 ? 'empty' : `${size} bytes`) : 'no ELF magic'})`, { file: path });
+      }
+      const structure = elfMagic ? readElfStructure(fd, size, chunk.subarray(0, got), path) : { elf: null, warnings: [] };
+      warnings.unshift(...structure.warnings);
+
+      const fileIndex = this.paths.length;
+      this.paths.push(path);
+      this.currentFile = fileIndex;
+      this.currentFd = fd;
+
+      const ids = new Uint32Array(Math.ceil(size / ps));
+      const index = this.index;
+      let page = 0;
+      let zeroPages = 0;
+      let newPages = 0;
+      let duplicatePages = 0;
+      let position = 0;
+      while (got > 0) {
+        let end = got;
+        if (got % ps !== 0) {
+          end = got + ps - (got % ps);
+          chunk.fill(0, got, end);
+        }
+        this.chunkFile = fileIndex;
+        this.chunkFirstPage = page;
+        this.chunkPages = end / ps;
+        for (let offset = 0; offset < end; offset += ps) {
+          const id = index.addAt(chunk, offset);
+          ids[page] = id;
+          if (id === ZERO_CONTENT_ID) zeroPages++;
+          else if (index.isNew) {
+            this.recordFirst(id, fileIndex, page);
+            newPages++;
+          } else duplicatePages++;
+          this.contentPages[id]!++;
+          page++;
+        }
+        position += got;
+        if (got % ps !== 0 || position >= size) break;
+        got = this.readChunk(fd, position, Math.min(chunk.length, size - position), path, warnings);
+      }
+      this.chunkFile = -1;
+      this.currentFile = -1;
+      this.openFiles.set(fileIndex, fd);
+      keepOpen = true;
+      this.trimOpenFiles();
+
+      const elf = structure.elf;
+      return {
+        path,
+        size: position,
+        contentIds: page === ids.length ? ids : ids.slice(0, page),
+        pages: page,
+        zeroPages,
+        newPages,
+        duplicatePages,
+        sharedPages: 0,
+        elf: elf ? { class: elf.header.class, data: elf.header.data, type: elf.header.type, machine: elf.header.machine } : null,
+        segments: elf ? loadSegments(elf, position, ps) : [],
+        sections: elf ? sectionSpans(elf, position) : [],
+        warnings,
+      };
+    } finally {
+      this.currentFile = -1;
+      if (!keepOpen) fs.closeSync(fd);
+    }
+  }
+
+  /**
+   * Fills the counts that depend on the whole session: sharedPages of each
+   * file, and every count of each segment. Call after the last scanFile
+   * with every file scanned, in scan order.
+   */
+  finishCounts(files: readonly ScannedFile[]): void {
+    const counts = this.contentPages;
+    for (let fileIndex = 0; fileIndex < files.length; fileIndex++) {
+      const file = files[fileIndex]!;
+      if (this.paths[fileIndex] !== file.path) {
+        throw new InternalError(`finishCounts: file ${fileIndex} is ${file.path}, scanned as ${this.paths[fileIndex]}`);
+      }
+      const ids = file.contentIds;
+      let shared = 0;
+      for (let p = 0; p < ids.length; p++) {
+        const id = ids[p]!;
+        if (id !== ZERO_CONTENT_ID && counts[id]! > 1) shared++;
+      }
+      file.sharedPages = shared;
+      for (const s of file.segments) {
+        s.zeroPages = s.newPages = s.duplicatePages = s.sharedPages = 0;
+        for (let p = s.firstPage; p < s.firstPage + s.pages; p++) {
+          const id = ids[p]!;
+          if (id === ZERO_CONTENT_ID) {
+            s.zeroPages++;
+            continue;
+          }
+          if (this.firstFile[id] === fileIndex && this.firstPage[id] === p) s.newPages++;
+          else s.duplicatePages++;
+          if (counts[id]! > 1) s.sharedPages++;
+        }
+      }
+    }
+  }
+
+  /** Closes the descriptors kept for re-reading. The scanner must not be used afterwards. */
+  close(): void {
+    for (const fd of this.openFiles.values()) fs.closeSync(fd);
+    this.openFiles.clear();
+  }
+
+  /** Reads up to `length` bytes at `position` into the chunk; a read error ends the file with a warning. */
+  private readChunk(fd: number, position: number, length: number, path: string, warnings: ScanWarning[]): number {
+    let got = 0;
+    try {
+      while (got < length) {
+        const n = fs.readSync(fd, this.chunk, got, length - got, position + got);
+        if (n <= 0) break;
+        got += n;
+      }
+    } catch (err) {
+      const e = fsError(err, path);
+      warnings.push({ code: 'E_READ', message: `read failed at offset ${position + got}: ${reasonOf(e.message, path)}; pages after it not scanned` });
+    }
+    return got;
+  }
+
+  private recordFirst(id: number, fileIndex: number, page: number): void {
+    if (id >= this.firstFile.length) {
+      const n = Math.max(id + 1, this.firstFile.length * 2);
+      const pages = new Uint32Array(n);
+      pages.set(this.contentPages);
+      this.contentPages = pages;
+      const files = new Int32Array(n).fill(-1);
+      files.set(this.firstFile);
+      this.firstFile = files;
+      const first = new Uint32Array(n);
+      first.set(this.firstPage);
+      this.firstPage = first;
+    }
+    this.firstFile[id] = fileIndex;
+    this.firstPage[id] = page;
+  }
+
+  /** PageIndex's callback: the bytes of the first page with content `id`, zero-padded. */
+  private readCanonical(id: number, into: Uint8Array): void {
+    const ps = this.pageSize;
+    const fileIndex = this.firstFile[id]!;
+    const page = this.firstPage[id]!;
+    if (fileIndex === this.chunkFile && page >= this.chunkFirstPage && page < this.chunkFirstPage + this.chunkPages) {
+      const from = (page - this.chunkFirstPage) * ps;
+      this.chunkBuffer.copy(into, 0, from, from + ps);
+      return;
+    }
+    let got = 0;
+    try {
+      const fd = this.descriptor(fileIndex);
+      while (got < ps) {
+        const n = fs.readSync(fd, into, got, ps - got, page * ps + got);
+        if (n <= 0) break;
+        got += n;
+      }
+    } catch {
+      // Unreadable now: the zero fill below cannot equal a non-zero page, so nothing merges.
+    }
+    into.fill(0, got);
+  }
+
+  private descriptor(fileIndex: number): number {
+    if (fileIndex === this.currentFile) return this.currentFd;
+    const open = this.openFiles.get(fileIndex);
+    if (open !== undefined) {
+      // Most recently used goes last.
+      this.openFiles.delete(fileIndex);
+      this.openFiles.set(fileIndex, open);
+      return open;
+    }
+    const fd = fs.openSync(this.paths[fileIndex]!, 'r');
+    this.openFiles.set(fileIndex, fd);
+    this.trimOpenFiles();
+    return fd;
+  }
+
+  private trimOpenFiles(): void {
+    while (this.openFiles.size > OPEN_FILES) {
+      const oldest = this.openFiles.keys().next().value as number;
+      fs.closeSync(this.openFiles.get(oldest)!);
+      this.openFiles.delete(oldest);
+    }
+  }
+}
