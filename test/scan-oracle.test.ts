@@ -23,7 +23,7 @@ if (!python) console.warn('skipping the page-count oracle tests: python3 is not 
 if (!pyelftools) console.warn(`skipping the pyelftools corpus: ${PYELFTOOLS} does not exist`);
 if (!fs.existsSync(USR_BIN)) console.warn('skipping the /usr/bin slice: /usr/bin does not exist');
 /** The whole-directory comparison reads /usr/bin twice per page size; skipped where it is huge. */
-const USR_BIN_LIMIT = 2 << 30;
+const USR_BIN_LIMIT = 2 * 2 ** 30;
 const usrBinSmallEnough = fs.existsSync(USR_BIN) && directoryBytes(USR_BIN) <= USR_BIN_LIMIT;
 if (fs.existsSync(USR_BIN) && !usrBinSmallEnough) console.warn(`skipping the whole-/usr/bin comparison: more than ${USR_BIN_LIMIT} bytes (the slice still runs)`);
 

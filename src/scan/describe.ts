@@ -54,20 +54,24 @@ export function mostDuplicated(result: ScanResult, limit = 10, placesPerContent 
   for (let id = 1; id <= count; id++) if (pages[id]! > 1) ids.push(id);
   ids.sort((a, b) => pages[b]! - pages[a]! || a - b);
   const top = ids.slice(0, limit);
-  const found = new Map<number, DuplicatedContent>();
-  const fileSeen = new Map<number, number>(); // content id -> last file index counted
-  for (const id of top) found.set(id, { contentId: id, copies: pages[id]!, files: 0, places: [] });
+  const entries = top.map((id): DuplicatedContent => ({ contentId: id, copies: pages[id]!, files: 0, places: [] }));
+  if (entries.length === 0) return entries;
+  // slotOf[id] = 1 + position in `entries`, 0 for contents not listed: one typed-array load per page.
+  const slotOf = new Uint32Array(count + 1);
+  entries.forEach((e, i) => (slotOf[e.contentId] = i + 1));
+  const lastFile = new Int32Array(entries.length).fill(-1);
   result.files.forEach((file, fileIndex) => {
     const contentIds = file.contentIds;
     for (let p = 0; p < contentIds.length; p++) {
-      const entry = found.get(contentIds[p]!);
-      if (!entry) continue;
-      if (fileSeen.get(entry.contentId) !== fileIndex) {
-        fileSeen.set(entry.contentId, fileIndex);
+      const slot = slotOf[contentIds[p]!]!;
+      if (slot === 0) continue;
+      const entry = entries[slot - 1]!;
+      if (lastFile[slot - 1] !== fileIndex) {
+        lastFile[slot - 1] = fileIndex;
         entry.files++;
       }
       if (entry.places.length < placesPerContent) entry.places.push(describePage(result, fileIndex, p));
     }
   });
-  return top.map((id) => found.get(id)!);
+  return entries;
 }
