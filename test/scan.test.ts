@@ -200,6 +200,13 @@ describe('walking paths', () => {
 });
 
 describe('hash', () => {
+  it('the copying fallback gives the same scan as in-place hashing', async () => {
+    const inPlace = await scan([SAMPLES]);
+    const copying = await scan([SAMPLES], { inPlaceHashing: false });
+    expect(toScanJson(copying)).toEqual(toScanJson(inPlace));
+    expect((await PageScanner.create()).hashesInPlace).toBe(true);
+  });
+
   it('hashes in place equal to the package API', async () => {
     const api = await loadPageHasher();
     const hasher = await createPageHasher();

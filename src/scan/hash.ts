@@ -90,11 +90,15 @@ function loadModule(): Promise<WasmModule | undefined> {
 
 const WASM_PAGE = 65536;
 
-/** A hasher with its own WebAssembly instance; see the file comment. */
-export async function createPageHasher(): Promise<PageHasher> {
+/**
+ * A hasher with its own WebAssembly instance; see the file comment.
+ * `inPlace: false` forces the copying fallback (for tests).
+ */
+export async function createPageHasher(options: { inPlace?: boolean } = {}): Promise<PageHasher> {
   const api = await loadApi();
   const foreign: PageHash64 = (bytes, offset = 0, length = bytes.length - offset) =>
     api.h64Raw(offset === 0 && length === bytes.length ? bytes : bytes.subarray(offset, offset + length));
+  if (options.inPlace === false) return plainHasher(foreign);
   const module = await loadModule();
   const exports = module ? ((await WebAssembly.instantiate(module)).exports as unknown as XxhashExports) : undefined;
   if (!exports || typeof exports.xxh64 !== 'function' || !(exports.mem instanceof WebAssembly.Memory)) {

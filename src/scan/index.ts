@@ -8,7 +8,6 @@ export { scan, type ScanOptions } from './scan.js';
 export { PageScanner, DEFAULT_CHUNK_BYTES, type PageScannerOptions, type ScanFileOptions } from './scanner.js';
 export { walkPaths, type WalkEntry, type WalkResult } from './walk.js';
 export { describePage, mostDuplicated, type PagePlace, type DuplicatedContent } from './describe.js';
-export { segmentsOfPage, sectionsOfPage, permsOf } from './elfpages.js';
 export { toScanJson, savingsOf, elfTypeName, SCAN_SCHEMA, type ScanJson, type FileJson, type SegmentJson } from './json.js';
 export { formatScan, humanBytes, type TextOptions } from './text.js';
 export { PageIndex, ZERO_CONTENT_ID, type ReadCanonical } from './pageindex.js';

@@ -19,13 +19,20 @@ export interface ScanOptions {
   hash?: PageHash64;
   /** Bytes read at a time, a multiple of the page size (default 4 MiB). */
   chunkBytes?: number;
+  /** false: hash through the package API, copying each page (the fallback; for tests). Default true. */
+  inPlaceHashing?: boolean;
   /** Called after each file with bytes done and bytes in all files found. */
   onProgress?: (doneBytes: number, totalBytes: number) => void;
 }
 
 export async function scan(paths: string[], options: ScanOptions = {}): Promise<ScanResult> {
   if (paths.length === 0) throw new UsageError('no paths given');
-  const scanner = await PageScanner.create({ pageSize: options.pageSize, hash: options.hash, chunkBytes: options.chunkBytes });
+  const scanner = await PageScanner.create({
+    pageSize: options.pageSize,
+    hash: options.hash,
+    chunkBytes: options.chunkBytes,
+    inPlaceHashing: options.inPlaceHashing,
+  });
   try {
     const walk = walkPaths(paths);
     const strict = options.strict ?? false;

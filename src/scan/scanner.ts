@@ -34,6 +34,8 @@ export interface PageScannerOptions {
   hash?: PageHash64;
   /** Bytes read at a time, a multiple of the page size (default 4 MiB). */
   chunkBytes?: number;
+  /** false: hash through the package API, copying each page (the fallback; for tests). Default true. */
+  inPlaceHashing?: boolean;
 }
 
 export const DEFAULT_CHUNK_BYTES = 4 << 20;
@@ -60,6 +62,7 @@ export class PageScanner {
   /** The same memory as `chunk`, as a Buffer for copies without views. */
   private readonly chunkBuffer: Buffer;
   private readonly openFiles = new Map<number, number>();
+  private readonly magic = new Uint8Array(4);
   /** Which pages `chunk` holds: file index and first page, and how many. */
   private chunkFile = -1;
   private chunkFirstPage = 0;
@@ -82,7 +85,7 @@ export class PageScanner {
     if (!Number.isSafeInteger(chunkBytes) || chunkBytes < pageSize || chunkBytes % pageSize !== 0) {
       throw new UsageError(`chunk size must be a positive multiple of the page size ${pageSize} (got ${chunkBytes})`);
     }
-    const hasher = await createPageHasher();
+    const hasher = await createPageHasher({ inPlace: options.inPlaceHashing });
     return new PageScanner(pageSize, hasher, options.hash ?? hasher.hash, chunkBytes);
   }
 
@@ -115,12 +118,15 @@ export class PageScanner {
       const ps = this.pageSize;
       const chunk = this.chunk;
       const warnings: ScanWarning[] = [];
-      // First chunk: decides ELF or not before the file gets an index.
+      // The magic decides ELF or not before the file gets an index (and before a big non-ELF file is read).
+      if (requireElf) {
+        const n = size < 4 ? 0 : fs.readSync(fd, this.magic, 0, 4, 0);
+        if (n < 4 || !isElf(this.magic)) {
+          throw new InputError('E_NOT_ELF', `${path}: not an ELF file (${size === 0 ? 'empty' : size < 4 ? `${size} bytes` : 'no ELF magic'})`, { file: path });
+        }
+      }
       let got = this.readChunk(fd, 0, Math.min(chunk.length, size), path, warnings);
       const elfMagic = isElf(chunk.subarray(0, got));
-      if (requireElf && !elfMagic) {
-        throw new InputError('E_NOT_ELF', `${path}: not an ELF file (${got < 4 ? (size === 0 ? 'empty' : `${size} bytes`) : 'no ELF magic'})`, { file: path });
-      }
       const structure = elfMagic ? readElfStructure(fd, size, chunk.subarray(0, got), path) : { elf: null, warnings: [] };
       warnings.unshift(...structure.warnings);
 
