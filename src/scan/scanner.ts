@@ -63,6 +63,8 @@ export class PageScanner {
   private readonly chunkBuffer: Buffer;
   private readonly openFiles = new Map<number, number>();
   private readonly magic = new Uint8Array(4);
+  /** Zero, new and duplicate pages of the file being scanned. */
+  private readonly counts = new Float64Array(3);
   /** Which pages `chunk` holds: file index and first page, and how many. */
   private chunkFile = -1;
   private chunkFirstPage = 0;
@@ -136,11 +138,8 @@ export class PageScanner {
       this.currentFd = fd;
 
       const ids = new Uint32Array(Math.ceil(size / ps));
-      const index = this.index;
+      const counts = this.counts.fill(0);
       let page = 0;
-      let zeroPages = 0;
-      let newPages = 0;
-      let duplicatePages = 0;
       let position = 0;
       while (got > 0) {
         let end = got;
@@ -151,21 +150,13 @@ export class PageScanner {
         this.chunkFile = fileIndex;
         this.chunkFirstPage = page;
         this.chunkPages = end / ps;
-        for (let offset = 0; offset < end; offset += ps) {
-          const id = index.addAt(chunk, offset);
-          ids[page] = id;
-          if (id === ZERO_CONTENT_ID) zeroPages++;
-          else if (index.isNew) {
-            this.recordFirst(id, fileIndex, page);
-            newPages++;
-          } else duplicatePages++;
-          this.contentPages[id]!++;
-          page++;
-        }
+        this.indexChunk(fileIndex, ids, page, end);
+        page += end / ps;
         position += got;
         if (got % ps !== 0 || position >= size) break;
         got = this.readChunk(fd, position, Math.min(chunk.length, size - position), path, warnings);
       }
+      const [zeroPages, newPages, duplicatePages] = counts;
       this.chunkFile = -1;
       this.currentFile = -1;
       this.openFiles.set(fileIndex, fd);
@@ -178,9 +169,9 @@ export class PageScanner {
         size: position,
         contentIds: page === ids.length ? ids : ids.slice(0, page),
         pages: page,
-        zeroPages,
-        newPages,
-        duplicatePages,
+        zeroPages: zeroPages!,
+        newPages: newPages!,
+        duplicatePages: duplicatePages!,
         sharedPages: 0,
         elf: elf ? { class: elf.header.class, data: elf.header.data, type: elf.header.type, machine: elf.header.machine } : null,
         segments: elf ? loadSegments(elf, position, ps) : [],
@@ -232,6 +223,30 @@ export class PageScanner {
   close(): void {
     for (const fd of this.openFiles.values()) fs.closeSync(fd);
     this.openFiles.clear();
+  }
+
+  /**
+   * The hot loop: gives every page of chunk[0, end) a content id, from page
+   * `firstPage` of file `fileIndex` on. Kept small and apart from scanFile
+   * so the JIT optimizes it early and cheaply.
+   */
+  private indexChunk(fileIndex: number, ids: Uint32Array, firstPage: number, end: number): void {
+    const index = this.index;
+    const chunk = this.chunk;
+    const counts = this.counts;
+    const ps = this.pageSize;
+    let page = firstPage;
+    for (let offset = 0; offset < end; offset += ps) {
+      const id = index.addAt(chunk, offset);
+      ids[page] = id;
+      if (id === ZERO_CONTENT_ID) counts[0]!++;
+      else if (index.isNew) {
+        this.recordFirst(id, fileIndex, page);
+        counts[1]!++;
+      } else counts[2]!++;
+      this.contentPages[id]!++;
+      page++;
+    }
   }
 
   /** Reads up to `length` bytes at `position` into the chunk; a read error ends the file with a warning. */
