@@ -10,14 +10,15 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { describePage, scan } from '../src/scan/index.js';
+import { pyelftoolsDir } from './helpers/shared.js';
 
 const ROOT = path.resolve(__dirname, '..');
 const SAMPLES = path.join(ROOT, 'samples', 'bin');
-const PYELFTOOLS = [path.resolve(ROOT, '..', 'shared', 'corpus', 'pyelftools'), '/work/shared/corpus/pyelftools'].find((p) => fs.existsSync(p));
+const PYELFTOOLS = pyelftoolsDir();
 
 const readelfOk = spawnSync('readelf', ['--version']).status === 0;
 if (!readelfOk) console.warn('skipping attribution tests: readelf is not installed');
-if (!PYELFTOOLS) console.warn('skipping attribution on the pyelftools corpus: ../shared/corpus/pyelftools does not exist');
+if (!PYELFTOOLS) console.warn('skipping attribution on the pyelftools corpus: no shared/corpus/pyelftools ($PAGESTACK_SHARED, ../shared or ../../shared)');
 
 interface ReadelfLoad {
   offset: bigint;

@@ -9,18 +9,17 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it, vi } from 'vitest';
 import { main } from '../src/cli/main.js';
+import { pyelftoolsDir } from './helpers/shared.js';
 
 const ROOT = path.resolve(__dirname, '..');
 const PAGECOUNT = path.join(ROOT, 'test', 'helpers', 'pagecount.py');
 const SAMPLES = path.join(ROOT, 'samples', 'bin');
-const PYELFTOOLS = path.resolve(ROOT, '..', 'shared', 'corpus', 'pyelftools');
-const PYELFTOOLS_ALT = '/work/shared/corpus/pyelftools';
 const USR_BIN = '/usr/bin';
 
 const python = hasPython();
-const pyelftools = [PYELFTOOLS, PYELFTOOLS_ALT].find((p) => fs.existsSync(p));
+const pyelftools = pyelftoolsDir();
 if (!python) console.warn('skipping the page-count oracle tests: python3 is not installed');
-if (!pyelftools) console.warn(`skipping the pyelftools corpus: ${PYELFTOOLS} does not exist`);
+if (!pyelftools) console.warn('skipping the pyelftools corpus: no shared/corpus/pyelftools ($PAGESTACK_SHARED, ../shared or ../../shared)');
 if (!fs.existsSync(USR_BIN)) console.warn('skipping the /usr/bin slice: /usr/bin does not exist');
 /** The whole-directory comparison reads /usr/bin twice per page size; skipped where it is huge. */
 const USR_BIN_LIMIT = 2 * 2 ** 30;

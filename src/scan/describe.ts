@@ -3,7 +3,7 @@
  * page (segments with their permissions, sections), and which contents
  * occur most often and where.
  */
-import { segmentsOfPage, sectionsOfPage } from './elfpages.js';
+import { loadSegmentsOfPage, sectionSpansOfPage } from './elfpages.js';
 import type { ScanResult } from './result.js';
 
 export interface PagePlace {
@@ -33,14 +33,14 @@ export interface DuplicatedContent {
 export function describePage(result: ScanResult, fileIndex: number, page: number): PagePlace {
   const file = result.files[fileIndex];
   if (!file) throw new RangeError(`no file ${fileIndex} in the scan`);
-  const segments = segmentsOfPage(file.segments, page);
+  const segments = loadSegmentsOfPage(file.segments, page);
   return {
     fileIndex,
     path: file.path,
     page,
     perms: segments.map((s) => s.perms),
     segments: segments.map((s) => s.index),
-    sections: sectionsOfPage(file.sections, page, result.pageSize).map((s) => s.name),
+    sections: sectionSpansOfPage(file.sections, page, result.pageSize).map((s) => s.name),
   };
 }
 

@@ -19,6 +19,7 @@
 import fs from 'node:fs';
 import { PagestackError } from '../errors.js';
 import { parseElf } from '../elf/parse.js';
+import { sectionFileRange, segmentFileRange } from '../elf/layout.js';
 import { PF_R, PF_W, PF_X, PT_INTERP, PT_LOAD, SHT_NOBITS, type ElfFile } from '../elf/types.js';
 import type { LoadSegment, ScanWarning, SectionSpan } from './result.js';
 
@@ -134,20 +135,18 @@ export function permsOf(flags: number): string {
   return `${flags & PF_R ? 'r' : '-'}${flags & PF_W ? 'w' : '-'}${flags & PF_X ? 'x' : '-'}`;
 }
 
-/** The PT_LOAD segments with their file page ranges (counts left at 0 for the scanner to fill). */
+/**
+ * The PT_LOAD segments with the file pages they map (counts left at 0 for
+ * the scanner to fill). Which bytes a segment or section owns is
+ * src/elf/layout.ts's definition, clipped to the file.
+ */
 export function loadSegments(elf: ElfFile, fileSize: number, pageSize: number): LoadSegment[] {
-  const filePages = Math.ceil(fileSize / pageSize);
-  const ps = BigInt(pageSize);
   const out: LoadSegment[] = [];
   for (const p of elf.programHeaders) {
     if (p.type !== PT_LOAD) continue;
-    let firstPage = 0;
-    let pages = 0;
-    if (p.filesz > 0n && p.offset < BigInt(fileSize)) {
-      firstPage = Number(p.offset / ps);
-      const endPage = (p.offset + p.filesz + ps - 1n) / ps;
-      pages = Math.min(filePages, Number(endPage > BigInt(filePages) ? BigInt(filePages) : endPage)) - firstPage;
-    }
+    const range = segmentFileRange(p, fileSize);
+    const firstPage = range ? Math.floor(range.start / pageSize) : 0;
+    const pages = range ? Math.floor((range.end - 1) / pageSize) - firstPage + 1 : 0;
     out.push({
       index: p.index,
       flags: p.flags,
@@ -170,22 +169,20 @@ export function loadSegments(elf: ElfFile, fileSize: number, pageSize: number): 
 /** Sections that hold file bytes, clipped to the file. */
 export function sectionSpans(elf: ElfFile, fileSize: number): SectionSpan[] {
   const out: SectionSpan[] = [];
-  const size = BigInt(fileSize);
   for (const s of elf.sections) {
-    if (s.type === SHT_NOBITS || s.type === 0 || s.size === 0n || s.offset >= size) continue;
-    const end = s.offset + s.size > size ? size : s.offset + s.size;
-    out.push({ index: s.index, name: s.name, type: s.type, offset: Number(s.offset), size: Number(end - s.offset) });
+    const range = sectionFileRange(s, fileSize);
+    if (range) out.push({ index: s.index, name: s.name, type: s.type, offset: range.start, size: range.end - range.start });
   }
   return out;
 }
 
 /** The segments that map file page `page`. */
-export function segmentsOfPage(segments: readonly LoadSegment[], page: number): LoadSegment[] {
+export function loadSegmentsOfPage(segments: readonly LoadSegment[], page: number): LoadSegment[] {
   return segments.filter((s) => page >= s.firstPage && page < s.firstPage + s.pages);
 }
 
 /** The sections whose bytes overlap file page `page`. */
-export function sectionsOfPage(sections: readonly SectionSpan[], page: number, pageSize: number): SectionSpan[] {
+export function sectionSpansOfPage(sections: readonly SectionSpan[], page: number, pageSize: number): SectionSpan[] {
   const start = page * pageSize;
   const end = start + pageSize;
   return sections.filter((s) => s.offset < end && s.offset + s.size > start);
