@@ -25,3 +25,6 @@ export {
 export { reportData, decodeIds, REPORT_SCHEMA, type ReportData, type FileData } from './data.js';
 export { unifyContents, type ContentSource } from './unify.js';
 export { savingsChart } from './bars.js';
+export { lineChart, SERIES_COLORS, type ChartSeries, type LineChartOptions, type AxisUnit } from './chart.js';
+export { chartPage, type ChartPageOptions, type PageTable, type PageTableColumn } from './chart-page.js';
+export { niceTicks, formatBytes, formatCount, formatPercent, escapeXml } from './svg.js';

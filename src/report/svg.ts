@@ -95,6 +95,7 @@ export function tickLabel(v: number, unit: TickUnit): string {
   return trim(v);
 }
 
+/** At most 3 decimals, thousands separated: '2,000', '0.25'. */
 function trim(v: number): string {
-  return String(Number(v.toFixed(3)));
+  return Number(v.toFixed(3)).toLocaleString('en-US', { maximumFractionDigits: 3 });
 }
