@@ -12,9 +12,12 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { main } from '../src/cli/main.js';
 import { savingsChart } from '../src/report/bars.js';
-import { CLIENT_SCRIPT } from '../src/report/client.js';
-import { decodeIds, embeddableJson, REPORT_SCHEMA, type ReportData } from '../src/report/data.js';
-import { buildReportModel, renderReport, type ReportModel } from '../src/report/index.js';
+import { CLIENT_CONSTANTS, CLIENT_SCRIPT } from '../src/report/client.js';
+import { CLIENT_DATA } from '../src/report/client-data.js';
+import { CLIENT_MAP } from '../src/report/client-map.js';
+import { decodeIds, embeddableJson, reportData, REPORT_SCHEMA, type ReportData } from '../src/report/data.js';
+import { buildReportModel, pageKinds, renderReport, type ReportModel } from '../src/report/index.js';
+import { commonDirectory } from '../src/report/svg.js';
 
 const ROOT = path.resolve(__dirname, '..');
 const SAMPLES = path.join(ROOT, 'samples', 'bin');
@@ -205,5 +208,75 @@ describe('pagestack report: the command', () => {
     expect(refused.stderr).toMatch(/^pagestack: report: .*notes\.txt: not an ELF file/);
     const ok = await run(text, '--all-files', '-q', '-o', path.join(dir, 'n.html'));
     expect(ok).toEqual({ status: 0, stdout: '', stderr: '' });
+  });
+});
+
+describe('the page script\'s data functions, run in Node', () => {
+  interface Index {
+    kinds: Uint8Array;
+    kindTotals: number[];
+    copies: Uint32Array;
+    fileCount: Uint32Array;
+    start: Uint32Array;
+    places: Uint32Array;
+  }
+  interface Described {
+    kind: number;
+    segments: Array<{ index: number; perms: string; vaddr: string | null }>;
+    sections: string[];
+    others: Array<{ path: string; pages: number[]; count: number }>;
+    otherFiles: number;
+    samePagesCount: number;
+  }
+  const client = new Function(`${CLIENT_CONSTANTS}\n${CLIENT_DATA}\n${CLIENT_MAP}\nreturn { indexPages, describePage, commonDirectory, pageList, fmtPercent };`)() as {
+    indexPages(data: unknown): Index;
+    describePage(data: unknown, index: Index, f: number, p: number, maxGroups: number): Described;
+    commonDirectory(paths: string[]): string;
+    pageList(pages: number[], max: number): string;
+    fmtPercent(part: number, whole: number): string;
+  };
+
+  it('derives the same page kinds and counts as the model', () => {
+    const data = reportData(model, 't');
+    const index = client.indexPages(JSON.parse(JSON.stringify(data)));
+    const expected = model.files.flatMap((_, f) => Array.from(pageKinds(model, f)));
+    expect(Array.from(index.kinds)).toEqual(expected);
+    const t = model.totals;
+    expect(index.kindTotals).toEqual([t.zero, t.unique, t.sharedWithin, t.sharedAcross]);
+    expect(Array.from(index.copies)).toEqual(Array.from(model.contents.pages));
+    expect(Array.from(index.fileCount)).toEqual(Array.from(model.contents.files));
+  });
+
+  it('describes a shared page: its segment, sections and the other files, as the scanner places it', () => {
+    const data = JSON.parse(JSON.stringify(reportData(model, 't')));
+    const index = client.indexPages(data);
+    const f = model.files.findIndex((x) => x.path.endsWith('/tables'));
+    const d = client.describePage(data, index, f, 3, 10); // .rodata, shared with tables2 (scan's most duplicated page)
+    expect(d.kind).toBe(3);
+    expect(d.sections).toEqual(['.rodata']);
+    expect(d.segments.map((s) => s.perms)).toEqual(['r--']);
+    expect(d.others.map((o) => o.path)).toEqual([model.files[f + 1]!.path]);
+    expect(d.otherFiles).toBe(1);
+    expect(d.samePagesCount + d.others[0]!.count + 1).toBe(model.contents.pages[model.files[f]!.contentIds[3]!]);
+  });
+
+  it('common directory, page lists and percentages', () => {
+    for (const paths of [['/usr/bin/a', '/usr/bin/b'], ['/usr/bin/a', '/usr/lib/b'], ['a/b', 'c'], ['/a', 'b/c'], ['/x/y'], []]) {
+      expect(client.commonDirectory(paths)).toBe(commonDirectory(paths));
+    }
+    expect(commonDirectory(['/usr/bin/a', '/usr/bin/b'])).toBe('/usr/bin/');
+    expect(commonDirectory(['/usr/bin/a', '/usr/lib/b'])).toBe('/usr/');
+    expect(commonDirectory(['/a', 'b/c'])).toBe('');
+    expect(commonDirectory(['/usr/binx/a', '/usr/bin/b'])).toBe('/usr/');
+    expect(client.pageList([1, 2, 3, 7, 9, 10], 10)).toBe('0x1\u20130x3, 0x7, 0x9\u20130xa');
+    expect(client.pageList([1, 3, 5, 7], 2)).toBe('0x1, 0x3, \u2026');
+    expect(client.pageList([1, 3], 2)).toBe('0x1, 0x3');
+    expect([client.fmtPercent(0, 5), client.fmtPercent(1, 10000), client.fmtPercent(997, 1000), client.fmtPercent(9999, 10000), client.fmtPercent(5, 5)]).toEqual([
+      '0%',
+      '<0.1%',
+      '99.7%',
+      '>99.9%',
+      '100%',
+    ]);
   });
 });

@@ -6,7 +6,7 @@
  */
 import type { ReportFile } from './model.js';
 import { SAVED_DUPLICATE_COLOR, SAVED_ZERO_COLOR } from './style.js';
-import { escapeXml, formatBytes, formatPercent, niceTicks, px, tickLabel } from './svg.js';
+import { commonDirectory, escapeXml, formatBytes, formatPercent, niceTicks, px, tickLabel } from './svg.js';
 
 export interface SavingsChartOptions {
   /** Most files shown (default 20); the rest are summed in one line below the bars. */
@@ -31,6 +31,8 @@ export function savingsChart(files: readonly ReportFile[], pageSize: number, opt
   if (ranked.length === 0) {
     return `<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 ${width} 40" role="img" aria-label="No file has pages a deduplicating store would save"><text x="0" y="24" font-size="13" fill="#5f6b7a">No file has zero or duplicate pages: deduplication saves nothing here.</text></svg>`;
   }
+  // Labels drop the directory all files share; the bar's tooltip names the whole path.
+  const common = commonDirectory(files.map((f) => f.path));
   const shown = ranked.slice(0, limit);
   const rest = ranked.slice(limit);
   const maxBytes = shown[0]!.saved * pageSize;
@@ -57,7 +59,7 @@ export function savingsChart(files: readonly ReportFile[], pageSize: number, opt
     const tip = `${r.file.path}: saves ${formatBytes(zeroBytes + duplicateBytes)} of ${formatBytes(fileBytes)} in pages (${r.file.counts.zero} zero, ${r.file.counts.duplicate} duplicate pages)`;
     out.push(`<g><title>${escapeXml(tip)}</title>`);
     out.push(
-      `<text x="${barLeft - 10}" y="${px(y + BAR - 3)}" text-anchor="end" fill="#1c2430" font-family="ui-monospace, 'DejaVu Sans Mono', monospace" font-size="11.5">${escapeXml(shorten(r.file.path, 40))}</text>`,
+      `<text x="${barLeft - 10}" y="${px(y + BAR - 3)}" text-anchor="end" fill="#1c2430" font-family="ui-monospace, 'DejaVu Sans Mono', monospace" font-size="11.5">${escapeXml(shorten(r.file.path.slice(common.length), 40))}</text>`,
     );
     const zeroEnd = x(zeroBytes);
     if (zeroBytes > 0) out.push(`<rect x="${barLeft}" y="${y}" width="${px(Math.max(1, zeroEnd - barLeft))}" height="${BAR}" rx="2" fill="${SAVED_ZERO_COLOR}"/>`);

@@ -112,14 +112,15 @@ function hex(n) {
 /** "0x3, 0x7, 0x10-0x1f": page numbers with runs collapsed, at most max items. */
 function pageList(pages, max) {
   const parts = [];
-  for (let i = 0; i < pages.length && parts.length < max; ) {
+  let i = 0;
+  while (i < pages.length && parts.length < max) {
     let j = i;
     while (j + 1 < pages.length && pages[j + 1] === pages[j] + 1) j++;
     parts.push(j > i ? hex(pages[i]) + '\u2013' + hex(pages[j]) : hex(pages[i]));
     i = j + 1;
   }
   const listed = parts.join(', ');
-  return parts.length === max && pages.length > 0 ? listed + ', \u2026' : listed;
+  return i < pages.length ? listed + ', \u2026' : listed;
 }
 
 /**

@@ -11,12 +11,28 @@ export const CLIENT_MAP = String.raw`
 const LINE = 18;
 const PAD = 10;
 
+/** The longest directory prefix ('dir/', with its slash) of all paths; '' when they share none. */
+function commonDirectory(paths) {
+  if (paths.length === 0) return '';
+  let prefix = paths[0].slice(0, paths[0].lastIndexOf('/') + 1);
+  for (const p of paths) {
+    while (prefix !== '' && !p.startsWith(prefix)) {
+      const cut = prefix.length > 1 ? prefix.lastIndexOf('/', prefix.length - 2) : -1;
+      prefix = prefix.slice(0, cut + 1);
+    }
+  }
+  return prefix;
+}
+
 function createMap(data, index, hooks) {
   const scroller = document.getElementById('map-scroll');
   const canvas = document.getElementById('map');
   const spacer = document.getElementById('map-spacer');
   const ctx = canvas.getContext('2d');
   const files = data.files;
+  // Labels drop the directory all paths share (shown above the map), so the names that differ fit.
+  const common = commonDirectory(files.map(function (f) { return f.path; }));
+  const labels = files.map(function (f) { return f.path.slice(common.length); });
   const state = {
     cellSetting: 'auto', cell: 8, gap: 1, pitch: 9, cols: 1, width: 0, height: 0, dpr: 1,
     labelWidth: 200, cellsLeft: 220, blockGap: 6,
@@ -129,7 +145,7 @@ function createMap(data, index, hooks) {
     for (let i = blockAt(viewTop); i < state.order.length && state.top[i] < viewBottom; i++) {
       const f = state.order[i];
       const file = files[f];
-      drawLabel(file, state.top[i] - viewTop, state.top[i + 1] - state.blockGap - state.top[i]);
+      drawLabel(f, state.top[i] - viewTop, state.top[i + 1] - state.blockGap - state.top[i]);
       const cellsTop = state.top[i];
       const rows = Math.ceil(file.pages / cols);
       const r0 = Math.max(0, Math.floor((viewTop - cellsTop) / pitch));
@@ -157,13 +173,14 @@ function createMap(data, index, hooks) {
   }
 
   /** The file's path in the label column (its end, which names the file) and, when the block is tall enough, its page count and savings. */
-  function drawLabel(file, y, height) {
+  function drawLabel(f, y, height) {
+    const file = files[f];
     ctx.textBaseline = 'middle';
     ctx.textAlign = 'left';
     ctx.font = '600 12px ui-monospace, "DejaVu Sans Mono", Menlo, Consolas, monospace';
     ctx.fillStyle = '#1c2430';
     // Centred on the first row of cells (for small cells), at most on the first line.
-    ctx.fillText(fitText(file.path, state.labelWidth), PAD, y + Math.min(LINE / 2, Math.max(state.cell / 2, 7)));
+    ctx.fillText(fitText(labels[f], state.labelWidth), PAD, y + Math.min(LINE / 2, Math.max(state.cell / 2, 7)));
     if (height < 2 * LINE) return;
     const c = file.counts;
     const summary = fmtCount(file.pages) + (file.pages === 1 ? ' page' : ' pages') + (c.savedPages > 0 ? ' \u00b7 saves ' + fmtBytes(c.savedPages * data.pageSize) : '');
@@ -308,6 +325,9 @@ function createMap(data, index, hooks) {
 
   return {
     state: state,
+    commonDirectory: common,
+    /** File f's path without the directory all files share. */
+    label: function (f) { return labels[f]; },
     setOrder: setOrder,
     layout: layout,
     draw: draw,

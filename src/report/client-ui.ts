@@ -230,7 +230,7 @@ function buildFilesTable() {
   };
   const rows = data.files.map(function (f, i) { return Object.assign({ index: i }, f); });
   sortableTable(document.getElementById('files-table'), [
-    { label: 'File', value: function (f) { return f.path; }, cell: function (f) { return f.path; }, className: 'path' },
+    { label: 'File', value: function (f) { return f.path; }, cell: function (f) { return map.label(f.index); }, className: 'path' },
     { label: 'Type', value: function (f) { return f.elf || ''; }, cell: function (f) { return f.elf ? f.elf.split(' ').slice(2).join(' ') : 'not ELF'; }, title: 'ELF machine and e_type' },
     { label: 'Size', num: true, value: function (f) { return f.size; }, cell: function (f) { return fmtBytes(f.size); } },
     num('Pages', function (f) { return f.pages; }),
@@ -262,7 +262,7 @@ function buildContentsTable() {
   sortableTable(host, [
     { label: 'Copies', num: true, value: function (r) { return r.copies; }, cell: function (r) { return fmtCount(r.copies); } },
     { label: 'Files', num: true, value: function (r) { return r.files; }, cell: function (r) { return fmtCount(r.files); } },
-    { label: 'First at', value: function (r) { return r.d.path; }, cell: function (r) { return r.d.path + ' page ' + hex(r.d.page); }, className: 'path' },
+    { label: 'First at', value: function (r) { return r.d.path; }, cell: function (r) { return map.label(r.d.file) + ' page ' + hex(r.d.page); }, className: 'path' },
     { label: 'Perms', value: function (r) { return segmentText(r.d); }, cell: function (r) { return r.d.segments.map(function (s) { return s.perms; }).join(', ') || '\u2013'; } },
     { label: 'Sections', value: function (r) { return sectionText(r.d, 4); }, cell: function (r) { return sectionText(r.d, 4); }, className: 'mono' },
   ], rows, { sortColumn: 0, descending: true, limit: 50, onClick: function (r) {
@@ -348,6 +348,7 @@ const map = createMap(data, index, {
 });
 applyOrder();
 const firstPaintMs = performance.now();
+if (map.commonDirectory !== '') document.getElementById('map-prefix').textContent = 'paths under ' + map.commonDirectory;
 
 filterInput.addEventListener('input', applyOrder);
 orderSelect.addEventListener('change', applyOrder);

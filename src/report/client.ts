@@ -10,7 +10,8 @@ import { CLIENT_UI } from './client-ui.js';
 import { KIND_ZERO, KIND_UNIQUE, KIND_SHARED_WITHIN, KIND_SHARED_ACROSS, PAGE_KINDS } from './model.js';
 import { KIND_COLORS, KIND_LABELS } from './style.js';
 
-const CONSTANTS = [
+/** The server's constants as page-script declarations (exported for tests that run the script's functions in Node). */
+export const CLIENT_CONSTANTS = [
   `const KIND_ZERO = ${KIND_ZERO}, KIND_UNIQUE = ${KIND_UNIQUE}, KIND_WITHIN = ${KIND_SHARED_WITHIN}, KIND_ACROSS = ${KIND_SHARED_ACROSS};`,
   `const KIND_NAMES = ${JSON.stringify(PAGE_KINDS)};`,
   `const KIND_COLORS = ${JSON.stringify(PAGE_KINDS.map((k) => KIND_COLORS[k]))};`,
@@ -21,7 +22,7 @@ const CONSTANTS = [
 export const CLIENT_SCRIPT = `
 (function () {
 'use strict';
-${CONSTANTS}
+${CLIENT_CONSTANTS}
 ${CLIENT_DATA}
 ${CLIENT_MAP}
 try {

@@ -44,7 +44,7 @@ ${cards(model)}
 ${composition(model)}
 <section class="panel" id="map-section">
 <div class="toolbar">
-<h2>Page map</h2>
+<div class="heading"><h2>Page map</h2><div id="map-prefix" class="prefix"></div></div>
 ${legend()}
 <div class="controls">
 <input id="filter" type="search" placeholder="Filter files" aria-label="Filter files by path">
@@ -63,7 +63,8 @@ ${legend()}
 ${savingsChart(model.files, model.pageSize)}
 <p class="note">What a page-deduplicating store (such as <code>pagestack pack</code>) does not keep of each file: its zero pages, and its pages whose bytes occurred earlier in the report (in this file or a file above it).</p>
 </section>
-<section class="panel"><h2>Files</h2><div class="table-wrap" id="files-table"></div></section>
+<section class="panel"><h2>Files</h2><div class="table-wrap" id="files-table"></div>
+<p class="note">Click a column header to sort, a row to show the file in the map. Paths are shown without the directory all files share.</p></section>
 <section class="panel"><h2>Most shared contents</h2><div class="table-wrap" id="contents-table"></div>
 <p class="note">Page contents held by more than one page, most copies first. Click a row to show its pages in the map.</p></section>
 <section class="panel"><h2>Pages by segment permissions</h2><div class="table-wrap" id="perms-table"></div>

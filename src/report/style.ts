@@ -57,7 +57,9 @@ section.panel { background: var(--panel); border: 1px solid var(--line); border-
 .composition span { display: block; height: 100%; }
 
 .toolbar { display: flex; flex-wrap: wrap; align-items: center; gap: 8px 18px; margin-bottom: 10px; }
-.toolbar h2 { margin: 0; margin-right: auto; }
+.toolbar .heading { margin-right: auto; min-width: 0; }
+.toolbar h2 { margin: 0; }
+.toolbar .prefix { font: 12px var(--mono); color: var(--muted); word-break: break-all; }
 .legend { display: flex; flex-wrap: wrap; gap: 6px 14px; font-size: 12.5px; color: var(--muted); }
 .legend span { display: inline-flex; align-items: center; gap: 5px; }
 .controls { display: flex; gap: 8px; align-items: center; font-size: 12.5px; color: var(--muted); }

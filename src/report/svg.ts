@@ -87,6 +87,20 @@ function roundTo(v: number, step: number): number {
   return Number(v.toFixed(Math.min(digits, 12)));
 }
 
+/** The longest directory prefix ('dir/', with its slash) of all paths; '' when they share none. */
+export function commonDirectory(paths: readonly string[]): string {
+  const first = paths[0];
+  if (first === undefined) return '';
+  let prefix = first.slice(0, first.lastIndexOf('/') + 1);
+  for (const p of paths) {
+    while (prefix !== '' && !p.startsWith(prefix)) {
+      const cut = prefix.length > 1 ? prefix.lastIndexOf('/', prefix.length - 2) : -1;
+      prefix = prefix.slice(0, cut + 1);
+    }
+  }
+  return prefix;
+}
+
 /** A short label for an axis tick. */
 export function tickLabel(v: number, unit: TickUnit): string {
   if (unit === 'bytes') return formatBytes(v).replace('.0 ', ' ');
