@@ -20,6 +20,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { FakeHeapHost, GlibcMalloc, type GlibcMallocOptions, parseMallocOps, runMallocOps } from '../src/sim/malloc/index.js';
+import { CALLOC_WORKLOADS } from './malloc-workloads.js';
 
 const binary = fileURLToPath(new URL('../samples/bin/mallocs', import.meta.url));
 
@@ -29,7 +30,7 @@ function whyNotRunnable(): string | undefined {
   const ldd = spawnSync('ldd', ['--version'], { encoding: 'utf8' });
   const version = /(\d+\.\d+)\s*$/m.exec(ldd.stdout ?? '')?.[1];
   if (version !== '2.36') return `the model follows glibc 2.36; this machine has ${version ?? 'no glibc ldd'}`;
-  const probe = spawnSync('setarch', [process.arch === 'x64' ? 'x86_64' : process.arch, '-R', binary, 'm:1'], { env: {}, encoding: 'utf8' });
+  const probe = spawnSync('setarch', ['x86_64', '-R', binary, 'm:1'], { env: {}, encoding: 'utf8' });
   if (probe.status !== 0) return `cannot run ${binary} under setarch -R: ${probe.error?.message ?? probe.stderr}`;
   return undefined;
 }
@@ -70,6 +71,7 @@ function runModel({ ops, options }: Case): string[] {
   return comparable(
     runMallocOps(heap, parseMallocOps(ops), {
       mapFixed: (addr, length) => host.mapFixed(addr, length),
+      write: (addr, length) => host.touch(addr, length),
       committedIn: (addr, length) => host.committedIn(addr, length),
     }),
   );
@@ -135,6 +137,7 @@ const DISTRIBUTIONS = [
 
 const KiB = 1024;
 const SEQUENCES: Record<string, string[]> = {
+  ...CALLOC_WORKLOADS,
   'first malloc: tcache struct, 132 KiB heap': ['m:1000'],
   'small sizes, tcache reuse and fastbins': [
     ...Array.from({ length: 20 }, (_, i) => `m:${16 + 8 * i}`),
@@ -177,6 +180,12 @@ const SEQUENCES: Record<string, string[]> = {
     'o:mxfast:0', 'm:50', 'm:50', 'f:3', 'f:4', 'o:trim_threshold:1000000', 'm:500000',
   ],
   'many live blocks: heap grows by many sbrks': Array.from({ length: 400 }, (_, i) => `m:${(i * 7919) % 9000}`),
+  ...Object.fromEntries(
+    ['top_pad', 'trim_threshold', 'mmap_max', 'mmap_threshold', 'mxfast'].map((name) => [
+      `mallopt ${name} and the dynamic threshold`,
+      [`o:${name}:${name === 'mxfast' ? 64 : name === 'mmap_max' ? 65536 : 131072}`, 'm:200000', 'f:0', 'm:200000'],
+    ]),
+  ),
   'brk blocked: the arena goes on in mmapped memory': [
     'b:0x40000', 'm:100000', 'm:100000', 'm:100000', 'm:1000', 'm:100000', 'm:5000', 'm:100000', 'f:1',
     'm:100', 'f:5', 'm:200000', 'm:300000', 'c:150000', 'f:2', 'f:3',

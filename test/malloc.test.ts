@@ -6,7 +6,15 @@
  */
 import { describe, expect, it } from 'vitest';
 import { PagestackError } from '../src/errors.js';
-import { type CallocMode, FakeHeapHost, GlibcMalloc, type HeapHost } from '../src/sim/malloc/index.js';
+import {
+  type CallocMode,
+  FakeHeapHost,
+  GlibcMalloc,
+  type HeapHost,
+  parseMallocOps,
+  runMallocOps,
+} from '../src/sim/malloc/index.js';
+import { CALLOC_WORKLOADS } from './malloc-workloads.js';
 
 const PAGE = 4096;
 const KiB = 1024;
@@ -89,6 +97,28 @@ describe('calloc modes: committed pages', () => {
     // on-commit discards the 255 whole pages inside; the first and last pages
     // are partial (kept, zeroed by writes); the touches add 15 pages.
     expect(committed['on-commit']).toBe(2 + 15);
+  });
+
+  it('calloc-heavy workloads: committed pages per mode', () => {
+    const table: Record<string, Record<CallocMode, number>> = {};
+    for (const [name, ops] of Object.entries(CALLOC_WORKLOADS)) {
+      const row = {} as Record<CallocMode, number>;
+      for (const mode of ['eager', 'glibc', 'on-commit'] as const) {
+        const { host, heap } = setup(mode);
+        runMallocOps(heap, parseMallocOps(ops), { write: (a, l) => host.touch(a, l) });
+        row[mode] = host.committedPages();
+      }
+      table[name] = row;
+    }
+    // glibc's numbers equal the real glibc's (test/malloc-glibc.test.ts).
+    expect(Object.values(table)).toEqual([
+      // mmap: 17 touched pages per block (one in 16 of 1 MiB + 4 KiB usable), the heap's 5.
+      { eager: 4117, glibc: 277, 'on-commit': 277 },
+      // brk, growing: glibc clears each old top (~128 KiB); on-commit writes only partial pages.
+      { eager: 4101, glibc: 753, 'on-commit': 273 },
+      // brk, reused: glibc clears every reused byte; on-commit gives the pages back to the zero page.
+      { eager: 4097, glibc: 4097, 'on-commit': 257 },
+    ]);
   });
 
   it('the three modes place every block at the same address', () => {

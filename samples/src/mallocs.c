@@ -11,6 +11,8 @@
  *   c:N:SIZE         p[id] = calloc(N, SIZE)
  *   f:ID             free(p[ID])
  *   r:ID:SIZE        p[ID] = realloc(p[ID], SIZE)
+ *   w:ID:STRIDE      the program writes one byte at every STRIDE bytes of
+ *                    p[ID] (offsets 0, STRIDE, ... below malloc_usable_size)
  *   t:PAD            malloc_trim(PAD)
  *   o:NAME:VALUE     mallopt(M_..., VALUE), NAME one of mmap_threshold,
  *                    trim_threshold, top_pad, mmap_max, mxfast
@@ -30,9 +32,8 @@
  * then "brk +0xOFFSET" (sbrk(0) minus the initial break), one line of
  * mallinfo2() fields, and "committed heap=N mmap=M": the pages with a frame
  * of their own (pagemap) in the brk heap and in the live mmapped chunks.
- * The program never writes to its blocks, so these are the pages glibc
- * itself wrote: chunk headers, calloc's clearing, realloc's copies, the
- * tcache.
+ * Unless w operations write to blocks, these are the pages glibc itself
+ * wrote: chunk headers, calloc's clearing, realloc's copies, the tcache.
  *
  * The program never calls malloc itself: output goes through a static
  * buffer, snprintf and write(2), never stdio streams.
@@ -190,6 +191,16 @@ int main(int argc, char **argv) {
             void *p = realloc(ptrs[id], size);
             if (p || size == 0) ptrs[id] = p;
             report(id, p, base);
+            break;
+        }
+        case 'w': {
+            unsigned long id = index_of(&s, arg, next_id);
+            expect(&s, ':', arg);
+            unsigned long stride = number(&s, arg);
+            unsigned char *p = ptrs[id];
+            if (!p || stride == 0) fail("nothing to write", arg);
+            size_t usable = malloc_usable_size(p);
+            for (size_t off = 0; off < usable; off += stride) p[off] = 0xa5;
             break;
         }
         case 't':

@@ -8,6 +8,7 @@
  *   c:N:SIZE        calloc(N, SIZE)              gets the next id
  *   f:ID            free(p[ID])
  *   r:ID:SIZE       p[ID] = realloc(p[ID], SIZE)
+ *   w:ID:STRIDE     the program writes a byte at every STRIDE bytes of p[ID]'s usable size
  *   t:PAD           malloc_trim(PAD)
  *   o:NAME:VALUE    mallopt; NAME = mmap_threshold | trim_threshold | top_pad | mmap_max | mxfast
  *   b:OFFSET        map a page at the initial break + OFFSET, so that brk fails before it
@@ -25,6 +26,7 @@ export type MallocOp =
   | { op: 'calloc'; count: number; size: number }
   | { op: 'free'; id: number }
   | { op: 'realloc'; id: number; size: number }
+  | { op: 'write'; id: number; stride: number }
   | { op: 'trim'; pad: number }
   | { op: 'mallopt'; param: MalloptParam; value: number }
   | { op: 'block'; offset: number }
@@ -74,6 +76,12 @@ export function parseMallocOps(input: string | readonly string[]): MallocOp[] {
       case 'r':
         arity(3);
         return { op: 'realloc', id: id(1), size: num(2) };
+      case 'w': {
+        arity(3);
+        const stride = num(2);
+        if (stride === 0) throw new ScenarioError(`malloc operation "${word}": stride 0`, { field: word });
+        return { op: 'write', id: id(1), stride };
+      }
       case 't':
         arity(2);
         return { op: 'trim', pad: num(1) };
@@ -100,6 +108,8 @@ export interface RunMallocOpsOptions {
   base?: number;
   /** Maps `length` bytes at `addr` (for the b operation); false if it cannot. */
   mapFixed?: (addr: number, length: number) => boolean;
+  /** The program's own store of `length` bytes at `addr` (for the w operation). */
+  write?: (addr: number, length: number) => void;
   /**
    * Committed pages in [addr, addr + length). When given, a last line
    * "committed heap=N mmap=M" counts them in the brk heap and in the live
@@ -138,6 +148,13 @@ export function runMallocOps(heap: GlibcMalloc, ops: readonly MallocOp[], option
         const mem = heap.realloc(ptrs[op.id]!, op.size);
         if (mem !== 0 || op.size === 0) ptrs[op.id] = mem;
         report(op.id, mem);
+        break;
+      }
+      case 'write': {
+        const mem = ptrs[op.id]!;
+        if (mem === 0 || !options.write) throw new ScenarioError(`nothing to write for id ${op.id}`);
+        const usable = heap.usableSize(mem);
+        for (let off = 0; off < usable; off += op.stride) options.write(mem + off, 1);
         break;
       }
       case 'trim':
