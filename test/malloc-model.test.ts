@@ -83,6 +83,29 @@ describe('allocator model invariants', () => {
   });
 });
 
+describe('fork', () => {
+  it('the child allocator continues exactly like the parent, on its own memory', () => {
+    const host = new FakeHeapHost();
+    const { heap: parent } = randomRun(21, 500, 'glibc', host);
+    const child = parent.fork(host.fork());
+    child.check();
+    const rand = prng(5);
+    for (let i = 0; i < 300; i++) {
+      const size = Math.floor(rand() * 200_000);
+      const p = parent.malloc(size);
+      expect(child.malloc(size)).toBe(p);
+      if (i % 3 === 0) {
+        parent.free(p);
+        child.free(p);
+      }
+    }
+    parent.check();
+    child.check();
+    expect(child.mallinfo2()).toEqual(parent.mallinfo2());
+    expect(child.stats().brkCalls).toBeLessThan(parent.stats().brkCalls);
+  });
+});
+
 describe('the operation language', () => {
   it('parses every operation and numbers ids by m and c only', () => {
     const ops = parseMallocOps('m:10 c:5 c:3:0x10 f:0 r:1:99 t:0 o:mmap_threshold:65536 b:0x100000 p:0');

@@ -178,6 +178,11 @@ export class MainArena {
     this.writeFoot(c);
   }
 
+  /** Records a chunk linked into a bin by other means than linkIntoBin (fork). */
+  noteFree(c: Chunk): void {
+    this.freeByEnd.set(c.end, c);
+  }
+
   /** The chunk ending at `c`'s start if it is free in a bin (!prev_inuse). */
   freePrevious(c: Chunk): Chunk | undefined {
     return this.freeByEnd.get(c.addr);

@@ -49,6 +49,15 @@ export class FakeHeapHost implements HeapHost {
     this.currentBrk = this.startBrk;
   }
 
+  /** A child process's memory after fork(2): the same break, mappings and (shared) committed pages. */
+  fork(): FakeHeapHost {
+    const child = new FakeHeapHost({ pageSize: this.pageSize, startBrk: this.startBrk, mmapBase: this.mmapBase, brkLimit: this.brkLimit });
+    child.currentBrk = this.currentBrk;
+    for (const m of this.maps) child.maps.push({ ...m });
+    for (const page of this.committed) child.committed.add(page);
+    return child;
+  }
+
   get brk(): number {
     return this.currentBrk;
   }

@@ -13,11 +13,13 @@
 import { SimulationError } from '../../errors.js';
 import { MainArena, defaultParams, type MallocParams } from './arena.js';
 import { checkArena } from './check.js';
+import { cloneArena } from './fork.js';
 import { type CallocMode, CALLOC_MODES, clearCallocBlock, glibcClearLength } from './calloc.js';
 import {
   CHUNK_HDR_SZ,
   Chunk,
   DEFAULT_MMAP_THRESHOLD_MAX,
+  IS_MMAPPED,
   MAX_FAST_SIZE,
   MINSIZE,
   SIZE_SZ,
@@ -109,7 +111,7 @@ const MALLOC_CHUNK_STRUCT = 48;
 
 export class GlibcMalloc {
   readonly callocMode: CallocMode;
-  private readonly av: MainArena;
+  private av: MainArena;
   private callocCalls = 0;
   private callocBytesZeroed = 0;
   private callocBytesDiscarded = 0;
@@ -191,7 +193,7 @@ export class GlibcMalloc {
     if (p.state === 'mmapped') {
       const params = av.params;
       // chunksize_nomask includes the IS_MMAPPED bit in both comparisons.
-      const sizeWithFlags = p.size + 2;
+      const sizeWithFlags = p.size + IS_MMAPPED;
       if (!params.noDynThreshold && sizeWithFlags > params.mmapThreshold && sizeWithFlags <= DEFAULT_MMAP_THRESHOLD_MAX) {
         params.mmapThreshold = p.size;
         params.trimThreshold = 2 * p.size;
@@ -339,6 +341,16 @@ export class GlibcMalloc {
       mmapThreshold: av.params.mmapThreshold,
       trimThreshold: av.params.trimThreshold,
     };
+  }
+
+  /**
+   * fork(2): the child's allocator, a copy of this one's state (same blocks
+   * at the same addresses) over the child's memory. Statistics start at 0.
+   */
+  fork(childHost: HeapHost): GlibcMalloc {
+    const child = new GlibcMalloc(childHost, { callocMode: this.callocMode });
+    child.av = cloneArena(this.av, childHost);
+    return child;
   }
 
   /** Checks the model's invariants (see check.ts); throws InternalError if one is broken. */

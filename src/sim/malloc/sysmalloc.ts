@@ -19,7 +19,6 @@ import {
   CHUNK_HDR_SZ,
   Chunk,
   IS_MMAPPED,
-  MALLOC_ALIGN_MASK,
   MALLOC_ALIGNMENT,
   MINSIZE,
   MMAP_AS_MORECORE_SIZE,
@@ -87,7 +86,7 @@ export function sysmalloc(av: MainArena, nb: number): Chunk | null {
   }
 
   const oldTop = av.top;
-  let oldSize = oldTop ? oldTop.size : 0;
+  const oldSize = oldTop ? oldTop.size : 0;
   const oldEnd = oldTop ? oldTop.end : null;
 
   let size = nb + params.topPad + MINSIZE;
@@ -130,7 +129,7 @@ export function sysmalloc(av: MainArena, nb: number): Chunk | null {
       let correction = 0;
       if (av.contiguous) {
         if (oldSize > 0 && oldEnd !== null) av.systemMem += brk - oldEnd; // foreign sbrk
-        const frontMisalign = (brk + CHUNK_HDR_SZ) & MALLOC_ALIGN_MASK;
+        const frontMisalign = (brk + CHUNK_HDR_SZ) % MALLOC_ALIGNMENT;
         if (frontMisalign > 0) {
           correction = MALLOC_ALIGNMENT - frontMisalign;
           alignedBrk += correction;
