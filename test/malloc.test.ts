@@ -283,6 +283,9 @@ describe('errors and limits', () => {
   it('returns 0 for requests too large for any memory', () => {
     const { heap } = setup('glibc');
     expect(heap.malloc(2 ** 60)).toBe(0);
+    expect(heap.malloc(2 ** 50)).toBe(0); // more than the address space below the mmap base
+    expect(heap.calloc(2 ** 25, 2 ** 25)).toBe(0);
+    heap.check();
     expect(heap.calloc(2 ** 30, 2 ** 30)).toBe(0);
     expect(heap.malloc(-1)).toBe(0);
   });

@@ -71,6 +71,7 @@ export class FakeHeapHost implements HeapHost {
     if (!Number.isSafeInteger(newBrk) || newBrk < this.startBrk || newBrk > this.brkLimit) return false;
     const newEnd = this.pageUp(newBrk);
     // Linux's brk(2) keeps a page between the heap and the next mapping.
+    if (newEnd + this.pageSize > this.mmapBase) return false;
     if (this.maps.some((m) => m.start < newEnd + this.pageSize && m.end > this.startBrk)) return false;
     if (newEnd < this.heapEnd) this.uncommit(newEnd, this.heapEnd - newEnd);
     this.currentBrk = newBrk;
