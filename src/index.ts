@@ -4,4 +4,5 @@
 export * from './errors.js';
 export * from './elf/index.js';
 export * from './scan/index.js';
+export * from './mm/index.js';
 export * from './report/index.js';
