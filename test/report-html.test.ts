@@ -120,7 +120,12 @@ describe('the embedded data', () => {
     expect(hello.elf).toBe('ELF64 LSB x86-64 DYN');
     expect(hello.segments.map((s) => s.perms)).toEqual(source.segments.map((s) => s.perms));
     expect(hello.segments[0]!.vaddr).toBe(`0x${source.segments[0]!.vaddr.toString(16)}`);
-    expect(hello.sections.map((s) => s.name)).toContain('.text');
+    const names = hello.sections.filter((_, k) => k % 3 === 0).map((i) => data.sectionNames[i]);
+    expect(names).toEqual(source.sections.map((s) => s.name));
+    expect(names).toContain('.text');
+    const text = source.sections.find((s) => s.name === '.text')!;
+    const k = names.indexOf('.text') * 3;
+    expect(hello.sections.slice(k + 1, k + 3)).toEqual([text.offset, text.size]);
   });
 
   it('hostile file names cannot end the data block or inject markup', async () => {

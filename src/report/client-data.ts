@@ -141,7 +141,13 @@ function describePage(data, index, f, p, maxGroups) {
     segments.push({ index: s.index, perms: s.perms, vaddr: vaddr < 0n ? null : '0x' + vaddr.toString(16) });
   }
   const sections = [];
-  for (const s of file.sections) if (s.offset < start + ps && s.offset + s.size > start) sections.push(s.name === '' ? '(unnamed)' : s.name);
+  const spans = file.sections;
+  for (let k = 0; k < spans.length; k += 3) {
+    if (spans[k + 1] < start + ps && spans[k + 1] + spans[k + 2] > start) {
+      const name = data.sectionNames[spans[k]];
+      sections.push(name === '' ? '(unnamed)' : name);
+    }
+  }
   const result = {
     file: f, path: file.path, page: p, id: id, kind: index.kinds[g], offset: start, end: Math.min(start + ps, file.size) - 1,
     segments: segments, sections: sections, copies: index.copies[id], files: id === 0 ? 0 : index.fileCount[id],

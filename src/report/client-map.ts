@@ -37,7 +37,7 @@ function createMap(data, index, hooks) {
     cellSetting: 'auto', cell: 8, gap: 1, pitch: 9, cols: 1, width: 0, height: 0, dpr: 1,
     labelWidth: 200, cellsLeft: 220, blockGap: 6,
     order: new Int32Array(0), position: new Int32Array(files.length), top: new Float64Array(1), cells: 0,
-    hover: null, pinned: null, frame: 0,
+    hover: null, pinned: null, frame: 0, drawMs: 0,
   };
 
   function autoCell(pages) {
@@ -127,6 +127,12 @@ function createMap(data, index, hooks) {
   }
 
   function draw() {
+    const started = performance.now();
+    drawCells();
+    state.drawMs = performance.now() - started;
+  }
+
+  function drawCells() {
     const viewTop = scroller.scrollTop;
     const viewBottom = viewTop + state.height;
     const cell = state.cell;

@@ -366,6 +366,8 @@ window.__pagestack = {
   files: data.files.length,
   pages: index.ids.length,
   get cells() { return map.state.cells; },
+  /** Milliseconds the last drawing of the map took. */
+  get lastDrawMs() { return map.state.drawMs; },
   kinds: { zero: index.kindTotals[KIND_ZERO], unique: index.kindTotals[KIND_UNIQUE], sharedWithin: index.kindTotals[KIND_WITHIN], sharedAcross: index.kindTotals[KIND_ACROSS] },
   firstPaintMs: firstPaintMs,
   /** Milliseconds spent in the script: parsing and indexing the data, first drawing of the map, tables. */

@@ -6,9 +6,11 @@
  * id of every page of every file in file order, as little-endian Uint32
  * bytes in base64 (5.3 characters a page); the page script decodes it into a
  * Uint32Array and derives everything per page (kind, where else the content
- * occurs) from it. Per file there are only a few small objects (segments,
- * sections). ELF addresses are hex strings, as in `scan --json`, so 64-bit
- * values stay exact.
+ * occurs) from it. Per file: its counts, PT_LOAD segments (a few objects)
+ * and sections as a flat number array (name index, offset, size), the
+ * names in one table for the whole report (.text, .rodata, ... repeat in
+ * every file). ELF addresses are hex strings, as in `scan --json`, so
+ * 64-bit values stay exact.
  */
 import { elfTypeName } from '../scan/json.js';
 import type { ElfSummary } from '../scan/result.js';
@@ -25,6 +27,8 @@ export interface ReportData {
   inputs: ReportModel['inputs'];
   totals: ReportTotals;
   files: FileData[];
+  /** Section names; files[].sections refer to them by index. */
+  sectionNames: string[];
   /** Distinct non-zero contents: ids in `ids` run 0..contentCount. */
   contentCount: number;
   /** Base64 of the little-endian Uint32 content ids of all pages, file after file (files[i].pages each). */
@@ -42,7 +46,8 @@ export interface FileData {
   elf: string | null;
   counts: KindCounts;
   segments: SegmentData[];
-  sections: SectionData[];
+  /** Sections with file bytes, flat: [nameIndex, offset, size, nameIndex, offset, size, ...] (file bytes [offset, offset + size)). */
+  sections: number[];
   warnings: Array<{ code: string; message: string }>;
 }
 
@@ -59,14 +64,18 @@ export interface SegmentData {
   pages: number;
 }
 
-export interface SectionData {
-  name: string;
-  /** File bytes [offset, offset + size). */
-  offset: number;
-  size: number;
-}
-
 export function reportData(model: ReportModel, title: string): ReportData {
+  const sectionNames: string[] = [];
+  const nameIndex = new Map<string, number>();
+  const nameOf = (name: string) => {
+    let i = nameIndex.get(name);
+    if (i === undefined) {
+      i = sectionNames.length;
+      sectionNames.push(name);
+      nameIndex.set(name, i);
+    }
+    return i;
+  };
   return {
     schema: REPORT_SCHEMA,
     generator: `pagestack ${VERSION}`,
@@ -91,9 +100,10 @@ export function reportData(model: ReportModel, title: string): ReportData {
         firstPage: s.firstPage,
         pages: s.pages,
       })),
-      sections: f.sections.map((s) => ({ name: s.name, offset: s.offset, size: s.size })),
+      sections: f.sections.flatMap((s) => [nameOf(s.name), s.offset, s.size]),
       warnings: f.warnings.map((w) => ({ code: w.code, message: w.message })),
     })),
+    sectionNames,
     contentCount: model.contents.count,
     ids: encodeIds(model),
     skipped: model.skipped,
