@@ -79,8 +79,10 @@ function fileOfPage(index, g) {
   return lo;
 }
 
+// One formatter: toLocaleString builds a new one on every call, which costs ~0.1 ms each.
+const NUMBER_FORMAT = new Intl.NumberFormat('en-US');
 function fmtCount(n) {
-  return n.toLocaleString('en-US');
+  return NUMBER_FORMAT.format(n);
 }
 
 function fmtBytes(bytes) {

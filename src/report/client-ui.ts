@@ -241,7 +241,7 @@ function buildFilesTable() {
     { label: 'Pages by kind', cell: function (f) { return miniBar(f.counts); } },
     { label: 'Saves', num: true, value: function (f) { return f.counts.savedPages; }, cell: function (f) { return fmtBytes(f.counts.savedPages * data.pageSize); }, title: 'zero pages + pages whose bytes occurred earlier' },
     { label: 'Saves %', num: true, value: function (f) { return f.pages === 0 ? 0 : f.counts.savedPages / f.pages; }, cell: function (f) { return fmtPercent(f.counts.savedPages, f.pages); } },
-  ], rows, { sortColumn: 9, descending: true, onClick: function (f) { map.showFile(f.index); } });
+  ], rows, { sortColumn: 9, descending: true, limit: 100, onClick: function (f) { map.showFile(f.index); } });
 }
 
 function buildContentsTable() {
