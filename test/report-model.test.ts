@@ -162,6 +162,13 @@ describe('one numbering across sources', () => {
     expect(Array.from(maps[1]!)).toEqual([0, 2, 3, 1, 4]);
   });
 
+  it('equal contents inside one source merge, and an all-zero content is the zero page', async () => {
+    const { contentCount, maps } = await unifyContents([memorySource([5, 0, 5]), memorySource([6])], PS);
+    expect(contentCount).toBe(2);
+    expect(Array.from(maps[0]!)).toEqual([0, 1, 0, 1]);
+    expect(Array.from(maps[1]!)).toEqual([0, 2]);
+  });
+
   it('a single source keeps its ids', async () => {
     const { contentCount, maps } = await unifyContents([memorySource([1, 2, 3])], PS);
     expect(contentCount).toBe(3);

@@ -7,8 +7,9 @@
  * every match confirmed byte for byte, as the scanner does), which gives
  * the report-wide id. Cost: one read (and for a container one LZ4 decode)
  * per distinct page of each source; nothing when there is one source.
+ * Contents with equal bytes inside one source (a container may store a page
+ * twice) get one id, and an all-zero content becomes the zero page.
  */
-import { InternalError } from '../errors.js';
 import { loadPageHasher } from '../scan/hash.js';
 import { PageIndex, ZERO_CONTENT_ID } from '../scan/pageindex.js';
 
@@ -43,9 +44,9 @@ export async function unifyContents(sources: readonly ContentSource[], pageSize:
     const map = new Uint32Array(source.contentCount + 1);
     for (let local = 1; local <= source.contentCount; local++) {
       source.readContent(local, page);
+      // A stored page that is all zero (no pack writes one, but a container may hold one) is a zero page.
       const id = index.add(page);
-      if (id === ZERO_CONTENT_ID) throw new InternalError(`content ${local} of source ${s} is an all-zero page but not content 0`);
-      if (index.isNew) {
+      if (id !== ZERO_CONTENT_ID && index.isNew) {
         if (id >= canonicalSource.length) {
           canonicalSource = grow(canonicalSource, id);
           canonicalId = grow(canonicalId, id);
