@@ -81,6 +81,12 @@ const ELF_HEADER_BYTES = 64;
  * allocated.
  */
 let image: Uint8Array | undefined;
+
+/** Lets the shared sparse image go (PageScanner.close calls it). */
+export function releaseSparseImage(): void {
+  image = undefined;
+}
+
 function sparseImage(size: number): Uint8Array | undefined {
   if (!image || image.length < size) {
     image = undefined;

@@ -22,7 +22,7 @@ import { InputError, InternalError, UsageError, fsError } from '../errors.js';
 import { isElf } from '../elf/parse.js';
 import { createPageHasher, type PageHash64, type PageHasher } from './hash.js';
 import { PageIndex, ZERO_CONTENT_ID } from './pageindex.js';
-import { loadSegments, readElfStructure, sectionSpans } from './elfpages.js';
+import { loadSegments, readElfStructure, releaseSparseImage, sectionSpans } from './elfpages.js';
 import { checkPageSize, type PageSize } from './pagesize.js';
 import type { ScannedFile, ScanWarning } from './result.js';
 import { reasonOf } from './walk.js';
@@ -259,6 +259,7 @@ export class PageScanner {
   close(): void {
     for (const fd of this.openFiles.values()) fs.closeSync(fd);
     this.openFiles.clear();
+    releaseSparseImage();
   }
 
   /**
