@@ -132,7 +132,8 @@ export class PageScanner {
     let fd: number;
     let size: number;
     try {
-      fd = fs.openSync(path, 'r');
+      // O_NONBLOCK: a FIFO swapped in after the walk must not block the scan (no effect on regular files).
+      fd = fs.openSync(path, fs.constants.O_RDONLY | fs.constants.O_NONBLOCK);
     } catch (err) {
       throw fsError(err, path);
     }
@@ -352,7 +353,7 @@ export class PageScanner {
       this.openFiles.set(fileIndex, open);
       return open;
     }
-    const fd = fs.openSync(this.paths[fileIndex]!, 'r');
+    const fd = fs.openSync(this.paths[fileIndex]!, fs.constants.O_RDONLY | fs.constants.O_NONBLOCK);
     this.openFiles.set(fileIndex, fd);
     this.trimOpenFiles();
     return fd;
