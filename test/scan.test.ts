@@ -177,6 +177,22 @@ describe('walking paths', () => {
     expect(named.totals.files).toBe(1);
   });
 
+  it('refuses a FIFO handed to the scanner directly, without blocking on it', async () => {
+    const fifo = path.join(dir, 'fifo-direct');
+    try {
+      execFileSync('mkfifo', [fifo]);
+    } catch {
+      console.warn('skipping the FIFO case: mkfifo failed');
+      return;
+    }
+    const scanner = await PageScanner.create();
+    try {
+      expect(() => scanner.scanFile(fifo)).toThrow(expect.objectContaining({ code: 'E_NOT_REGULAR' }));
+    } finally {
+      scanner.close();
+    }
+  });
+
   it('makes skips and warnings fatal with strict', async () => {
     await expect(scan([path.join(dir, 'walk')], { strict: true })).rejects.toMatchObject({ code: 'E_STRICT' });
     const damaged = write('strict/damaged', elfish(pageOf(31)));

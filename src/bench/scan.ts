@@ -184,3 +184,6 @@ function parseArgs(args: string[]): { paths: string[]; pageSize: number; runs: n
   if (paths.length === 0) throw new UsageError('bench scan: give a directory, e.g. npm run bench -- scan /usr/bin');
   return { paths, pageSize, runs };
 }
+
+/** The dispatcher's entry point (src/bench/main.ts calls `run`). */
+export const run = benchScan;

@@ -77,15 +77,25 @@ const ELF_HEADER_BYTES = 64;
 /**
  * One zero-filled array reused for every big file, grown to the largest:
  * its memory is only committed where metadata is written, and written
- * ranges are zeroed again after each file. undefined when `size` cannot be
- * allocated.
+ * ranges are zeroed again after each file. At least 64 MiB, so that malloc
+ * serves it with a fresh mmap (lazily zeroed by the kernel; glibc's mmap
+ * threshold never exceeds 32 MiB) rather than by clearing heap memory, and
+ * so that one allocation usually serves a whole scan. undefined when
+ * `size` cannot be allocated.
  */
+const MIN_SPARSE_IMAGE = 64 << 20;
 let image: Uint8Array | undefined;
+
+/** Lets the shared sparse image go (PageScanner.close calls it). */
+export function releaseSparseImage(): void {
+  image = undefined;
+}
+
 function sparseImage(size: number): Uint8Array | undefined {
   if (!image || image.length < size) {
     image = undefined;
     try {
-      image = new Uint8Array(size);
+      image = new Uint8Array(Math.max(size, MIN_SPARSE_IMAGE));
     } catch {
       return undefined;
     }

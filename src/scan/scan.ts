@@ -5,6 +5,7 @@
 import { InputError, PagestackError, UsageError } from '../errors.js';
 import type { PageHash64 } from './hash.js';
 import type { ScanResult, ScannedFile, SkippedPath } from './result.js';
+import { checkPageSize } from './pagesize.js';
 import { PageScanner } from './scanner.js';
 import { reasonOf, walkPaths } from './walk.js';
 
@@ -27,24 +28,33 @@ export interface ScanOptions {
 
 export async function scan(paths: string[], options: ScanOptions = {}): Promise<ScanResult> {
   if (paths.length === 0) throw new UsageError('no paths given');
+  const pageSize = checkPageSize(options.pageSize ?? 4096);
+  const walk = walkPaths(paths);
+  const strict = options.strict ?? false;
+  if (strict) for (const s of walk.skipped) throw strictError(s);
+  const totalBytes = walk.files.reduce((sum, f) => sum + f.size, 0);
   const scanner = await PageScanner.create({
-    pageSize: options.pageSize,
+    pageSize,
     hash: options.hash,
     chunkBytes: options.chunkBytes,
     inPlaceHashing: options.inPlaceHashing,
+    expectedPages: Math.ceil(totalBytes / pageSize) + walk.files.length,
   });
   try {
-    const walk = walkPaths(paths);
-    const strict = options.strict ?? false;
-    if (strict) for (const s of walk.skipped) throw strictError(s);
-
     const files: ScannedFile[] = [];
     const skipped: SkippedPath[] = [...walk.skipped];
-    const totalBytes = walk.files.reduce((sum, f) => sum + f.size, 0);
     let doneBytes = 0;
     for (const entry of walk.files) {
       try {
-        const file = scanner.scanFile(entry.path, { requireElf: !options.allFiles });
+        const file = scanner.scanOrSkip(entry.path, !options.allFiles);
+        if ('reason' in file) {
+          if (entry.explicit) throw new InputError(file.code, `${entry.path}: ${file.reason}`, { file: entry.path });
+          if (strict) throw strictError({ path: entry.path, ...file });
+          skipped.push({ path: entry.path, ...file });
+          doneBytes += entry.size;
+          options.onProgress?.(doneBytes, totalBytes);
+          continue;
+        }
         files.push(file);
         if (strict && file.warnings.length > 0) {
           const w = file.warnings[0]!;

@@ -22,7 +22,7 @@ import { InputError, InternalError, UsageError, fsError } from '../errors.js';
 import { isElf } from '../elf/parse.js';
 import { createPageHasher, type PageHash64, type PageHasher } from './hash.js';
 import { PageIndex, ZERO_CONTENT_ID } from './pageindex.js';
-import { loadSegments, readElfStructure, sectionSpans } from './elfpages.js';
+import { loadSegments, readElfStructure, releaseSparseImage, sectionSpans } from './elfpages.js';
 import { checkPageSize, type PageSize } from './pagesize.js';
 import type { ScannedFile, ScanWarning } from './result.js';
 import { reasonOf } from './walk.js';
@@ -36,7 +36,16 @@ export interface PageScannerOptions {
   chunkBytes?: number;
   /** false: hash through the package API, copying each page (the fallback; for tests). Default true. */
   inPlaceHashing?: boolean;
+  /**
+   * Pages the session will probably see (a hint): the index and the content
+   * tables are sized for it up front instead of growing (24 bytes per page,
+   * up to 4 Mi slots; beyond that they grow as needed).
+   */
+  expectedPages?: number;
 }
+
+/** Largest index sized up front from expectedPages: 4 Mi slots, 48 MiB. */
+const MAX_INITIAL_SLOTS = 1 << 22;
 
 export const DEFAULT_CHUNK_BYTES = 4 << 20;
 /** Descriptors kept open for re-reading first occurrences. */
@@ -53,9 +62,9 @@ export class PageScanner {
   /** Paths of the files scanned so far; a content's firstFile indexes this. */
   readonly paths: string[] = [];
   /** Pages per content id (index 0: zero pages). */
-  contentPages = new Uint32Array(1024);
-  firstFile = new Int32Array(1024).fill(-1);
-  firstPage = new Uint32Array(1024);
+  contentPages: Uint32Array;
+  firstFile: Int32Array;
+  firstPage: Uint32Array;
 
   private readonly hasher: PageHasher;
   private readonly chunk: Uint8Array;
@@ -63,8 +72,8 @@ export class PageScanner {
   private readonly chunkBuffer: Buffer;
   private readonly openFiles = new Map<number, number>();
   private readonly magic = new Uint8Array(4);
-  /** Zero, new and duplicate pages of the file being scanned. */
-  private readonly counts = new Float64Array(3);
+  /** Zero, new, duplicate (and, in finishCounts, shared) pages of the file being scanned. */
+  private readonly counts = new Float64Array(4);
   /** Which pages `chunk` holds: file index and first page, and how many. */
   private chunkFile = -1;
   private chunkFirstPage = 0;
@@ -73,12 +82,16 @@ export class PageScanner {
   private currentFile = -1;
   private currentFd = -1;
 
-  private constructor(pageSize: PageSize, hasher: PageHasher, hash: PageHash64, chunkBytes: number) {
+  private constructor(pageSize: PageSize, hasher: PageHasher, hash: PageHash64, chunkBytes: number, expectedPages: number) {
     this.pageSize = pageSize;
     this.hasher = hasher;
     this.chunk = hasher.buffer(chunkBytes);
     this.chunkBuffer = Buffer.from(this.chunk.buffer, this.chunk.byteOffset, this.chunk.byteLength);
-    this.index = new PageIndex(pageSize, hash, (id, into) => this.readCanonical(id, into));
+    const expected = Math.min(Math.max(1024, expectedPages + 1), MAX_INITIAL_SLOTS / 2);
+    this.index = new PageIndex(pageSize, hash, (id, into) => this.readCanonical(id, into), 2 * expected + 2);
+    this.contentPages = new Uint32Array(expected + 1);
+    this.firstFile = new Int32Array(expected + 1).fill(-1);
+    this.firstPage = new Uint32Array(expected + 1);
   }
 
   static async create(options: PageScannerOptions = {}): Promise<PageScanner> {
@@ -88,7 +101,8 @@ export class PageScanner {
       throw new UsageError(`chunk size must be a positive multiple of the page size ${pageSize} (got ${chunkBytes})`);
     }
     const hasher = await createPageHasher({ inPlace: options.inPlaceHashing });
-    return new PageScanner(pageSize, hasher, options.hash ?? hasher.hash, chunkBytes);
+    const expectedPages = Number.isSafeInteger(options.expectedPages) && options.expectedPages! > 0 ? options.expectedPages! : 0;
+    return new PageScanner(pageSize, hasher, options.hash ?? hasher.hash, chunkBytes, expectedPages);
   }
 
   /** Whether pages are hashed in place (false: the slower copying fallback). */
@@ -104,11 +118,22 @@ export class PageScanner {
    * filled by `finishCounts`.
    */
   scanFile(path: string, options: ScanFileOptions = {}): ScannedFile {
-    const requireElf = options.requireElf ?? true;
+    const out = this.scanOrSkip(path, options.requireElf ?? true);
+    if ('reason' in out) throw new InputError(out.code, `${path}: ${out.reason}`, { file: path });
+    return out;
+  }
+
+  /**
+   * scanFile, except that a file without the ELF magic (requireElf) comes
+   * back as a reason rather than a thrown error: a walk meets many such
+   * files, and building an Error (with its stack) for each costs.
+   */
+  scanOrSkip(path: string, requireElf: boolean): ScannedFile | { code: 'E_NOT_ELF'; reason: string } {
     let fd: number;
     let size: number;
     try {
-      fd = fs.openSync(path, 'r');
+      // O_NONBLOCK: a FIFO swapped in after the walk must not block the scan (no effect on regular files).
+      fd = fs.openSync(path, fs.constants.O_RDONLY | fs.constants.O_NONBLOCK);
     } catch (err) {
       throw fsError(err, path);
     }
@@ -124,7 +149,7 @@ export class PageScanner {
       if (requireElf) {
         const n = size < 4 ? 0 : fs.readSync(fd, this.magic, 0, 4, 0);
         if (n < 4 || !isElf(this.magic)) {
-          throw new InputError('E_NOT_ELF', `${path}: not an ELF file (${size === 0 ? 'empty' : size < 4 ? `${size} bytes` : 'no ELF magic'})`, { file: path });
+          return { code: 'E_NOT_ELF', reason: `not an ELF file (${size === 0 ? 'empty' : size < 4 ? `${size} bytes` : 'no ELF magic'})` };
         }
       }
       let got = this.readChunk(fd, 0, Math.min(chunk.length, size), path, warnings);
@@ -190,39 +215,52 @@ export class PageScanner {
    * with every file scanned, in scan order.
    */
   finishCounts(files: readonly ScannedFile[]): void {
-    const counts = this.contentPages;
+    const c = this.counts;
     for (let fileIndex = 0; fileIndex < files.length; fileIndex++) {
       const file = files[fileIndex]!;
       if (this.paths[fileIndex] !== file.path) {
         throw new InternalError(`finishCounts: file ${fileIndex} is ${file.path}, scanned as ${this.paths[fileIndex]}`);
       }
-      const ids = file.contentIds;
-      let shared = 0;
-      for (let p = 0; p < ids.length; p++) {
-        const id = ids[p]!;
-        if (id !== ZERO_CONTENT_ID && counts[id]! > 1) shared++;
-      }
-      file.sharedPages = shared;
+      this.countRange(file.contentIds, fileIndex, 0, file.pages);
+      file.sharedPages = c[3]!;
       for (const s of file.segments) {
-        s.zeroPages = s.newPages = s.duplicatePages = s.sharedPages = 0;
-        for (let p = s.firstPage; p < s.firstPage + s.pages; p++) {
-          const id = ids[p]!;
-          if (id === ZERO_CONTENT_ID) {
-            s.zeroPages++;
-            continue;
-          }
-          if (this.firstFile[id] === fileIndex && this.firstPage[id] === p) s.newPages++;
-          else s.duplicatePages++;
-          if (counts[id]! > 1) s.sharedPages++;
-        }
+        this.countRange(file.contentIds, fileIndex, s.firstPage, s.firstPage + s.pages);
+        s.zeroPages = c[0]!;
+        s.newPages = c[1]!;
+        s.duplicatePages = c[2]!;
+        s.sharedPages = c[3]!;
       }
     }
+  }
+
+  /** Zero, new, duplicate and shared pages among ids[from, to) of file `fileIndex`, into this.counts. */
+  private countRange(ids: Uint32Array, fileIndex: number, from: number, to: number): void {
+    const pages = this.contentPages;
+    const firstFile = this.firstFile;
+    const firstPage = this.firstPage;
+    let zero = 0;
+    let first = 0;
+    let shared = 0;
+    for (let p = from; p < to; p++) {
+      const id = ids[p]!;
+      if (id === ZERO_CONTENT_ID) zero++;
+      else {
+        if (firstFile[id] === fileIndex && firstPage[id] === p) first++;
+        if (pages[id]! > 1) shared++;
+      }
+    }
+    const c = this.counts;
+    c[0] = zero;
+    c[1] = first;
+    c[2] = to - from - zero - first;
+    c[3] = shared;
   }
 
   /** Closes the descriptors kept for re-reading. The scanner must not be used afterwards. */
   close(): void {
     for (const fd of this.openFiles.values()) fs.closeSync(fd);
     this.openFiles.clear();
+    releaseSparseImage();
   }
 
   /**
@@ -315,7 +353,7 @@ export class PageScanner {
       this.openFiles.set(fileIndex, open);
       return open;
     }
-    const fd = fs.openSync(this.paths[fileIndex]!, 'r');
+    const fd = fs.openSync(this.paths[fileIndex]!, fs.constants.O_RDONLY | fs.constants.O_NONBLOCK);
     this.openFiles.set(fileIndex, fd);
     this.trimOpenFiles();
     return fd;
