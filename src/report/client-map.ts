@@ -48,14 +48,16 @@ function createMap(data, index, hooks) {
   }
 
   function setOrder(order) {
+    const anchor = topVisibleFile();
     state.order = order;
     state.position.fill(-1);
     for (let i = 0; i < order.length; i++) state.position[order[i]] = i;
-    layout();
+    layout(anchor);
   }
 
-  function layout() {
-    const anchor = topVisibleFile();
+  /** Lays the blocks out for the current width; the anchor file (default: the one at the top) stays at the top. */
+  function layout(anchor) {
+    if (anchor === undefined) anchor = topVisibleFile();
     let cells = 0;
     for (let i = 0; i < state.order.length; i++) cells += files[state.order[i]].pages;
     state.cells = cells;
@@ -328,6 +330,13 @@ function createMap(data, index, hooks) {
       layout();
     }
   }).observe(scroller);
+  let lastWindowHeight = window.innerHeight;
+  window.addEventListener('resize', function () {
+    if (window.innerHeight !== lastWindowHeight) {
+      lastWindowHeight = window.innerHeight;
+      layout();
+    }
+  });
 
   return {
     state: state,

@@ -202,6 +202,20 @@ describe.skipIf(!hasChromium)('the report of samples/bin in Chromium', () => {
       const expected = model.files.filter((f) => f.path.includes('tables')).reduce((n, f) => n + f.contentIds.length, 0);
       await expect.poll(() => page.evaluate(() => (globalThis as unknown as Hooked).__pagestack.cells)).toBe(expected);
       await page.locator('#filter').fill('');
+      await expect.poll(() => page.evaluate(() => (globalThis as unknown as Hooked).__pagestack.cells)).toBe(model.totals.pages);
+
+      // Another order, cell size and window size: relaid out, every page still there and hit where drawn.
+      await page.locator('#order').selectOption('saved');
+      await page.locator('#cell-size').selectOption('3');
+      await page.setViewportSize({ width: 900, height: 700 });
+      const last = model.files.length - 1;
+      const lastPage = model.files[last]!.contentIds.length - 1;
+      const at = await page.evaluate(([f, p]) => (globalThis as unknown as Hooked).__pagestack.reveal(f!, p!), [last, lastPage]);
+      expect(await page.evaluate(([x, y]) => (globalThis as unknown as Hooked).__pagestack.hitTest(x!, y!), [at.x, at.y])).toEqual({ file: last, page: lastPage });
+      expect(await page.evaluate(() => (globalThis as unknown as Hooked).__pagestack.cells)).toBe(model.totals.pages);
+      await page.setViewportSize({ width: 1400, height: 1000 });
+      await page.locator('#order').selectOption('input');
+      await page.locator('#cell-size').selectOption('auto');
       await page.screenshot({ path: path.join(ARTIFACTS, 'report-full.png'), fullPage: true });
       expect(errors).toEqual([]);
     } finally {
