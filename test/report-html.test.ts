@@ -139,6 +139,21 @@ describe('the embedded data', () => {
   });
 });
 
+describe('paths not reported', () => {
+  it('skipped files and links are counted by reason and listed; none: no section', async () => {
+    const tree = path.join(dir, 'tree');
+    fs.mkdirSync(tree);
+    fs.copyFileSync(path.join(SAMPLES, 'hello'), path.join(tree, 'hello'));
+    fs.writeFileSync(path.join(tree, 'script.sh'), '#!/bin/sh\n');
+    fs.symlinkSync('hello', path.join(tree, 'hello-link'));
+    const page = renderReport(await buildReportModel([tree]));
+    expect(page).toContain('<b>1 skipped</b>: 1 not an ELF file</summary>');
+    expect(page).toContain(`<code>${path.join(tree, 'script.sh')}</code>: not an ELF file (no ELF magic)`);
+    expect(page).toContain('<b>1 link</b>: 1 symbolic link, not followed</summary>');
+    expect(html).not.toContain('Not reported, and warnings');
+  });
+});
+
 describe('the savings chart', () => {
   it.skipIf(!hasPython)('is well-formed XML with one bar group per file that saves pages', () => {
     const svg = savingsChart(model.files, model.pageSize);

@@ -139,17 +139,33 @@ function swatchClass(kind: PageKind): string {
   }
 }
 
-/** Skipped paths, links not followed, ELF warnings: listed only when there are any. */
+/**
+ * Skipped paths, links not read twice, ELF warnings: a line of counts for
+ * each, the paths in a closed <details> (a directory of scripts skips
+ * hundreds), shown only when there are any.
+ */
 function problems(model: ReportModel): string {
-  const items: string[] = [];
-  for (const s of model.skipped) items.push(`<li><code>${escapeXml(s.path)}</code>: skipped, ${escapeXml(s.reason)}</li>`);
-  for (const f of model.files) for (const w of f.warnings) items.push(`<li><code>${escapeXml(f.path)}</code>: ${escapeXml(w.code)} ${escapeXml(w.message)}</li>`);
-  const links = model.links.length;
-  if (items.length === 0 && links === 0) return '';
-  const linkNote = links > 0 ? `<p class="note">${formatCount(links)} symbolic or hard links were not read twice (their targets are reported once).</p>` : '';
-  const shown = items.slice(0, 200);
-  const more = items.length > shown.length ? `<li>… and ${formatCount(items.length - shown.length)} more</li>` : '';
-  return `<section class="panel issues"><h2>Skipped paths and warnings</h2><ul>${shown.join('')}${more}</ul>${linkNote}</section>`;
+  const skipped = model.skipped.map((s) => ({ key: s.reason.replace(/ \(.*\)$/, ''), text: `<code>${escapeXml(s.path)}</code>: ${escapeXml(s.reason)}` }));
+  const warnings = model.files.flatMap((f) => f.warnings.map((w) => ({ key: w.code, text: `<code>${escapeXml(f.path)}</code>: ${escapeXml(w.code)} ${escapeXml(w.message)}` })));
+  const links = model.links.map((l) => ({ key: l.kind === 'symlink' ? 'symbolic link, not followed' : 'hard link, read once under its first name', text: `<code>${escapeXml(l.path)}</code> \u2192 <code>${escapeXml(l.target)}</code>` }));
+  const groups: Array<[string, string, Array<{ key: string; text: string }>]> = [
+    ['skipped', 'skipped', skipped],
+    ['ELF warning (pages still reported)', 'ELF warnings (pages still reported)', warnings],
+    ['link', 'links', links],
+  ];
+  const parts = groups
+    .filter(([, , items]) => items.length > 0)
+    .map(([one, many, items]) => {
+      const title = items.length === 1 ? one : many;
+      const byKey = new Map<string, number>();
+      for (const i of items) byKey.set(i.key, (byKey.get(i.key) ?? 0) + 1);
+      const counts = [...byKey].map(([key, n]) => `${formatCount(n)} ${escapeXml(key)}`).join('; ');
+      const shown = items.slice(0, 500).map((i) => `<li>${i.text}</li>`);
+      if (items.length > shown.length) shown.push(`<li>\u2026 and ${formatCount(items.length - shown.length)} more</li>`);
+      return `<details><summary><b>${formatCount(items.length)} ${escapeXml(title)}</b>: ${counts}</summary><ul>${shown.join('')}</ul></details>`;
+    });
+  if (parts.length === 0) return '';
+  return `<section class="panel issues"><h2>Not reported, and warnings</h2>${parts.join('\n')}</section>`;
 }
 
 export type { ReportData };

@@ -112,6 +112,9 @@ table.sortable tbody tr.clickable { cursor: pointer; }
 .minibar { display: flex; width: 120px; height: 9px; border-radius: 3px; overflow: hidden; background: var(--zero); }
 .minibar span { height: 100%; }
 .more { margin-top: 8px; font: inherit; border: 1px solid var(--line); background: #fff; border-radius: 6px; padding: 4px 10px; cursor: pointer; }
-.issues li { font-size: 13px; }
+.issues details { margin: 4px 0; font-size: 13px; }
+.issues summary { cursor: pointer; }
+.issues ul { margin: 6px 0 8px; padding-left: 20px; max-height: 320px; overflow: auto; }
+.issues li { font-size: 12.5px; }
 footer { color: var(--muted); font-size: 12px; margin-top: 18px; text-align: center; }
 `;
