@@ -15,7 +15,8 @@
  * - offsets are 1..(bytes already decoded): 0 is corrupt, more reaches
  *   before the page;
  * - a match may not reach into the last LASTLITERALS (5) output bytes;
- * - the block ends with a literal-only sequence.
+ * - the block ends with a literal-only sequence;
+ * - an empty page is the one-byte block 0x00.
  * So every block LZ4_decompress_safe accepts with the exact page size, we
  * accept, and the other way round (test/codec-native.test.ts checks both
  * directions against the `lz4` CLI).
@@ -36,6 +37,11 @@ function fail(problem: string, offset: number, expected?: unknown, actual?: unkn
     expected,
     actual,
   });
+}
+
+/** An empty output is the one-byte block 0x00, as LZ4_decompress_safe has it. */
+function checkEmptyBlock(src: Uint8Array): void {
+  if (src.length !== 1 || src[0] !== 0) fail('an empty page must be the one-byte block 0x00', 0, '00', Buffer.from(src.subarray(0, 8)).toString('hex'));
 }
 
 /** Pages up to this size decode without growing the work buffer. */
@@ -74,6 +80,7 @@ export class Lz4BlockDecoder {
     if (srcLength > compressBound(dstLength)) {
       fail(`block of ${srcLength} bytes is longer than any block for a ${dstLength}-byte page`, 0, `<= ${compressBound(dstLength)}`, srcLength);
     }
+    if (dstLength === 0) return checkEmptyBlock(src);
     if (dstLength > this.capacity) this.allocate(dstLength);
     const bytes = this.bytes;
     const view = this.view;
@@ -170,6 +177,7 @@ export function checkLz4Block(src: Uint8Array, outputLength: number): void {
   if (srcLength > compressBound(outputLength)) {
     fail(`block of ${srcLength} bytes is longer than any block for a ${outputLength}-byte page`, 0, `<= ${compressBound(outputLength)}`, srcLength);
   }
+  if (outputLength === 0) return checkEmptyBlock(src);
   const lastLiteralsFrom = outputLength - MFLIMIT;
   const matchEndLimit = outputLength - LASTLITERALS;
   let ip = 0;
