@@ -16,7 +16,7 @@
 import { spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { closeSync, existsSync, lstatSync, mkdtempSync, openSync, readFileSync, readSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
-import { availableParallelism, tmpdir } from 'node:os';
+import { availableParallelism, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import * as lz4js from 'lz4js';
@@ -168,6 +168,7 @@ export async function run(args: string[]): Promise<void> {
   const pages = Array.from({ length: count }, (_, i) => input.subarray(i * PAGE_SIZE, (i + 1) * PAGE_SIZE));
   const what = values['all-pages'] ? 'pages' : 'distinct non-zero pages';
   const source = files.length === 1 ? files[0]! : `${files.length} files (${files[0]} ...)`;
+  const loadBefore = loadavg()[0]!;
   if (!values.json) console.log(`codec bench: ${count} ${what} of 4 KiB (${(input.length / 1e6).toFixed(1)} MB) from ${source}; best of ${rounds} rounds\n`);
 
   // Blocks by our encoder, decoded by every decoder; checked once, untimed.
@@ -266,8 +267,9 @@ export async function run(args: string[]): Promise<void> {
     rows.push({ step: 'pool', name: workers === 0 ? 'in the calling thread' : `${workers} worker thread${workers > 1 ? 's' : ''} (${mode})`, mbPerSecond });
   }
 
+  const load = { before: loadBefore, after: loadavg()[0]! };
   if (values.json) {
-    console.log(JSON.stringify({ pages: count, bytes: input.length, source: files, rounds, cores, native: native ?? nativeProblem, rows }, null, 2));
+    console.log(JSON.stringify({ pages: count, bytes: input.length, source: files, rounds, cores, load, native: native ?? nativeProblem, rows }, null, 2));
     return;
   }
   if (nativeProblem !== undefined) console.log(`native lz4 skipped: ${nativeProblem}\n`);
@@ -287,6 +289,7 @@ export async function run(args: string[]): Promise<void> {
     `\nours against lz4js compressBlock: ${(oursRow.mbPerSecond / lz4jsRow.mbPerSecond).toFixed(2)} times the speed, ` +
       `ratio ${(((oursRow.ratio! - lz4jsRow.ratio!) / lz4jsRow.ratio!) * 100).toFixed(2)}% (negative: smaller)`,
   );
+  console.log(`1-minute load average ${load.before.toFixed(2)} before, ${load.after.toFixed(2)} after, on ${cores} cores (above ${cores}, other processes shared the CPUs)`);
   const inThread = rows.find((r) => r.step === 'pool' && r.name.startsWith('in the'))!;
   for (const r of rows.filter((r) => r.step === 'pool' && r !== inThread)) {
     console.log(`pool, ${r.name}: ${(r.mbPerSecond / inThread.mbPerSecond).toFixed(2)} times the calling thread (${cores} cores)`);
