@@ -33,11 +33,19 @@ const POOL_IN_FLIGHT = 4;
 interface Row {
   step: 'compress' | 'decode' | 'pool';
   name: string;
-  mbPerSecond: number;
+  /** MB/s by the wall clock, best round. */
+  wall: number;
+  /** MB per CPU-second of the process, best round: steadier when other processes share the CPUs. */
+  cpu?: number;
   /** Sum of block lengths / input bytes. */
   ratio?: number;
   /** As a container stores them: a block that does not save space is stored raw. */
   storedRatio?: number;
+}
+
+interface Sizes {
+  blocks: number;
+  stored: number;
 }
 
 function isElf(path: string): boolean {
@@ -109,21 +117,52 @@ function collectPages(files: string[], maxBytes: number, allPages: boolean): Uin
   return Buffer.concat(chunks);
 }
 
-function seconds(fn: () => void): number {
+/** Wall-clock and CPU seconds of fn (CPU: user + system time of this process). */
+function timed(fn: () => void): { wall: number; cpu: number } {
+  const cpu0 = process.cpuUsage();
   const t0 = process.hrtime.bigint();
   fn();
-  return Number(process.hrtime.bigint() - t0) / 1e9;
+  const wall = Number(process.hrtime.bigint() - t0) / 1e9;
+  const cpu = process.cpuUsage(cpu0);
+  return { wall, cpu: (cpu.user + cpu.system) / 1e6 };
 }
 
-/** `lz4 -b1 -B4096 -i1 FILE`: compressed bytes and the two speeds from its last line. */
-function nativeBench(file: string): { compressed: number; compress: number; decode: number } | string {
+interface NativeResult {
+  compressed: number;
+  compress: number;
+  decode: number;
+  compressCpu?: number;
+  decodeCpu?: number;
+}
+
+/**
+ * Native liblz4 through the CLI: `lz4 -b1 -B4096 -i1 FILE` for its own
+ * wall-clock speeds and compressed size (its last result line), and the
+ * user CPU time of `lz4 -1 -B4096 -BI` and `lz4 -d` run on the file, for
+ * the CPU-time column.
+ */
+function nativeBench(file: string, frame: string): NativeResult | string {
   const r = spawnSync('lz4', ['-b1', `-B${PAGE_SIZE}`, '-i1', file], { encoding: 'latin1' });
   if (r.error !== undefined) return `lz4 CLI not runnable: ${r.error.message}`;
   const text = `${r.stdout}\n${r.stderr}`;
   const all = [...text.matchAll(/:\s*(\d+)\s*->\s*(\d+)\s*\([\d.]+\),\s*([\d.]+) MB\/s\s*,\s*([\d.]+) MB\/s/g)];
   const last = all[all.length - 1];
   if (last === undefined) return `could not read lz4 -b output: ${text.trim().slice(-200)}`;
-  return { compressed: Number(last[2]), compress: Number(last[3]), decode: Number(last[4]) };
+  const size = Number(readFileSync(file).length);
+  const userSeconds = (command: string): number | undefined => {
+    const t = spawnSync('bash', ['-c', `TIMEFORMAT=%3U; { time ${command} >/dev/null 2>&1; } 2>&1`, 'bench', file, frame], { encoding: 'latin1' });
+    const seconds = Number(t.stdout.trim().split('\n').pop());
+    return t.status === 0 && seconds > 0 ? seconds : undefined;
+  };
+  const compressSeconds = userSeconds(`lz4 -1 -B${PAGE_SIZE} -BI --no-frame-crc -c "$1"`);
+  const decodeSeconds = userSeconds('lz4 -d -c "$2"');
+  return {
+    compressed: Number(last[2]),
+    compress: Number(last[3]),
+    decode: Number(last[4]),
+    ...(compressSeconds === undefined ? {} : { compressCpu: size / 1e6 / compressSeconds }),
+    ...(decodeSeconds === undefined ? {} : { decodeCpu: size / 1e6 / decodeSeconds }),
+  };
 }
 
 async function poolSpeed(input: Uint8Array, workers: number): Promise<{ mbPerSecond: number; mode: string }> {
@@ -186,71 +225,136 @@ export async function run(args: string[]): Promise<void> {
   }
   const blockOf = Array.from({ length: count }, (_, i) => blocks.subarray(i * stride, i * stride + lengths[i]!));
 
+  // One loop per candidate, so that each is optimized for its own calls.
   const lz4jsTable = new Uint32Array(1 << 16);
   const lz4jsCodec = getCodec('lz4js');
-  const sizes = new Map<string, { blocks: number; stored: number }>();
-  const sizeOf = (name: string, fn: () => number) => () => {
-    let sum = 0;
-    let stored = 0;
-    for (let i = 0; i < count; i++) {
-      const n = fn();
-      sum += n;
-      stored += Math.min(n, PAGE_SIZE);
-    }
-    sizes.set(name, { blocks: sum, stored });
-  };
-  let page = 0;
-  const next = () => pages[page++ % count]!;
+  const sizes = new Map<string, Sizes>();
   const candidates: Array<{ step: 'compress' | 'decode'; name: string; run: () => void }> = [
-    { step: 'compress', name: 'pagestack lz4 (ours)', run: sizeOf('ours', () => ours.compress(next(), dst)) },
+    {
+      step: 'compress',
+      name: 'pagestack lz4 (ours)',
+      run: () => {
+        let blocks = 0;
+        let stored = 0;
+        for (let i = 0; i < count; i++) {
+          const n = ours.compress(pages[i]!, dst);
+          blocks += n;
+          stored += Math.min(n, PAGE_SIZE);
+        }
+        sizes.set('pagestack lz4 (ours)', { blocks, stored });
+      },
+    },
     {
       step: 'compress',
       name: 'lz4js compressBlock (table cleared per page)',
-      run: sizeOf('lz4js', () => {
-        const p = next();
-        lz4jsTable.fill(0);
-        const n = lz4js.compressBlock(p, dst, 0, PAGE_SIZE, lz4jsTable);
-        return n > 0 ? n : writeLastLiterals(p, 0, PAGE_SIZE, dst, 0);
-      }),
+      run: () => {
+        let blocks = 0;
+        let stored = 0;
+        for (let i = 0; i < count; i++) {
+          const page = pages[i]!;
+          lz4jsTable.fill(0);
+          let n = lz4js.compressBlock(page, dst, 0, PAGE_SIZE, lz4jsTable);
+          if (n === 0) n = writeLastLiterals(page, 0, PAGE_SIZE, dst, 0);
+          blocks += n;
+          stored += Math.min(n, PAGE_SIZE);
+        }
+        sizes.set('lz4js compressBlock (table cleared per page)', { blocks, stored });
+      },
     },
-    { step: 'compress', name: "lz4js codec (+ check, literals if invalid)", run: sizeOf('lz4js codec', () => lz4jsCodec.compress(next(), dst)) },
-    { step: 'decode', name: 'pagestack lz4 (ours, checked)', run: () => blockOf.forEach((b) => decoder.decode(b, out)) },
-    { step: 'decode', name: 'lz4js decompressBlock (unchecked)', run: () => blockOf.forEach((b) => lz4js.decompressBlock(b, out, 0, b.length, 0)) },
-    { step: 'decode', name: 'lz4js codec (check walk + decompressBlock)', run: () => blockOf.forEach((b) => lz4jsCodec.decompress(b, out)) },
+    {
+      step: 'compress',
+      name: 'lz4js codec (+ check, literals if invalid)',
+      run: () => {
+        let blocks = 0;
+        let stored = 0;
+        for (let i = 0; i < count; i++) {
+          const n = lz4jsCodec.compress(pages[i]!, dst);
+          blocks += n;
+          stored += Math.min(n, PAGE_SIZE);
+        }
+        sizes.set('lz4js codec (+ check, literals if invalid)', { blocks, stored });
+      },
+    },
+    {
+      step: 'decode',
+      name: 'pagestack lz4 (ours, checked)',
+      run: () => {
+        for (let i = 0; i < count; i++) decoder.decode(blockOf[i]!, out);
+      },
+    },
+    {
+      step: 'decode',
+      name: 'lz4js decompressBlock (unchecked)',
+      run: () => {
+        for (let i = 0; i < count; i++) {
+          const b = blockOf[i]!;
+          lz4js.decompressBlock(b, out, 0, b.length, 0);
+        }
+      },
+    },
+    {
+      step: 'decode',
+      name: 'lz4js codec (check walk + decompressBlock)',
+      run: () => {
+        for (let i = 0; i < count; i++) lz4jsCodec.decompress(blockOf[i]!, out);
+      },
+    },
   ];
 
   const tmp = mkdtempSync(join(tmpdir(), 'pagestack-bench-'));
   const pageFile = join(tmp, 'pages.bin');
+  const frameFile = join(tmp, 'pages.lz4');
   writeFileSync(pageFile, input);
-  const best = new Map<string, number>();
-  let native: { compressed: number; compress: number; decode: number } | undefined;
+  spawnSync('lz4', ['-q', '-1', `-B${PAGE_SIZE}`, '-BI', '--no-frame-crc', '-f', pageFile, frameFile]);
+  const best = new Map<string, { wall: number; cpu: number }>();
+  let native: NativeResult | undefined;
   let nativeProblem: string | undefined;
+  const better = (a: number | undefined, b: number | undefined) => (a === undefined ? b : b === undefined ? a : Math.max(a, b));
   try {
     for (let round = 0; round < rounds; round++) {
       for (const c of candidates) {
-        page = 0;
-        const s = seconds(c.run);
-        best.set(c.name, Math.max(best.get(c.name) ?? 0, input.length / 1e6 / s));
+        const t = timed(c.run);
+        const prev = best.get(c.name) ?? { wall: 0, cpu: 0 };
+        best.set(c.name, { wall: Math.max(prev.wall, input.length / 1e6 / t.wall), cpu: Math.max(prev.cpu, input.length / 1e6 / t.cpu) });
       }
-      const n = nativeBench(pageFile);
+      const n = nativeBench(pageFile, frameFile);
       if (typeof n === 'string') nativeProblem = n;
       else if (native === undefined) native = n;
-      else native = { compressed: n.compressed, compress: Math.max(native.compress, n.compress), decode: Math.max(native.decode, n.decode) };
+      else {
+        native = {
+          compressed: n.compressed,
+          compress: Math.max(native.compress, n.compress),
+          decode: Math.max(native.decode, n.decode),
+          compressCpu: better(native.compressCpu, n.compressCpu),
+          decodeCpu: better(native.decodeCpu, n.decodeCpu),
+        };
+      }
     }
   } finally {
     rmSync(tmp, { recursive: true, force: true });
   }
 
   const rows: Row[] = [];
-  if (native !== undefined) rows.push({ step: 'compress', name: 'native liblz4 (lz4 -b1 -B4096)', mbPerSecond: native.compress, ratio: native.compressed / input.length });
-  const ratioOf = (key: string) => {
-    const s = sizes.get(key);
+  const nativeName = 'native liblz4 (lz4 CLI)';
+  const ratioOf = (name: string) => {
+    const s = sizes.get(name);
     return s === undefined ? {} : { ratio: s.blocks / input.length, storedRatio: s.stored / input.length };
   };
-  const keyOf: Record<string, string> = { 'pagestack lz4 (ours)': 'ours', 'lz4js compressBlock (table cleared per page)': 'lz4js', "lz4js codec (+ check, literals if invalid)": 'lz4js codec' };
-  for (const c of candidates.filter((c) => c.step === 'compress')) rows.push({ step: 'compress', name: c.name, mbPerSecond: best.get(c.name)!, ...ratioOf(keyOf[c.name]!) });
-  if (native !== undefined) rows.push({ step: 'decode', name: 'native liblz4 (lz4 -b1 -B4096)', mbPerSecond: native.decode });
-  for (const c of candidates.filter((c) => c.step === 'decode')) rows.push({ step: 'decode', name: c.name, mbPerSecond: best.get(c.name)! });
+  for (const step of ['compress', 'decode'] as const) {
+    if (native !== undefined) {
+      const cpu = step === 'compress' ? native.compressCpu : native.decodeCpu;
+      rows.push({
+        step,
+        name: nativeName,
+        wall: step === 'compress' ? native.compress : native.decode,
+        ...(cpu === undefined ? {} : { cpu }),
+        ...(step === 'compress' ? { ratio: native.compressed / input.length } : {}),
+      });
+    }
+    for (const c of candidates.filter((c) => c.step === step)) {
+      rows.push({ step, name: c.name, ...best.get(c.name)!, ...ratioOf(c.name) });
+    }
+  }
 
   // The pool: the same pages in batches of 256, four batches in flight; interleaved rounds too.
   const cores = availableParallelism();
@@ -259,12 +363,12 @@ export async function run(args: string[]): Promise<void> {
   for (let round = 0; round < rounds; round++) {
     for (const workers of poolWorkers) {
       const r = await poolSpeed(input, workers);
-      if (r.mbPerSecond > (poolBest.get(workers)?.mbPerSecond ?? 0)) poolBest.set(workers, r);
+        if (r.mbPerSecond > (poolBest.get(workers)?.mbPerSecond ?? 0)) poolBest.set(workers, r);
     }
   }
   for (const workers of poolWorkers) {
     const { mbPerSecond, mode } = poolBest.get(workers)!;
-    rows.push({ step: 'pool', name: workers === 0 ? 'in the calling thread' : `${workers} worker thread${workers > 1 ? 's' : ''} (${mode})`, mbPerSecond });
+    rows.push({ step: 'pool', name: workers === 0 ? 'in the calling thread' : `${workers} worker thread${workers > 1 ? 's' : ''} (${mode})`, wall: mbPerSecond });
   }
 
   const load = { before: loadBefore, after: loadavg()[0]! };
@@ -273,25 +377,33 @@ export async function run(args: string[]): Promise<void> {
     return;
   }
   if (nativeProblem !== undefined) console.log(`native lz4 skipped: ${nativeProblem}\n`);
-  const nativeSpeed = { compress: native?.compress, decode: native?.decode };
-  console.log(`${'step'.padEnd(9)}${'implementation'.padEnd(46)}${'MB/s'.padStart(8)}${'x native'.padStart(10)}${'ratio'.padStart(8)}${'stored'.padStart(8)}`);
+  const fixed = (n: number | undefined, digits: number) => (n === undefined ? '' : n.toFixed(digits));
+  const peerOf = (row: Row) => rows.find((r) => r.step === row.step && r.name === nativeName);
+  console.log(
+    `${'step'.padEnd(9)}${'implementation'.padEnd(46)}${'MB/s'.padStart(8)}${'x native'.padStart(9)}` +
+      `${'MB/cpu-s'.padStart(10)}${'x native'.padStart(9)}${'ratio'.padStart(8)}${'stored'.padStart(8)}`,
+  );
   for (const row of rows) {
-    const peer = row.step === 'pool' ? undefined : nativeSpeed[row.step];
+    const peer = row.step === 'pool' ? undefined : peerOf(row);
+    const cpuShare = peer?.cpu === undefined || row.cpu === undefined ? undefined : row.cpu / peer.cpu;
     console.log(
-      `${row.step.padEnd(9)}${row.name.padEnd(46)}${row.mbPerSecond.toFixed(1).padStart(8)}` +
-        `${(peer === undefined ? '' : (row.mbPerSecond / peer).toFixed(2)).padStart(10)}` +
-        `${(row.ratio === undefined ? '' : row.ratio.toFixed(4)).padStart(8)}${(row.storedRatio === undefined ? '' : row.storedRatio.toFixed(4)).padStart(8)}`,
+      `${row.step.padEnd(9)}${row.name.padEnd(46)}${fixed(row.wall, 1).padStart(8)}${fixed(peer && row.wall / peer.wall, 2).padStart(9)}` +
+        `${fixed(row.cpu, 1).padStart(10)}${fixed(cpuShare, 2).padStart(9)}${fixed(row.ratio, 4).padStart(8)}${fixed(row.storedRatio, 4).padStart(8)}`,
     );
   }
-  const oursRow = rows.find((r) => r.name === 'pagestack lz4 (ours)')!;
-  const lz4jsRow = rows.find((r) => r.name.startsWith('lz4js compressBlock'))!;
+  const find = (step: Row['step'], prefix: string) => rows.find((r) => r.step === step && r.name.startsWith(prefix))!;
+  const oursRow = find('compress', 'pagestack');
+  const lz4jsRow = find('compress', 'lz4js compressBlock');
+  const oursDecode = find('decode', 'pagestack');
+  const lz4jsDecode = find('decode', 'lz4js decompressBlock');
   console.log(
-    `\nours against lz4js compressBlock: ${(oursRow.mbPerSecond / lz4jsRow.mbPerSecond).toFixed(2)} times the speed, ` +
-      `ratio ${(((oursRow.ratio! - lz4jsRow.ratio!) / lz4jsRow.ratio!) * 100).toFixed(2)}% (negative: smaller)`,
+    `\nours against lz4js: compress ${(oursRow.wall / lz4jsRow.wall).toFixed(2)}x (wall) ${(oursRow.cpu! / lz4jsRow.cpu!).toFixed(2)}x (cpu), ` +
+      `ratio ${(((oursRow.ratio! - lz4jsRow.ratio!) / lz4jsRow.ratio!) * 100).toFixed(2)}% (negative: smaller); ` +
+      `decode ${(oursDecode.wall / lz4jsDecode.wall).toFixed(2)}x (wall) ${(oursDecode.cpu! / lz4jsDecode.cpu!).toFixed(2)}x (cpu)`,
   );
   console.log(`1-minute load average ${load.before.toFixed(2)} before, ${load.after.toFixed(2)} after, on ${cores} cores (above ${cores}, other processes shared the CPUs)`);
-  const inThread = rows.find((r) => r.step === 'pool' && r.name.startsWith('in the'))!;
+  const inThread = find('pool', 'in the');
   for (const r of rows.filter((r) => r.step === 'pool' && r !== inThread)) {
-    console.log(`pool, ${r.name}: ${(r.mbPerSecond / inThread.mbPerSecond).toFixed(2)} times the calling thread (${cores} cores)`);
+    console.log(`pool, ${r.name}: ${(r.wall / inThread.wall).toFixed(2)} times the calling thread (wall clock, ${cores} cores)`);
   }
 }
