@@ -231,11 +231,13 @@ function remove(to: string): void {
 }
 
 /**
- * mtime as the seconds value utimes takes. Node's libuv truncates it to the
- * microsecond, and a double near 1.7e9 s is only exact to ~240 ns, so we
- * aim at the middle of the microsecond: the result is always the stored
- * mtime truncated to the microsecond.
+ * mtime in the form Node's utimes takes. As a number of seconds, libuv
+ * truncates it to the microsecond, and a double near 1.7e9 s is only exact
+ * to ~240 ns, so we aim at the middle of the microsecond: the result is the
+ * stored mtime truncated to the microsecond. Node turns a negative number
+ * into "now", so times before 1970 go as a Date (millisecond precision).
  */
-export function timeOf(e: { mtimeSeconds: number; mtimeNanoseconds: number }): number {
+export function timeOf(e: { mtimeSeconds: number; mtimeNanoseconds: number }): number | Date {
+  if (e.mtimeSeconds < 0) return new Date(e.mtimeSeconds * 1000 + Math.floor(e.mtimeNanoseconds / 1e6));
   return e.mtimeSeconds + (Math.floor(e.mtimeNanoseconds / 1000) * 1000 + 500) / 1e9;
 }
