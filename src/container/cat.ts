@@ -22,7 +22,7 @@ export async function catMember(input: string, member: string, out: NodeJS.Writa
     for (let p = 0; p < f.pageCount; p += pagesPerChunk) {
       const n = Math.min(pagesPerChunk, f.pageCount - p);
       const chunk = new Uint8Array(n * c.pageSize);
-      for (let i = 0; i < n; i++) c.readPage(index, p + i, chunk.subarray(i * c.pageSize, (i + 1) * c.pageSize));
+      c.readPages(index, p, n, chunk);
       const bytes = chunk.subarray(0, Math.min(chunk.length, f.size - written));
       written += bytes.length;
       if (!out.write(bytes)) await new Promise<void>((resolve) => out.once('drain', resolve));

@@ -30,6 +30,9 @@ export interface StoredPageInfo {
   codec: 'raw' | 'lz4';
 }
 
+/** Largest single read readPages makes. */
+const RUN_BYTES = 1 << 20;
+
 export class Container {
   readonly path: string;
   readonly header: Header;
@@ -50,6 +53,7 @@ export class Container {
   private readonly stored: Uint8Array;
   private byPath: Map<string, number> | undefined;
   private readonly pageStoreEnd: number;
+  private readonly runBuffer: Uint8Array;
 
   /** Use openContainer(). */
   constructor(path: string, fd: number, hash: PageHash64) {
@@ -73,6 +77,7 @@ export class Container {
     this.stored = new Uint8Array(this.pageSize);
     const store = checked.sections.get(SectionKind.PageStore)!;
     this.pageStoreEnd = store.offset + store.length;
+    this.runBuffer = new Uint8Array(RUN_BYTES + this.pageSize);
   }
 
   /** The index of the member with this path (leading './' and trailing '/' ignored), or undefined. */
@@ -121,16 +126,57 @@ export class Container {
   readStoredPage(id: number, into: Uint8Array): void {
     if (into.length !== this.pageSize) throw new InternalError(`page buffer of ${into.length} bytes, expected ${this.pageSize}`);
     const info = this.storedPageInfo(id);
+    const bytes = info.codec === 'raw' ? into : this.stored.subarray(0, info.storedLength);
+    this.readAt(bytes, info.offset);
+    this.checkAndDecode(id, info.offset, bytes, into);
+  }
+
+  /**
+   * Reads pages [first, first + count) of file `fileIndex` into `into`
+   * (count * pageSize bytes), every page checked as readStoredPage does.
+   * Pages stored back to back are read with one read call (pack stores a
+   * file's new pages in order), so a sequential reader such as unpack makes
+   * a few large reads instead of one per page.
+   */
+  readPages(fileIndex: number, first: number, count: number, into: Uint8Array): void {
+    const { pageSize } = this;
+    if (into.length !== count * pageSize) throw new InternalError(`buffer of ${into.length} bytes for ${count} pages`);
+    if (count > 0) this.pageRef(fileIndex, first + count - 1); // range check once
+    const f = this.files[fileIndex]!;
+    for (let p = 0; p < count; ) {
+      const id = this.shareMap.getUint32((f.firstPage + first + p) * 4, true);
+      const page = into.subarray(p * pageSize, (p + 1) * pageSize);
+      if (id === 0) {
+        page.fill(0);
+        p++;
+        continue;
+      }
+      let run = 1;
+      while (p + run < count && run * pageSize < RUN_BYTES && this.shareMap.getUint32((f.firstPage + first + p + run) * 4, true) === id + run) run++;
+      const start = this.storedPageInfo(id).offset;
+      const last = this.storedPageInfo(id + run - 1);
+      const bytes = this.runBuffer.subarray(0, last.offset + last.storedLength - start);
+      this.readAt(bytes, start);
+      for (let k = 0; k < run; k++) {
+        const info = k === 0 ? this.storedPageInfo(id) : this.storedPageInfo(id + k);
+        const stored = bytes.subarray(info.offset - start, info.offset - start + info.storedLength);
+        const target = into.subarray((p + k) * pageSize, (p + k + 1) * pageSize);
+        this.checkAndDecode(id + k, info.offset, stored, target);
+      }
+      p += run;
+    }
+  }
+
+  /** Checks `stored` (the stored bytes of page `id`), decodes it into `into`, checks the page. */
+  private checkAndDecode(id: number, offset: number, stored: Uint8Array, into: Uint8Array): void {
     const at = (id - 1) * PAGE_ENTRY_SIZE;
     const storedChecksum = this.pageTable.getUint32(at + PAGE_ENTRY.storedChecksum, true);
     const pageChecksum = this.pageTable.getUint32(at + PAGE_ENTRY.pageChecksum, true);
     const where = `stored page ${id}`;
-    const raw = info.codec === 'raw';
-    const bytes = raw ? into : this.stored.subarray(0, info.storedLength);
-    this.readAt(bytes, info.offset);
-    const actualStored = checksum32(this.hash(bytes));
+    const raw = stored.length === this.pageSize;
+    const actualStored = checksum32(this.hash(stored));
     if (actualStored !== storedChecksum) {
-      throw damage(this.path, 'E_CHECKSUM', where, info.offset, `stored bytes checksum mismatch (stored ${hex32(storedChecksum)}, computed ${hex32(actualStored)})`, {
+      throw damage(this.path, 'E_CHECKSUM', where, offset, `stored bytes checksum mismatch (stored ${hex32(storedChecksum)}, computed ${hex32(actualStored)})`, {
         id,
         expected: storedChecksum,
         actual: actualStored,
@@ -138,15 +184,17 @@ export class Container {
     }
     if (!raw) {
       try {
-        this.codec.decompress(bytes, into);
+        this.codec.decompress(stored, into);
       } catch (err) {
-        if (err instanceof ContainerError) throw damage(this.path, err.code, where, info.offset, err.message, { id });
+        if (err instanceof ContainerError) throw damage(this.path, err.code, where, offset, err.message, { id });
         throw err;
       }
+    } else if (stored !== into) {
+      into.set(stored);
     }
     const actualPage = raw ? actualStored : checksum32(this.hash(into));
     if (actualPage !== pageChecksum) {
-      throw damage(this.path, 'E_CHECKSUM', where, info.offset, `decoded page checksum mismatch (stored ${hex32(pageChecksum)}, computed ${hex32(actualPage)})`, {
+      throw damage(this.path, 'E_CHECKSUM', where, offset, `decoded page checksum mismatch (stored ${hex32(pageChecksum)}, computed ${hex32(actualPage)})`, {
         id,
         expected: pageChecksum,
         actual: actualPage,

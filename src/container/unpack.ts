@@ -180,7 +180,7 @@ function writeRegular(c: Container, e: ContainerEntry, to: string, buffer: Uint8
     let written = 0;
     for (let p = 0; p < e.pageCount; p += pagesPerBuffer) {
       const n = Math.min(pagesPerBuffer, e.pageCount - p);
-      for (let i = 0; i < n; i++) c.readPage(e.index, p + i, buffer.subarray(i * pageSize, (i + 1) * pageSize));
+      c.readPages(e.index, p, n, buffer.subarray(0, n * pageSize));
       const bytes = Math.min(n * pageSize, e.size - written);
       writeFully(fd, buffer.subarray(0, bytes), written, temp);
       written += bytes;
