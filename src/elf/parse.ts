@@ -9,21 +9,29 @@
  *
  * Fatal (ElfError): not ELF, an unknown EI_CLASS/EI_DATA, a truncated ELF
  * header. Non-fatal (ElfFile.warnings): a program or section header table
- * that runs past the end or has a bogus entry size, a bad string table.
- * The pages of such a file can still be scanned.
+ * that runs past the end or has a bogus entry size, unresolvable extended
+ * numbering, a bad string table, and the consistency problems of check.ts.
+ * A table that cannot be read whole is returned empty, never in part, and
+ * never with made-up entries. The pages of such a file can still be scanned.
+ *
+ * Entries are read at a stride of e_phentsize / e_shentsize as the gABI says
+ * (readelf uses the structure size instead; both warn when they differ).
  *
  * elfy (the package named for this job) is not used here: it reads ELF64
  * sh_addralign/sh_entsize at the wrong offsets, throws on files without
  * section headers, clamps slices past EOF, turns 64-bit fields into doubles,
- * drops unknown p_type values and has no extended numbering. README.md,
- * "Design notes", gives the details.
+ * drops unknown p_type values and has no extended numbering.
+ * docs/notes/elf.md gives the measured details.
  */
 import { ElfError, type ErrorData } from '../errors.js';
 import { ByteReader } from '../util/reader.js';
+import { checkConsistency } from './check.js';
+import { warnHeader, warnProgram, warnSection } from './warnings.js';
 import {
   PN_XNUM,
   PT_INTERP,
   SHN_XINDEX,
+  SHT_NOBITS,
   type ElfClass,
   type ElfFile,
   type ElfHeader,
@@ -41,7 +49,12 @@ const EI_NIDENT = 16;
 /** Largest table pagestack will read, in entries: far beyond any real file, bounded by the file size anyway. */
 const MAX_TABLE_ENTRIES = 1 << 24;
 
+/** Size of one program header / section header entry in the given class. */
+export const programEntrySize = (cls: ElfClass): number => (cls === 64 ? 56 : 32);
+export const sectionEntrySize = (cls: ElfClass): number => (cls === 64 ? 64 : 40);
+
 const elfFail = (message: string, data: ErrorData) => new ElfError('E_ELF_TRUNCATED', message, data);
+const hex = (v: number | bigint) => `0x${v.toString(16)}`;
 
 /**
  * Parses the ELF header, program headers and section headers of `bytes`.
@@ -49,11 +62,17 @@ const elfFail = (message: string, data: ErrorData) => new ElfError('E_ELF_TRUNCA
  * damage to the program or section header tables is reported in `warnings`.
  */
 export function parseElf(bytes: Uint8Array, file: string): ElfFile {
-  if (bytes.length < 4 || !isElf(bytes)) {
-    throw new ElfError('E_ELF_MAGIC', `${file}: not an ELF file (bad magic at offset 0)`, { file, field: 'e_ident[EI_MAG]', offset: 0 });
+  if (!isElf(bytes)) {
+    throw new ElfError('E_ELF_MAGIC', `${file}: not an ELF file (bad magic at offset 0)`, {
+      file,
+      field: 'e_ident[EI_MAG]',
+      offset: 0,
+      expected: '7f 45 4c 46',
+      actual: Array.from(bytes.subarray(0, 4), (b) => b.toString(16).padStart(2, '0')).join(' '),
+    });
   }
   if (bytes.length < EI_NIDENT) {
-    throw new ElfError('E_ELF_TRUNCATED', `${file}: ELF identification truncated at ${bytes.length} bytes (needs 16)`, {
+    throw new ElfError('E_ELF_TRUNCATED', `${file}: ELF identification truncated at ${bytes.length} bytes (needs 16) at offset 0`, {
       file,
       field: 'e_ident',
       offset: 0,
@@ -68,6 +87,7 @@ export function parseElf(bytes: Uint8Array, file: string): ElfFile {
       file,
       field: 'e_ident[EI_CLASS]',
       offset: 4,
+      expected: '1 (ELF32) or 2 (ELF64)',
       actual: eiClass,
     });
   }
@@ -76,6 +96,7 @@ export function parseElf(bytes: Uint8Array, file: string): ElfFile {
       file,
       field: 'e_ident[EI_DATA]',
       offset: 5,
+      expected: '1 (little-endian) or 2 (big-endian)',
       actual: eiData,
     });
   }
@@ -84,44 +105,18 @@ export function parseElf(bytes: Uint8Array, file: string): ElfFile {
   const header = readHeader(r, cls, bytes);
   const warnings: ElfWarning[] = [];
 
-  // Section 0 carries the extended counts; read it first when it is readable.
-  let section0: SectionHeader | undefined;
-  if (header.shoff !== 0n && header.shentsize >= sectionEntrySize(cls) && r.has(header.shoff, sectionEntrySize(cls))) {
-    section0 = readSection(r, cls, Number(header.shoff), 0);
-  }
-  if (header.phnumRaw === PN_XNUM) {
-    if (section0) header.phnum = section0.info;
-    else warn(warnings, 'E_ELF_XNUM', 'e_phnum', `e_phnum is PN_XNUM but section 0 is unreadable`, header.shoff);
-  }
-  if (header.shnumRaw === 0 && header.shoff !== 0n) {
-    if (section0) header.shnum = safeCount(section0.size);
-    else warn(warnings, 'E_ELF_XNUM', 'e_shnum', `e_shnum is 0 with e_shoff set, and section 0 is unreadable`, header.shoff);
-  }
-  if (header.shstrndxRaw === SHN_XINDEX) {
-    if (section0) header.shstrndx = section0.link;
-    else warn(warnings, 'E_ELF_XNUM', 'e_shstrndx', `e_shstrndx is SHN_XINDEX but section 0 is unreadable`, header.shoff);
-  }
-
-  const programHeaders = readProgramHeaders(r, cls, header, warnings);
+  const xnum = resolveExtendedNumbering(r, cls, header, warnings);
+  const programHeaders = xnum.phnumKnown ? readProgramHeaders(r, cls, header, warnings) : [];
   const sections = readSections(r, cls, header, warnings);
 
   const elf: ElfFile = { file, size: bytes.length, header, programHeaders, sections, warnings };
-  const interp = programHeaders.find((p) => p.type === PT_INTERP);
-  if (interp) {
-    if (r.has(interp.offset, interp.filesz) && interp.filesz > 0n) {
-      const raw = r.slice(interp.offset, interp.filesz, 'PT_INTERP');
-      const nul = raw.indexOf(0);
-      elf.interpreter = new TextDecoder('latin1').decode(nul >= 0 ? raw.subarray(0, nul) : raw);
-    } else {
-      warn(warnings, 'E_ELF_INTERP', 'PT_INTERP', `PT_INTERP at offset 0x${interp.offset.toString(16)} runs past the end of the file`, interp.offset);
-    }
-  }
+  readInterpreter(r, elf);
+  checkConsistency(elf);
   return elf;
 }
 
 function readHeader(r: ByteReader, cls: ElfClass, bytes: Uint8Array): ElfHeader {
-  const need = cls === 64 ? 64 : 52;
-  r.check(0, need, 'ELF header');
+  r.check(0, cls === 64 ? 64 : 52, 'ELF header');
   const w = cls === 64;
   const h: ElfHeader = {
     class: cls,
@@ -152,34 +147,89 @@ function readHeader(r: ByteReader, cls: ElfClass, bytes: Uint8Array): ElfHeader 
   return h;
 }
 
-const programEntrySize = (cls: ElfClass) => (cls === 64 ? 56 : 32);
-const sectionEntrySize = (cls: ElfClass) => (cls === 64 ? 64 : 40);
+/**
+ * Section 0 carries the real counts when they do not fit the ELF header.
+ * Returns whether the program header count is known.
+ */
+function resolveExtendedNumbering(r: ByteReader, cls: ElfClass, h: ElfHeader, warnings: ElfWarning[]): { phnumKnown: boolean } {
+  const needsSection0 = h.phnumRaw === PN_XNUM || (h.shnumRaw === 0 && h.shoff !== 0n) || h.shstrndxRaw === SHN_XINDEX;
+  if (!needsSection0) return { phnumKnown: true };
+  let section0: SectionHeader | undefined;
+  if (h.shoff !== 0n && h.shentsize >= sectionEntrySize(cls) && r.has(h.shoff, sectionEntrySize(cls))) {
+    section0 = readSection(r, cls, Number(h.shoff), 0);
+  }
+  const where = `section 0 (e_shoff ${hex(h.shoff)})`;
+  let phnumKnown = true;
+  if (h.phnumRaw === PN_XNUM) {
+    if (section0 && section0.info !== 0) h.phnum = section0.info;
+    else {
+      phnumKnown = false;
+      const why = section0 ? `${where} has sh_info 0` : `${where} is unreadable`;
+      warnHeader(warnings, h, 'E_ELF_XNUM', 'e_phnum', `e_phnum is PN_XNUM (0xffff) but ${why}: the program header count is unknown`);
+    }
+  }
+  if (h.shnumRaw === 0 && h.shoff !== 0n) {
+    if (!section0) warnHeader(warnings, h, 'E_ELF_XNUM', 'e_shnum', `e_shnum is 0 with e_shoff set, and ${where} is unreadable`);
+    else if (section0.size > 0xffffffffn) {
+      warnHeader(warnings, h, 'E_ELF_XNUM', 'e_shnum', `e_shnum is 0 and ${where} has sh_size ${hex(section0.size)}, too large for a section count`);
+    } else h.shnum = Number(section0.size);
+  }
+  if (h.shstrndxRaw === SHN_XINDEX) {
+    if (section0) h.shstrndx = section0.link;
+    else warnHeader(warnings, h, 'E_ELF_XNUM', 'e_shstrndx', `e_shstrndx is SHN_XINDEX (0xffff) but ${where} is unreadable`);
+  }
+  return { phnumKnown };
+}
+
+/** Checks a table's place and entry size; returns its offset as a number, or undefined (with a warning). */
+function locateTable(
+  r: ByteReader,
+  h: ElfHeader,
+  what: 'program header' | 'section header',
+  offset: bigint,
+  count: number,
+  entsize: number,
+  minEntsize: number,
+  cls: ElfClass,
+  warnings: ElfWarning[],
+): number | undefined {
+  const isProgram = what === 'program header';
+  const offsetField = isProgram ? 'e_phoff' : 'e_shoff';
+  const entsizeField = isProgram ? 'e_phentsize' : 'e_shentsize';
+  const tableCode = isProgram ? 'E_ELF_PHDRS' : 'E_ELF_SHDRS';
+  const entsizeCode = isProgram ? 'E_ELF_PHENTSIZE' : 'E_ELF_SHENTSIZE';
+  if (offset === 0n) {
+    warnHeader(warnings, h, tableCode, offsetField, `${isProgram ? 'e_phnum' : 'e_shnum'} is ${count} but ${offsetField} is 0`);
+    return undefined;
+  }
+  if (entsize < minEntsize) {
+    warnHeader(warnings, h, entsizeCode, entsizeField, `${entsizeField} ${entsize} is smaller than an ELF${cls} ${what} (${minEntsize} bytes)`);
+    return undefined;
+  }
+  if (count > MAX_TABLE_ENTRIES) {
+    warnHeader(warnings, h, tableCode, offsetField, `${what} count ${count} is absurd (more than ${MAX_TABLE_ENTRIES})`);
+    return undefined;
+  }
+  if (!r.has(offset, BigInt(count) * BigInt(entsize))) {
+    warnHeader(warnings, h, tableCode, offsetField, `${what} table (${count} × ${entsize} bytes at offset ${hex(offset)}) runs past the end of the file (${r.length} bytes)`);
+    return undefined;
+  }
+  if (entsize > minEntsize) {
+    warnHeader(warnings, h, entsizeCode, entsizeField, `${entsizeField} ${entsize} is larger than an ELF${cls} ${what} (${minEntsize} bytes)`);
+  }
+  return Number(offset);
+}
 
 function readProgramHeaders(r: ByteReader, cls: ElfClass, h: ElfHeader, warnings: ElfWarning[]): ProgramHeader[] {
-  if (h.phnum === 0) return [];
-  if (h.phoff === 0n) {
-    warn(warnings, 'E_ELF_PHDRS', 'e_phoff', `e_phnum is ${h.phnum} but e_phoff is 0`, 0n);
+  if (h.phnum === 0) {
+    if (h.phoff !== 0n) warnHeader(warnings, h, 'E_ELF_PHOFF', 'e_phoff', `e_phoff is ${hex(h.phoff)} but there are no program headers (e_phnum 0)`);
     return [];
   }
-  const entsize = h.phentsize;
-  if (entsize < programEntrySize(cls)) {
-    warn(warnings, 'E_ELF_PHENTSIZE', 'e_phentsize', `e_phentsize ${entsize} is smaller than an ELF${cls} program header (${programEntrySize(cls)})`, h.phoff);
-    return [];
-  }
-  if (h.phnum > MAX_TABLE_ENTRIES || !r.has(h.phoff, BigInt(h.phnum) * BigInt(entsize))) {
-    warn(
-      warnings,
-      'E_ELF_PHDRS',
-      'e_phoff',
-      `program header table (${h.phnum} × ${entsize} bytes at offset 0x${h.phoff.toString(16)}) runs past the end of the file (${r.length} bytes)`,
-      h.phoff,
-    );
-    return [];
-  }
+  const base = locateTable(r, h, 'program header', h.phoff, h.phnum, h.phentsize, programEntrySize(cls), cls, warnings);
+  if (base === undefined) return [];
   const out: ProgramHeader[] = [];
-  const base = Number(h.phoff);
   for (let i = 0; i < h.phnum; i++) {
-    const o = base + i * entsize;
+    const o = base + i * h.phentsize;
     if (cls === 64) {
       out.push({
         index: i,
@@ -243,59 +293,80 @@ function readSection(r: ByteReader, cls: ElfClass, o: number, index: number): Se
 }
 
 function readSections(r: ByteReader, cls: ElfClass, h: ElfHeader, warnings: ElfWarning[]): SectionHeader[] {
-  if (h.shoff === 0n || h.shnum === 0) return [];
-  const entsize = h.shentsize;
-  if (entsize < sectionEntrySize(cls)) {
-    warn(warnings, 'E_ELF_SHENTSIZE', 'e_shentsize', `e_shentsize ${entsize} is smaller than an ELF${cls} section header (${sectionEntrySize(cls)})`, h.shoff);
-    return [];
-  }
-  if (h.shnum > MAX_TABLE_ENTRIES || !r.has(h.shoff, BigInt(h.shnum) * BigInt(entsize))) {
-    warn(
-      warnings,
-      'E_ELF_SHDRS',
-      'e_shoff',
-      `section header table (${h.shnum} × ${entsize} bytes at offset 0x${h.shoff.toString(16)}) runs past the end of the file (${r.length} bytes)`,
-      h.shoff,
-    );
-    return [];
-  }
-  const base = Number(h.shoff);
-  const out: SectionHeader[] = [];
-  for (let i = 0; i < h.shnum; i++) out.push(readSection(r, cls, base + i * entsize, i));
-
-  // Names from the section-name string table.
-  if (h.shstrndx === 0) return out;
-  const strtab = out[h.shstrndx];
-  if (!strtab) {
-    warn(warnings, 'E_ELF_SHSTRNDX', 'e_shstrndx', `e_shstrndx ${h.shstrndx} is not a valid section index (${h.shnum} sections)`, h.shoff);
-    return out;
-  }
-  if (strtab.type === 8 /* SHT_NOBITS */ || !r.has(strtab.offset, strtab.size)) {
-    warn(warnings, 'E_ELF_SHSTRTAB', 'sh_offset', `section-name string table (section ${h.shstrndx}) runs past the end of the file`, strtab.offset);
-    return out;
-  }
-  const start = Number(strtab.offset);
-  const end = start + Number(strtab.size);
-  let bad = 0;
-  for (const s of out) {
-    if (s.nameOffset >= strtab.size) {
-      bad++;
-      continue;
+  if (h.shnum === 0) {
+    if (h.shstrndx !== 0) {
+      warnHeader(warnings, h, 'E_ELF_SHSTRNDX', 'e_shstrndx', `e_shstrndx ${h.shstrndx} is not a valid section index (no sections)`);
     }
-    let i = start + s.nameOffset;
-    while (i < end && r.bytes[i] !== 0) i++;
-    s.name = latin1.decode(r.bytes.subarray(start + s.nameOffset, i));
+    // e_shnum 0 with e_shoff set and a readable section 0 whose sh_size is 0.
+    if (h.shoff !== 0n && h.shnumRaw === 0 && !warnings.some((w) => w.field === 'e_shnum')) {
+      warnHeader(warnings, h, 'E_ELF_SHOFF', 'e_shoff', `e_shoff is ${hex(h.shoff)} but there are no section headers (e_shnum 0, section 0 sh_size 0)`);
+    }
+    return [];
   }
-  if (bad > 0) warn(warnings, 'E_ELF_SHNAME', 'sh_name', `${bad} section name offset(s) point past the section-name string table`, strtab.offset);
+  if (h.shstrndx >= h.shnum) {
+    warnHeader(warnings, h, 'E_ELF_SHSTRNDX', 'e_shstrndx', `e_shstrndx ${h.shstrndx} is not a valid section index (${h.shnum} sections)`);
+  }
+  const base = locateTable(r, h, 'section header', h.shoff, h.shnum, h.shentsize, sectionEntrySize(cls), cls, warnings);
+  if (base === undefined) return [];
+  const out: SectionHeader[] = [];
+  for (let i = 0; i < h.shnum; i++) out.push(readSection(r, cls, base + i * h.shentsize, i));
+  nameSections(r, h, out, warnings);
   return out;
 }
 
+/** Fills in section names from the section-name string table (e_shstrndx). */
+function nameSections(r: ByteReader, h: ElfHeader, sections: SectionHeader[], warnings: ElfWarning[]): void {
+  if (h.shstrndx === 0) return;
+  const strtab = sections[h.shstrndx];
+  if (!strtab) return; // reported by readSections
+  const where = `section-name string table (section ${h.shstrndx}, ${strtab.size} bytes at offset ${hex(strtab.offset)})`;
+  if (strtab.type === SHT_NOBITS) {
+    warnSection(warnings, h, 'E_ELF_SHSTRTAB', h.shstrndx, 'sh_type', `${where} is SHT_NOBITS: it has no bytes in the file`);
+    return;
+  }
+  if (strtab.size === 0n) {
+    warnSection(warnings, h, 'E_ELF_SHSTRTAB', h.shstrndx, 'sh_size', `${where} is empty`);
+    return;
+  }
+  if (!r.has(strtab.offset, strtab.size)) {
+    warnSection(warnings, h, 'E_ELF_SHSTRTAB', h.shstrndx, 'sh_offset', `${where} runs past the end of the file (${r.length} bytes)`);
+    return;
+  }
+  const start = Number(strtab.offset);
+  const end = start + Number(strtab.size);
+  const bytes = r.bytes;
+  let bad = 0;
+  let firstBad = 0;
+  for (const s of sections) {
+    if (s.nameOffset >= strtab.size) {
+      if (bad++ === 0) firstBad = s.index;
+      continue;
+    }
+    const from = start + s.nameOffset;
+    let i = from;
+    while (i < end && bytes[i] !== 0) i++;
+    s.name = latin1.decode(bytes.subarray(from, i));
+  }
+  if (bad > 0) {
+    const which = bad === 1 ? `section ${firstBad}'s sh_name points` : `${bad} sh_name offsets (the first in section ${firstBad}) point`;
+    warnSection(warnings, h, 'E_ELF_SHNAME', firstBad, 'sh_name', `${which} past the end of the ${where}`);
+  }
+}
+
+/** PT_INTERP: the path of the program interpreter, NUL-terminated within p_filesz. */
+function readInterpreter(r: ByteReader, elf: ElfFile): void {
+  const interp = elf.programHeaders.find((p) => p.type === PT_INTERP);
+  if (!interp) return;
+  const at = `PT_INTERP (program header ${interp.index}) at offset ${hex(interp.offset)}`;
+  if (interp.filesz === 0n) {
+    warnProgram(elf.warnings, elf.header, 'E_ELF_INTERP', interp.index, 'p_filesz', `${at} is empty (p_filesz 0)`);
+  } else if (!r.has(interp.offset, interp.filesz)) {
+    warnProgram(elf.warnings, elf.header, 'E_ELF_INTERP', interp.index, 'p_offset', `${at} (${interp.filesz} bytes) runs past the end of the file (${r.length} bytes)`);
+  } else {
+    const raw = r.slice(interp.offset, interp.filesz, 'PT_INTERP');
+    const nul = raw.indexOf(0);
+    elf.interpreter = latin1.decode(nul >= 0 ? raw.subarray(0, nul) : raw);
+  }
+}
+
 const latin1 = new TextDecoder('latin1');
-
-function safeCount(v: bigint): number {
-  return v > BigInt(MAX_TABLE_ENTRIES) ? MAX_TABLE_ENTRIES + 1 : Number(v);
-}
-
-function warn(warnings: ElfWarning[], code: string, field: string, message: string, offset: bigint): void {
-  warnings.push({ code, field, message, offset });
-}

@@ -77,13 +77,48 @@ export interface SectionHeader {
   entsize: bigint;
 }
 
-/** Damage that does not stop a page scan: the header is readable, a table is not. */
+/**
+ * Damage that does not stop a page scan: the ELF header is readable, some
+ * table or entry is not right. `code` is one of ELF_WARNING_CODES; `field`
+ * names the faulty field (e_shoff, sh_link, p_filesz, ...) and `offset` is
+ * that field's own position in the file, so a hex dump shows the bytes at
+ * fault. The message says what the value is and why it is wrong.
+ */
 export interface ElfWarning {
   code: string;
   message: string;
   field: string;
-  offset?: bigint;
+  offset: bigint;
 }
+
+/** Every warning code the reader gives, with what it means. A table named here as dropped is returned empty. */
+export const ELF_WARNING_CODES = {
+  E_ELF_XNUM: 'extended numbering (PN_XNUM, e_shnum 0, SHN_XINDEX) cannot be resolved: section 0 is unreadable or says 0',
+  E_ELF_PHDRS: 'the program header table runs past the end of the file, or e_phoff is 0: table dropped',
+  E_ELF_PHENTSIZE: 'e_phentsize is smaller than a program header (table dropped) or larger (entries read at that stride)',
+  E_ELF_PHOFF: 'e_phoff is set but e_phnum is 0',
+  E_ELF_SHDRS: 'the section header table runs past the end of the file, or e_shoff is 0: table dropped',
+  E_ELF_SHENTSIZE: 'e_shentsize is smaller than a section header (table dropped) or larger (entries read at that stride)',
+  E_ELF_SHOFF: 'e_shoff is set but there are no section headers',
+  E_ELF_SHSTRNDX: 'e_shstrndx is not a valid section index: sections have no names',
+  E_ELF_SHSTRTAB: 'the section-name string table is empty, SHT_NOBITS or past the end: sections have no names',
+  E_ELF_SHNAME: 'some sh_name offsets point past the section-name string table: those sections have no name',
+  E_ELF_INTERP: 'PT_INTERP is empty or runs past the end of the file: no interpreter',
+  E_ELF_TABLE_OVERLAP: 'the ELF header, program header table and section header table overlap',
+  E_ELF_SHLINK: 'a section sh_link does not index the kind of section its type needs',
+  E_ELF_SHINFO: 'a section sh_info is out of range or not what its type needs',
+  E_ELF_SECTION_ENTSIZE: 'a symbol, relocation or group table has the wrong sh_entsize',
+  E_ELF_SECTION_SIZE: 'a section is larger than the whole file',
+  E_ELF_SECTION_RANGE: 'a section holds bytes past the end of the file',
+  E_ELF_DYNSYM: 'more than one SHT_DYNSYM section',
+  E_ELF_DYNSTR: 'more than one .dynstr string table',
+  E_ELF_DYNAMIC: 'PT_DYNAMIC without a .dynamic section, twice, or past the end of the file',
+  E_ELF_PHDR: 'PT_PHDR after a PT_LOAD or not inside any PT_LOAD',
+  E_ELF_SEGMENT_SIZE: 'a PT_LOAD has p_filesz larger than p_memsz',
+  E_ELF_SEGMENT_RANGE: 'a PT_LOAD maps file bytes past the end of the file',
+} as const;
+
+export type ElfWarningCode = keyof typeof ELF_WARNING_CODES;
 
 export interface ElfFile {
   file: string;
