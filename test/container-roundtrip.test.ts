@@ -180,3 +180,21 @@ print(total, zero, len(seen))`;
     expect(tables.sharedPages).toBeGreaterThan(0);
   });
 });
+
+describe('duplicate detection', () => {
+  it('confirms every hash match byte for byte by re-reading the first occurrence (colliding hash, > 64 source files)', async () => {
+    const src = path.join(work, 'many');
+    fs.mkdirSync(src);
+    for (let i = 0; i < 150; i++) {
+      const page = (seed: number): Buffer => Buffer.alloc(4096, `page ${seed % 37} `);
+      fs.writeFileSync(path.join(src, `f${String(i).padStart(3, '0')}`), Buffer.concat([page(i), page(i * 7 + 1), Buffer.from(`tail ${i}`)]));
+    }
+    const normal = path.join(work, 'many-normal.pgs');
+    const colliding = path.join(work, 'many-colliding.pgs');
+    const a = await pack([src, SAMPLES], normal);
+    const b = await pack([src, SAMPLES], colliding, { indexHash: (p) => BigInt(p[100]! & 3) });
+    expect(b.storedPages).toBe(a.storedPages);
+    expect(Buffer.compare(fs.readFileSync(normal), fs.readFileSync(colliding))).toBe(0);
+    expect(a.duplicatePages).toBeGreaterThan(150);
+  });
+});

@@ -51,6 +51,12 @@ export interface PackOptions {
   signal?: AbortSignal;
   /** Called with (input bytes done, input bytes in all). */
   onProgress?: (done: number, total: number) => void;
+  /**
+   * For tests: the hash the page index uses to find candidate duplicates
+   * (default XXH64). A weak one forces the byte-for-byte confirmation path;
+   * the container must come out the same. Checksums always use XXH64.
+   */
+  indexHash?: PageHash64;
 }
 
 export interface PackSummary {
@@ -92,7 +98,13 @@ export async function pack(inputs: readonly string[], output: string, options: P
 
   const h64 = await loadPageHasher();
   let lastHash = 0n;
-  const hashKeepingLast: PageHash64 = (page) => (lastHash = h64(page));
+  const indexHash = options.indexHash;
+  const hashKeepingLast: PageHash64 = indexHash
+    ? (page) => {
+        lastHash = h64(page);
+        return indexHash(page);
+      }
+    : (page) => (lastHash = h64(page));
   const sources = new SourceFiles(entries, pageSize);
   const index = new PageIndex(pageSize, hashKeepingLast, (id, into) => sources.readFirstOccurrence(id, into));
   const out = OutputFile.create(output, options.maxSize);
