@@ -38,7 +38,7 @@ export class OutputFile {
     try {
       fd = fs.openSync(tempPath, fs.constants.O_WRONLY | fs.constants.O_CREAT | fs.constants.O_EXCL, 0o666);
     } catch (err) {
-      throw fsError(err, tempPath);
+      throw fsError(err, finalPath);
     }
     return new OutputFile(finalPath, tempPath, fd, maxSize);
   }
