@@ -30,8 +30,8 @@ export interface StoredPageInfo {
   codec: 'raw' | 'lz4';
 }
 
-/** Largest single read readPages makes. */
-const RUN_BYTES = 1 << 20;
+/** Most pages readPages and readStoredPages read with one read call. */
+const MAX_RUN_PAGES = 256;
 
 export class Container {
   readonly path: string;
@@ -77,7 +77,7 @@ export class Container {
     this.stored = new Uint8Array(this.pageSize);
     const store = checked.sections.get(SectionKind.PageStore)!;
     this.pageStoreEnd = store.offset + store.length;
-    this.runBuffer = new Uint8Array(RUN_BYTES + this.pageSize);
+    this.runBuffer = new Uint8Array(MAX_RUN_PAGES * this.pageSize);
   }
 
   /** The index of the member with this path (leading './' and trailing '/' ignored), or undefined. */
@@ -152,18 +152,27 @@ export class Container {
         continue;
       }
       let run = 1;
-      while (p + run < count && run * pageSize < RUN_BYTES && this.shareMap.getUint32((f.firstPage + first + p + run) * 4, true) === id + run) run++;
-      const start = this.storedPageInfo(id).offset;
-      const last = this.storedPageInfo(id + run - 1);
-      const bytes = this.runBuffer.subarray(0, last.offset + last.storedLength - start);
-      this.readAt(bytes, start);
-      for (let k = 0; k < run; k++) {
-        const info = k === 0 ? this.storedPageInfo(id) : this.storedPageInfo(id + k);
-        const stored = bytes.subarray(info.offset - start, info.offset - start + info.storedLength);
-        const target = into.subarray((p + k) * pageSize, (p + k + 1) * pageSize);
-        this.checkAndDecode(id + k, info.offset, stored, target);
-      }
+      while (p + run < count && run < MAX_RUN_PAGES && this.shareMap.getUint32((f.firstPage + first + p + run) * 4, true) === id + run) run++;
+      this.readStoredPages(id, run, into.subarray(p * pageSize, (p + run) * pageSize));
       p += run;
+    }
+  }
+
+  /**
+   * Reads stored pages [firstId, firstId + count) into `into` (count * pageSize
+   * bytes) with one read (count at most 256), each checked as readStoredPage does.
+   */
+  readStoredPages(firstId: number, count: number, into: Uint8Array): void {
+    const { pageSize } = this;
+    if (count < 1 || count > MAX_RUN_PAGES || into.length !== count * pageSize) throw new InternalError(`bad stored page run of ${count} pages`);
+    const start = this.storedPageInfo(firstId).offset;
+    const last = this.storedPageInfo(firstId + count - 1);
+    const bytes = this.runBuffer.subarray(0, last.offset + last.storedLength - start);
+    this.readAt(bytes, start);
+    for (let k = 0; k < count; k++) {
+      const info = this.storedPageInfo(firstId + k);
+      const stored = bytes.subarray(info.offset - start, info.offset - start + info.storedLength);
+      this.checkAndDecode(firstId + k, info.offset, stored, into.subarray(k * pageSize, (k + 1) * pageSize));
     }
   }
 
