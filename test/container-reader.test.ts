@@ -15,7 +15,7 @@ import xxhash from 'xxhash-wasm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { PagestackError } from '../src/errors.js';
 import { openContainer, pack, type Container } from '../src/container/index.js';
-import { CORPUS, SAMPLES, removeTree, tempDir } from './container-helpers.js';
+import { CORPUS, SAMPLES, removeTree, snapshot, tempDir } from './container-helpers.js';
 
 const has = (tool: string): boolean => spawnSync('sh', ['-c', `command -v ${tool}`]).status === 0;
 const hasLz4 = has('lz4');
@@ -179,5 +179,27 @@ describe('layouts and threads', () => {
     await pack(inputs, inline, { threads: 0 });
     execFileSync(process.execPath, [CLI, 'pack', ...inputs, '-o', threaded, '--threads', '2', '-q']);
     expect(Buffer.compare(fs.readFileSync(inline), fs.readFileSync(threaded))).toBe(0);
+  });
+
+  it.skipIf(!freshDist)('the compiled CLI unpacks with worker threads exactly, and stops on a damaged page', async () => {
+    const target = path.join(work, 'threaded-out');
+    execFileSync(process.execPath, [CLI, 'unpack', out, '-C', target, '--threads', '2', '-q']);
+    expect([...snapshot(target).keys()].sort()).toEqual(c.files.map((f) => f.path).sort());
+    for (const f of c.files) {
+      if (f.kind === 'regular') expect(Buffer.compare(fs.readFileSync(path.join(target, f.path)), fs.readFileSync(sourceOf(f.path))), f.path).toBe(0);
+    }
+    const damaged = path.join(work, 'damaged.pgs');
+    const bytes = fs.readFileSync(out);
+    const last = c.storedPageInfo(c.storedPageCount);
+    bytes[last.offset + 1]! ^= 0x10;
+    fs.writeFileSync(damaged, bytes);
+    const broken = path.join(work, 'threaded-damaged');
+    const r = spawnSync(process.execPath, [CLI, 'unpack', damaged, '-C', broken, '--threads', '2'], { encoding: 'utf8' });
+    expect(r.status).toBe(1);
+    expect(r.stderr).toMatch(new RegExp(`^pagestack: unpack: .*stored page ${c.storedPageCount} at offset 0x[0-9a-f]+: stored bytes checksum mismatch`));
+    for (const [p, e] of snapshot(broken)) {
+      expect(p).not.toMatch(/pagestack-tmp/);
+      if (e.kind === 'file') expect(Buffer.compare(fs.readFileSync(path.join(broken, p)), fs.readFileSync(sourceOf(p))), p).toBe(0);
+    }
   });
 });

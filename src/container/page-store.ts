@@ -11,8 +11,6 @@
  * Layout 'none' (FORMAT.md section 7): pages are written raw as they come,
  * at page-aligned offsets, without batching.
  */
-import { existsSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import { InternalError } from '../errors.js';
 import type { PageHash64 } from '../scan/hash.js';
@@ -22,15 +20,16 @@ import { PAGE_ENTRY_SIZE, checksum32, encodePageEntry } from './format.js';
 import { GrowableBytes } from './growable.js';
 import type { OutputFile } from './output.js';
 import { createPageCodec, type PageCodec } from './page-codec.js';
+import { compiledModule } from './workers.js';
 
 export type PageLayout = 'lz4' | 'none';
 
 const BATCH_BYTES = 256 * 1024;
-const WORKER_URL = new URL('./compress-worker.js', import.meta.url);
+const WORKER_URL = compiledModule('./compress-worker.js', import.meta.url);
 
 /** True when the compiled worker script exists (it does not when running from TypeScript sources). */
 export function workersAvailable(): boolean {
-  return WORKER_URL.protocol === 'file:' && existsSync(fileURLToPath(WORKER_URL));
+  return WORKER_URL !== undefined;
 }
 
 interface Batch {
@@ -73,7 +72,7 @@ export class PageStoreWriter {
     this.startOffset = out.position;
     if (layout === 'lz4') {
       for (let i = 0; i < threads; i++) {
-        const worker = new Worker(WORKER_URL);
+        const worker = new Worker(WORKER_URL!);
         worker.on('message', (reply: CompressReply) => this.onReply(reply));
         worker.on('error', (err) => this.onFailure(err));
         this.workers.push(worker);

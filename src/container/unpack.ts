@@ -10,20 +10,29 @@
  *    or non-directory is refused (E_EXIST) unless `force`; with `force` it is
  *    replaced, never written through. An existing real directory is merged
  *    into. Paths below a directory that did not exist are not looked at.
- * 3. Files are written to a temporary name in their directory, each page
- *    checked as it is read, and moved into place only when complete; a
- *    damaged page leaves no file under the member's name.
- * Directory permissions and mtimes are set last, deepest first.
+ * 3. Files are written to a temporary name, each page checked as it is read,
+ *    and moved into place only when complete (restore-file.ts).
+ *
+ * Order: directories and symlinks in table order (parents first), then the
+ * regular files (in worker threads when there is enough to do: each worker
+ * opens the container itself), then hard links, then directory modes and
+ * mtimes, deepest first.
  */
-import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
+import { Worker } from 'node:worker_threads';
 import { InputError, PagestackError, fsError } from '../errors.js';
 import { openContainer, type Container, type ContainerEntry } from './reader.js';
+import { timeOf, writeRegular } from './restore-file.js';
+import type { RestoreJob, RestoreReply } from './unpack-worker.js';
+import { compiledModule } from './workers.js';
 
 export interface UnpackOptions {
   /** Replace existing files, links and non-directories in the way. */
   force?: boolean;
+  /** Worker threads writing files; default one per CPU (at most 4), 0 for containers under 8 MiB of content. */
+  threads?: number;
   signal?: AbortSignal;
   /** Called with (content bytes written, content bytes in all). */
   onProgress?: (done: number, total: number) => void;
@@ -42,91 +51,179 @@ export interface UnpackSummary {
   pages: number;
 }
 
-const WRITE_BUFFER_BYTES = 1 << 20;
+interface FileJob {
+  index: number;
+  to: string;
+  replace: boolean;
+  size: number;
+}
+
+const THREADS_MIN_BYTES = 8 << 20;
+const JOB_BYTES = 4 << 20;
+const WORKER = compiledModule('./unpack-worker.js', import.meta.url);
 
 export async function unpack(input: string, directory: string, options: UnpackOptions = {}): Promise<UnpackSummary> {
-  const container = await openContainer(input);
+  const c = await openContainer(input);
   try {
-    return restore(container, directory, options);
+    try {
+      fs.mkdirSync(directory, { recursive: true });
+    } catch (err) {
+      throw fsError(err, directory);
+    }
+    const target = (e: ContainerEntry): string => path.join(directory, ...e.path.split('/'));
+    const existing = checkTargets(c, target, options.force === true);
+    const interrupted = (): void => {
+      if (options.signal?.aborted) throw new PagestackError('E_INTERRUPTED', 'interrupted', {}, 130);
+    };
+
+    const jobs: FileJob[] = [];
+    const directories: ContainerEntry[] = [];
+    for (const e of c.files) {
+      const to = target(e);
+      const there = existing.get(e.index);
+      switch (e.kind) {
+        case 'directory':
+          if (there !== 'directory') {
+            if (there !== undefined) remove(to);
+            mkdir(to);
+          }
+          directories.push(e);
+          break;
+        case 'regular':
+          jobs.push({ index: e.index, to, replace: there !== undefined, size: e.size });
+          break;
+        case 'symlink':
+          if (there !== undefined) remove(to);
+          try {
+            fs.symlinkSync(e.linkTarget!, to);
+            fs.lutimesSync(to, timeOf(e), timeOf(e));
+          } catch (err) {
+            throw fsError(err, to);
+          }
+          break;
+        case 'hardlink':
+          break;
+        default: {
+          const unknown: never = e.kind;
+          throw new InputError('E_CORRUPT', `unknown kind ${String(unknown)}`);
+        }
+      }
+    }
+
+    const total = jobs.reduce((sum, j) => sum + j.size, 0);
+    const threads = options.threads ?? (WORKER && total >= THREADS_MIN_BYTES ? Math.min(4, os.availableParallelism()) : 0);
+    if (threads > 0 && WORKER) await writeInWorkers(c.path, jobs, threads, total, options, interrupted);
+    else {
+      const buffer = new Uint8Array(1 << 20);
+      let done = 0;
+      for (const j of jobs) {
+        interrupted();
+        writeRegular(c, c.files[j.index]!, j.to, buffer, j.replace);
+        done += j.size;
+        options.onProgress?.(done, total);
+      }
+    }
+
+    for (const e of c.files) {
+      if (e.kind !== 'hardlink') continue;
+      const to = target(e);
+      if (existing.get(e.index) !== undefined) remove(to);
+      try {
+        fs.linkSync(target(c.files[e.linkIndex!]!), to);
+      } catch (err) {
+        throw fsError(err, to);
+      }
+    }
+    for (let i = directories.length - 1; i >= 0; i--) {
+      const e = directories[i]!;
+      const to = target(e);
+      try {
+        fs.chmodSync(to, e.mode);
+        fs.utimesSync(to, timeOf(e), timeOf(e));
+      } catch (err) {
+        throw fsError(err, to);
+      }
+    }
+    return {
+      input: c.path,
+      directory,
+      files: c.files.length,
+      regularFiles: jobs.length,
+      directories: directories.length,
+      symlinks: c.files.filter((f) => f.kind === 'symlink').length,
+      hardlinks: c.files.filter((f) => f.kind === 'hardlink').length,
+      bytes: total,
+      pages: c.totalPages,
+    };
   } finally {
-    container.close();
+    c.close();
   }
 }
 
-function restore(c: Container, directory: string, options: UnpackOptions): UnpackSummary {
-  try {
-    fs.mkdirSync(directory, { recursive: true });
-  } catch (err) {
-    throw fsError(err, directory);
+/**
+ * Hands the regular files to `threads` workers, about 4 MiB at a time, the
+ * next batch to whichever worker finishes first. On the first failure no
+ * more batches go out; the error is thrown once the others have finished.
+ */
+async function writeInWorkers(
+  container: string,
+  jobs: FileJob[],
+  threads: number,
+  total: number,
+  options: UnpackOptions,
+  interrupted: () => void,
+): Promise<void> {
+  const batches: RestoreJob[] = [];
+  let current: RestoreJob | undefined;
+  let currentBytes = 0;
+  for (const j of jobs) {
+    if (!current || currentBytes >= JOB_BYTES) {
+      current = { container, files: [] };
+      currentBytes = 0;
+      batches.push(current);
+    }
+    current.files.push({ index: j.index, to: j.to, replace: j.replace });
+    currentBytes += j.size;
   }
-  const target = (e: ContainerEntry): string => path.join(directory, ...e.path.split('/'));
-  const existing = checkTargets(c, target, options.force === true);
-
-  const total = c.files.reduce((sum, f) => sum + (f.kind === 'regular' ? f.size : 0), 0);
-  const buffer = new Uint8Array(Math.max(WRITE_BUFFER_BYTES, c.pageSize));
+  const workers = Array.from({ length: Math.min(threads, batches.length) }, () => new Worker(WORKER!));
+  let next = 0;
   let done = 0;
-  const directories: ContainerEntry[] = [];
-  for (const e of c.files) {
-    if (options.signal?.aborted) throw new PagestackError('E_INTERRUPTED', 'interrupted', {}, 130);
-    const to = target(e);
-    const there = existing.get(e.index);
-    switch (e.kind) {
-      case 'directory':
-        if (there !== 'directory') {
-          if (there !== undefined) remove(to);
-          mkdir(to);
-        }
-        directories.push(e);
-        break;
-      case 'regular':
-        writeRegular(c, e, to, buffer, there !== undefined);
-        done += e.size;
-        options.onProgress?.(done, total);
-        break;
-      case 'symlink':
-        if (there !== undefined) remove(to);
-        try {
-          fs.symlinkSync(e.linkTarget!, to);
-          fs.lutimesSync(to, timeOf(e), timeOf(e));
-        } catch (err) {
-          throw fsError(err, to);
-        }
-        break;
-      case 'hardlink':
-        if (there !== undefined) remove(to);
-        try {
-          fs.linkSync(target(c.files[e.linkIndex!]!), to);
-        } catch (err) {
-          throw fsError(err, to);
-        }
-        break;
-      default: {
-        const unknown: never = e.kind;
-        throw new InputError('E_CORRUPT', `unknown kind ${String(unknown)}`);
-      }
-    }
+  let failure: unknown;
+  try {
+    await Promise.all(
+      workers.map(
+        (worker) =>
+          new Promise<void>((resolve) => {
+            const send = (): void => {
+              try {
+                interrupted();
+              } catch (err) {
+                failure ??= err;
+              }
+              if (failure !== undefined || next >= batches.length) return resolve();
+              worker.postMessage(batches[next++]);
+            };
+            worker.on('message', (reply: RestoreReply) => {
+              if (reply.ok) {
+                done += reply.bytes;
+                options.onProgress?.(done, total);
+              } else {
+                failure ??= new PagestackError(reply.code, reply.message, reply.data, reply.exitCode);
+              }
+              send();
+            });
+            worker.on('error', (err) => {
+              failure ??= err;
+              resolve();
+            });
+            send();
+          }),
+      ),
+    );
+  } finally {
+    await Promise.all(workers.map((w) => w.terminate()));
   }
-  for (let i = directories.length - 1; i >= 0; i--) {
-    const e = directories[i]!;
-    const to = target(e);
-    try {
-      fs.chmodSync(to, e.mode);
-      fs.utimesSync(to, timeOf(e), timeOf(e));
-    } catch (err) {
-      throw fsError(err, to);
-    }
-  }
-  return {
-    input: c.path,
-    directory,
-    files: c.files.length,
-    regularFiles: c.files.filter((f) => f.kind === 'regular').length,
-    directories: directories.length,
-    symlinks: c.files.filter((f) => f.kind === 'symlink').length,
-    hardlinks: c.files.filter((f) => f.kind === 'hardlink').length,
-    bytes: total,
-    pages: c.totalPages,
-  };
+  if (failure !== undefined) throw failure;
 }
 
 type Existing = 'directory' | 'other';
@@ -166,54 +263,6 @@ function checkTargets(c: Container, target: (e: ContainerEntry) => string, force
   return existing;
 }
 
-function writeRegular(c: Container, e: ContainerEntry, to: string, buffer: Uint8Array, replace: boolean): void {
-  const temp = path.join(path.dirname(to), `.${path.basename(to)}.${randomBytes(4).toString('hex')}.pagestack-tmp`);
-  let fd: number;
-  try {
-    fd = fs.openSync(temp, fs.constants.O_WRONLY | fs.constants.O_CREAT | fs.constants.O_EXCL | fs.constants.O_NOFOLLOW, 0o600);
-  } catch (err) {
-    throw fsError(err, temp);
-  }
-  try {
-    const { pageSize } = c;
-    const pagesPerBuffer = Math.floor(buffer.length / pageSize);
-    let written = 0;
-    for (let p = 0; p < e.pageCount; p += pagesPerBuffer) {
-      const n = Math.min(pagesPerBuffer, e.pageCount - p);
-      c.readPages(e.index, p, n, buffer.subarray(0, n * pageSize));
-      const bytes = Math.min(n * pageSize, e.size - written);
-      writeFully(fd, buffer.subarray(0, bytes), written, temp);
-      written += bytes;
-    }
-    fs.fchmodSync(fd, e.mode);
-    fs.futimesSync(fd, timeOf(e), timeOf(e));
-    fs.closeSync(fd);
-    fd = -1;
-    if (replace) fs.renameSync(temp, to);
-    else {
-      fs.linkSync(temp, to); // fails with EEXIST rather than replace something that appeared meanwhile
-      fs.unlinkSync(temp);
-    }
-  } catch (err) {
-    if (fd >= 0) fs.closeSync(fd);
-    try {
-      fs.unlinkSync(temp);
-    } catch {
-      // already gone
-    }
-    throw err instanceof PagestackError ? err : fsError(err, to);
-  }
-}
-
-function writeFully(fd: number, bytes: Uint8Array, position: number, file: string): void {
-  let done = 0;
-  try {
-    while (done < bytes.length) done += fs.writeSync(fd, bytes, done, bytes.length - done, position + done);
-  } catch (err) {
-    throw fsError(err, file);
-  }
-}
-
 function mkdir(to: string): void {
   try {
     fs.mkdirSync(to, 0o700);
@@ -228,16 +277,4 @@ function remove(to: string): void {
   } catch (err) {
     throw fsError(err, to);
   }
-}
-
-/**
- * mtime in the form Node's utimes takes. As a number of seconds, libuv
- * truncates it to the microsecond, and a double near 1.7e9 s is only exact
- * to ~240 ns, so we aim at the middle of the microsecond: the result is the
- * stored mtime truncated to the microsecond. Node turns a negative number
- * into "now", so times before 1970 go as a Date (millisecond precision).
- */
-export function timeOf(e: { mtimeSeconds: number; mtimeNanoseconds: number }): number | Date {
-  if (e.mtimeSeconds < 0) return new Date(e.mtimeSeconds * 1000 + Math.floor(e.mtimeNanoseconds / 1e6));
-  return e.mtimeSeconds + (Math.floor(e.mtimeNanoseconds / 1000) * 1000 + 500) / 1e9;
 }

@@ -2,6 +2,7 @@
  * `pagestack unpack IN -C DIR`: restores a container's tree bit-exactly.
  */
 import type { Command } from 'commander';
+import { UsageError } from '../../errors.js';
 import { unpack } from '../../container/index.js';
 import { formatUnpackSummary } from '../../container/text.js';
 import { Progress } from '../progress.js';
@@ -9,6 +10,7 @@ import { Progress } from '../progress.js';
 interface UnpackFlags {
   directory: string;
   force?: boolean;
+  threads?: string;
   json?: boolean;
   quiet?: boolean;
 }
@@ -20,6 +22,7 @@ export function register(program: Command): void {
     .argument('<container>', 'the container to read')
     .option('-C, --directory <dir>', 'where to restore (created if missing)', '.')
     .option('-f, --force', 'replace existing files and symlinks in the way (never writes through them)')
+    .option('--threads <n>', 'worker threads writing files (default: one per CPU, at most 4; 0 under 8 MiB of content)')
     .option('--json', 'print the summary as JSON')
     .option('-q, --quiet', 'print nothing but errors')
     .addHelpText(
@@ -39,7 +42,8 @@ paths, '..', paths through a symlink) are refused before anything is written.`,
       process.once('SIGINT', interrupt);
       const progress = new Progress({ label: 'unpack', quiet: flags.quiet || flags.json });
       try {
-        const summary = await unpack(input, flags.directory, { force: flags.force, signal: controller.signal, onProgress: progress.callback });
+        const threads = flags.threads === undefined ? undefined : threadCount(flags.threads);
+        const summary = await unpack(input, flags.directory, { force: flags.force, threads, signal: controller.signal, onProgress: progress.callback });
         progress.done();
         if (flags.json) process.stdout.write(`${JSON.stringify(summary, null, 2)}\n`);
         else if (!flags.quiet) process.stdout.write(formatUnpackSummary(summary));
@@ -48,4 +52,10 @@ paths, '..', paths through a symlink) are refused before anything is written.`,
         process.off('SIGINT', interrupt);
       }
     });
+}
+
+function threadCount(text: string): number {
+  const v = Number(text);
+  if (!/^\d+$/.test(text.trim()) || v > 64) throw new UsageError(`--threads must be a whole number from 0 to 64, not '${text}'`);
+  return v;
 }
