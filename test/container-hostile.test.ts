@@ -88,6 +88,16 @@ const cases: HostileCase[] = [
     spec: { ...onePage, files: [{ path: 'f', kind: KIND.regular, size: 4096 }], patch: (_b, v) => v.setBigUint64(64 + 32 * 1 + 8, v.getBigUint64(64 + 32 * 2 + 8, true) + 8n, true) },
     refused: 'E_CORRUPT',
   },
+  {
+    name: 'table-not-checksummed',
+    spec: { files: [empty('f')], patch: (_b, v) => v.setUint16(64 + 32 * 2 + 2, 1, true) },
+    refused: 'E_CORRUPT',
+  },
+  {
+    name: 'page-store-checksum-field',
+    spec: { files: [], patch: (_b, v) => v.setBigUint64(64 + 24, 7n, true) },
+    refused: 'E_CORRUPT',
+  },
   // Damage that shows when the page is read: LZ4 blocks that do not decode to exactly one page.
   { name: 'lz4-decodes-short', spec: { pages: [{ stored: lz4Run(0x41, 4095), decoded: runPage(0x41) }], shareMap: [1], files: [{ path: 'f', kind: KIND.regular, size: 4096 }] }, refused: 'page' },
   { name: 'lz4-decodes-long', spec: { pages: [{ stored: lz4Run(0x41, 4097), decoded: runPage(0x41) }], shareMap: [1], files: [{ path: 'f', kind: KIND.regular, size: 4096 }] }, refused: 'page' },

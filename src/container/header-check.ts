@@ -19,6 +19,7 @@ import {
   PAGE_SIZES,
   SECTION_ENTRY_SIZE,
   SECTION_KINDS,
+  SECTION_CHECKSUMMED,
   SECTION_REQUIRED,
   SHARE_ENTRY_SIZE,
   SectionKind,
@@ -147,7 +148,9 @@ function checkSections(header: Header, file: string): { sections: Map<number, Se
     }
     if ((SECTION_KINDS as readonly number[]).includes(s.kind)) {
       if (sections.has(s.kind)) throw bad(`a second ${sectionName(s.kind)}`);
-      if ((s.flags & SECTION_REQUIRED) === 0) throw bad('a version-1 section must be marked REQUIRED');
+      const flags = s.kind === SectionKind.PageStore ? SECTION_REQUIRED : SECTION_REQUIRED | SECTION_CHECKSUMMED;
+      if (s.flags !== flags) throw bad(`section flags 0x${s.flags.toString(16)} (expected 0x${flags.toString(16)})`);
+      if (s.kind === SectionKind.PageStore && s.checksum !== 0n) throw bad('the page store has a checksum field that is not 0');
       sections.set(s.kind, s);
     } else if ((s.flags & SECTION_REQUIRED) !== 0) {
       throw damage(file, 'E_FEATURE', `section directory entry ${i}`, where(i), `requires section kind ${s.kind}, which this reader does not support (a newer pagestack wrote it)`);
