@@ -95,7 +95,7 @@ export async function benchPack(args: string[]): Promise<void> {
         'fsck.erofs',
         `--extract=${fresh('e-out')}`,
         image('e.img'),
-      ], () => fs.rmSync(image('e.img'), { force: true })),
+      ]),
     );
     rows.push(
       measurePair(options, 'mksquashfs -comp lz4 -b 4096 -processors 1', image('s.img'), ['mksquashfs', input, image('s.img'), '-comp', 'lz4', '-b', '4096', '-processors', '1', '-noappend', '-quiet', '-no-progress'], 'unsquashfs -p 1', () => [
@@ -214,10 +214,11 @@ function best(runs: number, command: () => string[], before?: () => void): Measu
   return bestMeasure!;
 }
 
-function measurePair(options: Options, tool: string, image: string, pack: string[], unpackTool: string, unpack: () => string[], beforePack?: () => void): Row {
+/** Times `pack` (the old image removed first, untimed: replacing a large file costs its unlink) and `unpack`. */
+function measurePair(options: Options, tool: string, image: string, pack: string[], unpackTool: string, unpack: () => string[]): Row {
   log(options, `  ${tool} ...`);
   const row: Row = { tool, unpackTool };
-  const p = best(options.runs, () => pack, beforePack);
+  const p = best(options.runs, () => pack, () => fs.rmSync(image, { force: true }));
   if (typeof p === 'string') return { ...row, note: p };
   row.pack = p;
   row.imageBytes = fs.statSync(image).size;
