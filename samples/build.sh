@@ -10,9 +10,10 @@ CFLAGS=(-O2 -g0 -fno-asynchronous-unwind-tables -Wl,--build-id=none)
 gcc "${CFLAGS[@]}" -fPIE -pie            -o bin/hello      src/hello.c
 gcc "${CFLAGS[@]}" -fPIE -pie -Wl,-z,max-page-size=0x200000 -o bin/hello-2m src/hello.c
 gcc "${CFLAGS[@]}" -static -no-pie       -o bin/static     src/static.c
+gcc "${CFLAGS[@]}" -static-pie           -o bin/static-pie src/static.c
 gcc "${CFLAGS[@]}" -fPIE -pie            -o bin/bigbss     src/bigbss.c
 gcc "${CFLAGS[@]}" -fPIE -pie -DTAG=1    -o bin/tables     src/tables.c
 gcc "${CFLAGS[@]}" -fPIE -pie -DTAG=2    -o bin/tables2    src/tables.c
 gcc "${CFLAGS[@]}" -fPIE -pie            -o bin/callocs    src/callocs.c
-strip --strip-unneeded bin/static
+strip --strip-unneeded bin/static bin/static-pie
 ls -l bin

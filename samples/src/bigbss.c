@@ -1,7 +1,7 @@
 /* A large .bss: 8 MiB of zero-initialised data that costs no file space. */
 #include <stdio.h>
 
-static char buffer[8 << 20];
+char buffer[8 << 20]; /* external linkage: -O2 must keep all 8 MiB */
 int counter = 42;
 
 int main(void) {

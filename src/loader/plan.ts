@@ -48,4 +48,48 @@ export interface ExecPlan {
   startBrk: number;
   /** Top of the stack VMA. */
   stackTop: number;
+
+  // Fields below were added by the loader (src/loader/execve.ts); they are
+  // optional so that hand-written plans stay valid.
+
+  /** Initial stack pointer: rsp at the first user instruction (mm->start_stack). */
+  stackPointer?: number;
+  /** The interpreter's real path, when the program has PT_INTERP. */
+  interpreter?: string;
+  /** mm->mmap_base: the top of the top-down mmap region. */
+  mmapBase?: number;
+  /**
+   * Kernel special mappings ([vvar], [vvar_vclock], [vdso]) as /proc/PID/maps
+   * lists them. They hold kernel pages, not user memory: the memory model does
+   * not map them. Empty when the vDSO is off.
+   */
+  specialMappings?: VmaPlan[];
+  /** The mm_struct fields execve sets, as /proc/PID/stat shows them (unsigned long, hence bigint). */
+  mm?: ExecMm;
+  /** The auxiliary vector create_elf_tables wrote, in order, without the AT_NULL terminator. */
+  auxv?: AuxvEntry[];
+}
+
+/** mm_struct fields after execve (fs/binfmt_elf.c load_elf_binary, create_elf_tables). */
+export interface ExecMm {
+  startCode: bigint;
+  endCode: bigint;
+  startData: bigint;
+  endData: bigint;
+  startBrk: bigint;
+  brk: bigint;
+  startStack: bigint;
+  argStart: bigint;
+  argEnd: bigint;
+  envStart: bigint;
+  envEnd: bigint;
+}
+
+/** One auxiliary vector entry (include/uapi/linux/auxvec.h). */
+export interface AuxvEntry {
+  /** AT_* number. */
+  type: number;
+  /** AT_* name, e.g. 'AT_PHDR'. */
+  name: string;
+  value: bigint;
 }

@@ -1,14 +1,47 @@
 import type { Command } from 'commander';
-import { UsageError } from '../../errors.js';
+import { planExec } from '../../loader/execve.js';
+import { formatMaps, mapsLines } from '../../loader/maps.js';
 
-// Placeholder until the command is implemented.
+interface MapsFlags {
+  root?: string;
+  json?: boolean;
+  special: boolean;
+}
+
+/** `pagestack maps FILE [--root DIR] [--json]`: /proc/PID/maps right after execve. */
 export function register(program: Command): void {
   program
     .command('maps')
-    .description('(not yet implemented)')
-    .allowUnknownOption()
-    .argument('[args...]')
-    .action(() => {
-      throw new UsageError('maps is not implemented yet');
+    .description('print /proc/PID/maps of FILE right after execve (Linux 6.18, x86-64, ASLR off)')
+    .argument('<file>', 'ELF executable')
+    .option('--root <dir>', 'resolve the interpreter (PT_INTERP) inside DIR, as if chrooted there (default: /)')
+    .option('--json', 'print the mappings and the process layout as JSON')
+    .option('--no-special', 'leave out [vvar], [vvar_vclock], [vdso] and [vsyscall]')
+    .action(async (file: string, flags: MapsFlags) => {
+      const plan = await planExec(file, flags.root === undefined ? {} : { root: flags.root });
+      if (!flags.json) {
+        process.stdout.write(formatMaps(plan, { special: flags.special }));
+        return;
+      }
+      const hex = (v: number | bigint | undefined) => (v === undefined ? undefined : `0x${v.toString(16)}`);
+      const result = {
+        file,
+        interpreter: plan.interpreter,
+        entry: hex(plan.entry),
+        loadBias: hex(plan.loadBias),
+        interpBase: hex(plan.interpBase),
+        startBrk: hex(plan.startBrk),
+        stackPointer: hex(plan.stackPointer),
+        mappings: mapsLines(plan, { special: flags.special }).map((l) => ({
+          start: hex(l.start),
+          end: hex(l.end),
+          perms: l.perms,
+          offset: hex(l.offset),
+          dev: l.dev,
+          inode: Number(l.inode),
+          pathname: l.pathname,
+        })),
+      };
+      process.stdout.write(JSON.stringify(result, null, 2) + '\n');
     });
 }
