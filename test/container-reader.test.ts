@@ -8,6 +8,7 @@
  * writes the same bytes as the inline pack.
  */
 import { execFileSync, spawnSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -19,6 +20,8 @@ import { CORPUS, SAMPLES, removeTree, snapshot, tempDir } from './container-help
 
 const has = (tool: string): boolean => spawnSync('sh', ['-c', `command -v ${tool}`]).status === 0;
 const hasLz4 = has('lz4');
+const hasLiblz4 = spawnSync('python3', ['-c', "import ctypes; ctypes.CDLL('liblz4.so.1')"]).status === 0;
+if (!hasLiblz4) console.warn('container-reader: python3 with liblz4.so.1 not found: the exact-size liblz4 check is skipped');
 const hasXxhsum = has('xxhsum');
 if (!hasLz4) console.warn('container-reader: lz4 CLI not found: the native LZ4 cross-check is skipped');
 if (!hasXxhsum) console.warn('container-reader: xxhsum not found: the checksum cross-check is skipped');
@@ -132,6 +135,44 @@ describe('outside tools', () => {
     const decoded = execFileSync('lz4', ['-d', '-c', frame], { maxBuffer: 1 << 30 });
     expect(decoded.length).toBe(ids.length * c.pageSize);
     expect(Buffer.compare(decoded, Buffer.concat(expected))).toBe(0);
+  });
+
+  it.skipIf(!hasLiblz4)('every LZ4 page decodes with liblz4 LZ4_decompress_safe into exactly one page (capacity = page size)', () => {
+    // Blocks as [u32 length][block]...; liblz4 (through ctypes) decodes each with the page size as capacity,
+    // as a kernel would, and the script prints the SHA-256 of each decoded page, or an error.
+    const parts: Uint8Array[] = [];
+    const expected: string[] = [];
+    const page = new Uint8Array(c.pageSize);
+    for (let id = 1; id <= c.storedPageCount; id++) {
+      const info = c.storedPageInfo(id);
+      if (info.codec !== 'lz4') continue;
+      const block = new Uint8Array(info.storedLength);
+      c.readAt(block, info.offset);
+      const size = new Uint8Array(4);
+      new DataView(size.buffer).setUint32(0, block.length, true);
+      parts.push(size, block);
+      c.readStoredPage(id, page);
+      expected.push(createHash('sha256').update(page).digest('hex'));
+    }
+    const blocks = path.join(work, 'blocks.bin');
+    fs.writeFileSync(blocks, Buffer.concat(parts));
+    const script = `
+import ctypes, hashlib, struct, sys
+lz4 = ctypes.CDLL('liblz4.so.1')
+data = open(sys.argv[1], 'rb').read()
+size = int(sys.argv[2])
+out = ctypes.create_string_buffer(size)
+i = 0
+while i < len(data):
+    (n,) = struct.unpack_from('<I', data, i)
+    src = data[i + 4:i + 4 + n]
+    i += 4 + n
+    r = lz4.LZ4_decompress_safe(src, out, n, size)
+    print(hashlib.sha256(out.raw).hexdigest() if r == size else 'error %d' % r)`;
+    const lines = execFileSync('python3', ['-c', script, blocks, String(c.pageSize)], { encoding: 'utf8', maxBuffer: 1 << 28 }).trim().split('\n');
+    const refused = lines.filter((l) => l.startsWith('error')).length;
+    expect(refused, `${refused} of ${lines.length} LZ4 pages refused by liblz4`).toBe(0);
+    expect(lines).toEqual(expected);
   });
 
   it.skipIf(!hasXxhsum)('page checksums are the low 32 bits of xxhsum -H1 of the decoded pages', () => {
