@@ -3,4 +3,5 @@
  */
 export * from './errors.js';
 export * from './elf/index.js';
+export * from './scan/index.js';
 export * from './mm/index.js';
