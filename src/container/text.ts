@@ -18,12 +18,6 @@ export function parseByteSize(option: string, text: string): number {
   return value;
 }
 
-export function parsePageSizeOption(text: string): number {
-  const v = parseByteSize('--page-size', text);
-  if (v !== 4096 && v !== 16384 && v !== 65536) throw new UsageError(`--page-size must be 4096, 16384 or 65536 (4K, 16K, 64K), not '${text}'`, { field: 'pageSize', actual: text });
-  return v;
-}
-
 /** SOURCE_DATE_EPOCH, when set: a whole number of seconds. */
 export function sourceDateEpoch(env: NodeJS.ProcessEnv = process.env): number | undefined {
   const text = env.SOURCE_DATE_EPOCH;

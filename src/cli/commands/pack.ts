@@ -5,7 +5,8 @@
 import type { Command } from 'commander';
 import { UsageError } from '../../errors.js';
 import { pack } from '../../container/index.js';
-import { formatPackSummary, parseByteSize, parsePageSizeOption, sourceDateEpoch } from '../../container/text.js';
+import { formatPackSummary, parseByteSize, sourceDateEpoch } from '../../container/text.js';
+import { parsePageSize } from '../../scan/pagesize.js';
 import { Progress } from '../progress.js';
 
 interface PackFlags {
@@ -52,7 +53,7 @@ SOURCE_DATE_EPOCH clamps later mtimes to it.`,
       const progress = new Progress({ label: 'pack', quiet: flags.quiet || flags.json });
       try {
         const summary = await pack(paths, flags.output, {
-          pageSize: parsePageSizeOption(flags.pageSize),
+          pageSize: parsePageSize(flags.pageSize),
           codec: flags.codec,
           maxSize: flags.maxSize === undefined ? undefined : parseByteSize('--max-size', flags.maxSize),
           sourceDateEpoch: sourceDateEpoch(),
