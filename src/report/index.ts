@@ -24,6 +24,7 @@ export {
 } from './model.js';
 export { reportData, decodeIds, REPORT_SCHEMA, type ReportData, type FileData } from './data.js';
 export { unifyContents, type ContentSource } from './unify.js';
+export { isContainerImage } from './container-source.js';
 export { savingsChart } from './bars.js';
 export { lineChart, SERIES_COLORS, type ChartSeries, type LineChartOptions, type AxisUnit } from './chart.js';
 export { chartPage, type ChartPageOptions, type PageTable, type PageTableColumn } from './chart-page.js';

@@ -18,7 +18,12 @@ export interface ContentSource {
   readonly contentCount: number;
   /** Reads the bytes of content `id` (one page, zero-padded) into `into`. */
   readContent(id: number, into: Uint8Array): void;
+  /** Optional: contents [first, first + count) into `into` (count pages), faster than one by one. */
+  readContents?(first: number, count: number, into: Uint8Array): void;
 }
+
+/** Contents read at a time from a source that can read runs. */
+const RUN = 256;
 
 export interface Unified {
   /** Report-wide distinct non-zero contents. */
@@ -39,13 +44,18 @@ export async function unifyContents(sources: readonly ContentSource[], pageSize:
   let canonicalSource: Uint32Array<ArrayBuffer> = new Uint32Array(1024);
   let canonicalId: Uint32Array<ArrayBuffer> = new Uint32Array(1024);
   const index = new PageIndex(pageSize, hash, (id, into) => sources[canonicalSource[id]!]!.readContent(canonicalId[id]!, into));
-  const page = new Uint8Array(pageSize);
+  const run = new Uint8Array(RUN * pageSize);
   const maps = sources.map((source, s) => {
     const map = new Uint32Array(source.contentCount + 1);
     for (let local = 1; local <= source.contentCount; local++) {
-      source.readContent(local, page);
+      const k = (local - 1) % RUN;
+      if (k === 0) {
+        const count = Math.min(RUN, source.contentCount - local + 1);
+        if (source.readContents) source.readContents(local, count, run.subarray(0, count * pageSize));
+        else for (let j = 0; j < count; j++) source.readContent(local + j, run.subarray(j * pageSize, (j + 1) * pageSize));
+      }
       // A stored page that is all zero (no pack writes one, but a container may hold one) is a zero page.
-      const id = index.add(page);
+      const id = index.addAt(run, k * pageSize);
       if (id !== ZERO_CONTENT_ID && index.isNew) {
         if (id >= canonicalSource.length) {
           canonicalSource = grow(canonicalSource, id);

@@ -10,14 +10,18 @@
  *   model says hold the same content), and so does the pinned panel;
  * - tables sort by a clicked header; the filter narrows the map.
  *
+ * The same checks on the report of a container packed from samples/bin.
+ *
  * Screenshots are saved to test-artifacts/ (gitignored): report.png (the
- * map with a tooltip) and report-full.png (the whole page).
+ * map with a tooltip), report-full.png (the whole page) and
+ * report-container.png (the container's map with a tooltip).
  */
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { pack } from '../../src/container/index.js';
 import { report, type ReportModel } from '../../src/report/index.js';
 
 const CHROMIUM = '/usr/bin/chromium';
@@ -52,6 +56,8 @@ let dir: string;
 let browser: Browser | undefined;
 let model: ReportModel;
 let samplesHtml: string;
+let containerHtml: string;
+let containerModel: ReportModel;
 
 /** Opens a report file; collects console errors, page errors and any request that is not file:. */
 async function open(file: string, viewport = { width: 1400, height: 1000 }): Promise<Loaded> {
@@ -89,6 +95,10 @@ beforeAll(async () => {
   dir = fs.mkdtempSync(path.join(os.tmpdir(), 'pagestack-report-e2e-'));
   samplesHtml = path.join(dir, 'samples.html');
   model = (await report([SAMPLES], samplesHtml)).model;
+  const image = path.join(dir, 'samples.pgs');
+  await pack([SAMPLES], image, { threads: 0 });
+  containerHtml = path.join(dir, 'container.html');
+  containerModel = (await report([image], containerHtml)).model;
   fs.mkdirSync(ARTIFACTS, { recursive: true });
   browser = await chromium.launch({
     executablePath: CHROMIUM,
@@ -218,6 +228,38 @@ describe.skipIf(!hasChromium)('the report of samples/bin in Chromium', () => {
       await page.locator('#cell-size').selectOption('auto');
       await page.screenshot({ path: path.join(ARTIFACTS, 'report-full.png'), fullPage: true });
       expect(errors).toEqual([]);
+    } finally {
+      await page.close();
+    }
+  });
+});
+
+describe.skipIf(!hasChromium)('the report of a sample container in Chromium', () => {
+  it('shows every member and page, and hovering a shared page names the other members', async () => {
+    const { page, errors, requests } = await open(containerHtml);
+    try {
+      const shown = await page.evaluate(() => {
+        const p = (globalThis as unknown as Hooked).__pagestack;
+        return { files: p.files, pages: p.pages, cells: p.cells, kinds: p.kinds };
+      });
+      const t = containerModel.totals;
+      expect(shown.files).toBe(elfFilesIn(SAMPLES));
+      expect(shown.pages).toBe(t.pages);
+      expect(shown.cells).toBe(t.pages);
+      expect(shown.kinds).toEqual({ zero: t.zero, unique: t.unique, sharedWithin: t.sharedWithin, sharedAcross: t.sharedAcross });
+      const target = (await page.evaluate(() => (globalThis as unknown as Hooked).__pagestack.findPage('shared-across')))!;
+      const id = containerModel.files[target.file]!.contentIds[target.page]!;
+      const others = containerModel.files.filter((f, i) => i !== target.file && f.contentIds.includes(id)).map((f) => f.path);
+      expect(others.length).toBeGreaterThan(0);
+      const point = await page.evaluate((t) => (globalThis as unknown as Hooked).__pagestack.reveal(t.file, t.page), target);
+      await page.mouse.move(point.x, point.y);
+      await expect.poll(() => page.locator('#tooltip').isVisible()).toBe(true);
+      const text = (await page.locator('#tooltip').textContent()) ?? '';
+      for (const other of others) expect(text).toContain(other);
+      expect(text).toMatch(/segmentLOAD\[\d+\] r/);
+      await page.screenshot({ path: path.join(ARTIFACTS, 'report-container.png') });
+      expect(errors).toEqual([]);
+      expect(requests).toEqual([]);
     } finally {
       await page.close();
     }

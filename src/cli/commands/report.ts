@@ -1,8 +1,9 @@
 /**
- * `pagestack report INPUT... -o report.html`: one self-contained HTML page
- * with a page map of every file (zero, unique, shared within the file,
+ * `pagestack report IMAGE|PATH... -o report.html`: one self-contained HTML
+ * page with a page map of every file (zero, unique, shared within the file,
  * shared across files), totals, a per-file savings chart and sortable
- * tables.
+ * tables. Inputs are container images (pack's output) or files and
+ * directories (scanned as `pagestack scan` does).
  */
 import type { Command } from 'commander';
 import { report } from '../../report/index.js';
@@ -22,9 +23,9 @@ export function register(program: Command): void {
   program
     .command('report')
     .description('write an HTML page map of ELF files: zero, unique and shared pages, savings, sortable tables')
-    .argument('<input...>', 'ELF files, directories to walk (symlinks in them are not followed)')
+    .argument('<input...>', 'container images (pagestack pack), ELF files, or directories to walk (symlinks in them are not followed)')
     .requiredOption('-o, --output <file>', 'the HTML file to write (self-contained: open it offline, keep it as a CI artifact)')
-    .option('-p, --page-size <bytes>', 'page size: 4096, 16384 or 65536 (or 4K, 16K, 64K); default 4096')
+    .option('-p, --page-size <bytes>', "page size: 4096, 16384 or 65536 (or 4K, 16K, 64K); default 4096, or the containers'")
     .option('--all-files', 'report files without the ELF magic too, as plain pages')
     .option('--title <text>', 'page title (default: the inputs)')
     .option('-q, --quiet', 'print nothing but errors')
@@ -33,6 +34,7 @@ export function register(program: Command): void {
       `
 Examples:
   pagestack report samples/bin -o report.html
+  pagestack report samples.pgs -o report.html                 # a container: pages from its share map
   pagestack report --page-size 64K /usr/bin /usr/lib/x86_64-linux-gnu -o system.html
   pagestack report build/out --title "nightly build" -o artifacts/pages.html`,
     )
