@@ -3,3 +3,4 @@
  */
 export * from './errors.js';
 export * from './elf/index.js';
+export * from './mm/index.js';

@@ -22,4 +22,12 @@ export interface FileBacking {
   readPage(pageIndex: number, into: Uint8Array): void;
   /** Content identity of page `pageIndex`; 0 for an all-zero page (including pages past EOF). */
   contentId(pageIndex: number): number;
+  /**
+   * Which numbering the contentIds come from (a container, a scan's page
+   * index, a MemoryBacking's ContentIndex). Backings with the same
+   * contentSpace share frames in the content-shared page cache; backings
+   * with different ones never do. Undefined: the default space, shared by
+   * every backing that leaves it undefined.
+   */
+  readonly contentSpace?: unknown;
 }

@@ -1,0 +1,357 @@
+/**
+ * The machine's physical side: frames, page caches, page tables, page
+ * contents and the counters, with the primitive operations the fault path,
+ * fork and munmap are built from (allocate a frame, map or zap a PTE, find
+ * or read a page-cache page, copy a page).
+ *
+ * Reference counting follows Linux: a PTE of a normal frame holds one
+ * reference and one mapcount, a page cache holds one reference, a caller
+ * that must keep a frame alive across an allocation pins it (get/put). The
+ * zero page is never counted in refcount; its mapcount counts its PTEs.
+ *
+ * Seams for issue 5: `frameLimit` with `reclaimHook` (called at the single
+ * allocation point), `swap` (swap PTEs: dup on fork, free on zap, swapIn on
+ * fault, count for SwapPss), the LRU lists, and FRAME_SWAPCACHE/FRAME_KSM.
+ */
+import { InternalError, SimulationError } from '../errors.js';
+import { AddressSpace, contentKey } from './address-space.js';
+import type { FileBacking } from './backing.js';
+import {
+  FRAME_ANON,
+  FRAME_DIRTY,
+  FRAME_FILE,
+  FRAME_SHMEM,
+  FrameTable,
+  ZERO_FRAME,
+} from './frames.js';
+import { LRU_INACTIVE_ANON, LRU_INACTIVE_FILE, LruLists } from './lru.js';
+import { PageContents } from './page-content.js';
+import { PageSlab } from './page-data.js';
+import { PTRS_PER_PTE, PageTablePool } from './page-table.js';
+import { mkPte, pteFrame, pteSwapSlot } from './pte.js';
+
+export type PageCacheMode = 'content' | 'file';
+
+/** Issue 5's swap back ends plug in here. */
+export interface SwapHooks {
+  /** fork copied a swap PTE (swap_duplicate). */
+  dup(slot: number): void;
+  /** A swap PTE was zapped (swap_free). */
+  free(slot: number): void;
+  /** A fault hit a swap PTE: return a frame holding the page, pinned once for the caller (do_swap_page). */
+  swapIn(slot: number): number;
+  /** Swap PTEs referring to the slot (for SwapPss). */
+  count(slot: number): number;
+}
+
+export interface FaultCounters {
+  /** Page-cache hits (file or shmem pages found in a cache). */
+  minor: number;
+  /** Pages read from a FileBacking. */
+  major: number;
+  /** Anonymous faults served by the zero page or a new zeroed frame (and new shmem pages). */
+  zeroFill: number;
+  /** Write faults that copied a page (COW break). */
+  cow: number;
+  /** Write faults on an exclusive anonymous page that made it writable without a copy (wp_page_reuse). */
+  reuse: number;
+}
+
+const DEFAULT_CONTENT_SPACE = Symbol('default content space');
+
+export class MmCore {
+  readonly pageSize: number;
+  readonly cacheMode: PageCacheMode;
+  readonly keepPageCache: boolean;
+  readonly verifyContent: boolean;
+  /** Frames the workload may use before reclaim must run (issue 5); at most frames.total. */
+  frameLimit: number;
+  /** Issue 5: called when an allocation finds frameLimit reached; returns frames freed. */
+  reclaimHook: ((core: MmCore, wanted: number) => number) | null = null;
+  /** Issue 5: swap back end. While null, no swap PTE can exist. */
+  swap: SwapHooks | null = null;
+
+  readonly frames: FrameTable;
+  readonly lru: LruLists;
+  readonly slab: PageSlab;
+  /** Reading, writing and copying page bytes. */
+  readonly contents: PageContents;
+  readonly pt = new PageTablePool();
+  /** Address spaces by id; id 0 is the content-shared cache. */
+  readonly spaces: (AddressSpace | undefined)[] = [];
+  readonly content: AddressSpace;
+  readonly counters: FaultCounters = { minor: 0, major: 0, zeroFill: 0, cow: 0, reuse: 0 };
+  bytesRead = 0;
+  /** Whether the last filePage() call read from the backing (a major fault). */
+  lastFaultMajor = false;
+  nrAnon = 0;
+  nrFile = 0;
+  nrShmem = 0;
+  nextAnonVmaId = 1;
+
+  private readonly fileSpaces = new Map<FileBacking, AddressSpace>();
+  private readonly namespaces = new Map<unknown, number>();
+  private verifyScratch: Uint8Array | undefined;
+
+  constructor(opts: { frames: number; pageSize: number; pageCache: PageCacheMode; keepPageCache: boolean; verifyContent: boolean; frameLimit: number }) {
+    this.pageSize = opts.pageSize;
+    this.cacheMode = opts.pageCache;
+    this.keepPageCache = opts.keepPageCache;
+    this.verifyContent = opts.verifyContent;
+    this.frameLimit = opts.frameLimit;
+    this.frames = new FrameTable(opts.frames);
+    this.lru = new LruLists(this.frames);
+    this.slab = new PageSlab(opts.pageSize);
+    this.content = new AddressSpace(0, 'content');
+    this.spaces.push(this.content);
+    this.contents = new PageContents(this.frames, this.slab, this.spaces, opts.pageSize);
+  }
+
+  // ---- address spaces -------------------------------------------------------
+
+  fileSpace(backing: FileBacking): AddressSpace {
+    let space = this.fileSpaces.get(backing);
+    if (space === undefined) {
+      if (backing.pageSize !== this.pageSize) {
+        throw new SimulationError('E_INVAL', `${backing.path}: backing page size ${backing.pageSize} differs from the machine's ${this.pageSize}`, {
+          file: backing.path,
+          field: 'pageSize',
+          expected: this.pageSize,
+          actual: backing.pageSize,
+        });
+      }
+      space = new AddressSpace(this.spaces.length, 'file', backing);
+      this.spaces.push(space);
+      this.fileSpaces.set(backing, space);
+    }
+    return space;
+  }
+
+  newShmemSpace(): AddressSpace {
+    const space = new AddressSpace(this.spaces.length, 'shmem');
+    this.spaces.push(space);
+    return space;
+  }
+
+  /** Drops a VMA's reference on `space`; a shmem space frees its pages at 0. */
+  releaseSpace(space: AddressSpace): void {
+    space.vmaRefs--;
+    if (space.kind !== 'shmem' || space.vmaRefs > 0) return;
+    for (const frame of [...space.pages.values()]) this.cacheDelete(frame);
+    this.spaces[space.id] = undefined;
+  }
+
+  // ---- frames ---------------------------------------------------------------
+
+  /** Allocates a frame of kind FRAME_ANON, FRAME_FILE or FRAME_SHMEM (plus extra flags), with refcount 0. */
+  allocFrame(flags: number): number {
+    const f = this.frames;
+    if (f.used >= this.frameLimit && this.reclaimHook !== null) this.reclaimHook(this, 1);
+    const frame = f.used >= this.frameLimit ? -1 : f.alloc(flags);
+    if (frame === -1) {
+      throw new SimulationError('E_OOM', `out of memory: ${f.used} of ${this.frameLimit} frames in use`, {
+        used: f.used,
+        frameLimit: this.frameLimit,
+        frames: f.total,
+      });
+    }
+    if (flags & FRAME_ANON) this.nrAnon++;
+    else if (flags & FRAME_FILE) this.nrFile++;
+    else if (flags & FRAME_SHMEM) this.nrShmem++;
+    this.lru.addHead(frame, flags & FRAME_FILE ? LRU_INACTIVE_FILE : LRU_INACTIVE_ANON);
+    return frame;
+  }
+
+  /** Takes a reference (a pin) on `frame`. */
+  get(frame: number): void {
+    this.frames.refcount[frame]!++;
+  }
+
+  /** Drops a reference; the frame is freed when none is left. */
+  put(frame: number): void {
+    const f = this.frames;
+    const ref = --f.refcount[frame]!;
+    if (ref > 0) return;
+    if (ref < 0 || frame === ZERO_FRAME) throw new InternalError('frame refcount underflow', { frame, refcount: ref });
+    const flags = f.flags[frame]!;
+    if (flags & FRAME_ANON) this.nrAnon--;
+    else if (flags & FRAME_FILE) this.nrFile--;
+    else if (flags & FRAME_SHMEM) this.nrShmem--;
+    this.lru.remove(frame);
+    const slot = f.dataSlot[frame]!;
+    if (slot >= 0) this.slab.free(slot);
+    f.release(frame);
+  }
+
+  // ---- page caches ----------------------------------------------------------
+
+  cacheInsert(space: AddressSpace, index: number, frame: number): void {
+    space.pages.set(index, frame);
+    this.frames.mappingId[frame] = space.id;
+    this.frames.mappingIndex[frame] = index;
+    this.get(frame);
+  }
+
+  /** Removes `frame` from its page cache (delete_from_page_cache) and drops the cache's reference. */
+  cacheDelete(frame: number): void {
+    const f = this.frames;
+    const space = this.spaces[f.mappingId[frame]!];
+    if (space === undefined) throw new InternalError('frame not in a page cache', { frame });
+    space.pages.delete(f.mappingIndex[frame]!);
+    f.mappingId[frame] = -1;
+    f.mappingIndex[frame] = 0;
+    this.put(frame);
+  }
+
+  /**
+   * The page-cache frame for page `index` of file `space`: found (minor
+   * fault) or read from the backing (major fault). `viaPrivate` selects the
+   * content-shared cache in content mode. Sets `lastFaultMajor`.
+   */
+  filePage(space: AddressSpace, index: number, viaPrivate: boolean): number {
+    const backing = space.backing!;
+    if (index >= backing.pageCount) {
+      throw new SimulationError('E_SIGBUS', `${backing.path}: access to page ${index} beyond the end of the file (${backing.pageCount} pages)`, {
+        file: backing.path,
+        offset: index * this.pageSize,
+      });
+    }
+    let cache = space;
+    let key = index;
+    if (viaPrivate && this.cacheMode === 'content') {
+      cache = this.content;
+      if (space.contentNamespace < 0) space.contentNamespace = this.namespaceOf(backing);
+      key = contentKey(space.contentNamespace, backing.contentId(index));
+    }
+    let frame = cache.pages.get(key);
+    if (frame !== undefined) {
+      this.counters.minor++;
+      if (this.verifyContent && cache === this.content) this.verifySameContent(frame, space, index);
+      this.lastFaultMajor = false;
+      return frame;
+    }
+    frame = this.allocFrame(FRAME_FILE);
+    this.frames.srcSpace[frame] = space.id;
+    this.frames.srcIndex[frame] = index;
+    this.cacheInsert(cache, key, frame);
+    this.counters.major++;
+    this.bytesRead += this.pageSize;
+    this.lastFaultMajor = true;
+    return frame;
+  }
+
+  /** The shmem page `index` of `space`, allocated zeroed if new. */
+  shmemPage(space: AddressSpace, index: number): number {
+    let frame = space.pages.get(index);
+    if (frame !== undefined) {
+      this.counters.minor++;
+      return frame;
+    }
+    frame = this.allocFrame(FRAME_SHMEM);
+    this.cacheInsert(space, index, frame);
+    this.counters.zeroFill++;
+    return frame;
+  }
+
+  /** After a frame lost a mapping: without keepPageCache, a clean file page nobody maps leaves the cache. */
+  maybeDropCached(frame: number): void {
+    const f = this.frames;
+    if (this.keepPageCache || f.mapcount[frame] !== 0 || f.mappingId[frame] === -1) return;
+    if ((f.flags[frame]! & (FRAME_FILE | FRAME_DIRTY)) !== FRAME_FILE) return;
+    this.cacheDelete(frame);
+  }
+
+  /** Frees every clean page-cache page that no PTE maps (echo 1 > /proc/sys/vm/drop_caches). Returns frames freed. */
+  dropCaches(): number {
+    let freed = 0;
+    for (const space of this.spaces) {
+      if (space === undefined || space.kind === 'shmem') continue;
+      for (const frame of [...space.pages.values()]) {
+        const f = this.frames;
+        if (f.mapcount[frame] === 0 && (f.flags[frame]! & FRAME_DIRTY) === 0 && f.refcount[frame] === 1) {
+          this.cacheDelete(frame);
+          freed++;
+        }
+      }
+    }
+    return freed;
+  }
+
+  // ---- PTEs -----------------------------------------------------------------
+
+  /** Makes none-PTE `slot` map `frame`. */
+  mapPte(slot: number, frame: number, bits: number): void {
+    const pt = this.pt;
+    pt.pte[slot] = mkPte(frame, bits);
+    pt.usedEntries[(slot / PTRS_PER_PTE) | 0]!++;
+    this.addMapping(slot, frame);
+  }
+
+  /** Points present PTE `slot` at `frame` instead of its current frame (COW break). */
+  replacePte(slot: number, frame: number, bits: number): void {
+    const pt = this.pt;
+    const old = pteFrame(pt.pte[slot]!);
+    pt.pte[slot] = mkPte(frame, bits);
+    this.dropMapping(slot, old);
+    this.addMapping(slot, frame);
+  }
+
+  /** Clears `slot` (zap_pte_range). The caller frees an emptied PT page. */
+  zapPte(slot: number): void {
+    const pt = this.pt;
+    const pte = pt.pte[slot]!;
+    if (pte === 0) return;
+    pt.pte[slot] = 0;
+    pt.usedEntries[(slot / PTRS_PER_PTE) | 0]!--;
+    if (pte < 0) {
+      this.swapHooks().free(pteSwapSlot(pte));
+      return;
+    }
+    this.dropMapping(slot, pteFrame(pte));
+  }
+
+  /** Accounts one more PTE of `frame` at `slot`. */
+  addMapping(slot: number, frame: number): void {
+    const f = this.frames;
+    f.mapcount[frame]!++;
+    if (frame === ZERO_FRAME) return;
+    f.refcount[frame]!++;
+    this.pt.rmapLink(f, frame, slot);
+  }
+
+  private dropMapping(slot: number, frame: number): void {
+    const f = this.frames;
+    f.mapcount[frame]!--;
+    if (frame === ZERO_FRAME) return;
+    this.pt.rmapUnlink(f, frame, slot);
+    this.put(frame);
+    if (f.refcount[frame]! > 0) this.maybeDropCached(frame);
+  }
+
+  swapHooks(): SwapHooks {
+    if (this.swap === null) throw new InternalError('swap PTE found but no swap back end is configured');
+    return this.swap;
+  }
+
+  private namespaceOf(backing: FileBacking): number {
+    const key = backing.contentSpace ?? DEFAULT_CONTENT_SPACE;
+    let ns = this.namespaces.get(key);
+    if (ns === undefined) {
+      ns = this.namespaces.size;
+      this.namespaces.set(key, ns);
+    }
+    return ns;
+  }
+
+  private verifySameContent(frame: number, space: AddressSpace, index: number): void {
+    const mine = (this.verifyScratch ??= new Uint8Array(this.pageSize));
+    space.backing!.readPage(index, mine);
+    const cached = this.contents.bytes(frame, new Uint8Array(this.pageSize));
+    if (Buffer.compare(mine, cached) !== 0) {
+      throw new InternalError(`${space.backing!.path}: page ${index} shares a content id with a different page`, {
+        file: space.backing!.path,
+        offset: index * this.pageSize,
+      });
+    }
+  }
+}

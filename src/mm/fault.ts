@@ -1,0 +1,134 @@
+/**
+ * The page-fault path (mm/memory.c handle_pte_fault), the hot path of the
+ * model. Called only when the fast path in access.ts cannot complete an
+ * access: the PTE is none, a swap entry, or lacks PTE_WRITE for a write.
+ * The caller has checked the VMA's protection.
+ *
+ *   none, private anon, read    → zero page (do_anonymous_page)        zeroFill
+ *   none, private anon, write   → new zeroed anon frame                zeroFill
+ *   none, shmem                 → shmem page, new ones zeroed          minor | zeroFill
+ *   none, file, read            → page-cache frame (do_read_fault)     minor | major
+ *   none, file private, write   → page cache + anon copy (do_cow_fault) minor | major, cow
+ *   none, file shared, write    → page-cache frame, dirtied (do_shared_fault)
+ *   present, no PTE_WRITE, write (do_wp_page):
+ *     shared mapping            → PTE made writable, frame dirtied (wp_page_shared)
+ *     zero page                 → new zeroed anon frame                zeroFill
+ *     exclusive anon frame      → PTE made writable (wp_page_reuse)    reuse
+ *     anything else             → copy (wp_page_copy)                  cow
+ *   swap entry                  → issue 5's swap back end (do_swap_page)
+ *
+ * "Exclusive" is mapcount 1 and refcount 1 on an anonymous frame that is
+ * neither KSM nor in the swap cache. Pages taken on a write fault are
+ * mapped writable and dirty; pages mapped on a read fault never writable, so
+ * every first write to a page goes through here.
+ */
+import type { MmCore } from './core.js';
+import { FRAME_ANON, FRAME_DIRTY, FRAME_KSM, FRAME_SWAPCACHE, ZERO_FRAME } from './frames.js';
+import type { Process } from './process.js';
+import { PTE_DIRTY, PTE_WRITE, PTE_YOUNG, mkPte, pteFrame, pteSwapSlot } from './pte.js';
+import type { Vma } from './vma.js';
+
+const WRITTEN = PTE_YOUNG | PTE_DIRTY | PTE_WRITE;
+
+export function handleFault(core: MmCore, proc: Process, vma: Vma, slot: number, vpn: number, write: boolean): void {
+  const pte = core.pt.pte[slot]!;
+  if (pte === 0) doNoPage(core, proc, vma, slot, vpn, write);
+  else if (pte < 0) doSwapPage(core, proc, vma, slot, pte, write);
+  else if (write && (pte & PTE_WRITE) === 0) doWpPage(core, proc, vma, slot, pte);
+  else core.pt.pte[slot] = pte | PTE_YOUNG | (write ? PTE_DIRTY : 0);
+}
+
+function doNoPage(core: MmCore, proc: Process, vma: Vma, slot: number, vpn: number, write: boolean): void {
+  const space = vma.space;
+  if (space === null) {
+    core.counters.zeroFill++;
+    proc.minorFaults++;
+    if (!write) {
+      core.mapPte(slot, ZERO_FRAME, PTE_YOUNG);
+      return;
+    }
+    anonVmaPrepare(core, vma);
+    core.mapPte(slot, core.allocFrame(FRAME_ANON | FRAME_DIRTY), WRITTEN);
+    return;
+  }
+  const index = vma.pgoff + (vpn - vma.start / core.pageSize);
+  if (space.kind === 'shmem') {
+    const frame = core.shmemPage(space, index);
+    proc.minorFaults++;
+    if (write) core.frames.flags[frame]! |= FRAME_DIRTY;
+    core.mapPte(slot, frame, write ? WRITTEN : PTE_YOUNG);
+    return;
+  }
+  const frame = core.filePage(space, index, !vma.shared);
+  if (core.lastFaultMajor) proc.majorFaults++;
+  else proc.minorFaults++;
+  if (!write) {
+    core.mapPte(slot, frame, PTE_YOUNG);
+    return;
+  }
+  if (vma.shared) {
+    core.frames.flags[frame]! |= FRAME_DIRTY;
+    core.mapPte(slot, frame, WRITTEN);
+    return;
+  }
+  // do_cow_fault: the page-cache page is read, copied, and left unmapped.
+  core.get(frame);
+  anonVmaPrepare(core, vma);
+  const copy = core.allocFrame(FRAME_ANON | FRAME_DIRTY);
+  core.contents.copy(frame, copy);
+  core.mapPte(slot, copy, WRITTEN);
+  core.counters.cow++;
+  unpin(core, frame);
+}
+
+function doWpPage(core: MmCore, proc: Process, vma: Vma, slot: number, pte: number): void {
+  const f = core.frames;
+  const frame = pteFrame(pte);
+  proc.minorFaults++;
+  if (vma.shared) {
+    f.flags[frame]! |= FRAME_DIRTY;
+    core.pt.pte[slot] = pte | WRITTEN;
+    return;
+  }
+  if (frame === ZERO_FRAME) {
+    anonVmaPrepare(core, vma);
+    core.replacePte(slot, core.allocFrame(FRAME_ANON | FRAME_DIRTY), WRITTEN);
+    core.counters.zeroFill++;
+    return;
+  }
+  if ((f.flags[frame]! & (FRAME_ANON | FRAME_KSM | FRAME_SWAPCACHE)) === FRAME_ANON && f.mapcount[frame] === 1 && f.refcount[frame] === 1) {
+    core.pt.pte[slot] = pte | WRITTEN;
+    core.counters.reuse++;
+    return;
+  }
+  core.get(frame);
+  anonVmaPrepare(core, vma);
+  const copy = core.allocFrame(FRAME_ANON | FRAME_DIRTY);
+  core.contents.copy(frame, copy);
+  core.replacePte(slot, copy, WRITTEN);
+  core.counters.cow++;
+  unpin(core, frame);
+}
+
+/** Issue 5 seam: the back end returns a pinned frame holding the page. */
+function doSwapPage(core: MmCore, proc: Process, vma: Vma, slot: number, pte: number, write: boolean): void {
+  const swap = core.swapHooks();
+  const swapSlot = pteSwapSlot(pte);
+  const frame = swap.swapIn(swapSlot);
+  core.pt.pte[slot] = mkPte(frame, PTE_YOUNG);
+  core.addMapping(slot, frame);
+  swap.free(swapSlot);
+  unpin(core, frame);
+  proc.majorFaults++;
+  if (write) doWpPage(core, proc, vma, slot, core.pt.pte[slot]!);
+}
+
+/** Drops a pin taken around an allocation; an unmapped clean file page may leave the cache. */
+function unpin(core: MmCore, frame: number): void {
+  core.put(frame);
+  if (core.frames.refcount[frame]! > 0) core.maybeDropCached(frame);
+}
+
+function anonVmaPrepare(core: MmCore, vma: Vma): void {
+  if (vma.anonVmaId === 0) vma.anonVmaId = core.nextAnonVmaId++;
+}

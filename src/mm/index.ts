@@ -1,0 +1,25 @@
+/**
+ * The memory model: frames, page caches, processes, faults and /proc
+ * accounting. See docs/notes/mm.md.
+ */
+export { Machine } from './machine.js';
+export type {
+  FaultCounters,
+  MachineOptions,
+  MachineStats,
+  MmapOptions,
+  PageCacheMode,
+  PageInfo,
+  SmapsCounters,
+  SmapsEntry,
+  SmapsRollup,
+  VmaInfo,
+} from './types.js';
+export type { AccessKind } from './access.js';
+export type { FileBacking } from './backing.js';
+export { ContentIndex, MemoryBacking } from './memory-backing.js';
+export { formatMaps, formatMapsLine, formatSmaps, formatSmapsRollup } from './smaps-format.js';
+export { PSS_SHIFT } from './smaps.js';
+export { MMAP_BASE, TASK_SIZE } from './vma-ops.js';
+export { PROT_EXEC, PROT_READ, PROT_WRITE } from '../loader/plan.js';
+export type { ExecPlan, KernelWrite, VmaPlan } from '../loader/plan.js';

@@ -1,0 +1,295 @@
+/**
+ * Machine: the memory model's public API. A pool of physical frames, page
+ * caches, and processes with VMAs and page tables; exec from an ExecPlan,
+ * fork, mmap, munmap, mprotect, exit; reads and writes that go through
+ * page faults; accounting in /proc's terms. Every result is plain data.
+ *
+ *   const m = new Machine({ frames: 4096 });
+ *   const pid = m.exec(plan);
+ *   const child = m.fork(pid);
+ *   m.write(child, dataAddr, new Uint8Array([1]));
+ *   m.smapsRollup(child).privateDirty;   // bytes
+ *
+ * Errors are SimulationError with a stable code: E_SEGV (access outside a
+ * VMA or against its protection), E_SIGBUS (file page beyond EOF), E_OOM
+ * (frameLimit reached), E_NOMEM (no address space; mprotect over a hole),
+ * E_INVAL (bad arguments), E_NOPID (no such process).
+ */
+import { SimulationError } from '../errors.js';
+import type { ExecPlan } from '../loader/plan.js';
+import { accessRange, type AccessKind } from './access.js';
+import { MmCore } from './core.js';
+import { copyMm } from './fork.js';
+import { checkInvariants } from './invariants.js';
+import { pageInfoOf } from './page-info.js';
+import { Process } from './process.js';
+import { smapsOf, smapsRollupOf } from './smaps.js';
+import { machineStats } from './stats.js';
+import type {
+  MachineOptions,
+  MachineStats,
+  MmapOptions,
+  PageInfo,
+  SmapsEntry,
+  SmapsRollup,
+  VmaInfo,
+} from './types.js';
+import { vmaInfo } from './vma-info.js';
+import { TASK_SIZE, getUnmappedArea, insertVma, mergeAround, protectRange, unmapRange } from './vma-ops.js';
+import { Vma } from './vma.js';
+import { MAX_FRAME } from './pte.js';
+
+function invalid(message: string, data: Record<string, unknown> = {}): SimulationError {
+  return new SimulationError('E_INVAL', message, data);
+}
+
+export class Machine {
+  /** The model's internals, for issue 5's policies and for tests. Not a stable API. */
+  readonly core: MmCore;
+  readonly pageSize: number;
+  private readonly procs = new Map<number, Process>();
+  private nextPid = 1;
+
+  constructor(options: MachineOptions) {
+    const pageSize = options.pageSize ?? 4096;
+    if (!Number.isInteger(pageSize) || pageSize < 1024 || pageSize > 65536 || (pageSize & (pageSize - 1)) !== 0) {
+      throw invalid(`pageSize must be a power of two from 1024 to 65536, not ${pageSize}`, { field: 'pageSize', actual: pageSize });
+    }
+    const frames = options.frames;
+    if (!Number.isInteger(frames) || frames < 1 || frames > MAX_FRAME) {
+      throw invalid(`frames must be an integer from 1 to ${MAX_FRAME}, not ${frames}`, { field: 'frames', actual: frames });
+    }
+    const frameLimit = options.frameLimit ?? frames;
+    if (!Number.isInteger(frameLimit) || frameLimit < 1 || frameLimit > frames) {
+      throw invalid(`frameLimit must be an integer from 1 to frames (${frames}), not ${frameLimit}`, { field: 'frameLimit' });
+    }
+    const pageCache = options.pageCache ?? 'file';
+    if (pageCache !== 'file' && pageCache !== 'content') {
+      throw invalid(`pageCache must be 'file' or 'content', not ${String(pageCache)}`, { field: 'pageCache' });
+    }
+    this.pageSize = pageSize;
+    this.core = new MmCore({
+      frames,
+      pageSize,
+      pageCache,
+      keepPageCache: options.keepPageCache ?? false,
+      verifyContent: options.verifyContent ?? false,
+      frameLimit,
+    });
+  }
+
+  /** Frames the workload may use before reclaim (issue 5). */
+  get frameLimit(): number {
+    return this.core.frameLimit;
+  }
+
+  set frameLimit(n: number) {
+    if (!Number.isInteger(n) || n < 1 || n > this.core.frames.total) throw invalid(`frameLimit out of range: ${n}`, { field: 'frameLimit' });
+    this.core.frameLimit = n;
+  }
+
+  /** Live pids, in creation order. */
+  pids(): number[] {
+    return [...this.procs.keys()];
+  }
+
+  /**
+   * execve: maps the plan's VMAs into a new process (or replaces the image
+   * of `pid`), then applies the kernel's writes (padzero, stack contents)
+   * through write faults. Returns the pid.
+   */
+  exec(plan: ExecPlan, pid?: number): number {
+    this.checkPlan(plan);
+    const fileSpaces = plan.vmas.map((v) => (v.file ? this.core.fileSpace(v.file.backing) : null));
+    let proc: Process;
+    if (pid === undefined) {
+      proc = new Process(this.nextPid++, 0, plan.path);
+      this.procs.set(proc.pid, proc);
+    } else {
+      proc = this.proc(pid);
+      unmapRange(this.core, proc, 0, TASK_SIZE);
+      proc.path = plan.path;
+    }
+    plan.vmas.forEach((v, i) => {
+      const space = fileSpaces[i] ?? (v.shared ? this.core.newShmemSpace() : null);
+      insertVma(
+        proc,
+        new Vma({
+          start: v.start,
+          end: v.end,
+          prot: v.prot,
+          shared: v.shared,
+          space,
+          pgoff: v.file ? v.file.offset / this.pageSize : 0,
+          name: v.name,
+          growsDown: v.name === '[stack]',
+        }),
+      );
+    });
+    proc.startBrk = plan.startBrk;
+    proc.brk = plan.startBrk;
+    proc.stackTop = plan.stackTop;
+    proc.entry = plan.entry;
+    for (const w of plan.writes) accessRange(this.core, proc, w.addr, w.bytes.length, true, w.bytes, true);
+    return proc.pid;
+  }
+
+  /** fork: a new process sharing every page copy-on-write. Returns the child's pid. */
+  fork(pid: number): number {
+    const parent = this.proc(pid);
+    const child = new Process(this.nextPid++, parent.pid, parent.path);
+    this.procs.set(child.pid, child);
+    copyMm(this.core, parent, child);
+    return child.pid;
+  }
+
+  /** exit: unmaps everything; frames no longer mapped or cached are freed. */
+  exit(pid: number): void {
+    const proc = this.proc(pid);
+    unmapRange(this.core, proc, 0, TASK_SIZE);
+    this.procs.delete(pid);
+  }
+
+  /** mmap: returns the start address. */
+  mmap(pid: number, opts: MmapOptions): number {
+    const proc = this.proc(pid);
+    const ps = this.pageSize;
+    if (!Number.isSafeInteger(opts.length) || opts.length <= 0) throw invalid(`mmap length must be positive, not ${opts.length}`, { field: 'length' });
+    const len = Math.ceil(opts.length / ps) * ps;
+    const shared = opts.shared ?? false;
+    if (opts.file !== undefined && (!Number.isSafeInteger(opts.file.offset) || opts.file.offset < 0 || opts.file.offset % ps !== 0)) {
+      throw invalid(`mmap file offset must be a non-negative multiple of ${ps}`, { field: 'offset', actual: opts.file.offset });
+    }
+    if (!Number.isInteger(opts.prot) || opts.prot < 0 || opts.prot > 7) throw invalid(`prot must be a PROT_* combination, not ${opts.prot}`, { field: 'prot' });
+    const fileSpace = opts.file === undefined ? null : this.core.fileSpace(opts.file.backing);
+    let start: number;
+    if (opts.addr !== undefined) {
+      this.checkRange(opts.addr, len, 'mmap');
+      start = opts.addr;
+      unmapRange(this.core, proc, start, start + len);
+    } else {
+      start = getUnmappedArea(proc, len, ps);
+    }
+    const space = fileSpace ?? (shared ? this.core.newShmemSpace() : null);
+    const pgoff = opts.file === undefined ? 0 : opts.file.offset / ps;
+    const vma = new Vma({ start, end: start + len, prot: opts.prot, shared, space, pgoff, name: opts.name });
+    const i = insertVma(proc, vma);
+    mergeAround(this.core, proc, i, i);
+    return start;
+  }
+
+  /** munmap: removes [addr, addr + length) (rounded out to pages). Unmapped holes are fine. */
+  munmap(pid: number, addr: number, length: number): void {
+    const proc = this.proc(pid);
+    const len = Math.ceil(length / this.pageSize) * this.pageSize;
+    this.checkRange(addr, len, 'munmap');
+    unmapRange(this.core, proc, addr, addr + len);
+  }
+
+  /** mprotect: the range must be fully mapped (E_NOMEM otherwise). */
+  mprotect(pid: number, addr: number, length: number, prot: number): void {
+    const proc = this.proc(pid);
+    const len = Math.ceil(length / this.pageSize) * this.pageSize;
+    this.checkRange(addr, len, 'mprotect');
+    if (!Number.isInteger(prot) || prot < 0 || prot > 7) throw invalid(`prot must be a PROT_* combination, not ${prot}`, { field: 'prot' });
+    protectRange(this.core, proc, addr, addr + len, prot);
+  }
+
+  /** Reads `len` bytes at `addr` through read faults. */
+  read(pid: number, addr: number, len: number): Uint8Array {
+    const proc = this.proc(pid);
+    this.checkSpan(addr, len);
+    const out = new Uint8Array(len);
+    accessRange(this.core, proc, addr, len, false, out);
+    return out;
+  }
+
+  /** Writes `bytes` at `addr` through write faults (COW breaks, zero-fill). */
+  write(pid: number, addr: number, bytes: Uint8Array): void {
+    const proc = this.proc(pid);
+    this.checkSpan(addr, bytes.length);
+    accessRange(this.core, proc, addr, bytes.length, true, bytes);
+  }
+
+  /** Faults in every page of the range for reading or writing, without copying bytes. */
+  touch(pid: number, addr: number, len: number, access: AccessKind): void {
+    const proc = this.proc(pid);
+    this.checkSpan(addr, len);
+    if (access !== 'read' && access !== 'write') throw invalid(`access must be 'read' or 'write', not ${String(access)}`);
+    accessRange(this.core, proc, addr, len, access === 'write', null);
+  }
+
+  /** The process's VMAs, as /proc/PID/maps lists them. */
+  maps(pid: number): VmaInfo[] {
+    return this.proc(pid).vmas.map((v) => vmaInfo(this.core, v));
+  }
+
+  smaps(pid: number): SmapsEntry[] {
+    return smapsOf(this.core, this.proc(pid));
+  }
+
+  smapsRollup(pid: number): SmapsRollup {
+    return smapsRollupOf(this.core, this.proc(pid));
+  }
+
+  /** What the page at `addr` maps to. */
+  pageInfo(pid: number, addr: number): PageInfo {
+    return pageInfoOf(this.core, this.proc(pid), addr);
+  }
+
+  /** Per-process fault counters (/proc/PID/stat minflt, majflt). */
+  processFaults(pid: number): { minor: number; major: number } {
+    const p = this.proc(pid);
+    return { minor: p.minorFaults, major: p.majorFaults };
+  }
+
+  stats(): MachineStats {
+    return machineStats(this.core, this.procs.size);
+  }
+
+  /** Frees clean page-cache pages that nothing maps (drop_caches). Returns frames freed. */
+  dropCaches(): number {
+    return this.core.dropCaches();
+  }
+
+  /** Recomputes mapcounts, refcounts, rmap lists, LRU lists and page-table counts from scratch; throws InternalError on any mismatch. */
+  checkInvariants(): void {
+    checkInvariants(this.core, [...this.procs.values()]);
+  }
+
+  private proc(pid: number): Process {
+    const p = this.procs.get(pid);
+    if (p === undefined) throw new SimulationError('E_NOPID', `no process ${pid}`, { pid });
+    return p;
+  }
+
+  private checkSpan(addr: number, len: number): void {
+    if (!Number.isSafeInteger(addr) || !Number.isSafeInteger(len) || addr < 0 || len < 0 || !Number.isSafeInteger(addr + len)) {
+      throw invalid(`bad address range ${addr} + ${len}`, { addr, len });
+    }
+  }
+
+  private checkRange(addr: number, len: number, what: string): void {
+    if (!Number.isSafeInteger(addr) || addr % this.pageSize !== 0 || addr < 0 || len <= 0 || addr + len > TASK_SIZE) {
+      throw invalid(`${what}: address 0x${addr.toString(16)} and length ${len} must be page-aligned and inside user space`, { addr, len });
+    }
+  }
+
+  private checkPlan(plan: ExecPlan): void {
+    const ps = this.pageSize;
+    let prevEnd = 0;
+    for (const v of plan.vmas) {
+      const where = { file: plan.path, start: v.start, end: v.end };
+      if (!Number.isSafeInteger(v.start) || !Number.isSafeInteger(v.end) || v.start % ps !== 0 || v.end % ps !== 0) {
+        throw invalid(`${plan.path}: VMA 0x${v.start.toString(16)}-0x${v.end.toString(16)} is not page-aligned`, where);
+      }
+      if (v.end <= v.start || v.start < prevEnd || v.end > TASK_SIZE) {
+        throw invalid(`${plan.path}: VMA 0x${v.start.toString(16)}-0x${v.end.toString(16)} is empty, overlaps or is out of order`, where);
+      }
+      if (v.file !== undefined && (v.file.offset % ps !== 0 || v.file.offset < 0)) {
+        throw invalid(`${plan.path}: VMA file offset ${v.file.offset} is not page-aligned`, where);
+      }
+      prevEnd = v.end;
+    }
+  }
+}

@@ -1,0 +1,155 @@
+/**
+ * The memory model's public types. Results are plain data (numbers in
+ * bytes unless named otherwise), safe to compare with toEqual or to print
+ * as JSON.
+ */
+import type { FileBacking } from './backing.js';
+import type { FaultCounters, PageCacheMode } from './core.js';
+
+export type { FaultCounters, PageCacheMode } from './core.js';
+
+export interface MachineOptions {
+  /**
+   * Physical frames in the pool (the zero page is extra). 1 ≤ frames ≤ 2^27 − 1.
+   * Memory cost: about 51 bytes of metadata per frame actually used, plus
+   * one page of bytes per frame whose content exists only in memory.
+   */
+  frames: number;
+  /**
+   * 'file' (default): the ordinary page cache keyed by (file, page index),
+   * as Linux has it. 'content': MAP_PRIVATE file pages are keyed by
+   * FileBacking.contentId, so identical pages of different files share one frame.
+   */
+  pageCache?: PageCacheMode;
+  /** Bytes per page, a power of two from 1024 to 65536. Default 4096. Backings must use the same. */
+  pageSize?: number;
+  /**
+   * false (default): a clean page-cache page is freed as soon as no PTE maps
+   * it. true: it stays cached, as in Linux, until dropCaches() (or issue 5's
+   * reclaim); mapping it again is then a minor fault.
+   */
+  keepPageCache?: boolean;
+  /**
+   * Frames the workload may use before reclaim has to run; default `frames`.
+   * Without a reclaim policy (issue 5), reaching it is E_OOM.
+   */
+  frameLimit?: number;
+  /**
+   * Check on every content-shared cache hit that the page's bytes equal the
+   * cached frame's bytes (catches FileBackings with wrong contentIds).
+   * Slow; for tests. Default false.
+   */
+  verifyContent?: boolean;
+}
+
+/** Arguments of Machine.mmap, in mmap(2)'s terms. */
+export interface MmapOptions {
+  /** With addr: MAP_FIXED (whatever was mapped there is unmapped first). Without: the kernel picks, top-down. Page-aligned. */
+  addr?: number;
+  /** Bytes, rounded up to whole pages. */
+  length: number;
+  /** PROT_READ | PROT_WRITE | PROT_EXEC (from src/loader/plan.ts). */
+  prot: number;
+  /** MAP_SHARED; default MAP_PRIVATE. */
+  shared?: boolean;
+  /** A file mapping: the file and a page-aligned offset. Without it: MAP_ANONYMOUS. */
+  file?: { backing: FileBacking; offset: number };
+  /** A name for anonymous memory, as '[heap]' or '[stack]' show in maps. */
+  name?: string;
+}
+
+/** One VMA, as a /proc/PID/maps line says it. */
+export interface VmaInfo {
+  start: number;
+  end: number;
+  /** 'r-xp', 'rw-s', ... */
+  perms: string;
+  prot: number;
+  shared: boolean;
+  /** File offset of `start` (0 for anonymous memory). */
+  offset: number;
+  /** File path, '[heap]', '[stack]', '/dev/zero (deleted)' for shared anonymous memory, or '' */
+  path: string;
+  /** VmFlags mnemonics, in the kernel's order. */
+  vmFlags: string[];
+}
+
+/** The sums smaps and smaps_rollup print, in bytes (Pss values are the kernel's fixed-point value >> PSS_SHIFT). */
+export interface SmapsCounters {
+  rss: number;
+  pss: number;
+  pssDirty: number;
+  pssAnon: number;
+  pssFile: number;
+  pssShmem: number;
+  sharedClean: number;
+  sharedDirty: number;
+  privateClean: number;
+  privateDirty: number;
+  referenced: number;
+  anonymous: number;
+  ksm: number;
+  lazyFree: number;
+  swap: number;
+  swapPss: number;
+  locked: number;
+}
+
+export interface SmapsEntry extends VmaInfo, SmapsCounters {
+  /** vm_end − vm_start. */
+  size: number;
+  kernelPageSize: number;
+  mmuPageSize: number;
+}
+
+export interface SmapsRollup extends SmapsCounters {
+  /** First VMA's start and last VMA's end. */
+  start: number;
+  end: number;
+}
+
+/** What one virtual page maps to, for tests and debugging. */
+export interface PageInfo {
+  state: 'none' | 'present' | 'swap';
+  /** Frame number (present) or swap slot (swap); -1 otherwise. */
+  frame: number;
+  swapSlot: number;
+  zeroPage: boolean;
+  kind: 'anon' | 'file' | 'shmem' | 'zero' | 'none';
+  mapcount: number;
+  writable: boolean;
+  dirty: boolean;
+  young: boolean;
+  /** Frame flags by name (anon, file, shmem, zero, dirty, referenced, active, lru, swapcache, ksm, ...). */
+  flags: string[];
+}
+
+export interface MachineStats {
+  pageSize: number;
+  pageCacheMode: PageCacheMode;
+  frames: {
+    /** Pool size. */
+    total: number;
+    used: number;
+    free: number;
+    limit: number;
+  };
+  /** Frames in a file page cache (content-shared or per-file). */
+  pageCache: number;
+  /** Frames of shared anonymous memory (shmem). */
+  shmem: number;
+  /** Anonymous frames (zero-fill writes, COW copies). */
+  anonymous: number;
+  /** PTEs mapping the shared zero page (which uses no pool frame). */
+  zeroPageMappings: number;
+  /** Frames holding bytes of their own (the page slab). */
+  materialized: number;
+  /** Page-table pages in use (512 PTEs each). */
+  pageTablePages: number;
+  faults: FaultCounters;
+  /** Bytes read from FileBackings by major faults (one page each). */
+  bytesRead: number;
+  processes: number;
+  /** LRU list lengths, in the kernel's list names. */
+  lru: Record<'inactive_anon' | 'active_anon' | 'inactive_file' | 'active_file' | 'unevictable', number>;
+}

@@ -1,0 +1,262 @@
+// Faults, copy-on-write and the two page caches, checked page by page.
+import { describe, expect, it } from 'vitest';
+import { ContentIndex, Machine, MemoryBacking, PROT_READ, PROT_WRITE } from '../src/mm/index.js';
+import { BASE, PAGE, fileOf, programPlan } from './mm-helpers.js';
+
+const RW = PROT_READ | PROT_WRITE;
+
+function bareProcess(m: Machine): number {
+  // exec of an empty plan: a process with no VMAs, ready for mmap
+  return m.exec({ path: 'bare', vmas: [], writes: [], entry: 0, loadBias: 0, startBrk: 0, stackTop: 0 });
+}
+
+describe('anonymous memory and the zero page', () => {
+  it('a read of untouched anonymous memory maps the zero page; the first write takes a frame', () => {
+    const m = new Machine({ frames: 16 });
+    const pid = bareProcess(m);
+    const a = m.mmap(pid, { length: 4 * PAGE, prot: RW });
+    expect(m.read(pid, a, 8)).toEqual(new Uint8Array(8));
+    expect(m.pageInfo(pid, a)).toMatchObject({ state: 'present', zeroPage: true, kind: 'zero', writable: false });
+    let s = m.stats();
+    expect(s.frames.used).toBe(0);
+    expect(s.zeroPageMappings).toBe(1);
+    expect(s.faults.zeroFill).toBe(1);
+    expect(m.smapsRollup(pid).rss).toBe(0); // the zero page never counts
+
+    m.write(pid, a + 5, Uint8Array.of(9));
+    s = m.stats();
+    expect(s.frames.used).toBe(1);
+    expect(s.zeroPageMappings).toBe(0);
+    expect(s.faults.zeroFill).toBe(2);
+    expect(s.faults.cow).toBe(0);
+    expect(m.pageInfo(pid, a)).toMatchObject({ kind: 'anon', writable: true, dirty: true, mapcount: 1 });
+    const r = m.smapsRollup(pid);
+    expect(r).toMatchObject({ rss: PAGE, pss: PAGE, anonymous: PAGE, privateDirty: PAGE, pssAnon: PAGE });
+    expect(m.read(pid, a, 8)).toEqual(Uint8Array.of(0, 0, 0, 0, 0, 9, 0, 0));
+
+    m.touch(pid, a + PAGE, PAGE, 'write'); // a write without a prior read: one zero-fill fault
+    expect(m.stats().faults.zeroFill).toBe(3);
+    m.checkInvariants();
+  });
+
+  it('fork shares zero-page mappings and dirty pages; COW splits them', () => {
+    const m = new Machine({ frames: 16 });
+    const pid = bareProcess(m);
+    const a = m.mmap(pid, { length: 2 * PAGE, prot: RW });
+    m.write(pid, a, Uint8Array.of(1, 2, 3));
+    m.read(pid, a + PAGE, 1);
+    const child = m.fork(pid);
+    expect(m.stats().zeroPageMappings).toBe(2);
+    expect(m.pageInfo(child, a)).toMatchObject({ mapcount: 2, writable: false, young: false });
+    expect(m.pageInfo(pid, a).writable).toBe(false); // the parent lost PTE_WRITE too
+    expect(m.smapsRollup(child)).toMatchObject({ rss: PAGE, pss: PAGE / 2, sharedDirty: PAGE, privateDirty: 0, referenced: 0 });
+
+    m.write(child, a, Uint8Array.of(7));
+    expect(m.read(child, a, 3)).toEqual(Uint8Array.of(7, 2, 3));
+    expect(m.read(pid, a, 3)).toEqual(Uint8Array.of(1, 2, 3));
+    expect(m.stats().faults.cow).toBe(1);
+    expect(m.smapsRollup(child)).toMatchObject({ privateDirty: PAGE, sharedDirty: 0 });
+
+    // the parent's page is exclusive again: its write reuses the frame (wp_page_reuse)
+    const used = m.stats().frames.used;
+    m.write(pid, a, Uint8Array.of(5));
+    expect(m.stats().faults.reuse).toBe(1);
+    expect(m.stats().frames.used).toBe(used);
+    m.checkInvariants();
+  });
+
+  it('a page written by the parent after fork leaves the child with the old bytes', () => {
+    const m = new Machine({ frames: 32 });
+    const backing = fileOf('/bin/p', [1, 2, 3]);
+    const pid = m.exec(programPlan(backing, 2));
+    const data = BASE + 2 * PAGE;
+    const child = m.fork(pid);
+    m.write(pid, data, Uint8Array.of(0xaa));
+    expect(m.read(child, data, 1)[0]).toBe(3);
+    expect(m.read(pid, data, 1)[0]).toBe(0xaa);
+    m.checkInvariants();
+  });
+
+  it('only VMAs with an anon_vma have their page tables copied by fork', () => {
+    const m = new Machine({ frames: 64 });
+    const backing = fileOf('/bin/p', [1, 2, 3, 4, 5]);
+    const pid = m.exec(programPlan(backing, 4));
+    m.touch(pid, BASE, 4 * PAGE, 'read'); // text: file pages, no anon_vma
+    const child = m.fork(pid);
+    const text = m.smaps(child)[0]!;
+    expect(text.rss).toBe(0); // the child faults text in later, from the page cache
+    m.touch(child, BASE, 4 * PAGE, 'read');
+    expect(m.smaps(child)[0]).toMatchObject({ rss: 4 * PAGE, sharedClean: 4 * PAGE, pss: 2 * PAGE });
+    expect(m.processFaults(child)).toEqual({ minor: 4, major: 0 });
+    m.checkInvariants();
+  });
+});
+
+describe('file pages and the page caches', () => {
+  it('the first read of a file page is a major fault, later ones are minor', () => {
+    const m = new Machine({ frames: 16 });
+    const f = fileOf('/lib/x.so', [1, 2]);
+    const p1 = bareProcess(m);
+    const p2 = bareProcess(m);
+    const a1 = m.mmap(p1, { length: 2 * PAGE, prot: PROT_READ, file: { backing: f, offset: 0 } });
+    const a2 = m.mmap(p2, { length: PAGE, prot: PROT_READ, file: { backing: f, offset: PAGE } });
+    expect(m.read(p1, a1 + PAGE, 2)).toEqual(Uint8Array.of(2, 2));
+    expect(m.read(p2, a2, 2)).toEqual(Uint8Array.of(2, 2));
+    const s = m.stats();
+    expect(s.faults).toMatchObject({ major: 1, minor: 1 });
+    expect(s.bytesRead).toBe(PAGE);
+    expect(s.pageCache).toBe(1);
+    expect(m.pageInfo(p1, a1 + PAGE)).toMatchObject({ mapcount: 2, kind: 'file' });
+    expect(m.smapsRollup(p2)).toMatchObject({ rss: PAGE, pss: PAGE / 2, pssFile: PAGE / 2, sharedClean: PAGE, anonymous: 0 });
+    m.checkInvariants();
+  });
+
+  it('content mode shares identical pages of different files; file mode does not', () => {
+    const index = new ContentIndex();
+    const a = fileOf('/bin/a', [1, 2, 3, 0], index);
+    const b = fileOf('/bin/b', [9, 2, 3, 0], index);
+    const run = (mode: 'content' | 'file'): ReturnType<Machine['stats']> => {
+      const m = new Machine({ frames: 64, pageCache: mode, verifyContent: true });
+      for (const backing of [a, b]) {
+        const pid = bareProcess(m);
+        const at = m.mmap(pid, { length: 4 * PAGE, prot: PROT_READ, file: { backing, offset: 0 } });
+        m.touch(pid, at, 4 * PAGE, 'read');
+        expect(m.read(pid, at, 1)[0]).toBe(backing === a ? 1 : 9);
+      }
+      m.checkInvariants();
+      return m.stats();
+    };
+    const content = run('content');
+    const file = run('file');
+    expect(file.pageCache).toBe(8);
+    expect(file.bytesRead).toBe(8 * PAGE);
+    expect(content.pageCache).toBe(5); // 1, 2, 3, zero, 9: b's pages 2, 3 and zero are a's frames
+    expect(content.faults).toMatchObject({ major: 5, minor: 3 });
+    expect(content.bytesRead).toBe(5 * PAGE);
+  });
+
+  it('content mode also merges identical pages inside one file', () => {
+    const m = new Machine({ frames: 16, pageCache: 'content' });
+    const f = fileOf('/bin/dup', [5, 5, 5, 6]);
+    const pid = bareProcess(m);
+    const at = m.mmap(pid, { length: 4 * PAGE, prot: PROT_READ, file: { backing: f, offset: 0 } });
+    m.touch(pid, at, 4 * PAGE, 'read');
+    expect(m.stats().pageCache).toBe(2);
+    // three PTEs of one process map one frame: Shared, as the kernel counts it
+    expect(m.smapsRollup(pid)).toMatchObject({ rss: 4 * PAGE, sharedClean: 3 * PAGE, privateClean: PAGE });
+    m.checkInvariants();
+  });
+
+  it('backings with different content spaces never share frames', () => {
+    const m = new Machine({ frames: 16, pageCache: 'content' });
+    const a = fileOf('/a', [1]); // each has its own ContentIndex: content id 1 in both
+    const b = fileOf('/b', [2]);
+    const pid = bareProcess(m);
+    const x = m.mmap(pid, { length: PAGE, prot: PROT_READ, file: { backing: a, offset: 0 } });
+    const y = m.mmap(pid, { length: PAGE, prot: PROT_READ, file: { backing: b, offset: 0 } });
+    expect(m.read(pid, x, 1)[0]).toBe(1);
+    expect(m.read(pid, y, 1)[0]).toBe(2);
+    expect(m.stats().pageCache).toBe(2);
+  });
+
+  it('verifyContent catches a backing whose content ids lie', () => {
+    const m = new Machine({ frames: 16, pageCache: 'content', verifyContent: true });
+    const good = fileOf('/good', [1]);
+    const liar = Object.assign(Object.create(Object.getPrototypeOf(good)) as MemoryBacking, good, {
+      path: '/liar',
+      readPage: (_i: number, into: Uint8Array) => into.fill(2),
+    });
+    const pid = bareProcess(m);
+    m.touch(pid, m.mmap(pid, { length: PAGE, prot: PROT_READ, file: { backing: good, offset: 0 } }), 1, 'read');
+    const y = m.mmap(pid, { length: PAGE, prot: PROT_READ, file: { backing: liar, offset: 0 } });
+    expect(() => m.touch(pid, y, 1, 'read')).toThrow(/shares a content id/);
+  });
+
+  it('a private write to a file page copies it (do_cow_fault) and the file page stays intact', () => {
+    const m = new Machine({ frames: 16 });
+    const f = fileOf('/f', [3, 4]);
+    const pid = bareProcess(m);
+    const at = m.mmap(pid, { length: 2 * PAGE, prot: RW, file: { backing: f, offset: 0 } });
+    m.write(pid, at + 1, Uint8Array.of(8));
+    const s = m.stats();
+    expect(s.faults).toMatchObject({ major: 1, cow: 1 });
+    expect(s.anonymous).toBe(1);
+    expect(s.pageCache).toBe(0); // nothing maps the file page any more
+    expect(m.read(pid, at, 3)).toEqual(Uint8Array.of(3, 8, 3));
+    expect(m.smapsRollup(pid)).toMatchObject({ anonymous: PAGE, privateDirty: PAGE, pssAnon: PAGE });
+    const other = bareProcess(m);
+    const at2 = m.mmap(other, { length: PAGE, prot: PROT_READ, file: { backing: f, offset: 0 } });
+    expect(m.read(other, at2, 2)).toEqual(Uint8Array.of(3, 3));
+    m.checkInvariants();
+  });
+
+  it('keepPageCache keeps unmapped file pages until dropCaches', () => {
+    const f = fileOf('/bin/p', [1, 2, 3]);
+    const plan = programPlan(f, 2);
+    const m = new Machine({ frames: 64, keepPageCache: true });
+    const pid = m.exec(plan);
+    m.touch(pid, BASE, 2 * PAGE, 'read');
+    m.exit(pid);
+    expect(m.stats().pageCache).toBe(3); // 2 text pages + the .data file page (copied by padzero)
+    const again = m.exec(plan);
+    m.touch(again, BASE, 2 * PAGE, 'read');
+    expect(m.stats().faults.major).toBe(3);
+    m.exit(again);
+    expect(m.dropCaches()).toBe(3);
+    expect(m.stats().frames.used).toBe(0);
+    m.checkInvariants();
+  });
+
+  it('without keepPageCache every frame is freed once all processes exit', () => {
+    const f = fileOf('/bin/p', [1, 2, 3]);
+    const m = new Machine({ frames: 64 });
+    const pid = m.exec(programPlan(f, 2));
+    m.touch(pid, BASE, 2 * PAGE, 'read');
+    const child = m.fork(pid);
+    m.write(child, BASE + 3 * PAGE, Uint8Array.of(1));
+    m.exit(pid);
+    m.exit(child);
+    const s = m.stats();
+    expect(s.frames.used).toBe(0);
+    expect(s.pageTablePages).toBe(0);
+    expect(s.materialized).toBe(0);
+    expect(s.zeroPageMappings).toBe(0);
+    m.checkInvariants();
+  });
+});
+
+describe('shared mappings', () => {
+  it('MAP_SHARED anonymous memory is shared across fork and is shmem, not Anonymous', () => {
+    const m = new Machine({ frames: 16 });
+    const pid = bareProcess(m);
+    const a = m.mmap(pid, { length: 2 * PAGE, prot: RW, shared: true });
+    const child = m.fork(pid);
+    m.write(child, a + PAGE, Uint8Array.of(0x5a));
+    expect(m.read(pid, a + PAGE, 1)[0]).toBe(0x5a);
+    expect(m.maps(pid)[0]).toMatchObject({ perms: 'rw-s', path: '/dev/zero (deleted)' });
+    const r = m.smapsRollup(pid);
+    expect(r).toMatchObject({ rss: PAGE, anonymous: 0, pssShmem: PAGE / 2, sharedDirty: PAGE });
+    expect(m.stats().shmem).toBe(1);
+    m.exit(child);
+    m.exit(pid);
+    expect(m.stats().frames.used).toBe(0);
+    m.checkInvariants();
+  });
+
+  it('MAP_SHARED file writes are seen by other mappers and stay cached while dirty', () => {
+    const m = new Machine({ frames: 16 });
+    const f = fileOf('/data', [1, 1]);
+    const p1 = bareProcess(m);
+    const p2 = bareProcess(m);
+    const a1 = m.mmap(p1, { length: 2 * PAGE, prot: RW, shared: true, file: { backing: f, offset: 0 } });
+    const a2 = m.mmap(p2, { length: 2 * PAGE, prot: PROT_READ, shared: true, file: { backing: f, offset: 0 } });
+    m.write(p1, a1 + 10, Uint8Array.of(77));
+    expect(m.read(p2, a2 + 9, 3)).toEqual(Uint8Array.of(1, 77, 1));
+    expect(m.smapsRollup(p2)).toMatchObject({ sharedDirty: PAGE, anonymous: 0, pssFile: PAGE / 2 });
+    m.exit(p1);
+    m.exit(p2);
+    expect(m.stats().pageCache).toBe(1); // dirty: no writeback in the model, so it stays
+    expect(m.dropCaches()).toBe(0);
+    m.checkInvariants();
+  });
+});
