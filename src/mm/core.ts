@@ -84,6 +84,10 @@ export class MmCore {
   bytesRead = 0;
   /** Whether the last filePage() call read from the backing (a major fault). */
   lastFaultMajor = false;
+  /** fault_around_bytes / PAGE_SIZE: pages a read fault on a file or shmem page may map around it (1 = off). */
+  readonly faultAround: number;
+  /** mmap read-around window, in pages, read into the page cache on a major fault (only with keepPageCache). */
+  readonly readAround: number;
   nrAnon = 0;
   nrFile = 0;
   nrShmem = 0;
@@ -91,10 +95,20 @@ export class MmCore {
 
   private readonly fileSpaces = new Map<FileBacking, AddressSpace>();
   private readonly namespaces = new Map<unknown, number>();
-  private verifyScratch: Uint8Array | undefined;
 
-  constructor(opts: { frames: number; pageSize: number; pageCache: PageCacheMode; keepPageCache: boolean; verifyContent: boolean; frameLimit: number }) {
+  constructor(opts: {
+    frames: number;
+    pageSize: number;
+    pageCache: PageCacheMode;
+    keepPageCache: boolean;
+    verifyContent: boolean;
+    frameLimit: number;
+    faultAround: number;
+    readAround: number;
+  }) {
     this.pageSize = opts.pageSize;
+    this.faultAround = opts.faultAround;
+    this.readAround = opts.readAround;
     this.cacheMode = opts.pageCache;
     this.keepPageCache = opts.keepPageCache;
     this.verifyContent = opts.verifyContent;
@@ -203,43 +217,6 @@ export class MmCore {
     this.put(frame);
   }
 
-  /**
-   * The page-cache frame for page `index` of file `space`: found (minor
-   * fault) or read from the backing (major fault). `viaPrivate` selects the
-   * content-shared cache in content mode. Sets `lastFaultMajor`.
-   */
-  filePage(space: AddressSpace, index: number, viaPrivate: boolean): number {
-    const backing = space.backing!;
-    if (index >= backing.pageCount) {
-      throw new SimulationError('E_SIGBUS', `${backing.path}: access to page ${index} beyond the end of the file (${backing.pageCount} pages)`, {
-        file: backing.path,
-        offset: index * this.pageSize,
-      });
-    }
-    let cache = space;
-    let key = index;
-    if (viaPrivate && this.cacheMode === 'content') {
-      cache = this.content;
-      if (space.contentNamespace < 0) space.contentNamespace = this.namespaceOf(backing);
-      key = contentKey(space.contentNamespace, backing.contentId(index));
-    }
-    let frame = cache.pages.get(key);
-    if (frame !== undefined) {
-      this.counters.minor++;
-      if (this.verifyContent && cache === this.content) this.verifySameContent(frame, space, index);
-      this.lastFaultMajor = false;
-      return frame;
-    }
-    frame = this.allocFrame(FRAME_FILE);
-    this.frames.srcSpace[frame] = space.id;
-    this.frames.srcIndex[frame] = index;
-    this.cacheInsert(cache, key, frame);
-    this.counters.major++;
-    this.bytesRead += this.pageSize;
-    this.lastFaultMajor = true;
-    return frame;
-  }
-
   /** The shmem page `index` of `space`, allocated zeroed if new. */
   shmemPage(space: AddressSpace, index: number): number {
     let frame = space.pages.get(index);
@@ -333,6 +310,22 @@ export class MmCore {
     return this.swap;
   }
 
+  /**
+   * The page cache that page `index` of file `space` lives in: the
+   * content-shared cache for private mappings in content mode, the file's
+   * own cache otherwise.
+   */
+  cacheOf(space: AddressSpace, viaPrivate: boolean): AddressSpace {
+    return viaPrivate && this.cacheMode === 'content' ? this.content : space;
+  }
+
+  /** The key of page `index` of file `space` in cacheOf(space, viaPrivate). */
+  cacheKey(space: AddressSpace, index: number, viaPrivate: boolean): number {
+    if (!viaPrivate || this.cacheMode !== 'content') return index;
+    if (space.contentNamespace < 0) space.contentNamespace = this.namespaceOf(space.backing!);
+    return contentKey(space.contentNamespace, space.backing!.contentId(index));
+  }
+
   private namespaceOf(backing: FileBacking): number {
     const key = backing.contentSpace ?? DEFAULT_CONTENT_SPACE;
     let ns = this.namespaces.get(key);
@@ -341,17 +334,5 @@ export class MmCore {
       this.namespaces.set(key, ns);
     }
     return ns;
-  }
-
-  private verifySameContent(frame: number, space: AddressSpace, index: number): void {
-    const mine = (this.verifyScratch ??= new Uint8Array(this.pageSize));
-    space.backing!.readPage(index, mine);
-    const cached = this.contents.bytes(frame, new Uint8Array(this.pageSize));
-    if (Buffer.compare(mine, cached) !== 0) {
-      throw new InternalError(`${space.backing!.path}: page ${index} shares a content id with a different page`, {
-        file: space.backing!.path,
-        offset: index * this.pageSize,
-      });
-    }
   }
 }

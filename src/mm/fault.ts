@@ -7,6 +7,9 @@
  *   none, private anon, read    → zero page (do_anonymous_page)        zeroFill
  *   none, private anon, write   → new zeroed anon frame                zeroFill
  *   none, shmem                 → shmem page, new ones zeroed          minor | zeroFill
+ *   none, file or shmem, read   → first fault-around (fault-around.ts): cached
+ *                                 pages around are mapped; if the page itself
+ *                                 was, that is the whole fault              minor
  *   none, file, read            → page-cache frame (do_read_fault)     minor | major
  *   none, file private, write   → page cache + anon copy (do_cow_fault) minor | major, cow
  *   none, file shared, write    → page-cache frame, dirtied (do_shared_fault)
@@ -23,6 +26,8 @@
  * every first write to a page goes through here.
  */
 import type { MmCore } from './core.js';
+import { faultAround } from './fault-around.js';
+import { filePage } from './file-pages.js';
 import { FRAME_ANON, FRAME_DIRTY, FRAME_KSM, FRAME_SWAPCACHE, ZERO_FRAME } from './frames.js';
 import type { Process } from './process.js';
 import { PTE_DIRTY, PTE_WRITE, PTE_YOUNG, mkPte, pteFrame, pteSwapSlot } from './pte.js';
@@ -51,6 +56,11 @@ function doNoPage(core: MmCore, proc: Process, vma: Vma, slot: number, vpn: numb
     core.mapPte(slot, core.allocFrame(FRAME_ANON | FRAME_DIRTY), WRITTEN);
     return;
   }
+  if (!write && core.faultAround > 1 && faultAround(core, vma, slot, vpn)) {
+    core.counters.minor++;
+    proc.minorFaults++;
+    return;
+  }
   const index = vma.pgoff + (vpn - vma.start / core.pageSize);
   if (space.kind === 'shmem') {
     const frame = core.shmemPage(space, index);
@@ -59,7 +69,7 @@ function doNoPage(core: MmCore, proc: Process, vma: Vma, slot: number, vpn: numb
     core.mapPte(slot, frame, write ? WRITTEN : PTE_YOUNG);
     return;
   }
-  const frame = core.filePage(space, index, !vma.shared);
+  const frame = filePage(core, space, index, !vma.shared);
   if (core.lastFaultMajor) proc.majorFaults++;
   else proc.minorFaults++;
   if (!write) {

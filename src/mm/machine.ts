@@ -19,6 +19,8 @@ import { SimulationError } from '../errors.js';
 import type { ExecPlan } from '../loader/plan.js';
 import { accessRange, type AccessKind } from './access.js';
 import { MmCore } from './core.js';
+import type { FileBacking } from './backing.js';
+import { readIntoCache } from './file-pages.js';
 import { copyMm } from './fork.js';
 import { checkInvariants } from './invariants.js';
 import { pageInfoOf } from './page-info.js';
@@ -67,8 +69,18 @@ export class Machine {
     if (pageCache !== 'file' && pageCache !== 'content') {
       throw invalid(`pageCache must be 'file' or 'content', not ${String(pageCache)}`, { field: 'pageCache' });
     }
+    const faultAround = options.faultAround ?? 16;
+    if (!Number.isInteger(faultAround) || faultAround < 1 || faultAround > 512 || (faultAround & (faultAround - 1)) !== 0) {
+      throw invalid(`faultAround must be a power of two from 1 to 512 pages, not ${faultAround}`, { field: 'faultAround' });
+    }
+    const readAround = options.readAround ?? 32;
+    if (!Number.isInteger(readAround) || readAround < 0 || readAround > 4096) {
+      throw invalid(`readAround must be an integer from 0 to 4096 pages, not ${readAround}`, { field: 'readAround' });
+    }
     this.pageSize = pageSize;
     this.core = new MmCore({
+      faultAround,
+      readAround,
       frames,
       pageSize,
       pageCache,
@@ -245,6 +257,24 @@ export class Machine {
 
   stats(): MachineStats {
     return machineStats(this.core, this.procs.size);
+  }
+
+  /**
+   * readahead(2): reads [offset, offset + length) of a file into the page
+   * cache (the cache private mappings use), as reading the file would.
+   * Returns pages read. Without keepPageCache nothing maps them, so they
+   * are freed again at once; use it with keepPageCache for a warm cache.
+   */
+  readahead(backing: FileBacking, offset = 0, length = backing.size): number {
+    const ps = this.pageSize;
+    if (!Number.isSafeInteger(offset) || !Number.isSafeInteger(length) || offset < 0 || length < 0) {
+      throw invalid(`readahead range ${offset} + ${length} is not valid`, { offset, length });
+    }
+    const space = this.core.fileSpace(backing);
+    const first = Math.floor(offset / ps);
+    const read = readIntoCache(this.core, space, first, Math.ceil((offset + length) / ps), true);
+    if (!this.core.keepPageCache) this.core.dropCaches();
+    return read;
   }
 
   /** Frees clean page-cache pages that nothing maps (drop_caches). Returns frames freed. */

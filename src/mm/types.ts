@@ -30,6 +30,21 @@ export interface MachineOptions {
    */
   keepPageCache?: boolean;
   /**
+   * fault_around_bytes / pageSize: a read fault on a file or shmem page also
+   * maps the pages around it that are already cached (aligned window, within
+   * the VMA and page-table page), as Linux does. Power of two, 1 … 512;
+   * default 16 (Linux's 64 KiB); 1 turns it off. Cost: up to this many PTEs
+   * per fault.
+   */
+  faultAround?: number;
+  /**
+   * mmap read-around on a major fault, in pages: the window (starting half of
+   * it before the fault) is read into the page cache. Only with
+   * keepPageCache. 0 … 4096; default 32 (read_ahead_kb 128). Cost: frames and
+   * bytesRead for pages that may never be used.
+   */
+  readAround?: number;
+  /**
    * Frames the workload may use before reclaim has to run; default `frames`.
    * Without a reclaim policy (issue 5), reaching it is E_OOM.
    */
