@@ -37,7 +37,7 @@ export function summarize({ machine, policy, outcome, run, cost, runtime }: Summ
     settings: {
       pageCache: policy.pageCache,
       callocMode: policy.callocMode,
-      frameLimit: stats.frames.limit,
+      frameLimit: policy.frameLimit ?? run.scenario.machine.frameLimit,
       keepPageCache: machine.core.keepPageCache,
       swap: policy.swap,
       dedupFirst: policy.dedupFirst,
