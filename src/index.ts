@@ -4,3 +4,4 @@
 export * from './errors.js';
 export * from './elf/index.js';
 export * from './mm/index.js';
+export * from './sim/index.js';

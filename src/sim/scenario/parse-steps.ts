@@ -56,6 +56,7 @@ function parseRepeat(obj: JsonObject, at: JsonPath, ctx: StepContext): void {
   if (ctx.vars.has(name)) throw at.key('var').error(`"${name}" is already the variable of an enclosing repeat`);
   const from = obj.from === undefined ? 0 : integer(substitute(obj.from, ctx.vars), at.key('from'), -1e9, 1e9);
   const body = array(required(obj, at, 'steps'), at.key('steps'));
+  if (ctx.out.length + count * estimateSteps(body) > MAX_STEPS) throw at.key('count').error(`the scenario would expand to more than ${MAX_STEPS} steps`);
   for (let k = 0; k < count; k++) {
     const value = from + k;
     ctx.vars.set(name, value);
@@ -65,28 +66,31 @@ function parseRepeat(obj: JsonObject, at: JsonPath, ctx: StepContext): void {
   ctx.vars.delete(name);
 }
 
-/** `{i}`, `{i+1}`, `{i-1}`, `{i*4}`, `{i/2}`, `{i%3}` in every string of a step, for the repeat variables in force. */
+/** Steps a list expands to, as far as it can be told before templates are filled (a templated count counts as 1). */
+function estimateSteps(list: Json[]): number {
+  let n = 0;
+  for (const item of list) {
+    if (item !== null && typeof item === 'object' && !Array.isArray(item) && item.op === 'repeat') {
+      const count = typeof item.count === 'number' && item.count >= 0 ? item.count : 1;
+      n += count * (Array.isArray(item.steps) ? estimateSteps(item.steps) : 0);
+    } else {
+      n += 1;
+    }
+    if (n > MAX_STEPS) return n;
+  }
+  return n;
+}
+
+/**
+ * `{i}`, `{i+1}`, `{k*2-1}`, `{(i+1)*4096}`, `{i/2}` (integer division), `{i%3}` in every string of a
+ * step, for the repeat variables in force. Braces holding anything else are left as they are.
+ */
 export function substitute(value: Json, vars: ReadonlyMap<string, number>): Json {
   if (vars.size === 0) return value;
   if (typeof value === 'string') {
-    return value.replace(/\{([A-Za-z_][A-Za-z0-9_]*)(?:([-+*/%])(\d+))?\}/g, (whole, name: string, op?: string, arg?: string) => {
-      const v = vars.get(name);
-      if (v === undefined) return whole;
-      const n = Number(arg ?? 0);
-      switch (op) {
-        case '+':
-          return String(v + n);
-        case '-':
-          return String(v - n);
-        case '*':
-          return String(v * n);
-        case '/':
-          return String(n === 0 ? NaN : Math.floor(v / n));
-        case '%':
-          return String(n === 0 ? NaN : v % n);
-        default:
-          return String(v);
-      }
+    return value.replace(/\{([A-Za-z0-9_+\-*/%() ]+)\}/g, (whole, expr: string) => {
+      const v = evaluate(expr, vars);
+      return v === undefined ? whole : String(v);
     });
   }
   if (Array.isArray(value)) return value.map((v) => substitute(v, vars));
@@ -96,6 +100,50 @@ export function substitute(value: Json, vars: ReadonlyMap<string, number>): Json
     return out;
   }
   return value;
+}
+
+/** An integer expression over repeat variables (+ - * / % and parentheses), or undefined if it is not one. */
+export function evaluate(expr: string, vars: ReadonlyMap<string, number>): number | undefined {
+  const tokens = expr.match(/[A-Za-z_][A-Za-z0-9_]*|\d+|[-+*/%()]/g) ?? [];
+  if (tokens.join('') !== expr.replace(/ /g, '')) return undefined;
+  let pos = 0;
+  const peek = () => tokens[pos];
+  const primary = (): number | undefined => {
+    const t = tokens[pos++];
+    if (t === undefined) return undefined;
+    if (t === '(') {
+      const v = sum();
+      return tokens[pos++] === ')' ? v : undefined;
+    }
+    if (t === '-') {
+      const v = primary();
+      return v === undefined ? undefined : -v;
+    }
+    if (/^\d+$/.test(t)) return Number(t);
+    return vars.get(t);
+  };
+  const product = (): number | undefined => {
+    let v = primary();
+    while (v !== undefined && (peek() === '*' || peek() === '/' || peek() === '%')) {
+      const op = tokens[pos++];
+      const r = primary();
+      if (r === undefined || (op !== '*' && r === 0)) return undefined;
+      v = op === '*' ? v * r : op === '/' ? Math.floor(v / r) : v % r;
+    }
+    return v;
+  };
+  const sum = (): number | undefined => {
+    let v = product();
+    while (v !== undefined && (peek() === '+' || peek() === '-')) {
+      const op = tokens[pos++];
+      const r = product();
+      if (r === undefined) return undefined;
+      v = op === '+' ? v + r : v - r;
+    }
+    return v;
+  };
+  const v = sum();
+  return pos === tokens.length && v !== undefined && Number.isSafeInteger(v) ? v : undefined;
 }
 
 function parseOne(obj: JsonObject, op: Exclude<(typeof STEP_OPS)[number], 'repeat'>, at: JsonPath, ctx: StepContext): Step {
