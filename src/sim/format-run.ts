@@ -24,7 +24,7 @@ export function formatRun(result: RunResult): string {
   out.push('');
 
   const rows: Row[] = [
-    ['outcome', (p) => (p.outcome.status === 'ok' ? 'ok' : `OOM at ${p.outcome.step}`)],
+    ['outcome', (p) => (p.outcome.status === 'ok' ? 'ok' : 'OOM')],
     ['frames, peak', (p) => String(p.summary.framesPeak)],
     ['frames, final', (p) => String(p.summary.framesFinal)],
     ['  page cache', (p) => String(p.summary.pageCacheFrames)],
@@ -53,7 +53,12 @@ export function formatRun(result: RunResult): string {
   );
   out.push(textTable(['', ...policies.map((p) => p.name)], rows.map(([label, cell]) => [label, ...policies.map(cell)])).trimEnd());
   for (const p of policies) {
-    if (p.outcome.status === 'oom') out.push(`${p.name}: ${p.outcome.message} (at ${p.outcome.step}; figures are those of that moment)`);
+    if (p.outcome.status === 'oom') out.push(`${p.name}: ${p.outcome.message} at ${p.outcome.step}; the figures are those of that moment`);
+  }
+  const skipped = [...new Set(result.skipped.map((s) => s.name))];
+  for (const name of skipped) {
+    const mine = result.skipped.filter((s) => s.name === name);
+    out.push(`${name}: not run: needs ${mine.map((s) => s.feature).join(', ')}; src/mm has no ${[...new Set(mine.map((s) => s.missing))].join(', ')} yet (issue 5)`);
   }
   return out.join('\n') + '\n';
 }

@@ -21,28 +21,33 @@ import type { CostAccumulator } from './cost.js';
 import { HEAP_MODEL_MISSING, heapModel } from './heap-model.js';
 import type { PolicySet } from './policy.js';
 
-/** Why reclaim (and so swap) is not available; undefined once src/mm has it. */
-const RECLAIM_MISSING: string | undefined = 'the memory model has no reclaim yet (issue 5: LRU reclaim, swap-out and swap-in in src/mm)';
-/** Why merge-on-restore is not available; undefined once the swap-in path has it. */
-const MERGE_ON_RESTORE_MISSING: string | undefined = 'the memory model has no swap-in yet (issue 5)';
-/** Why KSM is not available; undefined once src/mm has a scanner. */
-const KSM_MISSING: string | undefined = 'the memory model has no KSM scanner yet (issue 5)';
+/** What src/mm lacks for each mechanism; undefined once it has it. */
+const RECLAIM_MISSING: string | undefined = 'reclaim (LRU, swap-out)';
+const SWAP_IN_MISSING: string | undefined = 'swap-in';
+const KSM_MISSING: string | undefined = 'KSM scanner';
 
 export interface Unavailable {
-  /** The policy field (`swap`, `ksm`, ...), or `steps` for heap steps. */
+  /** The policy field (`swap`, `ksm`, ...). */
   field: string;
+  /** What the policy asks for, e.g. "swap to zram". */
+  feature: string;
+  /** What the memory model lacks for it, e.g. "reclaim (LRU, swap-out)". */
+  missing: string;
+  /** One sentence: `swap to zram is not available: src/mm has no reclaim (LRU, swap-out) yet (issue 5)`. */
   reason: string;
+}
+
+function unavailable(field: string, feature: string, missing: string): Unavailable {
+  return { field, feature, missing, reason: `${feature} is not available: src/mm has no ${missing} yet (issue 5)` };
 }
 
 /** What `policy` asks for that this build lacks (empty: it can run). */
 export function missingMechanisms(policy: PolicySet): Unavailable[] {
   const missing: Unavailable[] = [];
-  if (policy.swap !== null && RECLAIM_MISSING !== undefined) missing.push({ field: 'swap', reason: `swap to ${policy.swap.backend} is not available: ${RECLAIM_MISSING}` });
-  if (policy.dedupFirst && RECLAIM_MISSING !== undefined) missing.push({ field: 'dedupFirst', reason: `dedup-first is not available: ${RECLAIM_MISSING}` });
-  if (policy.mergeOnRestore && MERGE_ON_RESTORE_MISSING !== undefined) {
-    missing.push({ field: 'mergeOnRestore', reason: `merge-on-restore is not available: ${MERGE_ON_RESTORE_MISSING}` });
-  }
-  if (policy.ksm !== null && KSM_MISSING !== undefined) missing.push({ field: 'ksm', reason: `KSM is not available: ${KSM_MISSING}` });
+  if (policy.swap !== null && RECLAIM_MISSING !== undefined) missing.push(unavailable('swap', `swap to ${policy.swap.backend}`, RECLAIM_MISSING));
+  if (policy.dedupFirst && RECLAIM_MISSING !== undefined) missing.push(unavailable('dedupFirst', 'dedup-first', RECLAIM_MISSING));
+  if (policy.mergeOnRestore && SWAP_IN_MISSING !== undefined) missing.push(unavailable('mergeOnRestore', 'merge-on-restore', SWAP_IN_MISSING));
+  if (policy.ksm !== null && KSM_MISSING !== undefined) missing.push(unavailable('ksm', 'KSM', KSM_MISSING));
   return missing;
 }
 

@@ -30,6 +30,8 @@ export interface RunResult {
   /** The cost table used: DOCUMENTED_COSTS (src/sim/cost.ts) with these entries overridden by the scenario. */
   costs: { table: 'documented'; overridden: CostOpName[] };
   policies: PolicyResult[];
+  /** Policies not run because this build lacks a mechanism they need (run with skipUnavailable), one entry per missing setting. */
+  skipped: Array<{ name: string; field: string; feature: string; missing: string; reason: string }>;
 }
 
 export type Outcome =

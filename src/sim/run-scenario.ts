@@ -29,6 +29,11 @@ export interface RunScenarioOptions {
   baseDir?: string;
   /** A container reader to use instead of this build's (tests). */
   openContainer?: OpenContainer;
+  /**
+   * Run the policies this build can run and list the others in `skipped`
+   * with the reason, instead of refusing the whole scenario. Default false.
+   */
+  skipUnavailable?: boolean;
 }
 
 /** Runs a scenario file (a path) or a scenario given as parsed JSON. */
@@ -47,7 +52,18 @@ export async function runScenario(input: string | Json, options: RunScenarioOpti
 /** Runs an already loaded scenario (see loadScenario). */
 export function runLoaded(loaded: LoadedScenario, options: RunScenarioOptions = {}): RunResult {
   const { scenario, programs, opened } = loaded;
-  const policies = selectPolicies(scenario.policies, options.policies);
+  const selected = selectPolicies(scenario.policies, options.policies);
+  const skipped: RunResult['skipped'] = [];
+  const policies = options.skipUnavailable
+    ? selected.filter((p) => {
+        const missing = missingMechanisms(p);
+        for (const m of missing) skipped.push({ name: p.name, ...m });
+        return missing.length === 0;
+      })
+    : selected;
+  if (policies.length === 0) {
+    throw new JsonPath(scenario.file, 'policies').error(`none of the policies can run in this build (${skipped.map((s) => `${s.name}: ${s.reason}`).join('; ')})`);
+  }
   checkAvailable(loaded, policies);
   const costTable = withOverrides(options.costTable ?? DOCUMENTED_COSTS, scenario.costs);
   const results = policies.map((policy) =>
@@ -70,6 +86,7 @@ export function runLoaded(loaded: LoadedScenario, options: RunScenarioOptions = 
     },
     costs: { table: 'documented', overridden: Object.keys(scenario.costs) as CostOpName[] },
     policies: results,
+    skipped,
   };
 }
 
@@ -90,7 +107,7 @@ function checkAvailable({ scenario }: LoadedScenario, policies: PolicySet[]): vo
     if (missing.length === 0) continue;
     const index = scenario.policies.indexOf(policy);
     const at = index >= 0 ? top.key('policies').index(index).key(missing[0]!.field) : top.key('policies');
-    throw at.error(`policy "${policy.name}": ${missing[0]!.reason}; run the other policies with --policy`);
+    throw at.error(`policy "${policy.name}": ${missing[0]!.reason} (run the others with --policy NAME..., or all that can run with --skip-unavailable)`);
   }
   const heap = heapMissing();
   if (heap !== undefined) {
