@@ -15,5 +15,6 @@ gcc "${CFLAGS[@]}" -fPIE -pie            -o bin/bigbss     src/bigbss.c
 gcc "${CFLAGS[@]}" -fPIE -pie -DTAG=1    -o bin/tables     src/tables.c
 gcc "${CFLAGS[@]}" -fPIE -pie -DTAG=2    -o bin/tables2    src/tables.c
 gcc "${CFLAGS[@]}" -fPIE -pie            -o bin/callocs    src/callocs.c
+gcc "${CFLAGS[@]}" -fPIE -pie            -o bin/mallocs    src/mallocs.c
 strip --strip-unneeded bin/static bin/static-pie
 ls -l bin

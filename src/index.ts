@@ -3,5 +3,6 @@
  */
 export * from './errors.js';
 export * from './elf/index.js';
+export * from './scan/index.js';
 export * from './mm/index.js';
 export * from './sim/index.js';

@@ -11,6 +11,10 @@
  * word, hash high word, id + 1; 0 marks an empty slot), grown at half load.
  * Entries with equal hashes but different bytes simply occupy further slots.
  * Memory per distinct page: 12 bytes per slot, at most 2 slots.
+ *
+ * `addAt(bytes, offset)` takes the page where it lies (for the scanner: in
+ * the hasher's buffer), so adding a page makes no view and no copy; the zero
+ * test and the byte comparison are native memcmp calls (Buffer#compare).
  */
 import { InternalError } from '../errors.js';
 import type { PageHash64 } from './hash.js';
@@ -32,7 +36,8 @@ export class PageIndex {
   private readonly hash: PageHash64;
   private readonly readCanonical: ReadCanonical;
   private readonly zeroHash: bigint;
-  private readonly scratch: Uint8Array;
+  private readonly zeroPage: Buffer;
+  private readonly scratch: Buffer;
   private readonly split = new BigUint64Array(1);
   private readonly splitWords = new Uint32Array(this.split.buffer);
   private mask: number;
@@ -45,8 +50,9 @@ export class PageIndex {
     this.pageSize = pageSize;
     this.hash = hash;
     this.readCanonical = readCanonical;
-    this.zeroHash = hash(new Uint8Array(pageSize));
-    this.scratch = new Uint8Array(pageSize);
+    this.zeroPage = Buffer.alloc(pageSize);
+    this.zeroHash = hash(this.zeroPage, 0, pageSize);
+    this.scratch = Buffer.alloc(pageSize);
     const slots = 1 << Math.max(4, Math.ceil(Math.log2(initialSlots)));
     this.mask = slots - 1;
     this.hashLo = new Uint32Array(slots);
@@ -63,8 +69,15 @@ export class PageIndex {
     if (page.length !== this.pageSize) {
       throw new InternalError(`page of ${page.length} bytes given to an index of ${this.pageSize}-byte pages`);
     }
-    const h = this.hash(page);
-    if (h === this.zeroHash && isZero(page)) {
+    return this.addAt(page, 0);
+  }
+
+  /** add() for the page at bytes[offset, offset + pageSize); the caller guarantees the range. */
+  addAt(bytes: Uint8Array, offset: number): number {
+    const size = this.pageSize;
+    const end = offset + size;
+    const h = this.hash(bytes, offset, size);
+    if (h === this.zeroHash && this.zeroPage.compare(bytes, offset, end) === 0) {
       this.isNew = !this.zeroSeen;
       this.zeroSeen = true;
       return ZERO_CONTENT_ID;
@@ -79,7 +92,7 @@ export class PageIndex {
       if (stored === 0) break;
       if (this.hashLo[slot] === lo && this.hashHi[slot] === hi) {
         this.readCanonical(stored, this.scratch);
-        if (equalBytes(this.scratch, page)) {
+        if (this.scratch.compare(bytes, offset, end) === 0) {
           this.isNew = false;
           return stored;
         }

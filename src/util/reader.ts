@@ -32,6 +32,11 @@ export class ByteReader {
 
   /** True when [offset, offset+size) lies inside the buffer (overflow-safe for numbers and bigints). */
   has(offset: number | bigint, size: number | bigint): boolean {
+    if (typeof offset === 'number' && typeof size === 'number') {
+      // Fast path: exact while both are safe integers (their sum stays below 2^54, compared exactly enough:
+      // a sum above 2^53 is far beyond any buffer length).
+      return Number.isSafeInteger(offset) && Number.isSafeInteger(size) && offset >= 0 && size >= 0 && offset + size <= this.length;
+    }
     const o = BigInt(offset);
     const s = BigInt(size);
     return o >= 0n && s >= 0n && o + s <= BigInt(this.length);

@@ -1,14 +1,82 @@
+/**
+ * `pagestack scan PATH...`: zero and duplicate pages of ELF files, within
+ * and across files, with the segment and sections of each page.
+ */
 import type { Command } from 'commander';
-import { UsageError } from '../../errors.js';
+import { InputError, UsageError } from '../../errors.js';
+import { formatScan, parsePageSize, savingsOf, scan, toScanJson } from '../../scan/index.js';
+import { Progress } from '../progress.js';
 
-// Placeholder until the command is implemented.
+interface ScanFlags {
+  pageSize: string;
+  allFiles?: boolean;
+  json?: boolean;
+  strict?: boolean;
+  failBelow?: string;
+  quiet?: boolean;
+  top: string;
+  files: string;
+}
+
 export function register(program: Command): void {
   program
     .command('scan')
-    .description('(not yet implemented)')
-    .allowUnknownOption()
-    .argument('[args...]')
-    .action(() => {
-      throw new UsageError('scan is not implemented yet');
+    .description('find zero and identical pages in ELF files, within and across files')
+    .argument('<path...>', 'ELF files, or directories to walk (symlinks in them are not followed)')
+    .option('-p, --page-size <bytes>', 'page size: 4096, 16384 or 65536 (or 4K, 16K, 64K)', '4096')
+    .option('--all-files', 'scan files without the ELF magic too, as plain pages')
+    .option('--json', 'print the result as JSON (schema pagestack.scan/1)')
+    .option('--strict', 'fail (exit 1) on any skipped file or ELF warning')
+    .option('--fail-below <percent>', 'fail (exit 1) when dedup would save less than this share of pages')
+    .option('--top <n>', 'most duplicated pages to list', '10')
+    .option('--files <n>', "rows of the per-file table, or 'all'", '20')
+    .option('-q, --quiet', 'print nothing but errors (--json still prints the document)')
+    .addHelpText(
+      'after',
+      `
+Examples:
+  pagestack scan samples/bin
+  pagestack scan --page-size 64K /usr/bin /usr/lib/x86_64-linux-gnu
+  pagestack scan --json --all-files build/ > pages.json
+  pagestack scan --quiet --fail-below 25 out/bin`,
+    )
+    .action(async (paths: string[], flags: ScanFlags) => {
+      const pageSize = parsePageSize(flags.pageSize);
+      const failBelow = flags.failBelow === undefined ? undefined : percentOption(flags.failBelow);
+      const top = countOption('--top', flags.top);
+      const fileRows = flags.files === 'all' ? Infinity : countOption('--files', flags.files);
+      const progress = new Progress({ label: 'scan', quiet: flags.quiet });
+      let result;
+      try {
+        result = await scan(paths, { pageSize, allFiles: flags.allFiles, strict: flags.strict, onProgress: progress.callback });
+      } finally {
+        progress.done();
+      }
+      if (flags.json) process.stdout.write(`${JSON.stringify(toScanJson(result, top), null, 2)}\n`);
+      else if (!flags.quiet) process.stdout.write(formatScan(result, { top, fileRows }));
+      if (failBelow !== undefined) {
+        const { pages } = savingsOf(result.totals, result.pageSize);
+        const percent = result.totals.pages === 0 ? 0 : (pages / result.totals.pages) * 100;
+        if (percent < failBelow) {
+          throw new InputError('E_THRESHOLD', `dedup would save ${percent.toFixed(2)}% of pages, below --fail-below ${failBelow}%`, {
+            expected: failBelow,
+            actual: percent,
+          });
+        }
+      }
     });
+}
+
+function percentOption(text: string): number {
+  const v = Number(text.trim().replace(/%$/, ''));
+  if (text.trim() === '' || !Number.isFinite(v) || v < 0 || v > 100) {
+    throw new UsageError(`--fail-below must be a percentage from 0 to 100, not '${text}'`);
+  }
+  return v;
+}
+
+function countOption(name: string, text: string): number {
+  const v = Number(text);
+  if (!/^\d+$/.test(text.trim()) || !Number.isSafeInteger(v)) throw new UsageError(`${name} must be a whole number, not '${text}'`);
+  return v;
 }

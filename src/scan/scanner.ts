@@ -1,0 +1,369 @@
+/**
+ * The page scanner: reads files in chunks into one reused buffer, cuts them
+ * by file offset into pages (the last one zero-padded) and gives every page
+ * a content id through one PageIndex shared by all files of a session.
+ *
+ * Hot path, per page: one in-place XXH64 of the buffer (hash.ts), a probe
+ * of the index's typed arrays, and a memcmp against the zero page or the
+ * first occurrence. No object per page beyond the hash's bigint.
+ *
+ * Where each content first occurred (file, page) is kept in typed arrays.
+ * When the index needs those bytes to confirm a match, they are copied from
+ * the buffer if the page is in the current chunk, otherwise re-read with
+ * fs.readSync from the file (a few descriptors stay open for that).
+ *
+ * Buffer: `chunkBytes` (default 4 MiB, a multiple of the page size) inside
+ * the hasher's WebAssembly memory. 4 MiB keeps each chunk in cache between
+ * the read and the hash and costs one read(2) per 4 MiB; a larger chunk is
+ * no faster on warm files, a much smaller one pays more system calls.
+ */
+import fs from 'node:fs';
+import { InputError, InternalError, UsageError, fsError } from '../errors.js';
+import { isElf } from '../elf/parse.js';
+import { createPageHasher, type PageHash64, type PageHasher } from './hash.js';
+import { PageIndex, ZERO_CONTENT_ID } from './pageindex.js';
+import { loadSegments, readElfStructure, releaseSparseImage, sectionSpans } from './elfpages.js';
+import { checkPageSize, type PageSize } from './pagesize.js';
+import type { ScannedFile, ScanWarning } from './result.js';
+import { reasonOf } from './walk.js';
+
+export interface PageScannerOptions {
+  /** 4096 (default), 16384 or 65536; anything else is a UsageError. */
+  pageSize?: number;
+  /** Hash function to use instead of XXH64; tests inject colliding ones. */
+  hash?: PageHash64;
+  /** Bytes read at a time, a multiple of the page size (default 4 MiB). */
+  chunkBytes?: number;
+  /** false: hash through the package API, copying each page (the fallback; for tests). Default true. */
+  inPlaceHashing?: boolean;
+  /**
+   * Pages the session will probably see (a hint): the index and the content
+   * tables are sized for it up front instead of growing (24 bytes per page,
+   * up to 4 Mi slots; beyond that they grow as needed).
+   */
+  expectedPages?: number;
+}
+
+/** Largest index sized up front from expectedPages: 4 Mi slots, 48 MiB. */
+const MAX_INITIAL_SLOTS = 1 << 22;
+
+export const DEFAULT_CHUNK_BYTES = 4 << 20;
+/** Descriptors kept open for re-reading first occurrences. */
+const OPEN_FILES = 32;
+
+export interface ScanFileOptions {
+  /** Refuse a file without the ELF magic (InputError E_NOT_ELF). Default true. */
+  requireElf?: boolean;
+}
+
+export class PageScanner {
+  readonly pageSize: PageSize;
+  readonly index: PageIndex;
+  /** Paths of the files scanned so far; a content's firstFile indexes this. */
+  readonly paths: string[] = [];
+  /** Pages per content id (index 0: zero pages). */
+  contentPages: Uint32Array;
+  firstFile: Int32Array;
+  firstPage: Uint32Array;
+
+  private readonly hasher: PageHasher;
+  private readonly chunk: Uint8Array;
+  /** The same memory as `chunk`, as a Buffer for copies without views. */
+  private readonly chunkBuffer: Buffer;
+  private readonly openFiles = new Map<number, number>();
+  private readonly magic = new Uint8Array(4);
+  /** Zero, new, duplicate (and, in finishCounts, shared) pages of the file being scanned. */
+  private readonly counts = new Float64Array(4);
+  /** Which pages `chunk` holds: file index and first page, and how many. */
+  private chunkFile = -1;
+  private chunkFirstPage = 0;
+  private chunkPages = 0;
+  /** The file being scanned; its descriptor stays out of openFiles until it is done. */
+  private currentFile = -1;
+  private currentFd = -1;
+
+  private constructor(pageSize: PageSize, hasher: PageHasher, hash: PageHash64, chunkBytes: number, expectedPages: number) {
+    this.pageSize = pageSize;
+    this.hasher = hasher;
+    this.chunk = hasher.buffer(chunkBytes);
+    this.chunkBuffer = Buffer.from(this.chunk.buffer, this.chunk.byteOffset, this.chunk.byteLength);
+    const expected = Math.min(Math.max(1024, expectedPages + 1), MAX_INITIAL_SLOTS / 2);
+    this.index = new PageIndex(pageSize, hash, (id, into) => this.readCanonical(id, into), 2 * expected + 2);
+    this.contentPages = new Uint32Array(expected + 1);
+    this.firstFile = new Int32Array(expected + 1).fill(-1);
+    this.firstPage = new Uint32Array(expected + 1);
+  }
+
+  static async create(options: PageScannerOptions = {}): Promise<PageScanner> {
+    const pageSize = checkPageSize(options.pageSize ?? 4096);
+    const chunkBytes = options.chunkBytes ?? DEFAULT_CHUNK_BYTES;
+    if (!Number.isSafeInteger(chunkBytes) || chunkBytes < pageSize || chunkBytes % pageSize !== 0) {
+      throw new UsageError(`chunk size must be a positive multiple of the page size ${pageSize} (got ${chunkBytes})`);
+    }
+    const hasher = await createPageHasher({ inPlace: options.inPlaceHashing });
+    const expectedPages = Number.isSafeInteger(options.expectedPages) && options.expectedPages! > 0 ? options.expectedPages! : 0;
+    return new PageScanner(pageSize, hasher, options.hash ?? hasher.hash, chunkBytes, expectedPages);
+  }
+
+  /** Whether pages are hashed in place (false: the slower copying fallback). */
+  get hashesInPlace(): boolean {
+    return this.hasher.inPlace;
+  }
+
+  /**
+   * Scans one file into the session. Throws InputError when it cannot be
+   * opened, is not a regular file, or (requireElf) lacks the ELF magic. A
+   * read error part-way is a warning; the pages read so far are kept.
+   * Segment and page counts that depend on later files (sharedPages) are
+   * filled by `finishCounts`.
+   */
+  scanFile(path: string, options: ScanFileOptions = {}): ScannedFile {
+    const out = this.scanOrSkip(path, options.requireElf ?? true);
+    if ('reason' in out) throw new InputError(out.code, `${path}: ${out.reason}`, { file: path });
+    return out;
+  }
+
+  /**
+   * scanFile, except that a file without the ELF magic (requireElf) comes
+   * back as a reason rather than a thrown error: a walk meets many such
+   * files, and building an Error (with its stack) for each costs.
+   */
+  scanOrSkip(path: string, requireElf: boolean): ScannedFile | { code: 'E_NOT_ELF'; reason: string } {
+    let fd: number;
+    let size: number;
+    try {
+      // O_NONBLOCK: a FIFO swapped in after the walk must not block the scan (no effect on regular files).
+      fd = fs.openSync(path, fs.constants.O_RDONLY | fs.constants.O_NONBLOCK);
+    } catch (err) {
+      throw fsError(err, path);
+    }
+    let keepOpen = false;
+    try {
+      const st = fs.fstatSync(fd);
+      if (!st.isFile()) throw new InputError('E_NOT_REGULAR', `${path}: not a regular file`, { file: path });
+      size = st.size;
+      const ps = this.pageSize;
+      const chunk = this.chunk;
+      const warnings: ScanWarning[] = [];
+      // The magic decides ELF or not before the file gets an index (and before a big non-ELF file is read).
+      if (requireElf) {
+        const n = size < 4 ? 0 : fs.readSync(fd, this.magic, 0, 4, 0);
+        if (n < 4 || !isElf(this.magic)) {
+          return { code: 'E_NOT_ELF', reason: `not an ELF file (${size === 0 ? 'empty' : size < 4 ? `${size} bytes` : 'no ELF magic'})` };
+        }
+      }
+      let got = this.readChunk(fd, 0, Math.min(chunk.length, size), path, warnings);
+      const elfMagic = isElf(chunk.subarray(0, got));
+      const structure = elfMagic ? readElfStructure(fd, size, chunk.subarray(0, got), path) : { elf: null, warnings: [] };
+      warnings.unshift(...structure.warnings);
+
+      const fileIndex = this.paths.length;
+      this.paths.push(path);
+      this.currentFile = fileIndex;
+      this.currentFd = fd;
+
+      const ids = new Uint32Array(Math.ceil(size / ps));
+      const counts = this.counts.fill(0);
+      let page = 0;
+      let position = 0;
+      while (got > 0) {
+        let end = got;
+        if (got % ps !== 0) {
+          end = got + ps - (got % ps);
+          chunk.fill(0, got, end);
+        }
+        this.chunkFile = fileIndex;
+        this.chunkFirstPage = page;
+        this.chunkPages = end / ps;
+        this.indexChunk(fileIndex, ids, page, end);
+        page += end / ps;
+        position += got;
+        if (got % ps !== 0 || position >= size) break;
+        got = this.readChunk(fd, position, Math.min(chunk.length, size - position), path, warnings);
+      }
+      const [zeroPages, newPages, duplicatePages] = counts;
+      this.chunkFile = -1;
+      this.currentFile = -1;
+      this.openFiles.set(fileIndex, fd);
+      keepOpen = true;
+      this.trimOpenFiles();
+
+      const elf = structure.elf;
+      return {
+        path,
+        size: position,
+        contentIds: page === ids.length ? ids : ids.slice(0, page),
+        pages: page,
+        zeroPages: zeroPages!,
+        newPages: newPages!,
+        duplicatePages: duplicatePages!,
+        sharedPages: 0,
+        elf: elf ? { class: elf.header.class, data: elf.header.data, type: elf.header.type, machine: elf.header.machine } : null,
+        segments: elf ? loadSegments(elf, position, ps) : [],
+        sections: elf ? sectionSpans(elf, position) : [],
+        warnings,
+      };
+    } finally {
+      this.currentFile = -1;
+      if (!keepOpen) fs.closeSync(fd);
+    }
+  }
+
+  /**
+   * Fills the counts that depend on the whole session: sharedPages of each
+   * file, and every count of each segment. Call after the last scanFile
+   * with every file scanned, in scan order.
+   */
+  finishCounts(files: readonly ScannedFile[]): void {
+    const c = this.counts;
+    for (let fileIndex = 0; fileIndex < files.length; fileIndex++) {
+      const file = files[fileIndex]!;
+      if (this.paths[fileIndex] !== file.path) {
+        throw new InternalError(`finishCounts: file ${fileIndex} is ${file.path}, scanned as ${this.paths[fileIndex]}`);
+      }
+      this.countRange(file.contentIds, fileIndex, 0, file.pages);
+      file.sharedPages = c[3]!;
+      for (const s of file.segments) {
+        this.countRange(file.contentIds, fileIndex, s.firstPage, s.firstPage + s.pages);
+        s.zeroPages = c[0]!;
+        s.newPages = c[1]!;
+        s.duplicatePages = c[2]!;
+        s.sharedPages = c[3]!;
+      }
+    }
+  }
+
+  /** Zero, new, duplicate and shared pages among ids[from, to) of file `fileIndex`, into this.counts. */
+  private countRange(ids: Uint32Array, fileIndex: number, from: number, to: number): void {
+    const pages = this.contentPages;
+    const firstFile = this.firstFile;
+    const firstPage = this.firstPage;
+    let zero = 0;
+    let first = 0;
+    let shared = 0;
+    for (let p = from; p < to; p++) {
+      const id = ids[p]!;
+      if (id === ZERO_CONTENT_ID) zero++;
+      else {
+        if (firstFile[id] === fileIndex && firstPage[id] === p) first++;
+        if (pages[id]! > 1) shared++;
+      }
+    }
+    const c = this.counts;
+    c[0] = zero;
+    c[1] = first;
+    c[2] = to - from - zero - first;
+    c[3] = shared;
+  }
+
+  /** Closes the descriptors kept for re-reading. The scanner must not be used afterwards. */
+  close(): void {
+    for (const fd of this.openFiles.values()) fs.closeSync(fd);
+    this.openFiles.clear();
+    releaseSparseImage();
+  }
+
+  /**
+   * The hot loop: gives every page of chunk[0, end) a content id, from page
+   * `firstPage` of file `fileIndex` on. Kept small and apart from scanFile
+   * so the JIT optimizes it early and cheaply.
+   */
+  private indexChunk(fileIndex: number, ids: Uint32Array, firstPage: number, end: number): void {
+    const index = this.index;
+    const chunk = this.chunk;
+    const counts = this.counts;
+    const ps = this.pageSize;
+    let page = firstPage;
+    for (let offset = 0; offset < end; offset += ps) {
+      const id = index.addAt(chunk, offset);
+      ids[page] = id;
+      if (id === ZERO_CONTENT_ID) counts[0]!++;
+      else if (index.isNew) {
+        this.recordFirst(id, fileIndex, page);
+        counts[1]!++;
+      } else counts[2]!++;
+      this.contentPages[id]!++;
+      page++;
+    }
+  }
+
+  /** Reads up to `length` bytes at `position` into the chunk; a read error ends the file with a warning. */
+  private readChunk(fd: number, position: number, length: number, path: string, warnings: ScanWarning[]): number {
+    let got = 0;
+    try {
+      while (got < length) {
+        const n = fs.readSync(fd, this.chunk, got, length - got, position + got);
+        if (n <= 0) break;
+        got += n;
+      }
+    } catch (err) {
+      const e = fsError(err, path);
+      warnings.push({ code: 'E_READ', message: `read failed at offset ${position + got}: ${reasonOf(e.message, path)}; pages after it not scanned` });
+    }
+    return got;
+  }
+
+  private recordFirst(id: number, fileIndex: number, page: number): void {
+    if (id >= this.firstFile.length) {
+      const n = Math.max(id + 1, this.firstFile.length * 2);
+      const pages = new Uint32Array(n);
+      pages.set(this.contentPages);
+      this.contentPages = pages;
+      const files = new Int32Array(n).fill(-1);
+      files.set(this.firstFile);
+      this.firstFile = files;
+      const first = new Uint32Array(n);
+      first.set(this.firstPage);
+      this.firstPage = first;
+    }
+    this.firstFile[id] = fileIndex;
+    this.firstPage[id] = page;
+  }
+
+  /** PageIndex's callback: the bytes of the first page with content `id`, zero-padded. */
+  private readCanonical(id: number, into: Uint8Array): void {
+    const ps = this.pageSize;
+    const fileIndex = this.firstFile[id]!;
+    const page = this.firstPage[id]!;
+    if (fileIndex === this.chunkFile && page >= this.chunkFirstPage && page < this.chunkFirstPage + this.chunkPages) {
+      const from = (page - this.chunkFirstPage) * ps;
+      this.chunkBuffer.copy(into, 0, from, from + ps);
+      return;
+    }
+    let got = 0;
+    try {
+      const fd = this.descriptor(fileIndex);
+      while (got < ps) {
+        const n = fs.readSync(fd, into, got, ps - got, page * ps + got);
+        if (n <= 0) break;
+        got += n;
+      }
+    } catch {
+      // Unreadable now: the zero fill below cannot equal a non-zero page, so nothing merges.
+    }
+    into.fill(0, got);
+  }
+
+  private descriptor(fileIndex: number): number {
+    if (fileIndex === this.currentFile) return this.currentFd;
+    const open = this.openFiles.get(fileIndex);
+    if (open !== undefined) {
+      // Most recently used goes last.
+      this.openFiles.delete(fileIndex);
+      this.openFiles.set(fileIndex, open);
+      return open;
+    }
+    const fd = fs.openSync(this.paths[fileIndex]!, fs.constants.O_RDONLY | fs.constants.O_NONBLOCK);
+    this.openFiles.set(fileIndex, fd);
+    this.trimOpenFiles();
+    return fd;
+  }
+
+  private trimOpenFiles(): void {
+    while (this.openFiles.size > OPEN_FILES) {
+      const oldest = this.openFiles.keys().next().value as number;
+      fs.closeSync(this.openFiles.get(oldest)!);
+      this.openFiles.delete(oldest);
+    }
+  }
+}
