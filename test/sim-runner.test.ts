@@ -9,7 +9,7 @@ import { describe, expect, it } from 'vitest';
 import { PROT_READ, PROT_WRITE } from '../src/loader/plan.js';
 import { Machine } from '../src/mm/machine.js';
 import { MachineHeapHost } from '../src/sim/heap-host.js';
-import { brk, brkOf, madviseDontneed, madviseMergeable, markAllMergeable } from '../src/sim/mm-syscalls.js';
+import { brk, brkOf, madviseDontneed, madviseMergeable, markAllMergeable, mremap } from '../src/sim/mm-syscalls.js';
 import { fillPattern } from '../src/sim/patterns.js';
 import { ProgramSet } from '../src/sim/programs.js';
 import { runScenario } from '../src/sim/run-scenario.js';
@@ -162,6 +162,74 @@ describe('memory steps', () => {
   });
 });
 
+describe('heap steps (the glibc malloc model on the Machine)', () => {
+  it('realloc of an mmapped block moves its page tables: the bytes follow, nothing is copied or zero-filled', async () => {
+    const steps = (extra: unknown[]) => [
+      { op: 'exec', proc: 'p', program: 'hello' },
+      { op: 'malloc', proc: 'p', size: '200K', as: 'a' },
+      { op: 'write', proc: 'p', region: 'a', data: { random: 3 } },
+      { op: 'malloc', proc: 'p', size: '200K', as: 'b', comment: 'placed just below a: a cannot grow in place' },
+      ...extra,
+    ];
+    const before = (await run(steps([]))).policies[0]!.summary;
+    const r = await run(
+      steps([
+        { op: 'realloc', proc: 'p', ptr: 'a', size: '2M' },
+        { op: 'read', proc: 'p', region: 'a', length: '200K', expect: { random: 3 } },
+        { op: 'read', proc: 'p', region: 'a', offset: '1M', length: '4K', expect: 'zero' },
+      ]),
+    );
+    const after = r.policies[0]!.summary;
+    expect(after.bytesVerified).toBe(204800 + 4096);
+    // The moved pages keep their frames: only the chunk header's page could need one, and reading the new tail maps the zero page.
+    expect(after.anonFrames - before.anonFrames).toBeLessThanOrEqual(1);
+    expect(after.cowBreaks).toBe(before.cowBreaks);
+  });
+
+  it('fork copies the allocator: the child allocates and frees on its own heap, the parent keeps its data', async () => {
+    const start = [
+      { op: 'exec', proc: 'p', program: 'hello' },
+      { op: 'malloc', proc: 'p', size: 100, as: 'x' },
+      { op: 'write', proc: 'p', region: 'x', data: { byte: 5 } },
+      { op: 'fork', proc: 'p', child: 'c' },
+    ];
+    const base = (await run(start)).policies[0]!.summary.cowBreaks;
+    const r = await run([
+      ...start,
+      { op: 'free', proc: 'c', ptr: 'x' },
+      { op: 'malloc', proc: 'c', size: 100, as: 'y' },
+      { op: 'write', proc: 'c', region: 'y', data: { byte: 6 } },
+      { op: 'read', proc: 'p', region: 'x', expect: { byte: 5 } },
+      { op: 'calloc', proc: 'c', count: 10, size: 10, as: 'z' },
+      { op: 'read', proc: 'c', region: 'z', expect: 'zero' },
+    ]);
+    expect(r.policies[0]!.summary.bytesVerified).toBe(200);
+    // The child's writes to the shared heap page (free's list links, then its data) broke COW.
+    expect(r.policies[0]!.summary.cowBreaks).toBeGreaterThan(base);
+  });
+
+  it('calloc reads as zeros in every mode, on fresh and on reused heap memory', async () => {
+    const modes = ['eager', 'glibc', 'on-commit'].map((m) => ({ name: m, callocMode: m }));
+    const r = await run(
+      [
+        { op: 'exec', proc: 'p', program: 'hello' },
+        { op: 'calloc', proc: 'p', count: 16, size: '4K', as: 'a' },
+        { op: 'write', proc: 'p', region: 'a', data: { byte: 9 } },
+        { op: 'free', proc: 'p', ptr: 'a' },
+        { op: 'calloc', proc: 'p', count: 16, size: '4K', as: 'b' },
+        { op: 'read', proc: 'p', region: 'b', expect: 'zero' },
+        { op: 'calloc', proc: 'p', count: 1, size: '1M', as: 'big' },
+        { op: 'read', proc: 'p', region: 'big', expect: 'zero' },
+      ],
+      { policies: modes },
+    );
+    for (const p of r.policies) expect(p.summary.bytesVerified).toBe(65536 + (1 << 20));
+    const [eager, glibc, onCommit] = r.policies.map((p) => p.summary.anonFrames);
+    expect(eager!).toBeGreaterThan(glibc!);
+    expect(glibc!).toBeGreaterThan(onCommit!);
+  });
+});
+
 describe('patterns', () => {
   const place = { pageSize: PAGE, writeStart: 3 * PAGE };
 
@@ -261,6 +329,28 @@ describe('system calls the Machine lacks (brk, madvise) and the heap host', () =
     m.write(pid, addr, new Uint8Array(16).fill(0xff));
     madviseDontneed(m, pid, addr, PAGE);
     expect(m.read(pid, addr, 16)).toEqual(original);
+    m.checkInvariants();
+  });
+
+  it('mremap grows in place when it can, otherwise moves the PTEs; a fork after the move still shares the pages', async () => {
+    const { m, pid } = await process();
+    const a = m.mmap(pid, { length: 4 * PAGE, prot: PROT_READ | PROT_WRITE });
+    m.write(pid, a, new Uint8Array(4 * PAGE).fill(7));
+    // Nothing above a's end? mmaps go top-down, so the area above a is the earlier mapping: it must move.
+    const frames = m.stats().anonymous;
+    const moved = mremap(m, pid, a, 4 * PAGE, 8 * PAGE)!;
+    expect(moved).not.toBe(a);
+    expect(m.stats().anonymous).toBe(frames);
+    expect(m.maps(pid).some((v) => v.start <= a && a < v.end)).toBe(false);
+    expect(m.read(pid, moved, 4 * PAGE)).toEqual(new Uint8Array(4 * PAGE).fill(7));
+    const child = m.fork(pid);
+    expect(m.read(child, moved + PAGE, 4)).toEqual(Uint8Array.of(7, 7, 7, 7));
+    expect(m.pageInfo(child, moved).mapcount).toBe(2);
+    // Shrinking unmaps the tail; growing back into the freed tail is in place.
+    expect(mremap(m, pid, moved, 8 * PAGE, 2 * PAGE)).toBe(moved);
+    expect(mremap(m, pid, moved, 2 * PAGE, 6 * PAGE)).toBe(moved);
+    expect(m.read(pid, moved + 2 * PAGE, 4)).toEqual(new Uint8Array(4));
+    expect(mremap(m, pid, moved + 100, PAGE, 2 * PAGE)).toBeNull();
     m.checkInvariants();
   });
 

@@ -172,12 +172,6 @@ describe('scenario validation names the bad field by its JSON path', () => {
     expect(r.policies.map((p) => p.name)).toEqual(['plain']);
   });
 
-  it('refuses heap steps while the allocator model is missing, naming the step', async () => {
-    const doc = base();
-    doc.steps.push({ op: 'calloc', proc: 'web1', count: 4, size: 4096, as: 'c' });
-    await expect(runScenario(doc as never, { baseDir: BIN })).rejects.toThrow(/^steps\[5\]: calloc: heap steps are not available: the glibc malloc model/);
-  });
-
   it('turns a run-time refusal of the model into a one-line error naming the step', async () => {
     const doc = base();
     doc.steps.push({ op: 'write', proc: 'web1', addr: 4096, length: 1, data: 'zero' });

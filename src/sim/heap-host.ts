@@ -5,29 +5,16 @@
  * path, so calloc's zeroing commits frames exactly where it writes, and
  * discard (MADV_DONTNEED) returns private anonymous pages to the zero page.
  *
- * The interface is restated here, member for member, so this file compiles
- * before the allocator model is merged; TypeScript's structural typing makes
- * a MachineHeapHost a HeapHost of src/sim/malloc.
+ * mremap moves page tables as Linux does (mm-syscalls.ts), so a realloc of
+ * an mmapped block copies nothing.
  */
 import { SimulationError } from '../errors.js';
 import { PROT_READ, PROT_WRITE } from '../loader/plan.js';
 import type { Machine } from '../mm/machine.js';
-import { brk, brkOf, madviseDontneed } from './mm-syscalls.js';
+import type { HeapHost } from './malloc/host.js';
+import { brk, brkOf, madviseDontneed, mremap } from './mm-syscalls.js';
 
-/** src/sim/malloc/host.ts HeapHost. */
-export interface HeapHost {
-  readonly pageSize: number;
-  readonly startBrk: number;
-  readonly brk: number;
-  setBrk(newBrk: number): boolean;
-  mmapAnon(length: number): number | null;
-  munmap(addr: number, length: number): void;
-  mremap?(addr: number, oldLength: number, newLength: number): number | null;
-  storeWord(addr: number, value: number): void;
-  writeZero(addr: number, length: number): void;
-  copy(dst: number, src: number, length: number): void;
-  discard(addr: number, length: number): void;
-}
+export type { HeapHost } from './malloc/host.js';
 
 /** Bytes moved per machine call by writeZero and copy (the buffers are reused). */
 const CHUNK = 256 * 1024;
@@ -35,7 +22,7 @@ const CHUNK = 256 * 1024;
 export class MachineHeapHost implements HeapHost {
   readonly pageSize: number;
   /** What the allocator did through this host (bytes), for reports. */
-  readonly counters = { wordsStored: 0, bytesZeroed: 0, bytesCopied: 0, bytesDiscarded: 0, mmaps: 0, munmaps: 0 };
+  readonly counters = { wordsStored: 0, bytesZeroed: 0, bytesCopied: 0, bytesDiscarded: 0, mmaps: 0, munmaps: 0, mremaps: 0 };
   private readonly zeros: Uint8Array;
   private readonly word = new Uint8Array(8);
   private readonly wordView = new DataView(this.word.buffer);
@@ -74,6 +61,12 @@ export class MachineHeapHost implements HeapHost {
   munmap(addr: number, length: number): void {
     this.machine.munmap(this.pid, addr, length);
     this.counters.munmaps++;
+  }
+
+  mremap(addr: number, oldLength: number, newLength: number): number | null {
+    const to = mremap(this.machine, this.pid, addr, oldLength, newLength);
+    if (to !== null) this.counters.mremaps++;
+    return to;
   }
 
   storeWord(addr: number, value: number): void {

@@ -1,7 +1,7 @@
 /**
  * System calls the simulator needs that Machine (src/mm) does not offer
- * yet: brk(2) and madvise(2) with MADV_DONTNEED, MADV_MERGEABLE and
- * MADV_UNMERGEABLE. They are built from the memory model's own VMA and
+ * yet: brk(2), mremap(2) with MREMAP_MAYMOVE, and madvise(2) with
+ * MADV_DONTNEED, MADV_MERGEABLE and MADV_UNMERGEABLE. They are built from the memory model's own VMA and
  * page-table operations (src/mm/vma-ops.ts), so they obey its invariants;
  * they belong in Machine and should move there when issue 5 adds them.
  *
@@ -12,8 +12,9 @@ import { SimulationError } from '../errors.js';
 import { PROT_READ, PROT_WRITE } from '../loader/plan.js';
 import type { Machine } from '../mm/machine.js';
 import type { Process } from '../mm/process.js';
-import { mergeAround, splitAt, zapRange } from '../mm/vma-ops.js';
-import { firstEndingAfter } from '../mm/vma.js';
+import { PTE_FRAME_MASK, pteFrame } from '../mm/pte.js';
+import { forEachPtPage, mergeAround, splitAt, unmapRange, zapRange } from '../mm/vma-ops.js';
+import { findVmaIndex, firstEndingAfter } from '../mm/vma.js';
 
 /** The Process behind `pid` (Machine keeps them private; this is the only place that reaches in). */
 export function processOf(machine: Machine, pid: number): Process {
@@ -53,6 +54,76 @@ export function brk(machine: Machine, pid: number, newBrk: number): boolean {
 export function brkOf(machine: Machine, pid: number): { startBrk: number; brk: number } {
   const proc = processOf(machine, pid);
   return { startBrk: proc.startBrk, brk: proc.brk };
+}
+
+/**
+ * mremap(addr, oldLength, newLength, MREMAP_MAYMOVE) (mm/mremap.c) on
+ * private anonymous memory: shrinking unmaps the tail; growing extends in
+ * place when the pages above are free, and otherwise moves the mapping to a
+ * new top-down address by moving its page-table entries
+ * (move_page_tables): frames, dirty and young bits go with them, nothing is
+ * copied or faulted. The old range must lie inside one VMA. Returns the new
+ * address, or null if refused (EFAULT-like: not one VMA; ENOMEM: no room).
+ */
+export function mremap(machine: Machine, pid: number, addr: number, oldLength: number, newLength: number): number | null {
+  const proc = processOf(machine, pid);
+  const ps = machine.pageSize;
+  if (addr % ps !== 0 || oldLength <= 0 || newLength <= 0) return null;
+  const oldLen = pageUp(oldLength, ps);
+  const newLen = pageUp(newLength, ps);
+  const i = findVmaIndex(proc.vmas, addr);
+  const vma = proc.vmas[i];
+  if (vma === undefined || addr + oldLen > vma.end || vma.space !== null) return null;
+  if (newLen === oldLen) return addr;
+  if (newLen < oldLen) {
+    machine.munmap(pid, addr + newLen, oldLen - newLen);
+    return addr;
+  }
+  const next = proc.vmas[firstEndingAfter(proc.vmas, addr + oldLen)];
+  if (addr + oldLen === vma.end && (next === undefined || next.start >= addr + newLen)) {
+    machine.mmap(pid, { addr: addr + oldLen, length: newLen - oldLen, prot: vma.prot });
+    return addr;
+  }
+  let to: number;
+  try {
+    to = machine.mmap(pid, { length: newLen, prot: vma.prot });
+  } catch (err) {
+    if (err instanceof SimulationError && err.code === 'E_NOMEM') return null;
+    throw err;
+  }
+  const target = proc.vmas[findVmaIndex(proc.vmas, to)]!;
+  if (target.anonVmaId === 0) target.anonVmaId = vma.anonVmaId;
+  if (vma.mergeable) madviseMergeable(machine, pid, to, newLen, true);
+  movePageTables(machine, pid, addr, to, oldLen);
+  unmapRange(machine.core, proc, addr, addr + oldLen);
+  return to;
+}
+
+/** Moves the PTEs of [from, from + length) to [to, to + length) (mm/mremap.c move_ptes). */
+function movePageTables(machine: Machine, pid: number, from: number, to: number, length: number): void {
+  const core = machine.core;
+  const proc = processOf(machine, pid);
+  const pt = core.pt;
+  const ps = machine.pageSize;
+  const moves: Array<[number, number]> = [];
+  forEachPtPage(core, proc, from / ps, (from + length) / ps, (_page, first, lo, hi) => {
+    for (let vpn = lo; vpn < hi; vpn++) if (pt.pte[first + vpn] !== 0) moves.push([vpn, first + vpn]);
+  });
+  const shift = (to - from) / ps;
+  for (const [vpn, oldSlot] of moves) {
+    const pte = pt.pte[oldSlot]!;
+    const newSlot = pt.ensureSlot(proc.dir, pid, vpn + shift);
+    if (pte > 0) {
+      core.mapPte(newSlot, pteFrame(pte), pte & ~PTE_FRAME_MASK);
+      core.zapPte(oldSlot);
+    } else {
+      // A swap entry moves as it is: its swap count does not change.
+      pt.pte[newSlot] = pte;
+      pt.usedEntries[Math.floor(newSlot / 512)]!++;
+      pt.pte[oldSlot] = 0;
+      pt.usedEntries[Math.floor(oldSlot / 512)]!--;
+    }
+  }
 }
 
 /**

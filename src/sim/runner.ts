@@ -139,7 +139,7 @@ export class PolicyRun {
         const parent = this.proc(step.proc);
         const pid = m.fork(parent.pid);
         let heap: HeapAllocator | null = null;
-        if (parent.heap !== null && heapModel?.fork !== undefined) heap = heapModel.fork(parent.heap, new MachineHeapHost(m, pid));
+        if (parent.heap?.fork !== undefined) heap = parent.heap.fork(new MachineHeapHost(m, pid));
         this.procs.set(step.child, {
           ...parent,
           name: step.child,
@@ -228,6 +228,7 @@ export class PolicyRun {
     if (missing !== undefined || heapModel === undefined) throw new RegionError(missing ?? 'no heap model');
     if (p.heap === null) {
       if (p.heapInherited) throw new RegionError(`the heap model (${heapModel.name}) cannot copy an allocator across fork, so "${p.name}" cannot use its heap`);
+      // A fresh allocator in a process whose break has moved would not know the heap: exec'd processes only.
       p.heap = heapModel.create(new MachineHeapHost(this.machine, p.pid), this.policy.callocMode);
     }
     const heap = p.heap;
