@@ -78,6 +78,8 @@ const RUN_FIELDS: Record<string, string> = {
   ...Object.fromEntries(['minor', 'major', 'zeroFill', 'cow', 'reuse'].map((k) => [`policies[].summary.faults.${k}`, 'number'])),
   'policies[].summary.ksm': 'object|null',
   'policies[].summary.swap': 'object|null',
+  'policies[].summary.heap': 'object|null',
+  ...Object.fromEntries(['allocators', 'arenaBytes', 'mmappedBytes', 'brkCalls', 'mmapCalls', 'callocBytesZeroed', 'callocBytesDiscarded'].map((k) => [`policies[].summary.heap.${k}`, 'number'])),
   'policies[].cost': 'object',
   'policies[].cost.cpuNs': 'number',
   'policies[].cost.ioNs': 'number',
@@ -162,6 +164,7 @@ function scenarioFile(): string {
         { op: 'write', proc: 'a', region: 'm', data: { byte: 1 } },
         { op: 'read', proc: 'a', region: 'm', expect: { byte: 1 } },
         { op: 'tick', ms: 10 },
+        { op: 'calloc', proc: 'a', count: 4, size: 4096, as: 'c' },
       ],
     }),
   );

@@ -46,6 +46,13 @@ export function formatRun(result: RunResult): string {
     rows.push(['KSM', () => '-']);
   }
   rows.push(...backendRows(policies, 'zram', ZRAM_FIELDS), ...backendRows(policies, 'zswap', ZSWAP_FIELDS));
+  if (policies.some((p) => p.summary.heap !== null)) {
+    rows.push(
+      ['heap: calloc zeroed', (p) => (p.summary.heap === null ? '-' : kB(p.summary.heap.callocBytesZeroed))],
+      ['heap: calloc to zero page', (p) => (p.summary.heap === null ? '-' : kB(p.summary.heap.callocBytesDiscarded))],
+      ['heap: brk / mmap calls', (p) => (p.summary.heap === null ? '-' : `${p.summary.heap.brkCalls} / ${p.summary.heap.mmapCalls}`)],
+    );
+  }
   rows.push(
     ['CPU time (est.)', (p) => duration(p.summary.cpuNs)],
     ['swap I/O read', (p) => (p.summary.swapReadBytes === null ? '-' : kB(p.summary.swapReadBytes))],

@@ -21,6 +21,21 @@ export interface HeapAllocator {
    * child's memory. Without it, heap steps in a forked child are refused.
    */
   fork?(childHost: HeapHost): HeapAllocator;
+  /** What the allocator holds and did (src/sim/malloc MallocStats; these fields at least). */
+  stats?(): HeapCounters;
+}
+
+/** The allocator figures a report shows (bytes, counts). */
+export interface HeapCounters {
+  /** brk heap bytes held now; bytes in mmapped blocks now. */
+  arenaBytes: number;
+  mmappedBytes: number;
+  /** sbrk and mmap calls so far. */
+  brkCalls: number;
+  mmapCalls: number;
+  /** Bytes calloc wrote with zeros, and bytes it sent back to the zero page (on-commit). */
+  callocBytesZeroed: number;
+  callocBytesDiscarded: number;
 }
 
 export interface HeapModel {

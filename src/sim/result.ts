@@ -87,6 +87,8 @@ export interface PolicySummary {
   fileReadBytes: number;
   ksm: KsmCounters | null;
   swap: SwapCounters | null;
+  /** The allocators of every process that used the heap (alive or gone); null if none did. */
+  heap: HeapSummary | null;
   /** Estimated CPU time of the workload's memory management (cost model), nanoseconds. */
   cpuNs: number;
   /** Bytes read from and written to a swap disk; null without a swap device. */
@@ -94,6 +96,19 @@ export interface PolicySummary {
   swapWriteBytes: number | null;
   /** Bytes checked by read steps with `expect` (all equal, or the run would have failed). */
   bytesVerified: number;
+}
+
+export interface HeapSummary {
+  /** Processes that had an allocator. */
+  allocators: number;
+  /** Held now by the live processes: brk heap bytes and mmapped-block bytes. */
+  arenaBytes: number;
+  mmappedBytes: number;
+  /** Cumulative over all allocators. */
+  brkCalls: number;
+  mmapCalls: number;
+  callocBytesZeroed: number;
+  callocBytesDiscarded: number;
 }
 
 export interface ProcessResult {

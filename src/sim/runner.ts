@@ -87,6 +87,8 @@ export class PolicyRun {
   stepsRun = 0;
   timeMs = 0;
   framesPeak = 0;
+  /** Cumulative allocator counters of processes that exited or exec'd (their allocators are gone). */
+  readonly retiredHeap = { allocators: 0, brkCalls: 0, mmapCalls: 0, callocBytesZeroed: 0, callocBytesDiscarded: 0 };
 
   constructor(
     readonly scenario: Scenario,
@@ -129,6 +131,7 @@ export class PolicyRun {
         const program = this.opened.get(step.program)!;
         const plan: ExecPlan = this.programs.plan(program, step.argv, step.env);
         const existing = this.procs.get(step.proc);
+        if (existing) this.retire(existing);
         const pid = m.exec(plan, existing?.pid);
         const state: ProcState = { name: step.proc, pid, program, plan, regions: new Map(), heap: null, heapInherited: false, mergeAny: existing?.mergeAny ?? false };
         this.procs.set(step.proc, state);
@@ -151,6 +154,7 @@ export class PolicyRun {
         return;
       }
       case 'exit':
+        this.retire(this.proc(step.proc));
         m.exit(this.proc(step.proc).pid);
         this.procs.delete(step.proc);
         return;
@@ -216,6 +220,18 @@ export class PolicyRun {
       default:
         throw new Error(`internal: unknown step ${(step as Step).op}`);
     }
+  }
+
+  /** Keeps the cumulative counters of a process's allocator that is going away. */
+  private retire(p: ProcState): void {
+    const stats = p.heap?.stats?.();
+    if (stats === undefined) return;
+    const r = this.retiredHeap;
+    r.allocators++;
+    r.brkCalls += stats.brkCalls;
+    r.mmapCalls += stats.mmapCalls;
+    r.callocBytesZeroed += stats.callocBytesZeroed;
+    r.callocBytesDiscarded += stats.callocBytesDiscarded;
   }
 
   private span(target: Target): Range {

@@ -6,7 +6,7 @@ import type { Machine } from '../mm/machine.js';
 import type { CostAccumulator } from './cost.js';
 import type { PolicyRuntime } from './mechanisms.js';
 import type { PolicySet } from './policy.js';
-import type { Outcome, PolicyResult, ProcessResult } from './result.js';
+import type { HeapSummary, Outcome, PolicyResult, ProcessResult } from './result.js';
 import type { PolicyRun } from './runner.js';
 
 export interface SummaryInput {
@@ -64,6 +64,7 @@ export function summarize({ machine, policy, outcome, run, cost, runtime }: Summ
       fileReadBytes: stats.bytesRead,
       ksm: runtime.ksm(),
       swap,
+      heap: heapSummary(run),
       cpuNs: estimate.cpuNs,
       swapReadBytes: hasSwap ? estimate.swapReadBytes : null,
       swapWriteBytes: hasSwap ? estimate.swapWriteBytes : null,
@@ -73,6 +74,22 @@ export function summarize({ machine, policy, outcome, run, cost, runtime }: Summ
     processes,
     series: run.series,
   };
+}
+
+function heapSummary(run: PolicyRun): HeapSummary | null {
+  const h: HeapSummary = { ...run.retiredHeap, arenaBytes: 0, mmappedBytes: 0 };
+  for (const p of run.procs.values()) {
+    const s = p.heap?.stats?.();
+    if (s === undefined) continue;
+    h.allocators++;
+    h.arenaBytes += s.arenaBytes;
+    h.mmappedBytes += s.mmappedBytes;
+    h.brkCalls += s.brkCalls;
+    h.mmapCalls += s.mmapCalls;
+    h.callocBytesZeroed += s.callocBytesZeroed;
+    h.callocBytesDiscarded += s.callocBytesDiscarded;
+  }
+  return h.allocators === 0 ? null : h;
 }
 
 function sum<T>(items: T[], f: (item: T) => number): number {
