@@ -57,6 +57,7 @@ const RUN_FIELDS: Record<string, string> = {
   'policies[].settings': 'object',
   'policies[].settings.pageCache': 'string',
   'policies[].settings.callocMode': 'string',
+  'policies[].settings.malloc': 'object|null',
   'policies[].settings.frameLimit': 'number',
   'policies[].settings.keepPageCache': 'boolean',
   'policies[].settings.swap': 'object|null',
@@ -107,7 +108,7 @@ const RUN_FIELDS: Record<string, string> = {
 };
 
 /** Fields that exist only in some documents: under a null-able object, or in one outcome kind. */
-const OPTIONAL = /^(policies\[\]\.(settings\.(swap|ksm)\.|summary\.(swap|ksm)\.|outcome\.(step|message)$|series\.(swapUsed|poolPages)\[\]$)|skipped\[\])/;
+const OPTIONAL = /^(policies\[\]\.(settings\.(swap|ksm|malloc)\.|summary\.(swap|ksm)\.|outcome\.(step|message)$|series\.(swapUsed|poolPages)\[\]$)|skipped\[\])/;
 
 const LOAD_FIELDS: Record<string, string> = {
   '': 'object',

@@ -208,6 +208,33 @@ describe('heap steps (the glibc malloc model on the Machine)', () => {
     expect(r.policies[0]!.summary.cowBreaks).toBeGreaterThan(base);
   });
 
+  it('mallopt, malloc_trim and the policy\'s malloc tunables change where blocks come from; mayFail allows NULL', async () => {
+    const heapHasOneMiB = { op: 'read', proc: 'p', region: '[heap]', offset: '1M', length: 1 };
+    const bigBlock = [
+      { op: 'exec', proc: 'p', program: 'hello' },
+      { op: 'malloc', proc: 'p', size: 100, as: 'small' },
+    ];
+    // By default a 1 MiB block is mmapped: the [heap] stays small.
+    await expect(run([...bigBlock, { op: 'malloc', proc: 'p', size: '1M', as: 'big' }, heapHasOneMiB])).rejects.toThrow(/past the end of \[heap\]/);
+    // With M_MMAP_MAX 0 (a step, or the policy's tunable) it comes from the brk heap.
+    await run([...bigBlock, { op: 'mallopt', proc: 'p', param: 'M_MMAP_MAX', value: 0 }, { op: 'malloc', proc: 'p', size: '1M', as: 'big' }, heapHasOneMiB]);
+    await run([...bigBlock, { op: 'malloc', proc: 'p', size: '1M', as: 'big' }, heapHasOneMiB], { policies: [{ name: 'brk', malloc: { mmapMax: 0 } }] });
+    // Freed and trimmed, the heap shrinks again.
+    await expect(
+      run([...bigBlock, { op: 'mallopt', proc: 'p', param: 'M_MMAP_MAX', value: 0 }, { op: 'mallopt', proc: 'p', param: 'M_TRIM_THRESHOLD', value: '64M' },
+        { op: 'malloc', proc: 'p', size: '1M', as: 'big' }, { op: 'free', proc: 'p', ptr: 'big' }, heapHasOneMiB]),
+    ).resolves.toBeDefined();
+    await expect(
+      run([...bigBlock, { op: 'mallopt', proc: 'p', param: 'M_MMAP_MAX', value: 0 }, { op: 'mallopt', proc: 'p', param: 'M_TRIM_THRESHOLD', value: '64M' },
+        { op: 'malloc', proc: 'p', size: '1M', as: 'big' }, { op: 'free', proc: 'p', ptr: 'big' }, { op: 'malloc_trim', proc: 'p' }, heapHasOneMiB]),
+    ).rejects.toThrow(/past the end of \[heap\]/);
+    // An impossible request is NULL: an error naming the step, or allowed with mayFail.
+    const huge = { op: 'malloc', proc: 'p', size: 100 * 2 ** 40, as: 'huge' };
+    await expect(run([...bigBlock, huge])).rejects.toThrow(/^steps\[2\]: malloc: malloc\(109951162777600\) returned NULL \(add "mayFail": true to allow it\)$/);
+    const r = await run([...bigBlock, { ...huge, mayFail: true }, { op: 'read', proc: 'p', region: 'huge' }, { op: 'free', proc: 'p', ptr: 'huge' }]);
+    expect(r.policies[0]!.outcome.status).toBe('ok');
+  });
+
   it('calloc reads as zeros in every mode, on fresh and on reused heap memory', async () => {
     const modes = ['eager', 'glibc', 'on-commit'].map((m) => ({ name: m, callocMode: m }));
     const r = await run(

@@ -77,8 +77,9 @@ function backendRows(policies: PolicyResult[], backend: 'zram' | 'zswap', fields
 
 /** The policy's settings, with the machine's own frame limit and page-cache setting left out (they are not choices of the policy). */
 function asPolicy(p: PolicyResult, result: RunResult): PolicySet {
-  const { frameLimit, keepPageCache, ...rest } = p.settings;
+  const { frameLimit, keepPageCache, malloc, ...rest } = p.settings;
   const policy: PolicySet = { name: p.name, ...rest };
+  if (malloc !== null) policy.malloc = malloc;
   if (frameLimit !== result.machine.frameLimit) policy.frameLimit = frameLimit;
   if (keepPageCache !== result.machine.keepPageCache) policy.keepPageCache = keepPageCache;
   return policy;

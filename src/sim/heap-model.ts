@@ -21,6 +21,12 @@ export interface HeapAllocator {
    * child's memory. Without it, heap steps in a forked child are refused.
    */
   fork?(childHost: HeapHost): HeapAllocator;
+  /** mallopt(3); false if refused. */
+  mallopt?(param: 'M_MMAP_THRESHOLD' | 'M_TRIM_THRESHOLD' | 'M_TOP_PAD' | 'M_MMAP_MAX' | 'M_MXFAST', value: number): boolean;
+  /** malloc_trim(3); whether memory was given back. */
+  mallocTrim?(pad: number): boolean;
+  /** Checks the allocator's own invariants (throws on a broken one). */
+  check?(): void;
   /** What the allocator holds and did (src/sim/malloc MallocStats; these fields at least). */
   stats?(): HeapCounters;
 }
@@ -42,13 +48,23 @@ export interface HeapModel {
   /** Named in reports. */
   name: string;
   /** A fresh allocator for a process just exec'd. */
-  create(host: HeapHost, callocMode: CallocMode): HeapAllocator;
+  create(host: HeapHost, callocMode: CallocMode, options: HeapOptions): HeapAllocator;
+}
+
+/** Allocator tunables a policy may set (glibc's mallopt and tunables; src/sim/malloc GlibcMallocOptions). */
+export interface HeapOptions {
+  mmapThreshold?: number;
+  trimThreshold?: number;
+  topPad?: number;
+  mmapMax?: number;
+  maxFast?: number;
+  tcacheCount?: number;
 }
 
 /** This build's heap model; undefined would refuse heap steps with HEAP_MODEL_MISSING. */
 export const heapModel: HeapModel | undefined = {
   name: 'glibc 2.36 malloc (src/sim/malloc)',
-  create: (host, callocMode) => new GlibcMalloc(host, { callocMode }),
+  create: (host, callocMode, options) => new GlibcMalloc(host, { ...options, callocMode }),
 };
 
 export const HEAP_MODEL_MISSING = 'no heap model (src/sim/malloc) in this build';

@@ -4,6 +4,8 @@
  * Machine. Which of them this build can honour is decided in mechanisms.ts.
  */
 
+import type { HeapOptions } from './heap-model.js';
+
 /** How calloc clears memory (issue 5 §1; the glibc malloc model in src/sim/malloc). */
 export type CallocMode = 'eager' | 'glibc' | 'on-commit';
 export const CALLOC_MODE_NAMES: readonly CallocMode[] = ['eager', 'glibc', 'on-commit'];
@@ -49,6 +51,8 @@ export interface PolicySet {
   pageCache: PageCachePolicy;
   /** calloc's zeroing; default 'glibc'. */
   callocMode: CallocMode;
+  /** Allocator tunables (glibc's mallopt/tunables); default none (glibc's defaults). */
+  malloc?: HeapOptions;
   /** Frames the workload may use (reclaim runs at this point); undefined: the machine's frameLimit. */
   frameLimit?: number;
   /** Keep unmapped clean file pages cached (Linux's behaviour) until reclaim; undefined: the machine's setting. */
@@ -71,6 +75,7 @@ export function defaultPolicy(name = 'default'): PolicySet {
 /** One line describing a policy's settings, for the text report. */
 export function describePolicy(p: PolicySet): string {
   const parts = [`page cache ${p.pageCache}`, `calloc ${p.callocMode}`];
+  if (p.malloc !== undefined && Object.keys(p.malloc).length > 0) parts.push(`malloc ${Object.entries(p.malloc).map(([k, v]) => `${k}=${v}`).join(' ')}`);
   if (p.frameLimit !== undefined) parts.push(`frame limit ${p.frameLimit}`);
   if (p.keepPageCache !== undefined) parts.push(`keepPageCache ${p.keepPageCache}`);
   parts.push(p.swap === null ? 'no swap' : `swap ${p.swap.backend}`);

@@ -12,6 +12,7 @@ import type { SmapsRollup } from '../mm/types.js';
 import type { CostOpName } from './cost.js';
 import type { KsmCounters, SwapCounters } from './mechanisms.js';
 import type { KsmPolicy, SwapPolicy } from './policy.js';
+import type { HeapOptions } from './heap-model.js';
 
 export const RUN_SCHEMA = 'pagestack-run/1';
 
@@ -44,6 +45,8 @@ export interface PolicyResult {
   settings: {
     pageCache: 'file' | 'content';
     callocMode: 'eager' | 'glibc' | 'on-commit';
+    /** Allocator tunables the policy set (mmapThreshold, trimThreshold, topPad, mmapMax, maxFast, tcacheCount), or null. */
+    malloc: HeapOptions | null;
     frameLimit: number;
     keepPageCache: boolean;
     swap: SwapPolicy | null;

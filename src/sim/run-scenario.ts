@@ -111,7 +111,8 @@ function checkAvailable({ scenario }: LoadedScenario, policies: PolicySet[]): vo
   }
   const heap = heapMissing();
   if (heap !== undefined) {
-    const step = scenario.steps.find((s) => s.op === 'malloc' || s.op === 'calloc' || s.op === 'realloc' || s.op === 'free');
+    const heapOps = new Set(['malloc', 'calloc', 'realloc', 'free', 'mallopt', 'malloc_trim']);
+    const step = scenario.steps.find((s) => heapOps.has(s.op));
     if (step !== undefined) throw step.at.error(`${step.op}: ${heap}`);
   }
 }

@@ -72,7 +72,7 @@ export function runPolicy(scenario: Scenario, programs: ProgramSet, opened: Read
       throw stepError(scenario, step, err);
     }
     run.stepsRun = i + 1;
-    if (options.checkInvariants) machine.checkInvariants();
+    if (options.checkInvariants) run.checkInvariants();
     run.sample(i + 1, (i + 1) % every === 0 || i + 1 === scenario.steps.length);
   }
   chargeFaults(cost, machine);
@@ -205,6 +205,8 @@ export class PolicyRun {
       case 'calloc':
       case 'realloc':
       case 'free':
+      case 'mallopt':
+      case 'malloc_trim':
         this.heapStep(step);
         return;
       case 'tick':
@@ -220,6 +222,12 @@ export class PolicyRun {
       default:
         throw new Error(`internal: unknown step ${(step as Step).op}`);
     }
+  }
+
+  /** The memory model's and every allocator's invariants (tests). */
+  checkInvariants(): void {
+    this.machine.checkInvariants();
+    for (const p of this.procs.values()) p.heap?.check?.();
   }
 
   /** Keeps the cumulative counters of a process's allocator that is going away. */
@@ -238,39 +246,54 @@ export class PolicyRun {
     return targetSpan(this.machine, this.proc(target.proc), target);
   }
 
-  private heapStep(step: Extract<Step, { op: 'malloc' | 'calloc' | 'realloc' | 'free' }>): void {
+  private heapStep(step: Extract<Step, { op: 'malloc' | 'calloc' | 'realloc' | 'free' | 'mallopt' | 'malloc_trim' }>): void {
     const p = this.proc(step.proc);
     const missing = heapMissing();
     if (missing !== undefined || heapModel === undefined) throw new RegionError(missing ?? 'no heap model');
     if (p.heap === null) {
       if (p.heapInherited) throw new RegionError(`the heap model (${heapModel.name}) cannot copy an allocator across fork, so "${p.name}" cannot use its heap`);
       // A fresh allocator in a process whose break has moved would not know the heap: exec'd processes only.
-      p.heap = heapModel.create(new MachineHeapHost(this.machine, p.pid), this.policy.callocMode);
+      p.heap = heapModel.create(new MachineHeapHost(this.machine, p.pid), this.policy.callocMode, this.policy.malloc ?? {});
     }
     const heap = p.heap;
+    const nullResult = (call: string, mayFail: boolean, as: string) => {
+      if (!mayFail) throw new RegionError(`${call} returned NULL (add "mayFail": true to allow it)`);
+      p.regions.set(as, { addr: 0, length: 0 });
+    };
     switch (step.op) {
       case 'malloc': {
         const ptr = heap.malloc(step.size);
-        if (ptr === 0) throw new RegionError(`malloc(${step.size}) returned NULL`);
-        p.regions.set(step.as, { addr: ptr, length: step.size });
+        if (ptr === 0) nullResult(`malloc(${step.size})`, step.mayFail, step.as);
+        else p.regions.set(step.as, { addr: ptr, length: step.size });
         break;
       }
       case 'calloc': {
         const ptr = heap.calloc(step.count, step.size);
-        if (ptr === 0) throw new RegionError(`calloc(${step.count}, ${step.size}) returned NULL`);
-        p.regions.set(step.as, { addr: ptr, length: step.count * step.size });
+        if (ptr === 0) nullResult(`calloc(${step.count}, ${step.size})`, step.mayFail, step.as);
+        else p.regions.set(step.as, { addr: ptr, length: step.count * step.size });
         break;
       }
       case 'realloc': {
         const old = p.regions.get(step.ptr)!;
         const ptr = heap.realloc(old.addr, step.size);
-        if (ptr === 0 && step.size !== 0) throw new RegionError(`realloc(${step.ptr}, ${step.size}) returned NULL`);
-        p.regions.set(step.ptr, { addr: ptr, length: step.size });
+        if (step.size === 0) p.regions.delete(step.ptr);
+        else if (ptr === 0) {
+          // realloc failing leaves the old block as it was.
+          if (!step.mayFail) throw new RegionError(`realloc(${step.ptr}, ${step.size}) returned NULL (add "mayFail": true to allow it)`);
+        } else p.regions.set(step.ptr, { addr: ptr, length: step.size });
         break;
       }
       case 'free':
         heap.free(p.regions.get(step.ptr)!.addr);
         p.regions.delete(step.ptr);
+        break;
+      case 'mallopt':
+        if (heap.mallopt === undefined) throw new RegionError(`mallopt is not available in the heap model (${heapModel.name})`);
+        if (!heap.mallopt(step.param, step.value)) throw new RegionError(`mallopt(${step.param}, ${step.value}) was refused`);
+        break;
+      case 'malloc_trim':
+        if (heap.mallocTrim === undefined) throw new RegionError(`malloc_trim is not available in the heap model (${heapModel.name})`);
+        heap.mallocTrim(step.pad);
         break;
     }
     // New heap or mmapped memory of a PR_SET_MEMORY_MERGE process is mergeable too.

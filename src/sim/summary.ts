@@ -37,6 +37,7 @@ export function summarize({ machine, policy, outcome, run, cost, runtime }: Summ
     settings: {
       pageCache: policy.pageCache,
       callocMode: policy.callocMode,
+      malloc: policy.malloc ?? null,
       frameLimit: policy.frameLimit ?? run.scenario.machine.frameLimit,
       keepPageCache: machine.core.keepPageCache,
       swap: policy.swap,

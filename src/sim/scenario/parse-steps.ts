@@ -9,7 +9,7 @@ import { TASK_SIZE } from '../../mm/vma-ops.js';
 import { array, boolean, describeValue, integer, object, oneOf, onlyKeys, required, string, type Json, type JsonObject, type JsonPath } from './check.js';
 import { TARGET_FIELDS, parseData, parseTarget } from './parse-data.js';
 import type { NameScope } from './scope.js';
-import { MADVISE_ADVICE, STEP_OPS, type Step } from './types.js';
+import { MADVISE_ADVICE, MALLOPT_NAMES, STEP_OPS, type Step } from './types.js';
 
 /** Most steps a scenario may expand to (repeat blocks included). */
 export const MAX_STEPS = 1_000_000;
@@ -249,28 +249,43 @@ function parseOne(obj: JsonObject, op: Exclude<(typeof STEP_OPS)[number], 'repea
       return { op, proc: p, option, value, at };
     }
     case 'malloc': {
-      onlyKeys(obj, at, [...COMMON, 'proc', 'size', 'as']);
+      onlyKeys(obj, at, [...COMMON, 'proc', 'size', 'as', 'mayFail']);
       const p = liveProc();
       const size = integer(required(obj, at, 'size'), at.key('size'), 0, TASK_SIZE, pageSize);
       const as = string(required(obj, at, 'as'), at.key('as'));
       scope.addRegion(p, as, at.key('as'), true);
-      return { op, proc: p, size, as, at };
+      return { op, proc: p, size, as, mayFail: mayFail(obj, at), at };
     }
     case 'calloc': {
-      onlyKeys(obj, at, [...COMMON, 'proc', 'count', 'size', 'as']);
+      onlyKeys(obj, at, [...COMMON, 'proc', 'count', 'size', 'as', 'mayFail']);
       const p = liveProc();
-      const count = integer(required(obj, at, 'count'), at.key('count'), 0, TASK_SIZE);
+      const count = integer(required(obj, at, 'count'), at.key('count'), 0, TASK_SIZE, pageSize);
       const size = integer(required(obj, at, 'size'), at.key('size'), 0, TASK_SIZE, pageSize);
+      if (count * size > TASK_SIZE) throw at.error(`count × size = ${count * size} bytes is more than an address space holds`);
       const as = string(required(obj, at, 'as'), at.key('as'));
       scope.addRegion(p, as, at.key('as'), true);
-      return { op, proc: p, count, size, as, at };
+      return { op, proc: p, count, size, as, mayFail: mayFail(obj, at), at };
     }
     case 'realloc': {
-      onlyKeys(obj, at, [...COMMON, 'proc', 'ptr', 'size']);
+      onlyKeys(obj, at, [...COMMON, 'proc', 'ptr', 'size', 'mayFail']);
       const p = liveProc();
       const ptr = string(required(obj, at, 'ptr'), at.key('ptr'));
       scope.pointer(p, ptr, at.key('ptr'));
-      return { op, proc: p, ptr, size: integer(required(obj, at, 'size'), at.key('size'), 0, TASK_SIZE, pageSize), at };
+      const size = integer(required(obj, at, 'size'), at.key('size'), 0, TASK_SIZE, pageSize);
+      if (size === 0) scope.removeRegion(p, ptr);
+      return { op, proc: p, ptr, size, mayFail: mayFail(obj, at), at };
+    }
+    case 'mallopt': {
+      onlyKeys(obj, at, [...COMMON, 'proc', 'param', 'value']);
+      const p = liveProc();
+      const param = oneOf(required(obj, at, 'param'), at.key('param'), MALLOPT_NAMES);
+      const max = param === 'M_MXFAST' ? 160 : param === 'M_MMAP_THRESHOLD' ? 32 << 20 : Number.MAX_SAFE_INTEGER;
+      return { op, proc: p, param, value: integer(required(obj, at, 'value'), at.key('value'), 0, max, pageSize), at };
+    }
+    case 'malloc_trim': {
+      onlyKeys(obj, at, [...COMMON, 'proc', 'pad']);
+      const p = liveProc();
+      return { op, proc: p, pad: obj.pad === undefined ? 0 : integer(obj.pad, at.key('pad'), 0, TASK_SIZE, pageSize), at };
     }
     case 'free': {
       onlyKeys(obj, at, [...COMMON, 'proc', 'ptr']);
@@ -302,6 +317,10 @@ function parseOne(obj: JsonObject, op: Exclude<(typeof STEP_OPS)[number], 'repea
     default:
       throw at.key('op').error(`unknown step "${String(op)}"`);
   }
+}
+
+function mayFail(obj: JsonObject, at: JsonPath): boolean {
+  return obj.mayFail === undefined ? false : boolean(obj.mayFail, at.key('mayFail'));
 }
 
 function stringList(value: Json, at: JsonPath): string[] {

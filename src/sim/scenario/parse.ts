@@ -13,6 +13,7 @@ import { MAX_FRAME } from '../../mm/pte.js';
 import { COST_OP_NAMES, DOCUMENTED_COSTS, withOverrides, type CostOpName, type CostOverrides } from '../cost.js';
 import { KSM_DEFAULTS, CALLOC_MODE_NAMES, PAGE_CACHE_NAMES, SWAP_BACKEND_NAMES, defaultPolicy, type PolicySet, type SwapPolicy } from '../policy.js';
 import { ProgramSet, type Program } from '../programs.js';
+import type { HeapOptions } from '../heap-model.js';
 import type { OpenContainer } from '../container-reader.js';
 import { JsonPath, array, boolean, describeValue, integer, number, object, oneOf, onlyKeys, parseSize, required, string, type Json } from './check.js';
 import { parseSteps } from './parse-steps.js';
@@ -186,7 +187,7 @@ async function openPrograms(specs: Map<string, ProgramSpec>, set: ProgramSet, at
   return opened;
 }
 
-const POLICY_FIELDS = ['name', 'extends', 'description', 'pageCache', 'callocMode', 'frameLimit', 'keepPageCache', 'swap', 'dedupFirst', 'mergeOnRestore', 'ksm'];
+const POLICY_FIELDS = ['name', 'extends', 'description', 'pageCache', 'callocMode', 'malloc', 'frameLimit', 'keepPageCache', 'swap', 'dedupFirst', 'mergeOnRestore', 'ksm'];
 
 function parsePolicies(value: Json, at: JsonPath, machine: MachineSpec): PolicySet[] {
   const list = array(value, at);
@@ -210,6 +211,7 @@ function parsePolicies(value: Json, at: JsonPath, machine: MachineSpec): PolicyS
     }
     if (obj.pageCache !== undefined) policy.pageCache = oneOf(obj.pageCache, pat.key('pageCache'), PAGE_CACHE_NAMES);
     if (obj.callocMode !== undefined) policy.callocMode = oneOf(obj.callocMode, pat.key('callocMode'), CALLOC_MODE_NAMES);
+    if (obj.malloc !== undefined) policy.malloc = parseMallocOptions(obj.malloc, pat.key('malloc'), machine.pageSize);
     if (obj.frameLimit !== undefined) policy.frameLimit = parseFrames(obj.frameLimit, pat.key('frameLimit'), machine.pageSize, machine.frames);
     if (obj.keepPageCache !== undefined) policy.keepPageCache = boolean(obj.keepPageCache, pat.key('keepPageCache'));
     if (obj.swap !== undefined) policy.swap = parseSwap(obj.swap, pat.key('swap'));
@@ -223,6 +225,21 @@ function parsePolicies(value: Json, at: JsonPath, machine: MachineSpec): PolicyS
     byName.set(name, policy);
   });
   return [...byName.values()];
+}
+
+/** GlibcMallocOptions' ranges (src/sim/malloc/glibc-malloc.ts). */
+function parseMallocOptions(value: Json, at: JsonPath, pageSize: number): HeapOptions {
+  const obj = object(value, at);
+  onlyKeys(obj, at, ['mmapThreshold', 'trimThreshold', 'topPad', 'mmapMax', 'maxFast', 'tcacheCount']);
+  const out: HeapOptions = {};
+  const big = Number.MAX_SAFE_INTEGER;
+  if (obj.mmapThreshold !== undefined) out.mmapThreshold = integer(obj.mmapThreshold, at.key('mmapThreshold'), 0, 32 << 20, pageSize);
+  if (obj.trimThreshold !== undefined) out.trimThreshold = integer(obj.trimThreshold, at.key('trimThreshold'), 0, big, pageSize);
+  if (obj.topPad !== undefined) out.topPad = integer(obj.topPad, at.key('topPad'), 0, big, pageSize);
+  if (obj.mmapMax !== undefined) out.mmapMax = integer(obj.mmapMax, at.key('mmapMax'), 0, 2 ** 31 - 1);
+  if (obj.maxFast !== undefined) out.maxFast = integer(obj.maxFast, at.key('maxFast'), 0, 160);
+  if (obj.tcacheCount !== undefined) out.tcacheCount = integer(obj.tcacheCount, at.key('tcacheCount'), 0, 65535);
+  return out;
 }
 
 function parseSwap(value: Json, at: JsonPath): SwapPolicy | null {

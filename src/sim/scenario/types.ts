@@ -73,6 +73,9 @@ export type DataSpec =
   | { kind: 'copy'; from: Target }
   | { kind: 'mix'; seed: number; parts: Array<{ weight: number; data: DataSpec }> };
 
+export type MalloptName = 'M_MMAP_THRESHOLD' | 'M_TRIM_THRESHOLD' | 'M_TOP_PAD' | 'M_MMAP_MAX' | 'M_MXFAST';
+export const MALLOPT_NAMES: readonly MalloptName[] = ['M_MMAP_THRESHOLD', 'M_TRIM_THRESHOLD', 'M_TOP_PAD', 'M_MMAP_MAX', 'M_MXFAST'];
+
 export type MadviseAdvice = 'MADV_DONTNEED' | 'MADV_MERGEABLE' | 'MADV_UNMERGEABLE';
 export const MADVISE_ADVICE: readonly MadviseAdvice[] = ['MADV_DONTNEED', 'MADV_MERGEABLE', 'MADV_UNMERGEABLE'];
 
@@ -88,10 +91,12 @@ type StepBody =
   | { op: 'mprotect'; target: Target; prot: number }
   | { op: 'madvise'; target: Target; advice: MadviseAdvice }
   | { op: 'prctl'; proc: string; option: 'PR_SET_MEMORY_MERGE'; value: 0 | 1 }
-  | { op: 'malloc'; proc: string; size: number; as: string }
-  | { op: 'calloc'; proc: string; count: number; size: number; as: string }
-  | { op: 'realloc'; proc: string; ptr: string; size: number }
+  | { op: 'malloc'; proc: string; size: number; as: string; mayFail: boolean }
+  | { op: 'calloc'; proc: string; count: number; size: number; as: string; mayFail: boolean }
+  | { op: 'realloc'; proc: string; ptr: string; size: number; mayFail: boolean }
   | { op: 'free'; proc: string; ptr: string }
+  | { op: 'mallopt'; proc: string; param: MalloptName; value: number }
+  | { op: 'malloc_trim'; proc: string; pad: number }
   | { op: 'tick'; ms: number }
   | { op: 'memory-limit'; frames: number }
   | { op: 'drop-caches' };
@@ -117,6 +122,8 @@ export const STEP_OPS = [
   'calloc',
   'realloc',
   'free',
+  'mallopt',
+  'malloc_trim',
   'tick',
   'memory-limit',
   'drop-caches',
