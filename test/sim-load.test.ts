@@ -17,6 +17,7 @@ import { CONTAINER_MAGIC } from '../src/sim/container-reader.js';
 import type { ContainerMember, ContainerReader } from '../src/sim/container-source.js';
 import { loadPrograms, startupPages, type TouchMode } from '../src/sim/load.js';
 import { ProgramSet } from '../src/sim/programs.js';
+import { runScenario } from '../src/sim/run-scenario.js';
 import { runCli } from './sim-helpers.js';
 
 const BIN = path.resolve(__dirname, '../samples/bin');
@@ -172,6 +173,18 @@ describe('load: programs from a container', () => {
     const r = await loadPrograms([`${image}:bin/tables`], { openContainer });
     expect(r.programs).toHaveLength(1);
     await expect(loadPrograms([`${image}:bin/ls`], { openContainer })).rejects.toThrow(`${image}: bin/ls: no such member`);
+  });
+
+  it('a scenario can name container members as programs; it runs as the same scenario over the ELF files', async () => {
+    const sharing = JSON.parse(fs.readFileSync(path.resolve(__dirname, '../samples/scenarios/sharing.json'), 'utf8')) as { programs: Record<string, unknown> };
+    const fromFiles = await runScenario(structuredClone(sharing) as never, { baseDir: path.resolve(__dirname, '../samples/scenarios') });
+    sharing.programs = Object.fromEntries(['tables', 'tables2', 'hello'].map((n) => [n, { container: image, member: `bin/${n}` }]));
+    const fromContainer = await runScenario(sharing as never, { openContainer, checkInvariants: true });
+    for (const i of [0, 1]) {
+      const a = fromFiles.policies[i]!.summary;
+      const b = fromContainer.policies[i]!.summary;
+      expect([b.framesFinal, b.pssTotal, b.rssTotal, b.bytesVerified]).toEqual([a.framesFinal, a.pssTotal, a.rssTotal, a.bytesVerified]);
+    }
   });
 
   it('without a container reader in the build, says so in one line', async () => {
