@@ -9,8 +9,9 @@
  * of a run maps the same FileBacking objects: a page cache is per Machine,
  * the backings are only where bytes come from.
  */
+import * as fs from 'node:fs';
 import { PT_GNU_RELRO, PT_LOAD, type ElfFile } from '../elf/index.js';
-import { InputError } from '../errors.js';
+import { fsError } from '../errors.js';
 import { readExecImage } from '../loader/elf-image.js';
 import { planExecWith, type ExecOptions } from '../loader/execve.js';
 import { FileTable, type ExecFileSource } from '../loader/file-backing.js';
@@ -67,6 +68,8 @@ export class ProgramSet {
   readonly files: FileTable;
   private readonly containers = new Map<string, ContainerFileSource>();
   private readonly plans = new Map<string, ExecPlan>();
+  /** Programs by file identity (inode, or a container's regular entry): hard links are one file. */
+  private readonly byIdentity = new Map<string, Program>();
 
   private constructor(
     files: FileTable,
@@ -83,12 +86,23 @@ export class ProgramSet {
 
   /** A plain ELF file on disk. */
   elf(name: string, path: string): Program {
-    return this.open(name, path, this.files);
+    let identity: string;
+    try {
+      const st = fs.statSync(path, { bigint: true });
+      identity = `inode ${st.dev}:${st.ino}`;
+    } catch (err) {
+      throw fsError(err, path);
+    }
+    return this.open(name, path, this.files, identity);
   }
 
   /** The member `member` of the container at `containerPath`. */
   async member(name: string, containerPath: string, member: string): Promise<Program> {
-    return this.open(name, member, await this.container(containerPath));
+    const source = await this.container(containerPath);
+    const index = source.resolve(member, member);
+    const entry = index === undefined ? undefined : source.container.files[index];
+    const identity = entry === undefined ? `member ${containerPath}:${member}` : `member ${containerPath}#${entry.linkIndex ?? entry.index}`;
+    return this.open(name, member, source, identity);
   }
 
   /** The source reading the container at `path` (opened once per set). */
@@ -125,7 +139,21 @@ export class ProgramSet {
     this.containers.clear();
   }
 
-  private open(name: string, execPath: string, source: ExecFileSource): Program {
+  /**
+   * Opens a program once per file: a second name of the same file (a hard
+   * link) gets the first one's backing, so both map one page cache, as one
+   * inode has one in Linux. (The loader's FileTable keeps one backing per
+   * name, for /proc/PID/maps; the memory model keys page caches by backing.)
+   */
+  private open(name: string, execPath: string, source: ExecFileSource, identity: string): Program {
+    const same = this.byIdentity.get(identity);
+    if (same !== undefined) return { ...same, name };
+    const program = this.openNew(name, execPath, source);
+    this.byIdentity.set(identity, program);
+    return program;
+  }
+
+  private openNew(name: string, execPath: string, source: ExecFileSource): Program {
     const backing = source.program(execPath);
     const image = readExecImage(backing, 'program');
     const program: Program = { name, execPath, source, backing, layout: elfLayout(image.elf) };
@@ -145,9 +173,4 @@ export function interpBias(plan: ExecPlan, layout: ElfLayout): number | undefine
   if (layout.type !== 3 /* ET_DYN */) return 0;
   const first = layout.loads[0];
   return first === undefined ? plan.interpBase : plan.interpBase - Math.floor(first.vaddr / 4096) * 4096;
-}
-
-/** A clear error for a program that cannot be named. */
-export function noSuchProgram(name: string, known: Iterable<string>): InputError {
-  return new InputError('E_NOPROGRAM', `unknown program "${name}" (known: ${[...known].join(', ') || 'none'})`, { program: name });
 }
