@@ -6,6 +6,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { openContainer } from '../src/container/index.js';
 import { heapMissing } from '../src/sim/mechanisms.js';
 import type { RunResult } from '../src/sim/result.js';
 import { runScenario } from '../src/sim/run-scenario.js';
@@ -37,6 +38,26 @@ describe('samples/scenarios', () => {
     }
     for (const s of r.skipped) console.warn(`${file}: policy ${s.name} skipped: ${s.reason}`);
     expect(formatRun(r)).toContain(`scenario ${r.scenario.name}`);
+  });
+
+  it('sharing.pgs holds exactly the samples/bin programs the sharing scenario names', async () => {
+    const c = await openContainer(path.join(DIR, 'sharing.pgs'));
+    try {
+      for (const name of ['tables', 'tables2', 'hello']) {
+        const bytes = fs.readFileSync(path.resolve(DIR, '../bin', name));
+        const backing = c.backing(c.findFile(`bin/${name}`)!);
+        expect(backing.size, `${name} (rebuild: SOURCE_DATE_EPOCH=1700000000 pagestack pack DIR/bin -o samples/scenarios/sharing.pgs)`).toBe(bytes.length);
+        const page = new Uint8Array(4096);
+        for (let i = 0; i < backing.pageCount; i++) {
+          backing.readPage(i, page);
+          const want = Buffer.alloc(4096);
+          bytes.copy(want, 0, i * 4096, Math.min(bytes.length, (i + 1) * 4096));
+          expect(Buffer.compare(page, want), `${name} page ${i}`).toBe(0);
+        }
+      }
+    } finally {
+      c.close();
+    }
   });
 
   it('sharing: the content-shared page cache uses fewer frames and less Pss for the same Rss', async () => {

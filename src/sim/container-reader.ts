@@ -2,25 +2,25 @@
  * How this build opens pagestack containers for the simulator, and how a
  * path is recognised as one.
  *
- * The container reader (src/container, `openContainer`) is developed on its
- * own branch. Until it is merged, `openContainerReader` is undefined and a
- * container given to `load` or named by a scenario is refused with a clear
- * message. Wiring it is one line:
- *
- *   import { openContainer } from '../container/index.js';
- *   export const openContainerReader: OpenContainer | undefined = openContainer;
+ * The reader is src/container's `openContainer` (it checks the header and
+ * every table when the container is opened, and every page as it is read).
+ * A build without it would set `openContainerReader` to undefined, and a
+ * container given to `load` or named by a scenario would be refused with a
+ * clear message.
  */
 import * as fs from 'node:fs';
+import { MAGIC } from '../container/format.js';
+import { openContainer } from '../container/index.js';
 import { InputError, fsError } from '../errors.js';
 import type { ContainerReader } from './container-source.js';
 
 export type OpenContainer = (path: string) => Promise<ContainerReader>;
 
-/** The container reader of this build, or undefined while src/container is not merged. */
-export const openContainerReader: OpenContainer | undefined = undefined;
+/** The container reader of this build. */
+export const openContainerReader: OpenContainer | undefined = openContainer;
 
 /** The first 8 bytes of every container (docs/FORMAT.md: "\x89PGSTK\n\x1a"). */
-export const CONTAINER_MAGIC = Uint8Array.of(0x89, 0x50, 0x47, 0x53, 0x54, 0x4b, 0x0a, 0x1a);
+export const CONTAINER_MAGIC: Uint8Array = MAGIC;
 
 /** Whether the file at `path` starts with the container magic. Errors (missing file...) become InputError. */
 export function isContainerFile(path: string): boolean {
@@ -47,7 +47,7 @@ export async function openContainerChecked(path: string, open: OpenContainer | u
   if (open === undefined) {
     throw new InputError(
       'E_UNAVAILABLE',
-      `${path}: is a pagestack container, but this build has no container reader (src/container is not merged yet); give the ELF files instead`,
+      `${path}: is a pagestack container, but this build has no container reader; give the ELF files instead`,
       { file: path },
     );
   }

@@ -1,14 +1,23 @@
+/**
+ * `pagestack cat IN MEMBER`: one member's contents to stdout.
+ */
 import type { Command } from 'commander';
-import { UsageError } from '../../errors.js';
+import { catMember } from '../../container/index.js';
 
-// Placeholder until the command is implemented.
 export function register(program: Command): void {
   program
     .command('cat')
-    .description('(not yet implemented)')
-    .allowUnknownOption()
-    .argument('[args...]')
-    .action(() => {
-      throw new UsageError('cat is not implemented yet');
+    .description("write one member's contents to stdout (each page checked before it is written)")
+    .argument('<container>', 'the container to read')
+    .argument('<member>', "the member's path inside the container, as `pagestack ls` prints it")
+    .addHelpText(
+      'after',
+      `
+Examples:
+  pagestack cat samples.pgs bin/hello > hello
+  pagestack cat image.pgs bin/ls | sha256sum`,
+    )
+    .action(async (input: string, member: string) => {
+      await catMember(input, member, process.stdout);
     });
 }

@@ -1,0 +1,48 @@
+/**
+ * Benchmark dispatcher: `npm run bench -- <name> [args...]`, that is
+ * `node dist/bench/main.js <name> [args...]` (run `npm run build` first).
+ * Benchmarks are scripts, not tests: they print timings measured on this
+ * machine next to a reference tool run in the same process.
+ *
+ * To add one: write src/bench/<name>.ts exporting `run(args)`, and add a
+ * line to BENCHES.
+ */
+
+export interface Bench {
+  run(args: string[]): Promise<void>;
+}
+
+const BENCHES: Record<string, { summary: string; load: () => Promise<Bench> }> = {
+  codec: { summary: 'per-page LZ4: our encoder and decoder, lz4js, native lz4; the worker pool', load: () => import('./codec.js') },
+  scan: { summary: 'page scan MB/s against xxhsum -H1 and a Python hashlib count', load: () => import('./scan.js') },
+  pack: { summary: 'pack/unpack time and size against mkfs.erofs and mksquashfs/unsquashfs', load: () => import('./pack.js') },
+  mm: { summary: 'memory model: exec, faults, fork, heap per mapped page (10 M pages)', load: () => import('./mm.js').then((m) => ({ run: m.benchMm })) },
+  swap: { summary: 'swap back ends against the codec alone on the same pages', load: () => import('./swap.js') },
+};
+
+function usage(): string {
+  const lines = Object.entries(BENCHES).map(([name, b]) => `  ${name.padEnd(8)} ${b.summary}`);
+  return ['usage: npm run bench -- <name> [args...]', '', ...lines].join('\n');
+}
+
+async function main(argv: string[]): Promise<number> {
+  const [name, ...args] = argv;
+  const bench = name === undefined ? undefined : BENCHES[name];
+  if (bench === undefined) {
+    if (name !== undefined && name !== '--help' && name !== '-h') console.error(`bench: unknown benchmark '${name}'`);
+    console.error(usage());
+    return name === '--help' || name === '-h' ? 0 : 2;
+  }
+  await (await bench.load()).run(args);
+  return 0;
+}
+
+main(process.argv.slice(2)).then(
+  (code) => {
+    process.exitCode = code;
+  },
+  (err: unknown) => {
+    console.error(`bench: ${err instanceof Error ? err.message : String(err)}`);
+    process.exitCode = 1;
+  },
+);

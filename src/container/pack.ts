@@ -1,0 +1,283 @@
+/**
+ * pack: a tree of files in, a container out (docs/FORMAT.md).
+ *
+ * Streaming with bounded memory: the walk keeps only file metadata; file
+ * contents are read 1 MiB at a time; every page goes through the PageIndex
+ * (src/scan/pageindex.ts), which holds only hashes of distinct pages; a hash
+ * match is confirmed by re-reading the first occurrence from its source
+ * file; distinct pages go to the page store as they are found. What grows
+ * with the input is 12-24 bytes per distinct page in the index, 32 bytes per
+ * stored page in the page table, 8 bytes per stored page for where it was
+ * first seen, and 4 bytes per page in the share map.
+ *
+ * The header is written last at offset 0; the file is written under a
+ * temporary name and renamed at the end (output.ts).
+ */
+import fs from 'node:fs';
+import os from 'node:os';
+import { InputError, PagestackError, UsageError, fsError } from '../errors.js';
+import { loadPageHasher, type PageHash64 } from '../scan/hash.js';
+import { PageIndex, ZERO_CONTENT_ID } from '../scan/pageindex.js';
+import {
+  FILE_ENTRY_SIZE,
+  OPTIONAL_PAGE_ALIGNED,
+  PAGE_SIZES,
+  REQUIRED_LZ4,
+  SECTION_CHECKSUMMED,
+  SECTION_REQUIRED,
+  SectionKind,
+  encodeFileEntry,
+  encodeHeader,
+  headerSizeFor,
+  type SectionEntry,
+} from './format.js';
+import { GrowableBytes, GrowableU32 } from './growable.js';
+import { OutputFile } from './output.js';
+import { PageStoreWriter, workersAvailable, type PageLayout } from './page-store.js';
+import { SourceFiles } from './sources.js';
+import { walkInputs, type WalkEntry } from './walk.js';
+
+export interface PackOptions {
+  /** Bytes per page: 4096 (default), 16384 or 65536. */
+  pageSize?: number;
+  /** 'lz4' (default): LZ4 where it saves space. 'none': raw, page-aligned pages (mmap-able). */
+  codec?: PageLayout;
+  /** Fail (E_TOO_LARGE) when the container would exceed this many bytes. */
+  maxSize?: number;
+  /** Clamp mtimes to this time in seconds (SOURCE_DATE_EPOCH). */
+  sourceDateEpoch?: number;
+  /** Compression worker threads; default: the number of CPUs (at most 4), 0 for inputs under 8 MiB. */
+  threads?: number;
+  signal?: AbortSignal;
+  /** Called with (input bytes done, input bytes in all). */
+  onProgress?: (done: number, total: number) => void;
+  /**
+   * For tests: the hash the page index uses to find candidate duplicates
+   * (default XXH64). A weak one forces the byte-for-byte confirmation path;
+   * the container must come out the same. Checksums always use XXH64.
+   */
+  indexHash?: PageHash64;
+}
+
+export interface PackSummary {
+  output: string;
+  pageSize: number;
+  codec: PageLayout;
+  files: number;
+  regularFiles: number;
+  directories: number;
+  symlinks: number;
+  hardlinks: number;
+  /** Bytes of file content read (each hard-linked file once). */
+  inputBytes: number;
+  pages: number;
+  zeroPages: number;
+  /** Non-zero pages whose content was already stored. */
+  duplicatePages: number;
+  storedPages: number;
+  lz4Pages: number;
+  rawPages: number;
+  /** Bytes of the page store. */
+  storedBytes: number;
+  containerBytes: number;
+  /** containerBytes / inputBytes (0 when there is no input). */
+  ratio: number;
+}
+
+const CHUNK_BYTES = 1 << 20;
+const THREADS_MIN_INPUT = 8 << 20;
+
+export async function pack(inputs: readonly string[], output: string, options: PackOptions = {}): Promise<PackSummary> {
+  const pageSize = options.pageSize ?? 4096;
+  if (!PAGE_SIZES.includes(pageSize)) throw new UsageError(`page size ${pageSize} is not one of ${PAGE_SIZES.join(', ')}`, { field: 'pageSize', actual: pageSize });
+  const layout = options.codec ?? 'lz4';
+  const entries = walkInputs(inputs, { clampMtimeSeconds: options.sourceDateEpoch });
+  const inputBytes = entries.reduce((sum, e) => sum + e.size, 0);
+  const threads = options.threads ?? (workersAvailable() && inputBytes >= THREADS_MIN_INPUT ? Math.min(4, os.availableParallelism()) : 0);
+  if (threads > 0 && !workersAvailable()) throw new UsageError('compression threads need the compiled worker (npm run build)');
+
+  const h64 = await loadPageHasher();
+  let lastHash = 0n;
+  const indexHash = options.indexHash;
+  const hashKeepingLast: PageHash64 = indexHash
+    ? (page) => {
+        lastHash = h64(page);
+        return indexHash(page);
+      }
+    : (page) => (lastHash = h64(page));
+  const sources = new SourceFiles(entries, pageSize);
+  const index = new PageIndex(pageSize, hashKeepingLast, (id, into) => sources.readFirstOccurrence(id, into));
+  const out = OutputFile.create(output, options.maxSize);
+  const headerSpace = layout === 'none' ? pageSize : headerSizeFor(5);
+  let store: PageStoreWriter | undefined;
+  try {
+    out.padTo(headerSpace);
+    store = new PageStoreWriter(out, pageSize, layout, h64, threads);
+    const shareMap = new GrowableU32(1 << 16);
+    const counts = { zero: 0, duplicate: 0 };
+    const chunk = new Uint8Array(CHUNK_BYTES);
+    let done = 0;
+    for (let f = 0; f < entries.length; f++) {
+      const entry = entries[f]!;
+      if (entry.kind !== 'regular') continue;
+      const fd = openSource(entry);
+      try {
+        for (let position = 0; position < entry.size; ) {
+          if (options.signal?.aborted) throw new PagestackError('E_INTERRUPTED', 'interrupted', {}, 130);
+          const want = Math.min(CHUNK_BYTES, entry.size - position);
+          readExactly(fd, chunk, want, position, entry.source);
+          const padded = Math.ceil(want / pageSize) * pageSize;
+          chunk.fill(0, want, padded);
+          for (let at = 0; at < padded; at += pageSize) {
+            const page = chunk.subarray(at, at + pageSize);
+            const id = index.add(page);
+            shareMap.push(id);
+            if (id === ZERO_CONTENT_ID) counts.zero++;
+            else if (!index.isNew) counts.duplicate++;
+            else {
+              sources.recordFirstOccurrence(f, (position + at) / pageSize);
+              const wait = store.put(page, lastHash);
+              if (wait) await wait;
+            }
+          }
+          position += want;
+          done += want;
+          options.onProgress?.(done, inputBytes);
+        }
+      } finally {
+        fs.closeSync(fd);
+      }
+    }
+    await store.finish();
+    sources.close();
+
+    // Tables after the page store, then the header at offset 0.
+    const pageStore = section(SectionKind.PageStore, store.startOffset, store.storedBytes, 0n, false);
+    const tables = buildTables(entries, pageSize, shareMap.contents());
+    const sections: SectionEntry[] = [pageStore];
+    for (const [kind, bytes] of [
+      [SectionKind.PageTable, store.pageTable.contents()],
+      [SectionKind.FileTable, tables.fileTable],
+      [SectionKind.ShareMap, tables.shareMap],
+      [SectionKind.StringTable, tables.stringTable],
+    ] as const) {
+      sections.push(section(kind, out.position, bytes.length, h64(bytes), true));
+      out.write(bytes);
+    }
+    const header = encodeHeader(
+      {
+        requiredFlags: store.lz4Pages > 0 ? REQUIRED_LZ4 : 0n,
+        optionalFlags: layout === 'none' ? OPTIONAL_PAGE_ALIGNED : 0n,
+        pageSize,
+        fileCount: entries.length,
+        storedPageCount: store.storedPages,
+        totalPages: shareMap.length,
+        containerSize: out.position,
+        sections,
+      },
+      h64,
+    );
+    out.writeAt(header, 0);
+    out.commit();
+    return {
+      output,
+      pageSize,
+      codec: layout,
+      files: entries.length,
+      regularFiles: entries.filter((e) => e.kind === 'regular').length,
+      directories: entries.filter((e) => e.kind === 'directory').length,
+      symlinks: entries.filter((e) => e.kind === 'symlink').length,
+      hardlinks: entries.filter((e) => e.kind === 'hardlink').length,
+      inputBytes,
+      pages: shareMap.length,
+      zeroPages: counts.zero,
+      duplicatePages: counts.duplicate,
+      storedPages: store.storedPages,
+      lz4Pages: store.lz4Pages,
+      rawPages: store.storedPages - store.lz4Pages,
+      storedBytes: store.storedBytes,
+      containerBytes: out.position,
+      ratio: inputBytes > 0 ? out.position / inputBytes : 0,
+    };
+  } catch (err) {
+    out.abandon();
+    await store?.close();
+    sources.close();
+    throw err;
+  }
+}
+
+function section(kind: number, offset: number, length: number, checksum: bigint, checksummed: boolean): SectionEntry {
+  return { kind, flags: SECTION_REQUIRED | (checksummed ? SECTION_CHECKSUMMED : 0), offset, length, checksum };
+}
+
+const encoder = new TextEncoder();
+const HOST_LITTLE_ENDIAN = new Uint8Array(Uint32Array.of(1).buffer)[0] === 1;
+
+/** The file table, string table and share map bytes (FORMAT.md sections 5 and 6). */
+function buildTables(entries: WalkEntry[], pageSize: number, shareMap: Uint32Array): { fileTable: Uint8Array; stringTable: Uint8Array; shareMap: Uint8Array } {
+  const fileTable = new Uint8Array(entries.length * FILE_ENTRY_SIZE);
+  const view = new DataView(fileTable.buffer);
+  const strings = new GrowableBytes();
+  let firstPage = 0;
+  entries.forEach((e, i) => {
+    const pathBytes = encoder.encode(e.path);
+    const pathOffset = strings.append(pathBytes);
+    const linkBytes = e.kind === 'symlink' ? encoder.encode(e.linkTarget) : new Uint8Array(0);
+    const linkOffset = e.kind === 'symlink' ? strings.append(linkBytes) : 0;
+    encodeFileEntry(view, i * FILE_ENTRY_SIZE, {
+      pathOffset,
+      pathLength: pathBytes.length,
+      kind: e.kind,
+      mode: e.mode,
+      mtimeSeconds: e.mtimeSeconds,
+      mtimeNanoseconds: e.mtimeNanoseconds,
+      linkOffset,
+      linkLength: linkBytes.length,
+      linkIndex: e.linkIndex,
+      size: e.size,
+      firstPage: e.kind === 'regular' ? firstPage : 0,
+    });
+    if (e.kind === 'regular') firstPage += Math.ceil(e.size / pageSize);
+  });
+  let shareBytes = new Uint8Array(shareMap.buffer, shareMap.byteOffset, shareMap.byteLength);
+  if (!HOST_LITTLE_ENDIAN) {
+    shareBytes = new Uint8Array(shareMap.length * 4);
+    const v = new DataView(shareBytes.buffer);
+    shareMap.forEach((id, i) => v.setUint32(i * 4, id, true));
+  }
+  return { fileTable, stringTable: strings.contents(), shareMap: shareBytes };
+}
+
+function openSource(entry: WalkEntry): number {
+  let fd: number;
+  try {
+    fd = fs.openSync(entry.source, fs.constants.O_RDONLY | fs.constants.O_NOFOLLOW);
+  } catch (err) {
+    throw fsError(err, entry.source);
+  }
+  const st = fs.fstatSync(fd);
+  if (!st.isFile() || st.size !== entry.size) {
+    fs.closeSync(fd);
+    throw changed(entry.source);
+  }
+  return fd;
+}
+
+function readExactly(fd: number, into: Uint8Array, length: number, position: number, file: string): void {
+  let done = 0;
+  while (done < length) {
+    let n: number;
+    try {
+      n = fs.readSync(fd, into, done, length - done, position + done);
+    } catch (err) {
+      throw fsError(err, file);
+    }
+    if (n === 0) throw changed(file);
+    done += n;
+  }
+}
+
+function changed(file: string): InputError {
+  return new InputError('E_CHANGED', `${file}: file changed while it was being packed`, { file });
+}

@@ -1,0 +1,76 @@
+/**
+ * Writing one regular file of a container to disk: the part of unpack that
+ * runs in worker threads too (unpack-worker.ts).
+ *
+ * The file is written under a temporary name in its directory, every page
+ * checked as it is read (Container.readPages), then given its mode and
+ * mtime and moved into place: renamed over an existing file when
+ * `replace` (unpack --force), otherwise linked, which fails rather than
+ * replace something that appeared meanwhile. A damaged page leaves no file
+ * under the member's name.
+ */
+import { randomBytes } from 'node:crypto';
+import fs from 'node:fs';
+import path from 'node:path';
+import { PagestackError, fsError } from '../errors.js';
+import type { Container, ContainerEntry } from './reader.js';
+
+export function writeRegular(c: Container, e: ContainerEntry, to: string, buffer: Uint8Array, replace: boolean): void {
+  const temp = path.join(path.dirname(to), `.${path.basename(to)}.${randomBytes(4).toString('hex')}.pagestack-tmp`);
+  let fd: number;
+  try {
+    fd = fs.openSync(temp, fs.constants.O_WRONLY | fs.constants.O_CREAT | fs.constants.O_EXCL | fs.constants.O_NOFOLLOW, 0o600);
+  } catch (err) {
+    throw fsError(err, temp);
+  }
+  try {
+    const { pageSize } = c;
+    const pagesPerBuffer = Math.floor(buffer.length / pageSize);
+    let written = 0;
+    for (let p = 0; p < e.pageCount; p += pagesPerBuffer) {
+      const n = Math.min(pagesPerBuffer, e.pageCount - p);
+      c.readPages(e.index, p, n, buffer.subarray(0, n * pageSize));
+      const bytes = Math.min(n * pageSize, e.size - written);
+      writeFully(fd, buffer.subarray(0, bytes), written, temp);
+      written += bytes;
+    }
+    fs.fchmodSync(fd, e.mode);
+    fs.futimesSync(fd, timeOf(e), timeOf(e));
+    fs.closeSync(fd);
+    fd = -1;
+    if (replace) fs.renameSync(temp, to);
+    else {
+      fs.linkSync(temp, to);
+      fs.unlinkSync(temp);
+    }
+  } catch (err) {
+    if (fd >= 0) fs.closeSync(fd);
+    try {
+      fs.unlinkSync(temp);
+    } catch {
+      // already gone
+    }
+    throw err instanceof PagestackError ? err : fsError(err, to);
+  }
+}
+
+function writeFully(fd: number, bytes: Uint8Array, position: number, file: string): void {
+  let done = 0;
+  try {
+    while (done < bytes.length) done += fs.writeSync(fd, bytes, done, bytes.length - done, position + done);
+  } catch (err) {
+    throw fsError(err, file);
+  }
+}
+
+/**
+ * mtime in the form Node's utimes takes. As a number of seconds, libuv
+ * truncates it to the microsecond, and a double near 1.7e9 s is only exact
+ * to ~240 ns, so we aim at the middle of the microsecond: the result is the
+ * stored mtime truncated to the microsecond. Node turns a negative number
+ * into "now", so times before 1970 go as a Date (millisecond precision).
+ */
+export function timeOf(e: { mtimeSeconds: number; mtimeNanoseconds: number }): number | Date {
+  if (e.mtimeSeconds < 0) return new Date(e.mtimeSeconds * 1000 + Math.floor(e.mtimeNanoseconds / 1e6));
+  return e.mtimeSeconds + (Math.floor(e.mtimeNanoseconds / 1000) * 1000 + 500) / 1e9;
+}

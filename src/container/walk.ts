@@ -1,0 +1,166 @@
+/**
+ * The sorted walk over pack's inputs: the file-table order of FORMAT.md
+ * section 5. Depth first, parents before children, names inside each
+ * directory (and the top-level names) sorted by their UTF-8 bytes, so the
+ * order depends on nothing but the tree itself.
+ *
+ * Symbolic links are recorded, never followed (lstat, readlink). A regular
+ * file seen again through another hard link becomes a 'hardlink' entry
+ * pointing at the first one. Device files, FIFOs and sockets are refused:
+ * the format has no place for them and silently dropping them would make
+ * the round trip inexact. Names that are not valid UTF-8 are refused too.
+ */
+import fs from 'node:fs';
+import path from 'node:path';
+import { InputError, UsageError, fsError } from '../errors.js';
+import { MAX_LINK_BYTES, MAX_PATH_BYTES, type FileKind } from './format.js';
+
+export interface WalkEntry {
+  /** Path inside the container. */
+  path: string;
+  /** Path on disk. */
+  source: string;
+  kind: FileKind;
+  /** Permission bits (st_mode & 07777); 0777 for symbolic links. */
+  mode: number;
+  mtimeSeconds: number;
+  mtimeNanoseconds: number;
+  /** Regular files: size in bytes; 0 otherwise. */
+  size: number;
+  /** Symbolic links: the target. */
+  linkTarget: string;
+  /** Hard links: index of the first entry of the same inode. */
+  linkIndex: number;
+}
+
+export interface WalkOptions {
+  /** SOURCE_DATE_EPOCH: mtimes later than this (in seconds) are clamped to it. */
+  clampMtimeSeconds?: number;
+}
+
+const utf8 = new TextDecoder('utf-8', { fatal: true });
+const NS_PER_S = 1_000_000_000n;
+
+/** Walks every PATH (each stored under its own base name) and returns the entries in file-table order. */
+export function walkInputs(inputs: readonly string[], options: WalkOptions = {}): WalkEntry[] {
+  if (inputs.length === 0) throw new UsageError('no input paths given');
+  const tops = inputs.map((input) => {
+    const name = path.basename(path.resolve(input));
+    if (name === '' || name === '.' || name === '..') {
+      throw new UsageError(`${input}: cannot be packed under a name of its own (give a directory below the root)`, { file: input });
+    }
+    return { name, bytes: Buffer.from(name, 'utf8'), source: input };
+  });
+  tops.sort((a, b) => Buffer.compare(a.bytes, b.bytes));
+  for (let i = 1; i < tops.length; i++) {
+    if (tops[i]!.name === tops[i - 1]!.name) {
+      throw new UsageError(`${tops[i]!.source}: two inputs have the same name '${tops[i]!.name}' at the top of the container`, {
+        file: tops[i]!.source,
+      });
+    }
+  }
+
+  const entries: WalkEntry[] = [];
+  const inodes = new Map<string, number>();
+  // Explicit stack of pending (source, member path) pairs, popped in order.
+  const stack: Array<{ source: string; member: string }> = [];
+  for (let i = tops.length - 1; i >= 0; i--) stack.push({ source: tops[i]!.source, member: tops[i]!.name });
+
+  while (stack.length > 0) {
+    const { source, member } = stack.pop()!;
+    if (Buffer.byteLength(member, 'utf8') > MAX_PATH_BYTES) {
+      throw new InputError('E_PATH_TOO_LONG', `${source}: path inside the container is longer than ${MAX_PATH_BYTES} bytes`, { file: source });
+    }
+    let st: fs.BigIntStats;
+    try {
+      st = fs.lstatSync(source, { bigint: true });
+    } catch (err) {
+      throw fsError(err, source);
+    }
+    const mtime = mtimeOf(st.mtimeNs, options.clampMtimeSeconds);
+    const base: WalkEntry = {
+      path: member,
+      source,
+      kind: 'regular',
+      mode: Number(st.mode & 0o7777n),
+      mtimeSeconds: mtime.seconds,
+      mtimeNanoseconds: mtime.nanoseconds,
+      size: 0,
+      linkTarget: '',
+      linkIndex: 0,
+    };
+    if (st.isFile()) {
+      const key = `${st.dev}:${st.ino}`;
+      const leader = st.nlink > 1n ? inodes.get(key) : undefined;
+      if (leader !== undefined) {
+        const first = entries[leader]!;
+        entries.push({ ...base, kind: 'hardlink', mode: first.mode, mtimeSeconds: first.mtimeSeconds, mtimeNanoseconds: first.mtimeNanoseconds, linkIndex: leader });
+      } else {
+        if (st.nlink > 1n) inodes.set(key, entries.length);
+        if (st.size > BigInt(Number.MAX_SAFE_INTEGER)) throw new InputError('E_TOO_LARGE', `${source}: file too large`, { file: source });
+        entries.push({ ...base, size: Number(st.size) });
+      }
+    } else if (st.isDirectory()) {
+      entries.push({ ...base, kind: 'directory' });
+      const children = listDirectory(source);
+      for (let i = children.length - 1; i >= 0; i--) {
+        const name = children[i]!;
+        stack.push({ source: path.join(source, name), member: `${member}/${name}` });
+      }
+    } else if (st.isSymbolicLink()) {
+      entries.push({ ...base, kind: 'symlink', mode: 0o777, linkTarget: readLink(source) });
+    } else {
+      const what = st.isFIFO() ? 'a FIFO' : st.isSocket() ? 'a socket' : 'a device file';
+      throw new InputError('E_FILE_TYPE', `${source}: is ${what}, which a container cannot hold`, { file: source });
+    }
+  }
+  return entries;
+}
+
+/** Directory entries sorted by the bytes of their names; names must be UTF-8. */
+function listDirectory(dir: string): string[] {
+  let raw: Buffer[];
+  try {
+    raw = fs.readdirSync(dir, { encoding: 'buffer' });
+  } catch (err) {
+    throw fsError(err, dir);
+  }
+  raw.sort(Buffer.compare);
+  return raw.map((bytes) => decodeName(bytes, dir));
+}
+
+function decodeName(bytes: Buffer, where: string): string {
+  try {
+    return utf8.decode(bytes);
+  } catch {
+    throw new InputError('E_PATH_ENCODING', `${where}: contains a name that is not valid UTF-8 (${bytes.toString('hex')}), which the format cannot store`, {
+      file: where,
+    });
+  }
+}
+
+function readLink(source: string): string {
+  let target: Buffer;
+  try {
+    target = fs.readlinkSync(source, { encoding: 'buffer' });
+  } catch (err) {
+    throw fsError(err, source);
+  }
+  if (target.length === 0 || target.length > MAX_LINK_BYTES) {
+    throw new InputError('E_LINK', `${source}: symbolic link target of ${target.length} bytes cannot be stored`, { file: source });
+  }
+  return decodeName(target, source);
+}
+
+/** Splits st_mtim (ns since the epoch) into seconds and nanoseconds, clamped to SOURCE_DATE_EPOCH. */
+export function mtimeOf(mtimeNs: bigint, clampSeconds: number | undefined): { seconds: number; nanoseconds: number } {
+  let ns = mtimeNs;
+  if (clampSeconds !== undefined && ns > BigInt(clampSeconds) * NS_PER_S) ns = BigInt(clampSeconds) * NS_PER_S;
+  let seconds = ns / NS_PER_S;
+  let rest = ns % NS_PER_S;
+  if (rest < 0n) {
+    rest += NS_PER_S;
+    seconds -= 1n;
+  }
+  return { seconds: Number(seconds), nanoseconds: Number(rest) };
+}
