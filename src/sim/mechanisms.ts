@@ -91,10 +91,9 @@ export interface PolicyRuntime {
  * checked missingMechanisms(policy) is empty; this throws if not, so a
  * missing mechanism can never be skipped silently.
  */
-export function attachPolicy(machine: Machine, policy: PolicySet, _cost: CostAccumulator): PolicyRuntime {
+export function attachPolicy(_machine: Machine, policy: PolicySet, _cost: CostAccumulator): PolicyRuntime {
   const missing = missingMechanisms(policy);
   if (missing.length > 0) throw new Error(`policy "${policy.name}": ${missing[0]!.reason}`);
-  void machine;
   return {
     tick: () => {},
     ksm: () => null,
