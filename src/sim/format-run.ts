@@ -1,0 +1,101 @@
+/**
+ * The text report of `pagestack run`: which policies ran, then one
+ * comparison table with a row per figure and a column per policy. A figure
+ * that does not apply to a policy (no swap device, no KSM) shows '-';
+ * groups that apply to no policy at all shrink to one '-' row.
+ */
+import { describePolicy, type PolicySet } from './policy.js';
+import type { PolicyResult, RunResult } from './result.js';
+import { count, duration, kB, textTable } from './text-table.js';
+
+type Row = [label: string, cell: (p: PolicyResult) => string];
+
+const KSM_FIELDS = ['pages_shared', 'pages_sharing', 'pages_unshared', 'pages_volatile', 'full_scans', 'ksm_zero_pages'] as const;
+const ZRAM_FIELDS = ['orig_data_size', 'compr_data_size', 'mem_used_total', 'same_pages', 'huge_pages'];
+const ZSWAP_FIELDS = ['pool_total_size', 'stored_pages', 'written_back_pages', 'pool_limit_hit'];
+
+export function formatRun(result: RunResult): string {
+  const out: string[] = [];
+  const s = result.scenario;
+  out.push(`scenario ${s.name}${s.file ? ` (${s.file})` : ''}: ${s.steps} steps, ${result.policies.length} ${result.policies.length === 1 ? 'policy' : 'policies'}`);
+  if (s.description) out.push(wrap(s.description, 78, '  '));
+  const nameWidth = Math.max(...result.policies.map((p) => p.name.length));
+  for (const p of result.policies) out.push(`  ${p.name.padEnd(nameWidth)}  ${describePolicy(asPolicy(p, result))}`);
+  out.push('');
+
+  const rows: Row[] = [
+    ['outcome', (p) => (p.outcome.status === 'ok' ? 'ok' : 'OOM')],
+    ['frames, peak', (p) => String(p.summary.framesPeak)],
+    ['frames, final', (p) => String(p.summary.framesFinal)],
+    ['  page cache', (p) => String(p.summary.pageCacheFrames)],
+    ['  anonymous', (p) => String(p.summary.anonFrames)],
+    ['Rss total', (p) => kB(p.summary.rssTotal)],
+    ['Pss total', (p) => kB(p.summary.pssTotal)],
+    ['swap-outs', (p) => count(p.summary.swapOuts)],
+    ['swap-ins', (p) => count(p.summary.swapIns)],
+    ['major faults', (p) => String(p.summary.faults.major)],
+    ['minor faults', (p) => String(p.summary.faults.minor)],
+    ['zero-fill faults', (p) => String(p.summary.faults.zeroFill)],
+    ['COW breaks', (p) => String(p.summary.cowBreaks)],
+    ['file bytes read', (p) => kB(p.summary.fileReadBytes)],
+  ];
+  const policies = result.policies;
+  if (policies.some((p) => p.summary.ksm !== null)) {
+    for (const f of KSM_FIELDS) rows.push([`KSM ${f}`, (p) => count(p.summary.ksm?.[f])]);
+  } else {
+    rows.push(['KSM', () => '-']);
+  }
+  rows.push(...backendRows(policies, 'zram', ZRAM_FIELDS), ...backendRows(policies, 'zswap', ZSWAP_FIELDS));
+  if (policies.some((p) => p.summary.heap !== null)) {
+    rows.push(
+      ['heap: calloc zeroed', (p) => (p.summary.heap === null ? '-' : kB(p.summary.heap.callocBytesZeroed))],
+      ['heap: calloc to zero page', (p) => (p.summary.heap === null ? '-' : kB(p.summary.heap.callocBytesDiscarded))],
+      ['heap: brk / mmap calls', (p) => (p.summary.heap === null ? '-' : `${p.summary.heap.brkCalls} / ${p.summary.heap.mmapCalls}`)],
+    );
+  }
+  rows.push(
+    ['CPU time (est.)', (p) => duration(p.summary.cpuNs)],
+    ['swap I/O read', (p) => (p.summary.swapReadBytes === null ? '-' : kB(p.summary.swapReadBytes))],
+    ['swap I/O written', (p) => (p.summary.swapWriteBytes === null ? '-' : kB(p.summary.swapWriteBytes))],
+  );
+  out.push(textTable(['', ...policies.map((p) => p.name)], rows.map(([label, cell]) => [label, ...policies.map(cell)])).trimEnd());
+  for (const p of policies) {
+    if (p.outcome.status === 'oom') out.push(`${p.name}: ${p.outcome.message} at ${p.outcome.step}; the figures are those of that moment`);
+  }
+  const skipped = [...new Set(result.skipped.map((s) => s.name))];
+  for (const name of skipped) {
+    const mine = result.skipped.filter((s) => s.name === name);
+    out.push(`${name}: not run: needs ${mine.map((s) => s.feature).join(', ')}; src/mm has no ${[...new Set(mine.map((s) => s.missing))].join(', ')} yet (issue 5)`);
+  }
+  return out.join('\n') + '\n';
+}
+
+function backendRows(policies: PolicyResult[], backend: 'zram' | 'zswap', fields: string[]): Row[] {
+  if (!policies.some((p) => p.summary.swap?.backend === backend)) return [[backend, () => '-']];
+  return fields.map((f): Row => [`${backend} ${f}`, (p) => (p.summary.swap?.backend === backend ? count(p.summary.swap.stats[f]) : '-')]);
+}
+
+/** The policy's settings, with the machine's own frame limit and page-cache setting left out (they are not choices of the policy). */
+function asPolicy(p: PolicyResult, result: RunResult): PolicySet {
+  const { frameLimit, keepPageCache, malloc, ...rest } = p.settings;
+  const policy: PolicySet = { name: p.name, ...rest };
+  if (malloc !== null) policy.malloc = malloc;
+  if (frameLimit !== result.machine.frameLimit) policy.frameLimit = frameLimit;
+  if (keepPageCache !== result.machine.keepPageCache) policy.keepPageCache = keepPageCache;
+  return policy;
+}
+
+function wrap(text: string, width: number, indent: string): string {
+  const lines: string[] = [];
+  let line = '';
+  for (const word of text.split(/\s+/)) {
+    if (line !== '' && indent.length + line.length + 1 + word.length > width) {
+      lines.push(indent + line);
+      line = word;
+    } else {
+      line = line === '' ? word : `${line} ${word}`;
+    }
+  }
+  if (line !== '') lines.push(indent + line);
+  return lines.join('\n');
+}
