@@ -3,7 +3,7 @@
  * seed's `dedup-first` wrapper in front of any of them. See types.ts for
  * the interface and docs/notes/swap.md for the behaviour and its sources.
  */
-import type { CostAccumulator } from '../../sim/cost.js';
+import type { CostAccumulator } from '../cost.js';
 import type { PageHash64 } from '../../scan/hash.js';
 import { DedupFirstSwap } from './dedup-first.js';
 import { DiskSwap } from './disk.js';
