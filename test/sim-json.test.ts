@@ -76,7 +76,7 @@ const RUN_FIELDS: Record<string, string> = {
   ),
   ...Object.fromEntries(['swapOuts', 'swapIns', 'swapReadBytes', 'swapWriteBytes'].map((k) => [`policies[].summary.${k}`, 'number|null'])),
   'policies[].summary.faults': 'object',
-  ...Object.fromEntries(['minor', 'major', 'zeroFill', 'cow', 'reuse'].map((k) => [`policies[].summary.faults.${k}`, 'number'])),
+  ...Object.fromEntries(['minor', 'major', 'swapIn', 'zeroFill', 'cow', 'reuse', 'cowKsm'].map((k) => [`policies[].summary.faults.${k}`, 'number'])),
   'policies[].summary.ksm': 'object|null',
   'policies[].summary.swap': 'object|null',
   'policies[].summary.heap': 'object|null',
