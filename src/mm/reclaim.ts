@@ -5,7 +5,8 @@
  * shrink_folio_list with folio_check_references.
  *
  * Direct reclaim runs where a frame is allocated at the frame limit
- * (core.reclaimHook): it reclaims SWAP_CLUSTER_MAX (32) pages per round,
+ * (core.reclaimHook): it reclaims SWAP_CLUSTER_MAX (32) pages per round
+ * (1/32 of the frame limit on machines under 1024 frames, see batch()),
  * priority 12 down to 0, and retries while memory is still at the limit,
  * until MAX_RECLAIM_RETRIES (16) rounds made no progress (a round that
  * only cleared referenced bits prepares the next), then the allocation
@@ -171,11 +172,20 @@ export class Reclaim {
     let stalls = 0;
     for (let round = 0; round < 4 * MAX_RECLAIM_RETRIES && stalls < MAX_RECLAIM_RETRIES && this.used() >= core.frameLimit; round++) {
       const before = this.used();
-      reclaimed += this.shrinkNode(SWAP_CLUSTER_MAX);
+      reclaimed += this.shrinkNode(this.batch());
       if (this.used() >= before) stalls++;
     }
     if (this.used() >= core.frameLimit) this.counters.oom_kill++;
     return reclaimed;
+  }
+
+  /**
+   * Pages a direct reclaim round aims for: SWAP_CLUSTER_MAX, or 1/32 of
+   * the frame limit when that is less (at least 1), so that a machine of a
+   * few dozen frames does not throw all of its memory out for one page.
+   */
+  batch(): number {
+    return Math.max(1, Math.min(SWAP_CLUSTER_MAX, Math.floor(this.core.frameLimit / 32)));
   }
 
   /** kswapd's balance_pgdat: if free memory is under the low watermark, reclaim up to the high one. */
