@@ -24,6 +24,23 @@ export function formatRun(result: RunResult): string {
   for (const p of result.policies) out.push(`  ${p.name.padEnd(nameWidth)}  ${describePolicy(asPolicy(p, result))}`);
   out.push('');
 
+  const table = comparisonTable(result);
+  const policies = result.policies;
+  out.push(textTable(table.header, table.rows).trimEnd());
+  for (const p of policies) {
+    if (p.outcome.status === 'oom') out.push(`${p.name}: ${p.outcome.message} at ${p.outcome.step}; the figures are those of that moment`);
+  }
+  const skipped = [...new Set(result.skipped.map((s) => s.name))];
+  for (const name of skipped) {
+    const mine = result.skipped.filter((s) => s.name === name);
+    out.push(`${name}: not run: ${mine.map((s) => s.reason).join('; ')}`);
+  }
+  return out.join('\n') + '\n';
+}
+
+/** The comparison table: a header (a blank, then one column per policy) and one row per figure, as text cells. */
+export function comparisonTable(result: RunResult): { header: string[]; rows: string[][] } {
+  const policies = result.policies;
   const rows: Row[] = [
     ['outcome', (p) => (p.outcome.status === 'ok' ? 'ok' : 'OOM')],
     ['frames, peak', (p) => String(p.summary.framesPeak)],
@@ -42,7 +59,6 @@ export function formatRun(result: RunResult): string {
     ['COW breaks', (p) => String(p.summary.cowBreaks)],
     ['file bytes read', (p) => kB(p.summary.fileReadBytes)],
   ];
-  const policies = result.policies;
   if (policies.some((p) => p.summary.ksm !== null)) {
     for (const f of KSM_FIELDS) rows.push([`KSM ${f}`, (p) => count(p.summary.ksm?.[f])]);
     rows.push(['KSM cow_ksm', (p) => count(p.summary.ksm?.cow_ksm)]);
@@ -68,16 +84,7 @@ export function formatRun(result: RunResult): string {
     ['swap I/O read', (p) => (p.summary.swapReadBytes === null ? '-' : kB(p.summary.swapReadBytes))],
     ['swap I/O written', (p) => (p.summary.swapWriteBytes === null ? '-' : kB(p.summary.swapWriteBytes))],
   );
-  out.push(textTable(['', ...policies.map((p) => p.name)], rows.map(([label, cell]) => [label, ...policies.map(cell)])).trimEnd());
-  for (const p of policies) {
-    if (p.outcome.status === 'oom') out.push(`${p.name}: ${p.outcome.message} at ${p.outcome.step}; the figures are those of that moment`);
-  }
-  const skipped = [...new Set(result.skipped.map((s) => s.name))];
-  for (const name of skipped) {
-    const mine = result.skipped.filter((s) => s.name === name);
-    out.push(`${name}: not run: ${mine.map((s) => s.reason).join('; ')}`);
-  }
-  return out.join('\n') + '\n';
+  return { header: ['', ...policies.map((p) => p.name)], rows: rows.map(([label, cell]) => [label, ...policies.map(cell)]) };
 }
 
 function backendRows(policies: PolicyResult[], backend: 'zram' | 'zswap', fields: string[]): Row[] {
