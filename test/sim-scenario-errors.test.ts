@@ -165,16 +165,16 @@ describe('scenario validation names the bad field by its JSON path', () => {
     }
   });
 
-  it('refuses a policy that needs a mechanism this build lacks, naming the field', async () => {
+  it('runs the swap and KSM policies now that src/mm has them, and selects policies by name', async () => {
     const doc = base();
-    doc.policies = [{ name: 'plain' }, { name: 'zram', swap: 'zram' }];
-    await expect(runScenario(doc as never, { baseDir: BIN })).rejects.toThrow(/^policies\[1\]\.swap: policy "zram": swap to zram is not available: .*reclaim/);
-    doc.policies = [{ name: 'ksm', ksm: true }];
-    await expect(runScenario(doc as never, { baseDir: BIN })).rejects.toThrow(/^policies\[0\]\.ksm: policy "ksm": KSM is not available/);
-    // The other policies still run when selected.
-    doc.policies = [{ name: 'plain' }, { name: 'zram', swap: 'zram' }];
-    const r = await runScenario(doc as never, { baseDir: BIN, policies: ['plain'] });
-    expect(r.policies.map((p) => p.name)).toEqual(['plain']);
+    doc.policies = [{ name: 'plain' }, { name: 'zram', swap: 'zram' }, { name: 'ksm', ksm: true }];
+    const r = await runScenario(doc as never, { baseDir: BIN });
+    expect(r.policies.map((p) => p.name)).toEqual(['plain', 'zram', 'ksm']);
+    expect(r.skipped).toEqual([]);
+    expect(r.policies[1]!.summary.swap?.backend).toBe('zram');
+    expect(r.policies[2]!.summary.ksm).not.toBeNull();
+    const one = await runScenario(doc as never, { baseDir: BIN, policies: ['plain'] });
+    expect(one.policies.map((p) => p.name)).toEqual(['plain']);
   });
 
   it('turns a run-time refusal of the model into a one-line error naming the step', async () => {

@@ -12,7 +12,8 @@ type Row = [label: string, cell: (p: PolicyResult) => string];
 
 const KSM_FIELDS = ['pages_shared', 'pages_sharing', 'pages_unshared', 'pages_volatile', 'full_scans', 'ksm_zero_pages'] as const;
 const ZRAM_FIELDS = ['orig_data_size', 'compr_data_size', 'mem_used_total', 'same_pages', 'huge_pages'];
-const ZSWAP_FIELDS = ['pool_total_size', 'stored_pages', 'written_back_pages', 'pool_limit_hit'];
+const ZSWAP_FIELDS = ['pool_total_size', 'stored_pages', 'same_filled_pages', 'written_back_pages', 'pool_limit_hit'];
+const DEDUP_FIELDS = ['dedup_unique_pages', 'dedup_hits', 'dedup_saved_bytes'];
 
 export function formatRun(result: RunResult): string {
   const out: string[] = [];
@@ -23,6 +24,23 @@ export function formatRun(result: RunResult): string {
   for (const p of result.policies) out.push(`  ${p.name.padEnd(nameWidth)}  ${describePolicy(asPolicy(p, result))}`);
   out.push('');
 
+  const table = comparisonTable(result);
+  const policies = result.policies;
+  out.push(textTable(table.header, table.rows).trimEnd());
+  for (const p of policies) {
+    if (p.outcome.status === 'oom') out.push(`${p.name}: ${p.outcome.message} at ${p.outcome.step}; the figures are those of that moment`);
+  }
+  const skipped = [...new Set(result.skipped.map((s) => s.name))];
+  for (const name of skipped) {
+    const mine = result.skipped.filter((s) => s.name === name);
+    out.push(`${name}: not run: ${mine.map((s) => s.reason).join('; ')}`);
+  }
+  return out.join('\n') + '\n';
+}
+
+/** The comparison table: a header (a blank, then one column per policy) and one row per figure, as text cells. */
+export function comparisonTable(result: RunResult): { header: string[]; rows: string[][] } {
+  const policies = result.policies;
   const rows: Row[] = [
     ['outcome', (p) => (p.outcome.status === 'ok' ? 'ok' : 'OOM')],
     ['frames, peak', (p) => String(p.summary.framesPeak)],
@@ -33,19 +51,27 @@ export function formatRun(result: RunResult): string {
     ['Pss total', (p) => kB(p.summary.pssTotal)],
     ['swap-outs', (p) => count(p.summary.swapOuts)],
     ['swap-ins', (p) => count(p.summary.swapIns)],
+    ['swap used, final', (p) => (p.summary.swap === null ? '-' : `${p.summary.swap.slotsInUse} pages`)],
+    ['swap pool RAM, final', (p) => (p.summary.swap === null ? '-' : `${p.summary.swap.poolPages} pages`)],
     ['major faults', (p) => String(p.summary.faults.major)],
     ['minor faults', (p) => String(p.summary.faults.minor)],
     ['zero-fill faults', (p) => String(p.summary.faults.zeroFill)],
     ['COW breaks', (p) => String(p.summary.cowBreaks)],
     ['file bytes read', (p) => kB(p.summary.fileReadBytes)],
   ];
-  const policies = result.policies;
   if (policies.some((p) => p.summary.ksm !== null)) {
     for (const f of KSM_FIELDS) rows.push([`KSM ${f}`, (p) => count(p.summary.ksm?.[f])]);
+    rows.push(['KSM cow_ksm', (p) => count(p.summary.ksm?.cow_ksm)]);
   } else {
     rows.push(['KSM', () => '-']);
   }
   rows.push(...backendRows(policies, 'zram', ZRAM_FIELDS), ...backendRows(policies, 'zswap', ZSWAP_FIELDS));
+  if (policies.some((p) => p.summary.swap?.dedupFirst === true)) {
+    for (const f of DEDUP_FIELDS) rows.push([f, (p) => (p.summary.swap?.dedupFirst === true ? count(p.summary.swap.stats[f]) : '-')]);
+  }
+  if (policies.some((p) => p.summary.swap?.mergeOnRestore === true)) {
+    rows.push(['merge-on-restore merges', (p) => (p.summary.swap?.mergeOnRestore === true ? `${p.summary.swap.restoreMerges} + ${p.summary.swap.restoreZeroMerges} zero` : '-')]);
+  }
   if (policies.some((p) => p.summary.heap !== null)) {
     rows.push(
       ['heap: calloc zeroed', (p) => (p.summary.heap === null ? '-' : kB(p.summary.heap.callocBytesZeroed))],
@@ -58,16 +84,7 @@ export function formatRun(result: RunResult): string {
     ['swap I/O read', (p) => (p.summary.swapReadBytes === null ? '-' : kB(p.summary.swapReadBytes))],
     ['swap I/O written', (p) => (p.summary.swapWriteBytes === null ? '-' : kB(p.summary.swapWriteBytes))],
   );
-  out.push(textTable(['', ...policies.map((p) => p.name)], rows.map(([label, cell]) => [label, ...policies.map(cell)])).trimEnd());
-  for (const p of policies) {
-    if (p.outcome.status === 'oom') out.push(`${p.name}: ${p.outcome.message} at ${p.outcome.step}; the figures are those of that moment`);
-  }
-  const skipped = [...new Set(result.skipped.map((s) => s.name))];
-  for (const name of skipped) {
-    const mine = result.skipped.filter((s) => s.name === name);
-    out.push(`${name}: not run: needs ${mine.map((s) => s.feature).join(', ')}; src/mm has no ${[...new Set(mine.map((s) => s.missing))].join(', ')} yet (issue 5)`);
-  }
-  return out.join('\n') + '\n';
+  return { header: ['', ...policies.map((p) => p.name)], rows: rows.map(([label, cell]) => [label, ...policies.map(cell)]) };
 }
 
 function backendRows(policies: PolicyResult[], backend: 'zram' | 'zswap', fields: string[]): Row[] {

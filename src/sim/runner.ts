@@ -13,11 +13,10 @@ import { PagestackError, ScenarioError, SimulationError } from '../errors.js';
 import type { ExecPlan } from '../loader/plan.js';
 import { Machine } from '../mm/machine.js';
 import { AccessContext } from './access-steps.js';
-import { CostAccumulator, CostOp, type CostTable } from './cost.js';
+import type { CostTable } from './cost.js';
 import { MachineHeapHost } from './heap-host.js';
 import { heapModel, type HeapAllocator } from './heap-model.js';
-import { attachPolicy, heapMissing, type PolicyRuntime } from './mechanisms.js';
-import { madviseDontneed, madviseMergeable, markAllMergeable } from './mm-syscalls.js';
+import { attachPolicy, heapMissing, machinePolicyOptions, type PolicyRuntime } from './mechanisms.js';
 import type { PolicySet } from './policy.js';
 import type { Program, ProgramSet } from './programs.js';
 import { RegionError, targetSpan, type Range, type RegionSource } from './regions.js';
@@ -52,9 +51,12 @@ export function runPolicy(scenario: Scenario, programs: ProgramSet, opened: Read
     frameLimit: policy.frameLimit ?? spec.frameLimit,
     ...(spec.faultAround === undefined ? {} : { faultAround: spec.faultAround }),
     ...(spec.readAround === undefined ? {} : { readAround: spec.readAround }),
+    ...machinePolicyOptions(policy),
+    costs: options.costTable,
   });
-  const cost = new CostAccumulator(options.costTable);
-  const runtime = attachPolicy(machine, policy, cost);
+  // The Machine charges every fault, copy, hash, compression and disk transfer to its own ledger.
+  const cost = machine.core.cost;
+  const runtime = attachPolicy(machine, policy);
   const run = new PolicyRun(scenario, programs, opened, policy, machine, runtime);
 
   let outcome: PolicyResult['outcome'] = { status: 'ok' };
@@ -75,7 +77,6 @@ export function runPolicy(scenario: Scenario, programs: ProgramSet, opened: Read
     if (options.checkInvariants) run.checkInvariants();
     run.sample(i + 1, (i + 1) % every === 0 || i + 1 === scenario.steps.length);
   }
-  chargeFaults(cost, machine);
   return summarize({ machine, policy, outcome, run, cost, runtime });
 }
 
@@ -135,7 +136,6 @@ export class PolicyRun {
         const pid = m.exec(plan, existing?.pid);
         const state: ProcState = { name: step.proc, pid, program, plan, regions: new Map(), heap: null, heapInherited: false, mergeAny: existing?.mergeAny ?? false };
         this.procs.set(step.proc, state);
-        if (state.mergeAny) markAllMergeable(m, pid, true);
         return;
       }
       case 'fork': {
@@ -172,7 +172,6 @@ export class PolicyRun {
         const file = step.file === undefined ? undefined : { backing: this.opened.get(step.file.program)!.backing, offset: step.file.offset };
         const addr = m.mmap(p.pid, { length: step.length, prot: step.prot, shared: step.shared, ...(step.addr === undefined ? {} : { addr: step.addr }), ...(file ? { file } : {}) });
         if (step.name !== undefined) p.regions.set(step.name, { addr, length: step.length });
-        if (p.mergeAny) markAllMergeable(m, p.pid, true);
         return;
       }
       case 'munmap': {
@@ -191,14 +190,14 @@ export class PolicyRun {
       case 'madvise': {
         const p = this.proc(step.target.proc);
         const span = this.span(step.target);
-        if (step.advice === 'MADV_DONTNEED') madviseDontneed(m, p.pid, span.addr, span.length);
-        else madviseMergeable(m, p.pid, span.addr, span.length, step.advice === 'MADV_MERGEABLE');
+        const advice = step.advice === 'MADV_DONTNEED' ? 'dontneed' : step.advice === 'MADV_MERGEABLE' ? 'mergeable' : 'unmergeable';
+        m.madvise(p.pid, span.addr, span.length, advice);
         return;
       }
       case 'prctl': {
         const p = this.proc(step.proc);
         p.mergeAny = step.value === 1;
-        markAllMergeable(m, p.pid, p.mergeAny);
+        m.prctlMemoryMerge(p.pid, p.mergeAny);
         return;
       }
       case 'malloc':
@@ -214,7 +213,7 @@ export class PolicyRun {
         this.runtime.tick(step.ms);
         return;
       case 'memory-limit':
-        m.frameLimit = step.frames;
+        m.setFrameLimit(step.frames);
         return;
       case 'drop-caches':
         m.dropCaches();
@@ -296,21 +295,7 @@ export class PolicyRun {
         heap.mallocTrim(step.pad);
         break;
     }
-    // New heap or mmapped memory of a PR_SET_MEMORY_MERGE process is mergeable too.
-    if (p.mergeAny) markAllMergeable(this.machine, p.pid, true);
   }
-}
-
-/** The fault counters priced by the cost model (the model counts them; CostOp names the price). */
-function chargeFaults(cost: CostAccumulator, machine: Machine): void {
-  const f = machine.stats().faults;
-  const chargeN = (op: CostOp, n: number) => {
-    for (let i = 0; i < n; i++) cost.charge(op, 0);
-  };
-  chargeN(CostOp.faultMinor, f.minor + f.reuse);
-  chargeN(CostOp.faultMajor, f.major);
-  chargeN(CostOp.faultZeroFill, f.zeroFill);
-  chargeN(CostOp.cowBreak, f.cow);
 }
 
 /** A step the model refused: one line naming the step. */
