@@ -22,6 +22,14 @@ export function register(program: Command): void {
     .option('--touch <what>', 'what each start-up touches: all, text, or a fraction of the pages (0..1]', 'all')
     .option('--root <dir>', 'resolve interpreters (PT_INTERP) inside DIR, as if chrooted there (default: /)')
     .option('--json', 'print the result document (schema pagestack-load/1)')
+    .addHelpText(
+      'after',
+      `
+Examples:
+  pagestack load samples/bin/tables samples/bin/tables2 samples/bin/hello --procs 2
+  pagestack pack /usr/bin -o usr-bin.pgs && pagestack load usr-bin.pgs --touch text
+  pagestack load samples.pgs:bin/hello --procs 8 --fork --json`,
+    )
     .action(async (images: string[], flags: LoadFlags) => {
       const procs = /^\d+$/.test(flags.procs) ? Number(flags.procs) : NaN;
       if (!Number.isSafeInteger(procs)) throw new UsageError(`--procs must be a whole number, not "${flags.procs}"`);

@@ -17,6 +17,16 @@ export function register(program: Command): void {
     .option('--policy <name...>', 'run only these policy sets, in this order')
     .option('--skip-unavailable', 'run the policies this build can run and list the others, instead of refusing the scenario')
     .option('--json', 'print the result document (schema pagestack-run/1) instead of the table')
+    .addHelpText(
+      'after',
+      `
+Examples:
+  pagestack run samples/scenarios/sharing.json
+  pagestack run samples/scenarios/pressure.json --policy zram zram+dedup ksm
+  pagestack run --json samples/scenarios/calloc.json | jq '.policies[].summary.framesPeak'
+
+The scenario format: docs/SCENARIOS.md`,
+    )
     .action(async (scenario: string, flags: RunFlags) => {
       const result = await runScenario(scenario, {
         ...(flags.policy === undefined ? {} : { policies: flags.policy }),
