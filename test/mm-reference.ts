@@ -43,6 +43,13 @@ export class RefProcess {
     return page;
   }
 
+  /** The current bytes of the page at `addr` (which must be inside a VMA). */
+  pageBytes(addr: number): Uint8Array {
+    const v = this.vmaAt(addr);
+    if (!v) throw new Error(`no VMA at 0x${addr.toString(16)}`);
+    return this.pageOf(v, Math.floor(addr / this.pageSize)).slice();
+  }
+
   readable(v: RefVma): boolean {
     return (v.prot & (PROT_READ | PROT_WRITE | PROT_EXEC)) !== 0;
   }
@@ -138,6 +145,12 @@ export class RefProcess {
     }
     this.vmas = out.sort((a, b) => a.start - b.start);
     return true;
+  }
+
+  /** MADV_DONTNEED: private pages of [start, end) are dropped (they read as the file or zeros again); shared ones stay. */
+  dontneed(start: number, end: number): void {
+    const ps = this.pageSize;
+    for (const vpn of [...this.priv.keys()]) if (vpn * ps >= start && vpn * ps < end && !this.vmaAt(vpn * ps)?.shm) this.priv.delete(vpn);
   }
 
   add(v: RefVma): void {

@@ -18,6 +18,8 @@ const BENCHES: Record<string, { summary: string; load: () => Promise<Bench> }> =
   pack: { summary: 'pack/unpack time and size against mkfs.erofs and mksquashfs/unsquashfs', load: () => import('./pack.js') },
   mm: { summary: 'memory model: exec, faults, fork, heap per mapped page (10 M pages)', load: () => import('./mm.js').then((m) => ({ run: m.benchMm })) },
   swap: { summary: 'swap back ends against the codec alone on the same pages', load: () => import('./swap.js') },
+  policies: { summary: 'memory policies: faults, swap-outs, swap-ins, KSM pages scanned per second; swap path against the codec alone', load: () => import('./policies.js') },
+  report: { summary: 'HTML report: build time, size, first paint, frame and hover times in Chromium', load: () => import('./report.js') },
 };
 
 function usage(): string {

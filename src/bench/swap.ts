@@ -45,7 +45,7 @@ import { lz4CompressBound, type PageCodec, type SwapBackend } from '../mm/swap/t
 const PAGE_SIZE = 4096;
 const BAR = 1.25;
 
-/** The codec the swap back ends use (the project codec once defaultPageCodec() returns it). */
+/** The codec the swap back ends use: defaultPageCodec(), the project LZ4 codec. */
 function pageCodec(): PageCodec {
   return defaultPageCodec();
 }

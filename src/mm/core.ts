@@ -9,9 +9,13 @@
  * that must keep a frame alive across an allocation pins it (get/put). The
  * zero page is never counted in refcount; its mapcount counts its PTEs.
  *
- * Seams for issue 5: `frameLimit` with `reclaimHook` (called at the single
- * allocation point), `swap` (swap PTEs: dup on fork, free on zap, swapIn on
- * fault, count for SwapPss), the LRU lists, and FRAME_SWAPCACHE/FRAME_KSM.
+ * Issue 5's policies plug in here: `frameLimit` with `reclaimHook` (called
+ * at the single allocation point; memory in use is frames plus the pages a
+ * RAM-backed swap back end holds, `swapRamPages`), `swap` (swap PTEs: dup on
+ * fork, free on zap, swapIn on fault, count for SwapPss), the LRU lists,
+ * FRAME_SWAPCACHE/FRAME_KSM, `frameReleaseHook` (KSM and the merge-on-restore
+ * index forget a freed frame), `ksmZeroHook` (a KSM zero-page PTE is
+ * unmapped), and `cost`, the ledger every fault is charged to.
  */
 import { InternalError, SimulationError } from '../errors.js';
 import { AddressSpace, contentKey } from './address-space.js';
@@ -27,8 +31,10 @@ import {
 import { LRU_INACTIVE_ANON, LRU_INACTIVE_FILE, LruLists } from './lru.js';
 import { PageContents } from './page-content.js';
 import { PageSlab } from './page-data.js';
+import { CostAccumulator, CostOp } from './cost.js';
 import { PTRS_PER_PTE, PageTablePool } from './page-table.js';
-import { mkPte, pteFrame, pteSwapSlot } from './pte.js';
+import type { Process } from './process.js';
+import { PTE_DIRTY, mkPte, pteFrame, pteSwapSlot } from './pte.js';
 
 export type PageCacheMode = 'content' | 'file';
 
@@ -38,23 +44,31 @@ export interface SwapHooks {
   dup(slot: number): void;
   /** A swap PTE was zapped (swap_free). */
   free(slot: number): void;
-  /** A fault hit a swap PTE: return a frame holding the page, pinned once for the caller (do_swap_page). */
-  swapIn(slot: number): number;
+  /**
+   * A fault hit a swap PTE: return a frame holding the page, pinned once
+   * for the caller (do_swap_page). Sets core.lastFaultMajor (false when the
+   * page was found in memory, e.g. in the swap cache).
+   */
+  swapIn(slot: number, write: boolean): number;
   /** Swap PTEs referring to the slot (for SwapPss). */
   count(slot: number): number;
 }
 
 export interface FaultCounters {
-  /** Page-cache hits (file or shmem pages found in a cache). */
+  /** Page-cache hits (file or shmem pages found in a cache), and swap-cache hits. */
   minor: number;
-  /** Pages read from a FileBacking. */
+  /** Faults that read a page: from a FileBacking, or from swap (pgmajfault). */
   major: number;
+  /** The part of `major` that read a page from swap (do_swap_page with I/O, or the zeromap). */
+  swapIn: number;
   /** Anonymous faults served by the zero page or a new zeroed frame (and new shmem pages). */
   zeroFill: number;
   /** Write faults that copied a page (COW break). */
   cow: number;
   /** Write faults on an exclusive anonymous page that made it writable without a copy (wp_page_reuse). */
   reuse: number;
+  /** The part of `cow` that copied a KSM page (vmstat cow_ksm). */
+  cowKsm: number;
 }
 
 const DEFAULT_CONTENT_SPACE = Symbol('default content space');
@@ -70,6 +84,16 @@ export class MmCore {
   reclaimHook: ((core: MmCore, wanted: number) => number) | null = null;
   /** Issue 5: swap back end. While null, no swap PTE can exist. */
   swap: SwapHooks | null = null;
+  /** Pages of RAM a swap back end holds (zram's or zswap's zsmalloc pool); they count against frameLimit. */
+  swapRamPages = 0;
+  /** Called with a frame's number and flags just before it is freed. */
+  frameReleaseHook: ((frame: number, flags: number) => void) | null = null;
+  /** Called when a KSM zero-page PTE (the zero page with PTE_DIRTY) at `slot` appears (+1) or goes (-1). */
+  ksmZeroHook: ((slot: number, delta: number) => void) | null = null;
+  /** The ledger faults, swap and KSM are charged to (cost.ts). */
+  readonly cost: CostAccumulator;
+  /** Live processes by pid (the Machine's), for rmap walks that need a PTE's VMA. */
+  procs: ReadonlyMap<number, Process> = new Map();
 
   readonly frames: FrameTable;
   readonly lru: LruLists;
@@ -80,7 +104,7 @@ export class MmCore {
   /** Address spaces by id; id 0 is the content-shared cache. */
   readonly spaces: (AddressSpace | undefined)[] = [];
   readonly content: AddressSpace;
-  readonly counters: FaultCounters = { minor: 0, major: 0, zeroFill: 0, cow: 0, reuse: 0 };
+  readonly counters: FaultCounters = { minor: 0, major: 0, swapIn: 0, zeroFill: 0, cow: 0, reuse: 0, cowKsm: 0 };
   bytesRead = 0;
   /** Whether the last filePage() call read from the backing (a major fault). */
   lastFaultMajor = false;
@@ -88,6 +112,10 @@ export class MmCore {
   readonly faultAround: number;
   /** mmap read-around window, in pages, read into the page cache on a major fault (only with keepPageCache). */
   readonly readAround: number;
+  /** Allocations refused with E_OOM. */
+  oomEvents = 0;
+  /** Highest memory in use seen (frames + swapRamPages), updated on allocation and by the swap layer. */
+  peakUsed = 0;
   nrAnon = 0;
   nrFile = 0;
   nrShmem = 0;
@@ -105,7 +133,9 @@ export class MmCore {
     frameLimit: number;
     faultAround: number;
     readAround: number;
+    cost?: CostAccumulator;
   }) {
+    this.cost = opts.cost ?? new CostAccumulator();
     this.pageSize = opts.pageSize;
     this.faultAround = opts.faultAround;
     this.readAround = opts.readAround;
@@ -160,15 +190,18 @@ export class MmCore {
   /** Allocates a frame of kind FRAME_ANON, FRAME_FILE or FRAME_SHMEM (plus extra flags), with refcount 0. */
   allocFrame(flags: number): number {
     const f = this.frames;
-    if (f.used >= this.frameLimit && this.reclaimHook !== null) this.reclaimHook(this, 1);
-    const frame = f.used >= this.frameLimit ? -1 : f.alloc(flags);
+    if (f.used + this.swapRamPages >= this.frameLimit && this.reclaimHook !== null) this.reclaimHook(this, 1);
+    const frame = f.used + this.swapRamPages >= this.frameLimit ? -1 : f.alloc(flags);
     if (frame === -1) {
-      throw new SimulationError('E_OOM', `out of memory: ${f.used} of ${this.frameLimit} frames in use`, {
+      this.oomEvents++;
+      throw new SimulationError('E_OOM', `out of memory: ${f.used} frames and ${this.swapRamPages} swap pages in use, limit ${this.frameLimit}`, {
         used: f.used,
+        swapRamPages: this.swapRamPages,
         frameLimit: this.frameLimit,
         frames: f.total,
       });
     }
+    if (f.used + this.swapRamPages > this.peakUsed) this.peakUsed = f.used + this.swapRamPages;
     if (flags & FRAME_ANON) this.nrAnon++;
     else if (flags & FRAME_FILE) this.nrFile++;
     else if (flags & FRAME_SHMEM) this.nrShmem++;
@@ -188,6 +221,7 @@ export class MmCore {
     if (ref > 0) return;
     if (ref < 0 || frame === ZERO_FRAME) throw new InternalError('frame refcount underflow', { frame, refcount: ref });
     const flags = f.flags[frame]!;
+    if (this.frameReleaseHook !== null) this.frameReleaseHook(frame, flags);
     if (flags & FRAME_ANON) this.nrAnon--;
     else if (flags & FRAME_FILE) this.nrFile--;
     else if (flags & FRAME_SHMEM) this.nrShmem--;
@@ -222,11 +256,13 @@ export class MmCore {
     let frame = space.pages.get(index);
     if (frame !== undefined) {
       this.counters.minor++;
+      this.cost.charge(CostOp.faultMinor, 0);
       return frame;
     }
     frame = this.allocFrame(FRAME_SHMEM);
     this.cacheInsert(space, index, frame);
     this.counters.zeroFill++;
+    this.cost.charge(CostOp.faultZeroFill, 0);
     return frame;
   }
 
@@ -267,7 +303,9 @@ export class MmCore {
   /** Points present PTE `slot` at `frame` instead of its current frame (COW break). */
   replacePte(slot: number, frame: number, bits: number): void {
     const pt = this.pt;
-    const old = pteFrame(pt.pte[slot]!);
+    const pte = pt.pte[slot]!;
+    const old = pteFrame(pte);
+    if (old === ZERO_FRAME && (pte & PTE_DIRTY) !== 0 && this.ksmZeroHook !== null) this.ksmZeroHook(slot, -1);
     pt.pte[slot] = mkPte(frame, bits);
     this.dropMapping(slot, old);
     this.addMapping(slot, frame);
@@ -284,7 +322,9 @@ export class MmCore {
       this.swapHooks().free(pteSwapSlot(pte));
       return;
     }
-    this.dropMapping(slot, pteFrame(pte));
+    const frame = pteFrame(pte);
+    if (frame === ZERO_FRAME && (pte & PTE_DIRTY) !== 0 && this.ksmZeroHook !== null) this.ksmZeroHook(slot, -1);
+    this.dropMapping(slot, frame);
   }
 
   /** Accounts one more PTE of `frame` at `slot`. */

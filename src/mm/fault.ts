@@ -18,13 +18,21 @@
  *     zero page                 → new zeroed anon frame                zeroFill
  *     exclusive anon frame      → PTE made writable (wp_page_reuse)    reuse
  *     anything else             → copy (wp_page_copy)                  cow
- *   swap entry                  → issue 5's swap back end (do_swap_page)
+ *   swap entry                  → the swap back end (do_swap_page): swap
+ *                                 cache hit (minor), or a read from swap
+ *                                 (major, swapIn), then as a write fault
+ *                                 above when writing
  *
  * "Exclusive" is mapcount 1 and refcount 1 on an anonymous frame that is
  * neither KSM nor in the swap cache. Pages taken on a write fault are
  * mapped writable and dirty; pages mapped on a read fault never writable, so
  * every first write to a page goes through here.
+ *
+ * Every fault is charged to core.cost (cost.ts): faultMinor, faultZeroFill,
+ * cowBreak, or faultMajor plus the I/O (fileRead; swap reads are charged
+ * by the back end).
  */
+import { CostOp } from './cost.js';
 import type { MmCore } from './core.js';
 import { faultAround } from './fault-around.js';
 import { filePage } from './file-pages.js';
@@ -50,15 +58,18 @@ function doNoPage(core: MmCore, proc: Process, vma: Vma, slot: number, vpn: numb
     proc.minorFaults++;
     if (!write) {
       core.mapPte(slot, ZERO_FRAME, PTE_YOUNG);
+      core.cost.charge(CostOp.faultMinor, 0);
       return;
     }
     anonVmaPrepare(core, vma);
     core.mapPte(slot, core.allocFrame(FRAME_ANON | FRAME_DIRTY), WRITTEN);
+    core.cost.charge(CostOp.faultZeroFill, 0);
     return;
   }
   if (!write && core.faultAround > 1 && faultAround(core, vma, slot, vpn)) {
     core.counters.minor++;
     proc.minorFaults++;
+    core.cost.charge(CostOp.faultMinor, 0);
     return;
   }
   const index = vma.pgoff + (vpn - vma.start / core.pageSize);
@@ -70,8 +81,10 @@ function doNoPage(core: MmCore, proc: Process, vma: Vma, slot: number, vpn: numb
     return;
   }
   const frame = filePage(core, space, index, !vma.shared);
-  if (core.lastFaultMajor) proc.majorFaults++;
+  const major = core.lastFaultMajor;
+  if (major) proc.majorFaults++;
   else proc.minorFaults++;
+  if (!write || vma.shared) core.cost.charge(major ? CostOp.faultMajor : CostOp.faultMinor, 0);
   if (!write) {
     core.mapPte(slot, frame, PTE_YOUNG);
     return;
@@ -81,56 +94,92 @@ function doNoPage(core: MmCore, proc: Process, vma: Vma, slot: number, vpn: numb
     core.mapPte(slot, frame, WRITTEN);
     return;
   }
+  // A minor COW fault costs cowBreak (fault, allocation, copy); a major one the read fault plus a page copy.
+  if (major) core.cost.charge(CostOp.faultMajor, 0);
+  core.cost.charge(major ? CostOp.pageCopy : CostOp.cowBreak, major ? core.pageSize : 0);
   // do_cow_fault: the page-cache page is read, copied, and left unmapped.
   core.get(frame);
   anonVmaPrepare(core, vma);
-  const copy = core.allocFrame(FRAME_ANON | FRAME_DIRTY);
+  const copy = allocForCopy(core, frame);
   core.contents.copy(frame, copy);
   core.mapPte(slot, copy, WRITTEN);
   core.counters.cow++;
   unpin(core, frame);
 }
 
-function doWpPage(core: MmCore, proc: Process, vma: Vma, slot: number, pte: number): void {
+/** do_wp_page. `inFault`: called from do_swap_page, which has counted the fault already. */
+function doWpPage(core: MmCore, proc: Process, vma: Vma, slot: number, pte: number, inFault = false): void {
   const f = core.frames;
   const frame = pteFrame(pte);
-  proc.minorFaults++;
+  if (!inFault) proc.minorFaults++;
   if (vma.shared) {
     f.flags[frame]! |= FRAME_DIRTY;
     core.pt.pte[slot] = pte | WRITTEN;
+    core.cost.charge(CostOp.faultMinor, 0);
     return;
   }
   if (frame === ZERO_FRAME) {
     anonVmaPrepare(core, vma);
     core.replacePte(slot, core.allocFrame(FRAME_ANON | FRAME_DIRTY), WRITTEN);
     core.counters.zeroFill++;
+    core.cost.charge(CostOp.faultZeroFill, 0);
     return;
   }
   if ((f.flags[frame]! & (FRAME_ANON | FRAME_KSM | FRAME_SWAPCACHE)) === FRAME_ANON && f.mapcount[frame] === 1 && f.refcount[frame] === 1) {
     core.pt.pte[slot] = pte | WRITTEN;
+    if (inFault) return; // do_swap_page maps an exclusive page writable itself
     core.counters.reuse++;
+    core.cost.charge(CostOp.faultMinor, 0);
     return;
   }
   core.get(frame);
   anonVmaPrepare(core, vma);
-  const copy = core.allocFrame(FRAME_ANON | FRAME_DIRTY);
+  const copy = allocForCopy(core, frame);
   core.contents.copy(frame, copy);
   core.replacePte(slot, copy, WRITTEN);
   core.counters.cow++;
+  if ((f.flags[frame]! & FRAME_KSM) !== 0) core.counters.cowKsm++;
+  core.cost.charge(CostOp.cowBreak, 0);
   unpin(core, frame);
 }
 
-/** Issue 5 seam: the back end returns a pinned frame holding the page. */
+/**
+ * do_swap_page: the swap layer returns a pinned frame holding the page
+ * (from the swap cache, a read from the back end, or a resident frame with
+ * the same bytes under merge-on-restore). It is mapped read-only; the
+ * PTE's swap reference is dropped; a write then takes the write-protect
+ * path (reuse when the page is now exclusive, else a copy).
+ */
 function doSwapPage(core: MmCore, proc: Process, vma: Vma, slot: number, pte: number, write: boolean): void {
   const swap = core.swapHooks();
   const swapSlot = pteSwapSlot(pte);
-  const frame = swap.swapIn(swapSlot);
+  const frame = swap.swapIn(swapSlot, write);
+  const major = core.lastFaultMajor;
   core.pt.pte[slot] = mkPte(frame, PTE_YOUNG);
   core.addMapping(slot, frame);
   swap.free(swapSlot);
   unpin(core, frame);
-  proc.majorFaults++;
-  if (write) doWpPage(core, proc, vma, slot, core.pt.pte[slot]!);
+  if (major) {
+    proc.majorFaults++;
+    core.counters.major++;
+    core.counters.swapIn++;
+    core.cost.charge(CostOp.faultMajor, 0);
+  } else {
+    proc.minorFaults++;
+    core.counters.minor++;
+    core.cost.charge(CostOp.faultMinor, 0);
+  }
+  if (write) doWpPage(core, proc, vma, slot, core.pt.pte[slot]!, true);
+}
+
+/** Allocates the frame a copy of pinned `frame` goes to; if that fails (E_OOM), the pin is dropped first. */
+function allocForCopy(core: MmCore, frame: number): number {
+  try {
+    return core.allocFrame(FRAME_ANON | FRAME_DIRTY);
+  } catch (e) {
+    unpin(core, frame);
+    throw e;
+  }
 }
 
 /** Drops a pin taken around an allocation; an unmapped clean file page may leave the cache. */

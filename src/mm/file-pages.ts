@@ -16,6 +16,7 @@
 import { InternalError, SimulationError } from '../errors.js';
 import type { AddressSpace } from './address-space.js';
 import type { MmCore } from './core.js';
+import { CostOp } from './cost.js';
 import { FRAME_FILE } from './frames.js';
 
 function sigbus(core: MmCore, space: AddressSpace, index: number): SimulationError {
@@ -42,6 +43,7 @@ export function readFilePage(core: MmCore, space: AddressSpace, index: number, v
   core.frames.srcIndex[frame] = index;
   core.cacheInsert(core.cacheOf(space, viaPrivate), core.cacheKey(space, index, viaPrivate), frame);
   core.bytesRead += core.pageSize;
+  core.cost.charge(CostOp.fileRead, core.pageSize);
   return frame;
 }
 
@@ -71,7 +73,7 @@ export function readIntoCache(core: MmCore, space: AddressSpace, first: number, 
   const last = Math.min(end, space.backing!.pageCount);
   let read = 0;
   for (let i = Math.max(0, first); i < last; i++) {
-    if (core.frames.used >= core.frameLimit) break;
+    if (core.frames.used + core.swapRamPages >= core.frameLimit) break;
     if (lookupFilePage(core, space, i, viaPrivate) >= 0) continue;
     readFilePage(core, space, i, viaPrivate);
     read++;

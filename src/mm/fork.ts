@@ -12,9 +12,10 @@
  * lose PTE_WRITE, so the next write by either is a COW fault; the child's
  * PTE is old (not young), and clean if the mapping is shared. The frame
  * gains a mapcount, a reference and an rmap entry. Swap PTEs are
- * duplicated through issue 5's swap back end.
+ * duplicated through the swap layer (swap_duplicate).
  */
 import type { MmCore } from './core.js';
+import { ZERO_FRAME } from './frames.js';
 import { PTRS_PER_PTE } from './page-table.js';
 import type { Process } from './process.js';
 import { PTE_DIRTY, PTE_WRITE, PTE_YOUNG, pteFrame, pteSwapSlot } from './pte.js';
@@ -62,7 +63,10 @@ function copyPtes(core: MmCore, parent: Process, child: Process, start: number, 
       }
       if (!shared && (pte & PTE_WRITE) !== 0) pt.pte[first + vpn] = pte & ~PTE_WRITE;
       pt.pte[slot] = pte & ~clear;
-      core.addMapping(slot, pteFrame(pte));
+      const frame = pteFrame(pte);
+      core.addMapping(slot, frame);
+      // A KSM zero-page PTE keeps its dirty bit in the child (copy_present_pte), so it counts there too.
+      if (frame === ZERO_FRAME && (pt.pte[slot]! & PTE_DIRTY) !== 0 && core.ksmZeroHook !== null) core.ksmZeroHook(slot, +1);
     }
   });
 }

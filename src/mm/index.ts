@@ -2,9 +2,16 @@
  * The memory model: frames, page caches, processes, faults and /proc
  * accounting. See docs/notes/mm.md.
  */
-export { Machine } from './machine.js';
+export { Machine, type MadviseAdvice } from './machine.js';
 export type {
   FaultCounters,
+  KsmOptions,
+  KsmProcessStat,
+  KsmStats,
+  MachineSwapStats,
+  ReclaimCounters,
+  ReclaimOptions,
+  SwapOptions,
   MachineOptions,
   MachineStats,
   MmapOptions,

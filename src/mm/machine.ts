@@ -10,10 +10,17 @@
  *   m.write(child, dataAddr, new Uint8Array([1]));
  *   m.smapsRollup(child).privateDirty;   // bytes
  *
+ * Memory policies (issue 5, policies.ts): a frame limit with reclaim, a
+ * swap back end (`swap: { backend: 'zram' }`, optionally `dedupFirst`),
+ * `mergeOnRestore`, and KSM (`ksm: { pagesToScan, ... }`, with madvise
+ * and prctlMemoryMerge); tick(ms) lets simulated time pass so ksmd and
+ * kswapd run.
+ *
  * Errors are SimulationError with a stable code: E_SEGV (access outside a
  * VMA or against its protection), E_SIGBUS (file page beyond EOF), E_OOM
  * (frameLimit reached), E_NOMEM (no address space; mprotect over a hole),
- * E_INVAL (bad arguments), E_NOPID (no such process).
+ * E_INVAL (bad arguments), E_NOPID (no such process), E_BUSY (a KSM
+ * tunable that cannot change while KSM pages exist).
  */
 import { SimulationError } from '../errors.js';
 import type { ExecPlan } from '../loader/plan.js';
@@ -23,6 +30,7 @@ import type { FileBacking } from './backing.js';
 import { readIntoCache } from './file-pages.js';
 import { copyMm } from './fork.js';
 import { checkInvariants } from './invariants.js';
+import { checkPolicyInvariants } from './invariants-policies.js';
 import { pageInfoOf } from './page-info.js';
 import { Process } from './process.js';
 import { smapsOf, smapsRollupOf } from './smaps.js';
@@ -40,6 +48,13 @@ import { vmaInfo } from './vma-info.js';
 import { TASK_SIZE, getUnmappedArea, insertVma, mergeAround, protectRange, unmapRange } from './vma-ops.js';
 import { Vma } from './vma.js';
 import { MAX_FRAME } from './pte.js';
+import { CostAccumulator } from './cost.js';
+import type { KsmOptions, KsmProcessStat } from './ksm.js';
+import { Policies } from './policies.js';
+import { zapRange } from './vma-ops.js';
+
+/** madvise(2) advice the model implements. */
+export type MadviseAdvice = 'mergeable' | 'unmergeable' | 'dontneed';
 
 function invalid(message: string, data: Record<string, unknown> = {}): SimulationError {
   return new SimulationError('E_INVAL', message, data);
@@ -49,6 +64,8 @@ export class Machine {
   /** The model's internals, for issue 5's policies and for tests. Not a stable API. */
   readonly core: MmCore;
   readonly pageSize: number;
+  /** Reclaim, swap, merge-on-restore and KSM, for the simulator and tests. */
+  readonly policies: Policies;
   private readonly procs = new Map<number, Process>();
   private nextPid = 1;
 
@@ -87,17 +104,99 @@ export class Machine {
       keepPageCache: options.keepPageCache ?? false,
       verifyContent: options.verifyContent ?? false,
       frameLimit,
+      cost: new CostAccumulator(options.costs),
     });
+    this.core.procs = this.procs;
+    this.policies = new Policies(this.core, options);
   }
 
-  /** Frames the workload may use before reclaim (issue 5). */
+  /** Memory (frames plus swap back end RAM, in pages) the workload may use before reclaim. */
   get frameLimit(): number {
     return this.core.frameLimit;
   }
 
   set frameLimit(n: number) {
+    this.setFrameLimit(n);
+  }
+
+  /**
+   * Changes the frame limit. Lowering it reclaims down to the new limit at
+   * once (as writing memory.max does); what cannot be freed stays, and
+   * allocations fail with E_OOM until memory drops below the limit.
+   */
+  setFrameLimit(n: number): void {
     if (!Number.isInteger(n) || n < 1 || n > this.core.frames.total) throw invalid(`frameLimit out of range: ${n}`, { field: 'frameLimit' });
-    this.core.frameLimit = n;
+    this.policies.setFrameLimit(n);
+  }
+
+  /**
+   * Simulated time passes: ksmd runs one batch of pages_to_scan pages per
+   * sleep_millisecs, then kswapd reclaims if free memory is under the low
+   * watermark. Returns the pages KSM scanned.
+   */
+  tick(ms: number): number {
+    return this.policies.tick(ms);
+  }
+
+  /**
+   * madvise(2) on [addr, addr + length) (page-aligned, rounded up to pages):
+   * 'mergeable' / 'unmergeable' (MADV_MERGEABLE / MADV_UNMERGEABLE, for
+   * KSM), 'dontneed' (MADV_DONTNEED: the range's PTEs are zapped; private
+   * pages read back as the file or zeros). As in Linux, unmapped parts of
+   * the range are E_NOMEM after the mapped parts were advised.
+   */
+  madvise(pid: number, addr: number, length: number, advice: MadviseAdvice): void {
+    const proc = this.proc(pid);
+    const len = Math.ceil(length / this.pageSize) * this.pageSize;
+    this.checkRange(addr, len, 'madvise');
+    const end = addr + len;
+    const ksm = this.policies.ksm;
+    switch (advice) {
+      case 'mergeable':
+        ksm.madviseMergeable(proc, addr, end);
+        break;
+      case 'unmergeable':
+        ksm.madviseUnmergeable(proc, addr, end);
+        break;
+      case 'dontneed':
+        for (const vma of proc.vmas) {
+          if (vma.end > addr && vma.start < end) zapRange(this.core, proc, Math.max(addr, vma.start), Math.min(end, vma.end));
+        }
+        break;
+      default:
+        throw invalid(`madvise advice must be 'mergeable', 'unmergeable' or 'dontneed', not ${String(advice)}`, { field: 'advice' });
+    }
+    let covered = addr;
+    for (const vma of proc.vmas) {
+      if (vma.end <= covered || vma.start >= end) continue;
+      if (vma.start > covered) break;
+      covered = vma.end;
+    }
+    if (covered < end) {
+      throw new SimulationError('E_NOMEM', `pid ${pid}: madvise range has unmapped pages at 0x${covered.toString(16)}`, { pid, addr: covered });
+    }
+  }
+
+  /** prctl(PR_SET_MEMORY_MERGE, on): KSM for every compatible VMA of the process, now and after mmap, fork and exec. */
+  prctlMemoryMerge(pid: number, on: boolean): void {
+    this.policies.ksm.prctlMemoryMerge(this.proc(pid), on);
+  }
+
+  /** prctl(PR_GET_MEMORY_MERGE). */
+  prctlGetMemoryMerge(pid: number): boolean {
+    this.proc(pid);
+    return this.policies.ksm.mms.get(pid)?.mergeAny ?? false;
+  }
+
+  /** /proc/PID/ksm_stat (ksm_merging_pages is /proc/PID/ksm_merging_pages). */
+  ksmStat(pid: number): KsmProcessStat {
+    this.proc(pid);
+    return this.policies.ksm.processStat(pid);
+  }
+
+  /** Writes KSM's sysfs tunables (run, pages_to_scan, sleep_millisecs, use_zero_pages, max_page_sharing, smart_scan). */
+  ksmTune(options: KsmOptions): void {
+    this.policies.ksm.tune(options);
   }
 
   /** Live pids, in creation order. */
@@ -120,23 +219,23 @@ export class Machine {
     } else {
       proc = this.proc(pid);
       unmapRange(this.core, proc, 0, TASK_SIZE);
+      this.policies.ksm.execve(proc.pid);
       proc.path = plan.path;
     }
     plan.vmas.forEach((v, i) => {
       const space = fileSpaces[i] ?? (v.shared ? this.core.newShmemSpace() : null);
-      insertVma(
-        proc,
-        new Vma({
-          start: v.start,
-          end: v.end,
-          prot: v.prot,
-          shared: v.shared,
-          space,
-          pgoff: v.file ? v.file.offset / this.pageSize : 0,
-          name: v.name,
-          growsDown: v.name === '[stack]',
-        }),
-      );
+      const vma = new Vma({
+        start: v.start,
+        end: v.end,
+        prot: v.prot,
+        shared: v.shared,
+        space,
+        pgoff: v.file ? v.file.offset / this.pageSize : 0,
+        name: v.name,
+        growsDown: v.name === '[stack]',
+      });
+      this.policies.ksm.newVma(proc.pid, vma);
+      insertVma(proc, vma);
     });
     proc.startBrk = plan.startBrk;
     proc.brk = plan.startBrk;
@@ -152,6 +251,7 @@ export class Machine {
     const child = new Process(this.nextPid++, parent.pid, parent.path);
     this.procs.set(child.pid, child);
     copyMm(this.core, parent, child);
+    this.policies.ksm.fork(parent.pid, child.pid);
     return child.pid;
   }
 
@@ -159,6 +259,7 @@ export class Machine {
   exit(pid: number): void {
     const proc = this.proc(pid);
     unmapRange(this.core, proc, 0, TASK_SIZE);
+    this.policies.ksm.exit(pid);
     this.procs.delete(pid);
   }
 
@@ -179,12 +280,14 @@ export class Machine {
       this.checkRange(opts.addr, len, 'mmap');
       start = opts.addr;
       unmapRange(this.core, proc, start, start + len);
+      this.policies.ksm.forgetRange(pid, start, start + len);
     } else {
       start = getUnmappedArea(proc, len, ps);
     }
     const space = fileSpace ?? (shared ? this.core.newShmemSpace() : null);
     const pgoff = opts.file === undefined ? 0 : opts.file.offset / ps;
     const vma = new Vma({ start, end: start + len, prot: opts.prot, shared, space, pgoff, name: opts.name });
+    this.policies.ksm.newVma(pid, vma);
     const i = insertVma(proc, vma);
     mergeAround(this.core, proc, i, i);
     return start;
@@ -196,6 +299,7 @@ export class Machine {
     const len = Math.ceil(length / this.pageSize) * this.pageSize;
     this.checkRange(addr, len, 'munmap');
     unmapRange(this.core, proc, addr, addr + len);
+    this.policies.ksm.forgetRange(pid, addr, addr + len);
   }
 
   /** mprotect: the range must be fully mapped (E_NOMEM otherwise). */
@@ -256,7 +360,7 @@ export class Machine {
   }
 
   stats(): MachineStats {
-    return machineStats(this.core, this.procs.size);
+    return machineStats(this.core, this.procs.size, this.policies);
   }
 
   /**
@@ -282,9 +386,15 @@ export class Machine {
     return this.core.dropCaches();
   }
 
-  /** Recomputes mapcounts, refcounts, rmap lists, LRU lists and page-table counts from scratch; throws InternalError on any mismatch. */
+  /**
+   * Recomputes mapcounts, refcounts, rmap lists, LRU lists, page-table
+   * counts, swap counts and the swap cache, and KSM's trees and counters
+   * from scratch; throws InternalError on any mismatch.
+   */
   checkInvariants(): void {
-    checkInvariants(this.core, [...this.procs.values()]);
+    const procs = [...this.procs.values()];
+    checkInvariants(this.core, procs);
+    checkPolicyInvariants(this.core, procs, this.policies);
   }
 
   private proc(pid: number): Process {

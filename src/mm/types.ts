@@ -5,8 +5,18 @@
  */
 import type { FileBacking } from './backing.js';
 import type { FaultCounters, PageCacheMode } from './core.js';
+import type { CostEstimate, CostTable } from './cost.js';
+import type { KsmOptions, KsmStats } from './ksm.js';
+import type { SwapOptions } from './policies.js';
+import type { ReclaimCounters, ReclaimOptions } from './reclaim.js';
+import type { RestoreIndexStats } from './restore-index.js';
+import type { SwapSpaceCounters } from './swap-space.js';
+import type { SwapBackendName, SwapStats } from './swap/types.js';
 
 export type { FaultCounters, PageCacheMode } from './core.js';
+export type { KsmOptions, KsmStats, KsmProcessStat } from './ksm.js';
+export type { SwapOptions } from './policies.js';
+export type { ReclaimCounters, ReclaimOptions } from './reclaim.js';
 
 export interface MachineOptions {
   /**
@@ -45,10 +55,36 @@ export interface MachineOptions {
    */
   readAround?: number;
   /**
-   * Frames the workload may use before reclaim has to run; default `frames`.
-   * Without a reclaim policy (issue 5), reaching it is E_OOM.
+   * Memory the workload may use, in pages: frames plus the RAM a swap back
+   * end holds (zram's and zswap's pools). 1 … frames; default `frames`. At
+   * the limit, direct reclaim runs (clean file pages are dropped; anonymous
+   * pages go to swap if there is one); when nothing can be freed, the
+   * allocation fails with E_OOM.
    */
   frameLimit?: number;
+  /**
+   * A swap device: `{ backend: 'disk' | 'zram' | 'zswap', dedupFirst?, ... }`
+   * (policies.ts SwapOptions). Default none: anonymous pages cannot be
+   * reclaimed. Cost: the back end's own (compression, disk time) in stats().cost.
+   */
+  swap?: SwapOptions;
+  /**
+   * merge-on-restore (needs `swap`): a page read back from swap on a read
+   * fault that equals a resident anonymous page (or the zero page) is
+   * mapped onto it, write-protected, instead of taking a new frame.
+   * Default false. Cost: a hash per swap-in, a compare per candidate.
+   */
+  mergeOnRestore?: boolean;
+  /**
+   * KSM's tunables (run, pagesToScan, sleepMillisecs, useZeroPages,
+   * maxPageSharing, smartScan). Given: ksmd runs (run = 1) on tick().
+   * Absent: KSM is present but stopped (run = 0), as Linux boots.
+   */
+  ksm?: KsmOptions;
+  /** Reclaim tunables: swappiness 0 … 200, default 60. */
+  reclaim?: ReclaimOptions;
+  /** The cost table operations are priced with (cost.ts). Default DOCUMENTED_COSTS. */
+  costs?: CostTable;
   /**
    * Check on every content-shared cache hit that the page's bytes equal the
    * cached frame's bytes (catches FileBackings with wrong contentIds).
@@ -167,4 +203,43 @@ export interface MachineStats {
   processes: number;
   /** LRU list lengths, in the kernel's list names. */
   lru: Record<'inactive_anon' | 'active_anon' | 'inactive_file' | 'active_file' | 'unevictable', number>;
+  /** Memory against the frame limit, in pages: frames in use plus the swap back end's RAM. */
+  memory: { used: number; peak: number; swapRam: number; limit: number };
+  /** vmstat counters of reclaim and swap, in /proc/vmstat's names. */
+  vmstat: ReclaimCounters & {
+    pgmajfault: number;
+    pswpin: number;
+    pswpout: number;
+    swpin_zero: number;
+    swpout_zero: number;
+    zswpin: number;
+    zswpout: number;
+    zswpwb: number;
+    cow_ksm: number;
+  };
+  /** The swap device, or null without one. */
+  swap: MachineSwapStats | null;
+  /** /sys/kernel/mm/ksm/. */
+  ksm: KsmStats;
+  /** Simulated milliseconds passed through tick(). */
+  clockMs: number;
+  /** Every charged operation priced with the Machine's cost table: CPU and device time, swap and file I/O bytes. */
+  cost: CostEstimate;
+}
+
+export interface MachineSwapStats extends SwapSpaceCounters {
+  backend: SwapBackendName;
+  dedupFirst: boolean;
+  mergeOnRestore: boolean;
+  /** Swap entries in use (SwapTotal − SwapFree), in pages and bytes. */
+  usedPages: number;
+  usedBytes: number;
+  /** Pages of RAM the back end holds (zsmalloc pool pages; 0 for disk). */
+  ramPages: number;
+  /** Frames in the swap cache. */
+  swapCachePages: number;
+  /** merge-on-restore's content index, or null. */
+  restoreIndex: RestoreIndexStats | null;
+  /** The back end's own counters in the kernel's names (zram mm_stat and I/O counts, zswap debugfs, vmstat, dedup_*). */
+  device: SwapStats;
 }

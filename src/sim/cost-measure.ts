@@ -14,7 +14,7 @@ import { loadPageHasher } from '../scan/hash.js';
 import { SameFilledScanner, equalPages } from '../mm/swap/same-filled.js';
 import { samplePages } from '../mm/swap/sample-pages.js';
 import { lz4CompressBound, type PageCodec } from '../mm/swap/types.js';
-import { DOCUMENTED_COSTS, rateFor, type CostEntry, type CostTable } from './cost.js';
+import { DOCUMENTED_COSTS, rateFor, type CostEntry, type CostTable } from '../mm/cost.js';
 
 export interface MeasureOptions {
   pageSize?: number;

@@ -17,6 +17,16 @@ export function register(program: Command): void {
     .option('--root <dir>', 'resolve the interpreter (PT_INTERP) inside DIR, as if chrooted there (default: /)')
     .option('--json', 'print the mappings and the process layout as JSON')
     .option('--no-special', 'leave out [vvar], [vvar_vclock], [vdso] and [vsyscall]')
+    .addHelpText(
+      'after',
+      `
+Examples:
+  pagestack maps samples/bin/hello
+  pagestack maps --root /srv/chroot /srv/chroot/usr/bin/env   # interpreter found inside the root
+  pagestack maps --json --no-special samples/bin/static | jq '.mappings[].start'
+
+Compare with the real kernel: setarch -R gdb -batch -ex starti -ex 'info proc mappings' FILE`,
+    )
     .action(async (file: string, flags: MapsFlags) => {
       const plan = await planExec(file, flags.root === undefined ? {} : { root: flags.root });
       if (!flags.json) {

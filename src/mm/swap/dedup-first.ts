@@ -26,7 +26,7 @@
  * dedup_hash_collisions, dedup_compare_reads.
  */
 import { InternalError } from '../../errors.js';
-import { CostOp, type CostAccumulator } from '../../sim/cost.js';
+import { CostOp, type CostAccumulator } from '../cost.js';
 import type { PageHash64 } from '../../scan/hash.js';
 import { SameFilledScanner, equalPages } from './same-filled.js';
 import { SwapMap, growInt32 } from './swap-map.js';
@@ -161,6 +161,10 @@ export class DedupFirstSwap implements SwapBackend {
       this.inner.free(innerSlot);
     }
     return true;
+  }
+
+  swapCount(slot: number): number {
+    return this.map.count(slot);
   }
 
   /** The back end slot holding `slot`'s content: equal for entries deduplicated together. */

@@ -3,11 +3,11 @@
  * seed's `dedup-first` wrapper in front of any of them. See types.ts for
  * the interface and docs/notes/swap.md for the behaviour and its sources.
  */
-import type { CostAccumulator } from '../../sim/cost.js';
+import type { CostAccumulator } from '../cost.js';
 import type { PageHash64 } from '../../scan/hash.js';
 import { DedupFirstSwap } from './dedup-first.js';
 import { DiskSwap } from './disk.js';
-import { Lz4jsPageCodec } from './lz4js-codec.js';
+import { Lz4Codec } from '../../container/codec/lz4.js';
 import type { PageCodec, SwapBackend, SwapBackendName } from './types.js';
 import { ZramSwap, type ZramOptions } from './zram.js';
 import { ZswapSwap, type ZswapOptions } from './zswap.js';
@@ -22,9 +22,13 @@ export { ZsPool, sizeClasses, hugeClassSize, ZS_HANDLE_SIZE } from './zsmalloc.j
 export { Lz4jsPageCodec } from './lz4js-codec.js';
 export { SameFilledScanner, fillPage } from './same-filled.js';
 
-/** The page codec zram and zswap use unless given one: the lz4js shim until the project codec lands. */
+/**
+ * The page codec zram and zswap use unless given one: the project's LZ4
+ * block codec (src/container/codec, 'lz4'). Lz4jsPageCodec stays available
+ * for comparisons.
+ */
 export function defaultPageCodec(): PageCodec {
-  return new Lz4jsPageCodec();
+  return new Lz4Codec();
 }
 
 export interface SwapConfig {

@@ -9,7 +9,7 @@
  * src/sim/cost.ts for the default device). Counters use vmstat's names:
  * pswpin and pswpout count pages read from and written to swap devices.
  */
-import { CostOp, type CostAccumulator } from '../../sim/cost.js';
+import { CostOp, type CostAccumulator } from '../cost.js';
 
 export class SwapDisk {
   readonly pageSize: number;

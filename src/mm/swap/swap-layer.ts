@@ -12,7 +12,7 @@
  * Subclasses implement the device: writePage / readPage / discardPage.
  */
 import { InternalError } from '../../errors.js';
-import { CostAccumulator, CostOp } from '../../sim/cost.js';
+import { CostAccumulator, CostOp } from '../cost.js';
 import { SameFilledScanner } from './same-filled.js';
 import { SwapMap } from './swap-map.js';
 import { NO_SLOT, checkPageSize, type SwapBackend, type SwapBackendName, type SwapStats } from './types.js';

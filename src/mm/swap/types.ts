@@ -13,7 +13,7 @@
  * memory model has no swap cache. The memory model frees the slot when its
  * last reference goes away, as do_swap_page does after a swap-in.
  */
-import type { CostAccumulator } from '../../sim/cost.js';
+import type { CostAccumulator } from '../cost.js';
 
 export type SwapBackendName = 'disk' | 'zram' | 'zswap';
 
@@ -37,6 +37,8 @@ export interface SwapBackend {
   duplicate(slot: number): void;
   /** Drops a reference to `slot`; returns true when that released the slot. */
   free(slot: number): boolean;
+  /** Swap count of `slot` (swap_map: references held), 0 when free. */
+  swapCount(slot: number): number;
   /** Swap entries in use (slots with a count > 0). */
   slotsInUse(): number;
   /** Pages of RAM the back end holds now (zsmalloc pages for zram and zswap, 0 for disk). */

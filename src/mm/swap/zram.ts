@@ -24,7 +24,7 @@
  * tracking, compaction (pages_compacted stays 0), partial I/O.
  */
 import { InternalError } from '../../errors.js';
-import { CostOp } from '../../sim/cost.js';
+import { CostOp } from '../cost.js';
 import { fillPage } from './same-filled.js';
 import { SwapLayer, type SwapLayerOptions, type SwapLayerStats } from './swap-layer.js';
 import { growInt32, growUint32, growUint8 } from './swap-map.js';

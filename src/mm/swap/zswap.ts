@@ -45,7 +45,7 @@
  * refused because the pool was full (the kernel has no such counter).
  * Not modelled: the zswap shrinker (shrinker_enabled), exclusive loads.
  */
-import { CostOp } from '../../sim/cost.js';
+import { CostOp } from '../cost.js';
 import { fillPage } from './same-filled.js';
 import { SwapDisk } from './swap-disk.js';
 import { SwapLayer, type SwapLayerOptions, type SwapLayerStats } from './swap-layer.js';
