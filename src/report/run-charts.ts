@@ -9,7 +9,7 @@
 import { comparisonTable } from '../sim/format-run.js';
 import type { RunResult } from '../sim/result.js';
 import { chartPage, type PageTable } from './chart-page.js';
-import { lineChart, type ChartSeries } from './chart.js';
+import { lineChart, SERIES_COLORS, type ChartSeries } from './chart.js';
 import { escapeXml } from './svg.js';
 
 interface Figure {
@@ -30,11 +30,13 @@ export function runCharts(result: RunResult): Array<{ svg: string; caption: stri
   const charts: Array<{ svg: string; caption: string }> = [];
   for (const f of FIGURES) {
     const series: ChartSeries[] = [];
-    for (const p of result.policies) {
+    for (const [i, p] of result.policies.entries()) {
       const y = f.values(p);
       if (y === null) continue;
       const x = byTime ? p.series.timeMs.map((ms) => ms / 1000) : p.series.step;
-      series.push({ name: p.outcome.status === 'oom' ? `${p.name} (OOM)` : p.name, x, y });
+      // A policy keeps its colour in every chart, whichever policies a chart leaves out.
+      const color = SERIES_COLORS[i % SERIES_COLORS.length]!;
+      series.push({ name: p.outcome.status === 'oom' ? `${p.name} (OOM)` : p.name, x, y, color, ...(i >= SERIES_COLORS.length ? { dashed: true } : {}) });
     }
     if (series.length === 0) continue;
     const svg = lineChart(series, {
