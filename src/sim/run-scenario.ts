@@ -29,6 +29,8 @@ export interface RunScenarioOptions {
   baseDir?: string;
   /** A container reader to use instead of this build's (tests). */
   openContainer?: OpenContainer;
+  /** Called after each policy set has run: (policy sets done, policy sets to run). */
+  onProgress?: (done: number, total: number) => void;
   /**
    * Run the policies this build can run and list the others in `skipped`
    * with the reason, instead of refusing the whole scenario. Default false.
@@ -66,9 +68,11 @@ export function runLoaded(loaded: LoadedScenario, options: RunScenarioOptions = 
   }
   checkAvailable(loaded, policies);
   const costTable = withOverrides(options.costTable ?? DOCUMENTED_COSTS, scenario.costs);
-  const results = policies.map((policy) =>
-    runPolicy(scenario, programs, opened, policy, { costTable, ...(options.checkInvariants ? { checkInvariants: true } : {}) }),
-  );
+  const results = policies.map((policy, i) => {
+    const result = runPolicy(scenario, programs, opened, policy, { costTable, ...(options.checkInvariants ? { checkInvariants: true } : {}) });
+    options.onProgress?.(i + 1, policies.length);
+    return result;
+  });
   return {
     schema: RUN_SCHEMA,
     scenario: {

@@ -4,6 +4,7 @@ import { runHtml, runSvg } from '../../report/run-charts.js';
 import { formatRun } from '../../sim/format-run.js';
 import { runScenario } from '../../sim/run-scenario.js';
 import { VERSION } from '../../version.js';
+import { Progress } from '../progress.js';
 
 interface RunFlags {
   json?: boolean;
@@ -35,10 +36,13 @@ Examples:
 The scenario format: docs/SCENARIOS.md`,
     )
     .action(async (scenario: string, flags: RunFlags) => {
+      const progress = new Progress({ label: 'run', unit: 'policies', quiet: flags.json === true });
       const result = await runScenario(scenario, {
+        onProgress: progress.callback,
         ...(flags.policy === undefined ? {} : { policies: flags.policy }),
         skipUnavailable: flags.skipUnavailable ?? false,
       });
+      progress.done();
       // Written through a temp file and a rename: a reader never sees half a file.
       if (flags.html !== undefined) writeFileAtomic(flags.html, runHtml(result, `pagestack ${VERSION}`));
       if (flags.svg !== undefined) writeFileAtomic(flags.svg, runSvg(result));
