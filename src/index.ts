@@ -12,3 +12,4 @@ export { planExec, planExecWith, type ExecOptions } from './loader/execve.js';
 export { FileTable, PlainFileBacking, type ExecFileSource } from './loader/file-backing.js';
 export { formatMaps as formatPlanMaps, mapsLines, type MapsLine, type MapsOptions } from './loader/maps.js';
 export * from './report/index.js';
+export * from './sim/index.js';

@@ -40,3 +40,9 @@ describe('progress bar', () => {
     expect(tty.writes[1]).toBe('\r\x1b[K');
   });
 });
+
+describe('progress line in items', () => {
+  it('counts items instead of bytes when given a unit', () => {
+    expect(formatProgressLine('run', 3, 9, 3000, 100, 'policies')).toMatch(/^run \[#+\.+\]  33%  3\/9 policies  ETA 0:06$/);
+  });
+});

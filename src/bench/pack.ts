@@ -59,7 +59,8 @@ export async function benchPack(args: string[]): Promise<void> {
   try {
     const input = options.elfOnly ? copyElfFiles(options.dir, path.join(work, 'input')) : path.resolve(options.dir);
     const { files, bytes } = warmUp(input);
-    log(options, `bench pack: ${input}${options.elfOnly ? ` (the ELF files of ${options.dir})` : ''}: ${files} files, ${(bytes / 1e6).toFixed(1)} MB; ${os.availableParallelism()} CPUs; best of ${options.runs}`);
+    const loadBefore = os.loadavg()[0]!;
+    log(options, `bench pack: ${input}${options.elfOnly ? ` (the ELF files of ${options.dir})` : ''}: ${files} files, ${(bytes / 1e6).toFixed(1)} MB; ${os.availableParallelism()} CPUs; best of ${options.runs}; load average ${loadBefore.toFixed(2)}`);
     const rows: Row[] = [];
     const image = (name: string): string => path.join(work, name);
     const fresh = (name: string): string => {
@@ -108,7 +109,7 @@ export async function benchPack(args: string[]): Promise<void> {
         image('s.img'),
       ]),
     );
-    report(options, rows, bytes);
+    report(options, rows, bytes, [loadBefore, os.loadavg()[0]!]);
   } finally {
     fs.rmSync(work, { recursive: true, force: true });
   }
@@ -228,7 +229,7 @@ function measurePair(options: Options, tool: string, image: string, pack: string
   return row;
 }
 
-function report(options: Options, rows: Row[], inputBytes: number): void {
+function report(options: Options, rows: Row[], inputBytes: number, load: [number, number]): void {
   const byTool = (prefix: string): Row | undefined => rows.find((r) => r.tool.startsWith(prefix));
   const ours = byTool('pagestack pack (lz4)');
   const erofs = byTool('mkfs.erofs');
@@ -244,7 +245,7 @@ function report(options: Options, rows: Row[], inputBytes: number): void {
     unpackCpuVsUnsquashfs: ratio(ours?.unpack?.cpu, squash?.unpack?.cpu),
   };
   if (options.json) {
-    console.log(JSON.stringify({ input: options.dir, elfOnly: options.elfOnly, inputBytes, runs: options.runs, cpus: os.availableParallelism(), rows, comparisons }, null, 2));
+    console.log(JSON.stringify({ input: options.dir, elfOnly: options.elfOnly, inputBytes, runs: options.runs, cpus: os.availableParallelism(), loadAverage: load, rows, comparisons }, null, 2));
     return;
   }
   const s = (m: Measure | undefined): string => (m ? `${m.wall.toFixed(2)} s (cpu ${m.cpu.toFixed(2)})` : '-');
@@ -259,5 +260,6 @@ function report(options: Options, rows: Row[], inputBytes: number): void {
   }
   console.log('');
   console.log(`pagestack / EROFS lz4:    size ${comparisons.sizeVsErofs}, pack time ${comparisons.packTimeVsErofs} (cpu ${comparisons.packCpuVsErofs})`);
+  console.log(`load average (1 min) before and after: ${load[0].toFixed(2)}, ${load[1].toFixed(2)}`);
   console.log(`pagestack / SquashFS lz4: size ${comparisons.sizeVsSquashfs}, pack time ${comparisons.packTimeVsSquashfs}, unpack time vs unsquashfs -p 1 ${comparisons.unpackTimeVsUnsquashfs} (cpu ${comparisons.unpackCpuVsUnsquashfs})`);
 }

@@ -18,6 +18,8 @@ export interface ProgressOptions {
   delayMs?: number;
   /** Clock, for tests. */
   now?: () => number;
+  /** What (done, total) count: bytes (shown in MB with MB/s, the default) or items named by this word, e.g. 'policies'. */
+  unit?: string;
 }
 
 export type ProgressCallback = (done: number, total: number) => void;
@@ -28,6 +30,7 @@ export class Progress {
   private readonly label: string;
   private readonly delayMs: number;
   private readonly now: () => number;
+  private readonly unit: string | undefined;
   private readonly started: number;
   private lastDraw = 0;
   private drawn = false;
@@ -38,6 +41,7 @@ export class Progress {
     this.label = options.label;
     this.delayMs = options.delayMs ?? 1000;
     this.now = options.now ?? (() => performance.now());
+    this.unit = options.unit;
     this.started = this.now();
   }
 
@@ -53,7 +57,7 @@ export class Progress {
     if (elapsed < this.delayMs || t - this.lastDraw < 100) return;
     this.lastDraw = t;
     this.drawn = true;
-    this.stream.write(`\r${formatProgressLine(this.label, done, total, elapsed, this.stream.columns ?? 80)}\x1b[K`);
+    this.stream.write(`\r${formatProgressLine(this.label, done, total, elapsed, this.stream.columns ?? 80, this.unit)}\x1b[K`);
   }
 
   /** Erases the bar (if one was drawn). */
@@ -64,11 +68,12 @@ export class Progress {
 }
 
 /** One line: `scan [#####.....]  42%  120.0 MB/276.0 MB  310 MB/s  ETA 0:01`. */
-export function formatProgressLine(label: string, done: number, total: number, elapsedMs: number, columns: number): string {
+export function formatProgressLine(label: string, done: number, total: number, elapsedMs: number, columns: number, unit?: string): string {
   const fraction = total > 0 ? Math.min(1, done / total) : 0;
   const rate = elapsedMs > 0 ? done / (elapsedMs / 1000) : 0;
   const eta = rate > 0 && total > done ? (total - done) / rate : 0;
-  const tail = ` ${String(Math.floor(fraction * 100)).padStart(3)}%  ${mb(done)}/${mb(total)}  ${mb(rate)}/s  ETA ${clock(eta)}`;
+  const counts = unit === undefined ? `${mb(done)}/${mb(total)}  ${mb(rate)}/s` : `${done}/${total} ${unit}`;
+  const tail = ` ${String(Math.floor(fraction * 100)).padStart(3)}%  ${counts}  ETA ${clock(eta)}`;
   const width = Math.max(10, Math.min(40, columns - label.length - tail.length - 4));
   const filled = Math.round(fraction * width);
   return `${label} [${'#'.repeat(filled)}${'.'.repeat(width - filled)}]${tail}`;

@@ -4,7 +4,7 @@
  */
 export { pack, type PackOptions, type PackSummary } from './pack.js';
 export { unpack, type UnpackOptions, type UnpackSummary } from './unpack.js';
-export { verify, type VerifyResult, type Damage } from './verify.js';
+export { verify, type VerifyOptions, type VerifyResult, type Damage } from './verify.js';
 export { list, type ListResult, type ListedFile } from './list.js';
 export { catMember } from './cat.js';
 export { openContainer, Container, type ContainerEntry, type StoredPageInfo } from './reader.js';

@@ -40,9 +40,17 @@ function row(label: string, value: string): string {
   return `  ${label.padEnd(12)}${value}\n`;
 }
 
+function count(n: number, one: string, many: string): string {
+  return `${n} ${n === 1 ? one : many}`;
+}
+
+function kinds(s: { regularFiles: number; directories: number; symlinks: number; hardlinks: number }): string {
+  return `${count(s.regularFiles, 'file', 'files')}, ${count(s.directories, 'directory', 'directories')}, ${count(s.symlinks, 'symlink', 'symlinks')}, ${count(s.hardlinks, 'hard link', 'hard links')}`;
+}
+
 export function formatPackSummary(s: PackSummary): string {
   return (
-    `packed ${s.files} entries (${s.regularFiles} files, ${s.directories} directories, ${s.symlinks} symlinks, ${s.hardlinks} hard links) into ${s.output}\n` +
+    `packed ${count(s.files, 'entry', 'entries')} (${kinds(s)}) into ${s.output}\n` +
     row('input', `${s.inputBytes} bytes (${mb(s.inputBytes)})`) +
     row('pages', `${s.pages} of ${s.pageSize} bytes`) +
     row('zero', `${s.zeroPages} (${percent(s.zeroPages, s.pages)}), stored as nothing`) +
@@ -53,7 +61,7 @@ export function formatPackSummary(s: PackSummary): string {
 }
 
 export function formatUnpackSummary(s: UnpackSummary): string {
-  return `unpacked ${s.files} entries (${s.regularFiles} files, ${s.directories} directories, ${s.symlinks} symlinks, ${s.hardlinks} hard links, ${s.bytes} bytes) into ${s.directory}\n`;
+  return `unpacked ${count(s.files, 'entry', 'entries')} (${kinds(s)}, ${s.bytes} bytes) into ${s.directory}\n`;
 }
 
 export function formatVerify(r: VerifyResult): string {

@@ -35,7 +35,12 @@ export interface VerifyResult {
   damagedPages: number;
 }
 
-export async function verify(file: string): Promise<VerifyResult> {
+export interface VerifyOptions {
+  /** Called as stored pages are checked: (decoded page bytes checked so far, total). */
+  onProgress?: (done: number, total: number) => void;
+}
+
+export async function verify(file: string, options: VerifyOptions = {}): Promise<VerifyResult> {
   let container: Container;
   try {
     container = await openContainer(file);
@@ -64,6 +69,7 @@ export async function verify(file: string): Promise<VerifyResult> {
       try {
         container.readStoredPages(first, count, pages.subarray(0, count * container.pageSize));
         result.checkedPages += count;
+        options.onProgress?.(result.checkedPages * container.pageSize, container.storedPageCount * container.pageSize);
         continue;
       } catch (err) {
         if (!(err instanceof ContainerError)) throw err;

@@ -1,14 +1,51 @@
 import type { Command } from 'commander';
 import { UsageError } from '../../errors.js';
+import { formatLoad } from '../../sim/format-load.js';
+import { loadPrograms, type TouchMode } from '../../sim/load.js';
 
-// Placeholder until the command is implemented.
+interface LoadFlags {
+  procs: string;
+  fork?: boolean;
+  touch: string;
+  json?: boolean;
+  root?: string;
+}
+
+/** `pagestack load IMAGE|FILE... [--procs N] [--fork] [--touch all|text|FRACTION] [--json] [--root DIR]`. */
 export function register(program: Command): void {
   program
     .command('load')
-    .description('(not yet implemented)')
-    .allowUnknownOption()
-    .argument('[args...]')
-    .action(() => {
-      throw new UsageError('load is not implemented yet');
+    .description('exec programs (ELF files or a container\'s members), start them up, and compare memory with the content-shared and the per-file page cache')
+    .argument('<image...>', 'ELF programs, pagestack containers (every program in them), or CONTAINER:MEMBER')
+    .option('--procs <n>', 'processes per program', '1')
+    .option('--fork', 'start processes 2..N by fork from the first instead of execve')
+    .option('--touch <what>', 'what each start-up touches: all, text, or a fraction of the pages (0..1]', 'all')
+    .option('--root <dir>', 'resolve interpreters (PT_INTERP) inside DIR, as if chrooted there (default: /)')
+    .option('--json', 'print the result document (schema pagestack-load/1)')
+    .addHelpText(
+      'after',
+      `
+Examples:
+  pagestack load samples/bin/tables samples/bin/tables2 samples/bin/hello --procs 2
+  pagestack pack /usr/bin -o usr-bin.pgs && pagestack load usr-bin.pgs --touch text
+  pagestack load samples.pgs:bin/hello --procs 8 --fork --json`,
+    )
+    .action(async (images: string[], flags: LoadFlags) => {
+      const procs = /^\d+$/.test(flags.procs) ? Number(flags.procs) : NaN;
+      if (!Number.isSafeInteger(procs)) throw new UsageError(`--procs must be a whole number, not "${flags.procs}"`);
+      const result = await loadPrograms(images, {
+        procs,
+        fork: flags.fork ?? false,
+        touch: parseTouch(flags.touch),
+        ...(flags.root === undefined ? {} : { root: flags.root }),
+      });
+      process.stdout.write(flags.json ? JSON.stringify(result, null, 2) + '\n' : formatLoad(result));
     });
+}
+
+function parseTouch(text: string): TouchMode {
+  if (text === 'all' || text === 'text') return text;
+  const f = /^(0?\.\d+|1(\.0*)?|0|\d*\.\d+)$/.test(text) ? Number(text) : NaN;
+  if (!(f > 0 && f <= 1)) throw new UsageError(`--touch must be all, text or a fraction in (0, 1], not "${text}"`);
+  return f;
 }

@@ -1,14 +1,51 @@
 import type { Command } from 'commander';
-import { UsageError } from '../../errors.js';
+import { writeFileAtomic } from '../../report/report.js';
+import { runHtml, runSvg } from '../../report/run-charts.js';
+import { formatRun } from '../../sim/format-run.js';
+import { runScenario } from '../../sim/run-scenario.js';
+import { VERSION } from '../../version.js';
+import { Progress } from '../progress.js';
 
-// Placeholder until the command is implemented.
+interface RunFlags {
+  json?: boolean;
+  policy?: string[];
+  skipUnavailable?: boolean;
+  html?: string;
+  svg?: string;
+}
+
+/** `pagestack run SCENARIO [--json] [--policy NAME...] [--html FILE] [--svg FILE]`: one scenario under each policy set, compared. */
 export function register(program: Command): void {
   program
     .command('run')
-    .description('(not yet implemented)')
-    .allowUnknownOption()
-    .argument('[args...]')
-    .action(() => {
-      throw new UsageError('run is not implemented yet');
+    .description('run a scenario (docs/SCENARIOS.md) under each of its policy sets and compare memory, faults, swap and estimated CPU time')
+    .argument('<scenario>', 'scenario file (JSON)')
+    .option('--policy <name...>', 'run only these policy sets, in this order')
+    .option('--skip-unavailable', 'run the policies this build can run and list the others, instead of refusing the scenario')
+    .option('--json', 'print the result document (schema pagestack-run/1) instead of the table')
+    .option('--html <file>', 'also write a self-contained HTML page: the comparison table and charts per policy over simulated time (frames, swap used, zram/zswap pool)')
+    .option('--svg <file>', 'also write the charts as one SVG document')
+    .addHelpText(
+      'after',
+      `
+Examples:
+  pagestack run samples/scenarios/sharing.json
+  pagestack run samples/scenarios/pressure.json --policy zram zram+dedup ksm --html pressure.html
+  pagestack run --json samples/scenarios/calloc.json | jq '.policies[].summary.framesPeak'
+
+The scenario format: docs/SCENARIOS.md`,
+    )
+    .action(async (scenario: string, flags: RunFlags) => {
+      const progress = new Progress({ label: 'run', unit: 'policies', quiet: flags.json === true });
+      const result = await runScenario(scenario, {
+        onProgress: progress.callback,
+        ...(flags.policy === undefined ? {} : { policies: flags.policy }),
+        skipUnavailable: flags.skipUnavailable ?? false,
+      });
+      progress.done();
+      // Written through a temp file and a rename: a reader never sees half a file.
+      if (flags.html !== undefined) writeFileAtomic(flags.html, runHtml(result, `pagestack ${VERSION}`));
+      if (flags.svg !== undefined) writeFileAtomic(flags.svg, runSvg(result));
+      process.stdout.write(flags.json ? JSON.stringify(result, null, 2) + '\n' : formatRun(result));
     });
 }

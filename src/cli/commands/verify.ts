@@ -6,6 +6,7 @@
 import type { Command } from 'commander';
 import { verify } from '../../container/index.js';
 import { formatVerify } from '../../container/text.js';
+import { Progress } from '../progress.js';
 
 interface VerifyFlags {
   json?: boolean;
@@ -27,7 +28,9 @@ Examples:
   pagestack verify --quiet image.pgs || echo damaged`,
     )
     .action(async (input: string, flags: VerifyFlags) => {
-      const result = await verify(input);
+      const progress = new Progress({ label: 'verify', quiet: flags.quiet || flags.json });
+      const result = await verify(input, { onProgress: progress.callback });
+      progress.done();
       if (flags.json) process.stdout.write(`${JSON.stringify(result, null, 2)}\n`);
       else if (!flags.quiet) {
         const text = formatVerify(result);

@@ -4,7 +4,7 @@
  * Standard LZ4 block format (lz4-block.ts). The decoded size is known in
  * advance (one page), and the block must decode to exactly that size. Every
  * length and offset is checked before a byte moves, so the decoder never
- * reads or writes outside src and dst, and its work is bounded by
+ * reads past the block nor writes past the page, and its work is bounded by
  * src.length + dst.length: it cannot hang. Any violation throws
  * ContainerError 'E_LZ4' naming the problem and the byte offset in the block.
  *
@@ -12,14 +12,16 @@
  * - a sequence whose literals end less than MFLIMIT (12) bytes before the
  *   end of the output, or with fewer than 8 input bytes after its literals,
  *   must be the last one, and must end the input exactly;
- * - offsets are 1..(bytes already decoded): 0 is corrupt, more reaches
- *   before the page;
+ * - offsets are 1..(bytes already decoded): more reaches before the page,
+ *   and 0 is corrupt by the format specification (liblz4 1.9.4 alone
+ *   accepts it, copying whatever its output buffer held: we refuse it);
  * - a match may not reach into the last LASTLITERALS (5) output bytes;
  * - the block ends with a literal-only sequence;
  * - an empty page is the one-byte block 0x00.
- * So every block LZ4_decompress_safe accepts with the exact page size, we
- * accept, and the other way round (test/codec-native.test.ts checks both
- * directions against the `lz4` CLI).
+ * So we accept exactly the blocks LZ4_decompress_safe accepts with the exact
+ * page size as capacity, offset 0 aside: test/codec-fuzz.test.ts checks it
+ * case by case on random, synthesized and corrupted blocks, and
+ * test/codec-native.test.ts on real blocks of liblz4, the CLI and lz4js.
  *
  * checkLz4Block walks the same sequences without copying, for decoders that
  * do not check (lz4js's decompressBlock).

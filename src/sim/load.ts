@@ -1,0 +1,231 @@
+/**
+ * loadPrograms (`pagestack load`): execs each program N times (or once and
+ * forks N - 1 children), touches its pages as a start-up would, and
+ * measures memory twice, on two Machines that differ only in the page
+ * cache: the content-shared one (identical pages of any files share a
+ * frame) and the ordinary per-file one (Linux today). The difference is
+ * what content sharing saves for this set of programs.
+ *
+ * What a start-up touches (`touch`):
+ * - 'text': every page of the executable PT_LOADs of the program and its
+ *   interpreter is read (the code runs).
+ * - 'all' (default): every page of every PT_LOAD of both is read (code,
+ *   read-only data, data, bss), and the pages the dynamic linker writes are
+ *   written: PT_GNU_RELRO, .got and .got.plt (relocations) of both, and the
+ *   interpreter's own .data and .bss.
+ * - a fraction f in (0, 1]: as 'all', but of each PT_LOAD only a fraction f
+ *   of the pages is read, spread evenly; the relocation writes stay.
+ * Forked children (fork: true) share their parent's written pages and read
+ * the same pages again (file mappings are not copied by fork, so they fault
+ * them in from the page cache); they write nothing.
+ */
+import { UsageError } from '../errors.js';
+import type { ExecPlan } from '../loader/plan.js';
+import { Machine } from '../mm/machine.js';
+import type { SmapsRollup } from '../mm/types.js';
+import type { OpenContainer } from './container-reader.js';
+import { resolveImages } from './images.js';
+import { ProgramSet, interpBias, type ElfLayout, type Program } from './programs.js';
+
+export type TouchMode = 'all' | 'text' | number;
+
+export interface LoadOptions {
+  /** Copies of each program, 1 … 10 000. Default 1. */
+  procs?: number;
+  /** Start copies 2..N by fork from the first instead of execve. Default false. */
+  fork?: boolean;
+  /** What each start-up touches. Default 'all'. */
+  touch?: TouchMode;
+  /** Where PT_INTERP is resolved (as if chrooted there). Default '/'. */
+  root?: string;
+  /** A container reader to use instead of this build's (tests). */
+  openContainer?: OpenContainer;
+}
+
+export const LOAD_SCHEMA = 'pagestack-load/1';
+
+/** System-wide figures of one Machine (bytes, except counts of frames and faults). */
+export interface LoadSystem {
+  framesUsed: number;
+  pageCacheFrames: number;
+  anonFrames: number;
+  rssTotal: number;
+  pssTotal: number;
+  majorFaults: number;
+  minorFaults: number;
+  fileReadBytes: number;
+}
+
+export interface LoadProcess {
+  pid: number;
+  program: string;
+  /** 0 for the first copy of a program. */
+  copy: number;
+  forked: boolean;
+  /** smaps_rollup with the content-shared page cache and with the per-file one. */
+  content: SmapsRollup;
+  file: SmapsRollup;
+}
+
+export interface LoadResult {
+  schema: typeof LOAD_SCHEMA;
+  programs: Array<{ name: string; path: string; interpreter: string | null }>;
+  procs: number;
+  fork: boolean;
+  touch: TouchMode;
+  processes: LoadProcess[];
+  system: { content: LoadSystem; file: LoadSystem; saving: LoadSystem };
+}
+
+const MACHINE_FRAMES = 1 << 24;
+
+/** Loads `images` (ELF files, containers, CONTAINER:MEMBER) and compares the two page caches. */
+export async function loadPrograms(images: readonly string[], options: LoadOptions = {}): Promise<LoadResult> {
+  const procs = options.procs ?? 1;
+  if (!Number.isInteger(procs) || procs < 1 || procs > 10_000) throw new UsageError(`--procs must be an integer from 1 to 10000, not ${procs}`);
+  const touch = options.touch ?? 'all';
+  if (typeof touch === 'number' && !(touch > 0 && touch <= 1)) throw new UsageError(`--touch must be all, text or a fraction in (0, 1], not ${touch}`);
+  if (images.length === 0) throw new UsageError('give at least one program or container');
+  const set = await ProgramSet.create({
+    ...(options.root === undefined ? {} : { root: options.root }),
+    ...(options.openContainer === undefined ? {} : { openContainer: options.openContainer }),
+  });
+  try {
+    const programs = await resolveImages(images, set);
+    const plans = programs.map((p) => set.plan(p));
+    const fork = options.fork ?? false;
+    const content = simulate('content', programs, plans, procs, fork, touch);
+    const file = simulate('file', programs, plans, procs, fork, touch);
+    const processes = content.processes.map(({ rollup, ...p }, i): LoadProcess => ({ ...p, content: rollup, file: file.processes[i]!.rollup }));
+    return {
+      schema: LOAD_SCHEMA,
+      programs: programs.map((p) => ({ name: p.name, path: p.backing.path, interpreter: p.interp?.backing.path ?? null })),
+      procs,
+      fork,
+      touch,
+      processes,
+      system: { content: content.system, file: file.system, saving: difference(file.system, content.system) },
+    };
+  } finally {
+    set.close();
+  }
+}
+
+interface Simulated {
+  processes: Array<Omit<LoadProcess, 'content' | 'file'> & { rollup: SmapsRollup }>;
+  system: LoadSystem;
+}
+
+function simulate(pageCache: 'content' | 'file', programs: Program[], plans: ExecPlan[], procs: number, fork: boolean, touch: TouchMode): Simulated {
+  const m = new Machine({ frames: MACHINE_FRAMES, pageCache });
+  const started: Array<{ pid: number; program: string; copy: number; forked: boolean }> = [];
+  programs.forEach((program, i) => {
+    const plan = plans[i]!;
+    const pages = startupPages(program, plan, touch, m.pageSize);
+    const first = m.exec(plan);
+    startUp(m, first, pages, true);
+    started.push({ pid: first, program: program.name, copy: 0, forked: false });
+    for (let copy = 1; copy < procs; copy++) {
+      const pid = fork ? m.fork(first) : m.exec(plan);
+      startUp(m, pid, pages, !fork);
+      started.push({ pid, program: program.name, copy, forked: fork });
+    }
+  });
+  const processes = started.map((s) => ({ ...s, rollup: m.smapsRollup(s.pid) }));
+  const stats = m.stats();
+  let minor = 0;
+  let major = 0;
+  for (const s of started) {
+    const f = m.processFaults(s.pid);
+    minor += f.minor;
+    major += f.major;
+  }
+  return {
+    processes,
+    system: {
+      framesUsed: stats.frames.used,
+      pageCacheFrames: stats.pageCache,
+      anonFrames: stats.anonymous,
+      rssTotal: processes.reduce((t, p) => t + p.rollup.rss, 0),
+      pssTotal: processes.reduce((t, p) => t + p.rollup.pss, 0),
+      majorFaults: major,
+      minorFaults: minor,
+      fileReadBytes: stats.bytesRead,
+    },
+  };
+}
+
+interface Range {
+  addr: number;
+  length: number;
+}
+
+/** The pages a start-up reads and writes. */
+export interface StartupPages {
+  reads: Range[];
+  writes: Range[];
+}
+
+function startUp(m: Machine, pid: number, pages: StartupPages, write: boolean): void {
+  for (const r of pages.reads) m.touch(pid, r.addr, r.length, 'read');
+  if (write) for (const r of pages.writes) m.touch(pid, r.addr, r.length, 'write');
+}
+
+/** What a start-up of `program` touches under `touch` (see the header). */
+export function startupPages(program: Program, plan: ExecPlan, touch: TouchMode, pageSize: number): StartupPages {
+  const images: Array<{ layout: ElfLayout; bias: number; isInterp: boolean }> = [{ layout: program.layout, bias: plan.loadBias, isInterp: false }];
+  if (program.interp) {
+    const bias = interpBias(plan, program.interp.layout);
+    if (bias !== undefined) images.push({ layout: program.interp.layout, bias, isInterp: true });
+  }
+  const reads: Range[] = [];
+  const writes: Range[] = [];
+  for (const { layout, bias, isInterp } of images) {
+    for (const load of layout.loads) {
+      if (touch === 'text' && (load.flags & 1) === 0) continue; // PF_X
+      const start = Math.floor((load.vaddr + bias) / pageSize) * pageSize;
+      const end = Math.ceil((load.vaddr + bias + load.memsz) / pageSize) * pageSize;
+      reads.push(...spread(start, end, typeof touch === 'number' ? touch : 1, pageSize));
+    }
+    if (touch === 'text') continue;
+    const relocated: Array<{ vaddr: number; size: number }> = [];
+    if (layout.relro) relocated.push({ vaddr: layout.relro.vaddr, size: layout.relro.memsz });
+    for (const name of isInterp ? ['.got', '.got.plt', '.data', '.bss'] : ['.got', '.got.plt']) {
+      const s = layout.sections.get(name);
+      if (s !== undefined) relocated.push({ vaddr: s.addr, size: s.size });
+    }
+    // Only what a writable PT_LOAD maps can be written (a damaged or unusual file may place these elsewhere).
+    for (const r of relocated) {
+      if (r.size > 0 && inWritableLoad(layout, r.vaddr, r.size)) writes.push({ addr: r.vaddr + bias, length: r.size });
+    }
+  }
+  return { reads, writes };
+}
+
+function inWritableLoad(layout: ElfLayout, vaddr: number, size: number): boolean {
+  return layout.loads.some((l) => (l.flags & 2) !== 0 && vaddr >= l.vaddr && vaddr + size <= l.vaddr + l.memsz); // PF_W
+}
+
+/** The pages of [start, end) to touch for a fraction f, spread evenly (page j iff floor((j+1)f) > floor(jf)). */
+function spread(start: number, end: number, f: number, pageSize: number): Range[] {
+  const pages = (end - start) / pageSize;
+  if (f >= 1) return pages > 0 ? [{ addr: start, length: end - start }] : [];
+  const out: Range[] = [];
+  for (let j = 0; j < pages; j++) {
+    if (Math.floor((j + 1) * f) > Math.floor(j * f)) out.push({ addr: start + j * pageSize, length: pageSize });
+  }
+  return out;
+}
+
+function difference(a: LoadSystem, b: LoadSystem): LoadSystem {
+  return {
+    framesUsed: a.framesUsed - b.framesUsed,
+    pageCacheFrames: a.pageCacheFrames - b.pageCacheFrames,
+    anonFrames: a.anonFrames - b.anonFrames,
+    rssTotal: a.rssTotal - b.rssTotal,
+    pssTotal: a.pssTotal - b.pssTotal,
+    majorFaults: a.majorFaults - b.majorFaults,
+    minorFaults: a.minorFaults - b.minorFaults,
+    fileReadBytes: a.fileReadBytes - b.fileReadBytes,
+  };
+}
