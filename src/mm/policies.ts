@@ -68,7 +68,7 @@ export class Policies {
     }
     this.swap = options.swap === undefined ? null : new SwapSpace(core, this.makeBackend(options.swap), this.restore, options.swap.capacityPages ?? Infinity);
     core.swap = this.swap;
-    this.reclaim = wrapRange(() => new Reclaim(core, this.swap, options.reclaim ?? {}), 'reclaim');
+    this.reclaim = wrapRange(() => new Reclaim(core, this.swap, options.reclaim ?? {}, this.restore), 'reclaim');
     this.ksm = new Ksm(core, options.ksm);
     core.reclaimHook = () => this.reclaim.direct();
     core.ksmZeroHook = (slot, delta) => this.ksm.zeroPte(slot, delta);

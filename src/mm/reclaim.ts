@@ -59,6 +59,7 @@ import { FRAME_ANON, FRAME_DIRTY, FRAME_FILE, FRAME_REFERENCED, FRAME_SWAPCACHE 
 import { LRU_ACTIVE_ANON, LRU_ACTIVE_FILE, LRU_INACTIVE_ANON, LRU_INACTIVE_FILE } from './lru.js';
 import { PTE_DIRTY, PTE_YOUNG } from './pte.js';
 import { tryToUnmap } from './rmap-walk.js';
+import type { RestoreIndex } from './restore-index.js';
 import type { SwapSpace } from './swap-space.js';
 import { inactiveIsLow, watermarks, type ReclaimCounters, type ReclaimOptions, type Watermarks } from './reclaim-limits.js';
 import { findVmaIndex } from './vma.js';
@@ -106,6 +107,8 @@ export class Reclaim {
     private readonly core: MmCore,
     private readonly swap: SwapSpace | null,
     options: ReclaimOptions = {},
+    /** merge-on-restore's index: anonymous pages reclaim keeps resident are noted in it. */
+    private readonly restore: RestoreIndex | null = null,
   ) {
     const swappiness = options.swappiness ?? DEFAULT_SWAPPINESS;
     if (!Number.isInteger(swappiness) || swappiness < 0 || swappiness > MAX_SWAPPINESS) {
@@ -288,7 +291,13 @@ export class Reclaim {
       }
       core.lru.addHead(frame, inactive);
       this.counters.pgdeactivate++;
+      this.noteResident(frame);
     }
+  }
+
+  /** merge-on-restore: a resident anonymous page reclaim looked at goes into the content index. */
+  private noteResident(frame: number): void {
+    if (this.restore !== null && (this.core.frames.flags[frame]! & FRAME_ANON) !== 0) this.restore.noteResident(frame);
   }
 
   private shrinkInactiveList(n: number, list: number): number {
@@ -309,10 +318,12 @@ export class Reclaim {
         case Ref.Activate:
           core.lru.addHead(frame, active);
           this.counters.pgactivate++;
+          this.noteResident(frame);
           break;
         case Ref.Keep:
           core.lru.addHead(frame, list);
           this.counters.pgrotated++;
+          this.noteResident(frame);
           break;
         default:
           throw new Error(`unknown reclaim outcome ${String(outcome)}`);
