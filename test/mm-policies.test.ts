@@ -118,6 +118,26 @@ describe('merge-on-restore', () => {
     m.checkInvariants();
   });
 
+  it('finds resident pages that were never swapped out: reclaim notes the pages it keeps in the index', () => {
+    const m = new Machine({ frames: 256, frameLimit: 24, swap: { backend: 'disk' }, mergeOnRestore: true });
+    const [p1, p2] = [bare(m), bare(m)];
+    const x = m.mmap(p1, { length: PAGE, prot: RW });
+    m.write(p1, x, textPage(1000));
+    const y = m.mmap(p2, { length: 64 * PAGE, prot: RW });
+    m.write(p2, y, textPage(1000)); // the same bytes as p1's page
+    for (let i = 1; i < 64; i++) {
+      m.write(p2, y + i * PAGE, textPage(i)); // pressure: p2's pages go to swap
+      m.read(p1, x, 1); // p1's page stays hot, and resident
+    }
+    expect(m.pageInfo(p1, x).state).toBe('present');
+    expect(m.pageInfo(p2, y).state).toBe('swap');
+    expect(m.stats().swap!.restoreIndex!.noted).toBeGreaterThan(0);
+    expect(Buffer.compare(m.read(p2, y, PAGE), textPage(1000))).toBe(0);
+    expect(m.stats().swap!.restoreMerges).toBe(1);
+    expect(m.pageInfo(p2, y).frame).toBe(m.pageInfo(p1, x).frame);
+    m.checkInvariants();
+  });
+
   it('maps restored all-zero pages to the zero page, and does not merge on a write fault', () => {
     const m = new Machine({ frames: 64, swap: { backend: 'disk', zeromap: false }, mergeOnRestore: true });
     const pid = bare(m);

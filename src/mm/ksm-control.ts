@@ -24,7 +24,7 @@ import { SimulationError } from '../errors.js';
 import type { MmCore } from './core.js';
 import { KsmTree, type KsmMm } from './ksm-tree.js';
 import { unsharePte } from './ksm-merge.js';
-import type { KsmOptions } from './ksm.js';
+import type { KsmOptions } from './ksm-types.js';
 import type { Process } from './process.js';
 import { forEachPtPage, mergeAround, splitAt } from './vma-ops.js';
 import { firstEndingAfter, type Vma } from './vma.js';

@@ -51,10 +51,9 @@ import { MAX_FRAME } from './pte.js';
 import { CostAccumulator } from './cost.js';
 import type { KsmOptions, KsmProcessStat } from './ksm.js';
 import { Policies } from './policies.js';
-import { zapRange } from './vma-ops.js';
 
-/** madvise(2) advice the model implements. */
-export type MadviseAdvice = 'mergeable' | 'unmergeable' | 'dontneed';
+export type { MadviseAdvice } from './policies.js';
+import type { MadviseAdvice } from './policies.js';
 
 function invalid(message: string, data: Record<string, unknown> = {}): SimulationError {
   return new SimulationError('E_INVAL', message, data);
@@ -149,32 +148,7 @@ export class Machine {
     const proc = this.proc(pid);
     const len = Math.ceil(length / this.pageSize) * this.pageSize;
     this.checkRange(addr, len, 'madvise');
-    const end = addr + len;
-    const ksm = this.policies.ksm;
-    switch (advice) {
-      case 'mergeable':
-        ksm.madviseMergeable(proc, addr, end);
-        break;
-      case 'unmergeable':
-        ksm.madviseUnmergeable(proc, addr, end);
-        break;
-      case 'dontneed':
-        for (const vma of proc.vmas) {
-          if (vma.end > addr && vma.start < end) zapRange(this.core, proc, Math.max(addr, vma.start), Math.min(end, vma.end));
-        }
-        break;
-      default:
-        throw invalid(`madvise advice must be 'mergeable', 'unmergeable' or 'dontneed', not ${String(advice)}`, { field: 'advice' });
-    }
-    let covered = addr;
-    for (const vma of proc.vmas) {
-      if (vma.end <= covered || vma.start >= end) continue;
-      if (vma.start > covered) break;
-      covered = vma.end;
-    }
-    if (covered < end) {
-      throw new SimulationError('E_NOMEM', `pid ${pid}: madvise range has unmapped pages at 0x${covered.toString(16)}`, { pid, addr: covered });
-    }
+    this.policies.madvise(proc, addr, addr + len, advice);
   }
 
   /** prctl(PR_SET_MEMORY_MERGE, on): KSM for every compatible VMA of the process, now and after mmap, fork and exec. */

@@ -20,6 +20,8 @@ import { DedupFirstSwap } from './swap/dedup-first.js';
 import type { PageCodec, SwapBackend, SwapBackendName } from './swap/types.js';
 import { ZswapSwap, type ZswapOptions } from './swap/zswap.js';
 import { SwapSpace } from './swap-space.js';
+import type { Process } from './process.js';
+import { zapRange } from './vma-ops.js';
 
 export interface SwapOptions {
   /** The swap device: 'disk' (an SSD model), 'zram' (compressed RAM), 'zswap' (a compressed pool in front of a disk). */
@@ -39,6 +41,9 @@ export interface SwapOptions {
   /** zswap's parameters (max_pool_percent, accept_threshold_percent, writeback, ...); its RAM size is the frame limit. */
   zswap?: Omit<ZswapOptions, 'codec' | 'totalRamPages' | 'pageSize' | 'capacityPages' | 'cost'>;
 }
+
+/** madvise(2) advice the model implements. */
+export type MadviseAdvice = 'mergeable' | 'unmergeable' | 'dontneed';
 
 /** XXH32 widened to the bigint PageHash64 type dedup-first takes. */
 const xxh32Hash: PageHash64 = (page) => BigInt(xxh32Page(page));
@@ -63,7 +68,7 @@ export class Policies {
     }
     this.swap = options.swap === undefined ? null : new SwapSpace(core, this.makeBackend(options.swap), this.restore, options.swap.capacityPages ?? Infinity);
     core.swap = this.swap;
-    this.reclaim = wrapRange(() => new Reclaim(core, this.swap, options.reclaim ?? {}), 'reclaim');
+    this.reclaim = wrapRange(() => new Reclaim(core, this.swap, options.reclaim ?? {}, this.restore), 'reclaim');
     this.ksm = new Ksm(core, options.ksm);
     core.reclaimHook = () => this.reclaim.direct();
     core.ksmZeroHook = (slot, delta) => this.ksm.zeroPte(slot, delta);
@@ -82,6 +87,34 @@ export class Policies {
     const scanned = this.ksm.runUntil(this.clockMs);
     this.reclaim.background();
     return scanned;
+  }
+
+  /** madvise(2) on [start, end) of `proc` (see Machine.madvise). */
+  madvise(proc: Process, start: number, end: number, advice: MadviseAdvice): void {
+    switch (advice) {
+      case 'mergeable':
+        this.ksm.madviseMergeable(proc, start, end);
+        break;
+      case 'unmergeable':
+        this.ksm.madviseUnmergeable(proc, start, end);
+        break;
+      case 'dontneed':
+        for (const vma of proc.vmas) {
+          if (vma.end > start && vma.start < end) zapRange(this.core, proc, Math.max(start, vma.start), Math.min(end, vma.end));
+        }
+        break;
+      default:
+        throw new SimulationError('E_INVAL', `madvise advice must be 'mergeable', 'unmergeable' or 'dontneed', not ${String(advice)}`, { field: 'advice' });
+    }
+    let covered = start;
+    for (const vma of proc.vmas) {
+      if (vma.end <= covered || vma.start >= end) continue;
+      if (vma.start > covered) break;
+      covered = vma.end;
+    }
+    if (covered < end) {
+      throw new SimulationError('E_NOMEM', `pid ${proc.pid}: madvise range has unmapped pages at 0x${covered.toString(16)}`, { pid: proc.pid, addr: covered });
+    }
   }
 
   /** A new frame limit (memory.max-like): reclaims down to it; what cannot be freed stays, and allocations fail until it is. */

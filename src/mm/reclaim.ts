@@ -59,8 +59,12 @@ import { FRAME_ANON, FRAME_DIRTY, FRAME_FILE, FRAME_REFERENCED, FRAME_SWAPCACHE 
 import { LRU_ACTIVE_ANON, LRU_ACTIVE_FILE, LRU_INACTIVE_ANON, LRU_INACTIVE_FILE } from './lru.js';
 import { PTE_DIRTY, PTE_YOUNG } from './pte.js';
 import { tryToUnmap } from './rmap-walk.js';
+import type { RestoreIndex } from './restore-index.js';
 import type { SwapSpace } from './swap-space.js';
+import { inactiveIsLow, watermarks, type ReclaimCounters, type ReclaimOptions, type Watermarks } from './reclaim-limits.js';
 import { findVmaIndex } from './vma.js';
+
+export { inactiveIsLow, watermarks, type ReclaimCounters, type ReclaimOptions, type Watermarks } from './reclaim-limits.js';
 
 export const SWAP_CLUSTER_MAX = 32;
 export const DEF_PRIORITY = 12;
@@ -68,32 +72,6 @@ export const MAX_RECLAIM_RETRIES = 16;
 /** vm.swappiness range and default. */
 export const MAX_SWAPPINESS = 200;
 export const DEFAULT_SWAPPINESS = 60;
-
-export interface ReclaimOptions {
-  /** vm.swappiness, 0 … 200 (default 60): how much anon is scanned relative to file. */
-  swappiness?: number;
-}
-
-export interface ReclaimCounters {
-  pgscan_direct: number;
-  pgscan_kswapd: number;
-  pgsteal_direct: number;
-  pgsteal_kswapd: number;
-  pgrefill: number;
-  pgactivate: number;
-  pgdeactivate: number;
-  pgrotated: number;
-  allocstall: number;
-  pageoutrun: number;
-  oom_kill: number;
-}
-
-export interface Watermarks {
-  /** Free pages (frame limit minus memory in use) below which kswapd wakes. */
-  low: number;
-  /** Free pages kswapd reclaims up to. */
-  high: number;
-}
 
 const enum Ref {
   Activate,
@@ -129,6 +107,8 @@ export class Reclaim {
     private readonly core: MmCore,
     private readonly swap: SwapSpace | null,
     options: ReclaimOptions = {},
+    /** merge-on-restore's index: anonymous pages reclaim keeps resident are noted in it. */
+    private readonly restore: RestoreIndex | null = null,
   ) {
     const swappiness = options.swappiness ?? DEFAULT_SWAPPINESS;
     if (!Number.isInteger(swappiness) || swappiness < 0 || swappiness > MAX_SWAPPINESS) {
@@ -142,23 +122,9 @@ export class Reclaim {
     return this.core.frames.used + this.core.swapRamPages;
   }
 
-  /**
-   * min/low/high watermarks as init_per_zone_wmark_min and
-   * __setup_per_zone_wmarks compute them for a zone of `frameLimit` pages:
-   * min_free_kbytes = int_sqrt(KiB × 16) clamped to 128 … 262144, gap =
-   * max(min / 4, pages × watermark_scale_factor (10) / 10000); low = min +
-   * gap, high = min + 2 × gap. The frame limit stands for the min
-   * watermark (allocations fail below it), so the model keeps low and high
-   * as free pages above it, each at most a quarter of the limit.
-   */
+  /** The zone watermarks for the current frame limit (reclaim-limits.ts). */
   watermarks(): Watermarks {
-    const pages = this.core.frameLimit;
-    const pageKiB = this.core.pageSize / 1024;
-    const minFreeKiB = Math.min(262144, Math.max(128, Math.floor(Math.sqrt(pages * pageKiB * 16))));
-    const min = Math.floor(minFreeKiB / pageKiB);
-    const gap = Math.max(Math.floor(min / 4), Math.floor((pages * 10) / 10000));
-    const cap = Math.floor(pages / 4);
-    return { low: Math.min(cap, min + gap), high: Math.min(cap, min + 2 * gap) };
+    return watermarks(this.core.frameLimit, this.core.pageSize);
   }
 
   /** core.reclaimHook: direct reclaim before an allocation at the limit. Returns pages reclaimed. */
@@ -325,7 +291,13 @@ export class Reclaim {
       }
       core.lru.addHead(frame, inactive);
       this.counters.pgdeactivate++;
+      this.noteResident(frame);
     }
+  }
+
+  /** merge-on-restore: a resident anonymous page reclaim looked at goes into the content index. */
+  private noteResident(frame: number): void {
+    if (this.restore !== null && (this.core.frames.flags[frame]! & FRAME_ANON) !== 0) this.restore.noteResident(frame);
   }
 
   private shrinkInactiveList(n: number, list: number): number {
@@ -346,10 +318,12 @@ export class Reclaim {
         case Ref.Activate:
           core.lru.addHead(frame, active);
           this.counters.pgactivate++;
+          this.noteResident(frame);
           break;
         case Ref.Keep:
           core.lru.addHead(frame, list);
           this.counters.pgrotated++;
+          this.noteResident(frame);
           break;
         default:
           throw new Error(`unknown reclaim outcome ${String(outcome)}`);
@@ -432,11 +406,4 @@ export class Reclaim {
     }
     return false;
   }
-}
-
-/** inactive_is_low: inactive × int_sqrt(10 × GiB) < active (ratio 1 below 1 GiB). */
-export function inactiveIsLow(inactive: number, active: number, pageSize: number): boolean {
-  const gb = Math.floor(((inactive + active) * pageSize) / 2 ** 30);
-  const ratio = gb > 0 ? Math.floor(Math.sqrt(10 * gb)) : 1;
-  return inactive * ratio < active;
 }

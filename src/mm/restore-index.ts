@@ -6,12 +6,16 @@
  * restored").
  *
  * What is indexed: every frame a swap-in fills (its hash is computed for
- * the lookup anyway). A frame's bytes may change after it was indexed (its
- * owner writes to it), so an entry is only a candidate: every hit is read
- * back and compared byte for byte, never trusted on the hash alone. A
- * candidate whose bytes no longer hash to its key is stale and dropped on
- * the way; one that still does is a true hash collision and stays. A freed
- * frame leaves the index at once (core.frameReleaseHook).
+ * the lookup anyway), and every anonymous frame reclaim looks at and keeps
+ * resident (noteResident): under memory pressure that is, over time, the
+ * resident anonymous memory. Indexing a frame moves its PTEs' dirty bits
+ * into the frame (as write_protect_page does), so a later scan that finds a
+ * dirty PTE again knows the page was written since, and hashes it again.
+ * Bytes can still change between scans, so an entry is only a candidate:
+ * every hit is read back and compared byte for byte, never trusted on the
+ * hash alone. A candidate whose bytes no longer hash to its key is stale
+ * and dropped on the way; one that still does is a true hash collision and
+ * stays. A freed frame leaves the index at once (core.frameReleaseHook).
  *
  * Layout: per frame, its key and links of a doubly linked chain of the
  * frames with that key (typed arrays, grown with the frame table); one
@@ -19,13 +23,16 @@
  */
 import type { MmCore } from './core.js';
 import { CostOp } from './cost.js';
-import { FRAME_ANON, FRAME_USED } from './frames.js';
+import { FRAME_ANON, FRAME_DIRTY, FRAME_USED } from './frames.js';
+import { PTE_DIRTY } from './pte.js';
 import { equalPages } from './swap/same-filled.js';
 import { xxh32Page } from './page-hash.js';
 
 export interface RestoreIndexStats {
   /** Frames in the index now. */
   indexed: number;
+  /** Frames reclaim kept resident that were (re)hashed into the index. */
+  noted: number;
   /** Lookups made (one per swap-in from the back end on a read fault). */
   lookups: number;
   /** Candidates compared byte for byte. */
@@ -44,6 +51,7 @@ export class RestoreIndex {
   private readonly heads = new Map<number, number>();
   private readonly candidate: Uint8Array;
   private count = 0;
+  private noted = 0;
   private lookups = 0;
   private compares = 0;
   private collisions = 0;
@@ -66,6 +74,28 @@ export class RestoreIndex {
     this.heads.set(hash, frame);
     this.member[frame] = 1;
     this.count++;
+  }
+
+  /**
+   * Reclaim kept anonymous `frame` resident: index it, or index it again if
+   * one of its PTEs was written since it was indexed. Costs a hash then.
+   */
+  noteResident(frame: number): void {
+    const core = this.core;
+    const pt = core.pt;
+    let written = false;
+    for (let s = core.frames.rmapHead[frame]!; s !== -1; s = pt.rmapNext[s]!) {
+      const pte = pt.pte[s]!;
+      if ((pte & PTE_DIRTY) !== 0) {
+        written = true;
+        pt.pte[s] = pte & ~PTE_DIRTY;
+      }
+    }
+    if (!written && this.has(frame)) return;
+    if (written) core.frames.flags[frame]! |= FRAME_DIRTY;
+    this.noted++;
+    core.cost.charge(CostOp.hash, core.pageSize);
+    this.insert(frame, xxh32Page(core.contents.bytes(frame, this.candidate)));
   }
 
   /** Removes `frame` if it is indexed (a frame being freed). */
@@ -111,7 +141,7 @@ export class RestoreIndex {
   }
 
   stats(): RestoreIndexStats {
-    return { indexed: this.count, lookups: this.lookups, compares: this.compares, collisions: this.collisions, stale: this.stale };
+    return { indexed: this.count, noted: this.noted, lookups: this.lookups, compares: this.compares, collisions: this.collisions, stale: this.stale };
   }
 
   private remove(frame: number): void {
