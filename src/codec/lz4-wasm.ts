@@ -201,12 +201,19 @@ export class Lz4Wasm {
 export class Lz4PageError extends Error {
   constructor(
     readonly page: number,
-    readonly cause: ContainerError,
+    readonly error: ContainerError,
   ) {
-    super(cause.message);
+    super(error.message);
   }
 }
 
 function align64(n: number): number {
   return (n + 63) & ~63;
+}
+
+let shared: Lz4Wasm | undefined;
+
+/** Decodes the LZ4 block src into exactly dst.length bytes with a module-wide codec; throws ContainerError 'E_LZ4' otherwise. */
+export function decodeLz4Block(src: Uint8Array, dst: Uint8Array): void {
+  (shared ??= new Lz4Wasm()).decompress(src, dst);
 }
