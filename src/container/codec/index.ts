@@ -8,6 +8,7 @@ import type { CodecName, PageCodec } from './codec.js';
 import { Lz4Codec } from './lz4.js';
 import { Lz4jsCodec } from './lz4js.js';
 import { NoneCodec } from './none.js';
+import { ZstdCodec, loadZstd } from '../../codec/zstd.js';
 
 export type { CodecName, PageCodec } from './codec.js';
 export { compressBound } from './lz4-block.js';
@@ -15,14 +16,28 @@ export { checkLz4Block } from './lz4-check.js';
 export { Lz4Wasm, decodeLz4Block } from '../../codec/lz4-wasm.js';
 
 export const DEFAULT_CODEC: CodecName = 'lz4';
-export const CODEC_NAMES: readonly CodecName[] = ['lz4', 'lz4js', 'none'];
+export const CODEC_NAMES: readonly CodecName[] = ['lz4', 'lz4js', 'zstd', 'none'];
+export { ZSTD_DEFAULT_LEVEL, checkZstdLevel, loadZstd } from '../../codec/zstd.js';
+
+export interface CodecOptions {
+  /** zstd compression level (1..19, default 3); ignored by the other codecs. */
+  level?: number;
+}
 
 export function isCodecName(name: string): name is CodecName {
   return (CODEC_NAMES as readonly string[]).includes(name);
 }
 
-/** A new codec instance (each holds its own scratch state). Unknown names are a UsageError. */
-export function getCodec(name: string): PageCodec {
+/** Loads what a codec needs before getCodec can create it (zstd's WebAssembly module). */
+export async function loadCodec(name: CodecName): Promise<void> {
+  if (name === 'zstd') await loadZstd();
+}
+
+/**
+ * A new codec instance (each holds its own scratch state). Unknown names are
+ * a UsageError; 'zstd' needs `await loadCodec('zstd')` first.
+ */
+export function getCodec(name: string, options: CodecOptions = {}): PageCodec {
   if (!isCodecName(name)) {
     throw new UsageError(`unknown codec '${name}' (expected one of: ${CODEC_NAMES.join(', ')})`, {
       field: 'codec',
@@ -35,6 +50,8 @@ export function getCodec(name: string): PageCodec {
       return new Lz4Codec();
     case 'lz4js':
       return new Lz4jsCodec();
+    case 'zstd':
+      return new ZstdCodec(options.level);
     case 'none':
       return new NoneCodec();
     default: {
