@@ -9,9 +9,9 @@
  */
 import { ElfError } from '../errors.js';
 import { ET_DYN, ET_EXEC, PF_X } from '../elf/index.js';
-import type { AddressSpace } from './address-space.js';
+import type { AddressSpace } from './exec-vmas.js';
 import { makeProt, type ExecImage, type LoadSegment } from './elf-image.js';
-import { PROT_EXEC, PROT_READ, PROT_WRITE } from './plan.js';
+import { PROT_EXEC, PROT_READ, PROT_WRITE } from '../abi/exec-plan.js';
 import {
   ELF_ET_DYN_BASE,
   ELF_MIN_ALIGN,

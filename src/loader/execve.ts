@@ -23,11 +23,11 @@
  */
 import { ElfError } from '../errors.js';
 import { ET_DYN } from '../elf/index.js';
-import { AddressSpace, type Area } from './address-space.js';
+import { AddressSpace, type Area } from './exec-vmas.js';
 import { loadInterp, loadProgram } from './binfmt-elf.js';
 import { readExecImage, type ExecImage } from './elf-image.js';
 import { FileTable, type ExecFileSource } from './file-backing.js';
-import { PROT_EXEC, PROT_READ, PROT_WRITE, type ExecPlan, type KernelWrite, type VmaPlan } from './plan.js';
+import { PROT_EXEC, PROT_READ, PROT_WRITE, type ExecPlan, type KernelWrite, type VmaPlan } from '../abi/exec-plan.js';
 import { copyArgStrings, createElfTables, DEFAULT_AUXV_MACHINE, type AuxvMachine } from './stack.js';
 import { ELF_ET_DYN_BASE, PAGE_SIZE, STK_LIM, VDSO_6_18, badAddr, elfPageAlign, mmapBase, u64, type VdsoLayout } from './x86-64.js';
 

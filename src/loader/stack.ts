@@ -13,8 +13,8 @@
  * stack_expand), capped at RLIMIT_STACK.
  */
 import { InputError } from '../errors.js';
-import type { AuxvEntry } from './plan.js';
-import type { AddressSpace } from './address-space.js';
+import type { AuxvEntry } from '../abi/exec-plan.js';
+import type { AddressSpace } from './exec-vmas.js';
 import { ARG_MAX, ELF_PLATFORM, MAX_ARG_STRLEN, PAGE_SIZE, STACK_EXPAND, STACK_TOP, STK_LIM, pageStart, u64 } from './x86-64.js';
 
 /** The argument area as copy_strings left it. */

@@ -1,7 +1,8 @@
 /**
  * Machine: the memory model's public API. A pool of physical frames, page
  * caches, and processes with VMAs and page tables; exec from an ExecPlan,
- * fork, mmap, munmap, mprotect, exit; reads and writes that go through
+ * fork, mmap, munmap, mprotect, brk, mremap, madvise, exit; reads and
+ * writes that go through
  * page faults; accounting in /proc's terms. Every result is plain data.
  *
  *   const m = new Machine({ frames: 4096 });
@@ -10,7 +11,7 @@
  *   m.write(child, dataAddr, new Uint8Array([1]));
  *   m.smapsRollup(child).privateDirty;   // bytes
  *
- * Memory policies (issue 5, policies.ts): a frame limit with reclaim, a
+ * Memory policies (policies.ts): a frame limit with reclaim, a
  * swap back end (`swap: { backend: 'zram' }`, optionally `dedupFirst`),
  * `mergeOnRestore`, and KSM (`ksm: { pagesToScan, ... }`, with madvise
  * and prctlMemoryMerge); tick(ms) lets simulated time pass so ksmd and
@@ -22,11 +23,13 @@
  * E_INVAL (bad arguments), E_NOPID (no such process), E_BUSY (a KSM
  * tunable that cannot change while KSM pages exist).
  */
+import { checkPageSize } from '../abi/page-size.js';
 import { SimulationError } from '../errors.js';
-import type { ExecPlan } from '../loader/plan.js';
+import type { ExecPlan } from '../abi/exec-plan.js';
 import { accessRange, type AccessKind } from './access.js';
+import { brk, mremap } from './brk-mremap.js';
 import { MmCore } from './core.js';
-import type { FileBacking } from './backing.js';
+import type { FileBacking } from '../abi/file-backing.js';
 import { readIntoCache } from './file-pages.js';
 import { copyMm } from './fork.js';
 import { checkInvariants } from './invariants.js';
@@ -59,9 +62,15 @@ function invalid(message: string, data: Record<string, unknown> = {}): Simulatio
   return new SimulationError('E_INVAL', message, data);
 }
 
+/** The model's internals behind a Machine, for white-box tests and benchmarks; not exported by src/mm/index.ts. */
+export function machineCore(machine: Machine): MmCore {
+  return cores.get(machine)!;
+}
+
+const cores = new WeakMap<Machine, MmCore>();
+
 export class Machine {
-  /** The model's internals, for issue 5's policies and for tests. Not a stable API. */
-  readonly core: MmCore;
+  private readonly core: MmCore;
   readonly pageSize: number;
   /** Reclaim, swap, merge-on-restore and KSM, for the simulator and tests. */
   readonly policies: Policies;
@@ -69,10 +78,7 @@ export class Machine {
   private nextPid = 1;
 
   constructor(options: MachineOptions) {
-    const pageSize = options.pageSize ?? 4096;
-    if (!Number.isInteger(pageSize) || pageSize < 1024 || pageSize > 65536 || (pageSize & (pageSize - 1)) !== 0) {
-      throw invalid(`pageSize must be a power of two from 1024 to 65536, not ${pageSize}`, { field: 'pageSize', actual: pageSize });
-    }
+    const pageSize = checkPageSize(options.pageSize ?? 4096);
     const frames = options.frames;
     if (!Number.isInteger(frames) || frames < 1 || frames > MAX_FRAME) {
       throw invalid(`frames must be an integer from 1 to ${MAX_FRAME}, not ${frames}`, { field: 'frames', actual: frames });
@@ -106,6 +112,7 @@ export class Machine {
       cost: new CostAccumulator(options.costs),
     });
     this.core.procs = this.procs;
+    cores.set(this, this.core);
     this.policies = new Policies(this.core, options);
   }
 
@@ -149,6 +156,37 @@ export class Machine {
     const len = Math.ceil(length / this.pageSize) * this.pageSize;
     this.checkRange(addr, len, 'madvise');
     this.policies.madvise(proc, addr, addr + len, advice);
+  }
+
+  /** brk(2): moves the program break; false when refused (below start_brk, or into another mapping). */
+  brk(pid: number, newBrk: number): boolean {
+    return brk(this, this.proc(pid), newBrk);
+  }
+
+  /** The program break: start_brk (set by exec) and the current brk. */
+  getBrk(pid: number): { startBrk: number; brk: number } {
+    const proc = this.proc(pid);
+    return { startBrk: proc.startBrk, brk: proc.brk };
+  }
+
+  /** mremap(2) with MREMAP_MAYMOVE on private anonymous memory: the new address, or null if refused. */
+  mremap(pid: number, addr: number, oldLength: number, newLength: number): number | null {
+    return mremap(this, this.core, this.policies, this.proc(pid), addr, oldLength, newLength);
+  }
+
+  /** The cost ledger every fault, copy, hash, compression and disk transfer is charged to (cost.ts). */
+  get cost(): CostAccumulator {
+    return this.core.cost;
+  }
+
+  /** Frames in use now (what stats().frames.used reports, without building the rest). */
+  get framesUsed(): number {
+    return this.core.frames.used;
+  }
+
+  /** Whether page-cache pages stay cached when nothing maps them (MachineOptions.keepPageCache). */
+  get keepPageCache(): boolean {
+    return this.core.keepPageCache;
   }
 
   /** prctl(PR_SET_MEMORY_MERGE, on): KSM for every compatible VMA of the process, now and after mmap, fork and exec. */

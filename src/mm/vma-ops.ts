@@ -4,7 +4,7 @@
  * (mm/vma.c, mm/mmap.c, mm/mprotect.c).
  */
 import { InternalError, SimulationError } from '../errors.js';
-import { PROT_WRITE } from '../loader/plan.js';
+import { PROT_WRITE } from '../abi/exec-plan.js';
 import type { MmCore } from './core.js';
 import { PTRS_PER_PTE } from './page-table.js';
 import type { Process } from './process.js';

@@ -3,8 +3,8 @@
  * them, sorted by start address. One object per VMA (there are few); page
  * state lives in page tables, never here.
  */
-import { PROT_EXEC, PROT_READ, PROT_WRITE } from '../loader/plan.js';
-import type { AddressSpace } from './address-space.js';
+import { PROT_EXEC, PROT_READ, PROT_WRITE } from '../abi/exec-plan.js';
+import type { AddressSpace } from './page-cache.js';
 
 export class Vma {
   start: number;

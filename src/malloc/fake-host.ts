@@ -9,7 +9,7 @@
  * Every access is checked against the mappings, so an allocator bug that
  * writes outside the heap or a mapping throws instead of passing silently.
  */
-import { SimulationError } from '../../errors.js';
+import { SimulationError } from '../errors.js';
 import type { HeapHost } from './host.js';
 
 export interface FakeHeapHostOptions {

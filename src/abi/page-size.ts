@@ -1,16 +1,24 @@
 /**
- * Page sizes the scanner cuts files into: 4 KiB (x86-64, most of Linux),
- * 16 KiB (Apple silicon, some arm64 kernels) and 64 KiB (arm64/ppc64le
- * kernels built with 64 KiB pages). Anything else is refused.
+ * The one page-size rule, for every layer (scanner, container, memory model,
+ * swap): 4 KiB (x86-64, most of Linux), 16 KiB (Apple silicon, some arm64
+ * kernels) and 64 KiB (arm64/ppc64le kernels built with 64 KiB pages).
+ * Anything else is refused with a UsageError (E_USAGE); a container header
+ * with another size is damage, which the container reports itself
+ * (isPageSize).
  */
 import { UsageError } from '../errors.js';
 
 export const PAGE_SIZES = [4096, 16384, 65536] as const;
 export type PageSize = (typeof PAGE_SIZES)[number];
 
+/** True for the supported page sizes. */
+export function isPageSize(pageSize: number): pageSize is PageSize {
+  return (PAGE_SIZES as readonly number[]).includes(pageSize);
+}
+
 /** Checks a page size given as a number; returns it typed. */
 export function checkPageSize(pageSize: number): PageSize {
-  if (!(PAGE_SIZES as readonly number[]).includes(pageSize)) {
+  if (!isPageSize(pageSize)) {
     throw new UsageError(`page size must be 4096, 16384 or 65536 (got ${pageSize})`, { field: 'pageSize', actual: pageSize });
   }
   return pageSize as PageSize;
@@ -20,7 +28,7 @@ export function checkPageSize(pageSize: number): PageSize {
 export function parsePageSize(text: string): PageSize {
   const m = /^\s*(\d+)\s*(k|kib|K|KiB)?\s*$/.exec(text);
   const value = m ? Number(m[1]) * (m[2] ? 1024 : 1) : NaN;
-  if (!(PAGE_SIZES as readonly number[]).includes(value)) {
+  if (!isPageSize(value)) {
     throw new UsageError(`--page-size must be 4096, 16384 or 65536 (or 4K, 16K, 64K), not '${text}'`, { field: 'pageSize', actual: text });
   }
   return value as PageSize;

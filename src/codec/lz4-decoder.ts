@@ -26,7 +26,7 @@
  * checkLz4Block walks the same sequences without copying, for decoders that
  * do not check (lz4js's decompressBlock).
  */
-import { ContainerError } from '../../errors.js';
+import { ContainerError } from '../errors.js';
 import { LASTLITERALS, MFLIMIT, MINMATCH, ML_MASK, RUN_MASK, compressBound } from './lz4-block.js';
 
 /** Input bytes a non-last sequence leaves after its literals: offset (2), a token (1), 5 last literals. */

@@ -18,7 +18,7 @@
  * "ID other 0xCHUNKSIZE" (an arena chunk outside the brk heap) or "ID null";
  * then "brk +0xOFFSET", a "mallinfo ..." line and "committed heap=N mmap=M".
  */
-import { ScenarioError } from '../../errors.js';
+import { ScenarioError } from '../errors.js';
 import type { GlibcMalloc, MalloptParam } from './glibc-malloc.js';
 
 export type MallocOp =

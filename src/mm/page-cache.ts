@@ -16,7 +16,7 @@
  * A frame in a cache records (space id, index) in the frame table, and the
  * cache holds one reference on it.
  */
-import type { FileBacking } from './backing.js';
+import type { FileBacking } from '../abi/file-backing.js';
 
 export type AddressSpaceKind = 'file' | 'content' | 'shmem';
 

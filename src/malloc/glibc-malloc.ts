@@ -10,7 +10,7 @@
  *   const p = heap.calloc(256, 4096);
  *   heap.free(p);
  */
-import { SimulationError } from '../../errors.js';
+import { SimulationError } from '../errors.js';
 import { MainArena, defaultParams, type MallocParams } from './arena.js';
 import { checkArena } from './check.js';
 import { cloneArena } from './fork.js';

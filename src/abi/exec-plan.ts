@@ -7,7 +7,7 @@
  * Addresses are numbers: x86-64 user space ends at 2^47, well inside
  * Number.MAX_SAFE_INTEGER.
  */
-import type { FileBacking } from '../mm/backing.js';
+import type { FileBacking } from './file-backing.js';
 
 export const PROT_READ = 1;
 export const PROT_WRITE = 2;

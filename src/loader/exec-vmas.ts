@@ -19,7 +19,7 @@
  * arrays, no cleverness.
  */
 import { InternalError } from '../errors.js';
-import type { FileBacking } from '../mm/backing.js';
+import type { FileBacking } from '../abi/file-backing.js';
 import { MMAP_MIN_ADDR, PAGE_SIZE, PMD_SIZE, STACK_GUARD_GAP, TASK_SIZE, u64 } from './x86-64.js';
 
 export interface Area {

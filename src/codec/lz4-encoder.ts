@@ -36,7 +36,7 @@
  * literal copies may run up to 3 bytes past a run, into the work buffer's
  * padding or into bytes written next.
  */
-import { InternalError } from '../../errors.js';
+import { InternalError } from '../errors.js';
 import {
   LASTLITERALS,
   LZ4_MIN_LENGTH,

@@ -13,7 +13,7 @@
  * - systrim: when the top chunk exceeds trim_threshold after a free, the
  *   break shrinks so that top_pad bytes (plus less than a page) remain.
  */
-import { SimulationError } from '../../errors.js';
+import { SimulationError } from '../errors.js';
 import type { MainArena } from './arena.js';
 import {
   CHUNK_HDR_SZ,

@@ -2,7 +2,7 @@
  * Codec 'none': pages are stored as they are, so a page-aligned page store
  * can be mapped straight out of the container (`--codec none`).
  */
-import { ContainerError } from '../../errors.js';
+import { ContainerError } from '../errors.js';
 import type { PageCodec } from './codec.js';
 
 export class NoneCodec implements PageCodec {

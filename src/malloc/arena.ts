@@ -16,7 +16,7 @@
  * chunks while relinking a list are not reported (those chunks were written
  * when they were linked).
  */
-import { SimulationError } from '../../errors.js';
+import { SimulationError } from '../errors.js';
 import type { HeapHost } from './host.js';
 import {
   BinList,

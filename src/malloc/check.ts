@@ -11,7 +11,7 @@
  * - system_mem equals the bytes the regions span, mmapped_mem the mappings.
  * Meant for tests and for the simulator's per-step invariant checks.
  */
-import { InternalError } from '../../errors.js';
+import { InternalError } from '../errors.js';
 import type { MainArena } from './arena.js';
 import { type Chunk, binIndex, fastbinIndex, tcacheIndex } from './chunk.js';
 

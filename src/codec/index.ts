@@ -1,9 +1,11 @@
 /**
- * Per-page block codecs: the interface (codec.ts), the implementations, and
- * lookup by name. 'lz4' is the default: our page-tuned encoder measured
- * faster than lz4js at the same ratio (docs/notes/codec.md).
+ * Per-page block codecs, shared by the container's page store and the swap
+ * back ends: the interface (codec.ts), the implementations, and lookup by
+ * name. 'lz4' is the default: our page-tuned encoder measured faster than
+ * lz4js at the same ratio (docs/notes/codec.md). lz4js is loaded only when
+ * its codec is created.
  */
-import { UsageError } from '../../errors.js';
+import { UsageError } from '../errors.js';
 import type { CodecName, PageCodec } from './codec.js';
 import { Lz4Codec } from './lz4.js';
 import { Lz4jsCodec } from './lz4js.js';
@@ -19,6 +21,11 @@ export const CODEC_NAMES: readonly CodecName[] = ['lz4', 'lz4js', 'none'];
 
 export function isCodecName(name: string): name is CodecName {
   return (CODEC_NAMES as readonly string[]).includes(name);
+}
+
+/** The container's codec: a fresh instance of DEFAULT_CODEC (each holds its own scratch; one per worker or stream). */
+export function createPageCodec(): PageCodec {
+  return getCodec(DEFAULT_CODEC);
 }
 
 /** A new codec instance (each holds its own scratch state). Unknown names are a UsageError. */

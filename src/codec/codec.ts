@@ -14,9 +14,10 @@ export interface PageCodec {
    * 'lz4': the page-tuned encoder and safe decoder written here (the default,
    * chosen by measurement: docs/notes/codec.md); 'lz4js': lz4js's
    * compressBlock and decompressBlock, with our checks around them; 'none':
-   * stores bytes as they are.
+   * stores bytes as they are. Other implementations (a test's replay of a
+   * kernel's blocks) name themselves.
    */
-  readonly name: CodecName;
+  readonly name: CodecName | (string & {});
   /**
    * Compresses src into dst (dst.length >= compressBound(src.length)) and
    * returns the compressed length, which can exceed src.length for
