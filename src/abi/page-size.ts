@@ -2,9 +2,10 @@
  * The one page-size rule, for every layer (scanner, container, memory model,
  * swap): 4 KiB (x86-64, most of Linux), 16 KiB (Apple silicon, some arm64
  * kernels) and 64 KiB (arm64/ppc64le kernels built with 64 KiB pages).
- * Anything else is refused with a UsageError (E_USAGE); a container header
- * with another size is damage, which the container reports itself
- * (isPageSize).
+ * Anything else is refused: checkPageSize and parsePageSize throw a
+ * UsageError (E_USAGE) for the scanner, pack and the swap devices; the
+ * Machine's options and a container header use isPageSize and report in
+ * their own terms (E_INVAL, E_CORRUPT).
  */
 import { UsageError } from '../errors.js';
 

@@ -1,26 +1,23 @@
 /**
- * The new process's VMA list while execve builds it: just enough of
- * mm/mmap.c and mm/vma.c to place mappings where the kernel places them.
+ * The new process's VMA list while execve builds it (ExecVmas): just enough
+ * of mm/mmap.c and mm/vma.c to place mappings where the kernel places them.
+ * The merge rule and the placement search are the memory model's
+ * (src/mm/vma-rules.ts), so execve and mmap agree.
  *
  * - mapFixed(): MAP_FIXED semantics, replacing whatever overlaps (do_mmap
- *   unmaps first), then merging with neighbours the way vma_merge does
- *   (same protection, same file at a contiguous offset, or both plain
- *   anonymous).
- * - getUnmappedArea(): arch_get_unmapped_area_topdown (arch/x86/kernel/
- *   sys_x86_64.c) over unmapped_area_topdown (mm/vma.c): a free hint is
- *   taken as is, otherwise the highest gap below mmap_base that fits, with
- *   stack_guard_gap kept below the stack; for files on filesystems whose
- *   get_unmapped_area is thp_get_unmapped_area, the 2 MiB alignment of
- *   __thp_get_unmapped_area (mm/huge_memory.c).
+ *   unmaps first), then merging with neighbours (canMergeVmas).
+ * - getUnmappedArea(): a mapping without MAP_FIXED (vma-rules.ts).
  * - Kernel writes (padzero, the argument pages) are recorded in order; a
  *   later unmap of the range drops them, as it drops the dirty page.
  *
  * Addresses are bigint (see x86-64.ts). A handful of VMAs per process: plain
  * arrays, no cleverness.
  */
+import { PROT_WRITE } from '../abi/exec-plan.js';
 import { InternalError } from '../errors.js';
 import type { FileBacking } from '../abi/file-backing.js';
-import { MMAP_MIN_ADDR, PAGE_SIZE, PMD_SIZE, STACK_GUARD_GAP, TASK_SIZE, u64 } from './x86-64.js';
+import { canMergeVmas, getUnmappedArea, type MergeView } from '../mm/vma-rules.js';
+import { MMAP_MIN_ADDR, PAGE_SIZE, PMD_SIZE, STACK_GUARD_GAP, TASK_SIZE } from './x86-64.js';
 
 export interface Area {
   start: bigint;
@@ -34,8 +31,8 @@ export interface Area {
   growsDown?: boolean;
   /** A kernel special mapping (vDSO pages), not user memory. */
   special?: boolean;
-  /** The VMA has an anon_vma (a private page was written): vma_merge refuses to join two such VMAs. */
-  anonVma?: boolean;
+  /** The VMA's anon_vma (a private page was written), 0 or absent when none: two different ones never merge. */
+  anonVma?: number;
 }
 
 export interface Write {
@@ -50,18 +47,14 @@ export interface PlacementFile {
   offset: bigint;
 }
 
-export class AddressSpace {
+export class ExecVmas {
   readonly areas: Area[] = [];
   readonly writes: Write[] = [];
   readonly mmapBase: bigint;
+  private nextAnonVma = 1;
 
   constructor(mmapBase: bigint) {
     this.mmapBase = mmapBase;
-  }
-
-  /** True when [start, end) touches no VMA, counting the stack guard gap. */
-  isFree(start: bigint, end: bigint): boolean {
-    return this.areas.every((a) => end <= startGap(a) || start >= a.end);
   }
 
   /** MAP_FIXED: replace what is in [start, end) by `area`, then merge with neighbours. */
@@ -104,7 +97,7 @@ export class AddressSpace {
   write(addr: bigint, bytes: Uint8Array): void {
     const end = addr + BigInt(bytes.length);
     for (const a of this.areas) {
-      if (a.end > addr && a.start < end) a.anonVma = true;
+      if (a.end > addr && a.start < end && !a.anonVma) a.anonVma = this.nextAnonVma++;
     }
     this.writes.push({ addr, bytes });
   }
@@ -116,51 +109,19 @@ export class AddressSpace {
 
   /**
    * get_unmapped_area for a mapping without MAP_FIXED: the hint when that
-   * range is free, else the highest fitting gap below mmap_base. Returns
-   * undefined when nothing fits (ENOMEM).
+   * range is free, else the highest fitting gap below mmap_base (vma-rules.ts).
+   * Returns undefined when nothing fits (ENOMEM).
    */
   getUnmappedArea(hint: bigint, len: bigint, file?: PlacementFile): bigint | undefined {
     if (len > TASK_SIZE) return undefined;
-    if (file?.thpAligned) {
-      const aligned = this.thpUnmappedArea(hint, len, file.offset);
-      if (aligned !== undefined) return aligned;
-    }
-    return this.topDown(hint, len);
-  }
-
-  /** __thp_get_unmapped_area with size = PMD_SIZE, for a top-down mm. */
-  private thpUnmappedArea(hint: bigint, len: bigint, off: bigint): bigint | undefined {
-    const offEnd = roundDown(off + len, PMD_SIZE);
-    const offAlign = roundUp(off, PMD_SIZE);
-    if (offEnd <= offAlign || offEnd - offAlign < PMD_SIZE) return undefined;
-    const lenPad = len + PMD_SIZE;
-    const ret = this.topDown(hint, lenPad);
-    if (ret === undefined) return undefined;
-    // "Do not try to align to THP boundary if allocation at the address hint succeeds."
-    if (ret === hint) return hint;
-    const offSub = u64(off - ret) & (PMD_SIZE - 1n);
-    if (offSub === 0n) return ret + PMD_SIZE;
-    return ret + offSub;
-  }
-
-  /** arch_get_unmapped_area_topdown: the hint if free, else unmapped_area_topdown below mmap_base. */
-  private topDown(hint: bigint, len: bigint): bigint | undefined {
-    if (hint !== 0n) {
-      const addr = hint & ~(PAGE_SIZE - 1n);
-      // mmap_address_hint_valid(), and the range must be free of VMAs and guard gaps.
-      if (TASK_SIZE - len >= addr && addr >= MMAP_MIN_ADDR && this.isFree(addr, addr + len)) return addr;
-    }
-    const lowLimit = MMAP_MIN_ADDR > PAGE_SIZE ? MMAP_MIN_ADDR : PAGE_SIZE;
-    let top = this.mmapBase;
-    const descending = [...this.areas].sort((a, b) => (a.start > b.start ? -1 : a.start < b.start ? 1 : 0));
-    for (const a of descending) {
-      const aStart = startGap(a);
-      if (aStart >= top) continue;
-      if (a.end < top && top - a.end >= len && top - len >= lowLimit) return top - len;
-      top = aStart;
-    }
-    if (top >= lowLimit + len) return top - len;
-    return undefined;
+    const ranges = this.areas
+      .map((a) => ({ start: Number(a.start), end: Number(a.end), growsDown: a.growsDown ?? false }))
+      .sort((x, y) => x.start - y.start);
+    const found = getUnmappedArea(ranges, Number(len), LIMITS(this.mmapBase), {
+      hint: hint < TASK_SIZE ? Number(hint) : 0,
+      ...(file?.thpAligned ? { thpOffset: Number(file.offset % PMD_SIZE) } : {}),
+    });
+    return found === undefined ? undefined : BigInt(found);
   }
 
   private mergeAround(i: number): void {
@@ -169,23 +130,25 @@ export class AddressSpace {
     const next = this.areas[i + 1];
     if (next && canMerge(cur, next)) {
       cur.end = next.end;
-      cur.anonVma = cur.anonVma || next.anonVma;
+      cur.anonVma ||= next.anonVma;
       this.areas.splice(i + 1, 1);
     }
     const prev = this.areas[i - 1];
     if (prev && canMerge(prev, cur)) {
       prev.end = cur.end;
-      prev.anonVma = prev.anonVma || cur.anonVma;
+      prev.anonVma ||= cur.anonVma;
       this.areas.splice(i, 1);
     }
   }
 }
 
-/** vm_start_gap(): a VM_GROWSDOWN VMA keeps stack_guard_gap free below it. */
-function startGap(a: Area): bigint {
-  if (!a.growsDown) return a.start;
-  return a.start > STACK_GUARD_GAP ? a.start - STACK_GUARD_GAP : 0n;
-}
+const LIMITS = (mmapBase: bigint) => ({
+  mmapBase: Number(mmapBase),
+  taskSize: Number(TASK_SIZE),
+  mmapMinAddr: Number(MMAP_MIN_ADDR),
+  stackGuardGap: Number(STACK_GUARD_GAP),
+  pageSize: Number(PAGE_SIZE),
+});
 
 /** The part [start, end) of `a`, with the file offset moved along. */
 function slice(a: Area, start: bigint, end: bigint): Area {
@@ -194,15 +157,24 @@ function slice(a: Area, start: bigint, end: bigint): Area {
   return out;
 }
 
-/** vma_merge's test, for the VMAs execve makes: adjacent, same flags, same file at a contiguous offset, compatible anon_vma. */
-function canMerge(a: Area, b: Area): boolean {
-  if (a.end !== b.start || a.prot !== b.prot) return false;
-  if (a.name !== undefined || b.name !== undefined || a.special || b.special || a.growsDown || b.growsDown) return false;
-  if (a.anonVma && b.anonVma) return false;
-  if (!a.file && !b.file) return true;
-  if (!a.file || !b.file) return false;
-  return a.file.backing === b.file.backing && a.file.offset + (a.end - a.start) === b.file.offset;
+/** An execve VMA as the merge rule sees it: private, file offset in pages, VM_ACCOUNT when writable. */
+function mergeView(a: Area): MergeView {
+  return {
+    start: Number(a.start),
+    end: Number(a.end),
+    prot: a.prot,
+    shared: false,
+    object: a.file?.backing ?? null,
+    pgoff: a.file ? Number(a.file.offset / PAGE_SIZE) : 0,
+    name: a.name,
+    growsDown: a.growsDown ?? false,
+    mergeable: false,
+    account: (a.prot & PROT_WRITE) !== 0,
+    special: a.special ?? false,
+    anonVma: a.anonVma ?? 0,
+  };
 }
 
-const roundDown = (v: bigint, to: bigint): bigint => v - (v % to);
-const roundUp = (v: bigint, to: bigint): bigint => roundDown(v + to - 1n, to);
+function canMerge(a: Area, b: Area): boolean {
+  return canMergeVmas(mergeView(a), mergeView(b), Number(PAGE_SIZE));
+}

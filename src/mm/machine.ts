@@ -23,11 +23,11 @@
  * E_INVAL (bad arguments), E_NOPID (no such process), E_BUSY (a KSM
  * tunable that cannot change while KSM pages exist).
  */
-import { checkPageSize } from '../abi/page-size.js';
 import { SimulationError } from '../errors.js';
 import type { ExecPlan } from '../abi/exec-plan.js';
 import { accessRange, type AccessKind } from './access.js';
 import { brk, mremap } from './brk-mremap.js';
+import { checkMachineOptions, checkPlan, invalid } from './machine-checks.js';
 import { MmCore } from './core.js';
 import type { FileBacking } from '../abi/file-backing.js';
 import { readIntoCache } from './file-pages.js';
@@ -50,7 +50,6 @@ import type {
 import { vmaInfo } from './vma-info.js';
 import { TASK_SIZE, getUnmappedArea, insertVma, mergeAround, protectRange, unmapRange } from './vma-ops.js';
 import { Vma } from './vma.js';
-import { MAX_FRAME } from './pte.js';
 import { CostAccumulator } from './cost.js';
 import type { KsmOptions, KsmProcessStat } from './ksm.js';
 import { Policies } from './policies.js';
@@ -58,9 +57,6 @@ import { Policies } from './policies.js';
 export type { MadviseAdvice } from './policies.js';
 import type { MadviseAdvice } from './policies.js';
 
-function invalid(message: string, data: Record<string, unknown> = {}): SimulationError {
-  return new SimulationError('E_INVAL', message, data);
-}
 
 /** The model's internals behind a Machine, for white-box tests and benchmarks; not exported by src/mm/index.ts. */
 export function machineCore(machine: Machine): MmCore {
@@ -78,27 +74,7 @@ export class Machine {
   private nextPid = 1;
 
   constructor(options: MachineOptions) {
-    const pageSize = checkPageSize(options.pageSize ?? 4096);
-    const frames = options.frames;
-    if (!Number.isInteger(frames) || frames < 1 || frames > MAX_FRAME) {
-      throw invalid(`frames must be an integer from 1 to ${MAX_FRAME}, not ${frames}`, { field: 'frames', actual: frames });
-    }
-    const frameLimit = options.frameLimit ?? frames;
-    if (!Number.isInteger(frameLimit) || frameLimit < 1 || frameLimit > frames) {
-      throw invalid(`frameLimit must be an integer from 1 to frames (${frames}), not ${frameLimit}`, { field: 'frameLimit' });
-    }
-    const pageCache = options.pageCache ?? 'file';
-    if (pageCache !== 'file' && pageCache !== 'content') {
-      throw invalid(`pageCache must be 'file' or 'content', not ${String(pageCache)}`, { field: 'pageCache' });
-    }
-    const faultAround = options.faultAround ?? 16;
-    if (!Number.isInteger(faultAround) || faultAround < 1 || faultAround > 512 || (faultAround & (faultAround - 1)) !== 0) {
-      throw invalid(`faultAround must be a power of two from 1 to 512 pages, not ${faultAround}`, { field: 'faultAround' });
-    }
-    const readAround = options.readAround ?? 32;
-    if (!Number.isInteger(readAround) || readAround < 0 || readAround > 4096) {
-      throw invalid(`readAround must be an integer from 0 to 4096 pages, not ${readAround}`, { field: 'readAround' });
-    }
+    const { pageSize, frames, frameLimit, pageCache, faultAround, readAround } = checkMachineOptions(options);
     this.pageSize = pageSize;
     this.core = new MmCore({
       faultAround,
@@ -222,7 +198,7 @@ export class Machine {
    * through write faults. Returns the pid.
    */
   exec(plan: ExecPlan, pid?: number): number {
-    this.checkPlan(plan);
+    checkPlan(plan, this.pageSize);
     const fileSpaces = plan.vmas.map((v) => (v.file ? this.core.fileSpace(v.file.backing) : null));
     let proc: Process;
     if (pid === undefined) {
@@ -424,24 +400,6 @@ export class Machine {
   private checkRange(addr: number, len: number, what: string): void {
     if (!Number.isSafeInteger(addr) || addr % this.pageSize !== 0 || addr < 0 || len <= 0 || addr + len > TASK_SIZE) {
       throw invalid(`${what}: address 0x${addr.toString(16)} and length ${len} must be page-aligned and inside user space`, { addr, len });
-    }
-  }
-
-  private checkPlan(plan: ExecPlan): void {
-    const ps = this.pageSize;
-    let prevEnd = 0;
-    for (const v of plan.vmas) {
-      const where = { file: plan.path, start: v.start, end: v.end };
-      if (!Number.isSafeInteger(v.start) || !Number.isSafeInteger(v.end) || v.start % ps !== 0 || v.end % ps !== 0) {
-        throw invalid(`${plan.path}: VMA 0x${v.start.toString(16)}-0x${v.end.toString(16)} is not page-aligned`, where);
-      }
-      if (v.end <= v.start || v.start < prevEnd || v.end > TASK_SIZE) {
-        throw invalid(`${plan.path}: VMA 0x${v.start.toString(16)}-0x${v.end.toString(16)} is empty, overlaps or is out of order`, where);
-      }
-      if (v.file !== undefined && (v.file.offset % ps !== 0 || v.file.offset < 0)) {
-        throw invalid(`${plan.path}: VMA file offset ${v.file.offset} is not page-aligned`, where);
-      }
-      prevEnd = v.end;
     }
   }
 }
