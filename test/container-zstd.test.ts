@@ -13,7 +13,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { getCodec, loadCodec, type PageCodec } from '../src/container/codec/index.js';
+import { getCodec, loadCodec, type PageCodec } from '../src/codec/index.js';
 import { openContainer, pack, unpack, verify } from '../src/container/index.js';
 import { ContainerError } from '../src/errors.js';
 import { KIND, buildContainer, runPage } from './container-builder.js';

@@ -9,7 +9,7 @@
  * -B4096`: every 4 KiB block compressed independently at level 1) and
  * libzstd through `zstd -b3 -B4096` (every 4 KiB chunk an independent
  * frame), all in the same run; the last lines print each ratio against its
- * native peer. Then the worker pool against the calling thread.
+ * native peer. (Pack's own worker threads are measured by the pack bench.)
  *
  * Pages: PATH files, or the ELF files under PATH directories; by default the
  * largest libLLVM*.so in /usr/lib/x86_64-linux-gnu, else the ELF files of
@@ -24,16 +24,12 @@ import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import * as lz4js from 'lz4js';
 import { UsageError } from '../errors.js';
-import { compressBound, getCodec, loadCodec } from '../container/codec/index.js';
-import { Lz4Wasm } from '../codec/lz4-wasm.js';
-import { CompressPool } from '../container/codec/pool.js';
-import { writeLastLiterals } from '../container/codec/lz4-block.js';
+import { Lz4Wasm, getCodec, loadCodec } from '../codec/index.js';
+import { writeLastLiterals } from '../codec/lz4-block.js';
 import { PAGE_SIZE, collectPages, filesOf } from './codec-pages.js';
-const POOL_BATCH_PAGES = 256;
-const POOL_IN_FLIGHT = 4;
 
 interface Row {
-  step: 'compress' | 'decode' | 'pool';
+  step: 'compress' | 'decode';
   /** Which native peer the row is compared with. */
   family?: 'lz4' | 'zstd';
   name: string;
@@ -103,25 +99,6 @@ function nativeBench(file: string, frame: string): NativeResult | string {
     ...(compressSeconds === undefined ? {} : { compressCpu: size / 1e6 / compressSeconds }),
     ...(decodeSeconds === undefined ? {} : { decodeCpu: size / 1e6 / decodeSeconds }),
   };
-}
-
-async function poolSpeed(input: Uint8Array, workers: number): Promise<{ mbPerSecond: number; mode: string }> {
-  const pool = new CompressPool({ workers });
-  try {
-    const batchBytes = POOL_BATCH_PAGES * PAGE_SIZE;
-    await pool.compress(input.subarray(0, Math.min(input.length, 4 * batchBytes)), PAGE_SIZE); // warm up
-    const t0 = process.hrtime.bigint();
-    const inFlight: Promise<unknown>[] = [];
-    for (let at = 0; at < input.length; at += batchBytes) {
-      inFlight.push(pool.compress(input.subarray(at, at + batchBytes), PAGE_SIZE));
-      if (inFlight.length >= POOL_IN_FLIGHT) await inFlight.shift();
-    }
-    await Promise.all(inFlight);
-    const s = Number(process.hrtime.bigint() - t0) / 1e9;
-    return { mbPerSecond: input.length / 1e6 / s, mode: pool.mode };
-  } finally {
-    await pool.close();
-  }
 }
 
 export async function run(args: string[]): Promise<void> {
@@ -332,25 +309,11 @@ export async function run(args: string[]): Promise<void> {
     }
   }
 
-  // The pool: the same pages in batches of 256, four batches in flight; interleaved rounds too.
   const cores = availableParallelism();
-  const poolWorkers = [...new Set([0, 1, cores])];
-  const poolBest = new Map<number, { mbPerSecond: number; mode: string }>();
-  for (let round = 0; round < rounds; round++) {
-    for (const workers of poolWorkers) {
-      const r = await poolSpeed(input, workers);
-      if (r.mbPerSecond > (poolBest.get(workers)?.mbPerSecond ?? 0)) poolBest.set(workers, r);
-    }
-  }
-  for (const workers of poolWorkers) {
-    const { mbPerSecond, mode } = poolBest.get(workers)!;
-    rows.push({ step: 'pool', name: workers === 0 ? 'in the calling thread' : `${workers} worker thread${workers > 1 ? 's' : ''} (${mode})`, wall: mbPerSecond });
-  }
-
   const load = { before: loadBefore, after: loadavg()[0]! };
   const peerOf = (row: Row) => rows.find((r) => r.step === row.step && r.family === row.family && r.name === nativeName[row.family!]);
   const versus = rows
-    .filter((r) => r.step !== 'pool' && r.name.startsWith('pagestack'))
+    .filter((r) => r.name.startsWith('pagestack'))
     .map((r) => {
       const peer = peerOf(r);
       return { step: r.step, name: r.name, peer: peer?.name, wall: peer ? r.wall / peer.wall : undefined, cpu: peer?.cpu !== undefined && r.cpu !== undefined ? r.cpu / peer.cpu : undefined };
@@ -367,7 +330,7 @@ export async function run(args: string[]): Promise<void> {
       `${'MB/cpu-s'.padStart(10)}${'x native'.padStart(9)}${'ratio'.padStart(8)}${'stored'.padStart(8)}`,
   );
   for (const row of rows) {
-    const peer = row.step === 'pool' ? undefined : peerOf(row);
+    const peer = peerOf(row);
     const cpuShare = peer?.cpu === undefined || row.cpu === undefined ? undefined : row.cpu / peer.cpu;
     console.log(
       `${row.step.padEnd(9)}${row.name.padEnd(46)}${fixed(row.wall, 1).padStart(8)}${fixed(peer && row.wall / peer.wall, 2).padStart(9)}` +
@@ -379,8 +342,4 @@ export async function run(args: string[]): Promise<void> {
     if (v.wall !== undefined) console.log(`${v.step} ${v.name}: ${v.wall.toFixed(2)}x ${v.peer} (wall)${v.cpu === undefined ? '' : `, ${v.cpu.toFixed(2)}x (cpu)`}`);
   }
   console.log(`1-minute load average ${load.before.toFixed(2)} before, ${load.after.toFixed(2)} after, on ${cores} cores (above ${cores}, other processes shared the CPUs)`);
-  const inThread = rows.find((r) => r.step === 'pool' && r.name.startsWith('in the'))!;
-  for (const r of rows.filter((r) => r.step === 'pool' && r !== inThread)) {
-    console.log(`pool, ${r.name}: ${(r.wall / inThread.wall).toFixed(2)} times the calling thread (wall clock, ${cores} cores)`);
-  }
 }

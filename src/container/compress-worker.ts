@@ -7,9 +7,8 @@
 import { parentPort } from 'node:worker_threads';
 import { loadPageHasher } from '../scan/hash.js';
 import { batchOutputBytes, compressBatch } from './compress-batch.js';
-import { loadCodec } from './codec/index.js';
-import type { PageCodec } from './codec/codec.js';
-import { createPageCodec, type StoreCodec } from './page-codec.js';
+import type { PageCodec } from '../codec/codec.js';
+import { createPageCodec, loadCodec, type StoreCodec } from '../codec/index.js';
 
 export interface CompressRequest {
   batch: number;

@@ -13,6 +13,7 @@
  * The header is written last at offset 0; the file is written under a
  * temporary name and renamed at the end (output.ts).
  */
+import { checkPageSize } from '../abi/page-size.js';
 import fs from 'node:fs';
 import os from 'node:os';
 import { InputError, PagestackError, UsageError, fsError } from '../errors.js';
@@ -21,7 +22,6 @@ import { PageIndex, ZERO_CONTENT_ID } from '../scan/pageindex.js';
 import {
   FILE_ENTRY_SIZE,
   OPTIONAL_PAGE_ALIGNED,
-  PAGE_SIZES,
   REQUIRED_LZ4,
   REQUIRED_ZSTD,
   SECTION_CHECKSUMMED,
@@ -33,7 +33,7 @@ import {
   type SectionEntry,
 } from './format.js';
 import { GrowableBytes, GrowableU32 } from './growable.js';
-import { ZSTD_DEFAULT_LEVEL, checkZstdLevel, loadCodec } from './codec/index.js';
+import { ZSTD_DEFAULT_LEVEL, checkZstdLevel, loadCodec } from '../codec/index.js';
 import { OutputFile } from './output.js';
 import { PageStoreWriter, workersAvailable, type PageLayout } from './page-store.js';
 import { SourceFiles } from './sources.js';
@@ -98,8 +98,7 @@ const CHUNK_BYTES = 1 << 20;
 const THREADS_MIN_INPUT = 8 << 20;
 
 export async function pack(inputs: readonly string[], output: string, options: PackOptions = {}): Promise<PackSummary> {
-  const pageSize = options.pageSize ?? 4096;
-  if (!PAGE_SIZES.includes(pageSize)) throw new UsageError(`page size ${pageSize} is not one of ${PAGE_SIZES.join(', ')}`, { field: 'pageSize', actual: pageSize });
+  const pageSize = checkPageSize(options.pageSize ?? 4096);
   const layout = options.codec ?? 'lz4';
   if (options.level !== undefined && layout !== 'zstd') throw new UsageError(`a level applies to --codec zstd only, not ${layout}`, { field: 'level' });
   const level = layout === 'zstd' ? checkZstdLevel(options.level ?? ZSTD_DEFAULT_LEVEL) : undefined;
