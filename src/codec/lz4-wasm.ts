@@ -213,7 +213,8 @@ export class Lz4Wasm {
       );
     }
     let page = this.pageView;
-    if (page.length !== dstLength || page.buffer !== u8.buffer) page = this.pageView = u8.subarray(this.outPtr, this.outPtr + dstLength);
+    if (page.length !== dstLength || page.buffer !== u8.buffer)
+      page = this.pageView = u8.subarray(this.outPtr, this.outPtr + dstLength);
     dst.set(page);
   }
 }
