@@ -11,7 +11,7 @@
  * that its own diagnostics say are wrong).
  */
 import { ElfError } from '../../src/errors.js';
-import { sectionFlagsString, sectionTypeName, segmentTypeName } from '../../src/elf/names.js';
+import { sectionFlagsString, sectionTypeName, segmentTypeName } from '../../src/elf/index.js';
 import type { ElfFile, SectionHeader } from '../../src/elf/types.js';
 import type { ReadelfReport } from './readelf.js';
 
