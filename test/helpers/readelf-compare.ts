@@ -111,7 +111,7 @@ export function compareWithReadelf(
     return { mismatches, fields, extraWarnings: [] };
   }
   const elf = elfOrError;
-  const codes = new Set(elf.warnings.map((w) => w.code));
+  const codes = new Set<string>(elf.warnings.map((w) => w.code));
   for (const [d, wanted] of required) {
     fields++;
     if (!wanted.some((c) => codes.has(c))) mismatches.push(`readelf reports "${d}" but pagestack has no ${wanted.join('/')} warning`);
