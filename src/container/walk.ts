@@ -111,7 +111,7 @@ export function walkInputs(inputs: readonly string[], options: WalkOptions = {})
       entries.push({ ...base, kind: 'symlink', mode: 0o777, linkTarget: readLink(source) });
     } else {
       const what = st.isFIFO() ? 'a FIFO' : st.isSocket() ? 'a socket' : 'a device file';
-      throw new InputError('E_FILE_TYPE', `${source}: is ${what}, which a container cannot hold`, { file: source });
+      throw new InputError('E_NOT_REGULAR', `${source}: is ${what}, which a container cannot hold`, { file: source });
     }
   }
   return entries;
