@@ -9,6 +9,7 @@ interface LoadFlags {
   touch: string;
   json?: boolean;
   root?: string;
+  quiet?: boolean;
 }
 
 /** `pagestack load IMAGE|FILE... [--procs N] [--fork] [--touch all|text|FRACTION] [--json] [--root DIR]`. */
@@ -39,7 +40,8 @@ Examples:
         touch: parseTouch(flags.touch),
         ...(flags.root === undefined ? {} : { root: flags.root }),
       });
-      process.stdout.write(flags.json ? JSON.stringify(result, null, 2) + '\n' : formatLoad(result));
+      if (flags.json) process.stdout.write(JSON.stringify(result, null, 2) + '\n');
+      else if (!flags.quiet) process.stdout.write(formatLoad(result));
     });
 }
 

@@ -8,6 +8,7 @@ import { formatList } from '../../container/text.js';
 
 interface LsFlags {
   json?: boolean;
+  quiet?: boolean;
 }
 
 export function register(program: Command): void {
@@ -25,6 +26,7 @@ Examples:
     )
     .action(async (input: string, flags: LsFlags) => {
       const result = await list(input);
-      process.stdout.write(flags.json ? `${JSON.stringify(result, null, 2)}\n` : formatList(result));
+      if (flags.json) process.stdout.write(`${JSON.stringify(result, null, 2)}\n`);
+      else if (!flags.quiet) process.stdout.write(formatList(result));
     });
 }

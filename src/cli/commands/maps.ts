@@ -6,6 +6,7 @@ interface MapsFlags {
   root?: string;
   json?: boolean;
   special: boolean;
+  quiet?: boolean;
 }
 
 /** `pagestack maps FILE [--root DIR] [--json]`: /proc/PID/maps right after execve. */
@@ -30,7 +31,7 @@ Compare with the real kernel: setarch -R gdb -batch -ex starti -ex 'info proc ma
     .action(async (file: string, flags: MapsFlags) => {
       const plan = await planExec(file, flags.root === undefined ? {} : { root: flags.root });
       if (!flags.json) {
-        process.stdout.write(formatMaps(plan, { special: flags.special }));
+        if (!flags.quiet) process.stdout.write(formatMaps(plan, { special: flags.special }));
         return;
       }
       const hex = (v: number | bigint | undefined) => (v === undefined ? undefined : `0x${v.toString(16)}`);

@@ -30,7 +30,6 @@ export function register(program: Command): void {
     .option('--max-size <bytes>', 'fail (exit 1, no output written) when the container would be larger than this (e.g. 200M)')
     .option('--threads <n>', 'compression worker threads (default: one per CPU, at most 4; 0 for inputs under 8 MiB)')
     .option('--json', 'print the summary as JSON')
-    .option('-q, --quiet', 'print nothing but errors')
     .addHelpText(
       'after',
       `

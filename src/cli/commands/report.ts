@@ -28,7 +28,6 @@ export function register(program: Command): void {
     .option('-p, --page-size <bytes>', "page size: 4096, 16384 or 65536 (or 4K, 16K, 64K); default 4096, or the containers'")
     .option('--all-files', 'report files without the ELF magic too, as plain pages')
     .option('--title <text>', 'page title (default: the inputs)')
-    .option('-q, --quiet', 'print nothing but errors')
     .addHelpText(
       'after',
       `

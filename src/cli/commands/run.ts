@@ -12,6 +12,7 @@ interface RunFlags {
   skipUnavailable?: boolean;
   html?: string;
   svg?: string;
+  quiet?: boolean;
 }
 
 /** `pagestack run SCENARIO [--json] [--policy NAME...] [--html FILE] [--svg FILE]`: one scenario under each policy set, compared. */
@@ -36,7 +37,7 @@ Examples:
 The scenario format: docs/SCENARIOS.md`,
     )
     .action(async (scenario: string, flags: RunFlags) => {
-      const progress = new Progress({ label: 'run', unit: 'policies', quiet: flags.json === true });
+      const progress = new Progress({ label: 'run', unit: 'policies', quiet: flags.json === true || flags.quiet === true });
       const result = await runScenario(scenario, {
         onProgress: progress.callback,
         ...(flags.policy === undefined ? {} : { policies: flags.policy }),
@@ -46,6 +47,7 @@ The scenario format: docs/SCENARIOS.md`,
       // Written through a temp file and a rename: a reader never sees half a file.
       if (flags.html !== undefined) writeFileAtomic(flags.html, runHtml(result, `pagestack ${VERSION}`));
       if (flags.svg !== undefined) writeFileAtomic(flags.svg, runSvg(result));
-      process.stdout.write(flags.json ? JSON.stringify(result, null, 2) + '\n' : formatRun(result));
+      if (flags.json) process.stdout.write(JSON.stringify(result, null, 2) + '\n');
+      else if (!flags.quiet) process.stdout.write(formatRun(result));
     });
 }

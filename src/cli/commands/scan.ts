@@ -30,7 +30,6 @@ export function register(program: Command): void {
     .option('--fail-below <percent>', 'fail (exit 1) when dedup would save less than this share of pages')
     .option('--top <n>', 'most duplicated pages to list', '10')
     .option('--files <n>', "rows of the per-file table, or 'all'", '20')
-    .option('-q, --quiet', 'print nothing but errors (--json still prints the document)')
     .addHelpText(
       'after',
       `

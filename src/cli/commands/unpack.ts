@@ -24,7 +24,6 @@ export function register(program: Command): void {
     .option('-f, --force', 'replace existing files and symlinks in the way (never writes through them)')
     .option('--threads <n>', 'worker threads writing files (default: one per CPU, at most 4; 0 under 8 MiB of content)')
     .option('--json', 'print the summary as JSON')
-    .option('-q, --quiet', 'print nothing but errors')
     .addHelpText(
       'after',
       `

@@ -11,6 +11,7 @@ import { Progress } from '../progress.js';
 interface VerifyFlags {
   json?: boolean;
   quiet?: boolean;
+  debug?: boolean;
 }
 
 export function register(program: Command): void {
@@ -19,7 +20,6 @@ export function register(program: Command): void {
     .description('check a container: header, tables, and every page after decoding; exit 1 on damage')
     .argument('<container>', 'the container to check')
     .option('--json', 'print the result as JSON')
-    .option('-q, --quiet', 'print nothing; the exit status tells')
     .addHelpText(
       'after',
       `
@@ -37,6 +37,7 @@ Examples:
         if (result.ok) process.stdout.write(text);
         else process.stderr.write(`pagestack: verify: ${text}`);
       }
+      if (!result.ok && flags.debug && result.damage?.stack) process.stderr.write(`${result.damage.stack}\n`);
       if (!result.ok) process.exitCode = 1;
     });
 }
