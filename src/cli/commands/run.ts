@@ -15,13 +15,13 @@ interface RunFlags {
   quiet?: boolean;
 }
 
-/** `pagestack run SCENARIO [--json] [--policy NAME...] [--html FILE] [--svg FILE]`: one scenario under each policy set, compared. */
+/** `pagestack run SCENARIO [--json] [--policy NAME[,NAME...]]... [--html FILE] [--svg FILE]`: one scenario under each policy set, compared. */
 export function register(program: Command): void {
   program
     .command('run')
     .description('run a scenario (docs/SCENARIOS.md) under each of its policy sets and compare memory, faults, swap and estimated CPU time')
     .argument('<scenario>', 'scenario file (JSON)')
-    .option('--policy <name...>', 'run only these policy sets, in this order')
+    .option('--policy <names>', 'run only these policy sets, in this order (repeat it, or a comma list: --policy zram,ksm)', collectNames)
     .option('--skip-unavailable', 'run the policies this build can run and list the others, instead of refusing the scenario')
     .option('--json', 'print the result document (schema pagestack-run/1) instead of the table')
     .option('--html <file>', 'also write a self-contained HTML page: the comparison table and charts per policy over simulated time (frames, swap used, zram/zswap pool)')
@@ -31,7 +31,7 @@ export function register(program: Command): void {
       `
 Examples:
   pagestack run samples/scenarios/sharing.json
-  pagestack run samples/scenarios/pressure.json --policy zram zram+dedup ksm --html pressure.html
+  pagestack run samples/scenarios/pressure.json --policy zram,zram+dedup --policy ksm --html pressure.html
   pagestack run --json samples/scenarios/calloc.json | jq '.policies[].summary.framesPeak'
 
 The scenario format: docs/SCENARIOS.md`,
@@ -50,4 +50,10 @@ The scenario format: docs/SCENARIOS.md`,
       if (flags.json) process.stdout.write(JSON.stringify(result, null, 2) + '\n');
       else if (!flags.quiet) process.stdout.write(formatRun(result));
     });
+}
+
+/** --policy a,b --policy c: the names in order, each once. */
+function collectNames(value: string, previous: string[] | undefined): string[] {
+  const names = value.split(',').map((n) => n.trim()).filter((n) => n !== '');
+  return [...new Set([...(previous ?? []), ...names])];
 }
