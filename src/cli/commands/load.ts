@@ -1,7 +1,9 @@
 import type { Command } from 'commander';
 import { UsageError } from '../../errors.js';
 import { formatLoad } from '../../sim/format-load.js';
+import type { SkippedMember } from '../../sim/images.js';
 import { loadPrograms, type TouchMode } from '../../sim/load.js';
+import { Progress } from '../progress.js';
 
 interface LoadFlags {
   procs: string;
@@ -34,15 +36,33 @@ Examples:
     .action(async (images: string[], flags: LoadFlags) => {
       const procs = /^\d+$/.test(flags.procs) ? Number(flags.procs) : NaN;
       if (!Number.isSafeInteger(procs)) throw new UsageError(`--procs must be a whole number, not "${flags.procs}"`);
-      const result = await loadPrograms(images, {
-        procs,
-        fork: flags.fork ?? false,
-        touch: parseTouch(flags.touch),
-        ...(flags.root === undefined ? {} : { root: flags.root }),
-      });
+      const progress = new Progress({ label: 'load', unit: 'processes', quiet: flags.quiet || flags.json });
+      let result;
+      try {
+        result = await loadPrograms(images, {
+          procs,
+          fork: flags.fork ?? false,
+          touch: parseTouch(flags.touch),
+          ...(flags.root === undefined ? {} : { root: flags.root }),
+          onProgress: progress.callback,
+        });
+      } finally {
+        progress.done();
+      }
+      if (!flags.quiet) process.stderr.write(skippedLines(result.skipped));
       if (flags.json) process.stdout.write(JSON.stringify(result, null, 2) + '\n');
       else if (!flags.quiet) process.stdout.write(formatLoad(result));
     });
+}
+
+/** Shown on stderr: the first members skipped, each with its reason, then how many more. */
+const SKIPPED_SHOWN = 10;
+
+export function skippedLines(skipped: readonly SkippedMember[]): string {
+  const lines = skipped.slice(0, SKIPPED_SHOWN).map((s) => `pagestack: load: skipped ${s.member}: ${s.reason}\n`);
+  const more = skipped.length - SKIPPED_SHOWN;
+  if (more > 0) lines.push(`pagestack: load: skipped ${more} more ${more === 1 ? 'member' : 'members'} that ${more === 1 ? 'is' : 'are'} not programs (--json lists them all)\n`);
+  return lines.join('');
 }
 
 function parseTouch(text: string): TouchMode {
