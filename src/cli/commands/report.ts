@@ -8,6 +8,8 @@
 import type { Command } from 'commander';
 import { report } from '../../report/index.js';
 import { parsePageSize } from '../../scan/index.js';
+import { formatSkipped } from '../../scan/text.js';
+import { nothingFound } from './scan.js';
 import { formatBytes, formatCount, formatPercent } from '../../report/svg.js';
 import { Progress } from '../progress.js';
 
@@ -48,9 +50,11 @@ Examples:
       }
       if (flags.quiet) return;
       const t = summary.model.totals;
+      if (t.files === 0) process.stderr.write(`pagestack: report: ${nothingFound(inputs, flags.allFiles === true, summary.model.skipped.length)}\n`);
       process.stdout.write(
         `wrote ${summary.output} (${formatBytes(summary.bytes)}): ${formatCount(t.files)} files, ${formatCount(t.pages)} pages; ` +
           `${formatCount(t.zero)} zero, ${formatCount(t.sharedWithin + t.sharedAcross)} shared, dedup saves ${formatBytes(t.savedBytes)} (${formatPercent(t.savedPages, t.pages)})\n`,
       );
+      if (summary.model.skipped.length > 0) process.stdout.write(`${formatSkipped(summary.model.skipped, 'reports them', 'the report lists them all').join('\n')}\n`);
     });
 }

@@ -53,6 +53,13 @@ Examples:
       }
       if (flags.json) process.stdout.write(`${JSON.stringify(toScanJson(result, top), null, 2)}\n`);
       else if (!flags.quiet) process.stdout.write(formatScan(result, { top, fileRows }));
+      if (result.totals.files === 0) {
+        // Nothing to measure: say so, and a --fail-below gate fails for that reason, not for a 0% saving.
+        const message = nothingFound(paths, flags.allFiles === true, result.skipped.length);
+        if (failBelow !== undefined) throw new InputError('E_NOTHING_FOUND', message, { file: paths.join(', ') });
+        if (!flags.quiet) process.stderr.write(`pagestack: scan: ${message}\n`);
+        return;
+      }
       if (failBelow !== undefined) {
         const { pages } = savingsOf(result.totals, result.pageSize);
         const percent = result.totals.pages === 0 ? 0 : (pages / result.totals.pages) * 100;
@@ -64,6 +71,13 @@ Examples:
         }
       }
     });
+}
+
+/** `no ELF files found in DIR (3 files skipped: not ELF; --all-files scans them)`. */
+export function nothingFound(paths: readonly string[], allFiles: boolean, skipped: number): string {
+  const what = allFiles ? 'no files' : 'no ELF files';
+  const why = skipped === 0 ? '' : ` (${skipped} ${skipped === 1 ? 'path' : 'paths'} skipped${allFiles ? '' : '; --all-files reads files without the ELF magic'})`;
+  return `${what} found in ${paths.join(', ')}${why}`;
 }
 
 function percentOption(text: string): number {
