@@ -25,6 +25,12 @@ export function globalFlags(): Readonly<GlobalFlags> {
   return state;
 }
 
+/** Forgets the flags of an earlier run (main() may run more than once in one process). */
+export function resetGlobalFlags(): void {
+  state.quiet = false;
+  state.debug = false;
+}
+
 /** True for the error a write gets when the reading end of its pipe is closed. */
 export function isBrokenPipe(err: unknown): boolean {
   return typeof err === 'object' && err !== null && (err as { code?: unknown }).code === 'EPIPE';

@@ -11,7 +11,7 @@ import { Command, CommanderError } from 'commander';
 import { PagestackError } from '../errors.js';
 import { commands } from './commands/index.js';
 import { VERSION } from '../version.js';
-import { addGlobalOptions, BROKEN_PIPE_STATUS, globalFlags, isBrokenPipe, oneLine } from './global.js';
+import { addGlobalOptions, BROKEN_PIPE_STATUS, globalFlags, isBrokenPipe, oneLine, resetGlobalFlags } from './global.js';
 
 export function buildProgram(): Command {
   const program = new Command('pagestack')
@@ -32,6 +32,7 @@ export function buildProgram(): Command {
 
 /** Runs the CLI and returns the exit status. Never throws. */
 export async function main(argv: string[]): Promise<number> {
+  resetGlobalFlags();
   const program = buildProgram();
   if (argv.length <= 2) {
     // As `git` and `npm` with no arguments: the help, on stdout, status 0.
