@@ -65,7 +65,7 @@ export function formatUnpackSummary(s: UnpackSummary): string {
 }
 
 export function formatVerify(r: VerifyResult): string {
-  if (r.ok) return `${r.file}: ok (${r.files} entries, ${r.checkedPages} stored pages, ${r.containerBytes} bytes checked)\n`;
+  if (r.ok) return `${r.file}: ok (${count(r.files ?? 0, 'entry', 'entries')}, ${count(r.checkedPages, 'stored page', 'stored pages')}, ${r.containerBytes} bytes checked)\n`;
   const pages = r.damagedPages > 0 ? ` (${r.damagedPages} of ${r.checkedPages} stored pages damaged)` : '';
   return `${r.damage?.message ?? `${r.file}: damaged`}${pages}\n`;
 }
@@ -93,7 +93,7 @@ export function formatList(r: ListResult): string {
   const t = r.totals;
   lines.push(
     '',
-    `${t.files} entries, ${t.inputBytes} bytes in ${t.pages} pages of ${r.pageSize} bytes${r.pageAligned ? ' (page-aligned, uncompressed)' : ''}`,
+    `${count(t.files, 'entry', 'entries')}, ${t.inputBytes} bytes in ${count(t.pages, 'page', 'pages')} of ${r.pageSize} bytes${r.pageAligned ? ' (page-aligned, uncompressed)' : ''}`,
     `dedup: ${t.zeroPages} zero and ${t.duplicatePages} duplicate pages not stored; ${t.storedPages} stored (${percent(t.storedPages, t.pages)} of all pages)`,
     `compression: ${t.storedBytes} bytes stored for ${t.storedPages} pages (${percent(t.storedBytes, t.storedPages * r.pageSize)}; ${t.lz4Pages} LZ4, ${t.rawPages} raw)`,
     `container: ${t.containerBytes} bytes, ${percent(t.containerBytes, t.inputBytes)} of the input`,

@@ -42,7 +42,7 @@ Same input, same bytes: the walk is sorted and nothing depends on the clock;
 SOURCE_DATE_EPOCH clamps later mtimes to it.`,
     )
     .action(async (paths: string[], flags: PackFlags) => {
-      if (!flags.output) throw new UsageError('pack needs an output file: -o OUT');
+      if (!flags.output) throw new UsageError('no output file: give -o OUT');
       if (flags.codec !== 'lz4' && flags.codec !== 'none') throw new UsageError(`--codec must be 'lz4' or 'none', not '${flags.codec}'`);
       const threads = flags.threads === undefined ? undefined : threadCount(flags.threads);
       const controller = new AbortController();

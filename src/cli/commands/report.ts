@@ -52,7 +52,7 @@ Examples:
       const t = summary.model.totals;
       if (t.files === 0) process.stderr.write(`pagestack: report: ${nothingFound(inputs, flags.allFiles === true, summary.model.skipped.length)}\n`);
       process.stdout.write(
-        `wrote ${summary.output} (${formatBytes(summary.bytes)}): ${formatCount(t.files)} files, ${formatCount(t.pages)} pages; ` +
+        `wrote ${summary.output} (${formatBytes(summary.bytes)}): ${formatCount(t.files)} ${t.files === 1 ? 'file' : 'files'}, ${formatCount(t.pages)} ${t.pages === 1 ? 'page' : 'pages'}; ` +
           `${formatCount(t.zero)} zero, ${formatCount(t.sharedWithin + t.sharedAcross)} shared, dedup saves ${formatBytes(t.savedBytes)} (${formatPercent(t.savedPages, t.pages)})\n`,
       );
       if (summary.model.skipped.length > 0) process.stdout.write(`${formatSkipped(summary.model.skipped, 'reports them', 'the report lists them all').join('\n')}\n`);

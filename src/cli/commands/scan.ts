@@ -43,7 +43,7 @@ Examples:
       const pageSize = parsePageSize(flags.pageSize);
       const failBelow = flags.failBelow === undefined ? undefined : percentOption(flags.failBelow);
       const top = countOption('--top', flags.top);
-      const fileRows = flags.files === 'all' ? Infinity : countOption('--files', flags.files);
+      const fileRows = flags.files === 'all' ? Infinity : countOption('--files', flags.files, " or 'all'");
       const progress = new Progress({ label: 'scan', quiet: flags.quiet });
       let result;
       try {
@@ -88,8 +88,8 @@ function percentOption(text: string): number {
   return v;
 }
 
-function countOption(name: string, text: string): number {
+function countOption(name: string, text: string, alternative = ''): number {
   const v = Number(text);
-  if (!/^\d+$/.test(text.trim()) || !Number.isSafeInteger(v)) throw new UsageError(`${name} must be a whole number, not '${text}'`);
+  if (!/^\d+$/.test(text.trim()) || !Number.isSafeInteger(v)) throw new UsageError(`${name} must be a whole number${alternative}, not '${text}'`);
   return v;
 }
