@@ -7,7 +7,7 @@
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 import { COST_OP_NAMES } from '../src/sim/cost.js';
 import { runCli } from './sim-helpers.js';
 
@@ -167,8 +167,14 @@ function compare(doc: unknown, fields: Record<string, string>, optional: RegExp 
   }
 }
 
+let scenarioDir: string | undefined;
+afterAll(() => {
+  if (scenarioDir) fs.rmSync(scenarioDir, { recursive: true, force: true });
+});
+
 function scenarioFile(): string {
-  const file = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'pagestack-json-')), 's.json');
+  scenarioDir ??= fs.mkdtempSync(path.join(os.tmpdir(), 'pagestack-json-'));
+  const file = path.join(scenarioDir, 's.json');
   fs.writeFileSync(
     file,
     JSON.stringify({

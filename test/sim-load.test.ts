@@ -11,7 +11,7 @@ import { createHash } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 import { Machine } from '../src/mm/machine.js';
 import { ContentIndex, MemoryBacking } from '../src/mm/memory-backing.js';
 import { CONTAINER_MAGIC } from '../src/sim/container-reader.js';
@@ -157,6 +157,7 @@ function fakeContainer(file: string): ContainerReader {
 
 describe('load: programs from a container', () => {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'pagestack-load-'));
+  afterAll(() => fs.rmSync(dir, { recursive: true, force: true }));
   const image = path.join(dir, 'samples.pgs');
   fs.writeFileSync(image, Buffer.concat([Buffer.from(CONTAINER_MAGIC), Buffer.alloc(100)]));
   const openContainer = async (p: string) => fakeContainer(p);
