@@ -81,14 +81,14 @@ function modeString(kind: string, mode: number): string {
 }
 
 export function formatList(r: ListResult): string {
-  const lines = [`${'mode'.padEnd(10)} ${'size'.padStart(12)} ${'pages'.padStart(7)} ${'zero'.padStart(6)} ${'shared'.padStart(7)} ${'unique'.padStart(7)}  path`];
+  const lines = [`${'mode'.padEnd(10)} ${'size'.padStart(12)} ${'pages'.padStart(7)} ${'zero'.padStart(6)} ${'shared'.padStart(7)} ${'singleton'.padStart(9)}  path`];
   for (const f of r.files) {
     const counts = f.kind === 'regular' || f.kind === 'hardlink';
     const num = (n: number, w: number): string => (counts ? String(n) : '').padStart(w);
     let name = f.path;
     if (f.linkTarget !== undefined) name += ` -> ${f.linkTarget}`;
     if (f.linkTo !== undefined) name += ` link to ${f.linkTo}`;
-    lines.push(`${modeString(f.kind, f.mode)} ${num(f.size, 12)} ${num(f.pages, 7)} ${num(f.zeroPages, 6)} ${num(f.sharedPages, 7)} ${num(f.uniquePages, 7)}  ${name}`);
+    lines.push(`${modeString(f.kind, f.mode)} ${num(f.size, 12)} ${num(f.pages, 7)} ${num(f.zeroPages, 6)} ${num(f.sharedPages, 7)} ${num(f.uniquePages, 9)}  ${name}`);
   }
   const t = r.totals;
   lines.push(

@@ -72,7 +72,7 @@ function fileSummary(f) {
   add('type', file.elf || 'not ELF (pages only)');
   add('size', fmtBytes(file.size) + ' in ' + fmtCount(file.pages) + (file.pages === 1 ? ' page' : ' pages'));
   add('zero', fmtCount(c.zero));
-  add('unique', fmtCount(c.unique));
+  add('singleton', fmtCount(c.unique));
   add('shared', fmtCount(c.sharedWithin) + ' within, ' + fmtCount(c.sharedAcross) + ' across files');
   add('saves', fmtBytes(c.savedPages * data.pageSize) + ' (' + fmtPercent(c.savedPages, file.pages) + ')');
   return [el('div', 'title', [file.path]), dl];
@@ -212,7 +212,7 @@ function sortableTable(host, columns, rows, options) {
 
 function miniBar(counts) {
   const bar = el('div', 'minibar');
-  bar.title = fmtCount(counts.unique) + ' unique, ' + fmtCount(counts.sharedWithin) + ' shared within, ' + fmtCount(counts.sharedAcross) + ' shared across, ' + fmtCount(counts.zero) + ' zero';
+  bar.title = fmtCount(counts.unique) + ' singleton, ' + fmtCount(counts.sharedWithin) + ' shared within, ' + fmtCount(counts.sharedAcross) + ' shared across, ' + fmtCount(counts.zero) + ' zero';
   const parts = [[KIND_UNIQUE, counts.unique], [KIND_WITHIN, counts.sharedWithin], [KIND_ACROSS, counts.sharedAcross], [KIND_ZERO, counts.zero]];
   for (const part of parts) {
     if (part[1] === 0) continue;
@@ -235,9 +235,9 @@ function buildFilesTable() {
     { label: 'Size', num: true, value: function (f) { return f.size; }, cell: function (f) { return fmtBytes(f.size); } },
     num('Pages', function (f) { return f.pages; }),
     num('Zero', function (f) { return f.counts.zero; }),
-    num('Unique', function (f) { return f.counts.unique; }, 'pages whose bytes occur nowhere else'),
-    num('Shared in file', function (f) { return f.counts.sharedWithin; }, 'pages whose bytes occur again in this file only'),
-    num('Shared across', function (f) { return f.counts.sharedAcross; }, 'pages whose bytes occur in other files too'),
+    num('Singleton', function (f) { return f.counts.unique; }, 'pages whose bytes occur nowhere else'),
+    num('Shared in file', function (f) { return f.counts.sharedWithin; }, 'pages whose bytes occur again in this file (and maybe in other files)'),
+    num('Shared across', function (f) { return f.counts.sharedAcross; }, 'pages whose bytes occur once in this file and in other files'),
     { label: 'Pages by kind', cell: function (f) { return miniBar(f.counts); } },
     { label: 'Saves', num: true, value: function (f) { return f.counts.savedPages; }, cell: function (f) { return fmtBytes(f.counts.savedPages * data.pageSize); }, title: 'zero pages + pages whose bytes occurred earlier' },
     { label: 'Saves %', num: true, value: function (f) { return f.pages === 0 ? 0 : f.counts.savedPages / f.pages; }, cell: function (f) { return fmtPercent(f.counts.savedPages, f.pages); } },
@@ -304,7 +304,7 @@ function buildPermsTable() {
     { label: 'Permissions', value: function (b) { return b.perms; }, cell: function (b) { return b.perms; }, className: 'mono' },
     { label: 'Pages', num: true, value: function (b) { return b.pages; }, cell: function (b) { return fmtCount(b.pages); } },
     kindColumn('Zero', KIND_ZERO),
-    kindColumn('Unique', KIND_UNIQUE),
+    kindColumn('Singleton', KIND_UNIQUE),
     kindColumn('Shared in file', KIND_WITHIN),
     kindColumn('Shared across', KIND_ACROSS),
     { label: 'Shared %', num: true, value: function (b) { return b.pages === 0 ? 0 : (b.kinds[KIND_WITHIN] + b.kinds[KIND_ACROSS]) / b.pages; },

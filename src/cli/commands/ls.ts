@@ -1,6 +1,7 @@
 /**
  * `pagestack ls IN`: the files of a container with their page counts
- * (zero, shared, unique) and the container's dedup and compression figures.
+ * (zero, shared, singleton: docs/notes/vocabulary.md) and the container's
+ * dedup and compression figures.
  */
 import type { Command } from 'commander';
 import { list } from '../../container/index.js';
@@ -14,7 +15,7 @@ interface LsFlags {
 export function register(program: Command): void {
   program
     .command('ls')
-    .description('list the files of a container with zero/shared/unique page counts and dedup figures')
+    .description('list the files of a container with zero/shared/singleton page counts and dedup figures')
     .argument('<container>', 'the container to list')
     .option('--json', 'print the listing as JSON')
     .addHelpText(

@@ -24,7 +24,7 @@ interface ReportFlags {
 export function register(program: Command): void {
   program
     .command('report')
-    .description('write an HTML page map of ELF files: zero, unique and shared pages, savings, sortable tables')
+    .description('write an HTML page map of ELF files: zero, singleton and shared pages, savings, sortable tables')
     .argument('<input...>', 'container images (pagestack pack), ELF files, or directories to walk (symlinks in them are not followed)')
     .requiredOption('-o, --output <file>', 'the HTML file to write (self-contained: open it offline, keep it as a CI artifact)')
     .option('-p, --page-size <bytes>', "page size: 4096, 16384 or 65536 (or 4K, 16K, 64K); default 4096, or the containers'")
