@@ -201,7 +201,7 @@ describe('result documents are stable', () => {
     const r = await runCli('run', scenarioFile(), '--json', '--skip-unavailable');
     expect(r.status).toBe(0);
     const doc = JSON.parse(r.stdout) as { schema: string; policies: Array<{ outcome: { status: string } }>; skipped: unknown[] };
-    expect(doc.schema).toBe('pagestack-run/1');
+    expect(doc.schema).toBe('pagestack.run/1');
     expect(doc.policies.map((p) => p.outcome.status)).toEqual(['ok', 'oom', 'ok', 'ok']);
     expect(doc.skipped).toEqual([]);
     compare(doc, RUN_FIELDS, OPTIONAL);

@@ -112,7 +112,7 @@ describe('load: content-shared against per-file page cache', () => {
     expect(text.stdout).toMatch(/\nsystem\n +content-shared +per-file +saved\nframes used +\d+ +\d+ +\d+ \(\d+\.\d%\)\n/);
     const json = await runCli('load', ...TABLES, '--procs', '2', '--json');
     const doc = JSON.parse(json.stdout) as { schema: string; system: { saving: { framesUsed: number } } };
-    expect(doc.schema).toBe('pagestack-load/1');
+    expect(doc.schema).toBe('pagestack.load/1');
     expect(text.stdout).toContain(` ${doc.system.saving.framesUsed} (`);
   });
 

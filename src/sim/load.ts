@@ -44,7 +44,7 @@ export interface LoadOptions {
   onProgress?: (done: number, total: number) => void;
 }
 
-export const LOAD_SCHEMA = 'pagestack-load/1';
+export const LOAD_SCHEMA = 'pagestack.load/1';
 
 /** System-wide figures of one Machine (bytes, except counts of frames and faults). */
 export interface LoadSystem {

@@ -24,7 +24,7 @@ export function register(program: Command): void {
     .option('--fork', 'start processes 2..N by fork from the first instead of execve')
     .option('--touch <what>', 'what each start-up touches: all, text, or a fraction of the pages (0..1]', 'all')
     .option('--root <dir>', 'resolve interpreters (PT_INTERP) inside DIR, as if chrooted there (default: /)')
-    .option('--json', 'print the result document (schema pagestack-load/1)')
+    .option('--json', 'print the result document (schema pagestack.load/1)')
     .addHelpText(
       'after',
       `

@@ -6,6 +6,7 @@
 import type { Command } from 'commander';
 import { list } from '../../container/index.js';
 import { formatList } from '../../container/text.js';
+import { jsonDocument, SCHEMAS } from '../json.js';
 
 interface LsFlags {
   json?: boolean;
@@ -17,7 +18,7 @@ export function register(program: Command): void {
     .command('ls')
     .description('list the files of a container with zero/shared/singleton page counts and dedup figures')
     .argument('<container>', 'the container to list')
-    .option('--json', 'print the listing as JSON')
+    .option('--json', 'print the listing as JSON (schema pagestack.ls/1)')
     .addHelpText(
       'after',
       `
@@ -27,7 +28,7 @@ Examples:
     )
     .action(async (input: string, flags: LsFlags) => {
       const result = await list(input);
-      if (flags.json) process.stdout.write(`${JSON.stringify(result, null, 2)}\n`);
+      if (flags.json) process.stdout.write(jsonDocument(SCHEMAS.ls, result));
       else if (!flags.quiet) process.stdout.write(formatList(result));
     });
 }

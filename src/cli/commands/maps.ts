@@ -1,6 +1,7 @@
 import type { Command } from 'commander';
 import { planExec } from '../../loader/execve.js';
 import { formatMaps, mapsLines } from '../../loader/maps.js';
+import { jsonDocument, SCHEMAS } from '../json.js';
 
 interface MapsFlags {
   root?: string;
@@ -16,7 +17,7 @@ export function register(program: Command): void {
     .description('print /proc/PID/maps of FILE right after execve (Linux 6.18, x86-64, ASLR off)')
     .argument('<file>', 'ELF executable')
     .option('--root <dir>', 'resolve the interpreter (PT_INTERP) inside DIR, as if chrooted there (default: /)')
-    .option('--json', 'print the mappings and the process layout as JSON')
+    .option('--json', 'print the mappings and the process layout as JSON (schema pagestack.maps/1)')
     .option('--no-special', 'leave out [vvar], [vvar_vclock], [vdso] and [vsyscall]')
     .addHelpText(
       'after',
@@ -53,6 +54,6 @@ Compare with the real kernel: setarch -R gdb -batch -ex starti -ex 'info proc ma
           pathname: l.pathname,
         })),
       };
-      process.stdout.write(JSON.stringify(result, null, 2) + '\n');
+      process.stdout.write(jsonDocument(SCHEMAS.maps, result));
     });
 }

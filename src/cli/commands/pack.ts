@@ -8,6 +8,7 @@ import { pack } from '../../container/index.js';
 import { formatPackSummary, parseByteSize, sourceDateEpoch } from '../../container/text.js';
 import { parsePageSize } from '../../scan/pagesize.js';
 import { Progress } from '../progress.js';
+import { jsonDocument, SCHEMAS } from '../json.js';
 
 interface PackFlags {
   output?: string;
@@ -29,7 +30,7 @@ export function register(program: Command): void {
     .option('--codec <name>', "'lz4': pages LZ4-compressed when that saves space; 'none': raw, page-aligned pages a loader can mmap", 'lz4')
     .option('--max-size <bytes>', 'fail (exit 1, no output written) when the container would be larger than this (e.g. 200M)')
     .option('--threads <n>', 'compression worker threads (default: one per CPU, at most 4; 0 for inputs under 8 MiB)')
-    .option('--json', 'print the summary as JSON')
+    .option('--json', 'print the summary as JSON (schema pagestack.pack/1)')
     .addHelpText(
       'after',
       `
@@ -61,7 +62,7 @@ SOURCE_DATE_EPOCH clamps later mtimes to it.`,
           onProgress: progress.callback,
         });
         progress.done();
-        if (flags.json) process.stdout.write(`${JSON.stringify(summary, null, 2)}\n`);
+        if (flags.json) process.stdout.write(jsonDocument(SCHEMAS.pack, summary));
         else if (!flags.quiet) process.stdout.write(formatPackSummary(summary));
       } finally {
         progress.done();

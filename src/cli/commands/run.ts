@@ -23,7 +23,7 @@ export function register(program: Command): void {
     .argument('<scenario>', 'scenario file (JSON)')
     .option('--policy <names>', 'run only these policy sets, in this order (repeat it, or a comma list: --policy zram,ksm)', collectNames)
     .option('--skip-unavailable', 'run the policies this build can run and list the others, instead of refusing the scenario')
-    .option('--json', 'print the result document (schema pagestack-run/1) instead of the table')
+    .option('--json', 'print the result document (schema pagestack.run/1) instead of the table')
     .option('--html <file>', 'also write a self-contained HTML page: the comparison table and charts per policy over simulated time (frames, swap used, zram/zswap pool)')
     .option('--svg <file>', 'also write the charts as one SVG document')
     .addHelpText(
