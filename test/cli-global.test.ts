@@ -49,7 +49,7 @@ describe('global options', () => {
   it('--debug prints the stack for verify on a damaged container', async () => {
     const damaged = path.join(dir, 'damaged.pgs');
     const bytes = fs.readFileSync(container);
-    bytes[bytes.length - 100] ^= 0xff;
+    bytes[bytes.length - 100]! ^= 0xff;
     fs.writeFileSync(damaged, bytes);
     const plain = await runCli('verify', damaged);
     expect(plain.status).toBe(1);
