@@ -51,6 +51,7 @@ function kinds(s: { regularFiles: number; directories: number; symlinks: number;
 export function formatPackSummary(s: PackSummary): string {
   return (
     `packed ${count(s.files, 'entry', 'entries')} (${kinds(s)}) into ${s.output}\n` +
+    (s.excluded > 0 ? row('left out', count(s.excluded, 'entry', 'entries')) : '') +
     row('input', `${s.inputBytes} bytes (${mb(s.inputBytes)})`) +
     row('pages', `${s.pages} of ${s.pageSize} bytes`) +
     row('zero', `${s.zeroPages} (${percent(s.zeroPages, s.pages)}), stored as nothing`) +
