@@ -35,7 +35,7 @@ export async function main(argv: string[]): Promise<number> {
   resetGlobalFlags();
   const program = buildProgram();
   if (argv.length <= 2) {
-    // As `git` and `npm` with no arguments: the help, on stdout, status 0.
+    // No arguments is asking for help: on stdout, status 0 (docs/notes/cli.md).
     process.stdout.write(program.helpInformation());
     return 0;
   }

@@ -9,7 +9,7 @@
  *   (it may occur in other files as well);
  * - shared-across: the content occurs once in this file and in at least
  *   one other file.
- * docs/notes/vocabulary.md defines these words for every command.
+ * docs/vocabulary.md defines these words for every command.
  *
  * The kinds do not depend on the order of the files. "Saves" does, as in
  * `pagestack scan`: a page-deduplicating store keeps the first page of each

@@ -1,6 +1,6 @@
 /**
  * `pagestack ls IN`: the files of a container with their page counts
- * (zero, shared, singleton: docs/notes/vocabulary.md) and the container's
+ * (zero, shared, singleton: docs/vocabulary.md) and the container's
  * dedup and compression figures.
  */
 import type { Command } from 'commander';
