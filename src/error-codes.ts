@@ -12,6 +12,7 @@ export const ERROR_CODES = {
   // The command line
   E_USAGE: ['UsageError', 'a flag, argument or option value is wrong'],
   E_THRESHOLD: ['InputError', 'scan --fail-below: dedup would save less than the threshold'],
+  E_NOTHING_FOUND: ['InputError', 'scan --fail-below: no ELF file was found, so there is nothing to measure'],
   E_INTERRUPTED: ['PagestackError', 'pack or unpack stopped by a signal; nothing was left behind'],
   // Files on disk
   E_NOENT: ['InputError', 'no such file or directory (or no such container member)'],
