@@ -88,6 +88,7 @@ export const ERROR_CODES = {
   E_CORRUPT: ['ContainerError', 'a header field or table entry is inconsistent'],
   E_PATH: ['ContainerError', 'a member path is unsafe, repeated or has no parent directory'],
   E_LZ4: ['ContainerError', 'an LZ4 block that does not decode to exactly one page'],
+  E_ZSTD: ['ContainerError', 'a zstd page frame that does not decode to exactly one page, or is not one plain zstd frame'],
   E_PAGE_LENGTH: ['ContainerError', 'a stored raw page of the wrong length'],
   // Scenarios and the simulated machine
   E_SCENARIO: ['ScenarioError', 'a scenario file that does not validate'],
