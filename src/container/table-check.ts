@@ -4,6 +4,7 @@
  * header-check.ts (so its size is backed by real bytes), then checksummed,
  * then its entries are checked one by one and against each other.
  */
+import type { ErrorCode } from '../error-codes.js';
 import type { PageHash64 } from '../scan/hash.js';
 import {
   FILE_ENTRY_SIZE,
@@ -139,7 +140,7 @@ function checkFileTable(table: DataView, strings: Uint8Array, header: Header, ba
     const at = i * FILE_ENTRY_SIZE;
     const raw = decodeFileEntry(table, at, i, base, file);
     const where = `file table entry ${i}`;
-    const bad = (code: string, problem: string): Error => damage(file, code, where, base + at, problem, { index: i });
+    const bad = (code: ErrorCode, problem: string): Error => damage(file, code, where, base + at, problem, { index: i });
     const path = stringAt(strings, raw.pathOffset, raw.pathLength, () => bad('E_CORRUPT', 'path lies outside the string table or is not UTF-8'));
     const problem = memberPathProblem(path, raw.pathLength);
     if (problem) throw bad('E_PATH', `path ${JSON.stringify(path)} ${problem}`);

@@ -8,6 +8,7 @@ import { pack } from '../../container/index.js';
 import { formatPackSummary, parseByteSize, sourceDateEpoch } from '../../container/text.js';
 import { parsePageSize } from '../../abi/page-size.js';
 import { Progress } from '../progress.js';
+import { jsonDocument, SCHEMAS } from '../json.js';
 
 interface PackFlags {
   output?: string;
@@ -18,6 +19,8 @@ interface PackFlags {
   threads?: string;
   json?: boolean;
   quiet?: boolean;
+  exclude?: string[];
+  skipSpecial?: boolean;
 }
 
 export function register(program: Command): void {
@@ -31,8 +34,9 @@ export function register(program: Command): void {
     .option('--level <n>', 'zstd compression level, 1..19 (default 3); only with --codec zstd')
     .option('--max-size <bytes>', 'fail (exit 1, no output written) when the container would be larger than this (e.g. 200M)')
     .option('--threads <n>', 'compression worker threads (default: one per CPU, at most 4; 0 for inputs under 8 MiB)')
-    .option('--json', 'print the summary as JSON')
-    .option('-q, --quiet', 'print nothing but errors')
+    .option('--exclude <pattern>', 'leave out paths inside the container matching this glob (repeatable; without / it matches names at any depth: --exclude "*.o" --exclude .git)', collect)
+    .option('--skip-special', 'leave out FIFOs, sockets and device files with a warning, instead of failing')
+    .option('--json', 'print the summary as JSON (schema pagestack.pack/1)')
     .addHelpText(
       'after',
       `
@@ -41,12 +45,14 @@ Examples:
   SOURCE_DATE_EPOCH=1700000000 pagestack pack build/bin build/lib -o image.pgs --max-size 200M --quiet
   pagestack pack --codec zstd --level 3 /usr/bin -o usr-bin.pgs
   pagestack pack --codec none --page-size 64K rootfs -o rootfs.pgs
+  pagestack pack build --exclude '*.o' --exclude 'build/tmp' --skip-special -o build.pgs
 
 Same input, same bytes: the walk is sorted and nothing depends on the clock;
-SOURCE_DATE_EPOCH clamps later mtimes to it.`,
+SOURCE_DATE_EPOCH clamps later mtimes to it. The output file is never packed
+into itself, even when it lies inside an input.`,
     )
     .action(async (paths: string[], flags: PackFlags) => {
-      if (!flags.output) throw new UsageError('pack needs an output file: -o OUT');
+      if (!flags.output) throw new UsageError('no output file: give -o OUT');
       if (flags.codec !== 'lz4' && flags.codec !== 'zstd' && flags.codec !== 'none') throw new UsageError(`--codec must be 'lz4', 'zstd' or 'none', not '${flags.codec}'`);
       if (flags.level !== undefined && flags.codec !== 'zstd') throw new UsageError(`--level applies to --codec zstd only, not '${flags.codec}'`);
       if (flags.level !== undefined && !/^\d+$/.test(flags.level)) throw new UsageError(`--level must be an integer from 1 to 19, not '${flags.level}'`);
@@ -66,9 +72,15 @@ SOURCE_DATE_EPOCH clamps later mtimes to it.`,
           threads,
           signal: controller.signal,
           onProgress: progress.callback,
+          exclude: flags.exclude,
+          skipSpecial: flags.skipSpecial,
+          onSkip: (s) => {
+            // Excluded paths were asked for; a special file or the output itself is worth a warning.
+            if (s.reason !== 'excluded' && !flags.quiet) process.stderr.write(`pagestack: pack: left out ${s.source}: ${s.detail}\n`);
+          },
         });
         progress.done();
-        if (flags.json) process.stdout.write(`${JSON.stringify(summary, null, 2)}\n`);
+        if (flags.json) process.stdout.write(jsonDocument(SCHEMAS.pack, summary));
         else if (!flags.quiet) process.stdout.write(formatPackSummary(summary));
       } finally {
         progress.done();
@@ -76,6 +88,10 @@ SOURCE_DATE_EPOCH clamps later mtimes to it.`,
         process.off('SIGTERM', interrupt);
       }
     });
+}
+
+function collect(value: string, previous: string[] | undefined): string[] {
+  return [...(previous ?? []), value];
 }
 
 function threadCount(text: string): number {
