@@ -3,7 +3,9 @@
  *
  * 1. Every fenced block in README.md and docs/ that starts with
  *    `$ pagestack ...` and shows output is run through the built CLI, and
- *    its output must equal the block. A line `...` in the block stands for
+ *    its output must equal the block (stdout, and stderr too where the
+ *    block shows an error line `pagestack: ...`, which must then exit
+ *    non-zero). A line `...` in the block stands for
  *    any number of lines. Before comparing, both sides are normalised the
  *    same way: runs of blanks become one, the device:inode columns of maps
  *    lines become `DEV INODE`, and an absolute path into the checkout's
@@ -144,12 +146,15 @@ describe('documented commands print what the docs show', () => {
       const cwd = mkdtempSync(join(work, 'ex-'));
       symlinkSync(join(root, 'samples'), join(cwd, 'samples'));
       const r = runCli(args, cwd);
-      const actual = r.stdout.split('\n');
+      // An example that shows an error ("pagestack: ...") shows what the user sees: stdout, then stderr.
+      const showsError = ex.expected.some((l) => l.startsWith('pagestack: '));
+      const actual = (showsError ? r.stdout + r.stderr : r.stdout).split('\n');
       const ok = matches(ex.expected, actual);
       if (!ok) {
         console.log(`--- ${ex.file}:${ex.line} ${ex.command}\n--- actual stdout:\n${r.stdout}\n--- stderr:\n${r.stderr}`);
       }
-      expect(r.status, r.stderr).toBe(0);
+      if (showsError) expect(r.status, 'an example that shows an error exits non-zero').not.toBe(0);
+      else expect(r.status, r.stderr).toBe(0);
       expect(ok, `output of "${ex.command}" differs from ${ex.file}:${ex.line} (printed above)`).toBe(true);
     });
   }
