@@ -75,7 +75,7 @@ describe.skipIf(!hasChromium)('run --html in Chromium: policies, OOM, series', (
       // The frames chart: what the browser draws for each line.
       const drawn = await page.locator('figure').first().locator('path.series').evaluateAll((paths) =>
         paths.map((p) => {
-          const style = getComputedStyle(p);
+          const style = (globalThis as unknown as { getComputedStyle(e: unknown): { stroke: string; strokeDasharray: string } }).getComputedStyle(p);
           return { name: p.getAttribute('data-series'), stroke: style.stroke, dashed: style.strokeDasharray !== 'none' };
         }),
       );
