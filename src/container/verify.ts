@@ -9,13 +9,14 @@
  * the header or tables stops the check there (nothing after it can be
  * trusted); damaged pages are counted and the check goes on.
  */
+import type { ErrorCode } from '../error-codes.js';
 import { ContainerError } from '../errors.js';
 import { loadPageHasher } from '../scan/hash.js';
 import { SECTION_CHECKSUMMED, sectionName } from './format.js';
 import { openContainer, type Container } from './reader.js';
 
 export interface Damage {
-  code: string;
+  code: ErrorCode;
   /** The damaged structure, e.g. 'header', 'file table', 'stored page 17'. */
   structure: string;
   offset: number;

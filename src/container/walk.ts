@@ -132,7 +132,7 @@ export function walkInputs(inputs: readonly string[], options: WalkOptions = {})
         skip({ path: member, source, reason: 'special', detail: `${what}, which a container cannot hold` });
         continue;
       }
-      throw new InputError('E_FILE_TYPE', `${source}: is ${what}, which a container cannot hold (--skip-special leaves such files out)`, { file: source });
+      throw new InputError('E_NOT_REGULAR', `${source}: is ${what}, which a container cannot hold (--skip-special leaves such files out)`, { file: source });
     }
   }
   return entries;

@@ -18,6 +18,7 @@
  * Hot part: one pass over all content ids with typed arrays (pages per
  * content, files per content, first occurrence); no object per page.
  */
+import type { ErrorCode } from '../error-codes.js';
 import { InternalError } from '../errors.js';
 import type { ElfSummary, LoadSegment, ScanWarning, SectionSpan } from '../scan/result.js';
 
@@ -92,7 +93,7 @@ export interface ContentTable {
 
 export interface SkippedInput {
   path: string;
-  code: string;
+  code: ErrorCode;
   reason: string;
 }
 

@@ -28,7 +28,7 @@ export interface RunResult {
     steps: number;
   };
   machine: { frames: number; pageSize: number; frameLimit: number; keepPageCache: boolean };
-  /** The cost table used: DOCUMENTED_COSTS (src/sim/cost.ts) with these entries overridden by the scenario. */
+  /** The cost table used: DOCUMENTED_COSTS (src/mm/cost.ts) with these entries overridden by the scenario. */
   costs: { table: 'documented'; overridden: CostOpName[] };
   policies: PolicyResult[];
   /** Policies not run because this build lacks a mechanism they need (run with skipUnavailable), one entry per missing setting. */

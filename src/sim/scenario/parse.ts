@@ -238,7 +238,7 @@ function parsePolicies(value: Json, at: JsonPath, machine: MachineSpec): PolicyS
   return [...byName.values()];
 }
 
-/** GlibcMallocOptions' ranges (src/sim/malloc/glibc-malloc.ts). */
+/** GlibcMallocOptions' ranges (src/malloc/glibc-malloc.ts). */
 function parseMallocOptions(value: Json, at: JsonPath, pageSize: number): HeapOptions {
   const obj = object(value, at);
   onlyKeys(obj, at, ['mmapThreshold', 'trimThreshold', 'topPad', 'mmapMax', 'maxFast', 'tcacheCount']);
