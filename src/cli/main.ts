@@ -22,8 +22,7 @@ export function buildProgram(): Command {
     .configureOutput({
       writeErr: (s) => process.stderr.write(s),
       outputError: (s, write) => write(oneLine(s.startsWith('error:') ? `pagestack: ${s.slice(7)}` : s)),
-    })
-    .configureHelp({ showGlobalOptions: true });
+    });
   for (const register of commands) register(program);
   addGlobalOptions(program);
   program.commands.forEach((c) => c.exitOverride().showSuggestionAfterError(true));
