@@ -28,6 +28,7 @@ import { accessRange, type AccessKind } from './access.js';
 import { MmCore } from './core.js';
 import type { FileBacking } from './backing.js';
 import { readIntoCache } from './file-pages.js';
+import { cacheFileFolios, type PageCacheFill } from './folio-cache.js';
 import { copyMm } from './fork.js';
 import { checkInvariants } from './invariants.js';
 import { checkPolicyInvariants } from './invariants-policies.js';
@@ -106,6 +107,7 @@ export class Machine {
       cost: new CostAccumulator(options.costs),
     });
     this.core.procs = this.procs;
+    this.core.faultAroundFreshTable = options.faultAroundFreshTable ?? false;
     this.policies = new Policies(this.core, options);
   }
 
@@ -353,6 +355,17 @@ export class Machine {
     const read = readIntoCache(this.core, space, first, Math.ceil((offset + length) / ps), true);
     if (!this.core.keepPageCache) this.core.dropCaches();
     return read;
+  }
+
+  /**
+   * Puts a whole file into the page cache in the folio sizes `fill` says
+   * (folio.ts): written by write() calls, 4 KiB pages, or explicit sizes.
+   * Pages already cached stay as they are; the file must not be cached
+   * yet for the layout to apply. Returns pages read. Needs keepPageCache
+   * for the pages to stay while nothing maps them.
+   */
+  cacheFile(backing: FileBacking, fill: PageCacheFill): number {
+    return cacheFileFolios(this.core, backing, fill);
   }
 
   /** Frees clean page-cache pages that nothing maps (drop_caches). Returns frames freed. */
