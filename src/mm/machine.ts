@@ -256,7 +256,6 @@ export class Machine {
       this.checkRange(opts.addr, len, 'mmap');
       start = opts.addr;
       unmapRange(this.core, proc, start, start + len);
-      this.policies.ksm.forgetRange(pid, start, start + len);
     } else {
       start = getUnmappedArea(proc, len, ps);
     }
@@ -275,7 +274,6 @@ export class Machine {
     const len = Math.ceil(length / this.pageSize) * this.pageSize;
     this.checkRange(addr, len, 'munmap');
     unmapRange(this.core, proc, addr, addr + len);
-    this.policies.ksm.forgetRange(pid, addr, addr + len);
   }
 
   /** mprotect: the range must be fully mapped (E_NOMEM otherwise). */
