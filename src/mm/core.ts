@@ -19,8 +19,8 @@
  */
 import { dissolveFolio } from './folio.js';
 import { InternalError, SimulationError } from '../errors.js';
-import { AddressSpace, contentKey } from './address-space.js';
-import type { FileBacking } from './backing.js';
+import { AddressSpace, contentKey } from './page-cache.js';
+import type { FileBacking } from '../abi/file-backing.js';
 import {
   FRAME_ANON,
   FRAME_DIRTY,

@@ -4,7 +4,7 @@
  * would leave it. Pages already cached keep their folios; a large folio is
  * recorded only where none of its pages was cached.
  */
-import type { FileBacking } from './backing.js';
+import type { FileBacking } from '../abi/file-backing.js';
 import type { MmCore } from './core.js';
 import { lookupFilePage, readFilePage } from './file-pages.js';
 import { type PageCacheFill, folioLayout, setFolios } from './folio.js';

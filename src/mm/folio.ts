@@ -48,8 +48,8 @@
  * (the kernel evicts or splits whole folios).
  */
 import { InternalError } from '../errors.js';
-import type { AddressSpace } from './address-space.js';
-import type { FileBacking } from './backing.js';
+import type { AddressSpace } from './page-cache.js';
+import type { FileBacking } from '../abi/file-backing.js';
 import { PTRS_PER_PTE } from './page-table.js';
 
 /** How a file's pages came into the page cache, which decides its folio sizes. */
