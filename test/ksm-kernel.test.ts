@@ -44,11 +44,17 @@ function parse(out: string): { area: number; points: Record<Point, Report> } {
     const report: Report = { ksm: {}, parent: {} };
     let who: Record<string, number> | null = null;
     for (const line of part.split('\n')) {
-      let m: RegExpExecArray | null;
-      if ((m = /^ksm (\w+) (-?\d+)$/.exec(line))) report.ksm[m[1]!] = Number(m[2]);
-      else if ((m = /^PROC (\w+)$/.exec(line))) who = m[1] === 'child' ? (report.child = {}) : report.parent;
-      else if (who && (m = /^(\w+):\s+(\d+) kB$/.exec(line))) who[m[1]!] = Number(m[2]) * 1024;
-      else if (who && (m = /^(ksm_\w+) (-?\d+)$/.exec(line))) who[m[1]!] = Number(m[2]);
+      const counter = /^ksm (\w+) (-?\d+)$/.exec(line);
+      const proc = /^PROC (\w+)$/.exec(line);
+      const kb = /^(\w+):\s+(\d+) kB$/.exec(line);
+      const stat = /^(ksm_\w+) (-?\d+)$/.exec(line);
+      if (counter) report.ksm[counter[1]!] = Number(counter[2]);
+      else if (proc) {
+        who = {};
+        if (proc[1] === 'child') report.child = who;
+        else report.parent = who;
+      } else if (who && kb) who[kb[1]!] = Number(kb[2]) * 1024;
+      else if (who && stat) who[stat[1]!] = Number(stat[2]);
     }
     points[name] = report;
   }
