@@ -122,33 +122,45 @@ function modelSmaps(backing: MemoryBacking, at: Record<Role, number>, pin: numbe
   return { parent: pick(pid), child: pick(child) };
 }
 
+// The file is one 8-page folio where the page cache is ext4's (written in one write()); elsewhere
+// the 'alone' case, which maps that folio whole, is not comparable. 'stat -f' names ext4 ext2/ext3.
+const fsType = spawnSync('stat', ['-f', '-c', '%T', dir], { encoding: 'utf8' }).stdout?.trim() ?? '';
+const notExt4 = reason === '' && fsType !== 'ext2/ext3' ? `${dir} is on ${fsType || 'an unknown file system'}, not ext4` : '';
+if (notExt4) console.warn(`smaps comparison: skipping the case with a page table of its own: ${notExt4}`);
+
 describe('smaps against the running kernel', () => {
   // offset 0: the child's read of page 6 maps all 8 pages; 13: its fault-around window starts at
   // page 3 (5 pages) where the page table exists, and the whole folio is mapped where it does not.
   it.skipIf(reason !== '').each([
     [0, 'pin', 8],
     [13, 'pin', 5],
-    [13, 'alone', 8],
-  ] as const)('four VMAs in a parent and its child match field for field (read-only VMA at offset %i in its window, %s)', (windowOffset, table, childRoPages) => {
-    const file = join(dir, `f8-${windowOffset}-${table}`);
-    const bytes = new Uint8Array(8 * PAGE).map((_, i) => (i * 7 + 3) & 0xff);
-    const fd = openSync(file, 'w');
-    writeSync(fd, bytes);
-    fsyncSync(fd); // clean pages in the kernel's page cache, as the model's are
-    closeSync(fd);
-    const kernel = kernelSmaps(file, windowOffset, table);
-    expect((kernel.at.ro / PAGE) % 16).toBe(windowOffset);
-    const model = modelSmaps(new MemoryBacking(file, bytes), kernel.at, kernel.pin);
-    if (process.env.MM_KERNEL_DEBUG) console.log(JSON.stringify({ kernel, model }, null, 1));
-    for (const who of ['parent', 'child'] as const) {
-      for (const role of ROLES) {
-        if (role === 'anon' && noZeroPage) continue;
-        const k = kernel[who][role];
-        expect(k, `${who} ${role}: VMA not found or merged`).toBeDefined();
-        const picked = Object.fromEntries(['Size', ...FIELDS].map((f) => [f, k[f as keyof Fields]]));
-        expect(model[who][role], `${who} ${role}`).toEqual(picked);
-      }
-    }
-    expect(kernel.child.ro.Rss).toBe(childRoPages * PAGE);
-  });
+  ] as const)('four VMAs in a parent and its child match field for field (read-only VMA at offset %i in its window, %s)', (windowOffset, table, childRoPages) =>
+    compare(windowOffset, table, childRoPages),
+  );
+  it.skipIf(reason !== '' || notExt4 !== '')('four VMAs match with the read-only VMA alone in its page table (the child maps the whole folio)', () =>
+    compare(13, 'alone', 8),
+  );
 });
+
+function compare(windowOffset: number, table: 'pin' | 'alone', childRoPages: number): void {
+  const file = join(dir, `f8-${windowOffset}-${table}`);
+  const bytes = new Uint8Array(8 * PAGE).map((_, i) => (i * 7 + 3) & 0xff);
+  const fd = openSync(file, 'w');
+  writeSync(fd, bytes);
+  fsyncSync(fd); // clean pages in the kernel's page cache, as the model's are
+  closeSync(fd);
+  const kernel = kernelSmaps(file, windowOffset, table);
+  expect((kernel.at.ro / PAGE) % 16).toBe(windowOffset);
+  const model = modelSmaps(new MemoryBacking(file, bytes), kernel.at, kernel.pin);
+  if (process.env.MM_KERNEL_DEBUG) console.log(JSON.stringify({ kernel, model }, null, 1));
+  for (const who of ['parent', 'child'] as const) {
+    for (const role of ROLES) {
+      if (role === 'anon' && noZeroPage) continue;
+      const k = kernel[who][role];
+      expect(k, `${who} ${role}: VMA not found or merged`).toBeDefined();
+      const picked = Object.fromEntries(['Size', ...FIELDS].map((f) => [f, k[f as keyof Fields]]));
+      expect(model[who][role], `${who} ${role}`).toEqual(picked);
+    }
+  }
+  expect(kernel.child.ro.Rss).toBe(childRoPages * PAGE);
+}
