@@ -184,10 +184,14 @@ describe('KSM registration and unmerging', () => {
     const s = m.stats();
     expect(s.frames.used).toBe(8);
     expect(s.vmstat.cow_ksm).toBe(4);
+    // the copies are clean (break_ksm's unshare fault), and the rmap_items stay until ksmd passes
+    expect(m.smapsRollup(pids[0]!)).toMatchObject({ privateClean: 4 * PAGE, privateDirty: 0, ksm: 0 });
+    expect(m.ksmStat(pids[0]!)).toMatchObject({ ksm_rmap_items: 4, ksm_merging_pages: 4 });
+    expect(s.ksm).toMatchObject({ pages_shared: 4, pages_sharing: 4, rmap_items: 8 });
+    m.tick(20);
     expect(m.ksmStat(pids[0]!)).toMatchObject({ ksm_rmap_items: 0, ksm_merging_pages: 0 });
-    expect(s.ksm).toMatchObject({ pages_shared: 4, pages_sharing: 0 });
+    expect(m.stats().ksm).toMatchObject({ pages_shared: 4, pages_sharing: 0, rmap_items: 4 });
     expect(m.smaps(pids[0]!).find((v) => v.start === at[0])!.vmFlags).not.toContain('mg');
-    expect(m.smapsRollup(pids[0]!).ksm).toBe(0);
     for (let i = 0; i < 4; i++) expect(m.read(pids[0]!, at[0]! + i * PAGE, 100)).toEqual(content(i));
     m.write(pids[0]!, at[0]!, Uint8Array.of(9)); // the private copy is exclusive: reused, not copied
     expect(m.stats().faults.reuse).toBeGreaterThan(0);
@@ -213,8 +217,13 @@ describe('KSM registration and unmerging', () => {
     expect(m.smaps(child)[0]!.vmFlags).toContain('mg');
     m.prctlMemoryMerge(pid, false);
     expect(m.prctlGetMemoryMerge(pid)).toBe(false);
-    expect(m.ksmStat(pid)).toMatchObject({ ksm_merge_any: false, ksm_merging_pages: 0, ksm_rmap_items: 0 });
+    // the KSM pages are gone, their stable nodes stale; the items go when ksmd passes
+    expect(m.ksmStat(pid)).toMatchObject({ ksm_merge_any: false, ksm_merging_pages: 4, ksm_rmap_items: 4 });
+    expect(m.stats().ksm).toMatchObject({ pages_shared: 2, pages_sharing: 2 });
     expect(m.stats().frames.used).toBe(4);
+    m.tick(20);
+    expect(m.ksmStat(pid)).toMatchObject({ ksm_merging_pages: 0, ksm_rmap_items: 0 });
+    expect(m.stats().ksm).toMatchObject({ pages_shared: 0, pages_sharing: 0 });
     for (const v of m.smaps(pid)) expect(v.vmFlags).not.toContain('mg');
     m.checkInvariants();
   });
@@ -227,9 +236,13 @@ describe('KSM registration and unmerging', () => {
     m.tick(100);
     expect(m.stats().ksm.pages_scanned).toBe(scanned);
     expect(m.stats().frames.used).toBe(3);
+    expect(m.stats().ksm.full_scans).toBeGreaterThan(0);
     m.ksmTune({ run: 2 });
     expect(m.stats().frames.used).toBe(6);
-    expect(m.stats().ksm).toMatchObject({ run: 2, pages_shared: 0, pages_sharing: 0, rmap_items: 0 });
+    // unmerge_and_remove_all_rmap_items ends with the scan sequence reset
+    expect(m.stats().ksm).toMatchObject({ run: 2, pages_shared: 0, pages_sharing: 0, rmap_items: 0, full_scans: 0 });
+    // the unmerged copies are clean: 3 pages were merged into one per content, 2 processes
+    expect(m.smapsRollup(pids[0]!).privateClean + m.smapsRollup(pids[1]!).privateClean).toBe(6 * PAGE);
     expect(m.ksmStat(pids[0]!).ksm_mergeable).toBe(true);
     m.checkInvariants();
   });

@@ -6,8 +6,17 @@
 // Referenced and Anonymous for those four VMAs, in both processes. This
 // checks fault-around, fork's page-table copy rules, COW, the zero page and
 // PSS against Linux itself. Skipped (with the reason) without gcc or /proc.
+//
+// Fault-around windows are 16 pages aligned in the page table, so what one
+// read fault maps depends on where the VMA starts; the model runs at the
+// kernel's addresses, and the probe places the read-only mapping at a given
+// offset in its window, so the outcome never depends on ASLR. Where no page
+// table exists yet the first read fault maps the whole folio instead (the
+// file is one 8-page folio: written in one write()); the probe runs once
+// with the mapping alone in its page table and once with a written anonymous
+// page in it, which fork copies, so the child's fault-around is clipped.
 import { execFileSync, spawnSync } from 'node:child_process';
-import { closeSync, existsSync, fsyncSync, mkdtempSync, openSync, rmSync, writeSync } from 'node:fs';
+import { closeSync, existsSync, fsyncSync, mkdtempSync, openSync, readFileSync, rmSync, writeSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -21,6 +30,11 @@ const hasGcc = spawnSync('gcc', ['--version']).status === 0;
 const hasProc = existsSync('/proc/self/smaps');
 const reason = !hasGcc ? 'gcc is not installed' : !hasProc ? '/proc/self/smaps is not readable' : '';
 if (reason) console.warn(`skipping the kernel comparison of smaps: ${reason}`);
+// A kernel booted with pvm_no_zero_page=1 (a test aid of some VM kernels, not in Linux) gives an
+// anonymous read fault a private page instead of the shared zero page; the model follows Linux,
+// so the anonymous VMA (whose reads are zero-page reads) is compared only on kernels without it.
+const noZeroPage = existsSync('/proc/cmdline') && /(^|\s)pvm_no_zero_page=1(\s|$)/.test(readFileSync('/proc/cmdline', 'utf8'));
+if (!reason && noZeroPage) console.warn('smaps comparison: not comparing the anonymous VMA: this kernel maps no zero page on anonymous read faults (pvm_no_zero_page=1 on its command line)');
 
 const dir = mkdtempSync(join(tmpdir(), 'pagestack-mm-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -28,14 +42,23 @@ afterAll(() => rmSync(dir, { recursive: true, force: true }));
 type Role = 'anon' | 'ro' | 'rw' | 'shm';
 const ROLES: Role[] = ['anon', 'ro', 'rw', 'shm'];
 
-function kernelSmaps(file: string): Record<'parent' | 'child', Record<Role, Fields>> {
-  const exe = join(dir, 'probe');
-  execFileSync('gcc', ['-O1', '-o', exe, join(import.meta.dirname, 'fixtures', 'mm-smaps-probe.c')]);
-  const out = execFileSync(exe, [file], { encoding: 'utf8' });
+type Observed = Record<'parent' | 'child', Record<Role, Fields>> & { at: Record<Role, number>; pin: number };
+
+let probe = '';
+function kernelSmaps(file: string, windowOffset: number, table: 'pin' | 'alone'): Observed {
+  if (!probe) {
+    probe = join(dir, 'probe');
+    execFileSync('gcc', ['-O1', '-o', probe, join(import.meta.dirname, 'fixtures', 'mm-smaps-probe.c')]);
+  }
+  const out = execFileSync(probe, [file, String(windowOffset), table], { encoding: 'utf8' });
   const head = out.split('\n')[0]!.split(' ');
   const starts = new Map<number, Role>();
-  for (let i = 0; i < 8; i += 2) starts.set(parseInt(head[i + 1]!, 16), head[i] as Role);
-  const result = { parent: {}, child: {} } as Record<'parent' | 'child', Record<Role, Fields>>;
+  const at = {} as Record<Role, number>;
+  for (let i = 0; i < 8; i += 2) {
+    starts.set(parseInt(head[i + 1]!, 16), head[i] as Role);
+    at[head[i] as Role] = parseInt(head[i + 1]!, 16);
+  }
+  const result = { parent: {}, child: {}, at, pin: parseInt(head[9] ?? '0', 16) } as Observed;
   for (const part of out.split('=== ').slice(1)) {
     const who = part.split('\n')[0] as 'parent' | 'child';
     for (const block of part.split(/\n(?=[0-9a-f]+-[0-9a-f]+ )/)) {
@@ -48,23 +71,26 @@ function kernelSmaps(file: string): Record<'parent' | 'child', Record<Role, Fiel
   return result;
 }
 
-function modelSmaps(backing: MemoryBacking): Record<'parent' | 'child', Record<Role, Fields>> {
+function modelSmaps(backing: MemoryBacking, at: Record<Role, number>, pin: number): Record<'parent' | 'child', Record<Role, Fields>> {
   const m = new Machine({ frames: 256, keepPageCache: true });
-  m.readahead(backing); // the test wrote the file: the kernel has it cached
+  m.cacheFile(backing, { how: 'write' }); // the test wrote the file in one write(): one 8-page folio, cached
   const pid = m.exec({ path: 'probe', vmas: [], writes: [], entry: 0, loadBias: 0, startBrk: 0, stackTop: 0 });
   const RW = PROT_READ | PROT_WRITE;
   const one = Uint8Array.of(1);
-  const at = {} as Record<Role, number>;
-  at.anon = m.mmap(pid, { length: 16 * PAGE, prot: RW });
+  m.mmap(pid, { addr: at.anon, length: 16 * PAGE, prot: RW });
   for (let i = 0; i < 8; i++) m.write(pid, at.anon + i * PAGE, one);
   for (let i = 8; i < 12; i++) m.read(pid, at.anon + i * PAGE, 1);
-  at.ro = m.mmap(pid, { length: 8 * PAGE, prot: PROT_READ, file: { backing, offset: 0 } });
+  if (pin !== 0) {
+    m.mmap(pid, { addr: pin, length: PAGE, prot: RW });
+    m.write(pid, pin, one);
+  }
+  m.mmap(pid, { addr: at.ro, length: 8 * PAGE, prot: PROT_READ, file: { backing, offset: 0 } });
   for (let i = 0; i < 6; i++) m.read(pid, at.ro + i * PAGE, 1);
-  at.rw = m.mmap(pid, { length: 8 * PAGE, prot: RW, file: { backing, offset: 0 } });
+  m.mmap(pid, { addr: at.rw, length: 8 * PAGE, prot: RW, file: { backing, offset: 0 } });
   m.write(pid, at.rw + 2 * PAGE, Uint8Array.of(5));
   m.read(pid, at.rw + 3 * PAGE, 1);
   m.read(pid, at.rw, 1);
-  at.shm = m.mmap(pid, { length: 4 * PAGE, prot: RW, shared: true });
+  m.mmap(pid, { addr: at.shm, length: 4 * PAGE, prot: RW, shared: true });
   m.write(pid, at.shm, one);
   m.write(pid, at.shm + PAGE, Uint8Array.of(2));
   const child = m.fork(pid);
@@ -96,23 +122,45 @@ function modelSmaps(backing: MemoryBacking): Record<'parent' | 'child', Record<R
   return { parent: pick(pid), child: pick(child) };
 }
 
+// The file is one 8-page folio where the page cache is ext4's (written in one write()); elsewhere
+// the 'alone' case, which maps that folio whole, is not comparable. 'stat -f' names ext4 ext2/ext3.
+const fsType = spawnSync('stat', ['-f', '-c', '%T', dir], { encoding: 'utf8' }).stdout?.trim() ?? '';
+const notExt4 = reason === '' && fsType !== 'ext2/ext3' ? `${dir} is on ${fsType || 'an unknown file system'}, not ext4` : '';
+if (notExt4) console.warn(`smaps comparison: skipping the case with a page table of its own: ${notExt4}`);
+
 describe('smaps against the running kernel', () => {
-  it.skipIf(reason !== '')('four VMAs in a parent and its child match field for field', () => {
-    const file = join(dir, 'f8');
-    const bytes = new Uint8Array(8 * PAGE).map((_, i) => (i * 7 + 3) & 0xff);
-    const fd = openSync(file, 'w');
-    writeSync(fd, bytes);
-    fsyncSync(fd); // clean pages in the kernel's page cache, as the model's are
-    closeSync(fd);
-    const kernel = kernelSmaps(file);
-    const model = modelSmaps(new MemoryBacking(file, bytes));
-    for (const who of ['parent', 'child'] as const) {
-      for (const role of ROLES) {
-        const k = kernel[who][role];
-        expect(k, `${who} ${role}: VMA not found or merged`).toBeDefined();
-        const picked = Object.fromEntries(['Size', ...FIELDS].map((f) => [f, k[f as keyof Fields]]));
-        expect(model[who][role], `${who} ${role}`).toEqual(picked);
-      }
-    }
-  });
+  // offset 0: the child's read of page 6 maps all 8 pages; 13: its fault-around window starts at
+  // page 3 (5 pages) where the page table exists, and the whole folio is mapped where it does not.
+  it.skipIf(reason !== '').each([
+    [0, 'pin', 8],
+    [13, 'pin', 5],
+  ] as const)('four VMAs in a parent and its child match field for field (read-only VMA at offset %i in its window, %s)', (windowOffset, table, childRoPages) =>
+    compare(windowOffset, table, childRoPages),
+  );
+  it.skipIf(reason !== '' || notExt4 !== '')('four VMAs match with the read-only VMA alone in its page table (the child maps the whole folio)', () =>
+    compare(13, 'alone', 8),
+  );
 });
+
+function compare(windowOffset: number, table: 'pin' | 'alone', childRoPages: number): void {
+  const file = join(dir, `f8-${windowOffset}-${table}`);
+  const bytes = new Uint8Array(8 * PAGE).map((_, i) => (i * 7 + 3) & 0xff);
+  const fd = openSync(file, 'w');
+  writeSync(fd, bytes);
+  fsyncSync(fd); // clean pages in the kernel's page cache, as the model's are
+  closeSync(fd);
+  const kernel = kernelSmaps(file, windowOffset, table);
+  expect((kernel.at.ro / PAGE) % 16).toBe(windowOffset);
+  const model = modelSmaps(new MemoryBacking(file, bytes), kernel.at, kernel.pin);
+  if (process.env.MM_KERNEL_DEBUG) console.log(JSON.stringify({ kernel, model }, null, 1));
+  for (const who of ['parent', 'child'] as const) {
+    for (const role of ROLES) {
+      if (role === 'anon' && noZeroPage) continue;
+      const k = kernel[who][role];
+      expect(k, `${who} ${role}: VMA not found or merged`).toBeDefined();
+      const picked = Object.fromEntries(['Size', ...FIELDS].map((f) => [f, k[f as keyof Fields]]));
+      expect(model[who][role], `${who} ${role}`).toEqual(picked);
+    }
+  }
+  expect(kernel.child.ro.Rss).toBe(childRoPages * PAGE);
+}

@@ -335,7 +335,16 @@ export function runSequence(seed: number, config: RunConfig, log: string[]): Run
     expect(s.swap.swapCachePages).toBe(0);
     expect(s.memory.swapRam, 'swap back end RAM left').toBe(0);
   }
-  expect(s.ksm.rmap_items + s.ksm.pages_shared + s.ksm.ksm_zero_pages).toBe(0);
+  expect(s.ksm.ksm_zero_pages).toBe(0);
+  if (s.ksm.rmap_items + s.ksm.pages_shared + s.ksm.pages_sharing > 0) {
+    // exited mms keep their rmap_items until ksmd's cursor reaches them (__ksm_exit): one more full scan frees them
+    expect(s.ksm.run, 'KSM items left with ksmd stopped').toBe(1);
+    const scans = s.ksm.full_scans;
+    for (let i = 0; i < 100_000 && m.stats().ksm.full_scans === scans; i++) m.tick(s.ksm.sleep_millisecs);
+    m.checkInvariants();
+  }
+  const k = m.stats().ksm;
+  expect(k.rmap_items + k.pages_shared + k.pages_sharing + k.ksm_zero_pages).toBe(0);
   return { oomAt, machine: m, before };
 }
 

@@ -4,7 +4,8 @@
  * (BLKDISCARD, what swap_slot_free_notify amounts to), reading mm_stat after
  * every operation. The model then replays the same operations with a codec
  * that returns the kernel's compressed length of each page (read from the
- * compr_data_size step), and every mm_stat field must match at every step:
+ * compr_data_size step), and every mm_stat field must match at every step;
+ * then once more with zram's default codec (the kernel's LZ4 compressor):
  * same-filled detection (non-zero patterns too), huge pages, and zsmalloc's
  * page count with its size classes, chains, fullness lists and frees.
  *
@@ -21,6 +22,7 @@ import { SwapMap } from '../src/mm/swap/swap-map.js';
 import { prng, samplePages } from '../src/mm/swap/sample-pages.js';
 import type { PageCodec } from '../src/mm/swap/types.js';
 import { ZramSwap } from '../src/mm/swap/zram.js';
+import { defaultPageCodec } from '../src/mm/swap/index.js';
 import { repeatsOneWord } from './swap-helpers.js';
 
 const ZRAM = '/sys/block/zram0';
@@ -172,6 +174,15 @@ describe.skipIf(reason !== undefined)('zram mm_stat against /dev/zram0', () => {
       else expect(zram.free(op.slot)).toBe(true);
       const model = zram.mmStatLine().trim().split(/\s+/).map(Number);
       expect(model, `after op ${i} (${op.kind} slot ${op.slot})`).toEqual(kernel[i]);
+    });
+    // With zram's own default codec (the port of the kernel's LZ4_compress_fast) instead of the
+    // kernel's lengths, every mm_stat field must match at every step as well.
+    const own = new ZramSwap({ codec: defaultPageCodec(), zeromap: false });
+    ops.forEach((op, i) => {
+      if (op.kind === 'w') expect(own.store(pages[op.page]!)).toBe(op.slot);
+      else expect(own.free(op.slot)).toBe(true);
+      const model = own.mmStatLine().trim().split(/\s+/).map(Number);
+      expect(model, `default codec, after op ${i} (${op.kind} slot ${op.slot})`).toEqual(kernel[i]);
     });
     // The block layer's stat file: write I/Os and sectors (fields 5 and 7); BLKDISCARD fills the discard fields.
     const blockStat = readFileSync(`${ZRAM}/stat`, 'utf8').trim().split(/\s+/).map(Number);

@@ -84,9 +84,11 @@ export function mremap(
   const target = proc.vmas[findVmaIndex(proc.vmas, to)]!;
   if (target.anonVmaId === 0) target.anonVmaId = vma.anonVmaId;
   if (vma.mergeable) policies.ksm.madviseMergeable(proc, to, to + newLen);
+  // move_vma breaks the KSM pages of the old range first (ksm_madvise MADV_UNMERGEABLE, flags kept);
+  // their rmap_items go when ksmd's cursor passes, as after munmap
+  if (vma.mergeable) policies.ksm.unmerge(proc, addr, addr + oldLen);
   movePageTables(core, proc, addr, to, oldLen);
   unmapRange(core, proc, addr, addr + oldLen);
-  policies.ksm.forgetRange(pid, addr, addr + oldLen);
   return to;
 }
 

@@ -17,6 +17,7 @@
  * index forget a freed frame), `ksmZeroHook` (a KSM zero-page PTE is
  * unmapped), and `cost`, the ledger every fault is charged to.
  */
+import { dissolveFolio } from './folio.js';
 import { InternalError, SimulationError } from '../errors.js';
 import { AddressSpace, contentKey } from './page-cache.js';
 import type { FileBacking } from '../abi/file-backing.js';
@@ -110,6 +111,13 @@ export class MmCore {
   lastFaultMajor = false;
   /** fault_around_bytes / PAGE_SIZE: pages a read fault on a file or shmem page may map around it (1 = off). */
   readonly faultAround: number;
+  /**
+   * Whether the first read fault in a page-table page with no entries also
+   * faults around. The kernel source (do_fault_around preallocates the page
+   * table) says yes; this machine's 6.18 kernel maps only the faulting
+   * folio, or page, there. Default false, as observed.
+   */
+  faultAroundFreshTable = false;
   /** mmap read-around window, in pages, read into the page cache on a major fault (only with keepPageCache). */
   readonly readAround: number;
   /** Allocations refused with E_OOM. */
@@ -246,6 +254,7 @@ export class MmCore {
     const space = this.spaces[f.mappingId[frame]!];
     if (space === undefined) throw new InternalError('frame not in a page cache', { frame });
     space.pages.delete(f.mappingIndex[frame]!);
+    if (space.folioPages.size !== 0) dissolveFolio(space, f.mappingIndex[frame]!);
     f.mappingId[frame] = -1;
     f.mappingIndex[frame] = 0;
     this.put(frame);

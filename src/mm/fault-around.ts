@@ -3,13 +3,22 @@
  * filemap_map_pages): a read fault on a file or shmem page first maps the
  * pages around it that are already in the page cache, fault_around_bytes
  * (64 KiB, 16 pages, by default) aligned, clipped to the VMA, to the
- * page-table page and to the end of the file. Those extra PTEs cost no
- * fault and are young (x86 does not want old prefaulted PTEs). This is why
- * a process's file Rss is larger than the pages it touched; checked
- * against the running kernel in test/mm-kernel.test.ts.
+ * page-table page and to the end of the file. A large folio met by the
+ * window is mapped whole when it lies inside the VMA and the page table and
+ * ends before the file's last page (filemap_map_folio_range; folio.ts).
+ * Those extra PTEs cost no fault and are young (x86 does not want old
+ * prefaulted PTEs). This is why a process's file Rss is larger than the
+ * pages it touched; checked against the running kernel in
+ * test/mm-kernel.test.ts and test/mm-folio-kernel.test.ts.
+ *
+ * finishFault is the other way a file page gets mapped (finish_fault): the
+ * page the fault found or read, with the rest of its large folio when the
+ * folio lies inside the VMA and the page table, ends by the end of the file
+ * and none of its PTEs is set.
  */
 import type { MmCore } from './core.js';
 import { lookupFilePage } from './file-pages.js';
+import { folioMappableAt, folioOf } from './folio.js';
 import { PTRS_PER_PTE } from './page-table.js';
 import { PTE_YOUNG } from './pte.js';
 import type { Vma } from './vma.js';
@@ -28,16 +37,77 @@ export function faultAround(core: MmCore, vma: Vma, slot: number, vpn: number): 
   const base = slot - pteOff;
   const file = space.kind === 'file';
   const pageCount = file ? space.backing!.pageCount : Infinity;
+  const folios = file && core.cacheOf(space, !vma.shared) === space && space.folioPages.size !== 0;
   const pte = core.pt.pte;
   let hit = false;
   for (let i = from; i <= to; i++) {
-    if (pte[base + i] !== 0) continue;
     const index = vma.pgoff + (vpn - pteOff + i - vmaStart);
     if (index >= pageCount) break;
+    if (folios) {
+      const [head, pages] = folioOf(space, index);
+      // file_end (last page index) >= folio_next_index: the folio ends before the file's last page
+      const first = pages > 1 && pageCount - 1 >= head + pages ? folioMappableAt(head, pages, vmaStart, vma.pgoff, vmaPages) : -1;
+      if (first >= 0) {
+        if (mapRange(core, vma, space, base - (vpn - pteOff), first, head, pages, vpn)) hit = true;
+        i = Math.max(i, first + pages - 1 - (vpn - pteOff));
+        continue;
+      }
+    }
+    if (pte[base + i] !== 0) continue;
     const frame = file ? lookupFilePage(core, space, index, !vma.shared) : (space.pages.get(index) ?? -1);
     if (frame < 0) continue;
     core.mapPte(base + i, frame, PTE_YOUNG);
     if (i === pteOff) hit = true;
   }
   return hit;
+}
+
+/**
+ * Maps the cached pages [head, head + pages) of `space` at vpn `first`
+ * onwards; `slot0` is the PTE slot of vpn 0 of this page table minus its
+ * first vpn (slot of vpn v = slot0 + v). True if `vpn` was mapped.
+ */
+function mapRange(core: MmCore, vma: Vma, space: NonNullable<Vma['space']>, slot0: number, first: number, head: number, pages: number, vpn: number): boolean {
+  const pte = core.pt.pte;
+  let hit = false;
+  for (let k = 0; k < pages; k++) {
+    const s = slot0 + first + k;
+    if (pte[s] !== 0) continue;
+    const frame = lookupFilePage(core, space, head + k, !vma.shared);
+    if (frame < 0) continue;
+    core.mapPte(s, frame, PTE_YOUNG);
+    if (first + k === vpn) hit = true;
+  }
+  return hit;
+}
+
+/**
+ * finish_fault for file page `index` (frame `frame`, at `slot` / `vpn`):
+ * maps its whole large folio when that is allowed and every PTE of it is
+ * none, else the one page. `bits` are the PTE bits (young; dirty and write
+ * for a shared write fault).
+ */
+export function finishFault(core: MmCore, vma: Vma, slot: number, vpn: number, index: number, frame: number, bits: number): void {
+  const space = vma.space!;
+  if (space.kind === 'file' && space.folioPages.size !== 0 && core.cacheOf(space, !vma.shared) === space) {
+    const [head, pages] = folioOf(space, index);
+    const vmaStart = vma.start / core.pageSize;
+    const first = pages > 1 && head + pages <= space.backing!.pageCount ? folioMappableAt(head, pages, vmaStart, vma.pgoff, (vma.end - vma.start) / core.pageSize) : -1;
+    if (first >= 0) {
+      const slot0 = slot - vpn;
+      const frames: number[] = [];
+      let none = true;
+      for (let k = 0; k < pages && none; k++) {
+        none = core.pt.pte[slot0 + first + k] === 0;
+        const f = k === index - head ? frame : lookupFilePage(core, space, head + k, !vma.shared);
+        if (f < 0) none = false;
+        frames.push(f);
+      }
+      if (none) {
+        for (let k = 0; k < pages; k++) core.mapPte(slot0 + first + k, frames[k]!, bits);
+        return;
+      }
+    }
+  }
+  core.mapPte(slot, frame, bits);
 }

@@ -34,7 +34,9 @@
  */
 import { CostOp } from './cost.js';
 import type { MmCore } from './core.js';
-import { faultAround } from './fault-around.js';
+import { faultAround, finishFault } from './fault-around.js';
+import { folioMarkDirty } from './folio.js';
+import { PTRS_PER_PTE } from './page-table.js';
 import { filePage } from './file-pages.js';
 import { FRAME_ANON, FRAME_DIRTY, FRAME_KSM, FRAME_SWAPCACHE, ZERO_FRAME } from './frames.js';
 import type { Process } from './process.js';
@@ -66,7 +68,10 @@ function doNoPage(core: MmCore, proc: Process, vma: Vma, slot: number, vpn: numb
     core.cost.charge(CostOp.faultZeroFill, 0);
     return;
   }
-  if (!write && core.faultAround > 1 && faultAround(core, vma, slot, vpn)) {
+  // A page table that has no entry yet: on this machine's kernel the fault maps its folio (or page) without fault-around.
+  const freshTable = core.pt.usedEntries[(slot / PTRS_PER_PTE) | 0] === 0;
+  const around = !write && core.faultAround > 1 && (!freshTable || core.faultAroundFreshTable);
+  if (around && faultAround(core, vma, slot, vpn)) {
     core.counters.minor++;
     proc.minorFaults++;
     core.cost.charge(CostOp.faultMinor, 0);
@@ -86,12 +91,15 @@ function doNoPage(core: MmCore, proc: Process, vma: Vma, slot: number, vpn: numb
   else proc.minorFaults++;
   if (!write || vma.shared) core.cost.charge(major ? CostOp.faultMajor : CostOp.faultMinor, 0);
   if (!write) {
-    core.mapPte(slot, frame, PTE_YOUNG);
+    // After a read the kernel retries the fault (VM_FAULT_RETRY), and the retry maps around.
+    if (major && around && faultAround(core, vma, slot, vpn)) return;
+    finishFault(core, vma, slot, vpn, index, frame, PTE_YOUNG);
     return;
   }
   if (vma.shared) {
     core.frames.flags[frame]! |= FRAME_DIRTY;
-    core.mapPte(slot, frame, WRITTEN);
+    folioMarkDirty(core.frames.flags, space, index, FRAME_DIRTY);
+    finishFault(core, vma, slot, vpn, index, frame, WRITTEN);
     return;
   }
   // A minor COW fault costs cowBreak (fault, allocation, copy); a major one the read fault plus a page copy.
@@ -114,6 +122,8 @@ function doWpPage(core: MmCore, proc: Process, vma: Vma, slot: number, pte: numb
   if (!inFault) proc.minorFaults++;
   if (vma.shared) {
     f.flags[frame]! |= FRAME_DIRTY;
+    const space = vma.space;
+    if (space !== null && space.kind === 'file') folioMarkDirty(f.flags, space, f.mappingIndex[frame]!, FRAME_DIRTY);
     core.pt.pte[slot] = pte | WRITTEN;
     core.cost.charge(CostOp.faultMinor, 0);
     return;

@@ -116,7 +116,8 @@ function checkKsm(core: MmCore, ksm: Ksm, ksmZero: number, zeroByPid: Map<number
       nodes++;
       seenNodes.add(node);
       const frame = t.nodeFrame[node]!;
-      if (frame < 0 || (f.flags[frame]! & (FRAME_USED | FRAME_KSM)) !== (FRAME_USED | FRAME_KSM) || t.nodeOfFrame[frame] !== node) {
+      // frame −1: a stale node (its KSM page was freed), pruned when looked up
+      if (frame !== -1 && ((f.flags[frame]! & (FRAME_USED | FRAME_KSM)) !== (FRAME_USED | FRAME_KSM) || t.nodeOfFrame[frame] !== node)) {
         fail(`KSM stable node ${node}: frame ${frame} is not its live KSM page`);
       }
       let len = 0;

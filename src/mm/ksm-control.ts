@@ -15,10 +15,21 @@
  *   and later (mmap, exec), is VM_MERGEABLE; 0 unmerges and clears
  *   VM_MERGEABLE on all VMAs (ksm_disable_merge_any).
  * - fork: a registered parent's child is registered, with MERGE_ANY copied;
- *   its VMAs keep VM_MERGEABLE (vma copies). exec: the old mm's items go;
- *   MERGE_ANY survives and keeps the mm registered (ksm_execve).
- * - run = 2 unmerges every mm and frees every rmap_item, keeping
- *   registrations; run = 0 stops the scanner, merged pages stay.
+ *   its VMAs keep VM_MERGEABLE (vma copies). exec: the old mm is torn down
+ *   as on exit; MERGE_ANY survives and registers the new mm (ksm_execve).
+ * - Teardown is lazy, as in mm/ksm.c: munmap and MADV_UNMERGEABLE free no
+ *   rmap_item; ksmd frees the items of addresses it no longer finds a page
+ *   for as its cursor passes them (get_next_rmap_item,
+ *   remove_trailing_rmap_items). On exit (and for the old mm of an exec)
+ *   __ksm_exit frees the mm's slot at once only when it has no items and the
+ *   cursor is elsewhere; otherwise the slot moves just after the cursor and
+ *   ksmd frees its items when it gets there. Until then they still count in
+ *   pages_sharing, pages_volatile, general_profit.
+ * - run = 2 unmerges every mm (unmerged pages are clean copies, as
+ *   break_ksm's unshare fault makes them), frees every rmap_item and stable
+ *   node and the slots of exited mms, keeps registrations, and resets the
+ *   scan sequence (full_scans reads 0: unmerge_and_remove_all_rmap_items);
+ *   run = 0 stops the scanner, merged pages stay.
  */
 import { SimulationError } from '../errors.js';
 import type { MmCore } from './core.js';
@@ -107,14 +118,13 @@ export abstract class KsmControl {
     });
   }
 
-  /** madvise(MADV_UNMERGEABLE) on [start, end). */
+  /** madvise(MADV_UNMERGEABLE) on [start, end): pages are unmerged now, rmap_items go when ksmd passes. */
   madviseUnmergeable(proc: Process, start: number, end: number): void {
     this.forEachVmaIn(proc, start, end, (vma) => {
       if (!vma.mergeable) return;
       this.unmerge(proc, vma.start, vma.end);
       vma.mergeable = false;
     });
-    this.forgetRange(proc.pid, start, end);
   }
 
   /** prctl(PR_SET_MEMORY_MERGE, on). */
@@ -133,7 +143,6 @@ export abstract class KsmControl {
       this.unmerge(proc, vma.start, vma.end);
       vma.mergeable = false;
     }
-    this.forgetRange(proc.pid, 0, Infinity);
     mm.mergeAny = false;
   }
 
@@ -151,25 +160,45 @@ export abstract class KsmControl {
     this.enter(cm);
   }
 
-  /** exec replaced the image of `pid`: the old mm's items go; MERGE_ANY keeps it registered. */
+  /** exec replaced the image of `pid`: the old mm goes as on exit; MERGE_ANY registers the new one (ksm_execve). */
   execve(pid: number): void {
     const mm = this.mms.get(pid);
     if (mm === undefined) return;
-    this.forgetRange(pid, 0, Infinity);
-    if (!mm.mergeAny && mm.registered) {
-      mm.registered = false;
-      this.removeSlot(pid);
+    const mergeAny = mm.mergeAny;
+    this.retire(mm);
+    if (mergeAny) {
+      const fresh = this.mmOf(pid);
+      fresh.mergeAny = true;
+      this.enter(fresh);
     }
   }
 
   /** ksm_exit (after the process's memory was unmapped). */
   exit(pid: number): void {
     const mm = this.mms.get(pid);
-    if (mm === undefined) return;
-    this.forgetRange(pid, 0, Infinity);
-    if (mm.registered) this.removeSlot(pid);
-    this.mms.delete(pid);
+    if (mm !== undefined) this.retire(mm);
   }
+
+  /**
+   * __ksm_exit: an mm without rmap_items, not under the cursor, leaves the
+   * list at once; otherwise it stays, under a pid of its own (the process's
+   * pid may get a new mm by exec), just after the cursor, for ksmd to free.
+   */
+  private retire(mm: KsmMm): void {
+    this.mms.delete(mm.pid);
+    if (!mm.registered) return;
+    if (mm.items.size === 0 && !this.underCursor(mm.pid)) {
+      this.removeSlot(mm.pid);
+      return;
+    }
+    const old: KsmMm = { pid: this.nextExited--, items: mm.items, rmapItems: mm.rmapItems, mergingPages: mm.mergingPages, zeroPages: mm.zeroPages, mergeAny: false, registered: true };
+    for (const item of old.items.values()) this.tree.itemPid[item] = old.pid;
+    this.mms.set(old.pid, old);
+    this.moveExitedSlot(mm.pid, old.pid);
+  }
+
+  /** Ids of exited mms still on the list: negative, never a pid. */
+  private nextExited = -1;
 
   /** Frees the rmap_items of [start, end) of `pid` (munmap, MADV_UNMERGEABLE). */
   forgetRange(pid: number, start: number, end: number): void {
@@ -193,14 +222,19 @@ export abstract class KsmControl {
     });
   }
 
-  /** run = 2: unmerge every registered mm and free every rmap_item. */
+  /** run = 2 (unmerge_and_remove_all_rmap_items): unmerge every mm, free every rmap_item, stable node and exited mm. */
   unmergeAll(): void {
-    for (const mm of this.mms.values()) {
+    for (const mm of [...this.mms.values()]) {
       const proc = this.core.procs.get(mm.pid);
-      if (proc === undefined) continue;
-      for (const vma of proc.vmas) if (vma.mergeable) this.unmerge(proc, vma.start, vma.end);
+      if (proc !== undefined) for (const vma of proc.vmas) if (vma.mergeable) this.unmerge(proc, vma.start, vma.end);
       this.forgetRange(mm.pid, 0, Infinity);
+      if (proc === undefined && mm.pid < 0) {
+        this.mms.delete(mm.pid);
+        this.removeSlot(mm.pid);
+      }
     }
+    this.tree.removeAllNodes((pid) => this.mmOf(pid));
+    this.resetScan();
   }
 
   /** __ksm_enter: puts `mm` on the scan list, behind the cursor. */
@@ -212,6 +246,12 @@ export abstract class KsmControl {
 
   protected abstract insertSlot(pid: number): void;
   protected abstract removeSlot(pid: number): void;
+  /** Whether the cursor is in `pid`'s mm (ksm_scan.mm_slot). */
+  protected abstract underCursor(pid: number): boolean;
+  /** The exited mm `pid`, now `exited`, moves just after the cursor (or stays under it). */
+  protected abstract moveExitedSlot(pid: number, exited: number): void;
+  /** ksm_scan back at the list head with seqnr 0. */
+  protected abstract resetScan(): void;
 
   /** Splits VMAs at start and end, calls fn on each VMA inside, then merges neighbours again. */
   private forEachVmaIn(proc: Process, start: number, end: number, fn: (vma: Vma) => void): void {

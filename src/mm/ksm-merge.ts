@@ -14,7 +14,8 @@
  *   (is_ksm_zero_pte) and counts it in ksm_zero_pages; it is not in Rss.
  * - unsharePte: break_ksm's FAULT_FLAG_UNSHARE fault: a KSM page or a KSM
  *   zero page at `slot` is replaced by a private copy, mapped read-only
- *   (the next write reuses it), as wp_page_copy does for an unshare.
+ *   and clean (smaps: Private_Clean; the next write reuses it), as
+ *   wp_page_copy does for an unshare.
  */
 import type { MmCore } from './core.js';
 import { CostOp } from './cost.js';
@@ -77,7 +78,7 @@ export function unsharePte(core: MmCore, slot: number): boolean {
   if (!ksmZero) core.get(frame);
   let copy: number;
   try {
-    copy = core.allocFrame(FRAME_ANON | FRAME_DIRTY);
+    copy = core.allocFrame(FRAME_ANON); // an unshare copy is clean (wp_page_copy: no pte_mkdirty)
   } catch (e) {
     if (!ksmZero) core.put(frame);
     throw e;

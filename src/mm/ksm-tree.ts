@@ -8,7 +8,11 @@
  *   or neither: "volatile"), smart scan's age and remaining skips. Each
  *   mm keeps a Map from vpn to its items.
  * - A stable node is one KSM page (a write-protected frame with FRAME_KSM)
- *   and the hlist of rmap_items merged with it. Linux orders stable nodes
+ *   and the hlist of rmap_items merged with it. When the KSM page is freed
+ *   the node stays, stale (nodeFrame −1), its items still counted, until
+ *   something looks it up (ksm_get_folio finds it stale and calls
+ *   remove_node_from_stable_tree): an item of it leaving the tree, or a
+ *   stable-tree search meeting it. Linux orders stable nodes
  *   in a red-black tree by memcmp; here they are chained per content hash
  *   (XXH32) and every hit is compared byte for byte. Several nodes with
  *   the same bytes exist when max_page_sharing was reached (Linux's chain
@@ -172,7 +176,7 @@ export class KsmTree {
     else this.stableByKey.delete(key);
     if (n !== -1) this.nodePrev[n] = p;
     const frame = this.nodeFrame[node]!;
-    if (this.nodeOfFrame[frame] === node) this.nodeOfFrame[frame] = -1;
+    if (frame >= 0 && this.nodeOfFrame[frame] === node) this.nodeOfFrame[frame] = -1;
     this.nodeFrame[node] = -1;
     this.nodeFree.push(node);
     this.stableNodes--;
@@ -195,10 +199,34 @@ export class KsmTree {
 
   // ---- both trees ----
 
+  /** Finds the KSM state of an item's pid (set by Ksm), for pruning stale nodes. */
+  mmOf: (pid: number) => KsmMm = () => {
+    throw new InternalError('KsmTree.mmOf not set');
+  };
+
+  /** The KSM page of `node` was freed: the node stays, stale, until looked up. */
+  markStale(node: number): void {
+    const frame = this.nodeFrame[node]!;
+    if (frame >= 0 && this.nodeOfFrame[frame] === node) this.nodeOfFrame[frame] = -1;
+    this.nodeFrame[node] = -1;
+  }
+
+  /** remove_all_stable_nodes (run = 2). */
+  removeAllNodes(mmOf: (pid: number) => KsmMm): void {
+    for (const head of [...this.stableByKey.values()]) {
+      for (let node = head; node !== -1; ) {
+        const next = this.nodeNext[node]!;
+        this.removeNode(node, mmOf);
+        node = next;
+      }
+    }
+  }
+
   /** remove_rmap_item_from_tree: takes `item` out of whichever tree holds it. */
   removeFromTree(item: number, mm: KsmMm, seqnr: number): void {
     const flags = this.itemFlags[item]!;
-    if (flags === ITEM_STABLE) this.removeStable(item, mm);
+    if (flags === ITEM_STABLE && this.nodeFrame[this.itemNode[item]!] === -1) this.removeNode(this.itemNode[item]!, this.mmOf);
+    else if (flags === ITEM_STABLE) this.removeStable(item, mm);
     else if (flags === ITEM_UNSTABLE) this.removeUnstable(item, seqnr);
   }
 

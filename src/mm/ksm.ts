@@ -36,13 +36,18 @@
  *    node holds both items; else the item joins the unstable tree.
  * Every hash hit is confirmed byte for byte (pages_identical).
  *
+ * Teardown is lazy, as in mm/ksm.c (ksm-control.ts): rmap_items of
+ * unmapped or unmerged ranges and of exited mms are freed when the cursor
+ * passes them; a stable node whose KSM page was freed stays, stale, until
+ * it is looked up. Between batches (where tick() lets anyone look) the
+ * counters read as Linux's do.
+ *
  * Where the model is simpler than mm/ksm.c, and why:
- * - When a KSM page is freed (all its PTEs gone: COW, unmap, exit, swap-out)
- *   its stable node goes at once; Linux finds stale nodes lazily. An item
- *   whose PTE no longer maps its KSM page (after a COW) stays in the node
- *   until it is visited again, as in Linux.
- * - munmap, exit, exec and MADV_UNMERGEABLE free the items of the range at
- *   once; Linux frees them as the cursor passes.
+ * - Items the cursor passed without finding a page are freed at the end of
+ *   the batch (Linux: at once, inside the batch); only a stable node's
+ *   length within that batch can differ (max_page_sharing).
+ * - A stable-tree search prunes the stale nodes in its hash chain; Linux
+ *   prunes those on its memcmp path through the red-black tree.
  * - A KSM page that is swapped out loses its KSM identity; the swap cache
  *   keeps it shared between the PTEs that held it, and ksmd may merge it
  *   again. (Linux keeps KSM pages KSM in the swap cache.)
@@ -91,6 +96,7 @@ export class Ksm extends KsmControl {
     this.zeroes = new Uint8Array(core.pageSize);
     this.zeroChecksum = zeroPageChecksum(core.pageSize) | 0;
     this.nextBatchAt = this.sleepMillisecs;
+    this.tree.mmOf = (pid) => this.mmOf(pid);
   }
 
   /** Runs the ksmd batches due by simulated time `now` (ms). Returns pages scanned. */
@@ -118,13 +124,25 @@ export class Ksm extends KsmControl {
       this.pagesScanned++;
       done++;
     }
+    this.freePassedItems();
     return done;
   }
 
-  /** A KSM frame is being freed: its stable node goes with it. */
+  /** get_next_rmap_item: items of the current mm below the cursor that it found no page for this time are freed. */
+  private freePassedItems(): void {
+    if (this.cursorSlot < 0 || this.cursorSlot >= this.slots.length) return;
+    const mm = this.mmOf(this.slots[this.cursorSlot]!);
+    for (const [vpn, item] of mm.items) {
+      if (vpn >= this.cursorVpn || this.tree.itemSeen[item] === this.seqnr) continue;
+      this.tree.removeFromTree(item, mm, this.seqnr);
+      this.tree.freeItem(mm, item);
+    }
+  }
+
+  /** A KSM frame is being freed: its stable node goes stale (ksm_get_folio will prune it). */
   ksmFrameFreed(frame: number): void {
     const node = frame < this.tree.nodeOfFrame.length ? this.tree.nodeOfFrame[frame]! : -1;
-    if (node !== -1) this.tree.removeNode(node, (pid) => this.mmOf(pid));
+    if (node !== -1) this.tree.markStale(node);
   }
 
   /** core.ksmZeroHook: a KSM zero-page PTE appeared or went. */
@@ -180,6 +198,30 @@ export class Ksm extends KsmControl {
       this.slots.splice(this.cursorSlot, 0, pid);
       this.cursorSlot++;
     }
+  }
+
+  protected override underCursor(pid: number): boolean {
+    return this.cursorSlot >= 0 && this.slots[this.cursorSlot] === pid;
+  }
+
+  protected override moveExitedSlot(pid: number, exited: number): void {
+    const i = this.slots.indexOf(pid);
+    if (i === -1) return;
+    if (i === this.cursorSlot) {
+      this.slots[i] = exited;
+      return;
+    }
+    this.slots.splice(i, 1);
+    if (i < this.cursorSlot) this.cursorSlot--;
+    this.slots.splice(this.cursorSlot + 1, 0, exited); // list_move after ksm_scan.mm_slot (the head: first)
+  }
+
+  protected override resetScan(): void {
+    this.tree.resetUnstable();
+    this.cursorSlot = -1;
+    this.cursorVpn = 0;
+    this.cursorSawMergeable = false;
+    this.seqnr = 0;
   }
 
   protected override removeSlot(pid: number): void {
@@ -251,9 +293,9 @@ export class Ksm extends KsmControl {
           this.cursorVpn = Math.max(this.cursorVpn, end);
         }
       }
-      // Past the last VMA of this mm: free the items no page was found for this pass.
+      // Past the last VMA of this mm: free the items no page was found for this pass (all of an exited mm's).
       for (const item of mm.items.values()) {
-        if (this.tree.itemSeen[item] !== this.seqnr) {
+        if (this.tree.itemSeen[item] !== this.seqnr || proc === undefined) {
           this.tree.removeFromTree(item, mm, this.seqnr);
           this.tree.freeItem(mm, item);
         }
@@ -262,6 +304,7 @@ export class Ksm extends KsmControl {
         mm.registered = false;
         mm.mergeAny = false;
         this.slots.splice(this.cursorSlot, 1);
+        if (proc === undefined) this.mms.delete(pid);
       } else {
         this.cursorSlot++;
       }
@@ -341,7 +384,12 @@ export class Ksm extends KsmControl {
   private stableSearch(page: Uint8Array, key: number): number {
     const t = this.tree;
     const core = this.core;
-    for (let node = t.stableByKey.get(key) ?? -1; node !== -1; node = t.nodeNext[node]!) {
+    for (let node = t.stableByKey.get(key) ?? -1, next = -1; node !== -1; node = next) {
+      next = t.nodeNext[node]!;
+      if (t.nodeFrame[node] === -1) {
+        t.removeNode(node, t.mmOf); // stale: its KSM page was freed
+        continue;
+      }
       const len = t.nodeLen[node]!;
       if (len === 0 || len >= this.maxPageSharing) continue;
       core.cost.charge(CostOp.compare, core.pageSize);

@@ -31,6 +31,7 @@ import { checkMachineOptions, checkPlan, invalid } from './machine-checks.js';
 import { MmCore } from './core.js';
 import type { FileBacking } from '../abi/file-backing.js';
 import { readIntoCache } from './file-pages.js';
+import { cacheFileFolios, type PageCacheFill } from './folio-cache.js';
 import { copyMm } from './fork.js';
 import { checkInvariants } from './invariants.js';
 import { checkPolicyInvariants } from './invariants-policies.js';
@@ -88,6 +89,7 @@ export class Machine {
       cost: new CostAccumulator(options.costs),
     });
     this.core.procs = this.procs;
+    this.core.faultAroundFreshTable = options.faultAroundFreshTable ?? false;
     cores.set(this, this.core);
     this.policies = new Policies(this.core, options);
   }
@@ -268,7 +270,6 @@ export class Machine {
       this.checkRange(opts.addr, len, 'mmap');
       start = opts.addr;
       unmapRange(this.core, proc, start, start + len);
-      this.policies.ksm.forgetRange(pid, start, start + len);
     } else {
       start = getUnmappedArea(proc, len, ps);
     }
@@ -287,7 +288,6 @@ export class Machine {
     const len = Math.ceil(length / this.pageSize) * this.pageSize;
     this.checkRange(addr, len, 'munmap');
     unmapRange(this.core, proc, addr, addr + len);
-    this.policies.ksm.forgetRange(pid, addr, addr + len);
   }
 
   /** mprotect: the range must be fully mapped (E_NOMEM otherwise). */
@@ -367,6 +367,17 @@ export class Machine {
     const read = readIntoCache(this.core, space, first, Math.ceil((offset + length) / ps), true);
     if (!this.core.keepPageCache) this.core.dropCaches();
     return read;
+  }
+
+  /**
+   * Puts a whole file into the page cache in the folio sizes `fill` says
+   * (folio.ts): written by write() calls, 4 KiB pages, or explicit sizes.
+   * Pages already cached stay as they are; the file must not be cached
+   * yet for the layout to apply. Returns pages read. Needs keepPageCache
+   * for the pages to stay while nothing maps them.
+   */
+  cacheFile(backing: FileBacking, fill: PageCacheFill): number {
+    return cacheFileFolios(this.core, backing, fill);
   }
 
   /** Frees clean page-cache pages that nothing maps (drop_caches). Returns frames freed. */

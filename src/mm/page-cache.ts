@@ -29,6 +29,9 @@ export class AddressSpace {
   readonly pages = new Map<number, number>();
   /** VMAs referring to this space (all processes). A 'shmem' space dies at 0. */
   vmaRefs = 0;
+  /** Large folios of a 'file' space (folio.ts): page index → folio head index, head → pages. */
+  readonly folioHead = new Map<number, number>();
+  readonly folioPages = new Map<number, number>();
   /** Content namespace of a 'file' space's backing (core.ts), once looked up; -1 before. */
   contentNamespace = -1;
 

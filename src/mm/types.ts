@@ -48,6 +48,13 @@ export interface MachineOptions {
    */
   faultAround?: number;
   /**
+   * Whether the first read fault in a page-table page that has no entries
+   * faults around too. Linux's source says so (do_fault_around allocates the
+   * page table); this machine's 6.18 kernel maps only the faulting folio, or
+   * one page, there (test/mm-folio-kernel.test.ts). Default false.
+   */
+  faultAroundFreshTable?: boolean;
+  /**
    * mmap read-around on a major fault, in pages: the window (starting half of
    * it before the fault) is read into the page cache. Only with
    * keepPageCache. 0 … 4096; default 32 (read_ahead_kb 128). Cost: frames and
