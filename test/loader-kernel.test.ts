@@ -41,6 +41,8 @@ interface Case {
   probe?: ProbeOptions;
 }
 
+/** The directory writeSynthetic fills (set while the cases are chosen, below), removed after the tests. */
+let syntheticDir: string | undefined;
 const unavailable = olderKernel() ?? kernelProbeUnavailable();
 if (unavailable) console.warn(`loader-kernel: skipped: ${unavailable}`);
 const cases = unavailable ? [] : chooseCases();
@@ -201,7 +203,6 @@ function expectedPage(plan: ExecPlan, addr: number): Uint8Array | null | undefin
   return page;
 }
 
-let syntheticDir: string | undefined;
 
 /** Writes the synthetic layouts to a temporary directory, executable. */
 function writeSynthetic(): Case[] {
