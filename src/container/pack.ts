@@ -36,6 +36,8 @@ import { OutputFile } from './output.js';
 import { PageStoreWriter, workersAvailable, type PageLayout } from './page-store.js';
 import { SourceFiles } from './sources.js';
 import { walkInputs, type WalkEntry } from './walk.js';
+import { capturePseudoFiles } from './pseudo-files.js';
+import { changedError, checkAllUnchanged, checkNothingPast, checkSecondRead, checkStamp, isRacy, nowNs } from './source-check.js';
 
 export interface PackOptions {
   /** Bytes per page: 4096 (default), 16384 or 65536. */
@@ -57,6 +59,11 @@ export interface PackOptions {
    * the container must come out the same. Checksums always use XXH64.
    */
   indexHash?: PageHash64;
+  /**
+   * For tests: called after each read of a source file with the file and
+   * the offset read up to, so a test can change the file mid-pack.
+   */
+  afterSourceRead?: (source: string, position: number) => void;
 }
 
 export interface PackSummary {
@@ -90,8 +97,17 @@ const THREADS_MIN_INPUT = 8 << 20;
 export async function pack(inputs: readonly string[], output: string, options: PackOptions = {}): Promise<PackSummary> {
   const pageSize = options.pageSize ?? 4096;
   if (!PAGE_SIZES.includes(pageSize)) throw new UsageError(`page size ${pageSize} is not one of ${PAGE_SIZES.join(', ')}`, { field: 'pageSize', actual: pageSize });
-  const layout = options.codec ?? 'lz4';
   const entries = walkInputs(inputs, { clampMtimeSeconds: options.sourceDateEpoch });
+  const pseudo = capturePseudoFiles(entries);
+  try {
+    return await packEntries(entries, output, pageSize, options);
+  } finally {
+    pseudo.dispose();
+  }
+}
+
+async function packEntries(entries: WalkEntry[], output: string, pageSize: number, options: PackOptions): Promise<PackSummary> {
+  const layout = options.codec ?? 'lz4';
   const inputBytes = entries.reduce((sum, e) => sum + e.size, 0);
   const threads = options.threads ?? (workersAvailable() && inputBytes >= THREADS_MIN_INPUT ? Math.min(4, os.availableParallelism()) : 0);
   if (threads > 0 && !workersAvailable()) throw new UsageError('compression threads need the compiled worker (npm run build)');
@@ -121,15 +137,19 @@ export async function pack(inputs: readonly string[], output: string, options: P
       const entry = entries[f]!;
       if (entry.kind !== 'regular') continue;
       const fd = openSource(entry);
+      // Files written in the last clock ticks are read twice (source-check.ts).
+      const pageHashes: bigint[] | undefined = entry.stamp && isRacy(entry.stamp, nowNs()) ? [] : undefined;
       try {
         for (let position = 0; position < entry.size; ) {
           if (options.signal?.aborted) throw new PagestackError('E_INTERRUPTED', 'interrupted', {}, 130);
           const want = Math.min(CHUNK_BYTES, entry.size - position);
           readExactly(fd, chunk, want, position, entry.source);
+          options.afterSourceRead?.(entry.source, position + want);
           const padded = Math.ceil(want / pageSize) * pageSize;
           chunk.fill(0, want, padded);
           for (let at = 0; at < padded; at += pageSize) {
             const page = chunk.subarray(at, at + pageSize);
+            pageHashes?.push(h64(page));
             const id = index.add(page);
             shareMap.push(id);
             if (id === ZERO_CONTENT_ID) counts.zero++;
@@ -144,12 +164,21 @@ export async function pack(inputs: readonly string[], output: string, options: P
           done += want;
           options.onProgress?.(done, inputBytes);
         }
+        if (entry.stamp) {
+          checkNothingPast(fd, entry.source, entry.size, chunk);
+          checkStamp(fd, entry.source, entry.stamp, 'after it was read');
+          if (pageHashes) {
+            checkSecondRead(fd, entry.source, entry.size, pageSize, h64, pageHashes, chunk);
+            checkStamp(fd, entry.source, entry.stamp, 'after it was read twice');
+          }
+        }
       } finally {
         fs.closeSync(fd);
       }
     }
     await store.finish();
     sources.close();
+    checkAllUnchanged(entries);
 
     // Tables after the page store, then the header at offset 0.
     const pageStore = section(SectionKind.PageStore, store.startOffset, store.storedBytes, 0n, false);
@@ -256,10 +285,13 @@ function openSource(entry: WalkEntry): number {
   } catch (err) {
     throw fsError(err, entry.source);
   }
-  const st = fs.fstatSync(fd);
-  if (!st.isFile() || st.size !== entry.size) {
+  try {
+    const st = fs.fstatSync(fd);
+    if (!st.isFile() || st.size !== entry.size) throw changed(entry.source);
+    if (entry.stamp) checkStamp(fd, entry.source, entry.stamp, 'from when the walk saw it');
+  } catch (err) {
     fs.closeSync(fd);
-    throw changed(entry.source);
+    throw err;
   }
   return fd;
 }
@@ -279,5 +311,5 @@ function readExactly(fd: number, into: Uint8Array, length: number, position: num
 }
 
 function changed(file: string): InputError {
-  return new InputError('E_CHANGED', `${file}: file changed while it was being packed`, { file });
+  return changedError(file, 'its size differs from when the walk saw it');
 }

@@ -19,6 +19,7 @@ import { readHeader } from './header-check.js';
 import { createPageCodec, type PageCodec } from './page-codec.js';
 import { normalizeMemberName } from './paths.js';
 import { readTables, type ContainerEntry } from './table-check.js';
+import { openRegular } from '../util/open-regular.js';
 
 export type { ContainerEntry } from './table-check.js';
 
@@ -267,14 +268,8 @@ export class Container {
 /** Opens and checks a container (header and tables; pages are checked as they are read). */
 export async function openContainer(path: string): Promise<Container> {
   const hash = await loadPageHasher();
-  let fd: number;
+  const { fd } = openRegular(path);
   try {
-    fd = fs.openSync(path, 'r');
-  } catch (err) {
-    throw fsError(err, path);
-  }
-  try {
-    if (!fs.fstatSync(fd).isFile()) throw fsError(Object.assign(new Error('not a file'), { code: 'EISDIR' }), path);
     return new Container(path, fd, hash);
   } catch (err) {
     fs.closeSync(fd);

@@ -14,6 +14,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { InputError, UsageError, fsError } from '../errors.js';
 import { MAX_LINK_BYTES, MAX_PATH_BYTES, type FileKind } from './format.js';
+import { stampOf, type FileStamp } from './source-check.js';
 
 export interface WalkEntry {
   /** Path inside the container. */
@@ -31,6 +32,8 @@ export interface WalkEntry {
   linkTarget: string;
   /** Hard links: index of the first entry of the same inode. */
   linkIndex: number;
+  /** Regular files: what the walk saw, compared again while and after pack reads the file. */
+  stamp?: FileStamp;
 }
 
 export interface WalkOptions {
@@ -98,7 +101,7 @@ export function walkInputs(inputs: readonly string[], options: WalkOptions = {})
       } else {
         if (st.nlink > 1n) inodes.set(key, entries.length);
         if (st.size > BigInt(Number.MAX_SAFE_INTEGER)) throw new InputError('E_TOO_LARGE', `${source}: file too large`, { file: source });
-        entries.push({ ...base, size: Number(st.size) });
+        entries.push({ ...base, size: Number(st.size), stamp: stampOf(st) });
       }
     } else if (st.isDirectory()) {
       entries.push({ ...base, kind: 'directory' });
