@@ -37,6 +37,7 @@ import { PageStoreWriter, workersAvailable, type PageLayout } from './page-store
 import { SourceFiles } from './sources.js';
 import { walkInputs, type WalkEntry } from './walk.js';
 import { capturePseudoFiles } from './pseudo-files.js';
+import { encodeName, osPath } from './name-bytes.js';
 import { changedError, checkAllUnchanged, checkNothingPast, checkSecondRead, checkStamp, isRacy, nowNs } from './source-check.js';
 
 export interface PackOptions {
@@ -240,7 +241,6 @@ function section(kind: number, offset: number, length: number, checksum: bigint,
   return { kind, flags: SECTION_REQUIRED | (checksummed ? SECTION_CHECKSUMMED : 0), offset, length, checksum };
 }
 
-const encoder = new TextEncoder();
 const HOST_LITTLE_ENDIAN = new Uint8Array(Uint32Array.of(1).buffer)[0] === 1;
 
 /** The file table, string table and share map bytes (FORMAT.md sections 5 and 6). */
@@ -250,9 +250,9 @@ function buildTables(entries: WalkEntry[], pageSize: number, shareMap: Uint32Arr
   const strings = new GrowableBytes();
   let firstPage = 0;
   entries.forEach((e, i) => {
-    const pathBytes = encoder.encode(e.path);
+    const pathBytes = encodeName(e.path);
     const pathOffset = strings.append(pathBytes);
-    const linkBytes = e.kind === 'symlink' ? encoder.encode(e.linkTarget) : new Uint8Array(0);
+    const linkBytes = e.kind === 'symlink' ? encodeName(e.linkTarget) : new Uint8Array(0);
     const linkOffset = e.kind === 'symlink' ? strings.append(linkBytes) : 0;
     encodeFileEntry(view, i * FILE_ENTRY_SIZE, {
       pathOffset,
@@ -281,7 +281,7 @@ function buildTables(entries: WalkEntry[], pageSize: number, shareMap: Uint32Arr
 function openSource(entry: WalkEntry): number {
   let fd: number;
   try {
-    fd = fs.openSync(entry.source, fs.constants.O_RDONLY | fs.constants.O_NOFOLLOW);
+    fd = fs.openSync(osPath(entry.source), fs.constants.O_RDONLY | fs.constants.O_NOFOLLOW);
   } catch (err) {
     throw fsError(err, entry.source);
   }

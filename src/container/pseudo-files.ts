@@ -14,6 +14,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { InputError, fsError } from '../errors.js';
 import { stampOf, type FileStamp } from './source-check.js';
+import { osPath } from './name-bytes.js';
 
 /** Largest pseudo-file pack stores (each one is read twice, in memory). */
 export const MAX_PSEUDO_BYTES = 16 << 20;
@@ -45,7 +46,7 @@ function pseudoFilesystemOf(dir: string, cache: Map<string, string | undefined>)
   if (cache.has(dir)) return cache.get(dir);
   let name: string | undefined;
   try {
-    name = PSEUDO_FILESYSTEMS.get(Number(fs.statfsSync(dir).type));
+    name = PSEUDO_FILESYSTEMS.get(Number(fs.statfsSync(osPath(dir) as string).type));
   } catch {
     name = undefined; // the read itself names any problem
   }
@@ -56,7 +57,7 @@ function pseudoFilesystemOf(dir: string, cache: Map<string, string | undefined>)
 function readToEnd(file: string, fsName: string): Buffer {
   let fd: number;
   try {
-    fd = fs.openSync(file, fs.constants.O_RDONLY | fs.constants.O_NONBLOCK | fs.constants.O_NOFOLLOW);
+    fd = fs.openSync(osPath(file), fs.constants.O_RDONLY | fs.constants.O_NONBLOCK | fs.constants.O_NOFOLLOW);
   } catch (err) {
     throw fsError(err, file);
   }

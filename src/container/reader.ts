@@ -18,6 +18,7 @@ import { OPTIONAL_PAGE_ALIGNED, PAGE_ENTRY, PAGE_ENTRY_SIZE, SectionKind, checks
 import { readHeader } from './header-check.js';
 import { createPageCodec, type PageCodec } from './page-codec.js';
 import { normalizeMemberName } from './paths.js';
+import { displayName } from './name-bytes.js';
 import { readTables, type ContainerEntry } from './table-check.js';
 import { openRegular } from '../util/open-regular.js';
 
@@ -87,7 +88,12 @@ export class Container {
       this.byPath = new Map();
       this.files.forEach((f) => this.byPath!.set(f.path, f.index));
     }
-    return this.byPath.get(normalizeMemberName(member));
+    const name = normalizeMemberName(member);
+    const exact = this.byPath.get(name);
+    if (exact !== undefined) return exact;
+    // A name that is not UTF-8 can be asked for as ls shows it (\xNN escapes).
+    if (!name.includes('\\')) return undefined;
+    return this.files.find((f) => displayName(f.path) === name)?.index;
   }
 
   /** The stored page id of page `pageIndex` of file `fileIndex` (0: the zero page). */

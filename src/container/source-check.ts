@@ -21,6 +21,7 @@
  */
 import fs from 'node:fs';
 import { InputError, fsError } from '../errors.js';
+import { osPath } from './name-bytes.js';
 
 /** What identifies one version of a file's content without reading it. */
 export interface FileStamp {
@@ -92,7 +93,7 @@ export function checkAllUnchanged(files: ReadonlyArray<{ source: string; stamp?:
     if (!f.stamp) continue;
     let st: fs.BigIntStats;
     try {
-      st = fs.lstatSync(f.source, { bigint: true });
+      st = fs.lstatSync(osPath(f.source), { bigint: true });
     } catch (err) {
       throw changedError(f.source, `it can no longer be stat'ed: ${fsError(err, f.source).message}`);
     }

@@ -8,13 +8,14 @@
  * file seen again through another hard link becomes a 'hardlink' entry
  * pointing at the first one. Device files, FIFOs and sockets are refused:
  * the format has no place for them and silently dropping them would make
- * the round trip inexact. Names that are not valid UTF-8 are refused too.
+ * the round trip inexact. Names are kept byte for byte (name-bytes.ts).
  */
 import fs from 'node:fs';
 import path from 'node:path';
 import { InputError, UsageError, fsError } from '../errors.js';
-import { MAX_LINK_BYTES, MAX_PATH_BYTES, type FileKind } from './format.js';
+import { MAX_LINK_BYTES, MAX_PATH_BYTES, MTIME_MAX_SECONDS, MTIME_MIN_SECONDS, type FileKind } from './format.js';
 import { stampOf, type FileStamp } from './source-check.js';
+import { decodeName, encodeName, nameByteLength, osPath } from './name-bytes.js';
 
 export interface WalkEntry {
   /** Path inside the container. */
@@ -41,7 +42,6 @@ export interface WalkOptions {
   clampMtimeSeconds?: number;
 }
 
-const utf8 = new TextDecoder('utf-8', { fatal: true });
 const NS_PER_S = 1_000_000_000n;
 
 /** Walks every PATH (each stored under its own base name) and returns the entries in file-table order. */
@@ -52,7 +52,7 @@ export function walkInputs(inputs: readonly string[], options: WalkOptions = {})
     if (name === '' || name === '.' || name === '..') {
       throw new UsageError(`${input}: cannot be packed under a name of its own (give a directory below the root)`, { file: input });
     }
-    return { name, bytes: Buffer.from(name, 'utf8'), source: input };
+    return { name, bytes: encodeName(name), source: input };
   });
   tops.sort((a, b) => Buffer.compare(a.bytes, b.bytes));
   for (let i = 1; i < tops.length; i++) {
@@ -71,16 +71,19 @@ export function walkInputs(inputs: readonly string[], options: WalkOptions = {})
 
   while (stack.length > 0) {
     const { source, member } = stack.pop()!;
-    if (Buffer.byteLength(member, 'utf8') > MAX_PATH_BYTES) {
+    if (nameByteLength(member) > MAX_PATH_BYTES) {
       throw new InputError('E_PATH_TOO_LONG', `${source}: path inside the container is longer than ${MAX_PATH_BYTES} bytes`, { file: source });
     }
     let st: fs.BigIntStats;
     try {
-      st = fs.lstatSync(source, { bigint: true });
+      st = fs.lstatSync(osPath(source), { bigint: true });
     } catch (err) {
       throw fsError(err, source);
     }
     const mtime = mtimeOf(st.mtimeNs, options.clampMtimeSeconds);
+    if (mtime.seconds < MTIME_MIN_SECONDS || mtime.seconds > MTIME_MAX_SECONDS) {
+      throw new InputError('E_MTIME', `${source}: mtime ${st.mtimeNs} ns is outside the range a container holds (-2^33 to 2^33-1 s, years 1697 to 2242)`, { file: source });
+    }
     const base: WalkEntry = {
       path: member,
       source,
@@ -120,39 +123,29 @@ export function walkInputs(inputs: readonly string[], options: WalkOptions = {})
   return entries;
 }
 
-/** Directory entries sorted by the bytes of their names; names must be UTF-8. */
+/** Directory entries sorted by the bytes of their names (names are bytes: see name-bytes.ts). */
 function listDirectory(dir: string): string[] {
   let raw: Buffer[];
   try {
-    raw = fs.readdirSync(dir, { encoding: 'buffer' });
+    raw = fs.readdirSync(osPath(dir), { encoding: 'buffer' });
   } catch (err) {
     throw fsError(err, dir);
   }
   raw.sort(Buffer.compare);
-  return raw.map((bytes) => decodeName(bytes, dir));
-}
-
-function decodeName(bytes: Buffer, where: string): string {
-  try {
-    return utf8.decode(bytes);
-  } catch {
-    throw new InputError('E_PATH_ENCODING', `${where}: contains a name that is not valid UTF-8 (${bytes.toString('hex')}), which the format cannot store`, {
-      file: where,
-    });
-  }
+  return raw.map((bytes) => decodeName(bytes));
 }
 
 function readLink(source: string): string {
   let target: Buffer;
   try {
-    target = fs.readlinkSync(source, { encoding: 'buffer' });
+    target = fs.readlinkSync(osPath(source), { encoding: 'buffer' });
   } catch (err) {
     throw fsError(err, source);
   }
   if (target.length === 0 || target.length > MAX_LINK_BYTES) {
     throw new InputError('E_LINK', `${source}: symbolic link target of ${target.length} bytes cannot be stored`, { file: source });
   }
-  return decodeName(target, source);
+  return decodeName(target);
 }
 
 /** Splits st_mtim (ns since the epoch) into seconds and nanoseconds, clamped to SOURCE_DATE_EPOCH. */
