@@ -10,12 +10,17 @@ import { fileURLToPath } from 'node:url';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
 const { main } = await import(path.join(root, 'dist/cli/main.js'));
-const [seedText = '1', itersText = '10', kindsText = 'container,scenario,elf', work = fs.mkdtempSync('/tmp/pagestack-fuzz-')] = process.argv.slice(2);
+const [
+  seedText = '1',
+  itersText = '10',
+  kindsText = 'container,scenario,elf',
+  work = fs.mkdtempSync('/tmp/pagestack-fuzz-'),
+] = process.argv.slice(2);
 const kinds = kindsText.split(',');
 const out = process.stdout.write.bind(process.stdout);
 
 // xorshift32: the same mutants for the same seed on every machine.
-let state = (Number(seedText) >>> 0) || 1;
+let state = Number(seedText) >>> 0 || 1;
 const rand = () => {
   state ^= state << 13;
   state >>>= 0;
@@ -25,7 +30,24 @@ const rand = () => {
   return state / 0x100000000;
 };
 const pick = (n) => Math.floor(rand() * n);
-const INTERESTING = [0n, 1n, 0x7fn, 0x80n, 0xffn, 0xfffn, 0x1000n, 0xffffn, 0x7fffffffn, 0xffffffffn, 2n ** 32n, 2n ** 46n, 2n ** 47n, 2n ** 53n, 2n ** 63n, 2n ** 64n - 1n];
+const INTERESTING = [
+  0n,
+  1n,
+  0x7fn,
+  0x80n,
+  0xffn,
+  0xfffn,
+  0x1000n,
+  0xffffn,
+  0x7fffffffn,
+  0xffffffffn,
+  2n ** 32n,
+  2n ** 46n,
+  2n ** 47n,
+  2n ** 53n,
+  2n ** 63n,
+  2n ** 64n - 1n,
+];
 
 function mutateBytes(src) {
   const b = Buffer.from(src);
@@ -34,7 +56,12 @@ function mutateBytes(src) {
   for (let r = 0; r < rounds; r++) {
     // Mostly the headers and tables (the first 1 KiB and the last 4 KiB), where sizes and offsets live.
     const where = rand();
-    const at = where < 0.45 ? pick(Math.min(1024, bytes.length) || 1) : where < 0.7 ? Math.max(0, bytes.length - 1 - pick(4096)) : pick(Math.max(1, bytes.length));
+    const at =
+      where < 0.45
+        ? pick(Math.min(1024, bytes.length) || 1)
+        : where < 0.7
+          ? Math.max(0, bytes.length - 1 - pick(4096))
+          : pick(Math.max(1, bytes.length));
     switch (rand() < 0.05 ? 3 : [0, 1, 2, 4][pick(4)]) {
       case 0: // flip bits
         bytes[at] ^= 1 << pick(8);
@@ -43,7 +70,8 @@ function mutateBytes(src) {
         if (at + 8 <= bytes.length) bytes.writeBigUInt64LE(INTERESTING[pick(INTERESTING.length)], at);
         break;
       case 2: // an interesting 32-bit value
-        if (at + 4 <= bytes.length) bytes.writeUInt32LE(Number(INTERESTING[pick(INTERESTING.length)] & 0xffffffffn), at);
+        if (at + 4 <= bytes.length)
+          bytes.writeUInt32LE(Number(INTERESTING[pick(INTERESTING.length)] & 0xffffffffn), at);
         break;
       case 3: // truncate
         bytes = bytes.subarray(0, at);
@@ -55,7 +83,28 @@ function mutateBytes(src) {
   return bytes;
 }
 
-const VALUES = [0, -1, 1, 4096, 2 ** 31, 2 ** 46, 2 ** 53, 1e9, 1e300, 0.5, '1 GiB', '64 GiB', '4G', '', 'x', null, true, [], {}, [[[[]]]]];
+const VALUES = [
+  0,
+  -1,
+  1,
+  4096,
+  2 ** 31,
+  2 ** 46,
+  2 ** 53,
+  1e9,
+  1e300,
+  0.5,
+  '1 GiB',
+  '64 GiB',
+  '4G',
+  '',
+  'x',
+  null,
+  true,
+  [],
+  {},
+  [[[[]]]],
+];
 function mutateJson(v, depth = 0) {
   if (Array.isArray(v)) {
     const a = v.map((x) => (rand() < 0.2 ? mutateJson(x, depth + 1) : x));
@@ -78,7 +127,9 @@ function mutateJson(v, depth = 0) {
 const samples = path.join(root, 'samples');
 const containerSrc = path.join(work, 'base.pgs');
 const elfs = ['hello', 'static', 'static-pie', 'tables'].map((n) => fs.readFileSync(path.join(samples, 'bin', n)));
-const scenarios = ['sharing.json', 'calloc.json'].map((n) => JSON.parse(fs.readFileSync(path.join(samples, 'scenarios', n), 'utf8')));
+const scenarios = ['sharing.json', 'calloc.json'].map((n) =>
+  JSON.parse(fs.readFileSync(path.join(samples, 'scenarios', n), 'utf8')),
+);
 
 async function cli(args) {
   let stderr = '';
@@ -114,7 +165,12 @@ for (let i = 0; i < Number(itersText); i++) {
   if (kind === 'container') {
     fs.writeFileSync(file, mutateBytes(containerBase));
     const dest = path.join(work, `u${i}`);
-    runs = [['verify', file], ['ls', '--json', file], ['cat', file, 'bin/hello'], ['unpack', file, '-C', dest]];
+    runs = [
+      ['verify', file],
+      ['ls', '--json', file],
+      ['cat', file, 'bin/hello'],
+      ['unpack', file, '-C', dest],
+    ];
   } else if (kind === 'scenario') {
     const doc = mutateJson(scenarios[pick(scenarios.length)]);
     // Relative paths are the samples' own: make them absolute, the mutant lives elsewhere.
@@ -122,14 +178,23 @@ for (let i = 0; i < Number(itersText); i++) {
     if (doc.programs && typeof doc.programs === 'object' && !Array.isArray(doc.programs)) {
       for (const [k, v] of Object.entries(doc.programs)) {
         if (typeof v === 'string') doc.programs[k] = abs(v);
-        else if (v && typeof v === 'object') doc.programs[k] = { ...v, ...(v.path ? { path: abs(v.path) } : {}), ...(v.container ? { container: abs(v.container) } : {}) };
+        else if (v && typeof v === 'object')
+          doc.programs[k] = {
+            ...v,
+            ...(v.path ? { path: abs(v.path) } : {}),
+            ...(v.container ? { container: abs(v.container) } : {}),
+          };
       }
     }
     fs.writeFileSync(file, rand() < 0.1 ? JSON.stringify(doc).slice(0, pick(2000)) : JSON.stringify(doc));
     runs = [['run', file, '--json', '--max-work', '3000000', '--max-memory', '512M']];
   } else {
     fs.writeFileSync(file, mutateBytes(elfs[pick(elfs.length)]), { mode: 0o755 });
-    runs = [['maps', file], ['scan', file], ['load', file, '--procs', '1']];
+    runs = [
+      ['maps', file],
+      ['scan', file],
+      ['load', file, '--procs', '1'],
+    ];
   }
   for (const args of runs) {
     out(`start ${i} ${kind} ${args[0]}\n`);

@@ -16,7 +16,11 @@ export function runFuzz({ seed, iterations, kinds = 'container,scenario,elf', st
   const work = fs.mkdtempSync(path.join(os.tmpdir(), 'pagestack-fuzz-'));
   return new Promise((resolve) => {
     const problems = [];
-    const child = spawn(process.execPath, ['--max-old-space-size=1536', CHILD, String(seed), String(iterations), kinds, work], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(
+      process.execPath,
+      ['--max-old-space-size=1536', CHILD, String(seed), String(iterations), kinds, work],
+      { stdio: ['ignore', 'pipe', 'pipe'] },
+    );
     let last = 'before the first mutant';
     let buffered = '';
     let finished = false;
@@ -30,11 +34,13 @@ export function runFuzz({ seed, iterations, kinds = 'container,scenario,elf', st
       }, stallMs);
     };
     arm();
-    child.stderr.on('data', (d) => (stderr += d.toString()));
+    child.stderr.on('data', (d) => {
+      stderr += d.toString();
+    });
     child.stdout.on('data', (d) => {
       buffered += d.toString();
       let nl;
-      while ((nl = buffered.indexOf('\n')) >= 0) {
+      for (nl = buffered.indexOf('\n'); nl >= 0; nl = buffered.indexOf('\n')) {
         const line = buffered.slice(0, nl);
         buffered = buffered.slice(nl + 1);
         arm();
@@ -46,14 +52,19 @@ export function runFuzz({ seed, iterations, kinds = 'container,scenario,elf', st
           const lines = JSON.parse(m[3]);
           const where = `seed ${seed}, ${last.replace(/^start /, 'mutant ')}`;
           if (![0, 1, 2].includes(status)) problems.push(`${where}: exit status ${status}: ${lines.join(' / ')}`);
-          else if (status !== 0 && lines.length !== 1) problems.push(`${where}: ${lines.length} error lines: ${lines.join(' / ')}`);
-          else if (lines.some((l) => /internal error|THREW|^\s+at /.test(l))) problems.push(`${where}: not a typed error: ${lines.join(' / ')}`);
+          else if (status !== 0 && lines.length !== 1)
+            problems.push(`${where}: ${lines.length} error lines: ${lines.join(' / ')}`);
+          else if (lines.some((l) => /internal error|THREW|^\s+at /.test(l)))
+            problems.push(`${where}: not a typed error: ${lines.join(' / ')}`);
         }
       }
     });
     child.on('exit', (code, signal) => {
       clearTimeout(timer);
-      if (!finished && problems.length === 0) problems.push(`seed ${seed}: the fuzz child died (${signal ?? code}) after "${last}": ${stderr.trim().split('\n').slice(-3).join(' / ')}`);
+      if (!finished && problems.length === 0)
+        problems.push(
+          `seed ${seed}: the fuzz child died (${signal ?? code}) after "${last}": ${stderr.trim().split('\n').slice(-3).join(' / ')}`,
+        );
       fs.rmSync(work, { recursive: true, force: true });
       resolve(problems);
     });

@@ -20,7 +20,11 @@ afterAll(() => removeTree(work));
 
 const SIZE = 3 << 20; // three 1 MiB reads
 
-async function packError(input: string, out: string, hook: (source: string, position: number) => void): Promise<PagestackError> {
+async function packError(
+  input: string,
+  out: string,
+  hook: (source: string, position: number) => void,
+): Promise<PagestackError> {
   let fired = false;
   const err = await pack([input], out, {
     threads: 0,
@@ -88,7 +92,10 @@ describe('torn-pack: a file that changes while pack reads it', () => {
     // between two writes the file is uniform, so a copy that is not uniform was read while a write ran (torn).
     const writer = spawn(
       'python3',
-      ['-c', `import os\nfd=os.open(${JSON.stringify(f)},os.O_WRONLY)\nb=[b"A"*${size},b"B"*${size}]\ni=0\nwhile True:\n  os.pwrite(fd,b[i&1],0)\n  i+=1\n`],
+      [
+        '-c',
+        `import os\nfd=os.open(${JSON.stringify(f)},os.O_WRONLY)\nb=[b"A"*${size},b"B"*${size}]\ni=0\nwhile True:\n  os.pwrite(fd,b[i&1],0)\n  i+=1\n`,
+      ],
       { stdio: 'ignore' },
     );
     try {
@@ -110,7 +117,10 @@ describe('torn-pack: a file that changes while pack reads it', () => {
         const got = fs.readFileSync(path.join(dest, 'live'));
         expect(got.length).toBe(size);
         const first = got[0]!;
-        expect(got.every((b) => b === first), `pack ${run} stored a torn copy`).toBe(true);
+        expect(
+          got.every((b) => b === first),
+          `pack ${run} stored a torn copy`,
+        ).toBe(true);
         consistent++;
       }
       expect(refused + consistent).toBe(6);

@@ -32,18 +32,28 @@ interface Phdr {
 function phdrs(b: Buffer): Phdr[] {
   const phoff = Number(b.readBigUInt64LE(32));
   const n = b.readUInt16LE(56);
-  return Array.from({ length: n }, (_, i) => ({ at: phoff + 56 * i, type: b.readUInt32LE(phoff + 56 * i), flags: b.readUInt32LE(phoff + 56 * i + 4) }));
+  return Array.from({ length: n }, (_, i) => ({
+    at: phoff + 56 * i,
+    type: b.readUInt32LE(phoff + 56 * i),
+    flags: b.readUInt32LE(phoff + 56 * i + 4),
+  }));
 }
 
 type Mutation = (b: Buffer) => Buffer;
+/** Writes a u64 at `at` and returns the buffer. */
+const set64 = (b: Buffer, at: number, v: bigint): Buffer => {
+  b.writeBigUInt64LE(v, at);
+  return b;
+};
+const get64 = (b: Buffer, at: number): bigint => b.readBigUInt64LE(at);
 const loads = (b: Buffer) => phdrs(b).filter((p) => p.type === PT_LOAD);
 const lastLoad = (b: Buffer) => loads(b).at(-1)!;
 
 /** name -> mutation; each starts from a fresh copy of samples/bin/static (ET_EXEC, 4 PT_LOADs, one PT_GNU_STACK). */
 const MUTANTS: Record<string, Mutation> = {
-  'memsz-2^46': (b) => (b.writeBigUInt64LE(2n ** 46n, lastLoad(b).at + 40), b),
-  'memsz-2^34': (b) => (b.writeBigUInt64LE(2n ** 34n, lastLoad(b).at + 40), b),
-  'memsz-2^47': (b) => (b.writeBigUInt64LE(2n ** 47n, lastLoad(b).at + 40), b),
+  'memsz-2^46': (b) => set64(b, lastLoad(b).at + 40, 2n ** 46n),
+  'memsz-2^34': (b) => set64(b, lastLoad(b).at + 40, 2n ** 34n),
+  'memsz-2^47': (b) => set64(b, lastLoad(b).at + 40, 2n ** 47n),
   'two-gnu-stack-first-rwx': (b) => {
     const note = phdrs(b).find((p) => p.type === 4)!; // a PT_NOTE becomes an RWX PT_GNU_STACK before the real one
     b.writeUInt32LE(PT_GNU_STACK, note.at);
@@ -56,28 +66,35 @@ const MUTANTS: Record<string, Mutation> = {
     b.writeUInt32LE(0x6fffffff, notes[1]!.at);
     return b;
   },
-  'vaddr-beyond-task-size': (b) => (b.writeBigUInt64LE(0x800000000000n, lastLoad(b).at + 16), b),
-  'offset-vaddr-incongruent': (b) => (b.writeBigUInt64LE(b.readBigUInt64LE(lastLoad(b).at + 8) + 1n, lastLoad(b).at + 8), b),
-  'filesz-past-eof': (b) => (b.writeBigUInt64LE(b.readBigUInt64LE(lastLoad(b).at + 32) + 0x100000n, lastLoad(b).at + 32), b.writeBigUInt64LE(b.readBigUInt64LE(lastLoad(b).at + 40) + 0x100000n, lastLoad(b).at + 40), b),
+  'vaddr-beyond-task-size': (b) => set64(b, lastLoad(b).at + 16, 0x800000000000n),
+  'offset-vaddr-incongruent': (b) => set64(b, lastLoad(b).at + 8, get64(b, lastLoad(b).at + 8) + 1n),
+  'filesz-past-eof': (b) => {
+    const at = lastLoad(b).at;
+    set64(b, at + 32, get64(b, at + 32) + 0x100000n);
+    return set64(b, at + 40, get64(b, at + 40) + 0x100000n);
+  },
   'overlapping-loads': (b) => {
     const [, second] = loads(b);
-    b.writeBigUInt64LE(b.readBigUInt64LE(second!.at + 40) + 0x2000n, second!.at + 40); // text runs into rodata
-    return b;
+    return set64(b, second!.at + 40, get64(b, second!.at + 40) + 0x2000n); // text runs into rodata
   },
   'no-pt-load': (b) => {
     for (const p of loads(b)) b.writeUInt32LE(0x6fffffff, p.at);
     return b;
   },
-  'filesz-over-memsz': (b) => (b.writeBigUInt64LE(b.readBigUInt64LE(lastLoad(b).at + 40) + 0x1000n, lastLoad(b).at + 32), b),
-  'phnum-zero': (b) => (b.writeUInt16LE(0, 56), b),
-  'entry-unmapped': (b) => (b.writeBigUInt64LE(0x10000000n, 24), b),
+  'filesz-over-memsz': (b) => set64(b, lastLoad(b).at + 32, get64(b, lastLoad(b).at + 40) + 0x1000n),
+  'phnum-zero': (b) => {
+    b.writeUInt16LE(0, 56);
+    return b;
+  },
+  'entry-unmapped': (b) => set64(b, 24, 0x10000000n),
 };
 
 /** Mutants where this model still refuses what the kernel runs (docs/notes/loader.md); printed, and checked to stay exactly these. */
 const KNOWN_GAPS = new Set(['overlapping-loads', 'filesz-past-eof', 'no-pt-load']);
 
 const unavailable = kernelProbeUnavailable();
-if (unavailable) console.log(`elf-kernel-mutants: the kernel cannot be asked here (${unavailable}); the comparison is skipped`);
+if (unavailable)
+  console.log(`elf-kernel-mutants: the kernel cannot be asked here (${unavailable}); the comparison is skipped`);
 
 let work: string;
 const files = new Map<string, string>();
@@ -104,29 +121,41 @@ function ownLines(maps: string, file: string): string[] {
 describe('elf-kernel-mutants: maps agrees with the kernel on damaged programs', () => {
   const gaps: string[] = [];
   afterAll(() => {
-    if (gaps.length) console.log(`elf-kernel-mutants: known gaps (the model refuses, the kernel runs): ${gaps.join(', ')}`);
+    if (gaps.length)
+      console.log(`elf-kernel-mutants: known gaps (the model refuses, the kernel runs): ${gaps.join(', ')}`);
   });
   for (const name of Object.keys(MUTANTS)) {
-    it.skipIf(unavailable !== undefined)(name, async () => {
-      const file = files.get(name)!;
-      const kernel = await probeKernel(file).then(
-        // On ENOEXEC glibc's execvp (gdb's fork_inferior) runs the file with /bin/sh: the kernel refused it.
-        (k) => (/\/(dash|bash|sh)$/m.test(k.maps) ? { ok: false as const, why: 'ENOEXEC (gdb fell back to /bin/sh)' } : { ok: true as const, maps: k.maps }),
-        (e: Error) => ({ ok: false as const, why: e.message }),
-      );
-      const ours = await runCli('maps', file, '--no-special');
-      const oursOk = ours.status === 0;
-      if (!oursOk) {
-        expect(ours.stderr.split('\n').filter(Boolean), name).toHaveLength(1);
-        if (!kernel.ok && /SIGSEGV/.test(kernel.why)) expect(ours.stderr, `${name}: the kernel killed it with SIGSEGV`).toMatch(/SIGSEGV/);
-      }
-      if (KNOWN_GAPS.has(name) && kernel.ok && !oursOk) {
-        gaps.push(name);
-        return;
-      }
-      expect(oursOk, `${name}: kernel ${kernel.ok ? 'runs it' : `refuses it (${kernel.ok ? '' : kernel.why.slice(0, 200)})`}, pagestack ${oursOk ? 'maps it' : `refuses it: ${ours.stderr}`}`).toBe(kernel.ok);
-      if (kernel.ok && oursOk) expect(ownLines(ours.stdout, file)).toEqual(ownLines(kernel.maps, file));
-    }, 90_000);
+    it.skipIf(unavailable !== undefined)(
+      name,
+      async () => {
+        const file = files.get(name)!;
+        const kernel = await probeKernel(file).then(
+          // On ENOEXEC glibc's execvp (gdb's fork_inferior) runs the file with /bin/sh: the kernel refused it.
+          (k) =>
+            /\/(dash|bash|sh)$/m.test(k.maps)
+              ? { ok: false as const, why: 'ENOEXEC (gdb fell back to /bin/sh)' }
+              : { ok: true as const, maps: k.maps },
+          (e: Error) => ({ ok: false as const, why: e.message }),
+        );
+        const ours = await runCli('maps', file, '--no-special');
+        const oursOk = ours.status === 0;
+        if (!oursOk) {
+          expect(ours.stderr.split('\n').filter(Boolean), name).toHaveLength(1);
+          if (!kernel.ok && /SIGSEGV/.test(kernel.why))
+            expect(ours.stderr, `${name}: the kernel killed it with SIGSEGV`).toMatch(/SIGSEGV/);
+        }
+        if (KNOWN_GAPS.has(name) && kernel.ok && !oursOk) {
+          gaps.push(name);
+          return;
+        }
+        expect(
+          oursOk,
+          `${name}: kernel ${kernel.ok ? 'runs it' : `refuses it (${kernel.ok ? '' : kernel.why.slice(0, 200)})`}, pagestack ${oursOk ? 'maps it' : `refuses it: ${ours.stderr}`}`,
+        ).toBe(kernel.ok);
+        if (kernel.ok && oursOk) expect(ownLines(ours.stdout, file)).toEqual(ownLines(kernel.maps, file));
+      },
+      90_000,
+    );
   }
 });
 

@@ -15,11 +15,20 @@ const built = fs.existsSync(fileURLToPath(new URL('../dist/cli/main.js', import.
 if (!built) console.log('hostile-fuzz: dist/ is not built (npm run build), the fuzz run is skipped');
 
 describe('hostile-fuzz: every mutant ends in success or one typed error, never a hang', () => {
-  it.skipIf(!built)('runs the bounded fuzz', async () => {
-    const seed = Number(process.env.FUZZ_SEED ?? Math.floor(Math.random() * 0xffffffff));
-    const iterations = Number(process.env.FUZZ_ITERATIONS ?? 24);
-    const problems = (await (runFuzz as (o: object) => Promise<string[]>)({ seed, iterations, stallMs: 30_000 })) as string[];
-    if (problems.length) console.log(`hostile-fuzz: seed ${seed} (FUZZ_SEED=${seed} to repeat):\n${problems.join('\n')}`);
-    expect(problems, `seed ${seed}`).toEqual([]);
-  }, 120_000);
+  it.skipIf(!built)(
+    'runs the bounded fuzz',
+    async () => {
+      const seed = Number(process.env.FUZZ_SEED ?? Math.floor(Math.random() * 0xffffffff));
+      const iterations = Number(process.env.FUZZ_ITERATIONS ?? 24);
+      const problems = (await (runFuzz as (o: object) => Promise<string[]>)({
+        seed,
+        iterations,
+        stallMs: 30_000,
+      })) as string[];
+      if (problems.length)
+        console.log(`hostile-fuzz: seed ${seed} (FUZZ_SEED=${seed} to repeat):\n${problems.join('\n')}`);
+      expect(problems, `seed ${seed}`).toEqual([]);
+    },
+    120_000,
+  );
 });

@@ -15,7 +15,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { list, pack, unpack } from '../src/container/index.js';
-import { PagestackError } from '../src/errors.js';
+import type { PagestackError } from '../src/errors.js';
 import { decodeName, encodeName } from '../src/container/name-bytes.js';
 import { KIND, buildContainer, runPage } from './container-builder.js';
 import { tempDir } from './container-helpers.js';
@@ -30,7 +30,8 @@ afterAll(() => {
   spawnSync('rm', ['-rf', '--', work]);
 });
 
-const b = (...parts: Array<string | number[]>): Buffer => Buffer.concat(parts.map((p) => (typeof p === 'string' ? Buffer.from(p, 'utf8') : Buffer.from(p))));
+const b = (...parts: Array<string | number[]>): Buffer =>
+  Buffer.concat(parts.map((p) => (typeof p === 'string' ? Buffer.from(p, 'utf8') : Buffer.from(p))));
 const BOM = [0xef, 0xbb, 0xbf];
 
 /** Creates `names` (bytes) under a fresh directory with their own name as content; `links`: name -> target bytes. */
@@ -48,7 +49,12 @@ function readBack(dir: Buffer): Map<string, string> {
   for (const n of fs.readdirSync(dir, { encoding: 'buffer' })) {
     const p = Buffer.concat([dir, Buffer.from('/'), n]);
     const st = fs.lstatSync(p);
-    out.set(n.toString('hex'), st.isSymbolicLink() ? `link:${fs.readlinkSync(p, { encoding: 'buffer' }).toString('hex')}` : fs.readFileSync(p).toString('hex'));
+    out.set(
+      n.toString('hex'),
+      st.isSymbolicLink()
+        ? `link:${fs.readlinkSync(p, { encoding: 'buffer' }).toString('hex')}`
+        : fs.readFileSync(p).toString('hex'),
+    );
   }
   return out;
 }
@@ -63,7 +69,15 @@ async function roundTrip(label: string, root: Buffer): Promise<{ container: stri
 
 describe('name-bytes: decodeName and encodeName are inverse on any bytes', () => {
   it('round-trips every byte value and the awkward sequences', () => {
-    const samples = [b(BOM, 'x'), b([0xff, 0xfe]), b([0xc0, 0x80]), b([0xed, 0xa0, 0x80]), b([0xf4, 0x90, 0x80, 0x80]), b('a', [0xe2, 0x82], 'b'), b('é', [0x80])];
+    const samples = [
+      b(BOM, 'x'),
+      b([0xff, 0xfe]),
+      b([0xc0, 0x80]),
+      b([0xed, 0xa0, 0x80]),
+      b([0xf4, 0x90, 0x80, 0x80]),
+      b('a', [0xe2, 0x82], 'b'),
+      b('é', [0x80]),
+    ];
     for (let i = 1; i < 256; i++) samples.push(Buffer.of(i, 0x41, i));
     for (const s of samples) expect(encodeName(decodeName(s)).equals(s), s.toString('hex')).toBe(true);
     expect(decodeName(b(BOM, 'x'))).toBe('\ufeffx');
@@ -105,7 +119,9 @@ describe('invalid-utf8-name: names and link targets are bytes', () => {
     const bad = doc.files.find((f) => f.pathHex === b('bytes/', [0xff, 0xfe], 'name').toString('hex'));
     expect(bad).toBeDefined();
     expect(encodeName(bad!.path).toString('hex')).toBe(bad!.pathHex);
-    expect(doc.files.find((f) => f.path === 'bytes/bl')!.linkTargetHex).toBe(b([0x80, 0xff], '/', BOM, [0xfe]).toString('hex'));
+    expect(doc.files.find((f) => f.path === 'bytes/bl')!.linkTargetHex).toBe(
+      b([0x80, 0xff], '/', BOM, [0xfe]).toString('hex'),
+    );
     expect(doc.files.find((f) => f.path === 'bytes/caf\u00e9')).toBeUndefined(); // é was Latin-1, not UTF-8
 
     // cat finds a member by the name ls shows.
@@ -144,9 +160,14 @@ describe('mtime-extremes: mtimes as docs/FORMAT.md says', () => {
     for (const [n, ns] of times) {
       const s = ns < 0n ? -((-ns + 999_999_999n) / 1_000_000_000n) : ns / 1_000_000_000n;
       const frac = ns - s * 1_000_000_000n;
-      expect(spawnSync('touch', ['-h', '-d', `@${s}.${String(frac).padStart(9, '0')}`, path.join(root.toString(), n)]).status).toBe(0);
+      expect(
+        spawnSync('touch', ['-h', '-d', `@${s}.${String(frac).padStart(9, '0')}`, path.join(root.toString(), n)])
+          .status,
+      ).toBe(0);
     }
-    const actual = new Map(times.map(([n]) => [n, fs.lstatSync(path.join(root.toString(), n), { bigint: true }).mtimeNs]));
+    const actual = new Map(
+      times.map(([n]) => [n, fs.lstatSync(path.join(root.toString(), n), { bigint: true }).mtimeNs]),
+    );
     const { container, restored } = await roundTrip('old', root);
     const listed = await list(container);
     for (const [n] of times) {
@@ -167,8 +188,19 @@ describe('mtime-extremes: mtimes as docs/FORMAT.md says', () => {
   ] as const) {
     it(`ls, verify and unpack all refuse a member with mtime ${label} s`, async () => {
       const file = path.join(work, `mtime-${seconds}.pgs`);
-      fs.writeFileSync(file, await buildContainer({ pages: [{ stored: runPage(0x41) }], shareMap: [1], files: [{ path: 'f', kind: KIND.regular, size: 4096, mtimeSeconds: seconds }] }));
-      for (const args of [['ls', file], ['verify', file], ['unpack', file, '-C', path.join(work, `mtime-out-${seconds}`)]]) {
+      fs.writeFileSync(
+        file,
+        await buildContainer({
+          pages: [{ stored: runPage(0x41) }],
+          shareMap: [1],
+          files: [{ path: 'f', kind: KIND.regular, size: 4096, mtimeSeconds: seconds }],
+        }),
+      );
+      for (const args of [
+        ['ls', file],
+        ['verify', file],
+        ['unpack', file, '-C', path.join(work, `mtime-out-${seconds}`)],
+      ]) {
         const r = await runCli(...args);
         expect(r.status, args[0]).toBe(1);
         expect(r.stderr, args[0]).toMatch(/mtime -?\d+ s is outside the range a container holds/);
@@ -180,28 +212,40 @@ describe('mtime-extremes: mtimes as docs/FORMAT.md says', () => {
   it('accepts the ends of the range: -2^33 and 2^33-1 s', async () => {
     for (const seconds of [-(2 ** 33), 2 ** 33 - 1]) {
       const file = path.join(work, `mtime-edge-${seconds}.pgs`);
-      fs.writeFileSync(file, await buildContainer({ pages: [{ stored: runPage(0x41) }], shareMap: [1], files: [{ path: 'f', kind: KIND.regular, size: 4096, mtimeSeconds: seconds, mtimeNanoseconds: 999_999_999 }] }));
+      fs.writeFileSync(
+        file,
+        await buildContainer({
+          pages: [{ stored: runPage(0x41) }],
+          shareMap: [1],
+          files: [{ path: 'f', kind: KIND.regular, size: 4096, mtimeSeconds: seconds, mtimeNanoseconds: 999_999_999 }],
+        }),
+      );
       const listed = await list(file);
       expect(listed.files[0]!.mtimeSeconds).toBe(seconds);
     }
   });
 
   const shm = '/dev/shm';
-  const noTmpfs = !fs.existsSync(shm) || (() => {
-    try {
-      fs.accessSync(shm, fs.constants.W_OK);
-      return false;
-    } catch {
-      return true;
-    }
-  })();
-  if (noTmpfs) console.log('mtime-extremes: no writable /dev/shm (tmpfs holds any 64-bit mtime; ext4 clamps), the pack-time refusal is skipped');
+  const noTmpfs =
+    !fs.existsSync(shm) ||
+    (() => {
+      try {
+        fs.accessSync(shm, fs.constants.W_OK);
+        return false;
+      } catch {
+        return true;
+      }
+    })();
+  if (noTmpfs)
+    console.log(
+      'mtime-extremes: no writable /dev/shm (tmpfs holds any 64-bit mtime; ext4 clamps), the pack-time refusal is skipped',
+    );
   it.skipIf(noTmpfs)('pack refuses a file whose mtime is outside the range, naming it (tmpfs)', async () => {
     const dir = fs.mkdtempSync(path.join(shm, 'pagestack-mtime-'));
     try {
       const f = path.join(dir, 'far');
       fs.writeFileSync(f, 'x');
-        expect(spawnSync('touch', ['-d', `@${2 ** 40}`, f]).status).toBe(0);
+      expect(spawnSync('touch', ['-d', `@${2 ** 40}`, f]).status).toBe(0);
       const st = fs.statSync(f, { bigint: true });
       if (st.mtimeNs / 1_000_000_000n !== BigInt(2 ** 40)) {
         console.log(`mtime-extremes: ${shm} clamped the mtime (${st.mtimeNs} ns), nothing to refuse`);

@@ -56,7 +56,9 @@ function commands(file: string): string[][] {
 
 /** The placeholders of commands() filled in (work exists only once the tests run). */
 function fill(args: string[], file: string): string[] {
-  return args.map((a) => (a === 'FILE' ? file : a === 'OUTDIR' ? path.join(work, 'out') : a === 'REPORT' ? path.join(work, 'r.html') : a));
+  return args.map((a) =>
+    a === 'FILE' ? file : a === 'OUTDIR' ? path.join(work, 'out') : a === 'REPORT' ? path.join(work, 'r.html') : a,
+  );
 }
 
 function expectOneLineRefusal(r: { status: number; stdout: string; stderr: string }, what: RegExp): void {
@@ -80,7 +82,10 @@ describe('fifo-hang: a FIFO never blocks a reading command', () => {
 describe('dev-zero: a character device is refused before it is read', () => {
   for (const args of commands('FILE')) {
     it(`${args[0]} refuses /dev/zero by name`, async () => {
-      expectOneLineRefusal(await runCli(...fill(args, '/dev/zero')), /\/dev\/zero: (is a character device|not a regular file \(character device\))/);
+      expectOneLineRefusal(
+        await runCli(...fill(args, '/dev/zero')),
+        /\/dev\/zero: (is a character device|not a regular file \(character device\))/,
+      );
     });
   }
 });
@@ -126,7 +131,9 @@ describe('pseudo-file-empty: pseudo-files are stored with their content', () => 
     const err = await pack(['/proc/self/io'], out, { threads: 0 }).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(PagestackError);
     expect((err as PagestackError).code).toBe('E_PSEUDO_FILE');
-    expect((err as PagestackError).message).toMatch(/^\/proc\/self\/io: is a procfs pseudo-file whose content changes from one read to the next/);
+    expect((err as PagestackError).message).toMatch(
+      /^\/proc\/self\/io: is a procfs pseudo-file whose content changes from one read to the next/,
+    );
     expect(fs.existsSync(out)).toBe(false);
   });
 

@@ -93,7 +93,10 @@ export function osPath(name: string): string | Buffer {
   return ESCAPED.test(name) ? encodeName(name) : name;
 }
 
-const NEEDS_ESCAPE = /[\udc80-\udcff\x00-\x1f\x7f\\\ufeff]/;
+/** Whether UTF-16 unit `u` shows escaped: an escaped byte, a C0 control, DEL, backslash or U+FEFF. */
+function needsEscape(u: number): boolean {
+  return (u >= 0xdc80 && u <= 0xdcff) || u < 0x20 || u === 0x7f || u === 0x5c || u === 0xfeff;
+}
 
 /**
  * A name for the `ls` listing and one-line messages, one line whatever it
@@ -102,13 +105,18 @@ const NEEDS_ESCAPE = /[\udc80-\udcff\x00-\x1f\x7f\\\ufeff]/;
  * carry the exact name; see docs/FORMAT.md.)
  */
 export function displayName(name: string): string {
-  if (!NEEDS_ESCAPE.test(name)) return name;
-  return name.replace(/[\udc80-\udcff\x00-\x1f\x7f\\\ufeff]/g, (c) => {
-    const u = c.charCodeAt(0);
-    if (c === '\\') return '\\\\';
-    if (u === 0xfeff) return '\\ufeff';
-    return `\\x${(u >= 0xdc80 ? u - 0xdc00 : u).toString(16).padStart(2, '0')}`;
-  });
+  let i = 0;
+  while (i < name.length && !needsEscape(name.charCodeAt(i))) i++;
+  if (i === name.length) return name;
+  let out = name.slice(0, i);
+  for (; i < name.length; i++) {
+    const u = name.charCodeAt(i);
+    if (!needsEscape(u)) out += name[i];
+    else if (u === 0x5c) out += '\\\\';
+    else if (u === 0xfeff) out += '\\ufeff';
+    else out += `\\x${(u >= 0xdc80 ? u - 0xdc00 : u).toString(16).padStart(2, '0')}`;
+  }
+  return out;
 }
 
 /** The bytes of a name as hex, for the JSON documents' pathHex/linkTargetHex (only set when the name is not UTF-8). */

@@ -16,7 +16,7 @@
 import { checkPageSize } from '../abi/page-size.js';
 import fs from 'node:fs';
 import os from 'node:os';
-import { InputError, PagestackError, UsageError, fsError } from '../errors.js';
+import { PagestackError, UsageError, fsError, type InputError } from '../errors.js';
 import { loadPageHasher, type PageHash64 } from '../scan/hash.js';
 import { PageIndex, ZERO_CONTENT_ID } from '../scan/pageindex.js';
 import {

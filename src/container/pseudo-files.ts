@@ -75,7 +75,11 @@ function readToEnd(file: string, fsName: string): Buffer {
       if (n === 0) break;
       total += n;
       if (total > MAX_PSEUDO_BYTES) {
-        throw new InputError('E_PSEUDO_FILE', `${file}: is a ${fsName} pseudo-file of more than ${MAX_PSEUDO_BYTES} bytes, more than pack stores`, { file });
+        throw new InputError(
+          'E_PSEUDO_FILE',
+          `${file}: is a ${fsName} pseudo-file of more than ${MAX_PSEUDO_BYTES} bytes, more than pack stores`,
+          { file },
+        );
       }
       chunks.push(chunk.subarray(0, n));
     }

@@ -49,7 +49,11 @@ export function stampDifference(a: FileStamp, b: FileStamp): string | undefined 
 }
 
 export function changedError(file: string, what: string): InputError {
-  return new InputError('E_CHANGED', `${file}: changed while it was being packed (${what}); pack again when it is not being written`, { file, field: what });
+  return new InputError(
+    'E_CHANGED',
+    `${file}: changed while it was being packed (${what}); pack again when it is not being written`,
+    { file, field: what },
+  );
 }
 
 export function fstampOf(fd: number, file: string): FileStamp {
@@ -132,7 +136,8 @@ export function checkSecondRead(
     const padded = Math.ceil(want / pageSize) * pageSize;
     chunk.fill(0, want, padded);
     for (let at = 0; at < padded; at += pageSize, page++) {
-      if (hash(chunk.subarray(at, at + pageSize)) !== expected[page]) throw changedError(file, `page ${page} differs on a second read`);
+      if (hash(chunk.subarray(at, at + pageSize)) !== expected[page])
+        throw changedError(file, `page ${page} differs on a second read`);
     }
     position += want;
   }

@@ -21,7 +21,7 @@
  */
 import { ScenarioError } from '../errors.js';
 import type { PolicySet } from './policy.js';
-import type { Scenario, Step, Target } from './scenario/types.js';
+import type { Scenario, Target } from './scenario/types.js';
 
 export interface Budget {
   /** Page operations over all policy sets. */
@@ -89,7 +89,8 @@ function estimatePolicy(scenario: Scenario, policy: PolicySet): Estimate {
         const pages = vm.get(step.proc) ?? EXEC_PAGES;
         w = pages; // the page tables are copied
         vm.set(step.child, pages);
-        for (const [key, bytes] of [...regions]) if (key.startsWith(`${step.proc}\0`)) regions.set(`${step.child}\0${key.slice(step.proc.length + 1)}`, bytes);
+        for (const [key, bytes] of [...regions])
+          if (key.startsWith(`${step.proc}\0`)) regions.set(`${step.child}\0${key.slice(step.proc.length + 1)}`, bytes);
         break;
       }
       case 'exit':
@@ -139,7 +140,8 @@ function estimatePolicy(scenario: Scenario, policy: PolicySet): Estimate {
       }
       case 'tick':
         // ksmd wakes every sleepMillisecs and scans pagesToScan pages each time.
-        if (policy.ksm !== null) w = Math.ceil(step.ms / Math.max(1, policy.ksm.sleepMillisecs)) * (policy.ksm.pagesToScan + 1);
+        if (policy.ksm !== null)
+          w = Math.ceil(step.ms / Math.max(1, policy.ksm.sleepMillisecs)) * (policy.ksm.pagesToScan + 1);
         break;
       default:
         break;
@@ -157,7 +159,8 @@ function estimatePolicy(scenario: Scenario, policy: PolicySet): Estimate {
     }
   }
   // Many small steps of one kind can ask more than the biggest single step: name them together.
-  for (const [op, o] of byOp) if (o.work > 2 * heaviest.work) heaviest = { at: `steps (${o.steps} ${op} steps)`, work: o.work };
+  for (const [op, o] of byOp)
+    if (o.work > 2 * heaviest.work) heaviest = { at: `steps (${o.steps} ${op} steps)`, work: o.work };
   return { work, memory, heaviest, peakAt };
 }
 
@@ -187,7 +190,11 @@ const fmt = (n: number): string => (n >= 1e6 ? n.toExponential(2).replace('e+', 
 const mib = (n: number): string => `${fmt(n / 1024 ** 2)} MiB`;
 
 /** Throws a one-line ScenarioError when the estimate is over the budget. */
-export function checkBudget(scenario: Scenario, policies: readonly PolicySet[], budget: Budget = DEFAULT_BUDGET): Estimate {
+export function checkBudget(
+  scenario: Scenario,
+  policies: readonly PolicySet[],
+  budget: Budget = DEFAULT_BUDGET,
+): Estimate {
   const e = estimateRun(scenario, policies);
   const prefix = scenario.file === undefined ? '' : `${scenario.file}: `;
   if (e.work > budget.maxWork) {
@@ -214,12 +221,15 @@ export function checkMemoryNow(budget: Budget, at: string, file: string | undefi
   const rss = process.memoryUsage.rss();
   if (rss > budget.maxMemory + RUNTIME_BYTES) {
     const prefix = file === undefined ? '' : `${file}: `;
-    throw new ScenarioError(`${prefix}${at}: the run uses ${mib(rss)} of memory, more than the budget of ${mib(budget.maxMemory)} (--max-memory raises it)`, {
-      file,
-      field: at,
-      actual: rss,
-      expected: budget.maxMemory,
-    });
+    throw new ScenarioError(
+      `${prefix}${at}: the run uses ${mib(rss)} of memory, more than the budget of ${mib(budget.maxMemory)} (--max-memory raises it)`,
+      {
+        file,
+        field: at,
+        actual: rss,
+        expected: budget.maxMemory,
+      },
+    );
   }
 }
 

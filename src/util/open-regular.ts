@@ -35,7 +35,8 @@ export function fileTypeName(st: AnyStats): string | undefined {
 export function notRegularError(file: string, st: AnyStats): PagestackError {
   const kind = fileTypeName(st) ?? 'not a regular file';
   if (st.isDirectory()) return new InputError('E_ISDIR', `${file}: is a directory`, { file });
-  const message = kind === 'not a regular file' ? `${file}: not a regular file` : `${file}: is ${kind}, not a regular file`;
+  const message =
+    kind === 'not a regular file' ? `${file}: not a regular file` : `${file}: is ${kind}, not a regular file`;
   return new InputError('E_NOT_REGULAR', message, { file, kind });
 }
 
@@ -76,7 +77,8 @@ export function openRegular(file: string | Buffer, options: OpenRegularOptions =
         const st = fs.lstatSync(file);
         if (!st.isFile()) throw notRegularError(name, st);
       } catch (inner) {
-        if ((inner as PagestackError).code === 'E_NOT_REGULAR' || (inner as PagestackError).code === 'E_ISDIR') throw inner;
+        if ((inner as PagestackError).code === 'E_NOT_REGULAR' || (inner as PagestackError).code === 'E_ISDIR')
+          throw inner;
       }
     }
     throw fsError(err, name);
@@ -131,7 +133,9 @@ export function readOpened(fd: number, size: number, name: string): Buffer {
     if (n === 0) break;
     got += n;
     if (got === buf.length) {
-      throw new InputError('E_CHANGED', `${name}: grew while it was being read (${size} bytes when opened)`, { file: name });
+      throw new InputError('E_CHANGED', `${name}: grew while it was being read (${size} bytes when opened)`, {
+        file: name,
+      });
     }
   }
   return buf.subarray(0, got);

@@ -6,7 +6,6 @@
  * and the steps in the order they run. Every problem is one ScenarioError
  * naming the field by its JSON path.
  */
-import * as fs from 'node:fs';
 import * as nodePath from 'node:path';
 import { PagestackError, ScenarioError, fsError } from '../../errors.js';
 import { MAX_FRAME } from '../../mm/pte.js';
