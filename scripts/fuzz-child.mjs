@@ -201,7 +201,7 @@ for (let i = 0; i < Number(itersText); i++) {
     const r = await cli(args);
     out(`done ${i} ${r.status} ${JSON.stringify(r.lines.slice(0, 3))}\n`);
   }
-  fs.rmSync(file, { force: true });
+  if (process.env.FUZZ_KEEP !== '1') fs.rmSync(file, { force: true }); // FUZZ_KEEP=1 keeps the mutants to replay one
   fs.rmSync(path.join(work, `u${i}`), { recursive: true, force: true });
 }
 out('finished\n');

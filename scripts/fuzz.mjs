@@ -12,7 +12,7 @@ import { fileURLToPath } from 'node:url';
 const CHILD = fileURLToPath(new URL('./fuzz-child.mjs', import.meta.url));
 
 /** Runs `iterations` mutants from `seed`; resolves to the list of problems (empty: all good). */
-export function runFuzz({ seed, iterations, kinds = 'container,scenario,elf', stallMs = 20_000 }) {
+export function runFuzz({ seed, iterations, kinds = 'container,scenario,elf', stallMs = 60_000 }) {
   const work = fs.mkdtempSync(path.join(os.tmpdir(), 'pagestack-fuzz-'));
   return new Promise((resolve) => {
     const problems = [];
