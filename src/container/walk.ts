@@ -8,12 +8,16 @@
  * file seen again through another hard link becomes a 'hardlink' entry
  * pointing at the first one. Device files, FIFOs and sockets are refused:
  * the format has no place for them and silently dropping them would make
- * the round trip inexact. Names are kept byte for byte (name-bytes.ts).
+ * the round trip inexact; with skipSpecial they are left out and reported
+ * through onSkip. Entries matching an exclude pattern, and the output
+ * container itself, are left out the same way (walk-filter.ts). Names are
+ * kept byte for byte (name-bytes.ts).
  */
 import fs from 'node:fs';
 import path from 'node:path';
 import { InputError, UsageError, fsError } from '../errors.js';
 import { MAX_LINK_BYTES, MAX_PATH_BYTES, MTIME_MAX_SECONDS, MTIME_MIN_SECONDS, type FileKind } from './format.js';
+import { WalkFilter, type WalkFilterOptions, type WalkSkip } from './walk-filter.js';
 import { stampOf, type FileStamp } from './source-check.js';
 import { decodeName, encodeName, nameByteLength, osPath } from './name-bytes.js';
 
@@ -37,9 +41,11 @@ export interface WalkEntry {
   stamp?: FileStamp;
 }
 
-export interface WalkOptions {
+export interface WalkOptions extends WalkFilterOptions {
   /** SOURCE_DATE_EPOCH: mtimes later than this (in seconds) are clamped to it. */
   clampMtimeSeconds?: number;
+  /** Called for every entry left out (excluded, special, the output itself). */
+  onSkip?: (skip: WalkSkip) => void;
 }
 
 const NS_PER_S = 1_000_000_000n;
@@ -63,6 +69,8 @@ export function walkInputs(inputs: readonly string[], options: WalkOptions = {})
     }
   }
 
+  const filter = new WalkFilter(options);
+  const skip = (s: WalkSkip): void => options.onSkip?.(s);
   const entries: WalkEntry[] = [];
   const inodes = new Map<string, number>();
   // Explicit stack of pending (source, member path) pairs, popped in order.
@@ -74,11 +82,20 @@ export function walkInputs(inputs: readonly string[], options: WalkOptions = {})
     if (nameByteLength(member) > MAX_PATH_BYTES) {
       throw new InputError('E_PATH_TOO_LONG', `${source}: path inside the container is longer than ${MAX_PATH_BYTES} bytes`, { file: source });
     }
+    const pattern = filter.excludedBy(member);
+    if (pattern !== undefined) {
+      skip({ path: member, source, reason: 'excluded', detail: `matches --exclude ${pattern}` });
+      continue;
+    }
     let st: fs.BigIntStats;
     try {
       st = fs.lstatSync(osPath(source), { bigint: true });
     } catch (err) {
       throw fsError(err, source);
+    }
+    if (st.isFile() && filter.isOutput(st.dev, st.ino)) {
+      skip({ path: member, source, reason: 'output', detail: 'the output container itself' });
+      continue;
     }
     const mtime = mtimeOf(st.mtimeNs, options.clampMtimeSeconds);
     if (mtime.seconds < MTIME_MIN_SECONDS || mtime.seconds > MTIME_MAX_SECONDS) {
@@ -117,7 +134,11 @@ export function walkInputs(inputs: readonly string[], options: WalkOptions = {})
       entries.push({ ...base, kind: 'symlink', mode: 0o777, linkTarget: readLink(source) });
     } else {
       const what = st.isFIFO() ? 'a FIFO' : st.isSocket() ? 'a socket' : 'a device file';
-      throw new InputError('E_FILE_TYPE', `${source}: is ${what}, which a container cannot hold`, { file: source });
+      if (filter.skipSpecial) {
+        skip({ path: member, source, reason: 'special', detail: `${what}, which a container cannot hold` });
+        continue;
+      }
+      throw new InputError('E_NOT_REGULAR', `${source}: is ${what}, which a container cannot hold (--skip-special leaves such files out)`, { file: source });
     }
   }
   return entries;

@@ -9,6 +9,7 @@
  */
 import fs from 'node:fs';
 import os from 'node:os';
+import type { ErrorCode } from '../error-codes.js';
 import { ElfError } from '../errors.js';
 import { ET_DYN, ET_EXEC, PF_X } from '../elf/index.js';
 import type { ExecVmas } from './exec-vmas.js';
@@ -286,6 +287,6 @@ export function maximumAlignment(loads: LoadSegment[]): bigint {
  * of no return: the kernel cannot return the error to the old program and
  * kills the process with SIGSEGV instead (fs/exec.c, bprm_execve()).
  */
-function mapError(image: ExecImage, problem: string, code: string): ElfError {
+function mapError(image: ExecImage, problem: string, code: ErrorCode): ElfError {
   return new ElfError(code, `${image.backing.path}: ${problem}; execve kills the process with SIGSEGV`, { file: image.backing.path, signal: 'SIGSEGV' });
 }
