@@ -15,7 +15,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { kernelProbeUnavailable, probeKernel } from './loader-kernel-probe.js';
+import { kernelProbeUnavailable, probeKernel, removeProbeScript } from './loader-kernel-probe.js';
 import { removeTree, tempDir } from './container-helpers.js';
 import { runCli } from './sim-helpers.js';
 
@@ -106,7 +106,10 @@ beforeAll(() => {
     files.set(name, f);
   }
 });
-afterAll(() => removeTree(work));
+afterAll(() => {
+  removeTree(work);
+  removeProbeScript();
+});
 
 /** start-end perms offset of the program's own mappings (file-backed and the anonymous bss/brk below the mmap area). */
 function ownLines(maps: string, file: string): string[] {
