@@ -70,7 +70,6 @@ const cases: HostileCase[] = [
   { name: 'bad-page-size', spec: { files: [], header: { pageSize: 5000 } }, refused: 'E_CORRUPT' },
   { name: 'mode-has-type-bits', spec: { files: [{ path: 'f', kind: KIND.regular, mode: 0o100644 }] }, refused: 'E_CORRUPT' },
   { name: 'unknown-kind', spec: { files: [{ path: 'f', kind: 9 }] }, refused: 'E_CORRUPT' },
-  { name: 'path-not-utf8', spec: { files: [{ path: Uint8Array.of(0x66, 0xff, 0xfe), kind: KIND.regular }] }, refused: 'E_CORRUPT' },
   { name: 'lz4-flag-missing', spec: { pages: [{ stored: lz4Run(0x41, 4096), decoded: runPage(0x41) }], shareMap: [1], files: [{ path: 'f', kind: KIND.regular, size: 4096 }], requiredFlags: 0n }, refused: 'E_CORRUPT' },
   {
     name: 'section-outside-file',

@@ -92,6 +92,12 @@ export function removeProbeFile(): void {
   probeFile = undefined;
 }
 
+/** Removes the probe script's temporary directory (call from afterAll). */
+export function removeProbeScript(): void {
+  if (probeFile) fs.rmSync(path.dirname(probeFile), { recursive: true, force: true });
+  probeFile = undefined;
+}
+
 function probePath(): string {
   if (!probeFile) {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'pagestack-probe-'));

@@ -153,6 +153,15 @@ export function damage(
 
 const MAX_SAFE = BigInt(Number.MAX_SAFE_INTEGER);
 
+/**
+ * The mtimes a container may hold (FORMAT.md section 5): seconds in
+ * [-2^33, 2^33), about the years 1697 to 2242. Inside it every microsecond
+ * survives the double that Node's utimes takes, so unpack restores what it
+ * reads; writers refuse files outside it and readers refuse entries outside it.
+ */
+export const MTIME_MIN_SECONDS = -(2 ** 33);
+export const MTIME_MAX_SECONDS = 2 ** 33 - 1;
+
 /** A u64 field that must be a safe integer, or undefined when it is not. */
 function safeU64(view: DataView, at: number): number | undefined {
   const v = view.getBigUint64(at, true);
@@ -314,7 +323,7 @@ export function decodeFileEntry(view: DataView, at: number, index: number, base:
   const mode = view.getUint32(at + 12, true);
   if ((mode & ~0o7777) !== 0) throw bad(`mode 0x${mode.toString(16)} has bits other than permission bits`, 'mode');
   const seconds = view.getBigInt64(at + 16, true);
-  if (seconds > MAX_SAFE || seconds < -MAX_SAFE) throw bad('mtime out of range', 'mtimeSeconds');
+  if (seconds > BigInt(MTIME_MAX_SECONDS) || seconds < BigInt(MTIME_MIN_SECONDS)) throw bad(`mtime ${seconds} s is outside the range a container holds (-2^33 to 2^33-1 s)`, 'mtimeSeconds');
   const nanoseconds = view.getUint32(at + 24, true);
   if (nanoseconds > 999_999_999) throw bad(`mtime nanoseconds ${nanoseconds} out of range`, 'mtimeNanoseconds');
   const size = safeU64(view, at + 40);

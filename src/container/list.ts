@@ -5,6 +5,7 @@
  * pages; for the container the dedup and compression figures.
  */
 import { openContainer, type ContainerEntry } from './reader.js';
+import { isUtf8Name, nameHex } from './name-bytes.js';
 
 export interface ListedFile {
   path: string;
@@ -18,6 +19,10 @@ export interface ListedFile {
   sharedPages: number;
   uniquePages: number;
   linkTarget?: string;
+  /** Only when the path is not valid UTF-8: its bytes in hex (`path` then holds U+DC80 + byte for each invalid byte). */
+  pathHex?: string;
+  /** Only when the link target is not valid UTF-8: its bytes in hex. */
+  linkTargetHex?: string;
   /** Hard links: the path of the file they link to. */
   linkTo?: string;
 }
@@ -79,6 +84,8 @@ export async function list(input: string): Promise<ListResult> {
         uniquePages: f.pageCount - zeroPages - sharedPages,
       };
       if (f.linkTarget !== undefined) listed.linkTarget = f.linkTarget;
+      if (!isUtf8Name(f.path)) listed.pathHex = nameHex(f.path);
+      if (f.linkTarget !== undefined && !isUtf8Name(f.linkTarget)) listed.linkTargetHex = nameHex(f.linkTarget);
       if (f.linkIndex !== undefined) listed.linkTo = c.files[f.linkIndex]!.path;
       return listed;
     });

@@ -30,10 +30,13 @@ export class OutputFile {
     this.maxSize = maxSize;
   }
 
-  /** Creates `.NAME.PID-RANDOM.tmp` next to `finalPath` (exclusively, so nothing is overwritten). */
+  /**
+   * Creates `.pagestack-PID-RANDOM.tmp` next to `finalPath` (exclusively, so nothing is overwritten).
+   * The temporary name does not grow with the final one, so a final name of up to NAME_MAX bytes works.
+   */
   static create(finalPath: string, maxSize = Number.MAX_SAFE_INTEGER): OutputFile {
     const dir = path.dirname(path.resolve(finalPath));
-    const tempPath = path.join(dir, `.${path.basename(finalPath)}.${process.pid}-${randomBytes(4).toString('hex')}.tmp`);
+    const tempPath = path.join(dir, `.pagestack-${process.pid}-${randomBytes(4).toString('hex')}.tmp`);
     let fd: number;
     try {
       fd = fs.openSync(tempPath, fs.constants.O_WRONLY | fs.constants.O_CREAT | fs.constants.O_EXCL, 0o666);

@@ -16,7 +16,7 @@
 import { checkPageSize } from '../abi/page-size.js';
 import fs from 'node:fs';
 import os from 'node:os';
-import { InputError, PagestackError, UsageError, fsError } from '../errors.js';
+import { PagestackError, UsageError, fsError, type InputError } from '../errors.js';
 import { loadPageHasher, type PageHash64 } from '../scan/hash.js';
 import { PageIndex, ZERO_CONTENT_ID } from '../scan/pageindex.js';
 import {
@@ -38,6 +38,9 @@ import { OutputFile } from './output.js';
 import { PageStoreWriter, workersAvailable, type PageLayout } from './page-store.js';
 import { SourceFiles } from './sources.js';
 import { walkInputs, type WalkEntry } from './walk.js';
+import { capturePseudoFiles } from './pseudo-files.js';
+import { encodeName, osPath } from './name-bytes.js';
+import { changedError, checkAllUnchanged, checkNothingPast, checkSecondRead, checkStamp, isRacy, nowNs } from './source-check.js';
 import type { WalkSkip } from './walk-filter.js';
 
 export interface PackOptions {
@@ -71,6 +74,11 @@ export interface PackOptions {
    * the container must come out the same. Checksums always use XXH64.
    */
   indexHash?: PageHash64;
+  /**
+   * For tests: called after each read of a source file with the file and
+   * the offset read up to, so a test can change the file mid-pack.
+   */
+  afterSourceRead?: (source: string, position: number) => void;
 }
 
 export interface PackSummary {
@@ -123,6 +131,23 @@ export async function pack(inputs: readonly string[], output: string, options: P
       options.onSkip?.(s);
     },
   });
+  const pseudo = capturePseudoFiles(entries);
+  try {
+    return await packEntries(entries, output, pageSize, layout, level, excluded, options);
+  } finally {
+    pseudo.dispose();
+  }
+}
+
+async function packEntries(
+  entries: WalkEntry[],
+  output: string,
+  pageSize: number,
+  layout: PageLayout,
+  level: number | undefined,
+  excluded: number,
+  options: PackOptions,
+): Promise<PackSummary> {
   const inputBytes = entries.reduce((sum, e) => sum + e.size, 0);
   const threads = options.threads ?? (workersAvailable() && inputBytes >= THREADS_MIN_INPUT ? Math.min(4, os.availableParallelism()) : 0);
   if (threads > 0 && !workersAvailable()) throw new UsageError('compression threads need the compiled worker (npm run build)');
@@ -152,15 +177,19 @@ export async function pack(inputs: readonly string[], output: string, options: P
       const entry = entries[f]!;
       if (entry.kind !== 'regular') continue;
       const fd = openSource(entry);
+      // Files written in the last clock ticks are read twice (source-check.ts).
+      const pageHashes: bigint[] | undefined = entry.stamp && isRacy(entry.stamp, nowNs()) ? [] : undefined;
       try {
         for (let position = 0; position < entry.size; ) {
           if (options.signal?.aborted) throw new PagestackError('E_INTERRUPTED', 'interrupted', {}, 130);
           const want = Math.min(CHUNK_BYTES, entry.size - position);
           readExactly(fd, chunk, want, position, entry.source);
+          options.afterSourceRead?.(entry.source, position + want);
           const padded = Math.ceil(want / pageSize) * pageSize;
           chunk.fill(0, want, padded);
           for (let at = 0; at < padded; at += pageSize) {
             const page = chunk.subarray(at, at + pageSize);
+            pageHashes?.push(h64(page));
             const id = index.add(page);
             shareMap.push(id);
             if (id === ZERO_CONTENT_ID) counts.zero++;
@@ -175,12 +204,21 @@ export async function pack(inputs: readonly string[], output: string, options: P
           done += want;
           options.onProgress?.(done, inputBytes);
         }
+        if (entry.stamp) {
+          checkNothingPast(fd, entry.source, entry.size, chunk);
+          checkStamp(fd, entry.source, entry.stamp, 'after it was read');
+          if (pageHashes) {
+            checkSecondRead(fd, entry.source, entry.size, pageSize, h64, pageHashes, chunk);
+            checkStamp(fd, entry.source, entry.stamp, 'after it was read twice');
+          }
+        }
       } finally {
         fs.closeSync(fd);
       }
     }
     await store.finish();
     sources.close();
+    checkAllUnchanged(entries);
 
     // Tables after the page store, then the header at offset 0.
     const pageStore = section(SectionKind.PageStore, store.startOffset, store.storedBytes, 0n, false);
@@ -245,7 +283,6 @@ function section(kind: number, offset: number, length: number, checksum: bigint,
   return { kind, flags: SECTION_REQUIRED | (checksummed ? SECTION_CHECKSUMMED : 0), offset, length, checksum };
 }
 
-const encoder = new TextEncoder();
 const HOST_LITTLE_ENDIAN = new Uint8Array(Uint32Array.of(1).buffer)[0] === 1;
 
 /** The file table, string table and share map bytes (FORMAT.md sections 5 and 6). */
@@ -255,9 +292,9 @@ function buildTables(entries: WalkEntry[], pageSize: number, shareMap: Uint32Arr
   const strings = new GrowableBytes();
   let firstPage = 0;
   entries.forEach((e, i) => {
-    const pathBytes = encoder.encode(e.path);
+    const pathBytes = encodeName(e.path);
     const pathOffset = strings.append(pathBytes);
-    const linkBytes = e.kind === 'symlink' ? encoder.encode(e.linkTarget) : new Uint8Array(0);
+    const linkBytes = e.kind === 'symlink' ? encodeName(e.linkTarget) : new Uint8Array(0);
     const linkOffset = e.kind === 'symlink' ? strings.append(linkBytes) : 0;
     encodeFileEntry(view, i * FILE_ENTRY_SIZE, {
       pathOffset,
@@ -286,14 +323,17 @@ function buildTables(entries: WalkEntry[], pageSize: number, shareMap: Uint32Arr
 function openSource(entry: WalkEntry): number {
   let fd: number;
   try {
-    fd = fs.openSync(entry.source, fs.constants.O_RDONLY | fs.constants.O_NOFOLLOW);
+    fd = fs.openSync(osPath(entry.source), fs.constants.O_RDONLY | fs.constants.O_NOFOLLOW);
   } catch (err) {
     throw fsError(err, entry.source);
   }
-  const st = fs.fstatSync(fd);
-  if (!st.isFile() || st.size !== entry.size) {
+  try {
+    const st = fs.fstatSync(fd);
+    if (!st.isFile() || st.size !== entry.size) throw changed(entry.source);
+    if (entry.stamp) checkStamp(fd, entry.source, entry.stamp, 'from when the walk saw it');
+  } catch (err) {
     fs.closeSync(fd);
-    throw changed(entry.source);
+    throw err;
   }
   return fd;
 }
@@ -313,7 +353,7 @@ function readExactly(fd: number, into: Uint8Array, length: number, position: num
 }
 
 function changed(file: string): InputError {
-  return new InputError('E_CHANGED', `${file}: file changed while it was being packed`, { file });
+  return changedError(file, 'its size differs from when the walk saw it');
 }
 
 /** Device and inode of `file` when it exists: an earlier container at the output path is never packed into the new one. */

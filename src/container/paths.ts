@@ -6,8 +6,9 @@
  * links on the way are the tree-order rule's job, in reader.ts).
  */
 import { MAX_NAME_BYTES, MAX_PATH_BYTES } from './format.js';
+import { nameByteLength } from './name-bytes.js';
 
-/** Why `path` (as stored, UTF-8 decoded) is not a valid member path, or undefined when it is. */
+/** Why `path` (as stored, decoded by name-bytes.ts) is not a valid member path, or undefined when it is. */
 export function memberPathProblem(path: string, byteLength: number): string | undefined {
   if (byteLength === 0) return 'is empty';
   if (byteLength > MAX_PATH_BYTES) return `is longer than ${MAX_PATH_BYTES} bytes`;
@@ -16,7 +17,7 @@ export function memberPathProblem(path: string, byteLength: number): string | un
   for (const component of path.split('/')) {
     if (component === '') return 'has an empty component (a leading, trailing or doubled /)';
     if (component === '.' || component === '..') return `has a '${component}' component`;
-    if (Buffer.byteLength(component, 'utf8') > MAX_NAME_BYTES) return `has a component longer than ${MAX_NAME_BYTES} bytes`;
+    if (nameByteLength(component) > MAX_NAME_BYTES) return `has a component longer than ${MAX_NAME_BYTES} bytes`;
   }
   return undefined;
 }

@@ -18,7 +18,9 @@ import { OPTIONAL_PAGE_ALIGNED, PAGE_ENTRY, REQUIRED_ZSTD, PAGE_ENTRY_SIZE, Sect
 import { readHeader } from './header-check.js';
 import { createPageCodec, loadCodec, type PageCodec } from '../codec/index.js';
 import { normalizeMemberName } from './paths.js';
+import { displayName } from './name-bytes.js';
 import { readTables, type ContainerEntry } from './table-check.js';
+import { openRegular } from '../util/open-regular.js';
 
 export type { ContainerEntry } from './table-check.js';
 
@@ -89,7 +91,12 @@ export class Container {
       this.byPath = new Map();
       this.files.forEach((f) => this.byPath!.set(f.path, f.index));
     }
-    return this.byPath.get(normalizeMemberName(member));
+    const name = normalizeMemberName(member);
+    const exact = this.byPath.get(name);
+    if (exact !== undefined) return exact;
+    // A name that is not UTF-8 can be asked for as ls shows it (\xNN escapes).
+    if (!name.includes('\\')) return undefined;
+    return this.files.find((f) => displayName(f.path) === name)?.index;
   }
 
   /** The stored page id of page `pageIndex` of file `fileIndex` (0: the zero page). */
@@ -270,14 +277,8 @@ export class Container {
 /** Opens and checks a container (header and tables; pages are checked as they are read). */
 export async function openContainer(path: string): Promise<Container> {
   const hash = await loadPageHasher();
-  let fd: number;
+  const { fd } = openRegular(path);
   try {
-    fd = fs.openSync(path, 'r');
-  } catch (err) {
-    throw fsError(err, path);
-  }
-  try {
-    if (!fs.fstatSync(fd).isFile()) throw fsError(Object.assign(new Error('not a file'), { code: 'EISDIR' }), path);
     // zstd's module loads asynchronously: peek at requiredFlags (checked in full by the constructor).
     const flags = Buffer.alloc(8);
     if (fs.readSync(fd, flags, 0, 8, 16) === 8 && (flags.readBigUInt64LE(0) & REQUIRED_ZSTD) !== 0n) await loadCodec('zstd');

@@ -14,12 +14,14 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { PagestackError, fsError } from '../errors.js';
 import type { Container, ContainerEntry } from './reader.js';
+import { osPath } from './name-bytes.js';
 
 export function writeRegular(c: Container, e: ContainerEntry, to: string, buffer: Uint8Array, replace: boolean): void {
-  const temp = path.join(path.dirname(to), `.${path.basename(to)}.${randomBytes(4).toString('hex')}.pagestack-tmp`);
+  // A short name whatever the length of the final one (NAME_MAX is 255 bytes), in the same directory so link/rename stay on one filesystem.
+  const temp = path.join(path.dirname(to), `.${randomBytes(6).toString('hex')}.pagestack-tmp`);
   let fd: number;
   try {
-    fd = fs.openSync(temp, fs.constants.O_WRONLY | fs.constants.O_CREAT | fs.constants.O_EXCL | fs.constants.O_NOFOLLOW, 0o600);
+    fd = fs.openSync(osPath(temp), fs.constants.O_WRONLY | fs.constants.O_CREAT | fs.constants.O_EXCL | fs.constants.O_NOFOLLOW, 0o600);
   } catch (err) {
     throw fsError(err, temp);
   }
@@ -38,15 +40,15 @@ export function writeRegular(c: Container, e: ContainerEntry, to: string, buffer
     fs.futimesSync(fd, timeOf(e), timeOf(e));
     fs.closeSync(fd);
     fd = -1;
-    if (replace) fs.renameSync(temp, to);
+    if (replace) fs.renameSync(osPath(temp), osPath(to));
     else {
-      fs.linkSync(temp, to);
-      fs.unlinkSync(temp);
+      fs.linkSync(osPath(temp), osPath(to));
+      fs.unlinkSync(osPath(temp));
     }
   } catch (err) {
     if (fd >= 0) fs.closeSync(fd);
     try {
-      fs.unlinkSync(temp);
+      fs.unlinkSync(osPath(temp));
     } catch {
       // already gone
     }
@@ -67,10 +69,14 @@ function writeFully(fd: number, bytes: Uint8Array, position: number, file: strin
  * mtime in the form Node's utimes takes. As a number of seconds, libuv
  * truncates it to the microsecond, and a double near 1.7e9 s is only exact
  * to ~240 ns, so we aim at the middle of the microsecond: the result is the
- * stored mtime truncated to the microsecond. Node turns a negative number
- * into "now", so times before 1970 go as a Date (millisecond precision).
+ * stored mtime truncated to the microsecond (toward earlier times, before
+ * 1970 too). Exact for every mtime a container holds (|seconds| < 2^33).
  */
-export function timeOf(e: { mtimeSeconds: number; mtimeNanoseconds: number }): number | Date {
-  if (e.mtimeSeconds < 0) return new Date(e.mtimeSeconds * 1000 + Math.floor(e.mtimeNanoseconds / 1e6));
-  return e.mtimeSeconds + (Math.floor(e.mtimeNanoseconds / 1000) * 1000 + 500) / 1e9;
+export function timeOf(e: { mtimeSeconds: number; mtimeNanoseconds: number }): number | string {
+  // libuv turns the double into a timespec truncated to the microsecond (toward zero, then borrowing a second
+  // when negative); half a microsecond toward the wanted side keeps that truncation on the stored microsecond.
+  const micros = Math.floor(e.mtimeNanoseconds / 1000);
+  if (e.mtimeSeconds >= 0) return e.mtimeSeconds + (micros + 0.5) / 1e6;
+  // Node replaces a negative number by "now" but passes a numeric string through.
+  return String(e.mtimeSeconds + (micros - 0.5) / 1e6);
 }

@@ -7,6 +7,7 @@ import fs from 'node:fs';
 import { InternalError, fsError } from '../errors.js';
 import { GrowableU32 } from './growable.js';
 import type { WalkEntry } from './walk.js';
+import { osPath } from './name-bytes.js';
 
 const OPEN_FILES = 64;
 
@@ -76,7 +77,7 @@ export class SourceFiles {
     if (!entry) throw new InternalError(`no source file ${fileIndex}`);
     let fd: number;
     try {
-      fd = fs.openSync(entry.source, fs.constants.O_RDONLY | fs.constants.O_NOFOLLOW);
+      fd = fs.openSync(osPath(entry.source), fs.constants.O_RDONLY | fs.constants.O_NOFOLLOW);
     } catch (err) {
       throw fsError(err, entry.source);
     }

@@ -25,6 +25,7 @@ import {
 } from './format.js';
 import { hex, readRange } from './header-check.js';
 import { memberPathProblem, parentOf } from './paths.js';
+import { decodeName } from './name-bytes.js';
 
 /** One file of the container, as the reader API gives it. */
 export interface ContainerEntry {
@@ -53,7 +54,6 @@ export interface CheckedTables {
   files: ContainerEntry[];
 }
 
-const utf8 = new TextDecoder('utf-8', { fatal: true });
 
 export function readTables(fd: number, header: Header, sections: Map<number, SectionEntry>, file: string, hash: PageHash64): CheckedTables {
   // 9. Checksums, in a fixed order.
@@ -141,7 +141,7 @@ function checkFileTable(table: DataView, strings: Uint8Array, header: Header, ba
     const raw = decodeFileEntry(table, at, i, base, file);
     const where = `file table entry ${i}`;
     const bad = (code: ErrorCode, problem: string): Error => damage(file, code, where, base + at, problem, { index: i });
-    const path = stringAt(strings, raw.pathOffset, raw.pathLength, () => bad('E_CORRUPT', 'path lies outside the string table or is not UTF-8'));
+    const path = stringAt(strings, raw.pathOffset, raw.pathLength, () => bad('E_CORRUPT', 'path lies outside the string table'));
     const problem = memberPathProblem(path, raw.pathLength);
     if (problem) throw bad('E_PATH', `path ${JSON.stringify(path)} ${problem}`);
     if (byPath.has(path)) throw bad('E_PATH', `path ${JSON.stringify(path)} appears twice (entries ${byPath.get(path)} and ${i})`);
@@ -172,7 +172,7 @@ function checkFileTable(table: DataView, strings: Uint8Array, header: Header, ba
         break;
       case 'symlink': {
         if (raw.linkLength < 1 || raw.linkLength > MAX_LINK_BYTES) throw bad('E_CORRUPT', `symbolic link target of ${raw.linkLength} bytes`);
-        const target = stringAt(strings, raw.linkOffset, raw.linkLength, () => bad('E_CORRUPT', 'link target lies outside the string table or is not UTF-8'));
+        const target = stringAt(strings, raw.linkOffset, raw.linkLength, () => bad('E_CORRUPT', 'link target lies outside the string table'));
         if (target.includes('\0')) throw bad('E_CORRUPT', 'link target contains a NUL byte');
         entry.linkTarget = target;
         break;
@@ -205,9 +205,5 @@ function checkFileTable(table: DataView, strings: Uint8Array, header: Header, ba
 
 function stringAt(strings: Uint8Array, offset: number, length: number, fail: () => Error): string {
   if (offset + length > strings.length) throw fail();
-  try {
-    return utf8.decode(strings.subarray(offset, offset + length));
-  } catch {
-    throw fail();
-  }
+  return decodeName(strings.subarray(offset, offset + length));
 }

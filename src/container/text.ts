@@ -7,6 +7,7 @@ import type { ListResult } from './list.js';
 import type { PackSummary } from './pack.js';
 import type { UnpackSummary } from './unpack.js';
 import type { VerifyResult } from './verify.js';
+import { displayName } from './name-bytes.js';
 
 const UNITS: Record<string, number> = { '': 1, k: 1024, m: 1024 ** 2, g: 1024 ** 3, t: 1024 ** 4 };
 
@@ -86,9 +87,9 @@ export function formatList(r: ListResult): string {
   for (const f of r.files) {
     const counts = f.kind === 'regular' || f.kind === 'hardlink';
     const num = (n: number, w: number): string => (counts ? String(n) : '').padStart(w);
-    let name = f.path;
-    if (f.linkTarget !== undefined) name += ` -> ${f.linkTarget}`;
-    if (f.linkTo !== undefined) name += ` link to ${f.linkTo}`;
+    let name = displayName(f.path);
+    if (f.linkTarget !== undefined) name += ` -> ${displayName(f.linkTarget)}`;
+    if (f.linkTo !== undefined) name += ` link to ${displayName(f.linkTo)}`;
     lines.push(`${modeString(f.kind, f.mode)} ${num(f.size, 12)} ${num(f.pages, 7)} ${num(f.zeroPages, 6)} ${num(f.sharedPages, 7)} ${num(f.uniquePages, 9)}  ${name}`);
   }
   const t = r.totals;

@@ -27,6 +27,7 @@ import { openContainer, type Container, type ContainerEntry } from './reader.js'
 import { timeOf, writeRegular } from './restore-file.js';
 import type { RestoreJob, RestoreReply } from './unpack-worker.js';
 import { compiledModule } from './workers.js';
+import { osPath } from './name-bytes.js';
 
 export interface UnpackOptions {
   /** Replace existing files, links and non-directories in the way. */
@@ -95,8 +96,8 @@ export async function unpack(input: string, directory: string, options: UnpackOp
         case 'symlink':
           if (there !== undefined) remove(to);
           try {
-            fs.symlinkSync(e.linkTarget!, to);
-            fs.lutimesSync(to, timeOf(e), timeOf(e));
+            fs.symlinkSync(osPath(e.linkTarget!), osPath(to));
+            fs.lutimesSync(osPath(to), timeOf(e), timeOf(e));
           } catch (err) {
             throw fsError(err, to);
           }
@@ -129,7 +130,7 @@ export async function unpack(input: string, directory: string, options: UnpackOp
       const to = target(e);
       if (existing.get(e.index) !== undefined) remove(to);
       try {
-        fs.linkSync(target(c.files[e.linkIndex!]!), to);
+        fs.linkSync(osPath(target(c.files[e.linkIndex!]!)), osPath(to));
       } catch (err) {
         throw fsError(err, to);
       }
@@ -138,8 +139,8 @@ export async function unpack(input: string, directory: string, options: UnpackOp
       const e = directories[i]!;
       const to = target(e);
       try {
-        fs.chmodSync(to, e.mode);
-        fs.utimesSync(to, timeOf(e), timeOf(e));
+        fs.chmodSync(osPath(to), e.mode);
+        fs.utimesSync(osPath(to), timeOf(e), timeOf(e));
       } catch (err) {
         throw fsError(err, to);
       }
@@ -244,7 +245,7 @@ function checkTargets(c: Container, target: (e: ContainerEntry) => string, force
     const to = target(e);
     let st: fs.Stats | undefined;
     try {
-      st = fs.lstatSync(to);
+      st = fs.lstatSync(osPath(to));
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw fsError(err, to);
     }
@@ -265,7 +266,7 @@ function checkTargets(c: Container, target: (e: ContainerEntry) => string, force
 
 function mkdir(to: string): void {
   try {
-    fs.mkdirSync(to, 0o700);
+    fs.mkdirSync(osPath(to), 0o700);
   } catch (err) {
     throw fsError(err, to);
   }
@@ -273,7 +274,7 @@ function mkdir(to: string): void {
 
 function remove(to: string): void {
   try {
-    fs.unlinkSync(to);
+    fs.unlinkSync(osPath(to));
   } catch (err) {
     throw fsError(err, to);
   }

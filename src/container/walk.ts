@@ -10,14 +10,16 @@
  * the format has no place for them and silently dropping them would make
  * the round trip inexact; with skipSpecial they are left out and reported
  * through onSkip. Entries matching an exclude pattern, and the output
- * container itself, are left out the same way (walk-filter.ts). Names that
- * are not valid UTF-8 are refused too.
+ * container itself, are left out the same way (walk-filter.ts). Names are
+ * kept byte for byte (name-bytes.ts).
  */
 import fs from 'node:fs';
 import path from 'node:path';
 import { InputError, UsageError, fsError } from '../errors.js';
-import { MAX_LINK_BYTES, MAX_PATH_BYTES, type FileKind } from './format.js';
+import { MAX_LINK_BYTES, MAX_PATH_BYTES, MTIME_MAX_SECONDS, MTIME_MIN_SECONDS, type FileKind } from './format.js';
 import { WalkFilter, type WalkFilterOptions, type WalkSkip } from './walk-filter.js';
+import { stampOf, type FileStamp } from './source-check.js';
+import { decodeName, encodeName, nameByteLength, osPath } from './name-bytes.js';
 
 export interface WalkEntry {
   /** Path inside the container. */
@@ -35,6 +37,8 @@ export interface WalkEntry {
   linkTarget: string;
   /** Hard links: index of the first entry of the same inode. */
   linkIndex: number;
+  /** Regular files: what the walk saw, compared again while and after pack reads the file. */
+  stamp?: FileStamp;
 }
 
 export interface WalkOptions extends WalkFilterOptions {
@@ -44,7 +48,6 @@ export interface WalkOptions extends WalkFilterOptions {
   onSkip?: (skip: WalkSkip) => void;
 }
 
-const utf8 = new TextDecoder('utf-8', { fatal: true });
 const NS_PER_S = 1_000_000_000n;
 
 /** Walks every PATH (each stored under its own base name) and returns the entries in file-table order. */
@@ -55,7 +58,7 @@ export function walkInputs(inputs: readonly string[], options: WalkOptions = {})
     if (name === '' || name === '.' || name === '..') {
       throw new UsageError(`${input}: cannot be packed under a name of its own (give a directory below the root)`, { file: input });
     }
-    return { name, bytes: Buffer.from(name, 'utf8'), source: input };
+    return { name, bytes: encodeName(name), source: input };
   });
   tops.sort((a, b) => Buffer.compare(a.bytes, b.bytes));
   for (let i = 1; i < tops.length; i++) {
@@ -76,7 +79,7 @@ export function walkInputs(inputs: readonly string[], options: WalkOptions = {})
 
   while (stack.length > 0) {
     const { source, member } = stack.pop()!;
-    if (Buffer.byteLength(member, 'utf8') > MAX_PATH_BYTES) {
+    if (nameByteLength(member) > MAX_PATH_BYTES) {
       throw new InputError('E_PATH_TOO_LONG', `${source}: path inside the container is longer than ${MAX_PATH_BYTES} bytes`, { file: source });
     }
     const pattern = filter.excludedBy(member);
@@ -86,7 +89,7 @@ export function walkInputs(inputs: readonly string[], options: WalkOptions = {})
     }
     let st: fs.BigIntStats;
     try {
-      st = fs.lstatSync(source, { bigint: true });
+      st = fs.lstatSync(osPath(source), { bigint: true });
     } catch (err) {
       throw fsError(err, source);
     }
@@ -95,6 +98,9 @@ export function walkInputs(inputs: readonly string[], options: WalkOptions = {})
       continue;
     }
     const mtime = mtimeOf(st.mtimeNs, options.clampMtimeSeconds);
+    if (mtime.seconds < MTIME_MIN_SECONDS || mtime.seconds > MTIME_MAX_SECONDS) {
+      throw new InputError('E_MTIME', `${source}: mtime ${st.mtimeNs} ns is outside the range a container holds (-2^33 to 2^33-1 s, years 1697 to 2242)`, { file: source });
+    }
     const base: WalkEntry = {
       path: member,
       source,
@@ -115,7 +121,7 @@ export function walkInputs(inputs: readonly string[], options: WalkOptions = {})
       } else {
         if (st.nlink > 1n) inodes.set(key, entries.length);
         if (st.size > BigInt(Number.MAX_SAFE_INTEGER)) throw new InputError('E_TOO_LARGE', `${source}: file too large`, { file: source });
-        entries.push({ ...base, size: Number(st.size) });
+        entries.push({ ...base, size: Number(st.size), stamp: stampOf(st) });
       }
     } else if (st.isDirectory()) {
       entries.push({ ...base, kind: 'directory' });
@@ -138,39 +144,29 @@ export function walkInputs(inputs: readonly string[], options: WalkOptions = {})
   return entries;
 }
 
-/** Directory entries sorted by the bytes of their names; names must be UTF-8. */
+/** Directory entries sorted by the bytes of their names (names are bytes: see name-bytes.ts). */
 function listDirectory(dir: string): string[] {
   let raw: Buffer[];
   try {
-    raw = fs.readdirSync(dir, { encoding: 'buffer' });
+    raw = fs.readdirSync(osPath(dir), { encoding: 'buffer' });
   } catch (err) {
     throw fsError(err, dir);
   }
   raw.sort(Buffer.compare);
-  return raw.map((bytes) => decodeName(bytes, dir));
-}
-
-function decodeName(bytes: Buffer, where: string): string {
-  try {
-    return utf8.decode(bytes);
-  } catch {
-    throw new InputError('E_PATH_ENCODING', `${where}: contains a name that is not valid UTF-8 (${bytes.toString('hex')}), which the format cannot store`, {
-      file: where,
-    });
-  }
+  return raw.map((bytes) => decodeName(bytes));
 }
 
 function readLink(source: string): string {
   let target: Buffer;
   try {
-    target = fs.readlinkSync(source, { encoding: 'buffer' });
+    target = fs.readlinkSync(osPath(source), { encoding: 'buffer' });
   } catch (err) {
     throw fsError(err, source);
   }
   if (target.length === 0 || target.length > MAX_LINK_BYTES) {
     throw new InputError('E_LINK', `${source}: symbolic link target of ${target.length} bytes cannot be stored`, { file: source });
   }
-  return decodeName(target, source);
+  return decodeName(target);
 }
 
 /** Splits st_mtim (ns since the epoch) into seconds and nanoseconds, clamped to SOURCE_DATE_EPOCH. */

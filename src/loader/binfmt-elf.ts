@@ -7,6 +7,8 @@
  * Arithmetic is unsigned long (bigint wrapped to 64 bits) where the kernel's
  * is, so `load_bias - vaddr` and `-vaddr` behave as in C.
  */
+import fs from 'node:fs';
+import os from 'node:os';
 import type { ErrorCode } from '../error-codes.js';
 import { ElfError } from '../errors.js';
 import { ET_DYN, ET_EXEC, PF_X } from '../elf/index.js';
@@ -207,6 +209,8 @@ function vmMmap(space: ExecVmas, image: ExecImage, addr: bigint, len: bigint, pr
     }
     start = addr;
   }
+  // A private writable file mapping is charged to the commit (VM_ACCOUNT), as mmap_region() does.
+  if (prot & PROT_WRITE) enoughMemory(image, len, 'mmap of the segment');
   space.mapFixed({ start, end: start + len, prot, file: { backing, offset: off } });
   return start;
 }
@@ -223,7 +227,36 @@ function vmBrkFlags(space: ExecVmas, image: ExecImage, addr: bigint, len: bigint
   if (addr < MMAP_MIN_ADDR || addr + len > TASK_SIZE) {
     throw mapError(image, `bss at 0x${addr.toString(16)} (+0x${len.toString(16)}) is outside [vm.mmap_min_addr, TASK_SIZE)`, 'E_EXEC_MAP');
   }
+  enoughMemory(image, len, 'vm_brk_flags for the bss');
   space.mapFixed({ start: addr, end: addr + len, prot: PROT_READ | PROT_WRITE | (exec ? PROT_EXEC : 0) });
+}
+
+/**
+ * __vm_enough_memory() under the default vm.overcommit_memory = 0
+ * (OVERCOMMIT_GUESS): one request of more pages than RAM and swap together
+ * fails with ENOMEM. RAM and swap are this machine's, as the real kernel
+ * here would see them.
+ */
+function enoughMemory(image: ExecImage, len: bigint, what: string): void {
+  const limit = commitLimitBytes();
+  if (len > limit) {
+    throw mapError(image, `${what}: 0x${len.toString(16)} bytes is more than RAM and swap (0x${limit.toString(16)} bytes), ENOMEM`, 'E_EXEC_NOMEM');
+  }
+}
+
+let commitLimit: bigint | undefined;
+/** MemTotal + SwapTotal of this machine in bytes (totalram_pages() + total_swap_pages). */
+export function commitLimitBytes(): bigint {
+  if (commitLimit !== undefined) return commitLimit;
+  let total = BigInt(os.totalmem());
+  try {
+    const swap = /^SwapTotal:\s+(\d+) kB/m.exec(fs.readFileSync('/proc/meminfo', 'latin1'));
+    if (swap) total += BigInt(swap[1]!) * 1024n;
+  } catch {
+    // no /proc: RAM only
+  }
+  commitLimit = total;
+  return total;
 }
 
 /** total_mapping_size(): from the lowest page start to the highest p_vaddr + p_memsz over PT_LOADs. */
@@ -249,6 +282,11 @@ export function maximumAlignment(loads: LoadSegment[]): bigint {
   return elfPageAlign(alignment);
 }
 
+/**
+ * Every mapping failure here happens after begin_new_exec(), past the point
+ * of no return: the kernel cannot return the error to the old program and
+ * kills the process with SIGSEGV instead (fs/exec.c, bprm_execve()).
+ */
 function mapError(image: ExecImage, problem: string, code: ErrorCode): ElfError {
-  return new ElfError(code, `${image.backing.path}: ${problem}`, { file: image.backing.path });
+  return new ElfError(code, `${image.backing.path}: ${problem}; execve kills the process with SIGSEGV`, { file: image.backing.path, signal: 'SIGSEGV' });
 }

@@ -97,15 +97,14 @@ export function readExecImage(backing: FileBacking, role: 'program' | 'interpret
   let interpreter: string | undefined;
   let interpSeen = false;
   let executableStack: ExecImage['executableStack'] = 'default';
-  let stackSeen = false;
   for (const p of elf.programHeaders) {
     if (p.type === PT_LOAD) {
       loads.push({ index: p.index, flags: p.flags, offset: p.offset, vaddr: p.vaddr, filesz: p.filesz, memsz: p.memsz, align: p.align });
     } else if (p.type === PT_INTERP && !interpSeen && role === 'program') {
       interpSeen = true;
       interpreter = readInterp(p, bytes, fail);
-    } else if (p.type === PT_GNU_STACK && !stackSeen) {
-      stackSeen = true;
+    } else if (p.type === PT_GNU_STACK) {
+      // load_elf_binary's switch runs for every header: the last PT_GNU_STACK decides.
       executableStack = p.flags & PF_X ? 'enable' : 'disable';
     }
   }

@@ -21,6 +21,7 @@ import type { FileBacking } from '../abi/file-backing.js';
 import { loadPageHasher, type PageHash64 } from '../scan/hash.js';
 import { PageIndex, ZERO_CONTENT_ID } from '../scan/pageindex.js';
 import { resolveInRoot } from './resolve.js';
+import { openRegular, readOpened } from '../util/open-regular.js';
 
 export const LOADER_PAGE_SIZE = 4096;
 
@@ -153,28 +154,28 @@ export class FileTable implements ExecFileSource {
   open(realPath: string): PlainFileBacking {
     const known = this.byPath.get(realPath);
     if (known) return known;
-    let stat: fs.BigIntStats;
+    // Opened without blocking and checked on the descriptor: a FIFO or a device is refused by what it is.
+    const { fd } = openRegular(realPath);
     try {
-      stat = fs.statSync(realPath, { bigint: true });
-    } catch (err) {
-      throw fsError(err, realPath);
-    }
-    if (stat.isDirectory()) throw new InputError('E_ISDIR', `${realPath}: is a directory`, { file: realPath });
-    if (!stat.isFile()) throw new InputError('E_NOT_REGULAR', `${realPath}: not a regular file`, { file: realPath });
-    // ctime too: an inode number freed by a deleted file can come back for a new one.
-    const inode = `${stat.dev}:${stat.ino}:${stat.ctimeNs}:${stat.size}`;
-    let content = this.byInode.get(inode);
-    if (!content) {
+      let stat: fs.BigIntStats;
       try {
-        content = { bytes: fs.readFileSync(realPath) };
+        stat = fs.fstatSync(fd, { bigint: true });
       } catch (err) {
         throw fsError(err, realPath);
       }
-      this.byInode.set(inode, content);
+      // ctime too: an inode number freed by a deleted file can come back for a new one.
+      const inode = `${stat.dev}:${stat.ino}:${stat.ctimeNs}:${stat.size}`;
+      let content = this.byInode.get(inode);
+      if (!content) {
+        content = { bytes: readOpened(fd, Number(stat.size), realPath) };
+        this.byInode.set(inode, content);
+      }
+      const backing = new PlainFileBacking(this, realPath, content, stat, this.thpAligned ?? placesThpAligned(realPath));
+      this.byPath.set(realPath, backing);
+      return backing;
+    } finally {
+      fs.closeSync(fd);
     }
-    const backing = new PlainFileBacking(this, realPath, content, stat, this.thpAligned ?? placesThpAligned(realPath));
-    this.byPath.set(realPath, backing);
-    return backing;
   }
 
   /** Content ids for every page of `backing`, through the shared index. */

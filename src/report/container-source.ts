@@ -22,7 +22,7 @@ import type { ContentSource } from './unify.js';
 export function isContainerImage(path: string): boolean {
   let fd: number;
   try {
-    fd = fs.openSync(path, 'r');
+    fd = fs.openSync(path, fs.constants.O_RDONLY | fs.constants.O_NONBLOCK);
   } catch {
     return false; // the scan names the problem
   }

@@ -109,12 +109,12 @@ export async function report(inputs: string[], output: string, options: ReportOp
 
 /**
  * Writes `text` to `file` through a temporary file in the same directory
- * (`.NAME.PID-RANDOM.tmp`), renamed over `file` when complete: a failed
+ * (`.pagestack-PID-RANDOM.tmp`, short whatever the length of NAME), renamed over `file` when complete: a failed
  * or interrupted write leaves no partial file and an existing file intact.
  */
 export function writeFileAtomic(file: string, text: string): number {
   const dir = path.dirname(path.resolve(file));
-  const temp = path.join(dir, `.${path.basename(file)}.${process.pid}-${Math.random().toString(36).slice(2, 10)}.tmp`);
+  const temp = path.join(dir, `.pagestack-${process.pid}-${Math.random().toString(36).slice(2, 10)}.tmp`);
   const bytes = Buffer.from(text, 'utf8');
   try {
     fs.writeFileSync(temp, bytes, { flag: 'wx' });

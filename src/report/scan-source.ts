@@ -8,6 +8,7 @@ import { fsError } from '../errors.js';
 import type { ScanResult } from '../scan/result.js';
 import type { ReportFileInput } from './model.js';
 import type { ContentSource } from './unify.js';
+import { openRegular } from '../util/open-regular.js';
 
 /** Descriptors kept open while contents are read back. */
 const OPEN_FILES = 32;
@@ -65,7 +66,7 @@ export class ScanSource implements ContentSource {
     if (fd !== undefined) return fd;
     let opened: number;
     try {
-      opened = fs.openSync(path, 'r');
+      opened = openRegular(path).fd;
     } catch (err) {
       throw fsError(err, path);
     }

@@ -9,6 +9,7 @@ import { MAGIC } from '../container/format.js';
 import { openContainer } from '../container/index.js';
 import { fsError } from '../errors.js';
 import type { ContainerReader } from './container-source.js';
+import { openRegular } from '../util/open-regular.js';
 
 export type OpenContainer = (path: string) => Promise<ContainerReader>;
 
@@ -18,14 +19,9 @@ export const CONTAINER_MAGIC: Uint8Array = MAGIC;
 
 /** Whether the file at `path` starts with the container magic. Errors (missing file...) become InputError. */
 export function isContainerFile(path: string): boolean {
-  let fd: number;
+  // Anything but a regular file is refused here, with what it is (a FIFO must not block the open).
+  const { fd } = openRegular(path);
   try {
-    fd = fs.openSync(path, 'r');
-  } catch (err) {
-    throw fsError(err, path);
-  }
-  try {
-    if (!fs.fstatSync(fd).isFile()) return false;
     const head = new Uint8Array(CONTAINER_MAGIC.length);
     const n = fs.readSync(fd, head, 0, head.length, 0);
     return n === head.length && head.every((b, i) => b === CONTAINER_MAGIC[i]);

@@ -14,6 +14,7 @@ import { missingMechanisms } from './mechanisms.js';
 import type { PolicySet } from './policy.js';
 import { RUN_SCHEMA, type RunResult } from './result.js';
 import { runPolicy } from './runner.js';
+import { DEFAULT_BUDGET, checkBudget, type Budget } from './budget.js';
 import type { Json } from './scenario/check.js';
 import { JsonPath } from './scenario/check.js';
 import { loadScenario, type LoadedScenario } from './scenario/parse.js';
@@ -36,6 +37,8 @@ export interface RunScenarioOptions {
    * with the reason, instead of refusing the whole scenario. Default false.
    */
   skipUnavailable?: boolean;
+  /** The work and memory a run may take (budget.ts); default DEFAULT_BUDGET. */
+  budget?: Partial<Budget>;
 }
 
 /** Runs a scenario file (a path) or a scenario given as parsed JSON. */
@@ -67,9 +70,11 @@ export function runLoaded(loaded: LoadedScenario, options: RunScenarioOptions = 
     throw new JsonPath(scenario.file, 'policies').error(`none of the policies can run in this build (${skipped.map((s) => `${s.name}: ${s.reason}`).join('; ')})`);
   }
   checkAvailable(loaded, policies);
+  const budget: Budget = { ...DEFAULT_BUDGET, ...options.budget };
+  checkBudget(scenario, policies, budget);
   const costTable = withOverrides(options.costTable ?? DOCUMENTED_COSTS, scenario.costs);
   const results = policies.map((policy, i) => {
-    const result = runPolicy(scenario, programs, opened, policy, { costTable, ...(options.checkInvariants ? { checkInvariants: true } : {}) });
+    const result = runPolicy(scenario, programs, opened, policy, { costTable, budget, ...(options.checkInvariants ? { checkInvariants: true } : {}) });
     options.onProgress?.(i + 1, policies.length);
     return result;
   });

@@ -23,12 +23,15 @@ import { RegionError, targetSpan, type Range, type RegionSource } from './region
 import { MAX_SAMPLES, type PolicyResult, type Series } from './result.js';
 import type { Scenario, Step, Target } from './scenario/types.js';
 import { summarize } from './summary.js';
+import { checkMemoryNow, type Budget } from './budget.js';
 
 export interface RunPolicyOptions {
   /** Prices for the cost model. */
   costTable: CostTable;
   /** Check the memory model's invariants after every step (slow; for tests). */
   checkInvariants?: boolean;
+  /** Real memory is checked against budget.maxMemory every few steps (budget.ts). */
+  budget?: Budget;
 }
 
 interface ProcState extends RegionSource {
@@ -74,6 +77,7 @@ export function runPolicy(scenario: Scenario, programs: ProgramSet, opened: Read
       throw stepError(scenario, step, err);
     }
     run.stepsRun = i + 1;
+    if (options.budget && (i & 63) === 63) checkMemoryNow(options.budget, step.at.toString(), scenario.file);
     if (options.checkInvariants) run.checkInvariants();
     run.sample(i + 1, (i + 1) % every === 0 || i + 1 === scenario.steps.length);
   }

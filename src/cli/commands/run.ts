@@ -4,6 +4,8 @@ import { runHtml, runSvg } from '../../report/run-charts.js';
 import { formatRun } from '../../sim/format-run.js';
 import { runScenario } from '../../sim/run-scenario.js';
 import { VERSION } from '../../version.js';
+import { parseByteSize } from '../../container/text.js';
+import { DEFAULT_BUDGET } from '../../sim/budget.js';
 import { Progress } from '../progress.js';
 
 interface RunFlags {
@@ -13,6 +15,8 @@ interface RunFlags {
   html?: string;
   svg?: string;
   quiet?: boolean;
+  maxWork?: string;
+  maxMemory?: string;
 }
 
 /** `pagestack run SCENARIO [--json] [--policy NAME[,NAME...]]... [--html FILE] [--svg FILE]`: one scenario under each policy set, compared. */
@@ -26,6 +30,8 @@ export function register(program: Command): void {
     .option('--json', 'print the result document (schema pagestack.run/1) instead of the table')
     .option('--html <file>', 'also write a self-contained HTML page: the comparison table and charts per policy over simulated time (frames, swap used, zram/zswap pool)')
     .option('--svg <file>', 'also write the charts as one SVG document')
+    .option('--max-work <n>', `refuse a scenario estimated to take more page operations than this (default ${DEFAULT_BUDGET.maxWork}; docs/SCENARIOS.md, Budgets)`)
+    .option('--max-memory <bytes>', `refuse a scenario estimated to need more memory than this, and stop a run that uses more (default ${DEFAULT_BUDGET.maxMemory / 1024 ** 3}G)`)
     .addHelpText(
       'after',
       `
@@ -42,6 +48,10 @@ The scenario format: docs/SCENARIOS.md`,
         onProgress: progress.callback,
         ...(flags.policy === undefined ? {} : { policies: flags.policy }),
         skipUnavailable: flags.skipUnavailable ?? false,
+        budget: {
+          ...(flags.maxWork === undefined ? {} : { maxWork: parseByteSize('--max-work', flags.maxWork) }),
+          ...(flags.maxMemory === undefined ? {} : { maxMemory: parseByteSize('--max-memory', flags.maxMemory) }),
+        },
       });
       progress.done();
       // Written through a temp file and a rename: a reader never sees half a file.

@@ -6,7 +6,6 @@
  * and the steps in the order they run. Every problem is one ScenarioError
  * naming the field by its JSON path.
  */
-import * as fs from 'node:fs';
 import * as nodePath from 'node:path';
 import { PagestackError, ScenarioError, fsError } from '../../errors.js';
 import { MAX_FRAME } from '../../mm/pte.js';
@@ -18,10 +17,14 @@ import type { OpenContainer } from '../container-reader.js';
 import { JsonPath, array, boolean, describeValue, integer, number, object, oneOf, onlyKeys, parseSize, required, string, type Json } from './check.js';
 import { parseSteps } from './parse-steps.js';
 import { NameScope } from './scope.js';
+import { nestingDepth } from './depth.js';
+import { readRegularFile } from '../../util/open-regular.js';
 import { SCENARIO_VERSION, type MachineSpec, type ProgramSpec, type Scenario, type Step } from './types.js';
 
 /** Largest scenario file read (a scenario is a description, not data). */
 const MAX_SCENARIO_BYTES = 16 << 20;
+/** Deepest nesting of arrays and objects a scenario may have (real ones use under 10). */
+export const MAX_SCENARIO_DEPTH = 64;
 const DEFAULT_FRAMES = 262_144;
 /** The loader cuts files in 4 KiB pages (src/loader/file-backing.ts). */
 const LOADER_PAGE_SIZE = 4096;
@@ -95,20 +98,20 @@ export async function loadScenario(input: string | Json, options: LoadScenarioOp
 }
 
 function readJson(file: string): Json {
-  let stat: fs.Stats;
+  let bytes: Buffer;
   try {
-    stat = fs.statSync(file);
+    bytes = readRegularFile(file, { maxBytes: MAX_SCENARIO_BYTES, what: 'a scenario' });
   } catch (err) {
-    throw fsError(err, file);
+    const e = fsError(err, file);
+    if (e.code === 'E_TOO_BIG') throw new ScenarioError(e.message, e.data);
+    throw e;
   }
-  if (stat.isDirectory()) throw fsError(Object.assign(new Error('is a directory'), { code: 'EISDIR' }), file);
-  if (stat.size > MAX_SCENARIO_BYTES) throw new ScenarioError(`${file}: ${stat.size} bytes is larger than a scenario may be (${MAX_SCENARIO_BYTES})`, { file });
-  let text: string;
-  try {
-    text = fs.readFileSync(file, 'utf8');
-  } catch (err) {
-    throw fsError(err, file);
+  // Checked before JSON.parse: the checks below walk the document recursively.
+  const depth = nestingDepth(bytes);
+  if (depth > MAX_SCENARIO_DEPTH) {
+    throw new ScenarioError(`${file}: nested ${depth > 1e6 ? 'over a million' : depth} levels deep; a scenario may nest at most ${MAX_SCENARIO_DEPTH}`, { file, field: 'nesting', actual: depth, expected: MAX_SCENARIO_DEPTH });
   }
+  const text = new TextDecoder('utf-8', { ignoreBOM: false }).decode(bytes);
   try {
     return JSON.parse(text) as Json;
   } catch (err) {
