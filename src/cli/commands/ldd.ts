@@ -1,7 +1,7 @@
 import type { Command } from 'commander';
 import { InputError } from '../../errors.js';
 import { resolveLibraries } from '../../loader/rtld/search.js';
-import { formatLdd, lddLines } from '../../loader/rtld/ldd.js';
+import { formatLdd, LDD_RTLD, lddLines } from '../../loader/rtld/ldd.js';
 
 interface LddFlags {
   root?: string;
@@ -33,10 +33,11 @@ Examples:
       const r = await resolveLibraries(path, {
         trace: true,
         programOrigin: 'path',
+        rtld: LDD_RTLD,
         ...(flags.root === undefined ? {} : { root: flags.root }),
         ...(flags.libraryPath === undefined ? {} : { libraryPath: flags.libraryPath }),
       });
-      if (!r.program.dynamic && !r.program.image.interpreter) {
+      if (!r.program.dynamic) {
         throw new InputError('E_NOT_DYNAMIC', `${file}: not a dynamic executable`, { file });
       }
       if (!flags.json) {

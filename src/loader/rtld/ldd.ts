@@ -32,11 +32,7 @@ export function lddLines(r: RtldResolution, addressOf?: (path: string) => bigint
   return r.ldd.map((e): LddLine => {
     if (e.kind === 'missing') return { name: e.name };
     const line: LddLine =
-      e.kind === 'vdso'
-        ? { name: e.name, path: e.name }
-        : e.object.kind === 'interpreter'
-          ? { name: e.object.name, path: LDD_RTLD }
-          : { name: e.requestedAs, path: e.object.name };
+      e.kind === 'vdso' ? { name: e.name, path: e.name } : { name: e.requestedAs, path: e.object.name };
     const address = addressOf?.(line.path!);
     if (address !== undefined) line.address = address;
     return line;
