@@ -43,6 +43,12 @@ const LIBNAME_LIST_SIZE = 24;
 const SEARCH_PATH_ELEM_SIZE = 40;
 /** sizeof (struct r_found_version). */
 const FOUND_VERSION_SIZE = 24;
+/** do_lookup_unique's table: its first size, and sizeof (struct unique_sym). */
+const INITIAL_NUNIQUE_SYM_TABLE = 31;
+const UNIQUE_SYM_SIZE = 32;
+/** _dl_higher_prime_number's table (elf/dl-misc.c). */
+const PRIMES = [7, 13, 31, 61, 127, 251, 509, 1021, 2039, 4093, 8191, 16381, 32749, 65521, 131071, 262139, 524287, 1048573];
+const higherPrime = (n: number): number => PRIMES.find((p) => p >= n) ?? n;
 /** The vDSO's highest version index (LINUX_2.6). */
 const VDSO_VERSION_HIGH = 2;
 
@@ -256,8 +262,8 @@ export function planRtld(exec: ExecPlan, resolution: RtldResolution, options: Rt
       }
       if (target && !queue.includes(target)) queue.push(target);
     }
-    // The dependency list of every object but the program.
-    if (x !== main && x.elf.dynamic.length > 0) alloc((2 * (needed.length + 1) + 1) * 8, 'l_initfini');
+    // The dependency list of every object but the program (and ld.so, whose l_ldnum stays 0).
+    if (x !== main && x !== rtld && x.elf.dynamic.length > 0) alloc((2 * (needed.length + 1) + 1) * 8, 'l_initfini');
   }
   const searchList = queue;
   alloc((2 * searchList.length + 1) * 8, 'search list (program)');
@@ -304,6 +310,20 @@ export function planRtld(exec: ExecPlan, resolution: RtldResolution, options: Rt
   // 5. Relocation, dependencies first, the program last; RELRO right after each.
   const scopeObjects = resolution.scope.map((o) => state.get(o)).filter((s): s is ObjState => s !== undefined);
   const scope = new SymbolScope(scopeObjects);
+  // STB_GNU_UNIQUE definitions go into a hash table ld.so grows with the minimal malloc (do_lookup_unique).
+  const unique = new Set<string>();
+  let uniqueSize = 0;
+  scope.onUnique = (name) => {
+    if (unique.has(name)) return;
+    if (uniqueSize === 0) {
+      uniqueSize = INITIAL_NUNIQUE_SYM_TABLE;
+      alloc(uniqueSize * UNIQUE_SYM_SIZE, 'unique symbol table');
+    } else if (uniqueSize * 3 <= unique.size * 4) {
+      uniqueSize = higherPrime(uniqueSize + 1);
+      alloc(uniqueSize * UNIQUE_SYM_SIZE, 'unique symbol table');
+    }
+    unique.add(name);
+  };
   for (let i = searchList.length - 1; i >= 0; i--) {
     const s = searchList[i]!;
     if (s === rtld) continue;
@@ -318,7 +338,13 @@ export function planRtld(exec: ExecPlan, resolution: RtldResolution, options: Rt
     bytes.set(init);
     space.write(block, bytes);
   }
+  // _dl_find_object_init: one entry per object but the program (and per PT_LOAD of a program with holes).
+  const mainLoads = main.elf.image.loads;
+  const mainContiguous = mainLoads.every((l, i) => i === 0 || Math.floor(Number(l.vaddr) / 4096) * 4096 <= Math.ceil(Number(mainLoads[i - 1]!.vaddr + mainLoads[i - 1]!.memsz) / 4096) * 4096);
+  const nodelete = versionChain.length - 1 + (mainContiguous ? 0 : mainLoads.length);
+  alloc(nodelete * 32, '_dl_find_object data');
   if (rtld) {
+    scope.onUnique = undefined;
     relocateObject(space, rtld, scope, main, false, stats);
     for (const name of ['_rtld_global', '_rtld_global_ro']) {
       const sym = rtld.elf.definitions.get(name)?.[0];

@@ -16,6 +16,7 @@ import type { DynSymbol, ElfObject, VersionName } from './elf-object.js';
 
 export const STB_LOCAL = 0;
 export const STB_WEAK = 2;
+export const STB_GNU_UNIQUE = 10;
 export const STT_TLS = 6;
 export const STT_GNU_IFUNC = 10;
 const SHN_UNDEF = 0;
@@ -40,6 +41,8 @@ export interface Binding {
 /** Looks symbols up in one global scope, remembering answers. */
 export class SymbolScope {
   private readonly cache = new Map<string, Binding | null>();
+  /** Called when a lookup ends at an STB_GNU_UNIQUE definition (ld.so enters it in its unique table). */
+  onUnique: ((name: string) => void) | undefined;
 
   constructor(readonly scope: readonly ScopeObject[]) {}
 
@@ -51,7 +54,10 @@ export class SymbolScope {
   lookup(name: string, version: VersionName | undefined, skip?: ScopeObject): Binding | undefined {
     const key = `${name}\0${version?.name ?? ''}\0${skip ? 1 : 0}`;
     const cached = this.cache.get(key);
-    if (cached !== undefined) return cached ?? undefined;
+    if (cached !== undefined) {
+      if (cached && cached.symbol.bind === STB_GNU_UNIQUE) this.onUnique?.(name);
+      return cached ?? undefined;
+    }
     let found: Binding | undefined;
     for (const o of this.scope) {
       if (o === skip) continue;
@@ -62,6 +68,7 @@ export class SymbolScope {
       }
     }
     this.cache.set(key, found ?? null);
+    if (found && found.symbol.bind === STB_GNU_UNIQUE) this.onUnique?.(name);
     return found;
   }
 }
