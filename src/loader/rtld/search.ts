@@ -134,7 +134,8 @@ class Search {
     this.main = main;
     this.chain.push(main);
 
-    if (image.interpreter !== undefined) this.rtld = this.openInterpreter(image.interpreter);
+    const rtldPath = this.options.rtld ?? image.interpreter;
+    if (rtldPath !== undefined) this.rtld = this.openInterpreter(rtldPath, image.interpreter ?? rtldPath);
     if (this.rtld) this.chain.push(this.rtld);
     if (this.options.libraryPath) this.libraryPath = splitSearchPath(this.options.libraryPath, /[:;]/, main.origin, this.machine);
 
@@ -142,7 +143,7 @@ class Search {
     const scope: Array<LoadedObject | Faked> = [main];
     const reserved = new Set<LoadedObject | Faked>([main]);
     const missing: MissingLibrary[] = [];
-    if (image.interpreter !== undefined) {
+    if (this.rtld) {
       for (let i = 0; i < scope.length; i++) {
         const l = scope[i]!;
         if (isFaked(l) || !l.dynamic) continue;
@@ -164,13 +165,17 @@ class Search {
     const objects = this.chain.filter((o): o is LoadedObject => !isFaked(o) && o !== this.rtld);
     objects.forEach((o, i) => (o.index = i));
     if (this.rtld) this.rtld.index = -1;
-    const result: RtldResolution = { program: main, objects, scope: loaded, ldd: this.lddChain(scope), missing };
+    const result: RtldResolution = { program: main, objects, scope: loaded, ldd: this.lddChain(loaded), missing };
     if (this.rtld) result.interpreter = this.rtld;
     return result;
   }
 
-  /** ld.so itself, as the kernel loaded it: named by PT_INTERP, also by its SONAME. */
-  private openInterpreter(path: string): LoadedObject | undefined {
+  /**
+   * ld.so itself, as the kernel loaded it (named by PT_INTERP, also by its
+   * SONAME), or as run by ldd (named by its own path, asked for as PT_INTERP).
+   * Undefined when the file is not there (execve would have failed first).
+   */
+  private openInterpreter(path: string, requestedAs: string): LoadedObject | undefined {
     const found = this.files.lookup(path.startsWith('/') ? path : nodePath.posix.join(this.cwd, path));
     if (found.kind !== 'file') return undefined;
     const backing = found.open();
@@ -178,7 +183,7 @@ class Search {
       index: -1,
       kind: 'interpreter',
       name: path,
-      names: [path],
+      names: [requestedAs],
       realPath: found.realPath,
       identity: found.identity,
       needed: [],
@@ -349,9 +354,10 @@ class Search {
   /**
    * The chain ldd prints: the vDSO after the program, the objects in load
    * order, and ld.so where the search list has it (after the object before
-   * it there), or nowhere when no DT_NEEDED names it.
+   * it there; faked entries are not in that list), or nowhere when no
+   * DT_NEEDED names it.
    */
-  private lddChain(scope: Array<LoadedObject | Faked>): LddEntry[] {
+  private lddChain(scope: LoadedObject[]): LddEntry[] {
     const vdso = { faked: true, name: VDSO_NAME } as const;
     const chain: Array<LoadedObject | Faked | typeof vdso> = [this.main, vdso, ...this.chain.filter((o) => o !== this.rtld && o !== this.main)];
     const at = this.rtld ? scope.indexOf(this.rtld) : -1;

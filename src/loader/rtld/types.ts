@@ -99,6 +99,12 @@ export interface ResolveOptions {
    * as given). Default 'exe'.
    */
   programOrigin?: 'exe' | 'path';
+  /**
+   * ld.so run as a command on the program (ldd runs /lib64/ld-linux-x86-64.so.2 FILE):
+   * its path inside the root. The program's PT_INTERP then only names it, and
+   * a program without PT_INTERP (a shared library) is searched too.
+   */
+  rtld?: string;
 }
 
 /**
