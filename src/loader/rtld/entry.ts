@@ -25,12 +25,14 @@ export interface EntryOptions extends ExecOptions {
   /** LD_LIBRARY_PATH. */
   libraryPath?: string;
   profile?: RtldProfile;
+  /** false: stop where execve stops (no library search, no ld.so work). Default true. */
+  libraries?: boolean;
 }
 
 /** execve, the library search and ld.so's start-up of `file`, with the files of one FileTable. */
 export function planEntry(files: FileTable, file: string, options: EntryOptions = {}): EntryPlan {
   const exec = planExecWith(files, file, options);
-  if (exec.interpreter === undefined) {
+  if (exec.interpreter === undefined || options.libraries === false) {
     return { exec, ops: [], objects: [], threadPointer: 0, entry: exec.entry, bindNow: options.bindNow === true, relocations: { relocations: 0, unknown: 0, unresolved: [] }, mallocBlocks: [] };
   }
   const root = options.root ?? '/';
@@ -85,6 +87,12 @@ function entryVmas(machine: Machine, pid: number, plan: EntryPlan): { vmas: VmaP
     return out;
   });
   return { vmas, exec: { ...plan.exec, vmas } };
+}
+
+/** The exec plan with the VMAs the process has now (for formatMaps, mapsLines and --json). */
+export function entryExecPlan(machine: Machine, pid: number, plan: EntryPlan): ExecPlan {
+  const exec = entryVmas(machine, pid, plan).exec;
+  return { ...exec, entry: plan.entry };
 }
 
 /** /proc/PID/maps at the entry point, in the kernel's format. */
