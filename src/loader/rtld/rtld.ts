@@ -111,6 +111,9 @@ interface ObjState extends RelocObject {
   searchedDirs: boolean;
 }
 
+/** Dynamic information per file, parsed once however many processes load it. */
+const parsed = new WeakMap<object, ElfObject>();
+
 /** Replays ld.so's start-up on top of `exec` for the objects `resolution` found. */
 export function planRtld(exec: ExecPlan, resolution: RtldResolution, options: RtldOptions = {}): EntryPlan {
   const profile = options.profile ?? DEFAULT_RTLD_PROFILE;
@@ -119,8 +122,9 @@ export function planRtld(exec: ExecPlan, resolution: RtldResolution, options: Rt
   const stats: RelocStats = { relocations: 0, unknown: 0, unresolved: [] };
   const elfOf = new Map<LoadedObject, ElfObject>();
   const elf = (o: LoadedObject): ElfObject => {
-    let e = elfOf.get(o);
-    if (!e) elfOf.set(o, (e = readElfObject(o.image)));
+    let e = elfOf.get(o) ?? parsed.get(o.backing);
+    if (!e) parsed.set(o.backing, (e = readElfObject(o.image)));
+    elfOf.set(o, e);
     return e;
   };
 
