@@ -311,6 +311,12 @@ export function planRtld(exec: ExecPlan, resolution: RtldResolution, options: Rt
   const rDebug = rtld?.elf.definitions.get('_r_debug')?.[0];
   writeDynamicTag(space, main, 21n, rtld && rDebug ? BigInt(rtld.base) + rDebug.value : 0n);
 
+  // What ld.so reads through the mappings: every object's program headers, dynamic section and tables.
+  for (const s of [main, ...(rtld ? [rtld] : []), ...chain.slice(1)]) {
+    space.fault(s.base + Number(s.elf.image.loads[0]?.vaddr ?? 0n) - (Number(s.elf.image.loads[0]?.vaddr ?? 0n) % 4096), 4096);
+    for (const [addr, size] of s.elf.readRanges) space.fault(s.base + addr, size);
+  }
+
   // 5. Relocation, dependencies first, the program last; RELRO right after each.
   const scopeObjects = resolution.scope.map((o) => state.get(o)).filter((s): s is ObjState => s !== undefined);
   const scope = new SymbolScope(scopeObjects);
