@@ -118,6 +118,11 @@ describe.skipIf(unavailable !== undefined)('the process at AT_ENTRY matches the 
       fs.closeSync(fd);
       if (!out.endsWith('.so')) cases.push({ name: out, binary: path.join(dir, out) });
     }
+    const samples = path.resolve(__dirname, '../samples/bin');
+    for (const n of fs.readdirSync(samples).sort()) {
+      const bin = path.join(samples, n);
+      if ((process.env.PAGESTACK_RTLD_PROGRAMS === undefined || process.env.PAGESTACK_RTLD_SAMPLES) && fs.readFileSync(bin).includes('/lib64/ld-linux-x86-64.so.2')) cases.push({ name: `samples/${n}`, binary: bin });
+    }
     const only = process.env.PAGESTACK_RTLD_PROGRAMS?.split(',');
     for (const p of only ?? PROGRAMS) {
       const bin = p.startsWith('/') ? p : path.join('/usr/bin', p);
