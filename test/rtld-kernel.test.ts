@@ -12,6 +12,7 @@
  * Executable VMAs are left out of the dirty comparison: gdb's breakpoints
  * (int3 at AT_ENTRY and in ld.so) dirty their pages. The rw-p file-backed
  * dirty totals are printed side by side (constructors write there too).
+ * Three cases run again with lazy binding (no LD_BIND_NOW) on both sides.
  *
  * Skipped, with the reason printed, where gdb, setarch, gcc or ptrace is missing.
  */
@@ -29,6 +30,8 @@ import { cleanupProbe, parseSmaps, probeEntry, type EntryProbe } from './rtld-ke
 interface Case {
   name: string;
   binary: string;
+  /** Lazy binding (no LD_BIND_NOW) on both sides. */
+  lazy?: boolean;
 }
 
 const PROGRAMS = ['ls', 'cat', 'bash', 'python3', 'perl', 'gcc', 'gdb', 'env', 'readelf', 'vim.basic', 'git', 'ssh', 'curl', 'node'];
@@ -92,6 +95,8 @@ interface Outcome {
   relroEqual: boolean;
   rwReal: number;
   rwSim: number;
+  rssReal: number;
+  rssSim: number;
 }
 
 describe.skipIf(unavailable !== undefined)('the process at AT_ENTRY matches the real ld.so', () => {
@@ -113,16 +118,23 @@ describe.skipIf(unavailable !== undefined)('the process at AT_ENTRY matches the 
       fs.closeSync(fd);
       if (!out.endsWith('.so')) cases.push({ name: out, binary: path.join(dir, out) });
     }
+    const samples = path.resolve(__dirname, '../samples/bin');
+    for (const n of fs.readdirSync(samples).sort()) {
+      const bin = path.join(samples, n);
+      if ((process.env.PAGESTACK_RTLD_PROGRAMS === undefined || process.env.PAGESTACK_RTLD_SAMPLES) && fs.readFileSync(bin).includes('/lib64/ld-linux-x86-64.so.2')) cases.push({ name: `samples/${n}`, binary: bin });
+    }
     const only = process.env.PAGESTACK_RTLD_PROGRAMS?.split(',');
     for (const p of only ?? PROGRAMS) {
       const bin = p.startsWith('/') ? p : path.join('/usr/bin', p);
       if (fs.existsSync(bin)) cases.push({ name: path.basename(bin), binary: bin });
     }
+    // Lazy binding too, on a build and on a program: JUMP_SLOTs get only the load base, GOT[1] and GOT[2] are set.
+    for (const c of cases.filter((x) => x.name === 'lazy-norelro' || x.name === 'python3' || x.name === 'runpath')) cases.push({ ...c, name: `${c.name} (lazy)`, lazy: true });
     const queue = [...cases];
     const worker = async () => {
       for (let c = queue.shift(); c; c = queue.shift()) {
         try {
-          probes.set(c.name, await probeEntry(c.binary));
+          probes.set(c.name, await probeEntry(c.binary, c.lazy === true));
         } catch (err) {
           probes.set(c.name, err as Error);
         }
@@ -136,12 +148,12 @@ describe.skipIf(unavailable !== undefined)('the process at AT_ENTRY matches the 
     if (dir) fs.rmSync(dir, { recursive: true, force: true });
     const matched = outcomes.filter((o) => o.linesEqual && o.relroEqual).length;
     console.log(`rtld-kernel: ${matched} of ${outcomes.length} processes match the kernel at AT_ENTRY (every maps line but [heap]; RELRO Private_Dirty)`);
-    console.log('rw-p file-backed Private_Dirty at AT_ENTRY, kB (real includes library constructors):');
-    console.log('| program | real | simulated |\n|---|---|---|');
-    for (const o of outcomes) console.log(`| ${o.name} | ${o.rwReal} | ${o.rwSim} |`);
+    console.log('File-backed VMAs at AT_ENTRY, kB: rw-p Private_Dirty and Rss (the real process also ran library constructors):');
+    console.log('| program | rw-p dirty, real | rw-p dirty, simulated | file Rss, real | file Rss, simulated |\n|---|---|---|---|---|');
+    for (const o of outcomes) console.log(`| ${o.name} | ${o.rwReal} | ${o.rwSim} | ${o.rssReal} | ${o.rssSim} |`);
   });
 
-  it('covers synthetic builds and at least six programs of /usr/bin', () => {
+  it.skipIf(process.env.PAGESTACK_RTLD_PROGRAMS !== undefined)('covers synthetic builds and at least six programs of /usr/bin', () => {
     expect(cases.filter((c) => c.binary.startsWith('/usr/bin/')).length).toBeGreaterThanOrEqual(6);
     expect(cases.filter((c) => c.binary.startsWith(dir)).length).toBeGreaterThanOrEqual(6);
   });
@@ -154,7 +166,7 @@ describe.skipIf(unavailable !== undefined)('the process at AT_ENTRY matches the 
         failures.push(`${c.name}: ${real?.message ?? 'no probe'}`);
         continue;
       }
-      const plan = planEntry(files, c.binary, { argv: real.argv, envp: real.envp, bindNow: true });
+      const plan = planEntry(files, c.binary, { argv: real.argv, envp: real.envp, bindNow: c.lazy !== true });
       const m = new Machine({ frames: 1 << 20 });
       const pid = runEntry(m, plan);
       m.checkInvariants();
@@ -169,9 +181,13 @@ describe.skipIf(unavailable !== undefined)('the process at AT_ENTRY matches the 
       const simByKey = new Map(simSmaps.map((v) => [key(v), v]));
       let rwReal = 0;
       let rwSim = 0;
+      let rssReal = 0;
+      let rssSim = 0;
       for (const v of real.smaps) {
         if (!v.path.startsWith('/')) continue;
         const s = simByKey.get(key(v));
+        rssReal += v.fields.Rss ?? 0;
+        rssSim += s?.fields.Rss ?? 0;
         if (v.perms === 'rw-p') {
           rwReal += v.fields.Private_Dirty ?? 0;
           rwSim += s?.fields.Private_Dirty ?? 0;
@@ -182,7 +198,7 @@ describe.skipIf(unavailable !== undefined)('the process at AT_ENTRY matches the 
           failures.push(`${c.name}: ${key(v)} Private_Dirty real ${v.fields.Private_Dirty} kB, simulated ${s?.fields.Private_Dirty ?? 'missing'} kB`);
         }
       }
-      outcomes.push({ name: c.name, linesEqual, relroEqual, rwReal, rwSim });
+      outcomes.push({ name: c.name, linesEqual, relroEqual, rwReal, rwSim, rssReal, rssSim });
     }
     expect(failures).toEqual([]);
   }, 600_000);

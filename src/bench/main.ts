@@ -20,6 +20,7 @@ const BENCHES: Record<string, { summary: string; load: () => Promise<Bench> }> =
   swap: { summary: 'swap back ends against the codec alone on the same pages', load: () => import('./swap.js') },
   policies: { summary: 'memory policies: faults, swap-outs, swap-ins, KSM pages scanned per second; swap path against the codec alone', load: () => import('./policies.js') },
   'rtld-system': { summary: 'real programs with their libraries: both page caches, from files and from one container', load: () => import('./rtld-system.js') },
+  rtld: { summary: 'ld.so start-up: plan and map python3 with its libraries, 1/10/100 processes, beside the exec path', load: () => import('./rtld.js') },
   report: { summary: 'HTML report: build time, size, first paint, frame and hover times in Chromium', load: () => import('./report.js') },
 };
 

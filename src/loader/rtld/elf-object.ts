@@ -128,6 +128,8 @@ export interface ElfObject {
   jmprel: Relocation[];
   /** DT_RELR decoded: the addresses to add l_addr to. */
   relr: number[];
+  /** Link-time ranges ld.so reads through the mapping: .dynamic, the symbol, string, hash, version and relocation tables. */
+  readRanges: Array<[number, number]>;
 }
 
 const fail = (file: string, problem: string) => new ElfError('E_RTLD_DYNAMIC', `${file}: ${problem}`, { file });
@@ -163,6 +165,7 @@ export function readElfObject(image: ExecImage): ElfObject {
     rel: [],
     jmprel: [],
     relr: [],
+    readRanges: [],
   };
   for (const ph of image.programHeaders) {
     if (ph.type === PT_TLS && ph.memsz > 0n && obj.tls === undefined) {
@@ -258,10 +261,10 @@ export function readElfObject(image: ExecImage): ElfObject {
 
   // Symbols: DT_SYMTAB has no size; the hash table gives the count (as ld.so's lookups bound it).
   const symtab = num(DT_SYMTAB);
+  const versym = num(DT_VERSYM);
   if (symtab !== undefined && strOff !== undefined) {
     const nsyms = symbolCount(r, obj, num(DT_HASH), num(DT_GNU_HASH), offsetOf);
     const symOff = offsetOf(symtab, nsyms * 24, 'DT_SYMTAB');
-    const versym = num(DT_VERSYM);
     obj.hasVersym = versym !== undefined;
     const versymOff = versym === undefined ? undefined : offsetOf(versym, nsyms * 2, 'DT_VERSYM');
     for (let i = 0; i < nsyms; i++) {
@@ -289,6 +292,22 @@ export function readElfObject(image: ExecImage): ElfObject {
     }
   }
   readVersions(r, obj, num(DT_VERDEF), num(DT_VERNEED), str, offsetOf);
+  const ranges = obj.readRanges;
+  ranges.push([obj.dynamicAddr, Number(dynPh.memsz)]);
+  const add = (addr: number | undefined, size: number | undefined) => {
+    if (addr !== undefined && size) ranges.push([addr, size]);
+  };
+  add(strtab, strsz);
+  add(symtab, obj.symbols.length * 24);
+  add(versym, obj.symbols.length * 2);
+  add(num(DT_HASH), 8 + 4 * obj.symbols.length);
+  add(num(DT_GNU_HASH), 16);
+  add(num(DT_VERDEF), 20);
+  add(num(DT_VERNEED), 16);
+  add(num(DT_RELA), num(DT_RELASZ));
+  add(num(DT_REL), num(DT_RELSZ));
+  add(num(DT_JMPREL), num(DT_PLTRELSZ));
+  add(relrAddr, relrSize);
   return obj;
 }
 

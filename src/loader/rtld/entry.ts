@@ -69,6 +69,9 @@ export function runEntry(machine: Machine, plan: EntryPlan): number {
       case 'write':
         machine.write(pid, op.addr, op.bytes);
         break;
+      case 'read':
+        machine.touch(pid, op.addr, op.length, 'read');
+        break;
     }
   }
   return pid;

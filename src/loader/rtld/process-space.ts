@@ -20,7 +20,8 @@ export type RtldOp =
   | { op: 'mmap'; addr: number; length: number; prot: number; file?: { backing: FileBacking; offset: number }; what: string }
   | { op: 'munmap'; addr: number; length: number; what: string }
   | { op: 'mprotect'; addr: number; length: number; prot: number; what: string }
-  | { op: 'write'; addr: number; bytes: Uint8Array };
+  | { op: 'write'; addr: number; bytes: Uint8Array }
+  | { op: 'read'; addr: number; length: number };
 
 const PAGE = 4096;
 
@@ -110,6 +111,16 @@ export class ProcessSpace {
     const b = new Uint8Array(8);
     new DataView(b.buffer).setBigUint64(0, BigInt.asUintN(64, value), true);
     this.write(addr, b);
+  }
+
+  /** A load by ld.so through the mapping: the pages are faulted in for reading. */
+  fault(addr: number, length: number): void {
+    if (length <= 0) return;
+    const first = this.areaAt(addr);
+    const last = this.areaAt(addr + length - 1);
+    if (!first || !last || first.prot === 0 || last.prot === 0) return;
+    for (const a of this.space.areas) if (a.start < BigInt(addr + length) && a.end > BigInt(addr) && a.prot === 0) return;
+    this.ops.push({ op: 'read', addr, length });
   }
 
   /** Marks [addr, addr + length) written without knowing the bytes (they stay as they were). */

@@ -111,6 +111,9 @@ interface ObjState extends RelocObject {
   searchedDirs: boolean;
 }
 
+/** Dynamic information per file, parsed once however many processes load it. */
+const parsed = new WeakMap<object, ElfObject>();
+
 /** Replays ld.so's start-up on top of `exec` for the objects `resolution` found. */
 export function planRtld(exec: ExecPlan, resolution: RtldResolution, options: RtldOptions = {}): EntryPlan {
   const profile = options.profile ?? DEFAULT_RTLD_PROFILE;
@@ -119,8 +122,9 @@ export function planRtld(exec: ExecPlan, resolution: RtldResolution, options: Rt
   const stats: RelocStats = { relocations: 0, unknown: 0, unresolved: [] };
   const elfOf = new Map<LoadedObject, ElfObject>();
   const elf = (o: LoadedObject): ElfObject => {
-    let e = elfOf.get(o);
-    if (!e) elfOf.set(o, (e = readElfObject(o.image)));
+    let e = elfOf.get(o) ?? parsed.get(o.backing);
+    if (!e) parsed.set(o.backing, (e = readElfObject(o.image)));
+    elfOf.set(o, e);
     return e;
   };
 
@@ -306,6 +310,12 @@ export function planRtld(exec: ExecPlan, resolution: RtldResolution, options: Rt
   // DT_DEBUG of the program points at ld.so's r_debug.
   const rDebug = rtld?.elf.definitions.get('_r_debug')?.[0];
   writeDynamicTag(space, main, 21n, rtld && rDebug ? BigInt(rtld.base) + rDebug.value : 0n);
+
+  // What ld.so reads through the mappings: every object's program headers, dynamic section and tables.
+  for (const s of [main, ...(rtld ? [rtld] : []), ...chain.slice(1)]) {
+    space.fault(s.base + Number(s.elf.image.loads[0]?.vaddr ?? 0n) - (Number(s.elf.image.loads[0]?.vaddr ?? 0n) % 4096), 4096);
+    for (const [addr, size] of s.elf.readRanges) space.fault(s.base + addr, size);
+  }
 
   // 5. Relocation, dependencies first, the program last; RELRO right after each.
   const scopeObjects = resolution.scope.map((o) => state.get(o)).filter((s): s is ObjState => s !== undefined);
