@@ -14,7 +14,7 @@ import { planRtld, type EntryPlan } from '../loader/rtld/rtld.js';
 import { HostRootFiles, type RtldFiles } from '../loader/rtld/files.js';
 import { hostProgram, LD_SO_CACHE, resolveWith, type ProgramFile } from '../loader/rtld/search.js';
 import type { RtldResolution } from '../loader/rtld/types.js';
-import type { ExecPlan } from '../loader/plan.js';
+import type { ExecPlan } from '../abi/exec-plan.js';
 import { ContainerRootFiles } from './container-rtld-files.js';
 import { ContainerFileSource } from './container-source.js';
 import type { Program, ProgramSet } from './programs.js';

@@ -13,7 +13,7 @@
  */
 import * as fs from 'node:fs';
 import { PF_W } from '../../elf/index.js';
-import type { FileBacking } from '../../mm/backing.js';
+import type { FileBacking } from '../../abi/file-backing.js';
 import type { ScanJson } from '../../scan/json.js';
 import type { ScanResult } from '../../scan/result.js';
 import { readExecImage } from '../elf-image.js';

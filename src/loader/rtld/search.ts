@@ -26,7 +26,7 @@ import * as nodePath from 'node:path';
 import { fsError } from '../../errors.js';
 import { readExecImage } from '../elf-image.js';
 import { FileTable } from '../file-backing.js';
-import type { FileBacking } from '../../mm/backing.js';
+import type { FileBacking } from '../../abi/file-backing.js';
 import { DF_1_NODEFLIB, readDynamic } from './dynamic.js';
 import { HostRootFiles, type RtldFiles } from './files.js';
 import { lookupCache, parseLdSoCache, type LdSoCache } from './ld-so-cache.js';
