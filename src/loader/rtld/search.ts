@@ -56,7 +56,9 @@ export async function resolveLibraries(program: string | ProgramFile, options: R
   const table = await FileTable.create();
   const files = options.files ?? new HostRootFiles(options.root ?? '/', (host) => table.open(host));
   const file = typeof program === 'string' ? hostProgram(files, program, (host) => table.open(host)) : program;
-  return resolveWith(files, file, options);
+  // On the real root, relative paths (the program's, empty or relative search directories) start where we are.
+  const onHost = options.files === undefined && (options.root === undefined || fs.realpathSync(options.root) === '/');
+  return resolveWith(files, file, options.cwd === undefined && onHost ? { ...options, cwd: process.cwd() } : options);
 }
 
 /**
