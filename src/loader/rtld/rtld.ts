@@ -49,8 +49,6 @@ const UNIQUE_SYM_SIZE = 32;
 /** _dl_higher_prime_number's table (elf/dl-misc.c). */
 const PRIMES = [7, 13, 31, 61, 127, 251, 509, 1021, 2039, 4093, 8191, 16381, 32749, 65521, 131071, 262139, 524287, 1048573];
 const higherPrime = (n: number): number => PRIMES.find((p) => p >= n) ?? n;
-/** The vDSO's highest version index (LINUX_2.6). */
-const VDSO_VERSION_HIGH = 2;
 
 /** What depends on the machine ld.so runs on rather than on the objects (see docs/notes/rtld.md). */
 export interface RtldProfile {
@@ -267,12 +265,13 @@ export function planRtld(exec: ExecPlan, resolution: RtldResolution, options: Rt
       if (target && !queue.includes(target)) queue.push(target);
     }
     // The dependency list of every object but the program (and ld.so, whose l_ldnum stays 0).
-    if (x !== main && x !== rtld && x.elf.dynamic.length > 0) alloc((2 * (needed.length + 1) + 1) * 8, 'l_initfini');
+    if (x !== main && x.elf.dynamic.length > 0) alloc((2 * (needed.length + 1) + 1) * 8, 'l_initfini');
   }
   const searchList = queue;
   alloc((2 * searchList.length + 1) * 8, 'search list (program)');
 
   // 4. Version tables, in link-map chain order (ld.so re-inserted after its predecessor in the search list).
+  // The vDSO gets none: the spacing of ld.so's allocations in real processes leaves no room for one.
   const versionChain: Array<ObjState | 'vdso'> = [main, ...(hasVdso ? (['vdso'] as const) : []), ...chain.slice(1)];
   if (rtld) {
     const i = searchList.indexOf(rtld);
@@ -281,7 +280,7 @@ export function planRtld(exec: ExecPlan, resolution: RtldResolution, options: Rt
     versionChain.splice(at >= 0 ? at + 1 : versionChain.length, 0, rtld);
   }
   for (const v of versionChain) {
-    const high = v === 'vdso' ? VDSO_VERSION_HIGH : v.elf.versionIndexHigh;
+    const high = v === 'vdso' ? 0 : v.elf.versionIndexHigh;
     if (high > 0) alloc((high + 1) * FOUND_VERSION_SIZE, 'l_versions');
   }
 
