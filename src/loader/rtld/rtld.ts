@@ -43,6 +43,8 @@ const LIBNAME_LIST_SIZE = 24;
 const SEARCH_PATH_ELEM_SIZE = 40;
 /** sizeof (struct r_found_version). */
 const FOUND_VERSION_SIZE = 24;
+/** The vDSO's highest version index (LINUX_2.6): its version table is allocated like any object's. */
+const VDSO_VERSION_HIGH = 2;
 /** do_lookup_unique's table: its first size, and sizeof (struct unique_sym). */
 const INITIAL_NUNIQUE_SYM_TABLE = 31;
 const UNIQUE_SYM_SIZE = 32;
@@ -64,7 +66,7 @@ export interface RtldProfile {
 }
 
 /** This project's reference machine: Debian 12, glibc 2.36, an x86-64-v4 CPU. */
-export const DEFAULT_RTLD_PROFILE: RtldProfile = { initPathsBytes: 480, capstrCount: 7, machine: DEBIAN_X86_64 };
+export const DEFAULT_RTLD_PROFILE: RtldProfile = { initPathsBytes: 480, capstrCount: 11, machine: DEBIAN_X86_64 };
 
 export interface RtldOptions {
   /** LD_BIND_NOW=1: every PLT relocation resolved now. Default false (lazy), as ld.so. */
@@ -136,7 +138,12 @@ export function planRtld(exec: ExecPlan, resolution: RtldResolution, options: Rt
   };
   const main = newState(mainLoaded, exec.loadBias);
   const rtld = rtldLoaded ? newState(rtldLoaded, exec.interpBase ?? 0) : undefined;
-  if (rtld) rtld.libnames.push(rtldLoaded!.name);
+  // ld.so's PT_INTERP name, and its SONAME in a static libname_list (rtld.c): matching it costs no allocation.
+  if (rtld) {
+    rtld.libnames.push(rtldLoaded!.name);
+    if (rtld.elf.soname !== undefined) rtld.libnames.push(rtld.elf.soname);
+    rtld.sonameAdded = true;
+  }
 
   // 1. ld.so relocates itself: .dynamic, then its relocations (written again at the end with final values).
   if (rtld) adjustDynamic(space, rtld);
@@ -265,13 +272,12 @@ export function planRtld(exec: ExecPlan, resolution: RtldResolution, options: Rt
       if (target && !queue.includes(target)) queue.push(target);
     }
     // The dependency list of every object but the program (and ld.so, whose l_ldnum stays 0).
-    if (x !== main && x.elf.dynamic.length > 0) alloc((2 * (needed.length + 1) + 1) * 8, 'l_initfini');
+    if (x !== main && x !== rtld && x.elf.dynamic.length > 0) alloc((2 * (needed.length + 1) + 1) * 8, 'l_initfini');
   }
   const searchList = queue;
   alloc((2 * searchList.length + 1) * 8, 'search list (program)');
 
   // 4. Version tables, in link-map chain order (ld.so re-inserted after its predecessor in the search list).
-  // The vDSO gets none: the spacing of ld.so's allocations in real processes leaves no room for one.
   const versionChain: Array<ObjState | 'vdso'> = [main, ...(hasVdso ? (['vdso'] as const) : []), ...chain.slice(1)];
   if (rtld) {
     const i = searchList.indexOf(rtld);
@@ -280,7 +286,7 @@ export function planRtld(exec: ExecPlan, resolution: RtldResolution, options: Rt
     versionChain.splice(at >= 0 ? at + 1 : versionChain.length, 0, rtld);
   }
   for (const v of versionChain) {
-    const high = v === 'vdso' ? 0 : v.elf.versionIndexHigh;
+    const high = v === 'vdso' ? VDSO_VERSION_HIGH : v.elf.versionIndexHigh;
     if (high > 0) alloc((high + 1) * FOUND_VERSION_SIZE, 'l_versions');
   }
 
