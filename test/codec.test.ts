@@ -16,7 +16,7 @@ import {
   compressBound,
   decodeLz4Block,
   getCodec,
-} from '../src/container/codec/index.js';
+} from '../src/codec/index.js';
 import { realPageSets, syntheticPages, xorshift } from './codec-helpers.js';
 
 function compressWith(name: string, page: Uint8Array): Uint8Array {

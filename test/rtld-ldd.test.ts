@@ -55,6 +55,7 @@ const CANDIDATES = [
   '/usr/bin/less', '/usr/bin/sort', '/usr/bin/diff', '/usr/bin/file', '/usr/bin/xz', '/usr/bin/zstd', '/usr/bin/openssl',
   '/usr/bin/ps', '/usr/bin/dash', '/usr/bin/mawk', '/usr/bin/g++', '/usr/bin/cpp', '/usr/bin/node', '/usr/bin/vim.basic',
   '/usr/bin/setarch', '/usr/bin/strace', '/usr/bin/zip', '/usr/bin/ldd', '/usr/bin/sqlite3', '/usr/bin/lz4',
+  '/usr/bin/systemctl', '/usr/bin/man', '/usr/bin/factor', // DT_RUNPATH / DT_RPATH to private library directories
   '/usr/lib/gcc/x86_64-linux-gnu/12/cc1', '/usr/lib/gcc/x86_64-linux-gnu/12/cc1plus', '/usr/lib/gcc/x86_64-linux-gnu/12/lto1',
   '/usr/lib/x86_64-linux-gnu/libstdc++.so.6', '/usr/lib/x86_64-linux-gnu/libpython3.11.so.1.0',
   '/usr/lib/x86_64-linux-gnu/libssl.so.3', '/usr/lib/x86_64-linux-gnu/libgnutls.so.30', '/usr/lib/x86_64-linux-gnu/libcurl.so.4',

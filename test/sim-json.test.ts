@@ -8,7 +8,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { COST_OP_NAMES } from '../src/sim/cost.js';
+import { COST_OP_NAMES } from '../src/mm/cost.js';
 import { runCli } from './sim-helpers.js';
 
 const BIN = path.resolve(__dirname, '../samples/bin');
@@ -127,6 +127,15 @@ const LOAD_FIELDS: Record<string, string> = {
   'programs[].name': 'string',
   'programs[].path': 'string',
   'programs[].interpreter': 'string|null',
+  'programs[].libraries': 'array',
+  'programs[].libraries[]': 'string',
+  libs: 'boolean',
+  sharing: 'object',
+  'sharing.contentSharedFrames': 'number',
+  'sharing.ordinarySharedPages': 'number',
+  'sharing.rtldDirtiedPages': 'number',
+  notes: 'array',
+  'notes[]': 'string',
   procs: 'number',
   fork: 'boolean',
   touch: 'string|number',

@@ -4,8 +4,8 @@
  * Per 4 KiB page on real pages: compression and decoding speed (MB/s, MB =
  * 10^6 bytes) and ratio of our LZ4 encoder and decoder, lz4js, and native
  * liblz4 through the `lz4` CLI's own benchmark (`lz4 -b1 -B4096`: every 4 KiB
- * block compressed independently at level 1), all in the same run. Then the
- * worker pool against compressing in the calling thread.
+ * block compressed independently at level 1), all in the same run. (Pack's own worker threads are
+ * measured by `npm run bench -- pack`.)
  *
  * Pages: PATH files, or the ELF files under PATH directories; by default the
  * largest libLLVM*.so in /usr/lib/x86_64-linux-gnu, else the ELF files of
@@ -21,17 +21,14 @@ import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import * as lz4js from 'lz4js';
 import { UsageError } from '../errors.js';
-import { Lz4BlockDecoder, Lz4PageEncoder, compressBound, getCodec } from '../container/codec/index.js';
-import { CompressPool } from '../container/codec/pool.js';
-import { writeLastLiterals } from '../container/codec/lz4-block.js';
+import { Lz4BlockDecoder, Lz4PageEncoder, compressBound, getCodec } from '../codec/index.js';
+import { writeLastLiterals } from '../codec/lz4-block.js';
 
 const PAGE_SIZE = 4096;
 const LIB_DIR = '/usr/lib/x86_64-linux-gnu';
-const POOL_BATCH_PAGES = 256;
-const POOL_IN_FLIGHT = 4;
 
 interface Row {
-  step: 'compress' | 'decode' | 'pool';
+  step: 'compress' | 'decode';
   name: string;
   /** MB/s by the wall clock, best round. */
   wall: number;
@@ -163,25 +160,6 @@ function nativeBench(file: string, frame: string): NativeResult | string {
     ...(compressSeconds === undefined ? {} : { compressCpu: size / 1e6 / compressSeconds }),
     ...(decodeSeconds === undefined ? {} : { decodeCpu: size / 1e6 / decodeSeconds }),
   };
-}
-
-async function poolSpeed(input: Uint8Array, workers: number): Promise<{ mbPerSecond: number; mode: string }> {
-  const pool = new CompressPool({ workers });
-  try {
-    const batchBytes = POOL_BATCH_PAGES * PAGE_SIZE;
-    await pool.compress(input.subarray(0, Math.min(input.length, 4 * batchBytes)), PAGE_SIZE); // warm up
-    const t0 = process.hrtime.bigint();
-    const inFlight: Promise<unknown>[] = [];
-    for (let at = 0; at < input.length; at += batchBytes) {
-      inFlight.push(pool.compress(input.subarray(at, at + batchBytes), PAGE_SIZE));
-      if (inFlight.length >= POOL_IN_FLIGHT) await inFlight.shift();
-    }
-    await Promise.all(inFlight);
-    const s = Number(process.hrtime.bigint() - t0) / 1e9;
-    return { mbPerSecond: input.length / 1e6 / s, mode: pool.mode };
-  } finally {
-    await pool.close();
-  }
 }
 
 export async function run(args: string[]): Promise<void> {
@@ -356,21 +334,7 @@ export async function run(args: string[]): Promise<void> {
     }
   }
 
-  // The pool: the same pages in batches of 256, four batches in flight; interleaved rounds too.
   const cores = availableParallelism();
-  const poolWorkers = [...new Set([0, 1, cores])];
-  const poolBest = new Map<number, { mbPerSecond: number; mode: string }>();
-  for (let round = 0; round < rounds; round++) {
-    for (const workers of poolWorkers) {
-      const r = await poolSpeed(input, workers);
-        if (r.mbPerSecond > (poolBest.get(workers)?.mbPerSecond ?? 0)) poolBest.set(workers, r);
-    }
-  }
-  for (const workers of poolWorkers) {
-    const { mbPerSecond, mode } = poolBest.get(workers)!;
-    rows.push({ step: 'pool', name: workers === 0 ? 'in the calling thread' : `${workers} worker thread${workers > 1 ? 's' : ''} (${mode})`, wall: mbPerSecond });
-  }
-
   const load = { before: loadBefore, after: loadavg()[0]! };
   if (values.json) {
     console.log(JSON.stringify({ pages: count, bytes: input.length, source: files, rounds, cores, load, native: native ?? nativeProblem, rows }, null, 2));
@@ -384,7 +348,7 @@ export async function run(args: string[]): Promise<void> {
       `${'MB/cpu-s'.padStart(10)}${'x native'.padStart(9)}${'ratio'.padStart(8)}${'stored'.padStart(8)}`,
   );
   for (const row of rows) {
-    const peer = row.step === 'pool' ? undefined : peerOf(row);
+    const peer = peerOf(row);
     const cpuShare = peer?.cpu === undefined || row.cpu === undefined ? undefined : row.cpu / peer.cpu;
     console.log(
       `${row.step.padEnd(9)}${row.name.padEnd(46)}${fixed(row.wall, 1).padStart(8)}${fixed(peer && row.wall / peer.wall, 2).padStart(9)}` +
@@ -402,8 +366,4 @@ export async function run(args: string[]): Promise<void> {
       `decode ${(oursDecode.wall / lz4jsDecode.wall).toFixed(2)}x (wall) ${(oursDecode.cpu! / lz4jsDecode.cpu!).toFixed(2)}x (cpu)`,
   );
   console.log(`1-minute load average ${load.before.toFixed(2)} before, ${load.after.toFixed(2)} after, on ${cores} cores (above ${cores}, other processes shared the CPUs)`);
-  const inThread = find('pool', 'in the');
-  for (const r of rows.filter((r) => r.step === 'pool' && r !== inThread)) {
-    console.log(`pool, ${r.name}: ${(r.wall / inThread.wall).toFixed(2)} times the calling thread (wall clock, ${cores} cores)`);
-  }
 }

@@ -11,7 +11,7 @@
  */
 import type { PageHash64 } from '../scan/hash.js';
 import { checksum32 } from './format.js';
-import { compressBound, type PageCodec } from './page-codec.js';
+import { compressBound, type PageCodec } from '../codec/index.js';
 
 export function batchOutputBytes(count: number, pageSize: number): number {
   return count * pageSize + compressBound(pageSize) - pageSize;

@@ -7,7 +7,7 @@
 import { parentPort } from 'node:worker_threads';
 import { loadPageHasher } from '../scan/hash.js';
 import { batchOutputBytes, compressBatch } from './compress-batch.js';
-import { createPageCodec } from './page-codec.js';
+import { createPageCodec } from '../codec/index.js';
 
 export interface CompressRequest {
   batch: number;

@@ -21,7 +21,6 @@ export const PAGE_ENTRY_SIZE = 16;
 export const FILE_ENTRY_SIZE = 64;
 export const SHARE_ENTRY_SIZE = 4;
 
-export const PAGE_SIZES: readonly number[] = [4096, 16384, 65536];
 export const MAX_PATH_BYTES = 4095;
 export const MAX_NAME_BYTES = 255;
 export const MAX_LINK_BYTES = 4095;

@@ -13,6 +13,7 @@
  * The header is written last at offset 0; the file is written under a
  * temporary name and renamed at the end (output.ts).
  */
+import { checkPageSize } from '../abi/page-size.js';
 import fs from 'node:fs';
 import os from 'node:os';
 import { InputError, PagestackError, UsageError, fsError } from '../errors.js';
@@ -21,7 +22,6 @@ import { PageIndex, ZERO_CONTENT_ID } from '../scan/pageindex.js';
 import {
   FILE_ENTRY_SIZE,
   OPTIONAL_PAGE_ALIGNED,
-  PAGE_SIZES,
   REQUIRED_LZ4,
   SECTION_CHECKSUMMED,
   SECTION_REQUIRED,
@@ -88,8 +88,7 @@ const CHUNK_BYTES = 1 << 20;
 const THREADS_MIN_INPUT = 8 << 20;
 
 export async function pack(inputs: readonly string[], output: string, options: PackOptions = {}): Promise<PackSummary> {
-  const pageSize = options.pageSize ?? 4096;
-  if (!PAGE_SIZES.includes(pageSize)) throw new UsageError(`page size ${pageSize} is not one of ${PAGE_SIZES.join(', ')}`, { field: 'pageSize', actual: pageSize });
+  const pageSize = checkPageSize(options.pageSize ?? 4096);
   const layout = options.codec ?? 'lz4';
   const entries = walkInputs(inputs, { clampMtimeSeconds: options.sourceDateEpoch });
   const inputBytes = entries.reduce((sum, e) => sum + e.size, 0);

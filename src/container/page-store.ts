@@ -19,7 +19,7 @@ import type { CompressReply, CompressRequest } from './compress-worker.js';
 import { PAGE_ENTRY_SIZE, checksum32, encodePageEntry } from './format.js';
 import { GrowableBytes } from './growable.js';
 import type { OutputFile } from './output.js';
-import { createPageCodec, type PageCodec } from './page-codec.js';
+import { createPageCodec, type PageCodec } from '../codec/index.js';
 import { compiledModule } from './workers.js';
 
 export type PageLayout = 'lz4' | 'none';

@@ -12,11 +12,11 @@
  */
 import fs from 'node:fs';
 import { ContainerError, InternalError, UsageError, fsError } from '../errors.js';
-import type { FileBacking } from '../mm/backing.js';
+import type { FileBacking } from '../abi/file-backing.js';
 import { loadPageHasher, type PageHash64 } from '../scan/hash.js';
 import { OPTIONAL_PAGE_ALIGNED, PAGE_ENTRY, PAGE_ENTRY_SIZE, SectionKind, checksum32, damage, u64At, type Header, type SectionEntry } from './format.js';
 import { readHeader } from './header-check.js';
-import { createPageCodec, type PageCodec } from './page-codec.js';
+import { createPageCodec, type PageCodec } from '../codec/index.js';
 import { normalizeMemberName } from './paths.js';
 import { readTables, type ContainerEntry } from './table-check.js';
 

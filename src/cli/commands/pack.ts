@@ -6,7 +6,7 @@ import type { Command } from 'commander';
 import { UsageError } from '../../errors.js';
 import { pack } from '../../container/index.js';
 import { formatPackSummary, parseByteSize, sourceDateEpoch } from '../../container/text.js';
-import { parsePageSize } from '../../scan/pagesize.js';
+import { parsePageSize } from '../../abi/page-size.js';
 import { Progress } from '../progress.js';
 
 interface PackFlags {

@@ -11,7 +11,7 @@
  */
 import * as fs from 'node:fs';
 import * as nodePath from 'node:path';
-import type { FileBacking } from '../../mm/backing.js';
+import type { FileBacking } from '../../abi/file-backing.js';
 import { MAXSYMLINKS } from '../x86-64.js';
 
 /** What one path names, after following symbolic links. */

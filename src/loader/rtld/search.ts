@@ -26,7 +26,7 @@ import * as nodePath from 'node:path';
 import { fsError } from '../../errors.js';
 import { readExecImage } from '../elf-image.js';
 import { FileTable } from '../file-backing.js';
-import type { FileBacking } from '../../mm/backing.js';
+import type { FileBacking } from '../../abi/file-backing.js';
 import { DF_1_NODEFLIB, readDynamic } from './dynamic.js';
 import { HostRootFiles, type RtldFiles } from './files.js';
 import { lookupCache, parseLdSoCache, type LdSoCache } from './ld-so-cache.js';
@@ -56,7 +56,9 @@ export async function resolveLibraries(program: string | ProgramFile, options: R
   const table = await FileTable.create();
   const files = options.files ?? new HostRootFiles(options.root ?? '/', (host) => table.open(host));
   const file = typeof program === 'string' ? hostProgram(files, program, (host) => table.open(host)) : program;
-  return resolveWith(files, file, options);
+  // On the real root, relative paths (the program's, empty or relative search directories) start where we are.
+  const onHost = options.files === undefined && (options.root === undefined || fs.realpathSync(options.root) === '/');
+  return resolveWith(files, file, options.cwd === undefined && onHost ? { ...options, cwd: process.cwd() } : options);
 }
 
 /**

@@ -4,7 +4,7 @@
  * from and its dynamic section.
  */
 import { InputError, type ErrorData } from '../../errors.js';
-import type { FileBacking } from '../../mm/backing.js';
+import type { FileBacking } from '../../abi/file-backing.js';
 import type { ExecImage } from '../elf-image.js';
 import type { DynamicInfo } from './dynamic.js';
 import type { LdSoCache } from './ld-so-cache.js';

@@ -7,7 +7,7 @@ import type { CostAccumulator } from '../cost.js';
 import type { PageHash64 } from '../../scan/hash.js';
 import { DedupFirstSwap } from './dedup-first.js';
 import { DiskSwap } from './disk.js';
-import { Lz4Codec } from '../../container/codec/lz4.js';
+import { Lz4Codec } from '../../codec/lz4.js';
 import type { PageCodec, SwapBackend, SwapBackendName } from './types.js';
 import { ZramSwap, type ZramOptions } from './zram.js';
 import { ZswapSwap, type ZswapOptions } from './zswap.js';
@@ -19,13 +19,12 @@ export { ZswapSwap, type ZswapOptions, type ZswapStats, type ZswapSameFilled, ty
 export type { SwapLayerStats, SwapLayerOptions } from './swap-layer.js';
 export { DedupFirstSwap, type DedupFirstOptions } from './dedup-first.js';
 export { ZsPool, sizeClasses, hugeClassSize, ZS_HANDLE_SIZE } from './zsmalloc.js';
-export { Lz4jsPageCodec } from './lz4js-codec.js';
 export { SameFilledScanner, fillPage } from './same-filled.js';
 
 /**
  * The page codec zram and zswap use unless given one: the project's LZ4
- * block codec (src/container/codec, 'lz4'). Lz4jsPageCodec stays available
- * for comparisons.
+ * block codec (src/codec, 'lz4'); getCodec('lz4js') gives lz4js for
+ * comparisons.
  */
 export function defaultPageCodec(): PageCodec {
   return new Lz4Codec();
