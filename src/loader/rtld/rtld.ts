@@ -21,8 +21,8 @@
  * is modelled is ld.so's own work. Library search itself is resolveWith()
  * (search.ts); this file replays its result the way ld.so performs it.
  */
-import type { ExecPlan } from '../plan.js';
-import { PROT_READ, PROT_WRITE } from '../plan.js';
+import type { ExecPlan } from '../../abi/exec-plan.js';
+import { PROT_READ, PROT_WRITE } from '../../abi/exec-plan.js';
 import { readElfObject, type ElfObject } from './elf-object.js';
 import { mapObject } from './map-object.js';
 import { MinimalMalloc } from './minimal-malloc.js';
