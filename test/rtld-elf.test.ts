@@ -61,7 +61,7 @@ describe.skipIf(readelf !== undefined || OBJECTS.length === 0)('dynamic informat
     const t = libc.tls!;
     const mods = [{ blocksize: t.memsz, align: t.align, firstbyteOffset: t.vaddr & (t.align - 1) }];
     const layout = determineTlsOffsets(mods);
-    expect(mods[0]!.offset).toBe(0x90);
+    expect((mods[0] as { offset?: number }).offset).toBe(0x90);
     expect(layout.staticSize - TLS_TCB_SIZE).toBe(1856);
     expect(layout.staticAlign).toBe(64);
   });

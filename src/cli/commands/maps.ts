@@ -2,7 +2,7 @@ import { Option, type Command } from 'commander';
 import { planExec } from '../../loader/execve.js';
 import { FileTable } from '../../loader/file-backing.js';
 import { formatMaps, mapsLines } from '../../loader/maps.js';
-import type { ExecPlan } from '../../loader/plan.js';
+import type { ExecPlan } from '../../abi/exec-plan.js';
 import { entryExecPlan, entrySmaps, planEntry, runEntry } from '../../loader/rtld/entry.js';
 import { Machine } from '../../mm/machine.js';
 

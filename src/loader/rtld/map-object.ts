@@ -19,9 +19,9 @@
  *   back), and whole pages beyond become an anonymous MAP_FIXED mapping.
  */
 import { ElfError } from '../../errors.js';
-import type { FileBacking } from '../../mm/backing.js';
+import type { FileBacking } from '../../abi/file-backing.js';
 import { makeProt } from '../elf-image.js';
-import { PROT_WRITE } from '../plan.js';
+import { PROT_WRITE } from '../../abi/exec-plan.js';
 import type { ElfObject } from './elf-object.js';
 import { pageDown, pageUp, type ProcessSpace } from './process-space.js';
 

@@ -11,10 +11,10 @@
  * pages, with exactly those bytes.
  */
 import { InternalError } from '../../errors.js';
-import type { FileBacking } from '../../mm/backing.js';
-import { AddressSpace, type Area } from '../address-space.js';
-import type { ExecPlan } from '../plan.js';
-import { PROT_WRITE } from '../plan.js';
+import type { FileBacking } from '../../abi/file-backing.js';
+import { ExecVmas, type Area } from '../exec-vmas.js';
+import type { ExecPlan } from '../../abi/exec-plan.js';
+import { PROT_WRITE } from '../../abi/exec-plan.js';
 
 export type RtldOp =
   | { op: 'mmap'; addr: number; length: number; prot: number; file?: { backing: FileBacking; offset: number }; what: string }
@@ -26,13 +26,13 @@ export type RtldOp =
 const PAGE = 4096;
 
 export class ProcessSpace {
-  readonly space: AddressSpace;
+  readonly space: ExecVmas;
   readonly ops: RtldOp[] = [];
   private readonly overlay = new Map<number, Uint8Array>();
   private readonly dirty = new Set<number>();
 
   constructor(private readonly plan: ExecPlan) {
-    this.space = new AddressSpace(BigInt(plan.mmapBase ?? 0x7ffff7fff000));
+    this.space = new ExecVmas(BigInt(plan.mmapBase ?? 0x7ffff7fff000));
     const areas: Area[] = [...plan.vmas, ...(plan.specialMappings ?? [])].map((v) => {
       const a: Area = { start: BigInt(v.start), end: BigInt(v.end), prot: v.prot };
       if (v.file) a.file = { backing: v.file.backing, offset: BigInt(v.file.offset) };

@@ -132,7 +132,10 @@ function apply(space: ProcessSpace, obj: RelocObject, scope: SymbolScope, main: 
     case R_X86_64_COPY: {
       if (!binding || !ref) return;
       const n = Number(ref.size < binding.symbol.size ? ref.size : binding.symbol.size);
-      if (n > 0) space.write(addr, space.read(Number(value), n));
+      if (n > 0) {
+        space.fault(Number(value), n);
+        space.write(addr, space.read(Number(value), n));
+      }
       return;
     }
     case R_X86_64_DTPMOD64:

@@ -21,8 +21,8 @@
  * is modelled is ld.so's own work. Library search itself is resolveWith()
  * (search.ts); this file replays its result the way ld.so performs it.
  */
-import type { ExecPlan } from '../plan.js';
-import { PROT_READ, PROT_WRITE } from '../plan.js';
+import type { ExecPlan } from '../../abi/exec-plan.js';
+import { PROT_READ, PROT_WRITE } from '../../abi/exec-plan.js';
 import { readElfObject, type ElfObject } from './elf-object.js';
 import { mapObject } from './map-object.js';
 import { MinimalMalloc } from './minimal-malloc.js';
@@ -43,14 +43,14 @@ const LIBNAME_LIST_SIZE = 24;
 const SEARCH_PATH_ELEM_SIZE = 40;
 /** sizeof (struct r_found_version). */
 const FOUND_VERSION_SIZE = 24;
+/** The vDSO's highest version index (LINUX_2.6): its version table is allocated like any object's. */
+const VDSO_VERSION_HIGH = 2;
 /** do_lookup_unique's table: its first size, and sizeof (struct unique_sym). */
 const INITIAL_NUNIQUE_SYM_TABLE = 31;
 const UNIQUE_SYM_SIZE = 32;
 /** _dl_higher_prime_number's table (elf/dl-misc.c). */
 const PRIMES = [7, 13, 31, 61, 127, 251, 509, 1021, 2039, 4093, 8191, 16381, 32749, 65521, 131071, 262139, 524287, 1048573];
 const higherPrime = (n: number): number => PRIMES.find((p) => p >= n) ?? n;
-/** The vDSO's highest version index (LINUX_2.6). */
-const VDSO_VERSION_HIGH = 2;
 
 /** What depends on the machine ld.so runs on rather than on the objects (see docs/notes/rtld.md). */
 export interface RtldProfile {
@@ -66,7 +66,7 @@ export interface RtldProfile {
 }
 
 /** This project's reference machine: Debian 12, glibc 2.36, an x86-64-v4 CPU. */
-export const DEFAULT_RTLD_PROFILE: RtldProfile = { initPathsBytes: 480, capstrCount: 7, machine: DEBIAN_X86_64 };
+export const DEFAULT_RTLD_PROFILE: RtldProfile = { initPathsBytes: 480, capstrCount: 11, machine: DEBIAN_X86_64 };
 
 export interface RtldOptions {
   /** LD_BIND_NOW=1: every PLT relocation resolved now. Default false (lazy), as ld.so. */
@@ -138,7 +138,12 @@ export function planRtld(exec: ExecPlan, resolution: RtldResolution, options: Rt
   };
   const main = newState(mainLoaded, exec.loadBias);
   const rtld = rtldLoaded ? newState(rtldLoaded, exec.interpBase ?? 0) : undefined;
-  if (rtld) rtld.libnames.push(rtldLoaded!.name);
+  // ld.so's PT_INTERP name, and its SONAME in a static libname_list (rtld.c): matching it costs no allocation.
+  if (rtld) {
+    rtld.libnames.push(rtldLoaded!.name);
+    if (rtld.elf.soname !== undefined) rtld.libnames.push(rtld.elf.soname);
+    rtld.sonameAdded = true;
+  }
 
   // 1. ld.so relocates itself: .dynamic, then its relocations (written again at the end with final values).
   if (rtld) adjustDynamic(space, rtld);
