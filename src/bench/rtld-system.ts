@@ -90,7 +90,7 @@ export async function run(args: string[]): Promise<void> {
       `page scan of the ${realFiles.size} files: ${scanned.totals.pages} pages, ${scanned.totals.zeroPages} zero, ${scanned.totals.duplicatePages} duplicate; relocation writes ${reloc.pages} file pages, ${reloc.shared} of them shared on disk and ${reloc.zero} zero.`,
     );
     out.push(`(${((Date.now() - started) / 1000).toFixed(0)} s; library constructors and their heap are not simulated)`);
-    process.stdout.write(out.join('\n') + '\n');
+    process.stdout.write(`${out.join('\n')}\n`);
   } finally {
     fs.rmSync(dir, { recursive: true, force: true });
   }

@@ -31,7 +31,7 @@ export class ContainerRootFiles implements RtldFiles {
     const entry = container.files[index]!;
     return {
       kind: 'file',
-      realPath: '/' + entry.path.replace(/^\/+/, ''),
+      realPath: `/${entry.path.replace(/^\/+/, '')}`,
       identity: `member ${container.path}#${entry.linkIndex ?? entry.index}`,
       open: () => this.source.program(path),
     };

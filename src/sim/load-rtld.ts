@@ -42,10 +42,10 @@ export function planProgramEntry(set: ProgramSet, program: Program, exec: ExecPl
     files = new ContainerRootFiles(source, host);
     const index = source.resolve(program.execPath, program.execPath);
     const entry = index === undefined ? undefined : source.container.files[index];
-    const path = '/' + program.execPath.replace(/^\/+|^\.\//g, '');
+    const path = `/${program.execPath.replace(/^\/+|^\.\//g, '')}`;
     file = {
       path,
-      realPath: entry ? '/' + entry.path.replace(/^\/+/, '') : path,
+      realPath: entry ? `/${entry.path.replace(/^\/+/, '')}` : path,
       identity: `member ${source.container.path}#${entry?.linkIndex ?? entry?.index ?? path}`,
       backing: program.backing,
     };

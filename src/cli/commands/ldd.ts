@@ -52,6 +52,6 @@ Examples:
         loadOrder: r.objects.map((o) => ({ name: o.name, realPath: o.realPath, soname: o.soname ?? null, needed: o.needed })),
         missing: r.missing.map((m) => ({ name: m.name, neededBy: m.neededBy.name })),
       };
-      process.stdout.write(JSON.stringify(doc, null, 2) + '\n');
+      process.stdout.write(`${JSON.stringify(doc, null, 2)}\n`);
     });
 }

@@ -103,7 +103,7 @@ export class HostRootFiles implements RtldFiles {
     const host = this.host(components);
     return {
       kind: 'file',
-      realPath: '/' + components.join('/'),
+      realPath: `/${components.join('/')}`,
       identity: `${node.dev}:${node.ino}`,
       open: () => this.openBacking(host),
     };
@@ -111,7 +111,7 @@ export class HostRootFiles implements RtldFiles {
 
   readFile(path: string): Uint8Array | undefined {
     const found = this.walk(path);
-    if (!found || found.node.kind !== 'file') return undefined;
+    if (found?.node.kind !== 'file') return undefined;
     try {
       return fs.readFileSync(this.host(found.components));
     } catch {

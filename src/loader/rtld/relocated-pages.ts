@@ -33,7 +33,7 @@ export function relocatedFilePages(bytes: Uint8Array, path: string, pageSize: nu
     },
     contentId: () => 0,
   };
-  let obj;
+  let obj: ReturnType<typeof readElfObject>;
   try {
     obj = readElfObject(readExecImage(backing, 'interpreter'));
   } catch {
@@ -71,7 +71,7 @@ export interface RelocationWrites {
 /** Relocation writes of every ELF file of a scan, read again from disk (a file that cannot be read or has no dynamic section: none). */
 export function relocationWritesOf(result: ScanResult): Array<RelocationWrites | undefined> {
   return result.files.map((f) => {
-    if (!f.elf || f.elf.class !== 64 || f.elf.data !== 'lsb') return undefined;
+    if (f.elf?.class !== 64 || f.elf.data !== 'lsb') return undefined;
     let bytes: Uint8Array;
     try {
       bytes = fs.readFileSync(f.path);

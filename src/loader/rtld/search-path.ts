@@ -101,11 +101,19 @@ export function substituteDst(input: string, origin: string | undefined, machine
       continue;
     }
     i++;
-    let len: number;
+    let len = isDst(input, i, 'ORIGIN');
     let repl: string | undefined;
-    if ((len = isDst(input, i, 'ORIGIN')) !== 0) repl = origin;
-    else if ((len = isDst(input, i, 'PLATFORM')) !== 0) repl = machine.platform;
-    else if ((len = isDst(input, i, 'LIB')) !== 0) repl = machine.lib;
+    if (len !== 0) {
+      repl = origin;
+    } else {
+      len = isDst(input, i, 'PLATFORM');
+      if (len !== 0) {
+        repl = machine.platform;
+      } else {
+        len = isDst(input, i, 'LIB');
+        if (len !== 0) repl = machine.lib;
+      }
+    }
     if (repl !== undefined) {
       out += repl;
       i += len;
@@ -143,7 +151,7 @@ export function splitSearchPath(list: string, separators: RegExp, origin: string
 
 /** _dl_new_object's l_origin of a library opened as `name`: its directory, made absolute against `cwd`. */
 export function originOf(name: string, cwd: string): string {
-  const full = name.startsWith('/') ? name : `${cwd.endsWith('/') ? cwd : cwd + '/'}${name}`;
+  const full = name.startsWith('/') ? name : `${cwd.endsWith('/') ? cwd : `${cwd}/`}${name}`;
   const slash = full.lastIndexOf('/');
   return slash <= 0 ? '/' : full.slice(0, slash);
 }

@@ -73,7 +73,7 @@ export function hostProgram(files: RtldFiles, path: string, openHost: (hostPath:
     throw fsError(err, path);
   }
   const hostRoot = files instanceof HostRootFiles ? files.hostRoot : '/';
-  const inside = hostRoot === '/' ? real : real.startsWith(hostRoot + '/') ? real.slice(hostRoot.length) : undefined;
+  const inside = hostRoot === '/' ? real : real.startsWith(`${hostRoot}/`) ? real.slice(hostRoot.length) : undefined;
   if (inside !== undefined) {
     const found = files.lookup(inside);
     if (found.kind === 'file') return { path: hostRoot === '/' ? path : inside, realPath: found.realPath, identity: found.identity, backing: found.open() };
@@ -165,7 +165,7 @@ class Search {
 
     const loaded = scope.filter((o): o is LoadedObject => !isFaked(o));
     const objects = this.chain.filter((o): o is LoadedObject => !isFaked(o) && o !== this.rtld);
-    objects.forEach((o, i) => (o.index = i));
+    for (const [i, o] of objects.entries()) o.index = i;
     if (this.rtld) this.rtld.index = -1;
     const result: RtldResolution = { program: main, objects, scope: loaded, ldd: this.lddChain(loaded), missing };
     if (this.rtld) result.interpreter = this.rtld;
@@ -255,7 +255,7 @@ class Search {
       return same;
     }
     const backing = found.verified.open();
-    let image;
+    let image: ReturnType<typeof readExecImage>;
     try {
       image = readExecImage(backing, 'interpreter');
     } catch (err) {
@@ -326,7 +326,7 @@ class Search {
   private openPath(dirs: string[], name: string, otherClass: { seen: boolean }) {
     for (const dir of dirs) {
       for (const sub of this.machine.subdirs) {
-        const path = dir + (sub === '' ? '' : sub + '/') + name;
+        const path = dir + (sub === '' ? '' : `${sub}/`) + name;
         const verified = this.verify(path, otherClass);
         if (verified) return { path, verified };
       }
