@@ -8,6 +8,7 @@
  * relate structures to each other (bounds against the file, tiling, tree
  * order) are in reader.ts, in the fixed order FORMAT.md section 9 gives.
  */
+import type { ErrorCode } from '../error-codes.js';
 import { ContainerError } from '../errors.js';
 
 export const MAGIC = Uint8Array.of(0x89, 0x50, 0x47, 0x53, 0x54, 0x4b, 0x0a, 0x1a);
@@ -27,7 +28,9 @@ export const MAX_LINK_BYTES = 4095;
 
 /** requiredFlags bit 0: some stored pages are LZ4 blocks. */
 export const REQUIRED_LZ4 = 1n << 0n;
-export const KNOWN_REQUIRED_FLAGS = REQUIRED_LZ4;
+/** requiredFlags bit 1: some stored pages are zstd frames (never together with LZ4). */
+export const REQUIRED_ZSTD = 1n << 1n;
+export const KNOWN_REQUIRED_FLAGS = REQUIRED_LZ4 | REQUIRED_ZSTD;
 /** optionalFlags bit 0: every stored page is raw and starts at a multiple of pageSize. */
 export const OPTIONAL_PAGE_ALIGNED = 1n << 0n;
 
@@ -134,7 +137,7 @@ export interface Header {
 /** Where a structure lies, for error messages: `file table entry 3 at offset 0x1234`. */
 export function damage(
   file: string,
-  code: string,
+  code: ErrorCode,
   structure: string,
   offset: number,
   problem: string,

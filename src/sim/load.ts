@@ -24,7 +24,7 @@ import type { ExecPlan } from '../abi/exec-plan.js';
 import { Machine } from '../mm/machine.js';
 import type { SmapsRollup } from '../mm/types.js';
 import type { OpenContainer } from './container-reader.js';
-import { resolveImages } from './images.js';
+import { resolveImages, type SkippedMember } from './images.js';
 import { ProgramSet, interpBias, type ElfLayout, type Program } from './programs.js';
 import { runEntry } from '../loader/rtld/entry.js';
 import { planProgramEntry, type ProgramEntry, type RtldLoadOptions } from './load-rtld.js';
@@ -51,9 +51,11 @@ export interface LoadOptions {
   libs?: boolean;
   /** LD_LIBRARY_PATH for the library search. */
   libraryPath?: string;
+  /** Called as processes start: (start-ups done, start-ups in all), over both machines. */
+  onProgress?: (done: number, total: number) => void;
 }
 
-export const LOAD_SCHEMA = 'pagestack-load/1';
+export const LOAD_SCHEMA = 'pagestack.load/1';
 
 /** Three kinds of pages, counted in pages (4 KiB). */
 export interface LoadSharing {
@@ -93,6 +95,8 @@ export interface LoadProcess {
 export interface LoadResult {
   schema: typeof LOAD_SCHEMA;
   programs: Array<{ name: string; path: string; interpreter: string | null; libraries?: string[] }>;
+  /** Regular members of the containers given that are not programs, with the reason; in container order. */
+  skipped: SkippedMember[];
   /** Programs went through ld.so (libraries mapped and relocated). */
   libs: boolean;
   /** How the pages of the run are shared, and what the dynamic linker broke (with libs). */
@@ -120,7 +124,7 @@ export async function loadPrograms(images: readonly string[], options: LoadOptio
     ...(options.openContainer === undefined ? {} : { openContainer: options.openContainer }),
   });
   try {
-    const programs = await resolveImages(images, set);
+    const { programs, skipped } = await resolveImages(images, set);
     const plans = programs.map((p) => set.plan(p));
     const fork = options.fork ?? false;
     const libs = options.libs ?? true;
@@ -128,8 +132,10 @@ export async function loadPrograms(images: readonly string[], options: LoadOptio
     if (options.root !== undefined) rtldOptions.root = options.root;
     if (options.libraryPath !== undefined) rtldOptions.libraryPath = options.libraryPath;
     const entries = programs.map((p, i) => (libs && p.interp ? planProgramEntry(set, p, plans[i]!, rtldOptions) : undefined));
-    const content = simulate('content', programs, plans, procs, fork, touch, entries);
-    const file = simulate('file', programs, plans, procs, fork, touch, entries);
+    const total = 2 * programs.length * procs;
+    const progress = options.onProgress;
+    const content = simulate('content', programs, plans, procs, fork, touch, entries, progress && ((done) => progress(done, total)));
+    const file = simulate('file', programs, plans, procs, fork, touch, entries, progress && ((done) => progress(total / 2 + done, total)));
     const processes = content.processes.map(({ rollup, ...p }, i): LoadProcess => ({ ...p, content: rollup, file: file.processes[i]!.rollup }));
     return {
       schema: LOAD_SCHEMA,
@@ -139,6 +145,7 @@ export async function loadPrograms(images: readonly string[], options: LoadOptio
         if (e) out.libraries = e.resolution.objects.slice(1).map((o) => o.backing.path);
         return out;
       }),
+      skipped,
       libs,
       ...(libs ? { sharing: sharingOf(content, file) } : {}),
       notes: libs ? [CONSTRUCTOR_NOTE] : ['--no-libs: only the program and ld.so are mapped; shared libraries are left out'],
@@ -169,6 +176,7 @@ function simulate(
   fork: boolean,
   touch: TouchMode,
   entries: Array<ProgramEntry | undefined> = [],
+  onStarted?: (done: number) => void,
 ): Simulated {
   const m = new Machine({ frames: MACHINE_FRAMES, pageCache });
   const started: Array<{ pid: number; program: string; copy: number; forked: boolean }> = [];
@@ -180,10 +188,12 @@ function simulate(
     const first = start();
     startUp(m, first, pages, true);
     started.push({ pid: first, program: program.name, copy: 0, forked: false });
+    onStarted?.(started.length);
     for (let copy = 1; copy < procs; copy++) {
       const pid = fork ? m.fork(first) : start();
       startUp(m, pid, pages, !fork);
       started.push({ pid, program: program.name, copy, forked: fork });
+      onStarted?.(started.length);
     }
   });
   const processes = started.map((s) => ({ ...s, rollup: m.smapsRollup(s.pid) }));

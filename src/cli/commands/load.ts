@@ -1,7 +1,9 @@
 import type { Command } from 'commander';
 import { UsageError } from '../../errors.js';
 import { formatLoad } from '../../sim/format-load.js';
+import type { SkippedMember } from '../../sim/images.js';
 import { loadPrograms, type TouchMode } from '../../sim/load.js';
+import { Progress } from '../progress.js';
 
 interface LoadFlags {
   procs: string;
@@ -11,6 +13,7 @@ interface LoadFlags {
   root?: string;
   libs: boolean;
   libraryPath?: string;
+  quiet?: boolean;
 }
 
 /** `pagestack load IMAGE|FILE... [--procs N] [--fork] [--touch all|text|FRACTION] [--json] [--root DIR]`. */
@@ -25,7 +28,7 @@ export function register(program: Command): void {
     .option('--root <dir>', 'resolve interpreters (PT_INTERP) and shared libraries inside DIR, as if chrooted there (default: /)')
     .option('--no-libs', 'map only the program and ld.so, as execve leaves them (no library search, no relocation)')
     .option('--library-path <dirs>', 'LD_LIBRARY_PATH for the library search')
-    .option('--json', 'print the result document (schema pagestack-load/1)')
+    .option('--json', 'print the result document (schema pagestack.load/1)')
     .addHelpText(
       'after',
       `
@@ -41,16 +44,35 @@ at the entry point. Library constructors and their malloc heap are not simulated
     .action(async (images: string[], flags: LoadFlags) => {
       const procs = /^\d+$/.test(flags.procs) ? Number(flags.procs) : NaN;
       if (!Number.isSafeInteger(procs)) throw new UsageError(`--procs must be a whole number, not "${flags.procs}"`);
-      const result = await loadPrograms(images, {
-        procs,
-        fork: flags.fork ?? false,
-        touch: parseTouch(flags.touch),
-        ...(flags.root === undefined ? {} : { root: flags.root }),
-        libs: flags.libs,
-        ...(flags.libraryPath === undefined ? {} : { libraryPath: flags.libraryPath }),
-      });
-      process.stdout.write(flags.json ? JSON.stringify(result, null, 2) + '\n' : formatLoad(result));
+      const progress = new Progress({ label: 'load', unit: 'processes', quiet: flags.quiet || flags.json });
+      let result;
+      try {
+        result = await loadPrograms(images, {
+          procs,
+          fork: flags.fork ?? false,
+          touch: parseTouch(flags.touch),
+          ...(flags.root === undefined ? {} : { root: flags.root }),
+          libs: flags.libs,
+          ...(flags.libraryPath === undefined ? {} : { libraryPath: flags.libraryPath }),
+          onProgress: progress.callback,
+        });
+      } finally {
+        progress.done();
+      }
+      if (!flags.quiet) process.stderr.write(skippedLines(result.skipped));
+      if (flags.json) process.stdout.write(JSON.stringify(result, null, 2) + '\n');
+      else if (!flags.quiet) process.stdout.write(formatLoad(result));
     });
+}
+
+/** Shown on stderr: the first members skipped, each with its reason, then how many more. */
+const SKIPPED_SHOWN = 10;
+
+export function skippedLines(skipped: readonly SkippedMember[]): string {
+  const lines = skipped.slice(0, SKIPPED_SHOWN).map((s) => `pagestack: load: skipped ${s.member}: ${s.reason}\n`);
+  const more = skipped.length - SKIPPED_SHOWN;
+  if (more > 0) lines.push(`pagestack: load: skipped ${more} more ${more === 1 ? 'member' : 'members'} that ${more === 1 ? 'is' : 'are'} not programs (--json lists them all)\n`);
+  return lines.join('');
 }
 
 function parseTouch(text: string): TouchMode {

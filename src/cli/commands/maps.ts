@@ -5,6 +5,7 @@ import { formatMaps, mapsLines } from '../../loader/maps.js';
 import type { ExecPlan } from '../../abi/exec-plan.js';
 import { entryExecPlan, entrySmaps, planEntry, runEntry } from '../../loader/rtld/entry.js';
 import { Machine } from '../../mm/machine.js';
+import { jsonDocument, SCHEMAS } from '../json.js';
 
 interface MapsFlags {
   root?: string;
@@ -13,6 +14,7 @@ interface MapsFlags {
   at: 'exec' | 'entry';
   smaps?: boolean;
   bindNow?: boolean;
+  quiet?: boolean;
 }
 
 /** Frames for the one-process machine `maps --at entry` runs (metadata is allocated per frame used). */
@@ -25,7 +27,7 @@ export function register(program: Command): void {
     .description('print /proc/PID/maps of FILE right after execve, or at its entry point after ld.so (Linux 6.18, glibc 2.36, x86-64, ASLR off)')
     .argument('<file>', 'ELF executable')
     .option('--root <dir>', 'resolve the interpreter and the libraries inside DIR, as if chrooted there (default: /)')
-    .option('--json', 'print the mappings and the process layout as JSON')
+    .option('--json', 'print the mappings and the process layout as JSON (schema pagestack.maps/1)')
     .option('--no-special', 'leave out [vvar], [vvar_vclock], [vdso] and [vsyscall]')
     .addOption(new Option('--at <point>', 'exec: right after execve; entry: at AT_ENTRY, after ld.so mapped and relocated the libraries').choices(['exec', 'entry']).default('exec'))
     .option('--smaps', 'print /proc/PID/smaps (the memory model\'s counters) instead of maps')
@@ -67,7 +69,7 @@ Compare with the real kernel: setarch -R gdb -batch -ex starti -ex 'info proc ma
         return;
       }
       if (!flags.json) {
-        process.stdout.write(formatMaps(plan, { special: flags.special }));
+        if (!flags.quiet) process.stdout.write(formatMaps(plan, { special: flags.special }));
         return;
       }
       const hex = (v: number | bigint | undefined) => (v === undefined ? undefined : `0x${v.toString(16)}`);
@@ -90,6 +92,6 @@ Compare with the real kernel: setarch -R gdb -batch -ex starti -ex 'info proc ma
           pathname: l.pathname,
         })),
       };
-      process.stdout.write(JSON.stringify(result, null, 2) + '\n');
+      process.stdout.write(jsonDocument(SCHEMAS.maps, result));
     });
 }

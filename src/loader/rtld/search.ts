@@ -23,7 +23,7 @@
  */
 import * as fs from 'node:fs';
 import * as nodePath from 'node:path';
-import { fsError } from '../../errors.js';
+import { fsError, type ErrorCode } from '../../errors.js';
 import { readExecImage } from '../elf-image.js';
 import { FileTable } from '../file-backing.js';
 import type { FileBacking } from '../../abi/file-backing.js';
@@ -373,7 +373,7 @@ class Search {
     return out;
   }
 
-  private fail(code: string, problem: string, name: string): never {
+  private fail(code: ErrorCode, problem: string, name: string): never {
     throw new RtldError(code, `${this.programName}: error while loading shared libraries: ${problem}`, { file: this.programName, library: name });
   }
 }

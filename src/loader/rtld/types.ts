@@ -3,7 +3,7 @@
  * order ld.so loads them, each with the names it goes by, the file it came
  * from and its dynamic section.
  */
-import { InputError, type ErrorData } from '../../errors.js';
+import { InputError, type ErrorCode, type ErrorData } from '../../errors.js';
 import type { FileBacking } from '../../abi/file-backing.js';
 import type { ExecImage } from '../elf-image.js';
 import type { DynamicInfo } from './dynamic.js';
@@ -112,7 +112,7 @@ export interface ResolveOptions {
  * "PROG: error while loading shared libraries: NAME: cannot open shared object file: No such file or directory".
  */
 export class RtldError extends InputError {
-  constructor(code: string, message: string, data: ErrorData = {}) {
+  constructor(code: ErrorCode, message: string, data: ErrorData = {}) {
     super(code, message, data);
   }
 }
