@@ -79,6 +79,13 @@ export const ERROR_CODES = {
   E_EXEC_NOMEM: ['ElfError', 'no room in the address space'],
   E_EXEC_ENTRY: ['ElfError', 'the entry point lies beyond user space'],
   E_EXEC_RANGE: ['ElfError', 'an address beyond the simulated address space'],
+  E_RTLD_DYNAMIC: ['ElfError', 'a dynamic section, string table or relocation table ld.so needs lies outside the file'],
+  E_RTLD_SEGMENT: ['ElfError', 'a PT_LOAD ld.so cannot map (_dl_map_segments refuses it)'],
+  E_RTLD_NOT_FOUND: ['InputError', 'ld.so: a DT_NEEDED library is in no search directory (cannot open shared object file)'],
+  E_RTLD_WRONG_CLASS: ['InputError', 'ld.so: the only candidates for a library were ELFCLASS32'],
+  E_RTLD_BAD_OBJECT: ['InputError', 'ld.so: a library candidate opened but is not a loadable object (invalid ELF header, file too short, ...)'],
+  E_RTLD_DST: ['InputError', 'ld.so: a DT_NEEDED name whose dynamic string token expands to nothing'],
+  E_NOT_DYNAMIC: ['InputError', 'ldd: the file has no dynamic section (not a dynamic executable)'],
   E_ARG: ['InputError', 'an argument or environment string contains a NUL byte'],
   E_2BIG: ['InputError', 'argument list too long (E2BIG)'],
   // Containers (ContainerError)

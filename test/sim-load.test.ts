@@ -75,7 +75,7 @@ describe('load: content-shared against per-file page cache', () => {
     [0.5, 2],
     ['text', 1],
   ] as Array<[TouchMode, number]>)('tables + tables2, touch %s, %i per program: the saving is the number of duplicate pages mapped', async (touch, procs) => {
-    const r = await loadPrograms(TABLES, { procs, touch });
+    const r = await loadPrograms(TABLES, { procs, touch, libs: false });
     const pages = await mappedFilePages(TABLES, procs, touch);
     const duplicates = pages.size - distinctContents(pages);
     expect(r.system.file.pageCacheFrames).toBe(pages.size);
@@ -105,12 +105,12 @@ describe('load: content-shared against per-file page cache', () => {
   });
 
   it('prints both caches side by side, and the same as JSON', async () => {
-    const text = await runCli('load', ...TABLES, '--procs', '2');
+    const text = await runCli('load', '--no-libs', ...TABLES, '--procs', '2');
     expect(text.status).toBe(0);
     expect(text.stdout).toMatch(/^load: 2 programs × 2 processes \(execs\), start-up touches all\n/);
     expect(text.stdout).toMatch(/\nper process \(smaps_rollup\)\npid +program +Rss content +Rss per-file +Pss content +Pss per-file +Pss saved\n/);
     expect(text.stdout).toMatch(/\nsystem\n +content-shared +per-file +saved\nframes used +\d+ +\d+ +\d+ \(\d+\.\d%\)\n/);
-    const json = await runCli('load', ...TABLES, '--procs', '2', '--json');
+    const json = await runCli('load', '--no-libs', ...TABLES, '--procs', '2', '--json');
     const doc = JSON.parse(json.stdout) as { schema: string; system: { saving: { framesUsed: number } } };
     expect(doc.schema).toBe('pagestack.load/1');
     expect(text.stdout).toContain(` ${doc.system.saving.framesUsed} (`);
@@ -163,10 +163,10 @@ describe('load: programs from a container', () => {
   const openContainer = async (p: string) => fakeContainer(p);
 
   it('loads every program member, finds the interpreter inside the container, and saves what the plain files save', async () => {
-    const r = await loadPrograms([image], { openContainer, procs: 2 });
+    const r = await loadPrograms([image], { openContainer, procs: 2, libs: false });
     expect(r.programs.map((p) => p.name)).toEqual([`${image}:bin/hello`, `${image}:bin/tables`, `${image}:bin/tables2`]);
     expect(r.programs.every((p) => p.interpreter === 'usr/lib/x86_64-linux-gnu/ld-linux-x86-64.so.2')).toBe(true);
-    const plain = await loadPrograms([path.join(BIN, 'hello'), ...TABLES], { procs: 2 });
+    const plain = await loadPrograms([path.join(BIN, 'hello'), ...TABLES], { procs: 2, libs: false });
     expect(r.system.saving.framesUsed).toBe(plain.system.saving.framesUsed);
     expect(r.system.content.pssTotal).toBe(plain.system.content.pssTotal);
     expect(r.system.file.pssTotal).toBe(plain.system.file.pssTotal);
@@ -205,12 +205,12 @@ describe('load: programs from a container', () => {
     fs.symlinkSync('usr/lib', path.join(tree, 'lib64'));
     const real = path.join(dir, 'real.pgs');
     await pack(['bin', 'lib64', 'usr'].map((p) => path.join(tree, p)), real, { threads: 0 });
-    const r = await loadPrograms([real], { procs: 2 });
+    const r = await loadPrograms([real], { procs: 2, libs: false });
     expect(r.programs.map((p) => [p.name, p.interpreter])).toEqual(['hello', 'tables', 'tables2'].map((n) => [`${real}:bin/${n}`, 'usr/lib/ld-linux-x86-64.so.2']));
-    const plain = await loadPrograms([path.join(BIN, 'hello'), ...TABLES], { procs: 2 });
+    const plain = await loadPrograms([path.join(BIN, 'hello'), ...TABLES], { procs: 2, libs: false });
     expect(r.system.content).toEqual(plain.system.content);
     expect(r.system.file).toEqual(plain.system.file);
-    const cli = await runCli('load', `${real}:bin/tables`);
+    const cli = await runCli('load', '--no-libs', `${real}:bin/tables`);
     expect(cli.status).toBe(0);
     expect(cli.stdout).toContain(`${real}:bin/tables  (interpreter usr/lib/ld-linux-x86-64.so.2)`);
   });

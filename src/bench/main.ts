@@ -19,6 +19,8 @@ const BENCHES: Record<string, { summary: string; load: () => Promise<Bench> }> =
   mm: { summary: 'memory model: exec, faults, fork, heap per mapped page (10 M pages)', load: () => import('./mm.js').then((m) => ({ run: m.benchMm })) },
   swap: { summary: 'swap back ends against the codec alone on the same pages', load: () => import('./swap.js') },
   policies: { summary: 'memory policies: faults, swap-outs, swap-ins, KSM pages scanned per second; swap path against the codec alone', load: () => import('./policies.js') },
+  'rtld-system': { summary: 'real programs with their libraries: both page caches, from files and from one container', load: () => import('./rtld-system.js') },
+  rtld: { summary: 'ld.so start-up: plan and map python3 with its libraries, 1/10/100 processes, beside the exec path', load: () => import('./rtld.js') },
   report: { summary: 'HTML report: build time, size, first paint, frame and hover times in Chromium', load: () => import('./report.js') },
 };
 

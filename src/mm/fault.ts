@@ -58,12 +58,14 @@ function doNoPage(core: MmCore, proc: Process, vma: Vma, slot: number, vpn: numb
   if (space === null) {
     core.counters.zeroFill++;
     proc.minorFaults++;
+    // Linux 6.18 gives the VMA its anon_vma on a read fault too (observed: a read-faulted anonymous VMA no longer
+    // merges with a neighbour that has another anon_vma), though the read maps the shared zero page.
+    anonVmaPrepare(core, vma);
     if (!write) {
       core.mapPte(slot, ZERO_FRAME, PTE_YOUNG);
       core.cost.charge(CostOp.faultMinor, 0);
       return;
     }
-    anonVmaPrepare(core, vma);
     core.mapPte(slot, core.allocFrame(FRAME_ANON | FRAME_DIRTY), WRITTEN);
     core.cost.charge(CostOp.faultZeroFill, 0);
     return;

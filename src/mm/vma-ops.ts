@@ -86,6 +86,22 @@ export function splitAt(core: MmCore, proc: Process, addr: number): void {
 /** Merges neighbouring VMAs between indices lo-1 and hi+1 where they are compatible (vma_merge). */
 export function mergeAround(core: MmCore, proc: Process, lo: number, hi: number): void {
   const vmas = proc.vmas;
+  // One VMA between two that can each take it but hold different anon_vmas: it joins the left one only
+  // (mm/vma.c can_vma_merge_right refuses to join prev and next with two anon_vmas).
+  const prev = vmas[lo - 1];
+  const next = vmas[hi + 1];
+  if (
+    lo === hi &&
+    prev !== undefined &&
+    next !== undefined &&
+    prev.anonVmaId !== 0 &&
+    next.anonVmaId !== 0 &&
+    prev.anonVmaId !== next.anonVmaId &&
+    canMerge(prev, vmas[lo]!, core.pageSize) &&
+    canMerge(vmas[lo]!, next, core.pageSize)
+  ) {
+    hi = lo - 1;
+  }
   for (let i = Math.min(hi + 1, vmas.length - 1); i >= Math.max(lo, 1); i--) {
     const a = vmas[i - 1]!;
     const b = vmas[i]!;

@@ -45,6 +45,8 @@ export interface FileData {
   /** 'ELF64 LSB x86-64 DYN', or null for a file without a readable ELF header. */
   elf: string | null;
   counts: KindCounts;
+  /** Pages relocation writes, and how many are zero or shared ([pages, sharedOrZero]); absent when not known. */
+  relocation?: [number, number];
   segments: SegmentData[];
   /** Sections with file bytes, flat: [nameIndex, offset, size, nameIndex, offset, size, ...] (file bytes [offset, offset + size)). */
   sections: number[];
@@ -90,6 +92,7 @@ export function reportData(model: ReportModel, title: string): ReportData {
       pages: f.contentIds.length,
       elf: elfDescription(f.elf),
       counts: f.counts,
+      ...(f.relocation ? { relocation: [f.relocation.pages, f.relocation.sharedOrZero] as [number, number] } : {}),
       segments: f.segments.map((s) => ({
         index: s.index,
         perms: s.perms,

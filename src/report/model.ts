@@ -51,6 +51,8 @@ export interface ReportFileInput {
   segments: readonly LoadSegment[];
   sections: readonly SectionSpan[];
   warnings: readonly ScanWarning[];
+  /** File pages the dynamic linker writes when it relocates this file; undefined when not known (no dynamic section, a container member). */
+  relocatedPages?: readonly number[];
 }
 
 /** Pages of one file, or of all files, by kind, and what deduplication saves. */
@@ -68,6 +70,8 @@ export interface KindCounts {
 
 export interface ReportFile extends ReportFileInput {
   counts: KindCounts;
+  /** Pages relocation writes, and how many of them are zero or shared pages (dedup counted on them; in memory they become private copies). */
+  relocation?: { pages: number; sharedOrZero: number };
 }
 
 export interface ReportTotals extends KindCounts {
@@ -152,7 +156,12 @@ export function buildModel(parts: ModelParts): ReportModel {
     const counts = countKinds(contents, input.contentIds, f, here);
     addCounts(totals, counts);
     totals.bytes += input.size;
-    return { ...input, counts };
+    const file: ReportFile = { ...input, counts };
+    if (input.relocatedPages) {
+      const pages = input.relocatedPages.filter((p) => p < input.contentIds.length);
+      file.relocation = { pages: pages.length, sharedOrZero: pages.filter((p) => kindOf(contents, input.contentIds[p]!) !== KIND_UNIQUE).length };
+    }
+    return file;
   });
   totals.savedBytes = totals.savedPages * parts.pageSize;
   return { pageSize: parts.pageSize, inputs: parts.inputs, files, contents, totals, skipped: parts.skipped ?? [], links: parts.links ?? [] };

@@ -5,6 +5,7 @@
  */
 import fs from 'node:fs';
 import { fsError } from '../errors.js';
+import { relocatedFilePages } from '../loader/rtld/relocated-pages.js';
 import type { ScanResult } from '../scan/result.js';
 import type { ReportFileInput } from './model.js';
 import type { ContentSource } from './unify.js';
@@ -25,16 +26,21 @@ export class ScanSource implements ContentSource {
 
   /** The scanned files, for input number `input` of the report. */
   files(input: number): ReportFileInput[] {
-    return this.result.files.map((f) => ({
-      path: f.path,
-      input,
-      size: f.size,
-      contentIds: f.contentIds,
-      elf: f.elf,
-      segments: f.segments,
-      sections: f.sections,
-      warnings: f.warnings,
-    }));
+    return this.result.files.map((f) => {
+      const file: ReportFileInput = {
+        path: f.path,
+        input,
+        size: f.size,
+        contentIds: f.contentIds,
+        elf: f.elf,
+        segments: f.segments,
+        sections: f.sections,
+        warnings: f.warnings,
+      };
+      const relocated = f.elf?.class === 64 && f.elf.data === 'lsb' ? relocatedOf(f.path, this.result.pageSize) : undefined;
+      if (relocated) file.relocatedPages = relocated;
+      return file;
+    });
   }
 
   readContent(id: number, into: Uint8Array): void {
@@ -77,5 +83,14 @@ export class ScanSource implements ContentSource {
       this.open.delete(oldest);
     }
     return opened;
+  }
+}
+
+/** The pages relocation writes in the file at `path` (read again), or undefined. */
+function relocatedOf(path: string, pageSize: number): number[] | undefined {
+  try {
+    return relocatedFilePages(fs.readFileSync(path), path, pageSize);
+  } catch {
+    return undefined;
   }
 }

@@ -35,6 +35,19 @@ export interface FileJson extends CountsJson {
   elf: { class: number; data: string; type: number; typeName: string; machine: number } | null;
   segments: SegmentJson[];
   warnings: ScanWarning[];
+  /**
+   * File pages the dynamic linker writes when it relocates this file (targets of its dynamic
+   * relocations in writable PT_LOADs), and how many of them are shared or zero pages: those
+   * become private copies in memory, whatever dedup found on disk. Absent for files without
+   * a dynamic section.
+   */
+  relocation?: RelocationJson;
+}
+
+export interface RelocationJson {
+  pages: number;
+  sharedPages: number;
+  zeroPages: number;
 }
 
 export interface SegmentJson extends CountsJson {

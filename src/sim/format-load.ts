@@ -13,7 +13,10 @@ export function formatLoad(result: LoadResult): string {
   out.push(
     `load: ${n} ${n === 1 ? 'program' : 'programs'} × ${result.procs} ${result.procs === 1 ? 'process' : `processes (${result.fork ? '1 exec + forks' : 'execs'})`}, start-up touches ${touch}`,
   );
-  for (const p of result.programs) out.push(`  ${p.name}${p.interpreter ? `  (interpreter ${p.interpreter})` : ''}`);
+  for (const p of result.programs) {
+    const libs = p.libraries === undefined ? '' : `, ${p.libraries.length} ${p.libraries.length === 1 ? 'library' : 'libraries'}`;
+    out.push(`  ${p.name}${p.interpreter ? `  (interpreter ${p.interpreter}${libs})` : ''}`);
+  }
   out.push('');
 
   out.push('per process (smaps_rollup)');
@@ -55,5 +58,22 @@ export function formatLoad(result: LoadResult): string {
   };
   out.push('system');
   out.push(textTable(['', 'content-shared', 'per-file', 'saved'], rows.map(([label, k]) => [label, value(k, content[k]), value(k, file[k]), saved(k)])).trimEnd());
+  if (result.sharing) {
+    const s = result.sharing;
+    out.push('');
+    out.push('pages (4 KiB)');
+    out.push(
+      textTable(
+        ['', 'pages', 'size'],
+        [
+          ['shared across files by the content-shared cache', String(s.contentSharedFrames), kB(s.contentSharedFrames * 4096)],
+          ['shared the ordinary way (one file, many processes)', String(s.ordinarySharedPages), kB(s.ordinarySharedPages * 4096)],
+          ['dirtied by the dynamic linker (private copies)', String(s.rtldDirtiedPages), kB(s.rtldDirtiedPages * 4096)],
+        ],
+        'lrr',
+      ).trimEnd(),
+    );
+  }
+  for (const note of result.notes) out.push(`note: ${note}`);
   return out.join('\n') + '\n';
 }

@@ -26,6 +26,8 @@ import type { SmapsRollup } from '../mm/types.js';
 import type { OpenContainer } from './container-reader.js';
 import { resolveImages, type SkippedMember } from './images.js';
 import { ProgramSet, interpBias, type ElfLayout, type Program } from './programs.js';
+import { runEntry } from '../loader/rtld/entry.js';
+import { planProgramEntry, type ProgramEntry, type RtldLoadOptions } from './load-rtld.js';
 
 export type TouchMode = 'all' | 'text' | number;
 
@@ -40,11 +42,32 @@ export interface LoadOptions {
   root?: string;
   /** A container reader to use instead of this build's (tests). */
   openContainer?: OpenContainer;
+  /**
+   * Run each dynamically linked program through ld.so (its libraries found,
+   * mapped and relocated as at the entry point). Default true; false gives
+   * the execve-only model (the program and ld.so, relocation writes guessed
+   * from RELRO and .got).
+   */
+  libs?: boolean;
+  /** LD_LIBRARY_PATH for the library search. */
+  libraryPath?: string;
   /** Called as processes start: (start-ups done, start-ups in all), over both machines. */
   onProgress?: (done: number, total: number) => void;
 }
 
 export const LOAD_SCHEMA = 'pagestack.load/1';
+
+/** Three kinds of pages, counted in pages (4 KiB). */
+export interface LoadSharing {
+  /** Frames the content-shared page cache saves over the per-file one: identical pages of different files. */
+  contentSharedFrames: number;
+  /** Per-file cache: file pages mapped by more than one process (the same library in many processes), summed per mapping. */
+  ordinarySharedPages: number;
+  /** File pages ld.so wrote (relocation, RELRO, its own data): private dirty copies, identical on disk, private in memory. */
+  rtldDirtiedPages: number;
+}
+
+export const CONSTRUCTOR_NOTE = 'library constructors and the malloc heap they make are not simulated: processes are as at the program entry point';
 
 /** System-wide figures of one Machine (bytes, except counts of frames and faults). */
 export interface LoadSystem {
@@ -71,9 +94,15 @@ export interface LoadProcess {
 
 export interface LoadResult {
   schema: typeof LOAD_SCHEMA;
-  programs: Array<{ name: string; path: string; interpreter: string | null }>;
+  programs: Array<{ name: string; path: string; interpreter: string | null; libraries?: string[] }>;
   /** Regular members of the containers given that are not programs, with the reason; in container order. */
   skipped: SkippedMember[];
+  /** Programs went through ld.so (libraries mapped and relocated). */
+  libs: boolean;
+  /** How the pages of the run are shared, and what the dynamic linker broke (with libs). */
+  sharing?: LoadSharing;
+  /** What the model leaves out. */
+  notes: string[];
   procs: number;
   fork: boolean;
   touch: TouchMode;
@@ -98,15 +127,28 @@ export async function loadPrograms(images: readonly string[], options: LoadOptio
     const { programs, skipped } = await resolveImages(images, set);
     const plans = programs.map((p) => set.plan(p));
     const fork = options.fork ?? false;
+    const libs = options.libs ?? true;
+    const rtldOptions: RtldLoadOptions = {};
+    if (options.root !== undefined) rtldOptions.root = options.root;
+    if (options.libraryPath !== undefined) rtldOptions.libraryPath = options.libraryPath;
+    const entries = programs.map((p, i) => (libs && p.interp ? planProgramEntry(set, p, plans[i]!, rtldOptions) : undefined));
     const total = 2 * programs.length * procs;
     const progress = options.onProgress;
-    const content = simulate('content', programs, plans, procs, fork, touch, progress && ((done) => progress(done, total)));
-    const file = simulate('file', programs, plans, procs, fork, touch, progress && ((done) => progress(total / 2 + done, total)));
+    const content = simulate('content', programs, plans, procs, fork, touch, entries, progress && ((done) => progress(done, total)));
+    const file = simulate('file', programs, plans, procs, fork, touch, entries, progress && ((done) => progress(total / 2 + done, total)));
     const processes = content.processes.map(({ rollup, ...p }, i): LoadProcess => ({ ...p, content: rollup, file: file.processes[i]!.rollup }));
     return {
       schema: LOAD_SCHEMA,
-      programs: programs.map((p) => ({ name: p.name, path: p.backing.path, interpreter: p.interp?.backing.path ?? null })),
+      programs: programs.map((p, i) => {
+        const out: LoadResult['programs'][number] = { name: p.name, path: p.backing.path, interpreter: p.interp?.backing.path ?? null };
+        const e = entries[i];
+        if (e) out.libraries = e.resolution.objects.slice(1).map((o) => o.backing.path);
+        return out;
+      }),
       skipped,
+      libs,
+      ...(libs ? { sharing: sharingOf(content, file) } : {}),
+      notes: libs ? [CONSTRUCTOR_NOTE] : ['--no-libs: only the program and ld.so are mapped; shared libraries are left out'],
       procs,
       fork,
       touch,
@@ -121,6 +163,9 @@ export async function loadPrograms(images: readonly string[], options: LoadOptio
 interface Simulated {
   processes: Array<Omit<LoadProcess, 'content' | 'file'> & { rollup: SmapsRollup }>;
   system: LoadSystem;
+  /** Pages: file pages mapped by more than one process (summed per mapping), and private dirty file pages. */
+  sharedFilePages: number;
+  dirtyFilePages: number;
 }
 
 function simulate(
@@ -130,25 +175,37 @@ function simulate(
   procs: number,
   fork: boolean,
   touch: TouchMode,
+  entries: Array<ProgramEntry | undefined> = [],
   onStarted?: (done: number) => void,
 ): Simulated {
   const m = new Machine({ frames: MACHINE_FRAMES, pageCache });
   const started: Array<{ pid: number; program: string; copy: number; forked: boolean }> = [];
   programs.forEach((program, i) => {
     const plan = plans[i]!;
-    const pages = startupPages(program, plan, touch, m.pageSize);
-    const first = m.exec(plan);
+    const entry = entries[i];
+    const pages = entry ? entryPages(entry, touch, m.pageSize) : startupPages(program, plan, touch, m.pageSize);
+    const start = () => (entry ? runEntry(m, entry.entry) : m.exec(plan));
+    const first = start();
     startUp(m, first, pages, true);
     started.push({ pid: first, program: program.name, copy: 0, forked: false });
     onStarted?.(started.length);
     for (let copy = 1; copy < procs; copy++) {
-      const pid = fork ? m.fork(first) : m.exec(plan);
+      const pid = fork ? m.fork(first) : start();
       startUp(m, pid, pages, !fork);
       started.push({ pid, program: program.name, copy, forked: fork });
       onStarted?.(started.length);
     }
   });
   const processes = started.map((s) => ({ ...s, rollup: m.smapsRollup(s.pid) }));
+  let sharedFilePages = 0;
+  let dirtyFilePages = 0;
+  for (const s of started) {
+    for (const e of m.smaps(s.pid)) {
+      if (e.path === '' || e.path.startsWith('[') || e.path.startsWith('/dev/zero')) continue;
+      sharedFilePages += (e.sharedClean + e.sharedDirty) / m.pageSize;
+      dirtyFilePages += e.privateDirty / m.pageSize;
+    }
+  }
   const stats = m.stats();
   let minor = 0;
   let major = 0;
@@ -159,6 +216,8 @@ function simulate(
   }
   return {
     processes,
+    sharedFilePages,
+    dirtyFilePages,
     system: {
       framesUsed: stats.frames.used,
       pageCacheFrames: stats.pageCache,
@@ -217,6 +276,26 @@ export function startupPages(program: Program, plan: ExecPlan, touch: TouchMode,
     }
   }
   return { reads, writes };
+}
+
+/** What a start-up through ld.so touches: every object's PT_LOAD pages (ld.so's own writes are in the entry plan). */
+function entryPages(entry: ProgramEntry, touch: TouchMode, pageSize: number): StartupPages {
+  const reads: Range[] = [];
+  for (const s of entry.segments) {
+    if (touch === 'text' && (s.flags & 1) === 0) continue; // PF_X
+    const start = Math.floor(s.start / pageSize) * pageSize;
+    const end = Math.ceil(s.end / pageSize) * pageSize;
+    reads.push(...spread(start, end, typeof touch === 'number' ? touch : 1, pageSize));
+  }
+  return { reads, writes: [] };
+}
+
+function sharingOf(content: Simulated, file: Simulated): LoadSharing {
+  return {
+    contentSharedFrames: file.system.pageCacheFrames - content.system.pageCacheFrames,
+    ordinarySharedPages: file.sharedFilePages,
+    rtldDirtiedPages: file.dirtyFilePages,
+  };
 }
 
 function inWritableLoad(layout: ElfLayout, vaddr: number, size: number): boolean {

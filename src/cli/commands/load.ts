@@ -11,6 +11,8 @@ interface LoadFlags {
   touch: string;
   json?: boolean;
   root?: string;
+  libs: boolean;
+  libraryPath?: string;
   quiet?: boolean;
 }
 
@@ -23,7 +25,9 @@ export function register(program: Command): void {
     .option('--procs <n>', 'processes per program', '1')
     .option('--fork', 'start processes 2..N by fork from the first instead of execve')
     .option('--touch <what>', 'what each start-up touches: all, text, or a fraction of the pages (0..1]', 'all')
-    .option('--root <dir>', 'resolve interpreters (PT_INTERP) inside DIR, as if chrooted there (default: /)')
+    .option('--root <dir>', 'resolve interpreters (PT_INTERP) and shared libraries inside DIR, as if chrooted there (default: /)')
+    .option('--no-libs', 'map only the program and ld.so, as execve leaves them (no library search, no relocation)')
+    .option('--library-path <dirs>', 'LD_LIBRARY_PATH for the library search')
     .option('--json', 'print the result document (schema pagestack.load/1)')
     .addHelpText(
       'after',
@@ -31,7 +35,11 @@ export function register(program: Command): void {
 Examples:
   pagestack load samples/bin/tables samples/bin/tables2 samples/bin/hello --procs 2
   pagestack pack /usr/bin -o usr-bin.pgs && pagestack load usr-bin.pgs --touch text
-  pagestack load samples.pgs:bin/hello --procs 8 --fork --json`,
+  pagestack load samples.pgs:bin/hello --procs 8 --fork --json
+  pagestack load image.pgs:usr/bin/python3    # libraries from the image, else from / (or --root)
+
+Programs go through ld.so: their libraries are found, mapped and relocated as
+at the entry point. Library constructors and their malloc heap are not simulated.`,
     )
     .action(async (images: string[], flags: LoadFlags) => {
       const procs = /^\d+$/.test(flags.procs) ? Number(flags.procs) : NaN;
@@ -44,6 +52,8 @@ Examples:
           fork: flags.fork ?? false,
           touch: parseTouch(flags.touch),
           ...(flags.root === undefined ? {} : { root: flags.root }),
+          libs: flags.libs,
+          ...(flags.libraryPath === undefined ? {} : { libraryPath: flags.libraryPath }),
           onProgress: progress.callback,
         });
       } finally {

@@ -5,6 +5,7 @@
 import type { Command } from 'commander';
 import { InputError, UsageError } from '../../errors.js';
 import { formatScan, parsePageSize, savingsOf, scan, toScanJson } from '../../scan/index.js';
+import { addRelocationWrites } from '../../loader/rtld/relocated-pages.js';
 import { Progress } from '../progress.js';
 
 interface ScanFlags {
@@ -51,7 +52,7 @@ Examples:
       } finally {
         progress.done();
       }
-      if (flags.json) process.stdout.write(`${JSON.stringify(toScanJson(result, top), null, 2)}\n`);
+      if (flags.json) process.stdout.write(`${JSON.stringify(addRelocationWrites(toScanJson(result, top), result), null, 2)}\n`);
       else if (!flags.quiet) process.stdout.write(formatScan(result, { top, fileRows }));
       if (result.totals.files === 0) {
         // Nothing to measure: say so, and a --fail-below gate fails for that reason, not for a 0% saving.

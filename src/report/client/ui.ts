@@ -303,6 +303,13 @@ function buildFilesTable(): void {
         value: (f) => (f.pages === 0 ? 0 : f.counts.savedPages / f.pages),
         cell: (f) => fmtPercent(f.counts.savedPages, f.pages),
       },
+      {
+        label: 'Reloc. writes',
+        num: true,
+        value: (f) => f.relocation?.[1] ?? -1,
+        cell: (f) => (f.relocation ? `${f.relocation[0]} (${f.relocation[1]} shared/zero)` : '–'),
+        title: 'pages the dynamic linker writes when it relocates the file, and how many of them dedup counted as zero or shared: private copies in memory',
+      },
     ],
     rows,
     { sortColumn: 9, descending: true, limit: 100, onClick: (f) => map.showFile(f.index) },
