@@ -14,11 +14,11 @@ import {
   PROT_EXEC,
   PROT_READ,
   PROT_WRITE,
-  SimulationError,
   type ExecPlan,
   type MachineOptions,
   type MachineStats,
-} from '../src/index.js';
+} from '../src/mm/index.js';
+import { SimulationError } from '../src/errors.js';
 import { machineCore } from '../src/mm/machine.js';
 import { PAGE, STACK_TOP, prng } from './mm-helpers.js';
 import { RefProcess } from './mm-reference.js';
