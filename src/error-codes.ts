@@ -12,6 +12,7 @@ export const ERROR_CODES = {
   // The command line
   E_USAGE: ['UsageError', 'a flag, argument or option value is wrong'],
   E_THRESHOLD: ['InputError', 'scan --fail-below: dedup would save less than the threshold'],
+  E_NOTHING_FOUND: ['InputError', 'scan --fail-below: no ELF file was found, so there is nothing to measure'],
   E_INTERRUPTED: ['PagestackError', 'pack or unpack stopped by a signal; nothing was left behind'],
   // Files on disk
   E_NOENT: ['InputError', 'no such file or directory (or no such container member)'],
@@ -87,6 +88,7 @@ export const ERROR_CODES = {
   E_CORRUPT: ['ContainerError', 'a header field or table entry is inconsistent'],
   E_PATH: ['ContainerError', 'a member path is unsafe, repeated or has no parent directory'],
   E_LZ4: ['ContainerError', 'an LZ4 block that does not decode to exactly one page'],
+  E_ZSTD: ['ContainerError', 'a zstd page frame that does not decode to exactly one page, or is not one plain zstd frame'],
   E_PAGE_LENGTH: ['ContainerError', 'a stored raw page of the wrong length'],
   // Scenarios and the simulated machine
   E_SCENARIO: ['ScenarioError', 'a scenario file that does not validate'],

@@ -6,7 +6,7 @@
  * 'pagestack'` resolves it through package.json "exports").
  */
 import { execFileSync, spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
@@ -69,13 +69,16 @@ describe('README API section', () => {
 
   it.skipIf(!existsSync(dist))('runs every example against the built package', { timeout: 120_000 }, () => {
     inTempDir((dir) => {
+      symlinkSync(join(root, 'samples'), join(dir, 'samples'));
       for (const [i, block] of apiBlocks().entries()) {
         const js = ts.transpileModule(block, { compilerOptions: { module: ts.ModuleKind.ESNext, target: ts.ScriptTarget.ES2022 } }).outputText;
         const code = js.replace(/from 'pagestack'/g, `from '${pathToFileURL(dist).href}'`);
         const file = join(dir, `example-${i}.mjs`);
         writeFileSync(file, code);
-        // Runs from the project root so relative sample paths resolve; throws (fails) on any error.
-        execFileSync(process.execPath, [file], { cwd: root, stdio: ['ignore', 'pipe', 'pipe'], timeout: 60_000 });
+        // Runs in the temporary directory, with samples/ linked in so relative sample paths
+        // resolve, and TMPDIR inside it: whatever an example writes is removed with it.
+        // Throws (fails) on any error.
+        execFileSync(process.execPath, [file], { cwd: dir, stdio: ['ignore', 'pipe', 'pipe'], timeout: 60_000, env: { ...process.env, TMPDIR: dir } });
       }
     });
   });

@@ -3,38 +3,47 @@
  * live one per file in ./commands and hold no logic of their own.
  *
  * Exit status: 0 ok, 1 failure (bad input, damage found, a threshold
- * crossed), 2 usage error.
+ * crossed, nothing found where --fail-below asked for a figure), 2 usage
+ * error. No arguments: the help on stdout, status 0. A closed stdout (the
+ * reader of a pipe went away): silence, status 0 (./global.ts).
  */
 import { Command, CommanderError } from 'commander';
 import { PagestackError } from '../errors.js';
 import { commands } from './commands/index.js';
 import { VERSION } from '../version.js';
+import { addGlobalOptions, BROKEN_PIPE_STATUS, globalFlags, isBrokenPipe, oneLine, resetGlobalFlags } from './global.js';
 
 export function buildProgram(): Command {
   const program = new Command('pagestack')
     .description('Find, pack and share identical pages of ELF executables; simulate loading them.')
     .version(VERSION)
-    .option('--debug', 'print stack traces with errors')
     .showSuggestionAfterError(true)
     .exitOverride()
     .configureOutput({
       writeErr: (s) => process.stderr.write(s),
-      outputError: (s, write) => write(s.startsWith('error:') ? `pagestack: ${s.slice(7)}` : s),
-    });
+      outputError: (s, write) => write(oneLine(s.startsWith('error:') ? `pagestack: ${s.slice(7)}` : s)),
+    })
+    .configureHelp({ showGlobalOptions: true });
   for (const register of commands) register(program);
+  addGlobalOptions(program);
   program.commands.forEach((c) => c.exitOverride().showSuggestionAfterError(true));
   return program;
 }
 
 /** Runs the CLI and returns the exit status. Never throws. */
 export async function main(argv: string[]): Promise<number> {
+  resetGlobalFlags();
   const program = buildProgram();
-  const debug = argv.includes('--debug');
+  if (argv.length <= 2) {
+    // No arguments is asking for help: on stdout, status 0 (docs/notes/cli.md).
+    process.stdout.write(program.helpInformation());
+    return 0;
+  }
   try {
     await program.parseAsync(argv);
     return typeof process.exitCode === 'number' ? process.exitCode : 0;
   } catch (err) {
-    return reportError(err, commandName(argv), debug);
+    return reportError(err, commandName(argv), globalFlags().debug || argv.includes('--debug'));
   }
 }
 
@@ -45,6 +54,7 @@ function commandName(argv: string[]): string {
 
 /** Prints one line, `pagestack: <command>: <what>: <why>`, and returns the exit status. */
 export function reportError(err: unknown, command: string, debug: boolean): number {
+  if (isBrokenPipe(err)) return BROKEN_PIPE_STATUS;
   if (err instanceof CommanderError) {
     // commander already printed its message (help and version exit 0).
     if (err.code === 'commander.helpDisplayed' || err.code === 'commander.version' || err.code === 'commander.help') return 0;
@@ -61,3 +71,5 @@ export function reportError(err: unknown, command: string, debug: boolean): numb
   if (debug && e?.stack) process.stderr.write(`${e.stack}\n`);
   return 1;
 }
+
+export { installStreamGuards } from './global.js';

@@ -7,15 +7,16 @@
  * decoder elsewhere. A codec instance holds scratch state (a hash table) and
  * must not be used by two callers at once; create one per worker or stream.
  */
-export type CodecName = 'lz4' | 'lz4js' | 'none';
+export type CodecName = 'lz4' | 'lz4js' | 'zstd' | 'none';
 
 export interface PageCodec {
   /**
-   * 'lz4': the page-tuned encoder and safe decoder written here (the default,
-   * chosen by measurement: docs/notes/codec.md); 'lz4js': lz4js's
-   * compressBlock and decompressBlock, with our checks around them; 'none':
-   * stores bytes as they are. Other implementations (a test's replay of a
-   * kernel's blocks) name themselves.
+   * 'lz4': the WebAssembly codec written here, the kernel's compressor and a
+   * strict decoder (the default: docs/notes/codec.md); 'lz4js': lz4js's
+   * compressBlock and decompressBlock, with our checks around them; 'zstd':
+   * one Zstandard frame per page (zstd.ts); 'none': stores bytes as they
+   * are. Other implementations (a test's replay of a kernel's blocks) name
+   * themselves.
    */
   readonly name: CodecName | (string & {});
   /**
@@ -25,8 +26,8 @@ export interface PageCodec {
    */
   compress(src: Uint8Array, dst: Uint8Array): number;
   /**
-   * Decodes src into dst. Throws ContainerError (code 'E_LZ4', or
-   * 'E_PAGE_LENGTH' for 'none') unless src decodes to exactly dst.length
+   * Decodes src into dst. Throws ContainerError (code 'E_LZ4', 'E_ZSTD' for
+   * 'zstd', or 'E_PAGE_LENGTH' for 'none') unless src decodes to exactly dst.length
    * bytes while staying inside both buffers.
    */
   decompress(src: Uint8Array, dst: Uint8Array): void;

@@ -21,7 +21,7 @@ import { createRequire } from 'node:module';
 import { InternalError } from '../errors.js';
 import type { PageCodec } from './codec.js';
 import { compressBound, writeLastLiterals } from './lz4-block.js';
-import { checkLz4Block } from './lz4-decoder.js';
+import { checkLz4Block } from './lz4-check.js';
 
 const LZ4JS_HASH_ENTRIES = 1 << 16;
 

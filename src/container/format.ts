@@ -28,7 +28,9 @@ export const MAX_LINK_BYTES = 4095;
 
 /** requiredFlags bit 0: some stored pages are LZ4 blocks. */
 export const REQUIRED_LZ4 = 1n << 0n;
-export const KNOWN_REQUIRED_FLAGS = REQUIRED_LZ4;
+/** requiredFlags bit 1: some stored pages are zstd frames (never together with LZ4). */
+export const REQUIRED_ZSTD = 1n << 1n;
+export const KNOWN_REQUIRED_FLAGS = REQUIRED_LZ4 | REQUIRED_ZSTD;
 /** optionalFlags bit 0: every stored page is raw and starts at a multiple of pageSize. */
 export const OPTIONAL_PAGE_ALIGNED = 1n << 0n;
 

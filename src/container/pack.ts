@@ -23,6 +23,7 @@ import {
   FILE_ENTRY_SIZE,
   OPTIONAL_PAGE_ALIGNED,
   REQUIRED_LZ4,
+  REQUIRED_ZSTD,
   SECTION_CHECKSUMMED,
   SECTION_REQUIRED,
   SectionKind,
@@ -32,16 +33,23 @@ import {
   type SectionEntry,
 } from './format.js';
 import { GrowableBytes, GrowableU32 } from './growable.js';
+import { ZSTD_DEFAULT_LEVEL, checkZstdLevel, loadCodec } from '../codec/index.js';
 import { OutputFile } from './output.js';
 import { PageStoreWriter, workersAvailable, type PageLayout } from './page-store.js';
 import { SourceFiles } from './sources.js';
 import { walkInputs, type WalkEntry } from './walk.js';
+import type { WalkSkip } from './walk-filter.js';
 
 export interface PackOptions {
   /** Bytes per page: 4096 (default), 16384 or 65536. */
   pageSize?: number;
-  /** 'lz4' (default): LZ4 where it saves space. 'none': raw, page-aligned pages (mmap-able). */
+  /**
+   * 'lz4' (default): LZ4 where it saves space. 'zstd': one zstd frame per
+   * page where it saves space. 'none': raw, page-aligned pages (mmap-able).
+   */
   codec?: PageLayout;
+  /** zstd's compression level, 1..19 (default 3). Only with codec 'zstd'. */
+  level?: number;
   /** Fail (E_TOO_LARGE) when the container would exceed this many bytes. */
   maxSize?: number;
   /** Clamp mtimes to this time in seconds (SOURCE_DATE_EPOCH). */
@@ -51,6 +59,12 @@ export interface PackOptions {
   signal?: AbortSignal;
   /** Called with (input bytes done, input bytes in all). */
   onProgress?: (done: number, total: number) => void;
+  /** Glob patterns of paths inside the container to leave out (walk-filter.ts). */
+  exclude?: readonly string[];
+  /** Leave out FIFOs, sockets and device files (reported through onSkip) instead of failing. */
+  skipSpecial?: boolean;
+  /** Called for every entry left out: excluded, special, or the output container itself. */
+  onSkip?: (skip: WalkSkip) => void;
   /**
    * For tests: the hash the page index uses to find candidate duplicates
    * (default XXH64). A weak one forces the byte-for-byte confirmation path;
@@ -63,6 +77,8 @@ export interface PackSummary {
   output: string;
   pageSize: number;
   codec: PageLayout;
+  /** zstd's level, for codec 'zstd'. */
+  level?: number;
   files: number;
   regularFiles: number;
   directories: number;
@@ -76,12 +92,15 @@ export interface PackSummary {
   duplicatePages: number;
   storedPages: number;
   lz4Pages: number;
+  zstdPages: number;
   rawPages: number;
   /** Bytes of the page store. */
   storedBytes: number;
   containerBytes: number;
   /** containerBytes / inputBytes (0 when there is no input). */
   ratio: number;
+  /** Entries left out: by --exclude, by --skip-special, and the output container itself. */
+  excluded: number;
 }
 
 const CHUNK_BYTES = 1 << 20;
@@ -90,7 +109,20 @@ const THREADS_MIN_INPUT = 8 << 20;
 export async function pack(inputs: readonly string[], output: string, options: PackOptions = {}): Promise<PackSummary> {
   const pageSize = checkPageSize(options.pageSize ?? 4096);
   const layout = options.codec ?? 'lz4';
-  const entries = walkInputs(inputs, { clampMtimeSeconds: options.sourceDateEpoch });
+  if (options.level !== undefined && layout !== 'zstd') throw new UsageError(`a level applies to --codec zstd only, not ${layout}`, { field: 'level' });
+  const level = layout === 'zstd' ? checkZstdLevel(options.level ?? ZSTD_DEFAULT_LEVEL) : undefined;
+  if (layout !== 'none') await loadCodec(layout);
+  let excluded = 0;
+  const entries = walkInputs(inputs, {
+    clampMtimeSeconds: options.sourceDateEpoch,
+    exclude: options.exclude,
+    skipSpecial: options.skipSpecial,
+    output: existingFile(output),
+    onSkip: (s) => {
+      excluded++;
+      options.onSkip?.(s);
+    },
+  });
   const inputBytes = entries.reduce((sum, e) => sum + e.size, 0);
   const threads = options.threads ?? (workersAvailable() && inputBytes >= THREADS_MIN_INPUT ? Math.min(4, os.availableParallelism()) : 0);
   if (threads > 0 && !workersAvailable()) throw new UsageError('compression threads need the compiled worker (npm run build)');
@@ -111,7 +143,7 @@ export async function pack(inputs: readonly string[], output: string, options: P
   let store: PageStoreWriter | undefined;
   try {
     out.padTo(headerSpace);
-    store = new PageStoreWriter(out, pageSize, layout, h64, threads);
+    store = new PageStoreWriter(out, pageSize, layout, h64, threads, level);
     const shareMap = new GrowableU32(1 << 16);
     const counts = { zero: 0, duplicate: 0 };
     const chunk = new Uint8Array(CHUNK_BYTES);
@@ -165,7 +197,7 @@ export async function pack(inputs: readonly string[], output: string, options: P
     }
     const header = encodeHeader(
       {
-        requiredFlags: store.lz4Pages > 0 ? REQUIRED_LZ4 : 0n,
+        requiredFlags: store.compressedPages === 0 ? 0n : layout === 'zstd' ? REQUIRED_ZSTD : REQUIRED_LZ4,
         optionalFlags: layout === 'none' ? OPTIONAL_PAGE_ALIGNED : 0n,
         pageSize,
         fileCount: entries.length,
@@ -182,6 +214,7 @@ export async function pack(inputs: readonly string[], output: string, options: P
       output,
       pageSize,
       codec: layout,
+      ...(level === undefined ? {} : { level }),
       files: entries.length,
       regularFiles: entries.filter((e) => e.kind === 'regular').length,
       directories: entries.filter((e) => e.kind === 'directory').length,
@@ -192,11 +225,13 @@ export async function pack(inputs: readonly string[], output: string, options: P
       zeroPages: counts.zero,
       duplicatePages: counts.duplicate,
       storedPages: store.storedPages,
-      lz4Pages: store.lz4Pages,
-      rawPages: store.storedPages - store.lz4Pages,
+      lz4Pages: layout === 'lz4' ? store.compressedPages : 0,
+      zstdPages: layout === 'zstd' ? store.compressedPages : 0,
+      rawPages: store.storedPages - store.compressedPages,
       storedBytes: store.storedBytes,
       containerBytes: out.position,
       ratio: inputBytes > 0 ? out.position / inputBytes : 0,
+      excluded,
     };
   } catch (err) {
     out.abandon();
@@ -279,4 +314,14 @@ function readExactly(fd: number, into: Uint8Array, length: number, position: num
 
 function changed(file: string): InputError {
   return new InputError('E_CHANGED', `${file}: file changed while it was being packed`, { file });
+}
+
+/** Device and inode of `file` when it exists: an earlier container at the output path is never packed into the new one. */
+function existingFile(file: string): { dev: bigint; ino: bigint } | undefined {
+  try {
+    const st = fs.statSync(file, { bigint: true });
+    return st.isFile() ? { dev: st.dev, ino: st.ino } : undefined;
+  } catch {
+    return undefined;
+  }
 }

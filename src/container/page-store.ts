@@ -22,7 +22,8 @@ import type { OutputFile } from './output.js';
 import { createPageCodec, type PageCodec } from '../codec/index.js';
 import { compiledModule } from './workers.js';
 
-export type PageLayout = 'lz4' | 'none';
+/** 'lz4' or 'zstd': pages compressed with that codec where it saves space; 'none': raw and page-aligned. */
+export type PageLayout = 'lz4' | 'zstd' | 'none';
 
 const BATCH_BYTES = 256 * 1024;
 const WORKER_URL = compiledModule('./compress-worker.js', import.meta.url);
@@ -41,7 +42,8 @@ interface Batch {
 export class PageStoreWriter {
   readonly pageTable = new GrowableBytes(1 << 16);
   storedPages = 0;
-  lz4Pages = 0;
+  /** Pages stored compressed (with the layout's codec). */
+  compressedPages = 0;
   storedBytes = 0;
   readonly startOffset: number;
 
@@ -49,6 +51,7 @@ export class PageStoreWriter {
   private readonly pageSize: number;
   private readonly layout: PageLayout;
   private readonly hash: PageHash64;
+  private readonly level: number | undefined;
   private readonly batchPages: number;
   private codec: PageCodec | undefined;
   private batch: Batch | undefined;
@@ -63,21 +66,23 @@ export class PageStoreWriter {
   private failure: unknown;
   private wake: (() => void) | undefined;
 
-  constructor(out: OutputFile, pageSize: number, layout: PageLayout, hash: PageHash64, threads: number) {
+  /** For 'zstd', `await loadCodec('zstd')` first; `level` is zstd's. */
+  constructor(out: OutputFile, pageSize: number, layout: PageLayout, hash: PageHash64, threads: number, level?: number) {
     this.out = out;
     this.pageSize = pageSize;
     this.layout = layout;
     this.hash = hash;
+    this.level = level;
     this.batchPages = Math.max(1, Math.floor(BATCH_BYTES / pageSize));
     this.startOffset = out.position;
-    if (layout === 'lz4') {
+    if (layout !== 'none') {
       for (let i = 0; i < threads; i++) {
         const worker = new Worker(WORKER_URL!);
         worker.on('message', (reply: CompressReply) => this.onReply(reply));
         worker.on('error', (err) => this.onFailure(err));
         this.workers.push(worker);
       }
-      if (this.workers.length === 0) this.codec = createPageCodec();
+      if (this.workers.length === 0) this.codec = createPageCodec(layout, level);
     }
   }
 
@@ -132,7 +137,14 @@ export class PageStoreWriter {
     }
     const number = this.nextBatch++;
     this.inFlight.set(number, batch);
-    const request: CompressRequest = { batch: number, pages: batch.pages.buffer as ArrayBuffer, count: batch.count, pageSize: this.pageSize };
+    const request: CompressRequest = {
+      batch: number,
+      pages: batch.pages.buffer as ArrayBuffer,
+      count: batch.count,
+      pageSize: this.pageSize,
+      codec: this.layout === 'zstd' ? 'zstd' : 'lz4',
+      ...(this.level === undefined ? {} : { level: this.level }),
+    };
     this.workers[number % this.workers.length]!.postMessage(request, [request.pages]);
     return this.inFlight.size >= 2 * this.workers.length ? this.waitForProgress() : undefined;
   }
@@ -189,7 +201,7 @@ export class PageStoreWriter {
     let offset = this.out.position;
     for (let i = 0; i < batch.count; i++) {
       const length = lengths[i]!;
-      if (length < this.pageSize) this.lz4Pages++;
+      if (length < this.pageSize) this.compressedPages++;
       this.writeEntry(offset, length, storedChecksums[i]!, batch.pageChecksums[i]!);
       offset += length;
     }

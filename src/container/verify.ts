@@ -21,6 +21,8 @@ export interface Damage {
   structure: string;
   offset: number;
   message: string;
+  /** Where the damage was detected in pagestack's code (not enumerable: not in JSON). */
+  readonly stack?: string;
 }
 
 export interface VerifyResult {
@@ -107,7 +109,7 @@ async function checkGapsAndUnknownSections(c: Container): Promise<Damage | undef
       const nonZero = view.findIndex((b) => b !== 0);
       if (nonZero >= 0) {
         const offset = at + nonZero;
-        return { code: 'E_CORRUPT', structure: 'padding', offset, message: `${c.path}: padding at offset 0x${offset.toString(16)}: byte is not zero` };
+        return toDamage(new ContainerError('E_CORRUPT', `${c.path}: padding at offset 0x${offset.toString(16)}: byte is not zero`, { structure: 'padding', offset }));
       }
     }
     return undefined;
@@ -124,7 +126,8 @@ async function checkGapsAndUnknownSections(c: Container): Promise<Damage | undef
     const bytes = new Uint8Array(s.length);
     c.readAt(bytes, s.offset);
     if (hash(bytes) !== s.checksum) {
-      return { code: 'E_CHECKSUM', structure: sectionName(s.kind), offset: s.offset, message: `${c.path}: ${sectionName(s.kind)} at offset 0x${s.offset.toString(16)}: checksum mismatch` };
+      const message = `${c.path}: ${sectionName(s.kind)} at offset 0x${s.offset.toString(16)}: checksum mismatch`;
+      return toDamage(new ContainerError('E_CHECKSUM', message, { structure: sectionName(s.kind), offset: s.offset }));
     }
   }
   return undefined;
@@ -133,5 +136,8 @@ async function checkGapsAndUnknownSections(c: Container): Promise<Damage | undef
 function toDamage(err: ContainerError): Damage {
   const structure = typeof err.data.structure === 'string' ? err.data.structure : 'file';
   const offset = typeof err.data.offset === 'number' ? err.data.offset : 0;
-  return { code: err.code, structure, offset, message: err.message };
+  const damage: Damage = { code: err.code, structure, offset, message: err.message };
+  // The stack is for --debug; kept out of the JSON document.
+  Object.defineProperty(damage, 'stack', { value: err.stack, enumerable: false });
+  return damage;
 }

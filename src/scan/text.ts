@@ -5,7 +5,7 @@
  */
 import { mostDuplicated } from './describe.js';
 import { savingsOf } from './json.js';
-import type { ScanResult, ScannedFile } from './result.js';
+import type { ScanResult, ScannedFile, SkippedPath } from './result.js';
 
 export interface TextOptions {
   /** Most duplicated contents to show (default 10). */
@@ -87,14 +87,7 @@ export function formatScan(result: ScanResult, options: TextOptions = {}): strin
 
   if (result.skipped.length > 0) {
     out.push('');
-    const byReason = new Map<string, number>();
-    for (const s of result.skipped) byReason.set(s.code, (byReason.get(s.code) ?? 0) + 1);
-    const notElf = byReason.get('E_NOT_ELF') ?? 0;
-    out.push(`Skipped ${plural(result.skipped.length, 'path')}${notElf > 0 ? ` (${count(notElf)} not ELF; --all-files scans them)` : ''}`);
-    const listed = result.skipped.filter((s) => s.code !== 'E_NOT_ELF' || notElf <= 10);
-    for (const s of listed.slice(0, 20)) out.push(`  ${s.path}: ${s.reason}`);
-    const rest = result.skipped.length - Math.min(listed.length, 20);
-    if (rest > 0) out.push(`  ... and ${plural(rest, 'more')} (--json lists them all)`);
+    out.push(...formatSkipped(result.skipped, 'scans them', '--json lists them all'));
   }
 
   const symlinks = result.links.filter((l) => l.kind === 'symlink').length;
@@ -104,6 +97,23 @@ export function formatScan(result: ScanResult, options: TextOptions = {}): strin
     out.push(`Not read twice: ${plural(symlinks, 'symbolic link')} (not followed), ${plural(hardlinks, 'hard link')} to files scanned once`);
   }
   return `${out.join('\n')}\n`;
+}
+
+/**
+ * The skipped paths: a count line, then up to 20 paths with their reasons
+ * (files without the ELF magic only when there are at most 10 of them).
+ */
+export function formatSkipped(skipped: readonly SkippedPath[], allFilesDoes: string, more: string): string[] {
+  const out: string[] = [];
+  const byReason = new Map<string, number>();
+  for (const s of skipped) byReason.set(s.code, (byReason.get(s.code) ?? 0) + 1);
+  const notElf = byReason.get('E_NOT_ELF') ?? 0;
+  out.push(`Skipped ${plural(skipped.length, 'path')}${notElf > 0 ? ` (${count(notElf)} not ELF; --all-files ${allFilesDoes})` : ''}`);
+  const listed = skipped.filter((s) => s.code !== 'E_NOT_ELF' || notElf <= 10);
+  for (const s of listed.slice(0, 20)) out.push(`  ${s.path}: ${s.reason}`);
+  const rest = skipped.length - Math.min(listed.length, 20);
+  if (rest > 0) out.push(`  ... and ${count(rest)} more (${more})`);
+  return out;
 }
 
 const saved = (f: ScannedFile) => f.zeroPages + f.duplicatePages;

@@ -14,7 +14,7 @@ import type { KsmCounters, SwapCounters } from './mechanisms.js';
 import type { KsmPolicy, SwapPolicy } from './policy.js';
 import type { HeapOptions } from './heap-model.js';
 
-export const RUN_SCHEMA = 'pagestack-run/1';
+export const RUN_SCHEMA = 'pagestack.run/1';
 
 export interface RunResult {
   schema: typeof RUN_SCHEMA;

@@ -8,6 +8,8 @@
 import type { Command } from 'commander';
 import { report } from '../../report/index.js';
 import { parsePageSize } from '../../scan/index.js';
+import { formatSkipped } from '../../scan/text.js';
+import { nothingFound } from './scan.js';
 import { formatBytes, formatCount, formatPercent } from '../../report/svg.js';
 import { Progress } from '../progress.js';
 
@@ -22,13 +24,12 @@ interface ReportFlags {
 export function register(program: Command): void {
   program
     .command('report')
-    .description('write an HTML page map of ELF files: zero, unique and shared pages, savings, sortable tables')
+    .description('write an HTML page map of ELF files: zero, singleton and shared pages, savings, sortable tables')
     .argument('<input...>', 'container images (pagestack pack), ELF files, or directories to walk (symlinks in them are not followed)')
     .requiredOption('-o, --output <file>', 'the HTML file to write (self-contained: open it offline, keep it as a CI artifact)')
     .option('-p, --page-size <bytes>', "page size: 4096, 16384 or 65536 (or 4K, 16K, 64K); default 4096, or the containers'")
     .option('--all-files', 'report files without the ELF magic too, as plain pages')
     .option('--title <text>', 'page title (default: the inputs)')
-    .option('-q, --quiet', 'print nothing but errors')
     .addHelpText(
       'after',
       `
@@ -49,9 +50,11 @@ Examples:
       }
       if (flags.quiet) return;
       const t = summary.model.totals;
+      if (t.files === 0) process.stderr.write(`pagestack: report: ${nothingFound(inputs, flags.allFiles === true, summary.model.skipped.length)}\n`);
       process.stdout.write(
-        `wrote ${summary.output} (${formatBytes(summary.bytes)}): ${formatCount(t.files)} files, ${formatCount(t.pages)} pages; ` +
+        `wrote ${summary.output} (${formatBytes(summary.bytes)}): ${formatCount(t.files)} ${t.files === 1 ? 'file' : 'files'}, ${formatCount(t.pages)} ${t.pages === 1 ? 'page' : 'pages'}; ` +
           `${formatCount(t.zero)} zero, ${formatCount(t.sharedWithin + t.sharedAcross)} shared, dedup saves ${formatBytes(t.savedBytes)} (${formatPercent(t.savedPages, t.pages)})\n`,
       );
+      if (summary.model.skipped.length > 0) process.stdout.write(`${formatSkipped(summary.model.skipped, 'reports them', 'the report lists them all').join('\n')}\n`);
     });
 }
