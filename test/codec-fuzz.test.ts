@@ -10,7 +10,8 @@
 import { describe, expect, it } from 'vitest';
 import { ContainerError } from '../src/errors.js';
 import { checkLz4Block, compressBound, decodeLz4Block, getCodec, Lz4Wasm } from '../src/codec/index.js';
-import { hasLiblz4, liblz4DecodeExact, realPageSets, syntheticPages, xorshift } from './codec-helpers.js';
+import { hasLiblz4, liblz4DecodeExact, realPageSets, syntheticPages } from './codec-helpers.js';
+import { mulberry32 } from '../src/util/prng.js';
 
 interface Case {
   block: Uint8Array;
@@ -30,7 +31,7 @@ function decodeOutcome(block: Uint8Array, size: number): Outcome {
   }
 }
 
-const rand = xorshift(20240601);
+const rand = mulberry32(20240601);
 const below = (n: number) => rand() % n;
 
 /** Random bytes of random length, decoded to a few page sizes. */

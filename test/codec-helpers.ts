@@ -8,6 +8,7 @@
 import { spawnSync } from 'node:child_process';
 import { closeSync, existsSync, openSync, readSync, readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
+import { mulberry32 } from '../src/util/prng.js';
 
 export const PAGE_SIZE = 4096;
 
@@ -178,20 +179,9 @@ export function realPageSets(pageSize = PAGE_SIZE, scale = 1): PageSet[] {
   return sets;
 }
 
-/** A deterministic pseudo-random generator (xorshift32), so failures reproduce. */
-export function xorshift(seed: number): () => number {
-  let x = seed | 0 || 1;
-  return () => {
-    x ^= x << 13;
-    x ^= x >>> 17;
-    x ^= x << 5;
-    return x >>> 0;
-  };
-}
-
 /** Synthetic pages for the edge cases of the format. */
 export function syntheticPages(): Array<{ name: string; page: Uint8Array }> {
-  const rand = xorshift(12345);
+  const rand = mulberry32(12345);
   const out: Array<{ name: string; page: Uint8Array }> = [];
   const random = (n: number) => {
     const p = new Uint8Array(n);

@@ -22,7 +22,8 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { compressBound, getCodec } from '../src/codec/index.js';
 import { defaultPageCodec } from '../src/mm/swap/index.js';
 import { hugeClassSize } from '../src/mm/swap/zsmalloc.js';
-import { PAGE_SIZE, hasLiblz4, realPageSets, syntheticPages, xorshift } from './codec-helpers.js';
+import { PAGE_SIZE, hasLiblz4, realPageSets, syntheticPages } from './codec-helpers.js';
+import { mulberry32 } from '../src/util/prng.js';
 import { repeatsOneWord } from './swap-helpers.js';
 
 function whyNot(): string | undefined {
@@ -81,7 +82,7 @@ if len(sys.argv) > 2 and sys.argv[2] == 'liblz4':
 
 /** Pages around zram's huge threshold: random bytes after a zero prefix of k bytes. */
 function nearThreshold(): Uint8Array[] {
-  const next = xorshift(7);
+  const next = mulberry32(7);
   const pages: Uint8Array[] = [];
   for (let k = 300; k <= 700; k += 5) {
     const p = new Uint8Array(PAGE_SIZE);

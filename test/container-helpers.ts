@@ -8,6 +8,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { mulberry32 } from '../src/util/prng.js';
 
 export const SAMPLES = fileURLToPath(new URL('../samples/bin', import.meta.url));
 export const CORPUS = '/work/shared/corpus/pyelftools';
@@ -53,11 +54,8 @@ export function buildTree(root: string): string {
   for (const name of ['hello', 'tables', 'tables2', 'static']) fs.copyFileSync(path.join(SAMPLES, name), d(`bin/${name}`));
   fs.writeFileSync(d('data/notes.txt'), 'not an ELF file\n'.repeat(700));
   const noise = Buffer.alloc(3 * 4096 + 123);
-  let x = 12345;
-  for (let i = 0; i < noise.length; i++) {
-    x = (Math.imul(x, 1103515245) + 12345) >>> 0;
-    noise[i] = x >>> 24;
-  }
+  const next = mulberry32(12345);
+  for (let i = 0; i < noise.length; i++) noise[i] = next() >>> 24;
   fs.writeFileSync(d('data/noise.bin'), noise);
   const sparse = Buffer.alloc(5 * 4096 + 17);
   sparse.write('tail', 5 * 4096);

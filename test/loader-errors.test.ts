@@ -5,6 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { PagestackError } from '../src/errors.js';
 import { buildElf, R, W, X, type ElfSpec } from './loader-elf-builder.js';
 import { FAKE_LDSO, loaderFixture, sample, type LoaderFixture } from './loader-fixtures.js';
+import { mulberry32 } from '../src/util/prng.js';
 
 let fx: LoaderFixture;
 let root: string;
@@ -82,11 +83,8 @@ describe('bad input is refused with one typed error', () => {
 
 describe('mutated headers', () => {
   it('every mutation of the ELF and program headers plans or fails with a typed input error', () => {
-    let seed = 0x9e3779b9;
-    const rand = (n: number) => {
-      seed = (Math.imul(seed, 1664525) + 1013904223) >>> 0;
-      return seed % n;
-    };
+    const next = mulberry32(0x9e3779b9);
+    const rand = (n: number) => next() % n;
     const originals = ['hello', 'static', 'static-pie'].map((n) => fs.readFileSync(sample(n)));
     const outcomes = { planned: 0, refused: 0 };
     for (let i = 0; i < 400; i++) {

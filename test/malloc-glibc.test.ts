@@ -22,6 +22,7 @@ import { describe, expect, it } from 'vitest';
 import { FakeHeapHost, GlibcMalloc, type GlibcMallocOptions, parseMallocOps, runMallocOps } from '../src/malloc/index.js';
 import { kernelMapsZeroPageOnRead } from './helpers/zero-page.js';
 import { CALLOC_WORKLOADS } from './malloc-workloads.js';
+import { seededRandom } from '../src/util/prng.js';
 
 const binary = fileURLToPath(new URL('../samples/bin/mallocs', import.meta.url));
 
@@ -97,25 +98,13 @@ function comparable(lines: string[]): string[] {
   return thpAlways || noZeroPage ? lines.filter((l) => !l.startsWith('committed ') && !l.startsWith('pages ')) : lines;
 }
 
-/** A 32-bit PRNG (mulberry32) so generated sequences are the same everywhere. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
 /**
  * Random mixes of malloc, calloc, free, realloc and (sometimes) malloc_trim
  * over a size distribution; some start with a mallopt or with a page
  * mapped above the heap so that brk fails and the arena goes on in mmap.
  */
 function generated(seed: number, count: number, sizes: readonly number[]): string[] {
-  const rand = prng(seed);
+  const rand = seededRandom(seed);
   const pick = <T>(xs: readonly T[]): T => xs[Math.floor(rand() * xs.length)]!;
   const live: number[] = [];
   const ops: string[] = [];

@@ -8,22 +8,12 @@
 import { describe, expect, it } from 'vitest';
 import { PagestackError } from '../src/errors.js';
 import { type CallocMode, FakeHeapHost, GlibcMalloc, parseMallocOps, runMallocOps } from '../src/malloc/index.js';
-
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+import { seededRandom } from '../src/util/prng.js';
 
 const SIZES = [0, 8, 24, 100, 1000, 1032, 1040, 5000, 70_000, 130_000, 300_000, 3_000_000];
 
 function randomRun(seed: number, steps: number, mode: CallocMode, host: FakeHeapHost) {
-  const rand = prng(seed);
+  const rand = seededRandom(seed);
   const heap = new GlibcMalloc(host, { callocMode: mode });
   const live = new Map<number, number>(); // mem -> usable size
   for (let i = 0; i < steps; i++) {
@@ -89,7 +79,7 @@ describe('fork', () => {
     const { heap: parent } = randomRun(21, 500, 'glibc', host);
     const child = parent.fork(host.fork());
     child.check();
-    const rand = prng(5);
+    const rand = seededRandom(5);
     for (let i = 0; i < 300; i++) {
       const size = Math.floor(rand() * 200_000);
       const p = parent.malloc(size);

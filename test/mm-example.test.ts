@@ -1,7 +1,7 @@
 // The example from docs/notes/mm.md ("API"): a user's own test of a
 // simulated program, written against the public API only.
 import { describe, expect, it } from 'vitest';
-import { Machine, MemoryBacking, PROT_EXEC, PROT_READ, PROT_WRITE, type ExecPlan } from '../src/index.js';
+import { Machine, MemoryBacking, PROT_EXEC, PROT_READ, PROT_WRITE, type ExecPlan } from '../src/mm/index.js';
 
 const PAGE = 4096;
 

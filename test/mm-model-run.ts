@@ -14,14 +14,15 @@ import {
   PROT_EXEC,
   PROT_READ,
   PROT_WRITE,
-  SimulationError,
   type ExecPlan,
   type MachineOptions,
   type MachineStats,
-} from '../src/index.js';
+} from '../src/mm/index.js';
+import { SimulationError } from '../src/errors.js';
 import { machineCore } from '../src/mm/machine.js';
-import { PAGE, STACK_TOP, prng } from './mm-helpers.js';
+import { PAGE, STACK_TOP } from './mm-helpers.js';
 import { RefProcess } from './mm-reference.js';
+import { seededRandom } from '../src/util/prng.js';
 
 export type Rand = () => number;
 
@@ -113,7 +114,7 @@ function isOom(e: unknown): boolean {
 }
 
 export function runSequence(seed: number, config: RunConfig, log: string[]): RunResult {
-  const r = prng(seed);
+  const r = seededRandom(seed);
   const files = makeFiles(r);
   const frames = config.machine.frames ?? 4096;
   const m = new Machine({ ...config.machine, frames, verifyContent: true });

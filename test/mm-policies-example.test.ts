@@ -1,7 +1,7 @@
 // The example of docs/notes/policies.md, run as written: two processes with
 // the same data under memory pressure, compared under three policy sets.
 import { describe, expect, it } from 'vitest';
-import { Machine, PROT_READ, PROT_WRITE, type MachineOptions } from '../src/index.js';
+import { Machine, PROT_READ, PROT_WRITE, type MachineOptions } from '../src/mm/index.js';
 
 const PAGE = 4096;
 

@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { xxh32Page, zeroPageChecksum } from '../src/mm/page-hash.js';
-import { prng } from './mm-helpers.js';
+import { seededRandom } from '../src/util/prng.js';
 
 function hasXxhsum(): boolean {
   try {
@@ -22,7 +22,7 @@ describe('xxh32Page', () => {
   it.skipIf(missing)('equals xxhsum -H0 on zero, patterned, random and 64 KiB pages', () => {
     const dir = mkdtempSync(join(tmpdir(), 'pagestack-xxh32-'));
     try {
-      const r = prng(7);
+      const r = seededRandom(7);
       const pages = [
         new Uint8Array(4096),
         new Uint8Array(4096).map((_, i) => (i * 7 + 3) & 255),

@@ -5,11 +5,9 @@ import {
   Machine,
   PROT_READ,
   PROT_WRITE,
-  formatMapsLine,
-  formatSmaps,
-  formatSmapsRollup,
   type SmapsEntry,
 } from '../src/mm/index.js';
+import { formatMapsLine, formatSmaps, formatSmapsRollup } from '../src/mm/smaps-format.js';
 import { BASE, PAGE, fileOf, programPlan } from './mm-helpers.js';
 
 const RW = PROT_READ | PROT_WRITE;

@@ -8,8 +8,8 @@ import {
   PROT_EXEC,
   PROT_READ,
   PROT_WRITE,
-  SimulationError,
-} from '../src/index.js';
+} from '../src/mm/index.js';
+import { SimulationError } from '../src/errors.js';
 import { BASE, PAGE, fileOf, programPlan } from './mm-helpers.js';
 
 const RW = PROT_READ | PROT_WRITE;

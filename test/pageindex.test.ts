@@ -1,16 +1,14 @@
 import { describe, expect, it } from 'vitest';
 import { loadPageHasher } from '../src/scan/hash.js';
 import { PageIndex, ZERO_CONTENT_ID, isZero } from '../src/scan/pageindex.js';
+import { mulberry32 } from '../src/util/prng.js';
 
 const PAGE = 4096;
 
 function pageOf(seed: number): Uint8Array {
   const p = new Uint8Array(PAGE);
-  let x = (Math.imul(seed, 2654435761) + 1) >>> 0;
-  for (let i = 0; i < PAGE; i++) {
-    x = (Math.imul(x, 1103515245) + 12345) >>> 0;
-    p[i] = x >>> 24;
-  }
+  const next = mulberry32(seed);
+  for (let i = 0; i < PAGE; i++) p[i] = next() >>> 24;
   return p;
 }
 

@@ -6,7 +6,8 @@ import { describe, expect, it } from 'vitest';
 import { SimulationError } from '../src/errors.js';
 import { Machine, PROT_EXEC, PROT_READ, PROT_WRITE } from '../src/mm/index.js';
 import { inactiveIsLow } from '../src/mm/reclaim-limits.js';
-import { PAGE, fileOf, prng } from './mm-helpers.js';
+import { PAGE, fileOf } from './mm-helpers.js';
+import { seededRandom } from '../src/util/prng.js';
 
 const RW = PROT_READ | PROT_WRITE;
 const bare = (m: Machine): number => m.exec({ path: 'bare', vmas: [], writes: [], entry: 0, loadBias: 0, startBrk: 0, stackTop: 0 });
@@ -174,7 +175,7 @@ describe('anonymous memory with swap', () => {
   });
 
   it('counts a RAM-backed back end against the limit: compressible pages fit, incompressible ones gain nothing', () => {
-    const r = prng(5);
+    const r = seededRandom(5);
     const text = (i: number): Uint8Array => new Uint8Array(PAGE).map((_, j) => 'abcdefgh'.charCodeAt((i + j * 7) % 8) + (j % 64 === 0 ? i : 0));
     const noise = (): Uint8Array => new Uint8Array(PAGE).map(() => Math.floor(r() * 256));
     for (const [kind, page] of [

@@ -6,7 +6,8 @@
  */
 import { spawnSync } from 'node:child_process';
 import { describe, expect, it } from 'vitest';
-import { chartPage, lineChart, niceTicks, SERIES_COLORS, type ChartSeries } from '../src/report/index.js';
+import { chartPage, lineChart, SERIES_COLORS, type ChartSeries } from '../src/report/index.js';
+import { niceTicks } from '../src/report/svg.js';
 
 const hasPython = spawnSync('python3', ['--version']).status === 0;
 if (!hasPython) console.warn('skipped: python3 not found (XML well-formedness checks)');

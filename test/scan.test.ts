@@ -8,6 +8,7 @@ import { InputError, UsageError } from '../src/errors.js';
 import { readElfStructure } from '../src/scan/elfpages.js';
 import { createPageHasher, loadPageHasher } from '../src/scan/hash.js';
 import { PageScanner, describePage, fileContentIds, scan, toScanJson } from '../src/scan/index.js';
+import { mulberry32 } from '../src/util/prng.js';
 
 const SAMPLES = path.resolve(__dirname, '..', 'samples', 'bin');
 const PAGE = 4096;
@@ -16,11 +17,8 @@ let dir: string;
 /** Deterministic non-zero page contents. */
 function pageOf(seed: number, size = PAGE): Buffer {
   const p = Buffer.alloc(size);
-  let x = (Math.imul(seed, 2654435761) + 1) >>> 0;
-  for (let i = 0; i < size; i++) {
-    x = (Math.imul(x, 1103515245) + 12345) >>> 0;
-    p[i] = x >>> 24;
-  }
+  const next = mulberry32(seed);
+  for (let i = 0; i < size; i++) p[i] = next() >>> 24;
   return p;
 }
 

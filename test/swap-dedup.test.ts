@@ -4,11 +4,12 @@ import { CostAccumulator } from '../src/mm/cost.js';
 import { DedupFirstSwap } from '../src/mm/swap/dedup-first.js';
 import { DiskSwap } from '../src/mm/swap/disk.js';
 import { Lz4jsCodec } from '../src/codec/lz4js.js';
-import { prng, samplePages } from '../src/mm/swap/sample-pages.js';
+import { samplePages } from '../src/mm/swap/sample-pages.js';
 import { ZramSwap } from '../src/mm/swap/zram.js';
 import { ZswapSwap } from '../src/mm/swap/zswap.js';
 import type { SwapBackend } from '../src/mm/swap/types.js';
 import { checkAndFreeAll, drive, key, repeatsOneWord } from './swap-helpers.js';
+import { mulberry32 } from '../src/util/prng.js';
 
 const PAGE = 4096;
 
@@ -96,7 +97,7 @@ describe('dedup-first', () => {
     dedup.duplicate(slots[2]!); // a forked PTE
     expect(inner.slotsInUse()).toBe(1);
     const order = [4, 0, 2, 5, 1, 3];
-    const next = prng(3);
+    const next = mulberry32(3);
     const out = new Uint8Array(PAGE);
     for (const i of order) {
       expect(dedup.free(slots[i]!)).toBe(i !== 2);

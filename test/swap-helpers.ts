@@ -5,7 +5,8 @@
  */
 import { expect } from 'vitest';
 import { NO_SLOT, type SwapBackend } from '../src/mm/swap/types.js';
-import { prng, type SamplePages } from '../src/mm/swap/sample-pages.js';
+import type { SamplePages } from '../src/mm/swap/sample-pages.js';
+import { mulberry32 } from '../src/util/prng.js';
 
 /** Written without the scanner: every byte equals the byte 8 before it. */
 export function repeatsOneWord(page: Uint8Array): boolean {
@@ -35,7 +36,7 @@ export interface DriveResult {
  * load is compared with the bytes stored. Returns what is still live.
  */
 export function drive(backend: SwapBackend, sample: SamplePages, steps: number, seed: number): DriveResult {
-  const next = prng(seed);
+  const next = mulberry32(seed);
   const live = new Map<number, { bytes: Uint8Array; count: number }>();
   const liveSlots: number[] = [];
   const into = new Uint8Array(backend.pageSize);

@@ -19,11 +19,12 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { SwapMap } from '../src/mm/swap/swap-map.js';
-import { prng, samplePages } from '../src/mm/swap/sample-pages.js';
+import { samplePages } from '../src/mm/swap/sample-pages.js';
 import type { PageCodec } from '../src/mm/swap/types.js';
 import { ZramSwap } from '../src/mm/swap/zram.js';
 import { defaultPageCodec } from '../src/mm/swap/index.js';
 import { repeatsOneWord } from './swap-helpers.js';
+import { mulberry32 } from '../src/util/prng.js';
 
 const ZRAM = '/sys/block/zram0';
 const PAGE = 4096;
@@ -103,7 +104,7 @@ describe.skipIf(reason !== undefined)('zram mm_stat against /dev/zram0', () => {
     if (algorithms.includes('lz4')) writeFileSync(`${ZRAM}/comp_algorithm`, 'lz4');
     writeFileSync(`${ZRAM}/disksize`, String(64 << 20));
 
-    const next = prng(42);
+    const next = mulberry32(42);
     const sample = samplePages(400, PAGE, 9);
     const pages: Uint8Array[] = [];
     for (let i = 0; i < sample.count; i++) pages.push(sample.page(i));

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { ZS_HANDLE_SIZE, ZsPool, hugeClassSize, sizeClasses, zspageChainSize } from '../src/mm/swap/zsmalloc.js';
-import { prng } from '../src/mm/swap/sample-pages.js';
+import { mulberry32 } from '../src/util/prng.js';
 
 describe('zsmalloc size classes', () => {
   it('has 255 classes of 32..4096 bytes in 16-byte steps for 4 KiB pages', () => {
@@ -73,7 +73,7 @@ describe('ZsPool', () => {
 
   it('without frees uses exactly ceil(objects / objs_per_zspage) zspages per class', () => {
     const pool = new ZsPool(4096, 8);
-    const next = prng(7);
+    const next = mulberry32(7);
     const perClass = new Map<number, number>();
     for (let i = 0; i < 5000; i++) {
       const n = 1 + (next() % 4096);
@@ -90,7 +90,7 @@ describe('ZsPool', () => {
 
   it('keeps object bytes intact through random allocation and freeing, and frees every page at the end', () => {
     const pool = new ZsPool(4096, 8);
-    const next = prng(11);
+    const next = mulberry32(11);
     const live = new Map<number, Uint8Array>();
     for (let step = 0; step < 20000; step++) {
       if (live.size === 0 || next() % 5 < 3) {

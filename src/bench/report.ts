@@ -24,6 +24,7 @@ import { UsageError } from '../errors.js';
 import { report } from '../report/report.js';
 import { formatBytes, formatCount, formatPercent } from '../report/svg.js';
 import { parsePageSize } from '../abi/page-size.js';
+import { seededRandom } from '../util/prng.js';
 
 const CHROMIUM = '/usr/bin/chromium';
 const CHROMIUM_ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'];
@@ -127,8 +128,7 @@ async function inPage(): Promise<PageTimes> {
   }
   // Random pages (fixed seed): reveal each, then time the mousemove handler alone.
   const hovers: number[] = [];
-  let seed = 12345;
-  const random = () => ((seed = (Math.imul(seed, 1103515245) + 12345) >>> 0) / 2 ** 32);
+  const random = seededRandom(12345);
   const starts: number[] = [];
   const fileOf = (n: number) => {
     let lo = 0;

@@ -18,7 +18,8 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { UsageError } from '../errors.js';
-import { humanBytes, parsePageSize, scan, walkPaths, type ScanTotals } from '../scan/index.js';
+import { parsePageSize, scan, walkPaths, type ScanTotals } from '../scan/index.js';
+import { humanBytes } from '../scan/text.js';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
 const CLI = path.join(ROOT, 'bin', 'pagestack.js');

@@ -5,7 +5,7 @@
 export * from '../abi/exec-plan.js';
 export { planExec, planExecWith, type ExecOptions } from './execve.js';
 export { FileTable, PlainFileBacking, type ExecFileSource } from './file-backing.js';
-export { formatMaps, mapsLines, type MapsLine, type MapsOptions } from './maps.js';
+export { mapsLines, type MapsLine, type MapsOptions } from './maps.js';
 export { resolveInRoot } from './resolve.js';
 export { DEFAULT_AUXV_MACHINE, type AuxvMachine } from './stack.js';
 export { VDSO_6_18, type VdsoLayout } from './x86-64.js';

@@ -79,7 +79,7 @@ export class MmCore {
   readonly cacheMode: PageCacheMode;
   readonly keepPageCache: boolean;
   readonly verifyContent: boolean;
-  /** Frames the workload may use before reclaim must run (issue 5); at most frames.total. */
+  /** Frames the workload may use before reclaim must run; at most frames.total. */
   frameLimit: number;
   /** Issue 5: called when an allocation finds frameLimit reached; returns frames freed. */
   reclaimHook: ((core: MmCore, wanted: number) => number) | null = null;

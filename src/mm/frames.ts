@@ -20,7 +20,7 @@
  *              all zero. A file page costs no bytes until it is written.
  * - mappingId / mappingIndex   the page cache this frame is in (address
  *              space id, page index or content key), -1 if none
- * - swapSlot   swap slot while in the swap cache (issue 5), -1 otherwise
+ * - swapSlot   swap slot while in the swap cache, -1 otherwise
  * - lruPrev / lruNext / lruList   LRU list links (lru.ts)
  *
  * Invariants (invariants.ts checks them): a frame is in use iff FRAME_USED
@@ -38,7 +38,7 @@ export const FRAME_FILE = 1 << 2;
 export const FRAME_SHMEM = 1 << 3;
 /** The shared zero page (frame 0 only). */
 export const FRAME_ZERO = 1 << 4;
-/** PG_dirty. Anonymous frames are always dirty until issue 5's swap-in clears it. */
+/** PG_dirty. Anonymous frames are dirty until a swap-in from a swap slot gives a clean copy. */
 export const FRAME_DIRTY = 1 << 5;
 /** PG_referenced (mark_page_accessed); PTE young bits are separate. */
 export const FRAME_REFERENCED = 1 << 6;
@@ -46,14 +46,10 @@ export const FRAME_REFERENCED = 1 << 6;
 export const FRAME_ACTIVE = 1 << 7;
 /** PG_lru: on an LRU list. */
 export const FRAME_LRU = 1 << 8;
-/** PG_swapcache: has a swap slot and sits in the swap cache (issue 5). */
+/** PG_swapcache: has a swap slot and sits in the swap cache. */
 export const FRAME_SWAPCACHE = 1 << 9;
-/** KSM page (stable tree), write-protected; a write always copies (issue 5). */
+/** KSM page (stable tree), write-protected; a write always copies. */
 export const FRAME_KSM = 1 << 10;
-/** PG_unevictable (mlock) — reserved for issue 5. */
-export const FRAME_UNEVICTABLE = 1 << 11;
-/** PG_writeback: swap or file I/O in flight — reserved for issue 5. */
-export const FRAME_WRITEBACK = 1 << 12;
 
 export const ZERO_FRAME = 0;
 

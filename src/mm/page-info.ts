@@ -13,8 +13,6 @@ import {
   FRAME_REFERENCED,
   FRAME_SHMEM,
   FRAME_SWAPCACHE,
-  FRAME_UNEVICTABLE,
-  FRAME_WRITEBACK,
   FRAME_ZERO,
 } from './frames.js';
 import type { Process } from './process.js';
@@ -32,8 +30,6 @@ const FLAG_NAMES: ReadonlyArray<readonly [number, string]> = [
   [FRAME_LRU, 'lru'],
   [FRAME_SWAPCACHE, 'swapcache'],
   [FRAME_KSM, 'ksm'],
-  [FRAME_UNEVICTABLE, 'unevictable'],
-  [FRAME_WRITEBACK, 'writeback'],
 ];
 
 export function frameFlagNames(flags: number): string[] {

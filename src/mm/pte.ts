@@ -7,8 +7,8 @@
  *   0                    pte_none: never touched (or unmapped)
  *   > 0  (bit 30 set)    present: frame number in bits 0..26, plus
  *                        PTE_WRITE (27), PTE_DIRTY (28), PTE_YOUNG (29)
- *   < 0                  swap entry: slot = ~pte (slot 0 is -1), for the
- *                        swap back ends of issue 5; nothing makes one yet
+ *   < 0                  swap entry: slot = ~pte (slot 0 is -1), written
+ *                        by reclaim when it swaps a page out (swap-space.ts)
  *
  * PTE_WRITE is the hardware RW bit: a write through a PTE without it is a
  * write-protect fault (COW break, reuse, or dirty tracking of a shared

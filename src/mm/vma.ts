@@ -26,7 +26,7 @@ export class Vma implements MergeView {
   account: boolean;
   /** VM_GROWSDOWN ([stack], VmFlags "gd"). */
   growsDown: boolean;
-  /** VM_MERGEABLE (madvise MADV_MERGEABLE), for issue 5's KSM. */
+  /** VM_MERGEABLE (madvise MADV_MERGEABLE, prctl PR_SET_MEMORY_MERGE): KSM scans the VMA. */
   mergeable: boolean;
 
   constructor(init: {

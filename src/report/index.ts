@@ -28,4 +28,3 @@ export { isContainerImage } from './container-source.js';
 export { savingsChart } from './bars.js';
 export { lineChart, SERIES_COLORS, type ChartSeries, type LineChartOptions, type AxisUnit } from './chart.js';
 export { chartPage, type ChartPageOptions, type PageTable, type PageTableColumn } from './chart-page.js';
-export { niceTicks, formatBytes, formatCount, formatPercent, escapeXml } from './svg.js';

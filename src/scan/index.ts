@@ -9,7 +9,6 @@ export { PageScanner, DEFAULT_CHUNK_BYTES, type PageScannerOptions, type ScanFil
 export { walkPaths, type WalkEntry, type WalkResult } from './walk.js';
 export { describePage, mostDuplicated, type PagePlace, type DuplicatedContent } from './describe.js';
 export { toScanJson, savingsOf, elfTypeName, SCAN_SCHEMA, type ScanJson, type FileJson, type SegmentJson } from './json.js';
-export { formatScan, humanBytes, type TextOptions } from './text.js';
 export { PageIndex, ZERO_CONTENT_ID, type ReadCanonical } from './pageindex.js';
 export { loadPageHasher, createPageHasher, type PageHash64, type PageHasher } from './hash.js';
 export * from './result.js';

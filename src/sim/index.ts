@@ -9,8 +9,6 @@
 export { runScenario, runLoaded, type RunScenarioOptions } from './run-scenario.js';
 export { loadScenario, type LoadScenarioOptions, type LoadedScenario } from './scenario/parse.js';
 export { loadPrograms, startupPages, LOAD_SCHEMA, type LoadOptions, type LoadResult, type LoadProcess, type LoadSystem, type TouchMode } from './load.js';
-export { formatRun } from './format-run.js';
-export { formatLoad } from './format-load.js';
 export { RUN_SCHEMA, MAX_SAMPLES, type RunResult, type PolicyResult, type PolicySummary, type ProcessResult, type Series, type Outcome } from './result.js';
 export { defaultPolicy, describePolicy, KSM_DEFAULTS, type PolicySet, type SwapPolicy, type KsmPolicy, type CallocMode, type PageCachePolicy } from './policy.js';
 export { missingMechanisms, type KsmCounters, type SwapCounters, type PolicyRuntime } from './mechanisms.js';

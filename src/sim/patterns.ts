@@ -14,6 +14,7 @@
  * on every run and every policy.
  */
 import type { DataSpec } from './scenario/types.js';
+import { mulberry32 } from '../util/prng.js';
 
 /** What a fill needs to know about where the bytes go. */
 export interface FillPlace {
@@ -131,15 +132,8 @@ export function mix32(seed: number, index: number): number {
 
 /** mulberry32 from `state`: bytes [from, from + out.length) of the page's stream. */
 function randomBytes(state: number, out: Uint8Array, from: number): void {
-  let s = state >>> 0;
   let word = 0;
-  const next = (): number => {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let t = s;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return (t ^ (t >>> 14)) >>> 0;
-  };
+  const next = mulberry32(state);
   // Skip to the word holding byte `from`.
   for (let w = 0; w < Math.floor(from / 4); w++) next();
   let pos = from;
@@ -158,12 +152,12 @@ const WORDS = (
 ).split(' ');
 
 function textBytes(state: number, out: Uint8Array, from: number): void {
-  let s = state >>> 0;
+  const next = mulberry32(state);
   let pos = 0;
   let i = 0;
   const need = from + out.length;
   while (pos < need) {
-    s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
+    const s = next();
     const w = WORDS[(s >>> 8) % WORDS.length]!;
     for (let c = 0; c <= w.length && pos < need; c++, pos++) {
       if (pos < from) continue;

@@ -13,6 +13,7 @@ import { parentPort, workerData } from 'node:worker_threads';
 import { ElfError } from '../../src/errors.js';
 import { parseElf } from '../../src/elf/parse.js';
 import { ELF_WARNING_CODES, type ElfFile } from '../../src/elf/types.js';
+import { seededRandom } from '../../src/util/prng.js';
 
 export type FuzzJob =
   | { kind: 'truncate'; name: string; bytes: Uint8Array; maxLength: number }
@@ -26,18 +27,6 @@ export interface FuzzResult {
   typedErrors: number;
   errorCodes: Record<string, number>;
   failures: string[];
-}
-
-/** mulberry32: a small seeded PRNG, so a failing case can be replayed from its seed. */
-export function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 function tableEnd(offset: bigint, count: number, entsize: number): bigint {
@@ -147,7 +136,7 @@ export function runJobs(jobs: FuzzJob[], counter?: Int32Array): FuzzResult {
       }
       continue;
     }
-    const random = prng(job.seed);
+    const random = seededRandom(job.seed);
     const bytes = new Uint8Array(job.bytes); // mutated in place, restored after each case
     for (let c = 0; c < job.cases; c++) {
       if (counter) Atomics.store(counter, 0, ++result.cases);

@@ -4,7 +4,8 @@
  */
 import type { Command } from 'commander';
 import { InputError, UsageError } from '../../errors.js';
-import { formatScan, parsePageSize, savingsOf, scan, toScanJson } from '../../scan/index.js';
+import { parsePageSize, savingsOf, scan, toScanJson } from '../../scan/index.js';
+import { formatScan } from '../../scan/text.js';
 import { addRelocationWrites } from '../../loader/rtld/relocated-pages.js';
 import { Progress } from '../progress.js';
 

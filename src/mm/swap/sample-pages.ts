@@ -13,6 +13,7 @@
  * All pages are written into one contiguous buffer; page i is
  * bytes [i * pageSize, (i + 1) * pageSize).
  */
+import { mulberry32 } from '../../util/prng.js';
 
 export const PAGE_KINDS = ['zero', 'same', 'text', 'table', 'random', 'duplicate'] as const;
 export type PageKind = (typeof PAGE_KINDS)[number];
@@ -38,22 +39,10 @@ const WORDS = (
   'page frame swap memory kernel compress zram zswap process heap stack mapping shared anonymous file cache'
 ).split(' ');
 
-/** mulberry32: a small seeded 32-bit generator. */
-export function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return (t ^ (t >>> 14)) >>> 0;
-  };
-}
-
 export function samplePages(count: number, pageSize = 4096, seed = 1, mix: PageMix = DEFAULT_MIX): SamplePages {
   const bytes = new Uint8Array(count * pageSize);
   const kinds = new Uint8Array(count);
-  const next = prng(seed);
+  const next = mulberry32(seed);
   const total = PAGE_KINDS.reduce((sum, k) => sum + mix[k], 0);
   const nonZero: number[] = [];
   for (let i = 0; i < count; i++) {
