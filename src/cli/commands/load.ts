@@ -1,7 +1,6 @@
 import type { Command } from 'commander';
 import { UsageError } from '../../errors.js';
-import { formatLoad } from '../../sim/format-load.js';
-import { loadPrograms, type TouchMode } from '../../sim/load.js';
+import type { TouchMode } from '../../sim/load.js';
 
 interface LoadFlags {
   procs: string;
@@ -31,6 +30,8 @@ Examples:
   pagestack load samples.pgs:bin/hello --procs 8 --fork --json`,
     )
     .action(async (images: string[], flags: LoadFlags) => {
+      const { formatLoad } = await import('../../sim/format-load.js');
+      const { loadPrograms } = await import('../../sim/load.js');
       const procs = /^\d+$/.test(flags.procs) ? Number(flags.procs) : NaN;
       if (!Number.isSafeInteger(procs)) throw new UsageError(`--procs must be a whole number, not "${flags.procs}"`);
       const result = await loadPrograms(images, {

@@ -3,8 +3,6 @@
  * (zero, shared, unique) and the container's dedup and compression figures.
  */
 import type { Command } from 'commander';
-import { list } from '../../container/index.js';
-import { formatList } from '../../container/text.js';
 
 interface LsFlags {
   json?: boolean;
@@ -24,6 +22,8 @@ Examples:
   pagestack ls --json image.pgs | jq '.totals'`,
     )
     .action(async (input: string, flags: LsFlags) => {
+      const { list } = await import('../../container/index.js');
+      const { formatList } = await import('../../container/text.js');
       const result = await list(input);
       process.stdout.write(flags.json ? `${JSON.stringify(result, null, 2)}\n` : formatList(result));
     });

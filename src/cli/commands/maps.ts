@@ -1,6 +1,4 @@
 import type { Command } from 'commander';
-import { planExec } from '../../loader/execve.js';
-import { formatMaps, mapsLines } from '../../loader/maps.js';
 
 interface MapsFlags {
   root?: string;
@@ -28,6 +26,8 @@ Examples:
 Compare with the real kernel: setarch -R gdb -batch -ex starti -ex 'info proc mappings' FILE`,
     )
     .action(async (file: string, flags: MapsFlags) => {
+      const { planExec } = await import('../../loader/execve.js');
+      const { formatMaps, mapsLines } = await import('../../loader/maps.js');
       const plan = await planExec(file, flags.root === undefined ? {} : { root: flags.root });
       if (!flags.json) {
         process.stdout.write(formatMaps(plan, { special: flags.special }));

@@ -4,9 +4,6 @@
  */
 import type { Command } from 'commander';
 import { UsageError } from '../../errors.js';
-import { pack } from '../../container/index.js';
-import { formatPackSummary, parseByteSize, sourceDateEpoch } from '../../container/text.js';
-import { parsePageSize } from '../../scan/pagesize.js';
 import { Progress } from '../progress.js';
 
 interface PackFlags {
@@ -43,6 +40,9 @@ Same input, same bytes: the walk is sorted and nothing depends on the clock;
 SOURCE_DATE_EPOCH clamps later mtimes to it.`,
     )
     .action(async (paths: string[], flags: PackFlags) => {
+      const { pack } = await import('../../container/index.js');
+      const { formatPackSummary, parseByteSize, sourceDateEpoch } = await import('../../container/text.js');
+      const { parsePageSize } = await import('../../scan/pagesize.js');
       if (!flags.output) throw new UsageError('pack needs an output file: -o OUT');
       if (flags.codec !== 'lz4' && flags.codec !== 'none') throw new UsageError(`--codec must be 'lz4' or 'none', not '${flags.codec}'`);
       const threads = flags.threads === undefined ? undefined : threadCount(flags.threads);

@@ -4,7 +4,6 @@
  */
 import type { Command } from 'commander';
 import { InputError, UsageError } from '../../errors.js';
-import { formatScan, parsePageSize, savingsOf, scan, toScanJson } from '../../scan/index.js';
 import { Progress } from '../progress.js';
 
 interface ScanFlags {
@@ -41,6 +40,7 @@ Examples:
   pagestack scan --quiet --fail-below 25 out/bin`,
     )
     .action(async (paths: string[], flags: ScanFlags) => {
+      const { formatScan, parsePageSize, savingsOf, scan, toScanJson } = await import('../../scan/index.js');
       const pageSize = parsePageSize(flags.pageSize);
       const failBelow = flags.failBelow === undefined ? undefined : percentOption(flags.failBelow);
       const top = countOption('--top', flags.top);
