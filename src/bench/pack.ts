@@ -29,7 +29,7 @@ const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '.
 const CLI = path.join(ROOT, 'bin', 'pagestack.js');
 const TIME = '/usr/bin/time';
 
-interface Measure {
+export interface Measure {
   wall: number;
   cpu: number;
   maxRssKb: number;
@@ -141,7 +141,7 @@ function log(options: Options, line: string): void {
 }
 
 /** Copies the regular ELF files under `from` (symlinks not followed) into `to`, keeping relative paths, modes and mtimes. */
-function copyElfFiles(from: string, to: string): string {
+export function copyElfFiles(from: string, to: string): string {
   const walk = (dir: string, rel: string): void => {
     for (const name of fs.readdirSync(dir).sort()) {
       const p = path.join(dir, name);
@@ -173,7 +173,7 @@ function isElf(file: string): boolean {
 }
 
 /** Reads every regular file once; returns their count and total size. */
-function warmUp(dir: string): { files: number; bytes: number } {
+export function warmUp(dir: string): { files: number; bytes: number } {
   let files = 0;
   let bytes = 0;
   const walk = (d: string): void => {
@@ -192,7 +192,7 @@ function warmUp(dir: string): { files: number; bytes: number } {
 }
 
 /** Runs a command under /usr/bin/time; returns wall, CPU and peak RSS, or undefined (with the reason) when it failed. */
-function timed(command: string[]): Measure | string {
+export function timed(command: string[]): Measure | string {
   const report = path.join(os.tmpdir(), `pagestack-bench-time-${process.pid}`);
   const r = spawnSync(TIME, ['-f', '%e %U %S %M', '-o', report, ...command], { stdio: ['ignore', 'ignore', 'pipe'], maxBuffer: 1 << 26 });
   const text = fs.existsSync(report) ? fs.readFileSync(report, 'utf8') : '';
@@ -203,7 +203,7 @@ function timed(command: string[]): Measure | string {
   return { wall: wall!, cpu: user! + sys!, maxRssKb: rss! };
 }
 
-function best(runs: number, command: () => string[], before?: () => void): Measure | string {
+export function best(runs: number, command: () => string[], before?: () => void): Measure | string {
   let bestMeasure: Measure | undefined;
   for (let i = 0; i < runs; i++) {
     before?.();
