@@ -1,5 +1,5 @@
 /**
- * The bulk page hasher (assembly/xxh64.ts via src/scan/xxh64-wasm.ts)
+ * The bulk page hasher (src/scan/assembly/xxh64.ts via src/scan/xxh64-wasm.ts)
  * against `xxhsum -H1` page by page on real files, and against
  * xxhash-wasm's API on odd lengths; scans through it equal scans through
  * xxhash-wasm's module.
@@ -13,8 +13,8 @@ import { createPageHasher, loadPageHasher, PAGES_PER_CALL } from '../src/scan/ha
 import { scan, toScanJson } from '../src/scan/index.js';
 
 const SAMPLES = path.resolve(__dirname, '..', 'samples', 'bin');
-const built = fs.existsSync(path.resolve(__dirname, '..', 'dist', 'wasm', 'xxh64.wasm'));
-if (!built) console.warn('skipping the bulk hasher tests: dist/wasm/xxh64.wasm is missing (run npm run build)');
+const built = fs.existsSync(path.resolve(__dirname, '..', 'dist', 'scan', 'xxh64.wasm'));
+if (!built) console.warn('skipping the bulk hasher tests: dist/scan/xxh64.wasm is missing (run npm run build)');
 const xxhsum = hasTool('xxhsum');
 if (!xxhsum) console.warn('skipping the xxhsum page comparison: xxhsum is not installed');
 

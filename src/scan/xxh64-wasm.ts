@@ -1,6 +1,6 @@
 /**
- * The page hasher's own WebAssembly module (assembly/xxh64.ts, compiled by
- * `npm run build` to dist/wasm/xxh64.wasm): XXH64 of a run of pages in one
+ * The page hasher's own WebAssembly module (src/scan/assembly/xxh64.ts, compiled by
+ * `npm run build` to dist/scan/xxh64.wasm): XXH64 of a run of pages in one
  * call, each result as two u32 words, so the scanner's hot loop makes no
  * BigInt and reads the memory's buffer once per run, not once per page.
  *
@@ -51,11 +51,11 @@ export interface Xxh64Pages {
 
 let compiled: Promise<WasmModule | undefined> | undefined;
 
-/** The compiled module, or undefined when dist/wasm/xxh64.wasm is missing (not built). */
+/** The compiled module, or undefined when dist/scan/xxh64.wasm is missing (not built). */
 function loadModule(): Promise<WasmModule | undefined> {
   compiled ??= (async () => {
-    // dist/scan/ -> dist/wasm/; src/scan/ (tests run from source) -> dist/wasm/.
-    for (const rel of ['../wasm/xxh64.wasm', '../../dist/wasm/xxh64.wasm']) {
+    // Beside this file in dist/scan/, or dist/scan/ when run from the TypeScript source.
+    for (const rel of ['./xxh64.wasm', '../../dist/scan/xxh64.wasm']) {
       let bytes: Uint8Array;
       try {
         bytes = readFileSync(new URL(rel, import.meta.url));

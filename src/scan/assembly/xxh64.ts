@@ -5,7 +5,7 @@
 // Same function as `xxhsum -H1` and xxhash-wasm's h64 (the XXH64 spec:
 // https://github.com/Cyan4973/xxHash/blob/dev/doc/xxhash_spec.md).
 //
-// Compiled with AssemblyScript (asc, see package.json "build:wasm"); the
+// Compiled with AssemblyScript by `npm run build` (package.json "build:wasm"); the
 // module owns no data and allocates nothing: the caller lays out memory.
 
 const P1: u64 = 0x9e3779b185ebca87;
