@@ -9,7 +9,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { ContainerError } from '../src/errors.js';
-import { checkLz4Block, compressBound, decodeLz4Block, getCodec, Lz4PageEncoder } from '../src/container/codec/index.js';
+import { checkLz4Block, compressBound, decodeLz4Block, getCodec, Lz4Wasm } from '../src/container/codec/index.js';
 import { hasLiblz4, liblz4DecodeExact, realPageSets, syntheticPages, xorshift } from './codec-helpers.js';
 
 interface Case {
@@ -87,7 +87,7 @@ function synthesizedCases(count: number): Case[] {
 /** Valid blocks of real and synthetic pages, damaged in one of several ways. */
 function corruptedCases(perPage: number): Case[] {
   const pages = [...syntheticPages().map((s) => s.page).filter((p) => p.length <= 65536), ...realPageSets(4096, 0.1).flatMap((s) => s.pages)];
-  const encoder = new Lz4PageEncoder();
+  const encoder = new Lz4Wasm();
   const dst = new Uint8Array(compressBound(65536));
   const cases: Case[] = [];
   for (const page of pages) {

@@ -11,7 +11,7 @@
  */
 import * as lz4js from 'lz4js';
 import { describe, expect, it } from 'vitest';
-import { checkLz4Block, compressBound, decodeLz4Block, getCodec, Lz4PageEncoder } from '../src/container/codec/index.js';
+import { checkLz4Block, compressBound, decodeLz4Block, getCodec, Lz4Wasm } from '../src/container/codec/index.js';
 import { decodeLz4FrameBlocks, encodeLz4Frame } from '../src/container/codec/frame.js';
 import {
   PAGE_SIZE,
@@ -34,7 +34,7 @@ const synthetic = syntheticPages();
 const allSets: PageSet[] = [...real4k, { name: 'synthetic', pages: synthetic.map((s) => s.page) }];
 
 function ourBlocks(pages: readonly Uint8Array[]): Uint8Array[] {
-  const encoder = new Lz4PageEncoder();
+  const encoder = new Lz4Wasm();
   const dst = new Uint8Array(compressBound(1 << 20));
   return pages.map((page) => dst.slice(0, encoder.compress(page, dst)));
 }

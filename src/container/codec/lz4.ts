@@ -1,21 +1,19 @@
 /**
- * Codec 'lz4': the page-tuned encoder (lz4-encoder.ts) and the safe decoder
- * (lz4-decoder.ts), both written here.
+ * Codec 'lz4': the WebAssembly page codec (src/codec/lz4-wasm.ts): the
+ * kernel's LZ4_compress_fast and a strict decoder, both written here.
  */
+import { Lz4Wasm } from '../../codec/lz4-wasm.js';
 import type { PageCodec } from './codec.js';
-import { Lz4BlockDecoder } from './lz4-decoder.js';
-import { Lz4PageEncoder } from './lz4-encoder.js';
 
 export class Lz4Codec implements PageCodec {
   readonly name = 'lz4' as const;
-  private readonly encoder = new Lz4PageEncoder();
-  private readonly decoder = new Lz4BlockDecoder();
+  private readonly wasm = new Lz4Wasm();
 
   compress(src: Uint8Array, dst: Uint8Array): number {
-    return this.encoder.compress(src, dst);
+    return this.wasm.compress(src, dst);
   }
 
   decompress(src: Uint8Array, dst: Uint8Array): void {
-    this.decoder.decode(src, dst);
+    this.wasm.decompress(src, dst);
   }
 }

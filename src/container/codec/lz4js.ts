@@ -18,7 +18,7 @@ import * as lz4js from 'lz4js';
 import { InternalError } from '../../errors.js';
 import type { PageCodec } from './codec.js';
 import { compressBound, writeLastLiterals } from './lz4-block.js';
-import { checkLz4Block } from './lz4-decoder.js';
+import { checkLz4Block } from './lz4-check.js';
 
 const LZ4JS_HASH_ENTRIES = 1 << 16;
 

@@ -24,8 +24,11 @@ export { SameFilledScanner, fillPage } from './same-filled.js';
 
 /**
  * The page codec zram and zswap use unless given one: the project's LZ4
- * block codec (src/container/codec, 'lz4'). Lz4jsPageCodec stays available
- * for comparisons.
+ * codec ('lz4', src/codec/lz4-wasm.ts), whose compressor is a port of the
+ * kernel's lib/lz4 LZ4_compress_fast (acceleration 1), so compressed
+ * lengths, and with them compr_data_size and zsmalloc's size classes, are
+ * the kernel's (test/codec-kernel-lz4.test.ts compares them with a real
+ * zram device). Lz4jsPageCodec stays available for comparisons.
  */
 export function defaultPageCodec(): PageCodec {
   return new Lz4Codec();
