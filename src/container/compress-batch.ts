@@ -2,46 +2,72 @@
  * Compresses a batch of distinct pages for the page store: the hot loop of
  * pack, run inline or in a worker thread (compress-worker.ts).
  *
- * For each page: LZ4-compress it straight into `out` at the cursor; when
- * the block is not shorter than the page, overwrite it with the raw page.
- * Then checksum the stored bytes (FORMAT.md section 4: storedChecksum). `out` must
- * hold count * pageSize + (compressBound(pageSize) - pageSize) bytes, since
- * every stored page takes at most pageSize bytes and the encoder may write
- * up to the bound before we see that a page does not pay.
+ * For each page: its LZ4 block when that is shorter than the page, else the
+ * raw page, back to back (one WebAssembly call for the batch: Lz4Wasm's
+ * compressPages). Then the storedChecksum of each (FORMAT.md section 4): a
+ * raw page's stored bytes are the page, so it is the pageChecksum the caller
+ * already has; only LZ4 blocks are hashed, in place in the hasher's memory
+ * after one copy of the batch's output, with no bigint per page.
+ *
+ * A BatchCompressor owns its codec and hasher instances and reuses their
+ * memory from batch to batch; results are views valid until the next call.
  */
-import type { PageHash64 } from '../scan/hash.js';
+import { Lz4Wasm } from '../codec/lz4-wasm.js';
+import { createXxh64Pages, type Xxh64Pages } from '../scan/xxh64-wasm.js';
 import { checksum32 } from './format.js';
-import { compressBound, type PageCodec } from './page-codec.js';
+import type { PageHash64 } from '../scan/hash.js';
 
-export function batchOutputBytes(count: number, pageSize: number): number {
-  return count * pageSize + compressBound(pageSize) - pageSize;
+export interface CompressedBatch {
+  /** The stored pages back to back. */
+  data: Uint8Array;
+  /** Stored length of page i: < pageSize an LZ4 block, == pageSize the raw page. */
+  lengths: Uint32Array;
+  /** checksum32 of XXH64 of each page's stored bytes. */
+  storedChecksums: Uint32Array;
 }
 
-/** Returns the number of bytes used in `out`; `lengths[i]` is page i's stored length (== pageSize: raw). */
-export function compressBatch(
-  codec: PageCodec,
-  hash: PageHash64,
-  pages: Uint8Array,
-  count: number,
-  pageSize: number,
-  out: Uint8Array,
-  lengths: Uint32Array,
-  storedChecksums: Uint32Array,
-): number {
-  let cursor = 0;
-  for (let i = 0; i < count; i++) {
-    const page = pages.subarray(i * pageSize, (i + 1) * pageSize);
-    const n = codec.compress(page, out.subarray(cursor));
-    let length: number;
-    if (n > 0 && n < pageSize) {
-      length = n;
-    } else {
-      out.set(page, cursor);
-      length = pageSize;
+export class BatchCompressor {
+  private readonly lz4 = new Lz4Wasm();
+  private storedChecksums = new Uint32Array(0);
+
+  private constructor(
+    private readonly hasher: Xxh64Pages | undefined,
+    private readonly fallbackHash: PageHash64 | undefined,
+  ) {}
+
+  /** `fallbackHash` is used only when the XXH64 module is not built. */
+  static async create(fallbackHash?: PageHash64): Promise<BatchCompressor> {
+    const hasher = await createXxh64Pages();
+    if (!hasher && !fallbackHash) {
+      const { loadPageHasher } = await import('../scan/hash.js');
+      return new BatchCompressor(undefined, await loadPageHasher());
     }
-    lengths[i] = length;
-    storedChecksums[i] = checksum32(hash(out.subarray(cursor, cursor + length)));
-    cursor += length;
+    return new BatchCompressor(hasher, fallbackHash);
   }
-  return cursor;
+
+  /** Compresses pages[0, count * pageSize); pageChecksums[i] is checksum32 of page i's XXH64. */
+  compress(pages: Uint8Array, count: number, pageSize: number, pageChecksums: Uint32Array): CompressedBatch {
+    const packed = this.lz4.compressPages(pages, count, pageSize);
+    if (this.storedChecksums.length < count) this.storedChecksums = new Uint32Array(count);
+    const sums = this.storedChecksums.subarray(0, count);
+    const lengths = packed.lengths;
+    if (this.hasher) {
+      const copy = this.hasher.buffer(Math.max(packed.used, 1));
+      copy.set(packed.data);
+      let at = 0;
+      for (let i = 0; i < count; i++) {
+        const length = lengths[i]!;
+        sums[i] = length === pageSize ? pageChecksums[i]! : this.hasher.low32(at, length);
+        at += length;
+      }
+    } else {
+      let at = 0;
+      for (let i = 0; i < count; i++) {
+        const length = lengths[i]!;
+        sums[i] = length === pageSize ? pageChecksums[i]! : checksum32(this.fallbackHash!(packed.data, at, length));
+        at += length;
+      }
+    }
+    return { data: packed.data, lengths, storedChecksums: sums };
+  }
 }

@@ -16,7 +16,7 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import { InputError, PagestackError, UsageError, fsError } from '../errors.js';
-import { loadPageHasher, type PageHash64 } from '../scan/hash.js';
+import { PAGES_PER_CALL, createPageHasher, loadPageHasher, type PageHash64 } from '../scan/hash.js';
 import { PageIndex, ZERO_CONTENT_ID } from '../scan/pageindex.js';
 import {
   FILE_ENTRY_SIZE,
@@ -97,25 +97,19 @@ export async function pack(inputs: readonly string[], output: string, options: P
   if (threads > 0 && !workersAvailable()) throw new UsageError('compression threads need the compiled worker (npm run build)');
 
   const h64 = await loadPageHasher();
-  let lastHash = 0n;
-  const indexHash = options.indexHash;
-  const hashKeepingLast: PageHash64 = indexHash
-    ? (page) => {
-        lastHash = h64(page);
-        return indexHash(page);
-      }
-    : (page) => (lastHash = h64(page));
+  // Pages are read into the hasher's buffer and hashed a run at a time, in place (src/scan/hash.ts).
+  const hasher = await createPageHasher();
   const sources = new SourceFiles(entries, pageSize);
-  const index = new PageIndex(pageSize, hashKeepingLast, (id, into) => sources.readFirstOccurrence(id, into));
+  const index = new PageIndex(pageSize, options.indexHash ?? hasher.hash, (id, into) => sources.readFirstOccurrence(id, into));
   const out = OutputFile.create(output, options.maxSize);
   const headerSpace = layout === 'none' ? pageSize : headerSizeFor(5);
   let store: PageStoreWriter | undefined;
   try {
     out.padTo(headerSpace);
-    store = new PageStoreWriter(out, pageSize, layout, h64, threads);
+    store = await PageStoreWriter.create(out, pageSize, layout, threads);
     const shareMap = new GrowableU32(1 << 16);
     const counts = { zero: 0, duplicate: 0 };
-    const chunk = new Uint8Array(CHUNK_BYTES);
+    const chunk = hasher.buffer(CHUNK_BYTES);
     let done = 0;
     for (let f = 0; f < entries.length; f++) {
       const entry = entries[f]!;
@@ -128,16 +122,24 @@ export async function pack(inputs: readonly string[], output: string, options: P
           readExactly(fd, chunk, want, position, entry.source);
           const padded = Math.ceil(want / pageSize) * pageSize;
           chunk.fill(0, want, padded);
-          for (let at = 0; at < padded; at += pageSize) {
-            const page = chunk.subarray(at, at + pageSize);
-            const id = index.add(page);
-            shareMap.push(id);
-            if (id === ZERO_CONTENT_ID) counts.zero++;
-            else if (!index.isNew) counts.duplicate++;
-            else {
-              sources.recordFirstOccurrence(f, (position + at) / pageSize);
-              const wait = store.put(page, lastHash);
-              if (wait) await wait;
+          const pages = padded / pageSize;
+          for (let run = 0; run < pages; run += PAGES_PER_CALL) {
+            const count = Math.min(PAGES_PER_CALL, pages - run);
+            const hashes = hasher.hashPages(run * pageSize, pageSize, count);
+            for (let i = 0; i < count; i++) {
+              const at = (run + i) * pageSize;
+              const lo = hashes[2 * i]!;
+              // An injected index hash (tests) gets the page as its own array, as PageHash64 callers may assume.
+              const id = options.indexHash ? index.add(chunk.subarray(at, at + pageSize)) : index.addHashed(chunk, at, lo, hashes[2 * i + 1]!);
+              shareMap.push(id);
+              if (id === ZERO_CONTENT_ID) counts.zero++;
+              else if (!index.isNew) counts.duplicate++;
+              else {
+                sources.recordFirstOccurrence(f, (position + at) / pageSize);
+                // checksum32 of the page's XXH64 is its low word.
+                const wait = store.put(chunk, at, lo);
+                if (wait) await wait;
+              }
             }
           }
           position += want;

@@ -47,6 +47,8 @@ export interface Xxh64Pages {
    * MAX_FOREIGN_BYTES).
    */
   hash(bytes: Uint8Array, offset: number, length: number): bigint;
+  /** The low 32 bits of the XXH64 of `length` bytes from `offset` of the buffer (no bigint). */
+  low32(offset: number, length: number): number;
 }
 
 let compiled: Promise<WasmModule | undefined> | undefined;
@@ -93,6 +95,10 @@ export async function createXxh64Pages(): Promise<Xxh64Pages | undefined> {
       if (count > MAX_PAGES_PER_CALL) throw new RangeError(`hashPages: ${count} pages, at most ${MAX_PAGES_PER_CALL} per call`);
       hashPages(BASE + offset, pageSize, count, RESULTS);
       return view().subarray(RESULTS / 4, RESULTS / 4 + 2 * count);
+    },
+    low32(offset: number, length: number): number {
+      hashBytes(BASE + offset, length, RESULTS);
+      return view()[RESULTS / 4]!;
     },
     hash(bytes: Uint8Array, offset: number, length: number): bigint {
       let at: number;
