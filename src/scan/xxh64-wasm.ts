@@ -14,14 +14,14 @@ import type { WasmMemory, WasmModule } from './wasm-types.js';
 
 declare const WebAssembly: {
   compile(bytes: Uint8Array): Promise<WasmModule>;
-  instantiate(module: WasmModule): Promise<{ exports: Record<string, unknown> }>;
-  Memory: abstract new (...args: never[]) => WasmMemory;
+  instantiate(module: WasmModule, imports: object): Promise<{ exports: Record<string, unknown> }>;
+  Memory: new (descriptor: { initial: number }) => WasmMemory;
 };
 
 interface Exports {
-  memory: WasmMemory;
   hashPages(src: number, pageSize: number, count: number, out: number): void;
   hashBytes(src: number, length: number, out: number): void;
+  low32(src: number, length: number): number;
 }
 
 const WASM_PAGE = 65536;
@@ -75,8 +75,9 @@ function loadModule(): Promise<WasmModule | undefined> {
 export async function createXxh64Pages(): Promise<Xxh64Pages | undefined> {
   const module = await loadModule();
   if (!module) return undefined;
-  const exports = (await WebAssembly.instantiate(module)).exports as unknown as Exports;
-  const { memory, hashPages, hashBytes } = exports;
+  const memory = new WebAssembly.Memory({ initial: 2 });
+  const exports = (await WebAssembly.instantiate(module, { env: { memory } })).exports as unknown as Exports;
+  const { hashPages, hashBytes } = exports;
   let words = new Uint32Array(0);
   let bytesView = new Uint8Array(0);
   let current = new Uint8Array(0);
@@ -117,4 +118,21 @@ export async function createXxh64Pages(): Promise<Xxh64Pages | undefined> {
   const probe = pages.buffer(4096);
   for (let i = 0; i < probe.length; i++) probe[i] = (i * 131 + (i >>> 8)) & 0xff;
   return pages.hash(probe, 0, 4096) === PROBE_HASH ? pages : undefined;
+}
+
+/**
+ * The low 32 bits of XXH64 over bytes of another module's memory (the LZ4
+ * codec's, for unpack): `low32(ptr, length)` hashes bytes of that memory
+ * in place (ptr: a view's byteOffset). Undefined when the module is not built.
+ */
+export async function xxh64Low32In(memory: WasmMemory): Promise<((ptr: number, length: number) => number) | undefined> {
+  const module = await loadModule();
+  if (!module) return undefined;
+  const { low32 } = (await WebAssembly.instantiate(module, { env: { memory } })).exports as unknown as Exports;
+  const probe = new Uint8Array(memory.buffer, 0, 4096);
+  const saved = probe.slice();
+  for (let i = 0; i < probe.length; i++) probe[i] = (i * 131 + (i >>> 8)) & 0xff;
+  const ok = low32(0, 4096) === Number(PROBE_HASH & 0xffffffffn);
+  new Uint8Array(memory.buffer, 0, 4096).set(saved);
+  return ok ? low32 : undefined;
 }

@@ -6,7 +6,9 @@
 // https://github.com/Cyan4973/xxHash/blob/dev/doc/xxhash_spec.md).
 //
 // Compiled with AssemblyScript by `npm run build` (package.json "build:wasm"); the
-// module owns no data and allocates nothing: the caller lays out memory.
+// module owns no data and allocates nothing: the caller lays out memory,
+// which it imports (env.memory), so it can hash in place in another
+// module's memory (the LZ4 codec's, for unpack).
 
 const P1: u64 = 0x9e3779b185ebca87;
 const P2: u64 = 0xc2b2ae3d27d4eb4f;
@@ -86,4 +88,9 @@ export function hashPages(src: usize, pageSize: usize, count: u32, out: usize): 
 /** XXH64 of `length` bytes at `src`, stored at `out` like one hashPages result. */
 export function hashBytes(src: usize, length: usize, out: usize): void {
   store<u64>(out, xxh64(src, length));
+}
+
+/** The low 32 bits of the XXH64 of `length` bytes at `src` (a container checksum, FORMAT.md), returned directly. */
+export function low32(src: usize, length: usize): u32 {
+  return <u32>xxh64(src, length);
 }
