@@ -7,7 +7,7 @@ export * from './scan/index.js';
 export * from './mm/index.js';
 export * from './container/index.js';
 // The loader's formatMaps prints an ExecPlan; the memory model's prints a live process.
-export * from './loader/plan.js';
+export * from './abi/exec-plan.js';
 export { planExec, planExecWith, type ExecOptions } from './loader/execve.js';
 export { FileTable, PlainFileBacking, type ExecFileSource } from './loader/file-backing.js';
 export { formatMaps as formatPlanMaps, mapsLines, type MapsLine, type MapsOptions } from './loader/maps.js';

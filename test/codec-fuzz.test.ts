@@ -9,7 +9,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { ContainerError } from '../src/errors.js';
-import { checkLz4Block, compressBound, decodeLz4Block, getCodec, Lz4Wasm } from '../src/container/codec/index.js';
+import { checkLz4Block, compressBound, decodeLz4Block, getCodec, Lz4Wasm } from '../src/codec/index.js';
 import { hasLiblz4, liblz4DecodeExact, realPageSets, syntheticPages, xorshift } from './codec-helpers.js';
 
 interface Case {

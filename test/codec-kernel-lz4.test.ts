@@ -19,7 +19,7 @@ import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { compressBound, getCodec } from '../src/container/codec/index.js';
+import { compressBound, getCodec } from '../src/codec/index.js';
 import { defaultPageCodec } from '../src/mm/swap/index.js';
 import { hugeClassSize } from '../src/mm/swap/zsmalloc.js';
 import { PAGE_SIZE, hasLiblz4, realPageSets, syntheticPages, xorshift } from './codec-helpers.js';

@@ -11,8 +11,8 @@
  */
 import * as lz4js from 'lz4js';
 import { describe, expect, it } from 'vitest';
-import { checkLz4Block, compressBound, decodeLz4Block, getCodec, Lz4Wasm } from '../src/container/codec/index.js';
-import { decodeLz4FrameBlocks, encodeLz4Frame } from '../src/container/codec/frame.js';
+import { checkLz4Block, compressBound, decodeLz4Block, getCodec, Lz4Wasm } from '../src/codec/index.js';
+import { decodeLz4FrameBlocks, encodeLz4Frame } from './helpers/lz4-frame.js';
 import {
   PAGE_SIZE,
   hasLiblz4,

@@ -15,7 +15,8 @@ import {
   compressBound,
   decodeLz4Block,
   getCodec,
-} from '../src/container/codec/index.js';
+  loadCodec,
+} from '../src/codec/index.js';
 import { realPageSets, syntheticPages, xorshift } from './codec-helpers.js';
 
 function compressWith(name: string, page: Uint8Array): Uint8Array {
@@ -47,15 +48,16 @@ function errorOf(fn: () => void): unknown {
 }
 
 describe('codec lookup', () => {
-  it('knows lz4 (the default), lz4js and none', () => {
+  it('knows lz4 (the default), lz4js, zstd (once loaded) and none', async () => {
     expect(DEFAULT_CODEC).toBe('lz4');
+    await loadCodec('zstd');
     for (const name of CODEC_NAMES) expect(getCodec(name).name).toBe(name);
   });
 
   it('refuses an unknown name with a UsageError listing the known ones', () => {
-    const err = errorOf(() => getCodec('zstd'));
+    const err = errorOf(() => getCodec('brotli'));
     expect(err).toBeInstanceOf(UsageError);
-    expect((err as UsageError).message).toContain('lz4, lz4js, none');
+    expect((err as UsageError).message).toContain('lz4, lz4js, zstd, none');
   });
 
   it('bounds the worst case as LZ4_COMPRESSBOUND does', () => {

@@ -8,7 +8,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { planExecWith, type ExecOptions } from '../src/loader/execve.js';
 import { FileTable } from '../src/loader/file-backing.js';
-import type { ExecPlan } from '../src/loader/plan.js';
+import type { ExecPlan } from '../src/abi/exec-plan.js';
 import { loadPageHasher } from '../src/scan/hash.js';
 import { buildElf, R, W, X, type ElfSpec } from './loader-elf-builder.js';
 

@@ -28,7 +28,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { planExecWith } from '../src/loader/execve.js';
 import { FileTable } from '../src/loader/file-backing.js';
 import { mapsLines } from '../src/loader/maps.js';
-import type { ExecPlan } from '../src/loader/plan.js';
+import type { ExecPlan } from '../src/abi/exec-plan.js';
 import { buildElf, INTERP_AT_FIXED_HINT, synthLayouts } from './loader-elf-builder.js';
 import { kernelProbeUnavailable, probeKernel, type KernelExec, type ProbeOptions } from './loader-kernel-probe.js';
 

@@ -10,9 +10,9 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { planExecWith } from '../src/loader/execve.js';
 import type { ExecFileSource } from '../src/loader/file-backing.js';
 import { formatMaps } from '../src/loader/maps.js';
-import { PROT_EXEC, PROT_READ, PROT_WRITE, type ExecPlan } from '../src/loader/plan.js';
+import { PROT_EXEC, PROT_READ, PROT_WRITE, type ExecPlan } from '../src/abi/exec-plan.js';
 import { resolveInRoot } from '../src/loader/resolve.js';
-import type { FileBacking } from '../src/mm/backing.js';
+import type { FileBacking } from '../src/abi/file-backing.js';
 import { buildElf, R, W, X, type ElfSpec } from './loader-elf-builder.js';
 import { FAKE_LDSO, loaderFixture, sample, type LoaderFixture } from './loader-fixtures.js';
 

@@ -19,7 +19,7 @@ import { spawnSync } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
-import { FakeHeapHost, GlibcMalloc, type GlibcMallocOptions, parseMallocOps, runMallocOps } from '../src/sim/malloc/index.js';
+import { FakeHeapHost, GlibcMalloc, type GlibcMallocOptions, parseMallocOps, runMallocOps } from '../src/malloc/index.js';
 import { CALLOC_WORKLOADS } from './malloc-workloads.js';
 
 const binary = fileURLToPath(new URL('../samples/bin/mallocs', import.meta.url));

@@ -7,7 +7,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { PagestackError } from '../src/errors.js';
-import { type CallocMode, FakeHeapHost, GlibcMalloc, parseMallocOps, runMallocOps } from '../src/sim/malloc/index.js';
+import { type CallocMode, FakeHeapHost, GlibcMalloc, parseMallocOps, runMallocOps } from '../src/malloc/index.js';
 
 function prng(seed: number): () => number {
   let a = seed >>> 0;

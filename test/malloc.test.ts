@@ -13,7 +13,7 @@ import {
   type HeapHost,
   parseMallocOps,
   runMallocOps,
-} from '../src/sim/malloc/index.js';
+} from '../src/malloc/index.js';
 import { CALLOC_WORKLOADS } from './malloc-workloads.js';
 
 const PAGE = 4096;

@@ -19,6 +19,7 @@ import {
   type MachineOptions,
   type MachineStats,
 } from '../src/index.js';
+import { machineCore } from '../src/mm/machine.js';
 import { PAGE, STACK_TOP, prng } from './mm-helpers.js';
 import { RefProcess } from './mm-reference.js';
 
@@ -135,7 +136,7 @@ export function runSequence(seed: number, config: RunConfig, log: string[]): Run
   };
   const applyPressure = (): void => {
     if (!config.pressure) return;
-    const core = m.core;
+    const core = machineCore(m);
     m.setFrameLimit(Math.min(frames, config.pressure.base + core.nrShmem + core.swapRamPages));
   };
 
@@ -303,7 +304,7 @@ export function runSequence(seed: number, config: RunConfig, log: string[]): Run
           if (isOom(e) && process.env['MM_OOM_FAIL']) {
             const st = m.stats();
             console.log(JSON.stringify({ memory: st.memory, lru: st.lru, shmem: st.shmem, pageCache: st.pageCache, anon: st.anonymous, vm: st.vmstat }));
-            for (let f = 1; f < m.core.frames.highWater; f++) if (m.core.frames.flags[f]) console.log(f, m.core.frames.flags[f]!.toString(2), m.core.frames.mapcount[f], m.core.frames.refcount[f], m.core.frames.lruList[f]);
+            for (let f = 1; f < machineCore(m).frames.highWater; f++) if (machineCore(m).frames.flags[f]) console.log(f, machineCore(m).frames.flags[f]!.toString(2), machineCore(m).frames.mapcount[f], machineCore(m).frames.refcount[f], machineCore(m).frames.lruList[f]);
           }
           if (!isOom(e) || process.env['MM_OOM_FAIL']) throw e;
           oomAt = config.steps;

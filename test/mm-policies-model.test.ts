@@ -16,7 +16,7 @@
 import { describe, expect, it } from 'vitest';
 import type { Machine, MachineOptions } from '../src/index.js';
 import { defaultPageCodec } from '../src/mm/swap/index.js';
-import { lz4CompressBound } from '../src/mm/swap/types.js';
+import { compressBound } from '../src/codec/index.js';
 import { PAGE } from './mm-helpers.js';
 import { runSequence, type RunConfig } from './mm-model-run.js';
 import type { RefProcess } from './mm-reference.js';
@@ -49,7 +49,7 @@ CONFIGS.push(
 /** compr_data_size recomputed from the reference's bytes of every swapped-out page. */
 function comprDataSizeCheck(dedupFirst: boolean): (m: Machine, ref: Map<number, RefProcess>) => void {
   const codec = defaultPageCodec();
-  const out = new Uint8Array(lz4CompressBound(PAGE));
+  const out = new Uint8Array(compressBound(PAGE));
   return (m, ref) => {
     const bySlot = new Map<number, Uint8Array>();
     for (const [pid, p] of ref) {

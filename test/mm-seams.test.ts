@@ -4,6 +4,7 @@
 import { describe, expect, it } from 'vitest';
 import { Machine, PROT_READ, PROT_WRITE } from '../src/mm/index.js';
 import type { MmCore, SwapHooks } from '../src/mm/core.js';
+import { machineCore } from '../src/mm/machine.js';
 import { FRAME_ANON, FRAME_DIRTY } from '../src/mm/frames.js';
 import { mkSwapPte } from '../src/mm/pte.js';
 import { folioReferenced, tryToUnmap, writeProtect } from '../src/mm/rmap-walk.js';
@@ -43,17 +44,17 @@ class ToySwap implements SwapHooks {
 describe('seams for reclaim and swap', () => {
   it('an anonymous page shared after fork swaps out through the rmap and back in on a fault', () => {
     const m = new Machine({ frames: 16 });
-    const swap = new ToySwap(m.core);
-    m.core.swap = swap;
+    const swap = new ToySwap(machineCore(m));
+    machineCore(m).swap = swap;
     const pid = bare(m);
     const a = m.mmap(pid, { length: 2 * PAGE, prot: RW });
     m.write(pid, a, Uint8Array.of(1, 2, 3));
     const child = m.fork(pid);
     const frame = m.pageInfo(pid, a).frame;
 
-    const bytes = m.core.contents.bytes(frame, new Uint8Array(PAGE));
-    const slot = swap.store(bytes, m.core.frames.mapcount[frame]!);
-    expect(tryToUnmap(m.core, frame, mkSwapPte(slot))).toBe(2);
+    const bytes = machineCore(m).contents.bytes(frame, new Uint8Array(PAGE));
+    const slot = swap.store(bytes, machineCore(m).frames.mapcount[frame]!);
+    expect(tryToUnmap(machineCore(m), frame, mkSwapPte(slot))).toBe(2);
     expect(m.stats().frames.used).toBe(0);
     expect(m.pageInfo(child, a)).toMatchObject({ state: 'swap', swapSlot: slot });
     expect(m.smapsRollup(pid)).toMatchObject({ rss: 0, swap: PAGE, swapPss: PAGE / 2 });
@@ -80,13 +81,13 @@ describe('seams for reclaim and swap', () => {
     const at = pids.map((pid) => m.mmap(pid, { length: PAGE, prot: PROT_READ, file: { backing: f, offset: 0 } }));
     pids.forEach((pid, i) => m.touch(pid, at[i]!, 1, 'read'));
     const frame = m.pageInfo(pids[0]!, at[0]!).frame;
-    expect(folioReferenced(m.core, frame)).toBe(2);
-    expect(folioReferenced(m.core, frame)).toBe(0);
+    expect(folioReferenced(machineCore(m), frame)).toBe(2);
+    expect(folioReferenced(machineCore(m), frame)).toBe(0);
     expect(m.smapsRollup(pids[0]!).referenced).toBe(0);
     m.touch(pids[1]!, at[1]!, 1, 'read');
-    expect(folioReferenced(m.core, frame)).toBe(1);
+    expect(folioReferenced(machineCore(m), frame)).toBe(1);
 
-    expect(tryToUnmap(m.core, frame, 0)).toBe(2);
+    expect(tryToUnmap(machineCore(m), frame, 0)).toBe(2);
     expect(m.stats().pageCache).toBe(1); // still cached: keepPageCache
     expect(m.pageInfo(pids[0]!, at[0]!).state).toBe('none');
     const before = m.stats().faults.minor;
@@ -98,8 +99,8 @@ describe('seams for reclaim and swap', () => {
   it('writeProtect lets a resident frame be mapped into another process without breaking COW', () => {
     // what merge-on-restore or KSM does: point a second PTE at an existing anonymous frame
     const m = new Machine({ frames: 16 });
-    const swap = new ToySwap(m.core);
-    m.core.swap = swap;
+    const swap = new ToySwap(machineCore(m));
+    machineCore(m).swap = swap;
     const [p1, p2] = [bare(m), bare(m)];
     const a1 = m.mmap(p1, { length: PAGE, prot: RW });
     const a2 = m.mmap(p2, { length: PAGE, prot: RW });
@@ -107,12 +108,12 @@ describe('seams for reclaim and swap', () => {
     m.write(p2, a2, Uint8Array.of(5));
     const shared = m.pageInfo(p1, a1).frame;
     const other = m.pageInfo(p2, a2).frame;
-    expect(writeProtect(m.core, shared)).toBe(1);
+    expect(writeProtect(machineCore(m), shared)).toBe(1);
     // swap p2's identical page out, and have the back end "restore" it as the resident frame
-    const slot = swap.store(m.core.contents.bytes(other, new Uint8Array(PAGE)), 1);
-    tryToUnmap(m.core, other, mkSwapPte(slot));
+    const slot = swap.store(machineCore(m).contents.bytes(other, new Uint8Array(PAGE)), 1);
+    tryToUnmap(machineCore(m), other, mkSwapPte(slot));
     swap.swapIn = () => {
-      m.core.get(shared);
+      machineCore(m).get(shared);
       return shared;
     };
     expect(m.read(p2, a2, 1)[0]).toBe(5);
@@ -137,7 +138,7 @@ describe('seams for reclaim and swap', () => {
   it('calls the reclaim hook when the frame limit is reached', () => {
     const m = new Machine({ frames: 8, frameLimit: 2, keepPageCache: true });
     const calls: number[] = [];
-    m.core.reclaimHook = (core, wanted) => {
+    machineCore(m).reclaimHook = (core, wanted) => {
       calls.push(wanted);
       return core.dropCaches();
     };

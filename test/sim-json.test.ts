@@ -8,7 +8,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { COST_OP_NAMES } from '../src/sim/cost.js';
+import { COST_OP_NAMES } from '../src/mm/cost.js';
 import { runCli } from './sim-helpers.js';
 
 const BIN = path.resolve(__dirname, '../samples/bin');

@@ -6,10 +6,9 @@
  */
 import * as path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { PROT_READ, PROT_WRITE } from '../src/loader/plan.js';
+import { PROT_READ, PROT_WRITE } from '../src/abi/exec-plan.js';
 import { Machine } from '../src/mm/machine.js';
 import { MachineHeapHost } from '../src/sim/heap-host.js';
-import { brk, brkOf, madviseDontneed, madviseMergeable, markAllMergeable, mremap } from '../src/sim/mm-syscalls.js';
 import { fillPattern } from '../src/sim/patterns.js';
 import { ProgramSet } from '../src/sim/programs.js';
 import { runScenario } from '../src/sim/run-scenario.js';
@@ -296,7 +295,7 @@ describe('patterns', () => {
   });
 });
 
-describe('system calls the Machine lacks (brk, madvise) and the heap host', () => {
+describe('brk, madvise, mremap and the heap host', () => {
   async function process(): Promise<{ m: Machine; pid: number }> {
     const set = await ProgramSet.create();
     const program = set.elf('hello', path.join(BIN, 'hello'));
@@ -307,21 +306,21 @@ describe('system calls the Machine lacks (brk, madvise) and the heap host', () =
 
   it('brk grows a [heap] VMA from start_brk, refuses to go below it, and shrinking frees the pages', async () => {
     const { m, pid } = await process();
-    const { startBrk } = brkOf(m, pid);
-    expect(brk(m, pid, startBrk - 1)).toBe(false);
-    expect(brk(m, pid, startBrk + 10 * PAGE + 5)).toBe(true);
+    const { startBrk } = m.getBrk(pid);
+    expect(m.brk(pid, startBrk - 1)).toBe(false);
+    expect(m.brk(pid, startBrk + 10 * PAGE + 5)).toBe(true);
     const heap = m.maps(pid).find((v) => v.path === '[heap]')!;
     expect(heap).toMatchObject({ start: startBrk, end: startBrk + 11 * PAGE, perms: 'rw-p' });
     const anon = m.stats().anonymous;
     m.write(pid, startBrk, new Uint8Array(11 * PAGE).fill(1));
     expect(m.stats().anonymous - anon).toBe(11);
-    expect(brk(m, pid, startBrk + PAGE)).toBe(true);
+    expect(m.brk(pid, startBrk + PAGE)).toBe(true);
     expect(m.stats().anonymous - anon).toBe(1);
     expect(m.maps(pid).find((v) => v.path === '[heap]')).toMatchObject({ start: startBrk, end: startBrk + PAGE });
     // Growing into another mapping (or within a page of it) is refused.
     m.mmap(pid, { addr: startBrk + 4 * PAGE, length: PAGE, prot: PROT_READ });
-    expect(brk(m, pid, startBrk + 3 * PAGE + 1)).toBe(false);
-    expect(brk(m, pid, startBrk + 3 * PAGE)).toBe(true);
+    expect(m.brk(pid, startBrk + 3 * PAGE + 1)).toBe(false);
+    expect(m.brk(pid, startBrk + 3 * PAGE)).toBe(true);
     m.checkInvariants();
   });
 
@@ -329,16 +328,19 @@ describe('system calls the Machine lacks (brk, madvise) and the heap host', () =
     const { m, pid } = await process();
     const a = m.mmap(pid, { length: 8 * PAGE, prot: PROT_READ | PROT_WRITE });
     const shared = m.mmap(pid, { length: 2 * PAGE, prot: PROT_READ | PROT_WRITE, shared: true });
-    madviseMergeable(m, pid, a + 2 * PAGE, 4 * PAGE, true);
+    m.madvise(pid, a + 2 * PAGE, 4 * PAGE, 'mergeable');
     const flags = (addr: number) => m.smaps(pid).find((v) => v.start <= addr && addr < v.end)!.vmFlags;
     expect(flags(a + 2 * PAGE)).toContain('mg');
     expect(flags(a)).not.toContain('mg');
     expect(flags(a + 6 * PAGE)).not.toContain('mg');
-    markAllMergeable(m, pid, true);
+    m.prctlMemoryMerge(pid, true);
     expect(flags(a)).toContain('mg');
     expect(flags(shared)).not.toContain('mg');
+    // Setting the flag does not merge VMAs (ksm_enable_merge_any); the next madvise over the range does.
+    expect(m.maps(pid).filter((v) => v.start >= a && v.end <= a + 8 * PAGE)).toHaveLength(3);
+    m.madvise(pid, a, 8 * PAGE, 'mergeable');
     expect(m.maps(pid).filter((v) => v.start >= a && v.end <= a + 8 * PAGE)).toHaveLength(1);
-    madviseMergeable(m, pid, a, 8 * PAGE, false);
+    m.prctlMemoryMerge(pid, false);
     expect(flags(a)).not.toContain('mg');
     m.checkInvariants();
   });
@@ -354,7 +356,7 @@ describe('system calls the Machine lacks (brk, madvise) and the heap host', () =
     const addr = m.mmap(pid, { length: PAGE, prot: PROT_READ | PROT_WRITE, file: { backing: program.backing, offset: 0x2000 } });
     expect(m.read(pid, addr, 16)).toEqual(original);
     m.write(pid, addr, new Uint8Array(16).fill(0xff));
-    madviseDontneed(m, pid, addr, PAGE);
+    m.madvise(pid, addr, PAGE, 'dontneed');
     expect(m.read(pid, addr, 16)).toEqual(original);
     m.checkInvariants();
   });
@@ -365,7 +367,7 @@ describe('system calls the Machine lacks (brk, madvise) and the heap host', () =
     m.write(pid, a, new Uint8Array(4 * PAGE).fill(7));
     // Nothing above a's end? mmaps go top-down, so the area above a is the earlier mapping: it must move.
     const frames = m.stats().anonymous;
-    const moved = mremap(m, pid, a, 4 * PAGE, 8 * PAGE)!;
+    const moved = m.mremap(pid, a, 4 * PAGE, 8 * PAGE)!;
     expect(moved).not.toBe(a);
     expect(m.stats().anonymous).toBe(frames);
     expect(m.maps(pid).some((v) => v.start <= a && a < v.end)).toBe(false);
@@ -374,10 +376,10 @@ describe('system calls the Machine lacks (brk, madvise) and the heap host', () =
     expect(m.read(child, moved + PAGE, 4)).toEqual(Uint8Array.of(7, 7, 7, 7));
     expect(m.pageInfo(child, moved).mapcount).toBe(2);
     // Shrinking unmaps the tail; growing back into the freed tail is in place.
-    expect(mremap(m, pid, moved, 8 * PAGE, 2 * PAGE)).toBe(moved);
-    expect(mremap(m, pid, moved, 2 * PAGE, 6 * PAGE)).toBe(moved);
+    expect(m.mremap(pid, moved, 8 * PAGE, 2 * PAGE)).toBe(moved);
+    expect(m.mremap(pid, moved, 2 * PAGE, 6 * PAGE)).toBe(moved);
     expect(m.read(pid, moved + 2 * PAGE, 4)).toEqual(new Uint8Array(4));
-    expect(mremap(m, pid, moved + 100, PAGE, 2 * PAGE)).toBeNull();
+    expect(m.mremap(pid, moved + 100, PAGE, 2 * PAGE)).toBeNull();
     m.checkInvariants();
   });
 

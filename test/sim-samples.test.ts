@@ -7,7 +7,6 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { openContainer } from '../src/container/index.js';
-import { heapMissing } from '../src/sim/mechanisms.js';
 import type { RunResult } from '../src/sim/result.js';
 import { runScenario } from '../src/sim/run-scenario.js';
 import { formatRun } from '../src/sim/format-run.js';
@@ -15,7 +14,6 @@ import { formatRun } from '../src/sim/format-run.js';
 const DIR = path.resolve(__dirname, '../samples/scenarios');
 const samples = fs.readdirSync(DIR).filter((f) => f.endsWith('.json')).sort();
 
-const heap = heapMissing();
 
 function byName(r: RunResult, name: string) {
   const p = r.policies.find((q) => q.name === name);
@@ -76,7 +74,6 @@ describe('samples/scenarios', () => {
   });
 
   it('calloc: eager commits the most frames, on-commit the fewest', async () => {
-    expect(heap).toBeUndefined();
     const r = await runScenario(path.join(DIR, 'calloc.json'));
     const eager = byName(r, 'eager').summary;
     const glibc = byName(r, 'glibc').summary;

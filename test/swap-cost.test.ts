@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { COST_OP_NAMES, CostAccumulator, CostOp, DOCUMENTED_COSTS, entryNs, withOverrides } from '../src/sim/cost.js';
+import { COST_OP_NAMES, CostAccumulator, CostOp, DOCUMENTED_COSTS, entryNs, withOverrides } from '../src/mm/cost.js';
 import { measureCosts } from '../src/sim/cost-measure.js';
-import { Lz4jsPageCodec } from '../src/mm/swap/lz4js-codec.js';
+import { Lz4jsCodec } from '../src/codec/lz4js.js';
 
 describe('cost model', () => {
   it('documents a source for every entry and has positive prices', () => {
@@ -45,7 +45,7 @@ describe('cost model', () => {
   });
 
   it('measures the CPU entries at start-up once per process, keeping the documented device entries', async () => {
-    const codec = new Lz4jsPageCodec();
+    const codec = new Lz4jsCodec();
     const first = measureCosts(codec, { pages: 64, rounds: 1 });
     expect(measureCosts(codec, { pages: 64, rounds: 1 })).toBe(first);
     const table = await first;

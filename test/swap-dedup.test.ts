@@ -1,9 +1,9 @@
 import { describe, expect, it } from 'vitest';
 import { loadPageHasher } from '../src/scan/hash.js';
-import { CostAccumulator } from '../src/sim/cost.js';
+import { CostAccumulator } from '../src/mm/cost.js';
 import { DedupFirstSwap } from '../src/mm/swap/dedup-first.js';
 import { DiskSwap } from '../src/mm/swap/disk.js';
-import { Lz4jsPageCodec } from '../src/mm/swap/lz4js-codec.js';
+import { Lz4jsCodec } from '../src/codec/lz4js.js';
 import { prng, samplePages } from '../src/mm/swap/sample-pages.js';
 import { ZramSwap } from '../src/mm/swap/zram.js';
 import { ZswapSwap } from '../src/mm/swap/zswap.js';
@@ -14,8 +14,8 @@ const PAGE = 4096;
 
 const backends: [string, () => SwapBackend][] = [
   ['disk', () => new DiskSwap()],
-  ['zram', () => new ZramSwap({ codec: new Lz4jsPageCodec() })],
-  ['zswap', () => new ZswapSwap({ codec: new Lz4jsPageCodec(), totalRamPages: 200 })],
+  ['zram', () => new ZramSwap({ codec: new Lz4jsCodec() })],
+  ['zswap', () => new ZswapSwap({ codec: new Lz4jsCodec(), totalRamPages: 200 })],
 ];
 
 describe('dedup-first', () => {
@@ -36,7 +36,7 @@ describe('dedup-first', () => {
   }
 
   it('stores each distinct content once and counts hits exactly, checked against a content map', async () => {
-    const inner = new ZramSwap({ codec: new Lz4jsPageCodec(), zeromap: false });
+    const inner = new ZramSwap({ codec: new Lz4jsCodec(), zeromap: false });
     const dedup = new DedupFirstSwap(inner, { hash: await loadPageHasher() });
     const sample = samplePages(1000, PAGE, 32);
     const seen = new Set<string>();
@@ -87,7 +87,7 @@ describe('dedup-first', () => {
   });
 
   it('keeps a shared copy until its last reference is freed, in any order', async () => {
-    const inner = new ZramSwap({ codec: new Lz4jsPageCodec() });
+    const inner = new ZramSwap({ codec: new Lz4jsCodec() });
     const dedup = new DedupFirstSwap(inner, { hash: await loadPageHasher() });
     const page = samplePages(1, PAGE, 34, { zero: 0, same: 0, text: 1, table: 0, random: 0, duplicate: 0 }).page(0);
     const slots = Array.from({ length: 6 }, () => dedup.store(page));
@@ -115,7 +115,7 @@ describe('dedup-first', () => {
 
   it('confirms every hash match by reading the stored copy back, charged as a decompress and a compare', async () => {
     const cost = new CostAccumulator();
-    const inner = new ZramSwap({ codec: new Lz4jsPageCodec(), cost });
+    const inner = new ZramSwap({ codec: new Lz4jsCodec(), cost });
     const dedup = new DedupFirstSwap(inner, { hash: await loadPageHasher() });
     const page = samplePages(1, PAGE, 35, { zero: 0, same: 0, text: 1, table: 0, random: 0, duplicate: 0 }).page(0);
     for (let i = 0; i < 5; i++) dedup.store(page);
@@ -127,7 +127,7 @@ describe('dedup-first', () => {
   });
 
   it('can deduplicate same-filled pages too (passSameFilled: false)', async () => {
-    const inner = new ZramSwap({ codec: new Lz4jsPageCodec() });
+    const inner = new ZramSwap({ codec: new Lz4jsCodec() });
     const dedup = new DedupFirstSwap(inner, { hash: await loadPageHasher(), passSameFilled: false });
     const word = new Uint8Array(PAGE).fill(9);
     for (let i = 0; i < 4; i++) dedup.store(word);

@@ -1,8 +1,8 @@
 import { describe, expect, it } from 'vitest';
-import { CostAccumulator } from '../src/sim/cost.js';
+import { CostAccumulator } from '../src/mm/cost.js';
 import { DiskSwap } from '../src/mm/swap/disk.js';
 import { createSwapBackend } from '../src/mm/swap/index.js';
-import { Lz4jsPageCodec } from '../src/mm/swap/lz4js-codec.js';
+import { Lz4jsCodec } from '../src/codec/lz4js.js';
 import { samplePages } from '../src/mm/swap/sample-pages.js';
 import { NO_SLOT } from '../src/mm/swap/types.js';
 import { checkAndFreeAll, drive, isAllZero } from './swap-helpers.js';
@@ -73,7 +73,7 @@ describe('disk swap', () => {
   });
 
   it('builds every back end from a plain configuration', async () => {
-    const codec = new Lz4jsPageCodec();
+    const codec = new Lz4jsCodec();
     expect(createSwapBackend({ backend: 'disk' }).name).toBe('disk');
     expect(createSwapBackend({ backend: 'zram', codec }).name).toBe('zram');
     expect(createSwapBackend({ backend: 'zswap', codec, totalRamPages: 1000, zswap: { maxPoolPercent: 10 } }).name).toBe('zswap');

@@ -1,9 +1,10 @@
 import { describe, expect, it } from 'vitest';
-import { CostAccumulator } from '../src/sim/cost.js';
-import { Lz4jsPageCodec } from '../src/mm/swap/lz4js-codec.js';
+import { CostAccumulator } from '../src/mm/cost.js';
+import { Lz4jsCodec } from '../src/codec/lz4js.js';
 import { SameFilledScanner, fillPage } from '../src/mm/swap/same-filled.js';
 import { samplePages } from '../src/mm/swap/sample-pages.js';
-import { NO_SLOT, lz4CompressBound } from '../src/mm/swap/types.js';
+import { NO_SLOT } from '../src/mm/swap/types.js';
+import { compressBound } from '../src/codec/index.js';
 import { ZramSwap } from '../src/mm/swap/zram.js';
 import { checkAndFreeAll, drive, isAllZero, repeatsOneWord } from './swap-helpers.js';
 
@@ -64,7 +65,7 @@ describe('same-filled detection', () => {
 describe('zram', () => {
   it('round-trips a random mixture with and without the zeromap, and frees everything', () => {
     for (const zeromap of [true, false]) {
-      const zram = new ZramSwap({ codec: new Lz4jsPageCodec(), zeromap });
+      const zram = new ZramSwap({ codec: new Lz4jsCodec(), zeromap });
       const sample = samplePages(600, PAGE, zeromap ? 3 : 4);
       const result = drive(zram, sample, 6000, 17);
       expect(result.loads).toBeGreaterThan(1000);
@@ -77,10 +78,10 @@ describe('zram', () => {
   });
 
   it('compr_data_size is the sum of the codec compressed lengths, computed independently', () => {
-    const zram = new ZramSwap({ codec: new Lz4jsPageCodec(), zeromap: false });
+    const zram = new ZramSwap({ codec: new Lz4jsCodec(), zeromap: false });
     const sample = samplePages(800, PAGE, 5);
-    const independent = new Lz4jsPageCodec();
-    const out = new Uint8Array(lz4CompressBound(PAGE));
+    const independent = new Lz4jsCodec();
+    const out = new Uint8Array(compressBound(PAGE));
     let expected = 0;
     let same = 0;
     let huge = 0;
@@ -133,7 +134,7 @@ describe('zram', () => {
   });
 
   it('stores incompressible pages whole and returns them intact', () => {
-    const zram = new ZramSwap({ codec: new Lz4jsPageCodec() });
+    const zram = new ZramSwap({ codec: new Lz4jsCodec() });
     const sample = samplePages(20, PAGE, 8, { zero: 0, same: 0, text: 0, table: 0, random: 1, duplicate: 0 });
     const slots = Array.from({ length: 20 }, (_, i) => zram.store(sample.page(i)));
     const s = zram.mmStat();
@@ -149,7 +150,7 @@ describe('zram', () => {
   });
 
   it('keeps non-zero same-filled pages as a word; with the zeromap zero pages never reach zram', () => {
-    const zram = new ZramSwap({ codec: new Lz4jsPageCodec() });
+    const zram = new ZramSwap({ codec: new Lz4jsCodec() });
     const zero = zram.store(new Uint8Array(PAGE));
     const word = zram.store(pattern([1, 0, 0, 0, 0, 0, 0, 2]));
     const s = zram.stats();
@@ -167,7 +168,7 @@ describe('zram', () => {
   });
 
   it('refuses writes over mem_limit, as zram does after allocating', () => {
-    const zram = new ZramSwap({ codec: new Lz4jsPageCodec(), memLimitBytes: 3 * PAGE });
+    const zram = new ZramSwap({ codec: new Lz4jsCodec(), memLimitBytes: 3 * PAGE });
     const sample = samplePages(10, PAGE, 8, { zero: 0, same: 0, text: 0, table: 0, random: 1, duplicate: 0 });
     const slots = Array.from({ length: 10 }, (_, i) => zram.store(sample.page(i)));
     expect(slots.filter((s) => s !== NO_SLOT)).toHaveLength(3);
@@ -181,7 +182,7 @@ describe('zram', () => {
   });
 
   it('reuses freed slots', () => {
-    const zram = new ZramSwap({ codec: new Lz4jsPageCodec() });
+    const zram = new ZramSwap({ codec: new Lz4jsCodec() });
     const sample = samplePages(4, PAGE, 2);
     const a = zram.store(sample.page(0));
     const b = zram.store(sample.page(1));
@@ -193,7 +194,7 @@ describe('zram', () => {
   });
 
   it('prints mm_stat and io_stat in the kernel format', () => {
-    const zram = new ZramSwap({ codec: new Lz4jsPageCodec() });
+    const zram = new ZramSwap({ codec: new Lz4jsCodec() });
     zram.store(pattern([3, 3, 3, 3, 3, 3, 3, 3]));
     expect(zram.mmStatLine()).toBe('    4096        0        0        0        0        1        0        0        0\n');
     expect(zram.ioStatLine()).toBe('       0        0 0        0\n');
@@ -204,7 +205,7 @@ describe('zram', () => {
 
   it('works with 16 KiB pages and charges every compression and decompression to the cost model', () => {
     const cost = new CostAccumulator();
-    const inner = new Lz4jsPageCodec();
+    const inner = new Lz4jsCodec();
     const calls = { compress: 0, decompress: 0 };
     const codec = {
       name: 'counting',

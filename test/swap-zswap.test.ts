@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { CostAccumulator } from '../src/sim/cost.js';
-import { Lz4jsPageCodec } from '../src/mm/swap/lz4js-codec.js';
+import { CostAccumulator } from '../src/mm/cost.js';
+import { Lz4jsCodec } from '../src/codec/lz4js.js';
 import { samplePages } from '../src/mm/swap/sample-pages.js';
 import { NO_SLOT } from '../src/mm/swap/types.js';
 import { ZswapSwap, type ZswapOptions } from '../src/mm/swap/zswap.js';
@@ -11,7 +11,7 @@ const RANDOM = { zero: 0, same: 0, text: 0, table: 0, random: 1, duplicate: 0 } 
 
 /** 100 pages of RAM: max_pages 20, accept threshold 18. Random pages are stored as-is, one pool page each. */
 function small(options: Partial<ZswapOptions> = {}): ZswapSwap {
-  return new ZswapSwap({ codec: new Lz4jsPageCodec(), totalRamPages: 100, ...options });
+  return new ZswapSwap({ codec: new Lz4jsCodec(), totalRamPages: 100, ...options });
 }
 
 describe('zswap', () => {
@@ -19,7 +19,7 @@ describe('zswap', () => {
     const z = small();
     expect(z.maxPages()).toBe(20);
     expect(z.acceptThresholdPages()).toBe(18);
-    const big = new ZswapSwap({ codec: new Lz4jsPageCodec(), totalRamPages: 1001, maxPoolPercent: 33, acceptThresholdPercent: 85 });
+    const big = new ZswapSwap({ codec: new Lz4jsCodec(), totalRamPages: 1001, maxPoolPercent: 33, acceptThresholdPercent: 85 });
     expect(big.maxPages()).toBe(Math.floor((1001 * 33) / 100));
     expect(big.acceptThresholdPages()).toBe(Math.floor((330 * 85) / 100));
     expect(() => small({ maxPoolPercent: 101 })).toThrow(RangeError);
@@ -27,7 +27,7 @@ describe('zswap', () => {
 
   it('round-trips a random mixture through a small pool that keeps writing back, and frees everything', () => {
     for (const secondChance of [true, false]) {
-      const z = new ZswapSwap({ codec: new Lz4jsPageCodec(), totalRamPages: 150, secondChance });
+      const z = new ZswapSwap({ codec: new Lz4jsCodec(), totalRamPages: 150, secondChance });
       const sample = samplePages(500, PAGE, 12);
       const result = drive(z, sample, 6000, secondChance ? 21 : 22);
       const s = z.stats();
@@ -163,7 +163,7 @@ describe('zswap', () => {
 
   it('charges compressions, decompressions and disk I/O to the cost model', () => {
     const cost = new CostAccumulator();
-    const z = new ZswapSwap({ codec: new Lz4jsPageCodec(), totalRamPages: 100, cost, secondChance: false });
+    const z = new ZswapSwap({ codec: new Lz4jsCodec(), totalRamPages: 100, cost, secondChance: false });
     const sample = samplePages(60, PAGE, 8);
     const slots = Array.from({ length: 60 }, (_, i) => z.store(sample.page(i)));
     const out = new Uint8Array(PAGE);

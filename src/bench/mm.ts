@@ -19,9 +19,9 @@
  *   bytes), then writes real bytes to P pages. Measures zero-fill faults/s
  *   and the cost of materialised pages.
  */
-import type { FileBacking } from '../mm/backing.js';
-import { Machine } from '../mm/machine.js';
-import { PROT_EXEC, PROT_READ, PROT_WRITE, type ExecPlan } from '../loader/plan.js';
+import type { FileBacking } from '../abi/file-backing.js';
+import { Machine, machineCore } from '../mm/machine.js';
+import { PROT_EXEC, PROT_READ, PROT_WRITE, type ExecPlan } from '../abi/exec-plan.js';
 import { UsageError } from '../errors.js';
 
 const PAGE = 4096;
@@ -92,7 +92,7 @@ function cpuMs(): number {
 
 /** MB reserved by the model's own typed arrays (frames, page tables, page slab). */
 function modelMB(m: Machine): number {
-  const c = m.core;
+  const c = machineCore(m);
   return Math.round(((c.frames.metadataBytes + c.pt.reservedBytes + c.slab.reservedBytes) / 2 ** 20) * 10) / 10;
 }
 

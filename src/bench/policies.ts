@@ -33,12 +33,12 @@ import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { UsageError } from '../errors.js';
 import { Machine } from '../mm/machine.js';
-import { PROT_READ, PROT_WRITE } from '../loader/plan.js';
+import { PROT_READ, PROT_WRITE } from '../abi/exec-plan.js';
 import { defaultPageCodec } from '../mm/swap/index.js';
 import { SameFilledScanner } from '../mm/swap/same-filled.js';
 import { samplePages } from '../mm/swap/sample-pages.js';
 import { hugeClassSize } from '../mm/swap/zsmalloc.js';
-import { lz4CompressBound, type PageCodec } from '../mm/swap/types.js';
+import { compressBound, type PageCodec } from '../codec/index.js';
 
 const PAGE_SIZE = 4096;
 const BAR = 1.25;
@@ -91,7 +91,7 @@ function loadPages(paths: string[], real: number, synthetic: number): Pages {
 function compressedSubset(p: Pages, codec: PageCodec): Pages {
   const scanner = new SameFilledScanner();
   const huge = hugeClassSize(PAGE_SIZE, 8);
-  const tmp = new Uint8Array(lz4CompressBound(PAGE_SIZE));
+  const tmp = new Uint8Array(compressBound(PAGE_SIZE));
   const out = new Uint8Array(p.bytes.length);
   let count = 0;
   for (let i = 0; i < p.count; i++) {
@@ -124,7 +124,7 @@ interface Candidate {
 
 function codecCandidate(name: string, pages: Pages): Candidate {
   const codec = defaultPageCodec();
-  const bound = lz4CompressBound(PAGE_SIZE);
+  const bound = compressBound(PAGE_SIZE);
   const compressed = new Uint8Array(pages.count * bound);
   const lengths = new Int32Array(pages.count);
   const out = new Uint8Array(PAGE_SIZE);

@@ -23,7 +23,7 @@ import path from 'node:path';
 import { UsageError } from '../errors.js';
 import { report } from '../report/report.js';
 import { formatBytes, formatCount, formatPercent } from '../report/svg.js';
-import { parsePageSize } from '../scan/pagesize.js';
+import { parsePageSize } from '../abi/page-size.js';
 
 const CHROMIUM = '/usr/bin/chromium';
 const CHROMIUM_ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'];

@@ -31,7 +31,7 @@ import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { UsageError } from '../errors.js';
 import { loadPageHasher, type PageHash64 } from '../scan/hash.js';
-import { CostAccumulator, DOCUMENTED_COSTS } from '../sim/cost.js';
+import { CostAccumulator, DOCUMENTED_COSTS } from '../mm/cost.js';
 import { DedupFirstSwap } from '../mm/swap/dedup-first.js';
 import { DiskSwap } from '../mm/swap/disk.js';
 import { defaultPageCodec } from '../mm/swap/index.js';
@@ -40,7 +40,8 @@ import { samplePages } from '../mm/swap/sample-pages.js';
 import { hugeClassSize } from '../mm/swap/zsmalloc.js';
 import { ZramSwap } from '../mm/swap/zram.js';
 import { ZswapSwap } from '../mm/swap/zswap.js';
-import { lz4CompressBound, type PageCodec, type SwapBackend } from '../mm/swap/types.js';
+import { compressBound, type PageCodec } from '../codec/index.js';
+import type { SwapBackend } from '../mm/swap/types.js';
 
 const PAGE_SIZE = 4096;
 const BAR = 1.25;
@@ -121,7 +122,7 @@ interface Candidate {
 }
 
 function codecCandidate(name: string, codec: PageCodec, pages: Pages): Candidate {
-  const bound = lz4CompressBound(PAGE_SIZE);
+  const bound = compressBound(PAGE_SIZE);
   const compressed = new Uint8Array(pages.count * bound);
   const lengths = new Int32Array(pages.count);
   const out = new Uint8Array(PAGE_SIZE);
@@ -204,7 +205,7 @@ export async function benchSwap(args: string[]): Promise<void> {
   const scanner = new SameFilledScanner();
   const notSame = subset(all, (p) => !scanner.check(p));
   const probe = pageCodec();
-  const probeOut = new Uint8Array(lz4CompressBound(PAGE_SIZE));
+  const probeOut = new Uint8Array(compressBound(PAGE_SIZE));
   const huge = hugeClassSize(PAGE_SIZE);
   const throughCodec = subset(notSame, (p) => probe.compress(p, probeOut) < huge);
 

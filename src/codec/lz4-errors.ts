@@ -6,7 +6,7 @@
  * about the same block.
  */
 import { ContainerError } from '../errors.js';
-import { LASTLITERALS, MFLIMIT, compressBound } from '../container/codec/lz4-block.js';
+import { LASTLITERALS, MFLIMIT, compressBound } from './lz4-block.js';
 
 /** Input bytes a non-last sequence leaves after its literals: offset (2), a token (1), 5 last literals. */
 const MIN_TAIL = 2 + 1 + LASTLITERALS;

@@ -17,7 +17,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { InternalError, type ContainerError } from '../errors.js';
-import { compressBound } from '../container/codec/lz4-block.js';
+import { compressBound } from './lz4-block.js';
 import { checkBlockLength, lz4DecodeError } from './lz4-errors.js';
 
 /** The few WebAssembly JS API names used here (the project's lib setting has no DOM/wasm types). */

@@ -21,14 +21,15 @@ export const PAGE_ENTRY_SIZE = 16;
 export const FILE_ENTRY_SIZE = 64;
 export const SHARE_ENTRY_SIZE = 4;
 
-export const PAGE_SIZES: readonly number[] = [4096, 16384, 65536];
 export const MAX_PATH_BYTES = 4095;
 export const MAX_NAME_BYTES = 255;
 export const MAX_LINK_BYTES = 4095;
 
 /** requiredFlags bit 0: some stored pages are LZ4 blocks. */
 export const REQUIRED_LZ4 = 1n << 0n;
-export const KNOWN_REQUIRED_FLAGS = REQUIRED_LZ4;
+/** requiredFlags bit 1: some stored pages are zstd frames (never together with LZ4). */
+export const REQUIRED_ZSTD = 1n << 1n;
+export const KNOWN_REQUIRED_FLAGS = REQUIRED_LZ4 | REQUIRED_ZSTD;
 /** optionalFlags bit 0: every stored page is raw and starts at a multiple of pageSize. */
 export const OPTIONAL_PAGE_ALIGNED = 1n << 0n;
 

@@ -4,6 +4,7 @@
  * on it. Nothing is allocated from a claimed size before the claim is
  * checked against the real file size.
  */
+import { PAGE_SIZES, isPageSize } from '../abi/page-size.js';
 import fs from 'node:fs';
 import { fsError } from '../errors.js';
 import type { PageHash64 } from '../scan/hash.js';
@@ -16,7 +17,6 @@ import {
   KNOWN_SECTION_FLAGS,
   MAX_SECTIONS,
   PAGE_ENTRY_SIZE,
-  PAGE_SIZES,
   SECTION_ENTRY_SIZE,
   SECTION_KINDS,
   SECTION_CHECKSUMMED,
@@ -124,7 +124,7 @@ export function readHeader(fd: number, realSize: number, file: string, hash: Pag
     });
   }
   // 8. Page size and sections.
-  if (!PAGE_SIZES.includes(header.pageSize)) {
+  if (!isPageSize(header.pageSize)) {
     throw damage(file, 'E_CORRUPT', 'header field pageSize', 32, `page size ${header.pageSize} is not one of ${PAGE_SIZES.join(', ')}`, {
       field: 'pageSize',
       actual: header.pageSize,

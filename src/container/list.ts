@@ -37,6 +37,7 @@ export interface ListResult {
     duplicatePages: number;
     storedPages: number;
     lz4Pages: number;
+    zstdPages: number;
     rawPages: number;
     storedBytes: number;
     containerBytes: number;
@@ -82,10 +83,12 @@ export async function list(input: string): Promise<ListResult> {
       return listed;
     });
     let lz4Pages = 0;
+    let zstdPages = 0;
     let storedBytes = 0;
     for (let id = 1; id <= c.storedPageCount; id++) {
       const info = c.storedPageInfo(id);
       if (info.codec === 'lz4') lz4Pages++;
+      else if (info.codec === 'zstd') zstdPages++;
       storedBytes += info.storedLength;
     }
     const inputBytes = c.files.reduce((s, f) => s + (f.kind === 'regular' ? f.size : 0), 0);
@@ -104,7 +107,8 @@ export async function list(input: string): Promise<ListResult> {
         duplicatePages: nonZero - c.storedPageCount,
         storedPages: c.storedPageCount,
         lz4Pages,
-        rawPages: c.storedPageCount - lz4Pages,
+        zstdPages,
+        rawPages: c.storedPageCount - lz4Pages - zstdPages,
         storedBytes,
         containerBytes: c.header.containerSize,
         dedupRatio: nonZero > 0 ? c.storedPageCount / nonZero : 1,

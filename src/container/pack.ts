@@ -13,6 +13,7 @@
  * The header is written last at offset 0; the file is written under a
  * temporary name and renamed at the end (output.ts).
  */
+import { checkPageSize } from '../abi/page-size.js';
 import fs from 'node:fs';
 import os from 'node:os';
 import { InputError, PagestackError, UsageError, fsError } from '../errors.js';
@@ -21,8 +22,8 @@ import { PageIndex, ZERO_CONTENT_ID } from '../scan/pageindex.js';
 import {
   FILE_ENTRY_SIZE,
   OPTIONAL_PAGE_ALIGNED,
-  PAGE_SIZES,
   REQUIRED_LZ4,
+  REQUIRED_ZSTD,
   SECTION_CHECKSUMMED,
   SECTION_REQUIRED,
   SectionKind,
@@ -32,6 +33,7 @@ import {
   type SectionEntry,
 } from './format.js';
 import { GrowableBytes, GrowableU32 } from './growable.js';
+import { ZSTD_DEFAULT_LEVEL, checkZstdLevel, loadCodec } from '../codec/index.js';
 import { OutputFile } from './output.js';
 import { PageStoreWriter, workersAvailable, type PageLayout } from './page-store.js';
 import { SourceFiles } from './sources.js';
@@ -40,8 +42,13 @@ import { walkInputs, type WalkEntry } from './walk.js';
 export interface PackOptions {
   /** Bytes per page: 4096 (default), 16384 or 65536. */
   pageSize?: number;
-  /** 'lz4' (default): LZ4 where it saves space. 'none': raw, page-aligned pages (mmap-able). */
+  /**
+   * 'lz4' (default): LZ4 where it saves space. 'zstd': one zstd frame per
+   * page where it saves space. 'none': raw, page-aligned pages (mmap-able).
+   */
   codec?: PageLayout;
+  /** zstd's compression level, 1..19 (default 3). Only with codec 'zstd'. */
+  level?: number;
   /** Fail (E_TOO_LARGE) when the container would exceed this many bytes. */
   maxSize?: number;
   /** Clamp mtimes to this time in seconds (SOURCE_DATE_EPOCH). */
@@ -63,6 +70,8 @@ export interface PackSummary {
   output: string;
   pageSize: number;
   codec: PageLayout;
+  /** zstd's level, for codec 'zstd'. */
+  level?: number;
   files: number;
   regularFiles: number;
   directories: number;
@@ -76,6 +85,7 @@ export interface PackSummary {
   duplicatePages: number;
   storedPages: number;
   lz4Pages: number;
+  zstdPages: number;
   rawPages: number;
   /** Bytes of the page store. */
   storedBytes: number;
@@ -88,9 +98,11 @@ const CHUNK_BYTES = 1 << 20;
 const THREADS_MIN_INPUT = 8 << 20;
 
 export async function pack(inputs: readonly string[], output: string, options: PackOptions = {}): Promise<PackSummary> {
-  const pageSize = options.pageSize ?? 4096;
-  if (!PAGE_SIZES.includes(pageSize)) throw new UsageError(`page size ${pageSize} is not one of ${PAGE_SIZES.join(', ')}`, { field: 'pageSize', actual: pageSize });
+  const pageSize = checkPageSize(options.pageSize ?? 4096);
   const layout = options.codec ?? 'lz4';
+  if (options.level !== undefined && layout !== 'zstd') throw new UsageError(`a level applies to --codec zstd only, not ${layout}`, { field: 'level' });
+  const level = layout === 'zstd' ? checkZstdLevel(options.level ?? ZSTD_DEFAULT_LEVEL) : undefined;
+  if (layout !== 'none') await loadCodec(layout);
   const entries = walkInputs(inputs, { clampMtimeSeconds: options.sourceDateEpoch });
   const inputBytes = entries.reduce((sum, e) => sum + e.size, 0);
   const threads = options.threads ?? (workersAvailable() && inputBytes >= THREADS_MIN_INPUT ? Math.min(4, os.availableParallelism()) : 0);
@@ -106,7 +118,7 @@ export async function pack(inputs: readonly string[], output: string, options: P
   let store: PageStoreWriter | undefined;
   try {
     out.padTo(headerSpace);
-    store = await PageStoreWriter.create(out, pageSize, layout, threads);
+    store = await PageStoreWriter.create(out, pageSize, layout, threads, level);
     const shareMap = new GrowableU32(1 << 16);
     const counts = { zero: 0, duplicate: 0 };
     const chunk = hasher.buffer(CHUNK_BYTES);
@@ -168,7 +180,7 @@ export async function pack(inputs: readonly string[], output: string, options: P
     }
     const header = encodeHeader(
       {
-        requiredFlags: store.lz4Pages > 0 ? REQUIRED_LZ4 : 0n,
+        requiredFlags: store.compressedPages === 0 ? 0n : layout === 'zstd' ? REQUIRED_ZSTD : REQUIRED_LZ4,
         optionalFlags: layout === 'none' ? OPTIONAL_PAGE_ALIGNED : 0n,
         pageSize,
         fileCount: entries.length,
@@ -185,6 +197,7 @@ export async function pack(inputs: readonly string[], output: string, options: P
       output,
       pageSize,
       codec: layout,
+      ...(level === undefined ? {} : { level }),
       files: entries.length,
       regularFiles: entries.filter((e) => e.kind === 'regular').length,
       directories: entries.filter((e) => e.kind === 'directory').length,
@@ -195,8 +208,9 @@ export async function pack(inputs: readonly string[], output: string, options: P
       zeroPages: counts.zero,
       duplicatePages: counts.duplicate,
       storedPages: store.storedPages,
-      lz4Pages: store.lz4Pages,
-      rawPages: store.storedPages - store.lz4Pages,
+      lz4Pages: layout === 'lz4' ? store.compressedPages : 0,
+      zstdPages: layout === 'zstd' ? store.compressedPages : 0,
+      rawPages: store.storedPages - store.compressedPages,
       storedBytes: store.storedBytes,
       containerBytes: out.position,
       ratio: inputBytes > 0 ? out.position / inputBytes : 0,

@@ -22,7 +22,8 @@ import { GrowableBytes } from './growable.js';
 import type { OutputFile } from './output.js';
 import { compiledModule } from './workers.js';
 
-export type PageLayout = 'lz4' | 'none';
+/** 'lz4' or 'zstd': pages compressed with that codec where it saves space; 'none': raw and page-aligned. */
+export type PageLayout = 'lz4' | 'zstd' | 'none';
 
 const BATCH_BYTES = 256 * 1024;
 const WORKER_URL = compiledModule('./compress-worker.js', import.meta.url);
@@ -41,7 +42,8 @@ interface Batch {
 export class PageStoreWriter {
   readonly pageTable = new GrowableBytes(1 << 16);
   storedPages = 0;
-  lz4Pages = 0;
+  /** Pages stored compressed (with the layout's codec). */
+  compressedPages = 0;
   storedBytes = 0;
   readonly startOffset: number;
 
@@ -49,6 +51,7 @@ export class PageStoreWriter {
   private readonly pageSize: number;
   private readonly layout: PageLayout;
   private readonly batchPages: number;
+  private readonly level: number | undefined;
   private compressor: BatchCompressor | undefined;
   private batch: Batch | undefined;
   private readonly freeBuffers: ArrayBuffer[] = [];
@@ -63,14 +66,15 @@ export class PageStoreWriter {
   private failure: unknown;
   private wake: (() => void) | undefined;
 
-  private constructor(out: OutputFile, pageSize: number, layout: PageLayout, threads: number, compressor: BatchCompressor | undefined) {
+  private constructor(out: OutputFile, pageSize: number, layout: PageLayout, threads: number, level: number | undefined, compressor: BatchCompressor | undefined) {
     this.out = out;
     this.pageSize = pageSize;
     this.layout = layout;
+    this.level = level;
     this.compressor = compressor;
     this.batchPages = Math.max(1, Math.floor(BATCH_BYTES / pageSize));
     this.startOffset = out.position;
-    if (layout === 'lz4') {
+    if (layout !== 'none') {
       for (let i = 0; i < threads; i++) {
         const worker = new Worker(WORKER_URL!);
         worker.on('message', (reply: CompressReply) => this.onReply(reply));
@@ -80,9 +84,10 @@ export class PageStoreWriter {
     }
   }
 
-  static async create(out: OutputFile, pageSize: number, layout: PageLayout, threads: number): Promise<PageStoreWriter> {
-    const inline = layout === 'lz4' && threads === 0;
-    return new PageStoreWriter(out, pageSize, layout, threads, inline ? await BatchCompressor.create() : undefined);
+  /** `level` is zstd's. */
+  static async create(out: OutputFile, pageSize: number, layout: PageLayout, threads: number, level?: number): Promise<PageStoreWriter> {
+    const inline = layout !== 'none' && threads === 0;
+    return new PageStoreWriter(out, pageSize, layout, threads, level, inline ? await BatchCompressor.create(layout === 'zstd' ? 'zstd' : 'lz4', level) : undefined);
   }
 
   /**
@@ -145,6 +150,8 @@ export class PageStoreWriter {
       count: batch.count,
       pageSize: this.pageSize,
       pageChecksums: batch.pageChecksums.subarray(0, batch.count),
+      codec: this.layout === 'zstd' ? 'zstd' : 'lz4',
+      ...(this.level === undefined ? {} : { level: this.level }),
     };
     this.workers[number % this.workers.length]!.postMessage(request, [request.pages, out]);
     return this.inFlight.size >= 2 * this.workers.length ? this.waitForProgress() : undefined;
@@ -201,7 +208,7 @@ export class PageStoreWriter {
     let offset = this.out.position;
     for (let i = 0; i < batch.count; i++) {
       const length = lengths[i]!;
-      if (length < this.pageSize) this.lz4Pages++;
+      if (length < this.pageSize) this.compressedPages++;
       this.writeEntry(offset, length, storedChecksums[i]!, batch.pageChecksums[i]!);
       offset += length;
     }

@@ -12,13 +12,13 @@
  */
 import fs from 'node:fs';
 import { ContainerError, InternalError, UsageError, fsError } from '../errors.js';
-import type { FileBacking } from '../mm/backing.js';
+import type { FileBacking } from '../abi/file-backing.js';
 import { loadPageHasher, type PageHash64 } from '../scan/hash.js';
 import { Lz4Wasm } from '../codec/lz4-wasm.js';
 import { xxh64Low32In } from '../scan/xxh64-wasm.js';
-import { OPTIONAL_PAGE_ALIGNED, REQUIRED_LZ4, PAGE_ENTRY, PAGE_ENTRY_SIZE, SectionKind, checksum32, damage, u64At, type Header, type SectionEntry } from './format.js';
+import { OPTIONAL_PAGE_ALIGNED, PAGE_ENTRY, REQUIRED_LZ4, REQUIRED_ZSTD, PAGE_ENTRY_SIZE, SectionKind, checksum32, damage, u64At, type Header, type SectionEntry } from './format.js';
 import { readHeader } from './header-check.js';
-import { createPageCodec, type PageCodec } from './page-codec.js';
+import { createPageCodec, loadCodec, type PageCodec } from '../codec/index.js';
 import { normalizeMemberName } from './paths.js';
 import { readTables, type ContainerEntry } from './table-check.js';
 
@@ -29,7 +29,7 @@ export interface StoredPageInfo {
   id: number;
   offset: number;
   storedLength: number;
-  codec: 'raw' | 'lz4';
+  codec: 'raw' | 'lz4' | 'zstd';
 }
 
 /** Most pages readPages and readStoredPages read with one read call. */
@@ -52,6 +52,8 @@ export class Container {
   private readonly shareMap: DataView;
   private readonly hash: PageHash64;
   private readonly codec: PageCodec;
+  /** The codec of the pages stored shorter than a page (FORMAT.md section 3.1). */
+  readonly compressedCodec: 'lz4' | 'zstd';
   private readonly stored: Uint8Array;
   private byPath: Map<string, number> | undefined;
   private readonly pageStoreEnd: number;
@@ -77,7 +79,8 @@ export class Container {
     this.files = tables.files;
     this.pageTable = tables.pageTable;
     this.shareMap = tables.shareMap;
-    this.codec = createPageCodec();
+    this.compressedCodec = (checked.header.requiredFlags & REQUIRED_ZSTD) !== 0n ? 'zstd' : 'lz4';
+    this.codec = createPageCodec(this.compressedCodec);
     this.stored = new Uint8Array(this.pageSize);
     const store = checked.sections.get(SectionKind.PageStore)!;
     this.pageStoreEnd = store.offset + store.length;
@@ -119,7 +122,7 @@ export class Container {
     const offset = u64At(this.pageTable, at + PAGE_ENTRY.offset);
     const end = id < this.storedPageCount ? u64At(this.pageTable, at + PAGE_ENTRY_SIZE + PAGE_ENTRY.offset) : this.pageStoreEnd;
     const storedLength = end - offset;
-    return { id, offset, storedLength, codec: storedLength === this.pageSize ? 'raw' : 'lz4' };
+    return { id, offset, storedLength, codec: storedLength === this.pageSize ? 'raw' : this.compressedCodec };
   }
 
   /**
@@ -330,6 +333,9 @@ export async function openContainer(path: string): Promise<Container> {
   }
   try {
     if (!fs.fstatSync(fd).isFile()) throw fsError(Object.assign(new Error('not a file'), { code: 'EISDIR' }), path);
+    // zstd's module loads asynchronously: peek at requiredFlags (checked in full by the constructor).
+    const flags = Buffer.alloc(8);
+    if (fs.readSync(fd, flags, 0, 8, 16) === 8 && (flags.readBigUInt64LE(0) & REQUIRED_ZSTD) !== 0n) await loadCodec('zstd');
     const c = new Container(path, fd, hash);
     await c.prepareInPlace();
     return c;

@@ -12,6 +12,7 @@ import {
   PAGE_ENTRY,
   PAGE_ENTRY_SIZE,
   REQUIRED_LZ4,
+  REQUIRED_ZSTD,
   SectionKind,
   damage,
   decodeFileEntry,
@@ -85,7 +86,7 @@ function checkPageTable(table: DataView, header: Header, store: SectionEntry, ba
   const { pageSize, storedPageCount } = header;
   const aligned = (header.optionalFlags & OPTIONAL_PAGE_ALIGNED) !== 0n;
   const storeEnd = store.offset + store.length;
-  let lz4Pages = 0;
+  let compressedPages = 0;
   if (storedPageCount === 0 && store.length !== 0) {
     throw damage(file, 'E_CORRUPT', 'page table', base, `no stored pages, but the page store has ${store.length} bytes`);
   }
@@ -102,14 +103,18 @@ function checkPageTable(table: DataView, header: Header, store: SectionEntry, ba
         index: i,
       });
     }
-    if (length < pageSize) lz4Pages++;
+    if (length < pageSize) compressedPages++;
     if (aligned && (length !== pageSize || offset % pageSize !== 0)) {
       throw damage(file, 'E_CORRUPT', `page table entry ${i} (stored page ${i + 1})`, base + at, 'not a raw page at a page-aligned offset, as PAGE_ALIGNED requires', { index: i });
     }
     offset = end;
   }
-  if ((lz4Pages > 0) !== ((header.requiredFlags & REQUIRED_LZ4) !== 0n)) {
-    throw damage(file, 'E_CORRUPT', 'header field requiredFlags', 16, `LZ4 flag does not match the page table (${lz4Pages} LZ4 pages)`);
+  const lz4 = (header.requiredFlags & REQUIRED_LZ4) !== 0n;
+  const zstd = (header.requiredFlags & REQUIRED_ZSTD) !== 0n;
+  if (lz4 && zstd) throw damage(file, 'E_CORRUPT', 'header field requiredFlags', 16, 'both the LZ4 and the ZSTD flag are set (a container uses one codec)');
+  if ((compressedPages > 0) !== (lz4 || zstd)) {
+    const flag = zstd ? 'ZSTD' : 'LZ4';
+    throw damage(file, 'E_CORRUPT', 'header field requiredFlags', 16, `${flag} flag does not match the page table (${compressedPages} compressed pages)`);
   }
 }
 

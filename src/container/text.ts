@@ -55,7 +55,7 @@ export function formatPackSummary(s: PackSummary): string {
     row('pages', `${s.pages} of ${s.pageSize} bytes`) +
     row('zero', `${s.zeroPages} (${percent(s.zeroPages, s.pages)}), stored as nothing`) +
     row('duplicate', `${s.duplicatePages} (${percent(s.duplicatePages, s.pages)}), stored once`) +
-    row('stored', `${s.storedPages} pages (${s.lz4Pages} LZ4, ${s.rawPages} raw), ${s.storedBytes} bytes (${mb(s.storedBytes)})`) +
+    row('stored', `${s.storedPages} pages (${s.zstdPages > 0 ? `${s.zstdPages} zstd level ${s.level}` : `${s.lz4Pages} LZ4`}, ${s.rawPages} raw), ${s.storedBytes} bytes (${mb(s.storedBytes)})`) +
     row('container', `${s.containerBytes} bytes (${mb(s.containerBytes)}), ${percent(s.containerBytes, s.inputBytes)} of the input`)
   );
 }
@@ -95,7 +95,7 @@ export function formatList(r: ListResult): string {
     '',
     `${t.files} entries, ${t.inputBytes} bytes in ${t.pages} pages of ${r.pageSize} bytes${r.pageAligned ? ' (page-aligned, uncompressed)' : ''}`,
     `dedup: ${t.zeroPages} zero and ${t.duplicatePages} duplicate pages not stored; ${t.storedPages} stored (${percent(t.storedPages, t.pages)} of all pages)`,
-    `compression: ${t.storedBytes} bytes stored for ${t.storedPages} pages (${percent(t.storedBytes, t.storedPages * r.pageSize)}; ${t.lz4Pages} LZ4, ${t.rawPages} raw)`,
+    `compression: ${t.storedBytes} bytes stored for ${t.storedPages} pages (${percent(t.storedBytes, t.storedPages * r.pageSize)}; ${t.zstdPages > 0 ? `${t.zstdPages} zstd` : `${t.lz4Pages} LZ4`}, ${t.rawPages} raw)`,
     `container: ${t.containerBytes} bytes, ${percent(t.containerBytes, t.inputBytes)} of the input`,
   );
   return `${lines.join('\n')}\n`;

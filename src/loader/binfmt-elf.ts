@@ -9,9 +9,9 @@
  */
 import { ElfError } from '../errors.js';
 import { ET_DYN, ET_EXEC, PF_X } from '../elf/index.js';
-import type { AddressSpace } from './address-space.js';
+import type { ExecVmas } from './exec-vmas.js';
 import { makeProt, type ExecImage, type LoadSegment } from './elf-image.js';
-import { PROT_EXEC, PROT_READ, PROT_WRITE } from './plan.js';
+import { PROT_EXEC, PROT_READ, PROT_WRITE } from '../abi/exec-plan.js';
 import {
   ELF_ET_DYN_BASE,
   ELF_MIN_ALIGN,
@@ -44,7 +44,7 @@ export interface LoadedProgram {
 }
 
 /** The PT_LOAD loop of load_elf_binary(). `hasInterp`: the program has PT_INTERP. */
-export function loadProgram(space: AddressSpace, image: ExecImage, hasInterp: boolean): LoadedProgram {
+export function loadProgram(space: ExecVmas, image: ExecImage, hasInterp: boolean): LoadedProgram {
   let loadBias = 0n;
   let firstPtLoad = true;
   let phdrAddr = 0n;
@@ -121,7 +121,7 @@ export function loadProgram(space: AddressSpace, image: ExecImage, hasInterp: bo
  * ET_DYN interpreter's first segment is mapped with hint 0, i.e. top-down
  * below mmap_base; later segments are MAP_FIXED relative to it.
  */
-export function loadInterp(space: AddressSpace, interp: ExecImage, noBase: bigint): bigint {
+export function loadInterp(space: ExecVmas, interp: ExecImage, noBase: bigint): bigint {
   let totalSize = totalMappingSize(interp.loads);
   if (!totalSize) throw mapError(interp, 'the PT_LOAD segments span no memory', 'E_EXEC_NOLOAD');
   let loadAddr = 0n;
@@ -152,7 +152,7 @@ export function loadInterp(space: AddressSpace, interp: ExecImage, noBase: bigin
  * the last file page (padzero), and map anonymous memory for the whole pages
  * up to p_memsz (vm_brk_flags). Returns the address of the first page.
  */
-function elfLoad(space: AddressSpace, image: ExecImage, addr: bigint, seg: LoadSegment, prot: number, placement: Placement, totalSize: bigint): bigint {
+function elfLoad(space: ExecVmas, image: ExecImage, addr: bigint, seg: LoadSegment, prot: number, placement: Placement, totalSize: bigint): bigint {
   let mapAddr: bigint;
   let zeroStart: bigint;
   let zeroEnd: bigint;
@@ -175,7 +175,7 @@ function elfLoad(space: AddressSpace, image: ExecImage, addr: bigint, seg: LoadS
 }
 
 /** elf_map(): the file-backed part; with total_size, reserve the whole image first, then unmap the tail. */
-function elfMap(space: AddressSpace, image: ExecImage, addr: bigint, seg: LoadSegment, prot: number, placement: Placement, totalSize: bigint): bigint {
+function elfMap(space: ExecVmas, image: ExecImage, addr: bigint, seg: LoadSegment, prot: number, placement: Placement, totalSize: bigint): bigint {
   const size = elfPageAlign(seg.filesz + elfPageOffset(seg.vaddr));
   const off = seg.offset - elfPageOffset(seg.vaddr);
   const start = elfPageStart(addr);
@@ -190,7 +190,7 @@ function elfMap(space: AddressSpace, image: ExecImage, addr: bigint, seg: LoadSe
 }
 
 /** vm_mmap(file, addr, len, prot, MAP_PRIVATE | placement, off). */
-function vmMmap(space: AddressSpace, image: ExecImage, addr: bigint, len: bigint, prot: number, placement: Placement, off: bigint): bigint {
+function vmMmap(space: ExecVmas, image: ExecImage, addr: bigint, len: bigint, prot: number, placement: Placement, off: bigint): bigint {
   const backing = image.backing;
   let start: bigint;
   if (placement === 'hint') {
@@ -211,13 +211,13 @@ function vmMmap(space: AddressSpace, image: ExecImage, addr: bigint, len: bigint
 }
 
 /** padzero(): zero from `address` to the end of its page, a kernel write into the mapped file page. */
-function padzero(space: AddressSpace, address: bigint): void {
+function padzero(space: ExecVmas, address: bigint): void {
   const nbyte = elfPageOffset(address);
   if (nbyte) space.write(address, new Uint8Array(Number(ELF_MIN_ALIGN - nbyte)));
 }
 
 /** vm_brk_flags(): an anonymous read-write VMA (VM_DATA_DEFAULT_FLAGS), executable when asked; replaces what was there. */
-function vmBrkFlags(space: AddressSpace, image: ExecImage, addr: bigint, len: bigint, exec: number): void {
+function vmBrkFlags(space: ExecVmas, image: ExecImage, addr: bigint, len: bigint, exec: number): void {
   if (len === 0n) return;
   if (addr < MMAP_MIN_ADDR || addr + len > TASK_SIZE) {
     throw mapError(image, `bss at 0x${addr.toString(16)} (+0x${len.toString(16)}) is outside [vm.mmap_min_addr, TASK_SIZE)`, 'E_EXEC_MAP');

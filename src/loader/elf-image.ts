@@ -12,8 +12,8 @@
  */
 import { ElfError, type ErrorData } from '../errors.js';
 import { ET_DYN, ET_EXEC, PF_R, PF_W, PF_X, PT_GNU_STACK, PT_INTERP, PT_LOAD, parseElf, type ElfFile, type ProgramHeader } from '../elf/index.js';
-import type { FileBacking } from '../mm/backing.js';
-import { PROT_EXEC, PROT_READ, PROT_WRITE } from './plan.js';
+import type { FileBacking } from '../abi/file-backing.js';
+import { PROT_EXEC, PROT_READ, PROT_WRITE } from '../abi/exec-plan.js';
 import { ELF64_PHDR_SIZE, EM_X86_64, PATH_MAX, TASK_SIZE, elfPageOffset } from './x86-64.js';
 
 /** One PT_LOAD, its 64-bit fields as read. */

@@ -23,11 +23,11 @@
  */
 import { ElfError } from '../errors.js';
 import { ET_DYN } from '../elf/index.js';
-import { AddressSpace, type Area } from './address-space.js';
+import { ExecVmas, type Area } from './exec-vmas.js';
 import { loadInterp, loadProgram } from './binfmt-elf.js';
 import { readExecImage, type ExecImage } from './elf-image.js';
 import { FileTable, type ExecFileSource } from './file-backing.js';
-import { PROT_EXEC, PROT_READ, PROT_WRITE, type ExecPlan, type KernelWrite, type VmaPlan } from './plan.js';
+import { PROT_EXEC, PROT_READ, PROT_WRITE, type ExecPlan, type KernelWrite, type VmaPlan } from '../abi/exec-plan.js';
 import { copyArgStrings, createElfTables, DEFAULT_AUXV_MACHINE, type AuxvMachine } from './stack.js';
 import { ELF_ET_DYN_BASE, PAGE_SIZE, STK_LIM, VDSO_6_18, badAddr, elfPageAlign, mmapBase, u64, type VdsoLayout } from './x86-64.js';
 
@@ -69,7 +69,7 @@ export function planExecWith(files: ExecFileSource, path: string, options: ExecO
 
   // 2-3. The stack with the argument strings, and the mmap layout.
   const args = copyArgStrings(options.argv ?? [path], options.envp ?? [], path, rlimitStack);
-  const space = new AddressSpace(mmapBase(rlimitStack));
+  const space = new ExecVmas(mmapBase(rlimitStack));
   const stackProt = PROT_READ | PROT_WRITE | (program.executableStack === 'enable' ? PROT_EXEC : 0);
   space.mapFixed({ start: args.vmStart, end: args.vmEnd, prot: stackProt, name: '[stack]', growsDown: true });
 
@@ -134,7 +134,7 @@ export function planExecWith(files: ExecFileSource, path: string, options: ExecO
 }
 
 /** map_vdso(): [vvar], [vvar_vclock] then [vdso], placed by get_unmapped_area(NULL, 0, len). Returns the [vdso] address. */
-function mapVdso(space: AddressSpace, layout: VdsoLayout): bigint | undefined {
+function mapVdso(space: ExecVmas, layout: VdsoLayout): bigint | undefined {
   const pages = BigInt(layout.vvarPages + layout.vclockPages + layout.imagePages);
   const addr = space.getUnmappedArea(0n, pages * PAGE_SIZE);
   if (addr === undefined) return undefined;

@@ -17,7 +17,7 @@
  */
 import * as fs from 'node:fs';
 import { fsError, InputError } from '../errors.js';
-import type { FileBacking } from '../mm/backing.js';
+import type { FileBacking } from '../abi/file-backing.js';
 import { loadPageHasher, type PageHash64 } from '../scan/hash.js';
 import { PageIndex, ZERO_CONTENT_ID } from '../scan/pageindex.js';
 import { resolveInRoot } from './resolve.js';

@@ -11,9 +11,9 @@
  * anonymous VMA prints as 0. [vsyscall] (the x86-64 gate area) comes last,
  * as the kernel appends it after the VMA list.
  */
-import type { FileBacking } from '../mm/backing.js';
-import type { ExecPlan, VmaPlan } from './plan.js';
-import { PROT_EXEC, PROT_READ, PROT_WRITE } from './plan.js';
+import type { FileBacking } from '../abi/file-backing.js';
+import type { ExecPlan, VmaPlan } from '../abi/exec-plan.js';
+import { PROT_EXEC, PROT_READ, PROT_WRITE } from '../abi/exec-plan.js';
 
 /** One line of /proc/PID/maps, its columns as data. */
 export interface MapsLine {

@@ -13,8 +13,8 @@
  * stack_expand), capped at RLIMIT_STACK.
  */
 import { InputError } from '../errors.js';
-import type { AuxvEntry } from './plan.js';
-import type { AddressSpace } from './address-space.js';
+import type { AuxvEntry } from '../abi/exec-plan.js';
+import type { ExecVmas } from './exec-vmas.js';
 import { ARG_MAX, ELF_PLATFORM, MAX_ARG_STRLEN, PAGE_SIZE, STACK_EXPAND, STACK_TOP, STK_LIM, pageStart, u64 } from './x86-64.js';
 
 /** The argument area as copy_strings left it. */
@@ -179,7 +179,7 @@ const RSEQ_ALIGN = 32n;
  * Writes the argument strings and create_elf_tables' data into the stack
  * VMA (recording KernelWrites in `space`) and returns the stack pointer.
  */
-export function createElfTables(space: AddressSpace, args: ArgPages, inputs: TableInputs, machine: AuxvMachine): InitialStack {
+export function createElfTables(space: ExecVmas, args: ArgPages, inputs: TableInputs, machine: AuxvMachine): InitialStack {
   space.write(args.p, args.strings);
 
   // p = arch_align_stack(p): no random offset without ASLR, then & ~0xf.

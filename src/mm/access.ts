@@ -11,7 +11,7 @@
  * PROT_WRITE, as padzero's failure is ignored for read-only segments.
  */
 import { SimulationError } from '../errors.js';
-import { PROT_EXEC, PROT_READ, PROT_WRITE } from '../loader/plan.js';
+import { PROT_EXEC, PROT_READ, PROT_WRITE } from '../abi/exec-plan.js';
 import type { MmCore } from './core.js';
 import { handleFault } from './fault.js';
 import { PTRS_PER_PTE } from './page-table.js';

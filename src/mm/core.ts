@@ -18,8 +18,8 @@
  * unmapped), and `cost`, the ledger every fault is charged to.
  */
 import { InternalError, SimulationError } from '../errors.js';
-import { AddressSpace, contentKey } from './address-space.js';
-import type { FileBacking } from './backing.js';
+import { AddressSpace, contentKey } from './page-cache.js';
+import type { FileBacking } from '../abi/file-backing.js';
 import {
   FRAME_ANON,
   FRAME_DIRTY,

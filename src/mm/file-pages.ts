@@ -14,7 +14,7 @@
  * - A page past the end of the file is SIGBUS.
  */
 import { InternalError, SimulationError } from '../errors.js';
-import type { AddressSpace } from './address-space.js';
+import type { AddressSpace } from './page-cache.js';
 import type { MmCore } from './core.js';
 import { CostOp } from './cost.js';
 import { FRAME_FILE } from './frames.js';

@@ -23,10 +23,10 @@ export type {
   VmaInfo,
 } from './types.js';
 export type { AccessKind } from './access.js';
-export type { FileBacking } from './backing.js';
+export type { FileBacking } from '../abi/file-backing.js';
 export { ContentIndex, MemoryBacking } from './memory-backing.js';
 export { formatMaps, formatMapsLine, formatSmaps, formatSmapsRollup } from './smaps-format.js';
 export { PSS_SHIFT } from './smaps.js';
 export { MMAP_BASE, TASK_SIZE } from './vma-ops.js';
-export { PROT_EXEC, PROT_READ, PROT_WRITE } from '../loader/plan.js';
-export type { ExecPlan, KernelWrite, VmaPlan } from '../loader/plan.js';
+export { PROT_EXEC, PROT_READ, PROT_WRITE } from '../abi/exec-plan.js';
+export type { ExecPlan, KernelWrite, VmaPlan } from '../abi/exec-plan.js';

@@ -15,7 +15,7 @@
  *   per-kind counters agree with the frames.
  */
 import { InternalError } from '../errors.js';
-import { PROT_WRITE } from '../loader/plan.js';
+import { PROT_WRITE } from '../abi/exec-plan.js';
 import type { MmCore } from './core.js';
 import { FRAME_ANON, FRAME_FILE, FRAME_SHMEM, FRAME_SWAPCACHE, FRAME_USED, ZERO_FRAME } from './frames.js';
 import { NR_LRU_LISTS } from './lru.js';

@@ -1,7 +1,8 @@
 /**
  * Machine: the memory model's public API. A pool of physical frames, page
  * caches, and processes with VMAs and page tables; exec from an ExecPlan,
- * fork, mmap, munmap, mprotect, exit; reads and writes that go through
+ * fork, mmap, munmap, mprotect, brk, mremap, madvise, exit; reads and
+ * writes that go through
  * page faults; accounting in /proc's terms. Every result is plain data.
  *
  *   const m = new Machine({ frames: 4096 });
@@ -10,7 +11,7 @@
  *   m.write(child, dataAddr, new Uint8Array([1]));
  *   m.smapsRollup(child).privateDirty;   // bytes
  *
- * Memory policies (issue 5, policies.ts): a frame limit with reclaim, a
+ * Memory policies (policies.ts): a frame limit with reclaim, a
  * swap back end (`swap: { backend: 'zram' }`, optionally `dedupFirst`),
  * `mergeOnRestore`, and KSM (`ksm: { pagesToScan, ... }`, with madvise
  * and prctlMemoryMerge); tick(ms) lets simulated time pass so ksmd and
@@ -23,10 +24,12 @@
  * tunable that cannot change while KSM pages exist).
  */
 import { SimulationError } from '../errors.js';
-import type { ExecPlan } from '../loader/plan.js';
+import type { ExecPlan } from '../abi/exec-plan.js';
 import { accessRange, type AccessKind } from './access.js';
+import { brk, mremap } from './brk-mremap.js';
+import { checkMachineOptions, checkPlan, invalid } from './machine-checks.js';
 import { MmCore } from './core.js';
-import type { FileBacking } from './backing.js';
+import type { FileBacking } from '../abi/file-backing.js';
 import { readIntoCache } from './file-pages.js';
 import { copyMm } from './fork.js';
 import { checkInvariants } from './invariants.js';
@@ -47,7 +50,6 @@ import type {
 import { vmaInfo } from './vma-info.js';
 import { TASK_SIZE, getUnmappedArea, insertVma, mergeAround, protectRange, unmapRange } from './vma-ops.js';
 import { Vma } from './vma.js';
-import { MAX_FRAME } from './pte.js';
 import { CostAccumulator } from './cost.js';
 import type { KsmOptions, KsmProcessStat } from './ksm.js';
 import { Policies } from './policies.js';
@@ -55,13 +57,16 @@ import { Policies } from './policies.js';
 export type { MadviseAdvice } from './policies.js';
 import type { MadviseAdvice } from './policies.js';
 
-function invalid(message: string, data: Record<string, unknown> = {}): SimulationError {
-  return new SimulationError('E_INVAL', message, data);
+
+/** The model's internals behind a Machine, for white-box tests and benchmarks; not exported by src/mm/index.ts. */
+export function machineCore(machine: Machine): MmCore {
+  return cores.get(machine)!;
 }
 
+const cores = new WeakMap<Machine, MmCore>();
+
 export class Machine {
-  /** The model's internals, for issue 5's policies and for tests. Not a stable API. */
-  readonly core: MmCore;
+  private readonly core: MmCore;
   readonly pageSize: number;
   /** Reclaim, swap, merge-on-restore and KSM, for the simulator and tests. */
   readonly policies: Policies;
@@ -69,30 +74,7 @@ export class Machine {
   private nextPid = 1;
 
   constructor(options: MachineOptions) {
-    const pageSize = options.pageSize ?? 4096;
-    if (!Number.isInteger(pageSize) || pageSize < 1024 || pageSize > 65536 || (pageSize & (pageSize - 1)) !== 0) {
-      throw invalid(`pageSize must be a power of two from 1024 to 65536, not ${pageSize}`, { field: 'pageSize', actual: pageSize });
-    }
-    const frames = options.frames;
-    if (!Number.isInteger(frames) || frames < 1 || frames > MAX_FRAME) {
-      throw invalid(`frames must be an integer from 1 to ${MAX_FRAME}, not ${frames}`, { field: 'frames', actual: frames });
-    }
-    const frameLimit = options.frameLimit ?? frames;
-    if (!Number.isInteger(frameLimit) || frameLimit < 1 || frameLimit > frames) {
-      throw invalid(`frameLimit must be an integer from 1 to frames (${frames}), not ${frameLimit}`, { field: 'frameLimit' });
-    }
-    const pageCache = options.pageCache ?? 'file';
-    if (pageCache !== 'file' && pageCache !== 'content') {
-      throw invalid(`pageCache must be 'file' or 'content', not ${String(pageCache)}`, { field: 'pageCache' });
-    }
-    const faultAround = options.faultAround ?? 16;
-    if (!Number.isInteger(faultAround) || faultAround < 1 || faultAround > 512 || (faultAround & (faultAround - 1)) !== 0) {
-      throw invalid(`faultAround must be a power of two from 1 to 512 pages, not ${faultAround}`, { field: 'faultAround' });
-    }
-    const readAround = options.readAround ?? 32;
-    if (!Number.isInteger(readAround) || readAround < 0 || readAround > 4096) {
-      throw invalid(`readAround must be an integer from 0 to 4096 pages, not ${readAround}`, { field: 'readAround' });
-    }
+    const { pageSize, frames, frameLimit, pageCache, faultAround, readAround } = checkMachineOptions(options);
     this.pageSize = pageSize;
     this.core = new MmCore({
       faultAround,
@@ -106,6 +88,7 @@ export class Machine {
       cost: new CostAccumulator(options.costs),
     });
     this.core.procs = this.procs;
+    cores.set(this, this.core);
     this.policies = new Policies(this.core, options);
   }
 
@@ -151,6 +134,37 @@ export class Machine {
     this.policies.madvise(proc, addr, addr + len, advice);
   }
 
+  /** brk(2): moves the program break; false when refused (below start_brk, or into another mapping). */
+  brk(pid: number, newBrk: number): boolean {
+    return brk(this, this.proc(pid), newBrk);
+  }
+
+  /** The program break: start_brk (set by exec) and the current brk. */
+  getBrk(pid: number): { startBrk: number; brk: number } {
+    const proc = this.proc(pid);
+    return { startBrk: proc.startBrk, brk: proc.brk };
+  }
+
+  /** mremap(2) with MREMAP_MAYMOVE on private anonymous memory: the new address, or null if refused. */
+  mremap(pid: number, addr: number, oldLength: number, newLength: number): number | null {
+    return mremap(this, this.core, this.policies, this.proc(pid), addr, oldLength, newLength);
+  }
+
+  /** The cost ledger every fault, copy, hash, compression and disk transfer is charged to (cost.ts). */
+  get cost(): CostAccumulator {
+    return this.core.cost;
+  }
+
+  /** Frames in use now (what stats().frames.used reports, without building the rest). */
+  get framesUsed(): number {
+    return this.core.frames.used;
+  }
+
+  /** Whether page-cache pages stay cached when nothing maps them (MachineOptions.keepPageCache). */
+  get keepPageCache(): boolean {
+    return this.core.keepPageCache;
+  }
+
   /** prctl(PR_SET_MEMORY_MERGE, on): KSM for every compatible VMA of the process, now and after mmap, fork and exec. */
   prctlMemoryMerge(pid: number, on: boolean): void {
     this.policies.ksm.prctlMemoryMerge(this.proc(pid), on);
@@ -184,7 +198,7 @@ export class Machine {
    * through write faults. Returns the pid.
    */
   exec(plan: ExecPlan, pid?: number): number {
-    this.checkPlan(plan);
+    checkPlan(plan, this.pageSize);
     const fileSpaces = plan.vmas.map((v) => (v.file ? this.core.fileSpace(v.file.backing) : null));
     let proc: Process;
     if (pid === undefined) {
@@ -386,24 +400,6 @@ export class Machine {
   private checkRange(addr: number, len: number, what: string): void {
     if (!Number.isSafeInteger(addr) || addr % this.pageSize !== 0 || addr < 0 || len <= 0 || addr + len > TASK_SIZE) {
       throw invalid(`${what}: address 0x${addr.toString(16)} and length ${len} must be page-aligned and inside user space`, { addr, len });
-    }
-  }
-
-  private checkPlan(plan: ExecPlan): void {
-    const ps = this.pageSize;
-    let prevEnd = 0;
-    for (const v of plan.vmas) {
-      const where = { file: plan.path, start: v.start, end: v.end };
-      if (!Number.isSafeInteger(v.start) || !Number.isSafeInteger(v.end) || v.start % ps !== 0 || v.end % ps !== 0) {
-        throw invalid(`${plan.path}: VMA 0x${v.start.toString(16)}-0x${v.end.toString(16)} is not page-aligned`, where);
-      }
-      if (v.end <= v.start || v.start < prevEnd || v.end > TASK_SIZE) {
-        throw invalid(`${plan.path}: VMA 0x${v.start.toString(16)}-0x${v.end.toString(16)} is empty, overlaps or is out of order`, where);
-      }
-      if (v.file !== undefined && (v.file.offset % ps !== 0 || v.file.offset < 0)) {
-        throw invalid(`${plan.path}: VMA file offset ${v.file.offset} is not page-aligned`, where);
-      }
-      prevEnd = v.end;
     }
   }
 }

@@ -5,7 +5,7 @@
  * share an index also share frames in the content-shared page cache.
  */
 import { InternalError } from '../errors.js';
-import type { FileBacking } from './backing.js';
+import type { FileBacking } from '../abi/file-backing.js';
 
 function fnv1a(page: Uint8Array): number {
   let h = 0x811c9dc5;

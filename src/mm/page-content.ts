@@ -12,7 +12,7 @@
  * into it, or when it is a COW copy of a frame that has one.
  */
 import { InternalError } from '../errors.js';
-import type { AddressSpace } from './address-space.js';
+import type { AddressSpace } from './page-cache.js';
 import { ZERO_FRAME, type FrameTable } from './frames.js';
 import type { PageSlab } from './page-data.js';
 

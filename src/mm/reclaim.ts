@@ -53,7 +53,7 @@
  * another trip), oom_kill (allocations that failed: the model has no OOM
  * killer, the allocation throws E_OOM).
  */
-import { PROT_EXEC } from '../loader/plan.js';
+import { PROT_EXEC } from '../abi/exec-plan.js';
 import type { MmCore } from './core.js';
 import { FRAME_ANON, FRAME_DIRTY, FRAME_FILE, FRAME_REFERENCED, FRAME_SWAPCACHE } from './frames.js';
 import { LRU_ACTIVE_ANON, LRU_ACTIVE_FILE, LRU_INACTIVE_ANON, LRU_INACTIVE_FILE } from './lru.js';

@@ -3,7 +3,7 @@
  * bytes unless named otherwise), safe to compare with toEqual or to print
  * as JSON.
  */
-import type { FileBacking } from './backing.js';
+import type { FileBacking } from '../abi/file-backing.js';
 import type { FaultCounters, PageCacheMode } from './core.js';
 import type { CostEstimate, CostTable } from './cost.js';
 import type { KsmOptions, KsmStats } from './ksm.js';

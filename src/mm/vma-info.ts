@@ -8,7 +8,7 @@
  * not track the file's open mode). Every mapping may be read and executed
  * (no noexec mounts).
  */
-import { PROT_EXEC, PROT_READ, PROT_WRITE } from '../loader/plan.js';
+import { PROT_EXEC, PROT_READ, PROT_WRITE } from '../abi/exec-plan.js';
 import type { MmCore } from './core.js';
 import type { VmaInfo } from './types.js';
 import type { Vma } from './vma.js';

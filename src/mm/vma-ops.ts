@@ -4,12 +4,13 @@
  * (mm/vma.c, mm/mmap.c, mm/mprotect.c).
  */
 import { InternalError, SimulationError } from '../errors.js';
-import { PROT_WRITE } from '../loader/plan.js';
+import { PROT_WRITE } from '../abi/exec-plan.js';
 import type { MmCore } from './core.js';
 import { PTRS_PER_PTE } from './page-table.js';
 import type { Process } from './process.js';
 import { PTE_WRITE } from './pte.js';
 import { Vma, canMerge, findVmaIndex, firstEndingAfter } from './vma.js';
+import { getUnmappedArea as getUnmappedAreaIn } from './vma-rules.js';
 
 /** x86-64 TASK_SIZE (DEFAULT_MAP_WINDOW): user space ends here. */
 export const TASK_SIZE = 0x7ffffffff000;
@@ -160,30 +161,10 @@ export function protectRange(core: MmCore, proc: Process, start: number, end: nu
   mergeAround(core, proc, lo, hi - 1);
 }
 
-/**
- * A free range of `len` bytes: the highest one below MMAP_BASE
- * (unmapped_area_topdown), keeping the stack guard gap below a
- * VM_GROWSDOWN VMA; else the lowest one above MMAP_MIN_ADDR.
- */
+/** A free range of `len` bytes for a mapping without an address (vma-rules.ts getUnmappedArea); E_NOMEM when none. */
 export function getUnmappedArea(proc: Process, len: number, pageSize: number): number {
-  const vmas = proc.vmas;
-  const guard = STACK_GUARD_PAGES * pageSize;
-  const top = Math.floor(MMAP_BASE / pageSize) * pageSize;
-  for (let i = vmas.length; i >= 0; i--) {
-    const below = vmas[i - 1];
-    const above = vmas[i];
-    const gapStart = Math.max(below === undefined ? MMAP_MIN_ADDR : below.end, MMAP_MIN_ADDR);
-    let gapEnd = above === undefined ? TASK_SIZE : above.start;
-    if (above !== undefined && above.growsDown) gapEnd -= guard;
-    gapEnd = Math.min(gapEnd, top);
-    if (gapEnd - gapStart >= len) return gapEnd - len;
-  }
-  for (let i = 0; i <= vmas.length; i++) {
-    const below = vmas[i - 1];
-    const above = vmas[i];
-    const gapStart = Math.max(below === undefined ? MMAP_MIN_ADDR : below.end, top);
-    const gapEnd = above === undefined ? TASK_SIZE : above.start - (above.growsDown ? guard : 0);
-    if (gapEnd - gapStart >= len) return gapStart;
-  }
-  throw new SimulationError('E_NOMEM', `pid ${proc.pid}: no free address range of ${len} bytes`, { pid: proc.pid, len });
+  const limits = { mmapBase: MMAP_BASE, taskSize: TASK_SIZE, mmapMinAddr: MMAP_MIN_ADDR, stackGuardGap: STACK_GUARD_PAGES * pageSize, pageSize };
+  const addr = getUnmappedAreaIn(proc.vmas, len, limits);
+  if (addr === undefined) throw new SimulationError('E_NOMEM', `pid ${proc.pid}: no free address range of ${len} bytes`, { pid: proc.pid, len });
+  return addr;
 }

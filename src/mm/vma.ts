@@ -3,10 +3,11 @@
  * them, sorted by start address. One object per VMA (there are few); page
  * state lives in page tables, never here.
  */
-import { PROT_EXEC, PROT_READ, PROT_WRITE } from '../loader/plan.js';
-import type { AddressSpace } from './address-space.js';
+import { PROT_EXEC, PROT_READ, PROT_WRITE } from '../abi/exec-plan.js';
+import type { AddressSpace } from './page-cache.js';
+import { canMergeVmas, type MergeView } from './vma-rules.js';
 
-export class Vma {
+export class Vma implements MergeView {
   start: number;
   end: number;
   /** PROT_READ | PROT_WRITE | PROT_EXEC. */
@@ -52,6 +53,20 @@ export class Vma {
     this.account = init.account ?? (!init.shared && (init.prot & PROT_WRITE) !== 0);
     this.growsDown = init.growsDown ?? false;
     this.mergeable = init.mergeable ?? false;
+  }
+
+  /** Never a kernel special mapping: those are not user memory and the model does not map them. */
+  get special(): boolean {
+    return false;
+  }
+
+  /** The merge rule's names for `space` and `anonVmaId`. */
+  get object(): AddressSpace | null {
+    return this.space;
+  }
+
+  get anonVma(): number {
+    return this.anonVmaId;
   }
 
   clone(): Vma {
@@ -100,17 +115,7 @@ export function firstEndingAfter(vmas: readonly Vma[], addr: number): number {
   return lo;
 }
 
-/**
- * Whether `a` (ending where `b` starts) and `b` could be one VMA
- * (mm/vma.c is_mergeable_vma + is_mergeable_anon_vma + contiguous pgoff).
- */
+/** Whether `a` (ending where `b` starts) and `b` could be one VMA (vma-rules.ts). */
 export function canMerge(a: Vma, b: Vma, pageSize: number): boolean {
-  if (a.end !== b.start) return false;
-  if (a.prot !== b.prot || a.shared !== b.shared || a.space !== b.space) return false;
-  if (a.name !== b.name || a.growsDown !== b.growsDown || a.mergeable !== b.mergeable || a.account !== b.account) {
-    return false;
-  }
-  if (a.anonVmaId !== 0 && b.anonVmaId !== 0 && a.anonVmaId !== b.anonVmaId) return false;
-  if (a.space !== null && a.pgoff + (a.end - a.start) / pageSize !== b.pgoff) return false;
-  return true;
+  return canMergeVmas(a, b, pageSize);
 }

@@ -2,8 +2,10 @@
  * A self-contained HTML page holding several charts (lineChart's SVG,
  * inlined) and a table, for `pagestack run --html`: the per-policy charts
  * over simulated time and the comparison table. No network: the styles and
- * the small script that sorts the table by a clicked header are inline.
+ * the small script that sorts the table by a clicked header
+ * (client/sort-table.ts) are inline.
  */
+import { SORT_TABLE_SCRIPT } from './client-script.gen.js';
 import { escapeXml } from './svg.js';
 
 export interface PageTableColumn {
@@ -53,7 +55,7 @@ ${charts}
 </div>
 ${options.footer ? `<footer>${escapeXml(options.footer)}</footer>` : ''}
 </main>
-${options.table ? `<script>${SORT_SCRIPT}</script>` : ''}
+${options.table ? `<script>${SORT_TABLE_SCRIPT}</script>` : ''}
 </body>
 </html>
 `;
@@ -101,26 +103,3 @@ td { padding: 5px 8px; border-bottom: 1px solid #e2e6eb; white-space: nowrap; }
 footer { color: #5f6b7a; font-size: 12px; margin-top: 18px; text-align: center; }
 `;
 
-/** Sorts a table.sortable by the clicked header: numbers by data-value, text as text; again: the other way. */
-const SORT_SCRIPT = `
-document.querySelectorAll('table.sortable').forEach(function (table) {
-  const headers = Array.from(table.tHead.rows[0].cells);
-  headers.forEach(function (th, c) {
-    th.querySelector('button').addEventListener('click', function () {
-      const descending = th.getAttribute('aria-sort') === 'ascending' || (!th.hasAttribute('aria-sort') && th.classList.contains('num'));
-      headers.forEach(function (h) { h.removeAttribute('aria-sort'); });
-      th.setAttribute('aria-sort', descending ? 'descending' : 'ascending');
-      const key = function (row) {
-        const cell = row.cells[c];
-        return cell.dataset.value !== undefined ? Number(cell.dataset.value) : cell.textContent;
-      };
-      const rows = Array.from(table.tBodies[0].rows).map(function (row, i) { return { row: row, key: key(row), i: i }; });
-      rows.sort(function (a, b) {
-        const order = a.key < b.key ? -1 : a.key > b.key ? 1 : 0;
-        return (descending ? -order : order) || a.i - b.i;
-      });
-      rows.forEach(function (r) { table.tBodies[0].append(r.row); });
-    });
-  });
-});
-`;

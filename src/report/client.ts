@@ -1,12 +1,11 @@
 /**
  * The page script, assembled: constants from the server (kind names,
- * colours, labels), then the three parts, inside one function scope so
+ * colours, labels), then the three parts (TypeScript in ./client/, built
+ * into client-script.gen.ts by scripts/build-client.mjs), inside one function scope so
  * nothing leaks into the page's globals but window.__pagestack. A failure
  * at start-up is logged to the console and shown at the top of the page.
  */
-import { CLIENT_DATA } from './client-data.js';
-import { CLIENT_MAP } from './client-map.js';
-import { CLIENT_UI } from './client-ui.js';
+import { CLIENT_DATA, CLIENT_MAP, CLIENT_UI } from './client-script.gen.js';
 import { KIND_ZERO, KIND_UNIQUE, KIND_SHARED_WITHIN, KIND_SHARED_ACROSS, PAGE_KINDS } from './model.js';
 import { KIND_COLORS, KIND_LABELS } from './style.js';
 

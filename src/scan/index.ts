@@ -13,7 +13,7 @@ export { formatScan, humanBytes, type TextOptions } from './text.js';
 export { PageIndex, ZERO_CONTENT_ID, type ReadCanonical } from './pageindex.js';
 export { loadPageHasher, createPageHasher, type PageHash64, type PageHasher } from './hash.js';
 export * from './result.js';
-export { PAGE_SIZES, checkPageSize, parsePageSize, type PageSize } from './pagesize.js';
+export { PAGE_SIZES, checkPageSize, parsePageSize, type PageSize } from '../abi/page-size.js';
 
 import { PageScanner } from './scanner.js';
 

@@ -10,7 +10,7 @@
  */
 import type { ElfClass, ElfData } from '../elf/types.js';
 
-import type { PageSize } from './pagesize.js';
+import type { PageSize } from '../abi/page-size.js';
 
 export interface ScanTotals {
   /** Files scanned (skipped files and links not counted). */

@@ -5,7 +5,7 @@
 import { InputError, PagestackError, UsageError } from '../errors.js';
 import type { PageHash64 } from './hash.js';
 import type { ScanResult, ScannedFile, SkippedPath } from './result.js';
-import { checkPageSize } from './pagesize.js';
+import { checkPageSize } from '../abi/page-size.js';
 import { PageScanner } from './scanner.js';
 import { reasonOf, walkPaths } from './walk.js';
 

@@ -23,7 +23,7 @@ import { isElf } from '../elf/parse.js';
 import { createPageHasher, PAGES_PER_CALL, type PageHash64, type PageHasher } from './hash.js';
 import { PageIndex, ZERO_CONTENT_ID } from './pageindex.js';
 import { loadSegments, readElfStructure, releaseSparseImage, sectionSpans } from './elfpages.js';
-import { checkPageSize, type PageSize } from './pagesize.js';
+import { checkPageSize, type PageSize } from '../abi/page-size.js';
 import type { ScannedFile, ScanWarning } from './result.js';
 import { reasonOf } from './walk.js';
 

@@ -21,7 +21,7 @@
  */
 import { InputError } from '../errors.js';
 import type { ExecFileSource } from '../loader/file-backing.js';
-import type { FileBacking } from '../mm/backing.js';
+import type { FileBacking } from '../abi/file-backing.js';
 
 /** One entry of a container's file table (src/container ContainerEntry, the fields used here). */
 export interface ContainerMember {

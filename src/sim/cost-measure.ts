@@ -13,7 +13,7 @@
 import { loadPageHasher } from '../scan/hash.js';
 import { SameFilledScanner, equalPages } from '../mm/swap/same-filled.js';
 import { samplePages } from '../mm/swap/sample-pages.js';
-import { lz4CompressBound, type PageCodec } from '../mm/swap/types.js';
+import { compressBound, type PageCodec } from '../codec/index.js';
 import { DOCUMENTED_COSTS, rateFor, type CostEntry, type CostTable } from '../mm/cost.js';
 
 export interface MeasureOptions {
@@ -41,11 +41,11 @@ export function measureCosts(codec: PageCodec, options: MeasureOptions = {}): Pr
 async function measure(codec: PageCodec, pageSize: number, count: number, rounds: number): Promise<CostTable> {
   const hash = await loadPageHasher();
   const sample = samplePages(count, pageSize, 0x5eed);
-  const compressed = new Uint8Array(count * lz4CompressBound(pageSize));
+  const compressed = new Uint8Array(count * compressBound(pageSize));
   const lengths = new Int32Array(count);
   const out = new Uint8Array(pageSize);
   const scanner = new SameFilledScanner();
-  const bound = lz4CompressBound(pageSize);
+  const bound = compressBound(pageSize);
   const slot = (i: number) => compressed.subarray(i * bound, (i + 1) * bound);
   let sink = 0;
 

@@ -5,16 +5,15 @@
  * path, so calloc's zeroing commits frames exactly where it writes, and
  * discard (MADV_DONTNEED) returns private anonymous pages to the zero page.
  *
- * mremap moves page tables as Linux does (mm-syscalls.ts), so a realloc of
+ * mremap moves page tables as Linux does (Machine.mremap), so a realloc of
  * an mmapped block copies nothing.
  */
 import { SimulationError } from '../errors.js';
-import { PROT_READ, PROT_WRITE } from '../loader/plan.js';
+import { PROT_READ, PROT_WRITE } from '../abi/exec-plan.js';
 import type { Machine } from '../mm/machine.js';
-import type { HeapHost } from './malloc/host.js';
-import { brk, brkOf, madviseDontneed, mremap } from './mm-syscalls.js';
+import type { HeapHost } from '../malloc/host.js';
 
-export type { HeapHost } from './malloc/host.js';
+export type { HeapHost } from '../malloc/host.js';
 
 /** Bytes moved per machine call by writeZero and copy (the buffers are reused). */
 const CHUNK = 256 * 1024;
@@ -36,15 +35,15 @@ export class MachineHeapHost implements HeapHost {
   }
 
   get startBrk(): number {
-    return brkOf(this.machine, this.pid).startBrk;
+    return this.machine.getBrk(this.pid).startBrk;
   }
 
   get brk(): number {
-    return brkOf(this.machine, this.pid).brk;
+    return this.machine.getBrk(this.pid).brk;
   }
 
   setBrk(newBrk: number): boolean {
-    return brk(this.machine, this.pid, newBrk);
+    return this.machine.brk(this.pid, newBrk);
   }
 
   mmapAnon(length: number): number | null {
@@ -64,7 +63,7 @@ export class MachineHeapHost implements HeapHost {
   }
 
   mremap(addr: number, oldLength: number, newLength: number): number | null {
-    const to = mremap(this.machine, this.pid, addr, oldLength, newLength);
+    const to = this.machine.mremap(this.pid, addr, oldLength, newLength);
     if (to !== null) this.counters.mremaps++;
     return to;
   }
@@ -94,7 +93,7 @@ export class MachineHeapHost implements HeapHost {
   }
 
   discard(addr: number, length: number): void {
-    madviseDontneed(this.machine, this.pid, addr, length);
+    this.machine.madvise(this.pid, addr, length, 'dontneed');
     this.counters.bytesDiscarded += length;
   }
 }

@@ -1,13 +1,13 @@
 /**
  * The heap model behind malloc, calloc, realloc and free steps.
  *
- * The allocator is the glibc 2.36 model of src/sim/malloc (GlibcMalloc),
+ * The allocator is the glibc 2.36 model of src/malloc (GlibcMalloc),
  * one per process, created by the process's first heap step with the
  * policy's calloc mode, and copied into the child by fork (its fork()).
  * Another allocator model plugs in by implementing HeapModel.
  */
 import type { HeapHost } from './heap-host.js';
-import { GlibcMalloc } from './malloc/index.js';
+import { GlibcMalloc } from '../malloc/index.js';
 import type { CallocMode } from './policy.js';
 
 /** One process's allocator: addresses in and out, 0 is NULL. */
@@ -27,7 +27,7 @@ export interface HeapAllocator {
   mallocTrim?(pad: number): boolean;
   /** Checks the allocator's own invariants (throws on a broken one). */
   check?(): void;
-  /** What the allocator holds and did (src/sim/malloc MallocStats; these fields at least). */
+  /** What the allocator holds and did (src/malloc MallocStats; these fields at least). */
   stats?(): HeapCounters;
 }
 
@@ -51,7 +51,7 @@ export interface HeapModel {
   create(host: HeapHost, callocMode: CallocMode, options: HeapOptions): HeapAllocator;
 }
 
-/** Allocator tunables a policy may set (glibc's mallopt and tunables; src/sim/malloc GlibcMallocOptions). */
+/** Allocator tunables a policy may set (glibc's mallopt and tunables; src/malloc GlibcMallocOptions). */
 export interface HeapOptions {
   mmapThreshold?: number;
   trimThreshold?: number;
@@ -61,10 +61,8 @@ export interface HeapOptions {
   tcacheCount?: number;
 }
 
-/** This build's heap model; undefined would refuse heap steps with HEAP_MODEL_MISSING. */
-export const heapModel: HeapModel | undefined = {
-  name: 'glibc 2.36 malloc (src/sim/malloc)',
+/** The heap model heap steps run on: glibc 2.36 malloc (src/malloc). */
+export const heapModel: HeapModel = {
+  name: 'glibc 2.36 malloc (src/malloc)',
   create: (host, callocMode, options) => new GlibcMalloc(host, { ...options, callocMode }),
 };
-
-export const HEAP_MODEL_MISSING = 'no heap model (src/sim/malloc) in this build';

@@ -11,7 +11,7 @@
  */
 import * as fs from 'node:fs';
 import { InputError } from '../errors.js';
-import type { FileBacking } from '../mm/backing.js';
+import type { FileBacking } from '../abi/file-backing.js';
 import { isContainerFile } from './container-reader.js';
 import type { Program, ProgramSet } from './programs.js';
 

@@ -20,7 +20,7 @@
  * them in from the page cache); they write nothing.
  */
 import { UsageError } from '../errors.js';
-import type { ExecPlan } from '../loader/plan.js';
+import type { ExecPlan } from '../abi/exec-plan.js';
 import { Machine } from '../mm/machine.js';
 import type { SmapsRollup } from '../mm/types.js';
 import type { OpenContainer } from './container-reader.js';

@@ -1,11 +1,9 @@
 /**
- * Which policy settings this build can honour, and how a policy set becomes
- * a Machine: its swap back end (disk, zram, zswap, ± dedup-first),
- * merge-on-restore and KSM are Machine options (src/mm/policies.ts). A
- * setting whose mechanism is missing is refused before a run starts, with
- * the policy, the field and the reason, never ignored; today every setting
- * of PolicySet has its mechanism, so missingMechanisms() only checks
- * combinations the model refuses (merge-on-restore without swap).
+ * How a policy set becomes a Machine: its swap back end (disk, zram, zswap,
+ * ± dedup-first), merge-on-restore and KSM are Machine options
+ * (src/mm/policies.ts). missingMechanisms() lists the combinations the model
+ * refuses (merge-on-restore or dedup-first without a swap device); they are
+ * refused before a run starts, with the policy, the field and the reason.
  *
  * PolicyRuntime is the whole contract with the runner: tick() when
  * simulated time passes, and the KSM and swap figures for the report and
@@ -14,7 +12,6 @@
 import type { Machine } from '../mm/machine.js';
 import type { SwapOptions } from '../mm/policies.js';
 import type { KsmOptions, MachineOptions } from '../mm/types.js';
-import { HEAP_MODEL_MISSING, heapModel } from './heap-model.js';
 import type { PolicySet } from './policy.js';
 
 export interface Unavailable {
@@ -28,7 +25,7 @@ export interface Unavailable {
   reason: string;
 }
 
-/** What `policy` asks for that this build cannot run (empty: it can run). */
+/** What `policy` asks for that needs a setting it lacks (empty: it can run). */
 export function missingMechanisms(policy: PolicySet): Unavailable[] {
   const missing: Unavailable[] = [];
   if (policy.mergeOnRestore && policy.swap === null) {
@@ -38,11 +35,6 @@ export function missingMechanisms(policy: PolicySet): Unavailable[] {
     missing.push({ field: 'dedupFirst', feature: 'dedup-first', missing: 'a swap device', reason: 'dedup-first is not available without a swap device (set "swap")' });
   }
   return missing;
-}
-
-/** Why heap steps (malloc, calloc, realloc, free) cannot run here, or undefined when they can. */
-export function heapMissing(): string | undefined {
-  return heapModel === undefined ? `heap steps are not available: ${HEAP_MODEL_MISSING}` : undefined;
 }
 
 /** The Machine options that carry out `policy`'s swap, merge-on-restore and KSM settings. */

@@ -15,8 +15,8 @@ import { fsError } from '../errors.js';
 import { readExecImage } from '../loader/elf-image.js';
 import { planExecWith, type ExecOptions } from '../loader/execve.js';
 import { FileTable, type ExecFileSource } from '../loader/file-backing.js';
-import type { ExecPlan } from '../loader/plan.js';
-import type { FileBacking } from '../mm/backing.js';
+import type { ExecPlan } from '../abi/exec-plan.js';
+import type { FileBacking } from '../abi/file-backing.js';
 import { ContainerFileSource, type ContainerReader } from './container-source.js';
 import { openContainerChecked, type OpenContainer } from './container-reader.js';
 

@@ -6,9 +6,8 @@
  * mmaps and allocations. A Target (region or address, offset, length or
  * fraction, stride) becomes the list of byte ranges a step accesses.
  */
-import type { ExecPlan } from '../loader/plan.js';
+import type { ExecPlan } from '../abi/exec-plan.js';
 import type { Machine } from '../mm/machine.js';
-import { brkOf } from './mm-syscalls.js';
 import { interpBias, type ElfLayout, type Program } from './programs.js';
 import type { Target } from './scenario/types.js';
 
@@ -32,7 +31,7 @@ export function resolveRegion(machine: Machine, proc: RegionSource, name: string
   const named = proc.regions.get(name);
   if (named !== undefined) return named;
   if (name === '[heap]') {
-    const { startBrk, brk } = brkOf(machine, proc.pid);
+    const { startBrk, brk } = machine.getBrk(proc.pid);
     if (brk <= startBrk) throw new RegionError('[heap] is empty (the program break has not moved)');
     return { addr: startBrk, length: brk - startBrk };
   }

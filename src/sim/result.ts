@@ -9,7 +9,7 @@
  * not apply to a policy (no swap device, no KSM).
  */
 import type { SmapsRollup } from '../mm/types.js';
-import type { CostOpName } from './cost.js';
+import type { CostOpName } from '../mm/cost.js';
 import type { KsmCounters, SwapCounters } from './mechanisms.js';
 import type { KsmPolicy, SwapPolicy } from './policy.js';
 import type { HeapOptions } from './heap-model.js';

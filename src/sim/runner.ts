@@ -10,13 +10,13 @@
  * ScenarioError naming the step by its JSON path.
  */
 import { PagestackError, ScenarioError, SimulationError } from '../errors.js';
-import type { ExecPlan } from '../loader/plan.js';
+import type { ExecPlan } from '../abi/exec-plan.js';
 import { Machine } from '../mm/machine.js';
 import { AccessContext } from './access-steps.js';
-import type { CostTable } from './cost.js';
+import type { CostTable } from '../mm/cost.js';
 import { MachineHeapHost } from './heap-host.js';
 import { heapModel, type HeapAllocator } from './heap-model.js';
-import { attachPolicy, heapMissing, machinePolicyOptions, type PolicyRuntime } from './mechanisms.js';
+import { attachPolicy, machinePolicyOptions, type PolicyRuntime } from './mechanisms.js';
 import type { PolicySet } from './policy.js';
 import type { Program, ProgramSet } from './programs.js';
 import { RegionError, targetSpan, type Range, type RegionSource } from './regions.js';
@@ -55,7 +55,7 @@ export function runPolicy(scenario: Scenario, programs: ProgramSet, opened: Read
     costs: options.costTable,
   });
   // The Machine charges every fault, copy, hash, compression and disk transfer to its own ledger.
-  const cost = machine.core.cost;
+  const cost = machine.cost;
   const runtime = attachPolicy(machine, policy);
   const run = new PolicyRun(scenario, programs, opened, policy, machine, runtime);
 
@@ -113,7 +113,7 @@ export class PolicyRun {
 
   /** Records frames (and swap) after a step; every step updates the peak, `keep` adds a sample. */
   sample(stepsDone: number, keep: boolean): void {
-    const used = this.machine.core.frames.used;
+    const used = this.machine.framesUsed;
     if (used > this.framesPeak) this.framesPeak = used;
     if (!keep) return;
     const s = this.series;
@@ -247,8 +247,6 @@ export class PolicyRun {
 
   private heapStep(step: Extract<Step, { op: 'malloc' | 'calloc' | 'realloc' | 'free' | 'mallopt' | 'malloc_trim' }>): void {
     const p = this.proc(step.proc);
-    const missing = heapMissing();
-    if (missing !== undefined || heapModel === undefined) throw new RegionError(missing ?? 'no heap model');
     if (p.heap === null) {
       if (p.heapInherited) throw new RegionError(`the heap model (${heapModel.name}) cannot copy an allocator across fork, so "${p.name}" cannot use its heap`);
       // A fresh allocator in a process whose break has moved would not know the heap: exec'd processes only.

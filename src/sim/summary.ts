@@ -3,7 +3,7 @@
  * the step that ran out of frames) into the plain PolicyResult document.
  */
 import type { Machine } from '../mm/machine.js';
-import type { CostAccumulator } from './cost.js';
+import type { CostAccumulator } from '../mm/cost.js';
 import type { PolicyRuntime } from './mechanisms.js';
 import type { PolicySet } from './policy.js';
 import type { HeapSummary, Outcome, PolicyResult, ProcessResult } from './result.js';
@@ -39,7 +39,7 @@ export function summarize({ machine, policy, outcome, run, cost, runtime }: Summ
       callocMode: policy.callocMode,
       malloc: policy.malloc ?? null,
       frameLimit: policy.frameLimit ?? run.scenario.machine.frameLimit,
-      keepPageCache: machine.core.keepPageCache,
+      keepPageCache: machine.keepPageCache,
       swap: policy.swap,
       dedupFirst: policy.dedupFirst,
       mergeOnRestore: policy.mergeOnRestore,

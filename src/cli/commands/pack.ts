@@ -10,6 +10,7 @@ interface PackFlags {
   output?: string;
   pageSize: string;
   codec: string;
+  level?: string;
   maxSize?: string;
   threads?: string;
   json?: boolean;
@@ -23,7 +24,8 @@ export function register(program: Command): void {
     .argument('<path...>', 'files and directories, each stored under its own name (symlinks are stored, never followed)')
     .option('-o, --output <file>', 'the container to write (written to a temporary file, renamed when complete)')
     .option('-p, --page-size <bytes>', 'page size: 4096, 16384 or 65536 (or 4K, 16K, 64K)', '4096')
-    .option('--codec <name>', "'lz4': pages LZ4-compressed when that saves space; 'none': raw, page-aligned pages a loader can mmap", 'lz4')
+    .option('--codec <name>', "'lz4': pages LZ4-compressed when that saves space; 'zstd': one zstd frame per page (smaller, slower); 'none': raw, page-aligned pages a loader can mmap", 'lz4')
+    .option('--level <n>', 'zstd compression level, 1..19 (default 3); only with --codec zstd')
     .option('--max-size <bytes>', 'fail (exit 1, no output written) when the container would be larger than this (e.g. 200M)')
     .option('--threads <n>', 'compression worker threads (default: one per CPU, at most 4; 0 for inputs under 8 MiB)')
     .option('--json', 'print the summary as JSON')
@@ -34,6 +36,7 @@ export function register(program: Command): void {
 Examples:
   pagestack pack samples/bin -o samples.pgs
   SOURCE_DATE_EPOCH=1700000000 pagestack pack build/bin build/lib -o image.pgs --max-size 200M --quiet
+  pagestack pack --codec zstd --level 3 /usr/bin -o usr-bin.pgs
   pagestack pack --codec none --page-size 64K rootfs -o rootfs.pgs
 
 Same input, same bytes: the walk is sorted and nothing depends on the clock;
@@ -42,9 +45,11 @@ SOURCE_DATE_EPOCH clamps later mtimes to it.`,
     .action(async (paths: string[], flags: PackFlags) => {
       const { pack } = await import('../../container/index.js');
       const { formatPackSummary, parseByteSize, sourceDateEpoch } = await import('../../container/text.js');
-      const { parsePageSize } = await import('../../scan/pagesize.js');
+      const { parsePageSize } = await import('../../abi/page-size.js');
       if (!flags.output) throw new UsageError('pack needs an output file: -o OUT');
-      if (flags.codec !== 'lz4' && flags.codec !== 'none') throw new UsageError(`--codec must be 'lz4' or 'none', not '${flags.codec}'`);
+      if (flags.codec !== 'lz4' && flags.codec !== 'zstd' && flags.codec !== 'none') throw new UsageError(`--codec must be 'lz4', 'zstd' or 'none', not '${flags.codec}'`);
+      if (flags.level !== undefined && flags.codec !== 'zstd') throw new UsageError(`--level applies to --codec zstd only, not '${flags.codec}'`);
+      if (flags.level !== undefined && !/^\d+$/.test(flags.level)) throw new UsageError(`--level must be an integer from 1 to 19, not '${flags.level}'`);
       const threads = flags.threads === undefined ? undefined : threadCount(flags.threads);
       const controller = new AbortController();
       const interrupt = (): void => controller.abort();
@@ -55,6 +60,7 @@ SOURCE_DATE_EPOCH clamps later mtimes to it.`,
         const summary = await pack(paths, flags.output, {
           pageSize: parsePageSize(flags.pageSize),
           codec: flags.codec,
+          ...(flags.level === undefined ? {} : { level: Number(flags.level) }),
           maxSize: flags.maxSize === undefined ? undefined : parseByteSize('--max-size', flags.maxSize),
           sourceDateEpoch: sourceDateEpoch(),
           threads,

@@ -7,7 +7,7 @@ import type { CostAccumulator } from '../cost.js';
 import type { PageHash64 } from '../../scan/hash.js';
 import { DedupFirstSwap } from './dedup-first.js';
 import { DiskSwap } from './disk.js';
-import { Lz4Codec } from '../../container/codec/lz4.js';
+import { Lz4Codec } from '../../codec/lz4.js';
 import type { PageCodec, SwapBackend, SwapBackendName } from './types.js';
 import { ZramSwap, type ZramOptions } from './zram.js';
 import { ZswapSwap, type ZswapOptions } from './zswap.js';
@@ -19,7 +19,6 @@ export { ZswapSwap, type ZswapOptions, type ZswapStats, type ZswapSameFilled, ty
 export type { SwapLayerStats, SwapLayerOptions } from './swap-layer.js';
 export { DedupFirstSwap, type DedupFirstOptions } from './dedup-first.js';
 export { ZsPool, sizeClasses, hugeClassSize, ZS_HANDLE_SIZE } from './zsmalloc.js';
-export { Lz4jsPageCodec } from './lz4js-codec.js';
 export { SameFilledScanner, fillPage } from './same-filled.js';
 
 /**
@@ -28,7 +27,8 @@ export { SameFilledScanner, fillPage } from './same-filled.js';
  * kernel's lib/lz4 LZ4_compress_fast (acceleration 1), so compressed
  * lengths, and with them compr_data_size and zsmalloc's size classes, are
  * the kernel's (test/codec-kernel-lz4.test.ts compares them with a real
- * zram device). Lz4jsPageCodec stays available for comparisons.
+ * zram device). getCodec('lz4js') gives lz4js for
+ * comparisons.
  */
 export function defaultPageCodec(): PageCodec {
   return new Lz4Codec();

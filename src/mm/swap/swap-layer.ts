@@ -15,7 +15,8 @@ import { InternalError } from '../../errors.js';
 import { CostAccumulator, CostOp } from '../cost.js';
 import { SameFilledScanner } from './same-filled.js';
 import { SwapMap } from './swap-map.js';
-import { NO_SLOT, checkPageSize, type SwapBackend, type SwapBackendName, type SwapStats } from './types.js';
+import { checkPageSize } from '../../abi/page-size.js';
+import { NO_SLOT, type SwapBackend, type SwapBackendName, type SwapStats } from './types.js';
 
 /** The swap layer's counters, in every back end's stats. */
 export type SwapLayerStats = {

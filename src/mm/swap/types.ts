@@ -15,6 +15,8 @@
  */
 import type { CostAccumulator } from '../cost.js';
 
+export type { PageCodec } from '../../codec/index.js';
+
 export type SwapBackendName = 'disk' | 'zram' | 'zswap';
 
 /** What store() returns when the device refuses the page (full, or zram's mem_limit). */
@@ -44,29 +46,4 @@ export interface SwapBackend {
   /** Pages of RAM the back end holds now (zsmalloc pages for zram and zswap, 0 for disk). */
   ramPages(): number;
   stats(): SwapStats;
-}
-
-/**
- * A page compressor, as the project's codec (src/container/codec) exposes
- * it. compress() writes into `dst` (at least lz4CompressBound(src.length)
- * bytes) and returns the compressed length; decompress() throws unless the
- * output is exactly dst.length bytes.
- */
-export interface PageCodec {
-  readonly name: string;
-  compress(src: Uint8Array, dst: Uint8Array): number;
-  decompress(src: Uint8Array, dst: Uint8Array): void;
-}
-
-/** LZ4_COMPRESSBOUND from lz4.h: the largest block `n` input bytes can compress to. */
-export function lz4CompressBound(n: number): number {
-  return n + Math.floor(n / 255) + 16;
-}
-
-/** Checks a page size is a power of two in 4 KiB..64 KiB (the sizes Linux supports on its architectures). */
-export function checkPageSize(pageSize: number): number {
-  if (!Number.isInteger(pageSize) || pageSize < 4096 || pageSize > 65536 || (pageSize & (pageSize - 1)) !== 0) {
-    throw new RangeError(`page size must be a power of two from 4096 to 65536, not ${pageSize}`);
-  }
-  return pageSize;
 }

@@ -28,7 +28,7 @@ import { CostOp } from '../cost.js';
 import { fillPage } from './same-filled.js';
 import { SwapLayer, type SwapLayerOptions, type SwapLayerStats } from './swap-layer.js';
 import { growInt32, growUint32, growUint8 } from './swap-map.js';
-import { lz4CompressBound, type PageCodec } from './types.js';
+import { compressBound, type PageCodec } from '../../codec/index.js';
 import { ZS_NO_HANDLE, ZsPool } from './zsmalloc.js';
 
 export interface ZramOptions extends SwapLayerOptions {
@@ -97,7 +97,7 @@ export class ZramSwap extends SwapLayer {
     this.pool = new ZsPool(this.pageSize, options.chainSize ?? 8);
     const limit = options.memLimitBytes ?? 0;
     this.limitPages = Math.ceil(limit / this.pageSize);
-    this.compressed = new Uint8Array(lz4CompressBound(this.pageSize));
+    this.compressed = new Uint8Array(compressBound(this.pageSize));
     const n = this.map.length;
     this.handle = new Int32Array(n).fill(ZS_NO_HANDLE);
     this.objSize = new Int32Array(n);

@@ -50,7 +50,7 @@ import { fillPage } from './same-filled.js';
 import { SwapDisk } from './swap-disk.js';
 import { SwapLayer, type SwapLayerOptions, type SwapLayerStats } from './swap-layer.js';
 import { growInt32, growUint32, growUint8 } from './swap-map.js';
-import { lz4CompressBound, type PageCodec } from './types.js';
+import { compressBound, type PageCodec } from '../../codec/index.js';
 import { ZsPool } from './zsmalloc.js';
 
 export type ZswapSameFilled = 'zeromap' | 'same-filled' | 'none';
@@ -160,7 +160,7 @@ export class ZswapSwap extends SwapLayer {
     this.acceptThresholdPercent = percent('accept_threshold_percent', options.acceptThresholdPercent ?? 90);
     if (!(this.totalRamPages >= 0)) throw new RangeError(`totalRamPages must be >= 0, not ${this.totalRamPages}`);
     this.disk = new SwapDisk(this.pageSize, this.cost);
-    this.compressed = new Uint8Array(lz4CompressBound(this.pageSize));
+    this.compressed = new Uint8Array(compressBound(this.pageSize));
     this.bounce = new Uint8Array(this.pageSize);
     const n = this.map.length;
     this.entry = new Int32Array(n).fill(NOT_STORED);

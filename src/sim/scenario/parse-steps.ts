@@ -4,7 +4,7 @@
  * their `{i}` templates substituted. The result is the flat list of steps
  * the runner executes.
  */
-import { PROT_EXEC, PROT_READ, PROT_WRITE } from '../../loader/plan.js';
+import { PROT_EXEC, PROT_READ, PROT_WRITE } from '../../abi/exec-plan.js';
 import { TASK_SIZE } from '../../mm/vma-ops.js';
 import { array, boolean, describeValue, integer, object, oneOf, onlyKeys, required, string, type Json, type JsonObject, type JsonPath } from './check.js';
 import { TARGET_FIELDS, parseData, parseTarget } from './parse-data.js';

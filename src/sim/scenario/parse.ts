@@ -10,7 +10,7 @@ import * as fs from 'node:fs';
 import * as nodePath from 'node:path';
 import { PagestackError, ScenarioError, fsError } from '../../errors.js';
 import { MAX_FRAME } from '../../mm/pte.js';
-import { COST_OP_NAMES, DOCUMENTED_COSTS, withOverrides, type CostOpName, type CostOverrides } from '../cost.js';
+import { COST_OP_NAMES, DOCUMENTED_COSTS, withOverrides, type CostOpName, type CostOverrides } from '../../mm/cost.js';
 import { KSM_DEFAULTS, CALLOC_MODE_NAMES, PAGE_CACHE_NAMES, SWAP_BACKEND_NAMES, defaultPolicy, type PolicySet, type SwapPolicy } from '../policy.js';
 import { ProgramSet, type Program } from '../programs.js';
 import type { HeapOptions } from '../heap-model.js';

@@ -5,7 +5,7 @@
  * it came from. Sizes and addresses are bytes; names are checked to refer to
  * something that exists at that point of the run.
  */
-import type { CostOverrides } from '../cost.js';
+import type { CostOverrides } from '../../mm/cost.js';
 import type { PolicySet } from '../policy.js';
 import type { JsonPath } from './check.js';
 
