@@ -28,7 +28,8 @@ import { repeatsOneWord } from './swap-helpers.js';
 function whyNot(): string | undefined {
   if (process.env.PAGESTACK_NO_KERNEL_TESTS) return 'PAGESTACK_NO_KERNEL_TESTS is set';
   if (process.getuid?.() !== 0) return 'not running as root';
-  if (!existsSync('/sys/class/zram-control/hot_add')) return 'zram is not loaded (no /sys/class/zram-control; modprobe zram)';
+  if (!existsSync('/sys/class/zram-control/hot_add'))
+    return 'zram is not loaded (no /sys/class/zram-control; modprobe zram)';
   if (spawnSync('python3', ['--version']).status !== 0) return 'python3 is missing';
   return undefined;
 }
@@ -107,7 +108,10 @@ describe.skipIf(reason !== undefined)("LZ4 compressed lengths against the runnin
     ];
     const file = join(tmp, 'pages.bin');
     writeFileSync(file, Buffer.concat(pages));
-    const r = spawnSync('python3', ['-c', KERNEL_LENGTHS, file, ...(hasLiblz4 ? ['liblz4'] : [])], { encoding: 'utf8', maxBuffer: 1 << 26 });
+    const r = spawnSync('python3', ['-c', KERNEL_LENGTHS, file, ...(hasLiblz4 ? ['liblz4'] : [])], {
+      encoding: 'utf8',
+      maxBuffer: 1 << 26,
+    });
     if (r.status === 3) {
       console.warn(`codec-kernel-lz4: skipped: ${r.stderr.trim()}`);
       ctx.skip();
@@ -144,7 +148,9 @@ describe.skipIf(reason !== undefined)("LZ4 compressed lengths against the runnin
       const differ = lib.filter((n, i) => n !== ours[i]).length;
       note = `; liblz4 LZ4_compress_default differs from the kernel on ${differ} of ${pages.length} pages`;
     }
-    console.log(`codec-kernel-lz4: ${compared} compressed pages equal the kernel's length, ${pages.length - compared} same-filled or huge${note}`);
+    console.log(
+      `codec-kernel-lz4: ${compared} compressed pages equal the kernel's length, ${pages.length - compared} same-filled or huge${note}`,
+    );
   });
 
   it("is zram's and zswap's default compressor, and the container's lz4", () => {

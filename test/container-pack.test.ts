@@ -203,7 +203,9 @@ describe('the CLI commands', () => {
     expect(stderr).toMatch(/^pagestack: pack: .*--max-size 10240 bytes\n$/);
     expect(await run('pack', SAMPLES)).toBe(2);
     expect(await run('pack', SAMPLES, '-o', out, '--page-size', '8K')).toBe(2);
-    expect(await run('pack', SAMPLES, '-o', out, '--codec', 'zstd')).toBe(2);
+    expect(await run('pack', SAMPLES, '-o', out, '--codec', 'brotli')).toBe(2);
+    expect(await run('pack', SAMPLES, '-o', out, '--codec', 'zstd', '--level', '99')).toBe(2);
+    expect(stderr).toMatch(/^pagestack: pack: zstd level must be an integer from 1 to 19, not 99\n$/);
     expect(await run('pack', SAMPLES, '-o', out, '--max-size', 'big')).toBe(2);
     expect(await run('verify', path.join(work, 'absent.pgs'))).toBe(1);
     expect(stderr).toMatch(/^pagestack: verify: .*absent\.pgs: no such file or directory\n$/);

@@ -25,10 +25,14 @@ const SAMPLES = path.join(ROOT, 'samples/bin');
 const CLI = path.join(ROOT, 'bin/pagestack.js');
 const hasZstd = spawnSync('zstd', ['--version']).status === 0;
 const hasPython = spawnSync('python3', ['--version']).status === 0;
-const hasDist = fs.existsSync(path.join(ROOT, 'dist/container/compress-worker.js')) && fs.existsSync(path.join(ROOT, 'dist/codec/zstd.js'));
-if (!hasZstd) console.warn('container-zstd: zstd CLI not found (apt-get install zstd): the native zstd checks are skipped');
+const hasDist =
+  fs.existsSync(path.join(ROOT, 'dist/container/compress-worker.js')) &&
+  fs.existsSync(path.join(ROOT, 'dist/codec/zstd.js'));
+if (!hasZstd)
+  console.warn('container-zstd: zstd CLI not found (apt-get install zstd): the native zstd checks are skipped');
 if (!hasPython) console.warn('container-zstd: python3 not found: the independent-reader check is skipped');
-if (!hasDist) console.warn('container-zstd: dist/ has no compiled zstd codec (run npm run build): the CLI checks are skipped');
+if (!hasDist)
+  console.warn('container-zstd: dist/ has no compiled zstd codec (run npm run build): the CLI checks are skipped');
 
 let work: string;
 let out: string;
@@ -87,48 +91,64 @@ describe('zstd containers', () => {
     c.close();
     expect(frames.length).toBeGreaterThan(100);
     // Frame by frame for a few (each alone is a complete zstd stream), all at once for the rest.
-    for (let i = 0; i < 5; i++) expect(execFileSync('zstd', ['-d', '-c', '-q'], { input: frames[i] }).equals(Buffer.from(pages[i]!))).toBe(true);
+    for (let i = 0; i < 5; i++)
+      expect(execFileSync('zstd', ['-d', '-c', '-q'], { input: frames[i] }).equals(Buffer.from(pages[i]!))).toBe(true);
     const decoded = execFileSync('zstd', ['-d', '-c', '-q'], { input: Buffer.concat(frames), maxBuffer: 1 << 28 });
     expect(decoded.equals(Buffer.concat(pages))).toBe(true);
   });
 
   it.skipIf(!hasPython || !hasZstd)('are read by the independent Python reader (FORMAT.md) with the zstd CLI', () => {
-    const manifest = JSON.parse(execFileSync('python3', [path.join(ROOT, 'test/fixtures/container/read_container.py'), out], { encoding: 'utf8', maxBuffer: 1 << 26 })) as {
+    const manifest = JSON.parse(
+      execFileSync('python3', [path.join(ROOT, 'test/fixtures/container/read_container.py'), out], {
+        encoding: 'utf8',
+        maxBuffer: 1 << 26,
+      }),
+    ) as {
       entries: Array<{ path: string; kind: string; sha256?: string }>;
     };
     const original = snapshot(SAMPLES);
     for (const e of manifest.entries.filter((x) => x.kind === 'regular')) {
       expect(e.sha256, e.path).toBe(original.get(e.path.replace(/^bin\//, ''))!.sha256);
     }
-    expect(manifest.entries.filter((x) => x.kind === 'regular')).toHaveLength([...original.values()].filter((o) => o.kind === 'file').length);
+    expect(manifest.entries.filter((x) => x.kind === 'regular')).toHaveLength(
+      [...original.values()].filter((o) => o.kind === 'file').length,
+    );
   });
 
-  it.skipIf(!hasDist)('are read by ls, cat, verify, load and report, and come out the same whatever the thread count', () => {
-    const one = path.join(work, 't0.pgs');
-    const two = path.join(work, 't2.pgs');
-    expect(cli(['pack', SAMPLES, '-o', one, '--codec', 'zstd', '--threads', '0', '-q']).status).toBe(0);
-    expect(cli(['pack', SAMPLES, '-o', two, '--codec', 'zstd', '--threads', '2', '-q']).status).toBe(0);
-    expect(fs.readFileSync(one).equals(fs.readFileSync(two))).toBe(true);
-    expect(fs.readFileSync(one).equals(fs.readFileSync(out))).toBe(true);
+  it.skipIf(!hasDist)(
+    'are read by ls, cat, verify, load and report, and come out the same whatever the thread count',
+    () => {
+      const one = path.join(work, 't0.pgs');
+      const two = path.join(work, 't2.pgs');
+      expect(cli(['pack', SAMPLES, '-o', one, '--codec', 'zstd', '--threads', '0', '-q']).status).toBe(0);
+      expect(cli(['pack', SAMPLES, '-o', two, '--codec', 'zstd', '--threads', '2', '-q']).status).toBe(0);
+      expect(fs.readFileSync(one).equals(fs.readFileSync(two))).toBe(true);
+      expect(fs.readFileSync(one).equals(fs.readFileSync(out))).toBe(true);
 
-    const ls = cli(['ls', one]);
-    expect(ls.status, ls.stderr).toBe(0);
-    expect(ls.stdout).toMatch(/zstd/);
-    const member = fs.readdirSync(SAMPLES).sort()[0]!;
-    const cat = spawnSync(process.execPath, [CLI, 'cat', one, `bin/${member}`], { maxBuffer: 1 << 26 });
-    expect(cat.status, cat.stderr.toString()).toBe(0);
-    expect(cat.stdout.equals(fs.readFileSync(path.join(SAMPLES, member)))).toBe(true);
-    const v = cli(['verify', one]);
-    expect(v.status, v.stderr).toBe(0);
-    const load = cli(['load', one, '--procs', '2']);
-    expect(load.status, load.stderr).toBe(0);
-    const report = cli(['report', one, '-o', path.join(work, 'r.html')]);
-    expect(report.status, report.stderr).toBe(0);
-    expect(fs.statSync(path.join(work, 'r.html')).size).toBeGreaterThan(1000);
-  });
+      const ls = cli(['ls', one]);
+      expect(ls.status, ls.stderr).toBe(0);
+      expect(ls.stdout).toMatch(/zstd/);
+      const member = fs.readdirSync(SAMPLES).sort()[0]!;
+      const cat = spawnSync(process.execPath, [CLI, 'cat', one, `bin/${member}`], { maxBuffer: 1 << 26 });
+      expect(cat.status, cat.stderr.toString()).toBe(0);
+      expect(cat.stdout.equals(fs.readFileSync(path.join(SAMPLES, member)))).toBe(true);
+      const v = cli(['verify', one]);
+      expect(v.status, v.stderr).toBe(0);
+      const load = cli(['load', one, '--procs', '2']);
+      expect(load.status, load.stderr).toBe(0);
+      const report = cli(['report', one, '-o', path.join(work, 'r.html')]);
+      expect(report.status, report.stderr).toBe(0);
+      expect(fs.statSync(path.join(work, 'r.html')).size).toBeGreaterThan(1000);
+    },
+  );
 
   it.skipIf(!hasDist)('refuse --level without --codec zstd, and levels outside 1..19, in one line', () => {
-    for (const args of [['--level', '3'], ['--codec', 'zstd', '--level', '0'], ['--codec', 'zstd', '--level', '20'], ['--codec', 'zstd', '--level', 'x']]) {
+    for (const args of [
+      ['--level', '3'],
+      ['--codec', 'zstd', '--level', '0'],
+      ['--codec', 'zstd', '--level', '20'],
+      ['--codec', 'zstd', '--level', 'x'],
+    ]) {
       const r = cli(['pack', SAMPLES, '-o', path.join(work, 'bad.pgs'), ...args]);
       expect(r.status, args.join(' ')).toBe(2);
       expect(r.stderr.trim().split('\n')).toHaveLength(1);
@@ -141,7 +161,9 @@ describe('zstd containers', () => {
 describe('damage in zstd pages', () => {
   it('is caught by the stored checksum when a byte of a frame flips', async () => {
     const c = await openContainer(out);
-    const info = Array.from({ length: c.storedPageCount }, (_, i) => c.storedPageInfo(i + 1)).find((p) => p.codec === 'zstd')!;
+    const info = Array.from({ length: c.storedPageCount }, (_, i) => c.storedPageInfo(i + 1)).find(
+      (p) => p.codec === 'zstd',
+    )!;
     c.close();
     const bad = path.join(work, 'flipped.pgs');
     const bytes = fs.readFileSync(out);
@@ -167,7 +189,12 @@ describe('damage in zstd pages', () => {
       ['flipped content', Uint8Array.from(frame, (b, i) => (i === frame.length - 4 ? b ^ 0x55 : b))],
     ];
     for (const [name, stored] of variants) {
-      const bytes = await buildContainer({ requiredFlags: 2n, pages: [{ stored, decoded: page }], shareMap: [1], files: [{ path: 'f', kind: KIND.regular, size: 4096 }] });
+      const bytes = await buildContainer({
+        requiredFlags: 2n,
+        pages: [{ stored, decoded: page }],
+        shareMap: [1],
+        files: [{ path: 'f', kind: KIND.regular, size: 4096 }],
+      });
       const file = path.join(work, `${name.replace(/ /g, '-')}.pgs`);
       fs.writeFileSync(file, bytes);
       const c = await openContainer(file);
@@ -179,7 +206,9 @@ describe('damage in zstd pages', () => {
       }
       c.close();
       expect(err, name).toBeInstanceOf(ContainerError);
-      expect(['E_ZSTD', 'E_CHECKSUM'], `${name}: ${(err as ContainerError).message}`).toContain((err as ContainerError).code);
+      expect(['E_ZSTD', 'E_CHECKSUM'], `${name}: ${(err as ContainerError).message}`).toContain(
+        (err as ContainerError).code,
+      );
       expect((err as ContainerError).message, name).toContain(file);
     }
   });
@@ -188,7 +217,11 @@ describe('damage in zstd pages', () => {
     await loadCodec('zstd');
     const codec: PageCodec = getCodec('zstd');
     const rand = xorshift(2024);
-    const pages = [runPage(0), new Uint8Array(4096).map(() => rand() & 0x0f), fs.readFileSync(path.join(SAMPLES, fs.readdirSync(SAMPLES).sort()[0]!)).subarray(0, 4096)];
+    const pages = [
+      runPage(0),
+      new Uint8Array(4096).map(() => rand() & 0x0f),
+      fs.readFileSync(path.join(SAMPLES, fs.readdirSync(SAMPLES).sort()[0]!)).subarray(0, 4096),
+    ];
     const dst = new Uint8Array(8192);
     let refused = 0;
     let decoded = 0;
@@ -197,7 +230,7 @@ describe('damage in zstd pages', () => {
       for (let trial = 0; trial < 400; trial++) {
         const bad = frame.slice();
         const flips = 1 + (rand() % 3);
-        for (let f = 0; f < flips; f++) bad[rand() % bad.length]! ^= 1 << rand() % 8;
+        for (let f = 0; f < flips; f++) bad[rand() % bad.length]! ^= 1 << (rand() % 8);
         const cut = trial % 5 === 0 ? bad.subarray(0, rand() % bad.length) : bad;
         const outPage = new Uint8Array(4096);
         try {
@@ -211,6 +244,8 @@ describe('damage in zstd pages', () => {
       }
     }
     expect(refused).toBeGreaterThan(0);
-    console.log(`container-zstd: ${refused} mutated frames refused, ${decoded} decoded to a page (the page checksum catches those)`);
+    console.log(
+      `container-zstd: ${refused} mutated frames refused, ${decoded} decoded to a page (the page checksum catches those)`,
+    );
   });
 });

@@ -80,4 +80,3 @@ export function collectPages(files: string[], maxBytes: number, allPages: boolea
   }
   return Buffer.concat(chunks);
 }
-

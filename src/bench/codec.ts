@@ -88,7 +88,11 @@ function nativeBench(file: string, frame: string): NativeResult | string {
   if (typeof lz4 === 'string') return lz4;
   const size = Number(readFileSync(file).length);
   const userSeconds = (command: string): number | undefined => {
-    const t = spawnSync('bash', ['-c', `TIMEFORMAT=%3U; { time ${command} >/dev/null 2>&1; } 2>&1`, 'bench', file, frame], { encoding: 'latin1' });
+    const t = spawnSync(
+      'bash',
+      ['-c', `TIMEFORMAT=%3U; { time ${command} >/dev/null 2>&1; } 2>&1`, 'bench', file, frame],
+      { encoding: 'latin1' },
+    );
     const seconds = Number(t.stdout.trim().split('\n').pop());
     return t.status === 0 && seconds > 0 ? seconds : undefined;
   };
@@ -114,7 +118,8 @@ export async function run(args: string[]): Promise<void> {
   });
   const maxBytes = Number(values['max-mb']) * 1e6;
   const rounds = Number(values.rounds);
-  if (!(maxBytes >= PAGE_SIZE) || !Number.isInteger(rounds) || rounds < 1) throw new UsageError('--max-mb must be a number of MB and --rounds a positive integer');
+  if (!(maxBytes >= PAGE_SIZE) || !Number.isInteger(rounds) || rounds < 1)
+    throw new UsageError('--max-mb must be a number of MB and --rounds a positive integer');
 
   const files = filesOf(positionals);
   if (files.length === 0) throw new UsageError('no input files (give a file or a directory of ELF files)');
@@ -125,7 +130,10 @@ export async function run(args: string[]): Promise<void> {
   const what = values['all-pages'] ? 'pages' : 'distinct non-zero pages';
   const source = files.length === 1 ? files[0]! : `${files.length} files (${files[0]} ...)`;
   const loadBefore = loadavg()[0]!;
-  if (!values.json) console.log(`codec bench: ${count} ${what} of 4 KiB (${(input.length / 1e6).toFixed(1)} MB) from ${source}; best of ${rounds} rounds\n`);
+  if (!values.json)
+    console.log(
+      `codec bench: ${count} ${what} of 4 KiB (${(input.length / 1e6).toFixed(1)} MB) from ${source}; best of ${rounds} rounds\n`,
+    );
 
   // Blocks and frames by our codecs, checked once, untimed.
   await loadCodec('zstd');
@@ -142,7 +150,8 @@ export async function run(args: string[]): Promise<void> {
     if (Buffer.compare(out, pages[i]!) !== 0) throw new Error(`our LZ4 block of page ${i} does not decode to the page`);
     zstdFrames.push(dst.slice(0, zstd.compress(pages[i]!, dst)));
     zstd.decompress(zstdFrames[i]!, out);
-    if (Buffer.compare(out, pages[i]!) !== 0) throw new Error(`the zstd frame of page ${i} does not decode to the page`);
+    if (Buffer.compare(out, pages[i]!) !== 0)
+      throw new Error(`the zstd frame of page ${i} does not decode to the page`);
   }
   // The container's batch layout: stored pages back to back (raw when the block does not pay).
   const packed = ours.compressPages(input, count, PAGE_SIZE);
@@ -167,7 +176,11 @@ export async function run(args: string[]): Promise<void> {
       step: 'compress',
       family: 'lz4',
       name: 'pagestack lz4, per page (PageCodec)',
-      run: () => sum('pagestack lz4, per page (PageCodec)', pages.map((p) => ours.compress(p, dst))),
+      run: () =>
+        sum(
+          'pagestack lz4, per page (PageCodec)',
+          pages.map((p) => ours.compress(p, dst)),
+        ),
     },
     {
       step: 'compress',
@@ -175,7 +188,10 @@ export async function run(args: string[]): Promise<void> {
       name: 'pagestack lz4, batches in wasm memory',
       run: () => {
         const lengths: number[] = [];
-        for (let at = 0; at < count; at += BATCH) lengths.push(...ours.compressPages(input.subarray(at * PAGE_SIZE), Math.min(BATCH, count - at), PAGE_SIZE).lengths);
+        for (let at = 0; at < count; at += BATCH)
+          lengths.push(
+            ...ours.compressPages(input.subarray(at * PAGE_SIZE), Math.min(BATCH, count - at), PAGE_SIZE).lengths,
+          );
         sum('pagestack lz4, batches in wasm memory', lengths);
       },
     },
@@ -197,7 +213,11 @@ export async function run(args: string[]): Promise<void> {
       step: 'compress',
       family: 'zstd',
       name: 'pagestack zstd level 3 (zstd-wasm)',
-      run: () => sum('pagestack zstd level 3 (zstd-wasm)', pages.map((p) => zstd.compress(p, dst))),
+      run: () =>
+        sum(
+          'pagestack zstd level 3 (zstd-wasm)',
+          pages.map((p) => zstd.compress(p, dst)),
+        ),
     },
     {
       step: 'decode',
@@ -252,14 +272,18 @@ export async function run(args: string[]): Promise<void> {
   let nativeProblem: string | undefined;
   let zstdNative: { compressed: number; compress: number; decode: number } | undefined;
   let zstdProblem: string | undefined;
-  const better = (a: number | undefined, b: number | undefined) => (a === undefined ? b : b === undefined ? a : Math.max(a, b));
+  const better = (a: number | undefined, b: number | undefined) =>
+    a === undefined ? b : b === undefined ? a : Math.max(a, b);
   try {
     for (let round = 0; round < rounds; round++) {
       for (const c of candidates) {
         const t = timed(c.run);
         const key = `${c.step} ${c.name}`;
         const prev = best.get(key) ?? { wall: 0, cpu: 0 };
-        best.set(key, { wall: Math.max(prev.wall, input.length / 1e6 / t.wall), cpu: Math.max(prev.cpu, input.length / 1e6 / t.cpu) });
+        best.set(key, {
+          wall: Math.max(prev.wall, input.length / 1e6 / t.wall),
+          cpu: Math.max(prev.cpu, input.length / 1e6 / t.cpu),
+        });
       }
       const n = nativeBench(pageFile, frameFile);
       if (typeof n === 'string') nativeProblem = n;
@@ -275,7 +299,15 @@ export async function run(args: string[]): Promise<void> {
       }
       const z = cliBench('zstd', ['-b3', `-B${PAGE_SIZE}`, '-i1', pageFile]);
       if (typeof z === 'string') zstdProblem = z;
-      else zstdNative = zstdNative === undefined ? z : { compressed: z.compressed, compress: Math.max(zstdNative.compress, z.compress), decode: Math.max(zstdNative.decode, z.decode) };
+      else
+        zstdNative =
+          zstdNative === undefined
+            ? z
+            : {
+                compressed: z.compressed,
+                compress: Math.max(zstdNative.compress, z.compress),
+                decode: Math.max(zstdNative.decode, z.decode),
+              };
     }
   } finally {
     rmSync(tmp, { recursive: true, force: true });
@@ -301,7 +333,13 @@ export async function run(args: string[]): Promise<void> {
         });
       }
       if (family === 'zstd' && zstdNative !== undefined) {
-        rows.push({ step, family, name: nativeName.zstd, wall: step === 'compress' ? zstdNative.compress : zstdNative.decode, ...(step === 'compress' ? { ratio: zstdNative.compressed / input.length } : {}) });
+        rows.push({
+          step,
+          family,
+          name: nativeName.zstd,
+          wall: step === 'compress' ? zstdNative.compress : zstdNative.decode,
+          ...(step === 'compress' ? { ratio: zstdNative.compressed / input.length } : {}),
+        });
       }
       for (const c of candidates.filter((c) => c.step === step && c.family === family)) {
         rows.push({ step, family, name: c.name, ...best.get(`${step} ${c.name}`)!, ...ratioOf(c.name) });
@@ -311,15 +349,39 @@ export async function run(args: string[]): Promise<void> {
 
   const cores = availableParallelism();
   const load = { before: loadBefore, after: loadavg()[0]! };
-  const peerOf = (row: Row) => rows.find((r) => r.step === row.step && r.family === row.family && r.name === nativeName[row.family!]);
+  const peerOf = (row: Row) =>
+    rows.find((r) => r.step === row.step && r.family === row.family && r.name === nativeName[row.family!]);
   const versus = rows
     .filter((r) => r.name.startsWith('pagestack'))
     .map((r) => {
       const peer = peerOf(r);
-      return { step: r.step, name: r.name, peer: peer?.name, wall: peer ? r.wall / peer.wall : undefined, cpu: peer?.cpu !== undefined && r.cpu !== undefined ? r.cpu / peer.cpu : undefined };
+      return {
+        step: r.step,
+        name: r.name,
+        peer: peer?.name,
+        wall: peer ? r.wall / peer.wall : undefined,
+        cpu: peer?.cpu !== undefined && r.cpu !== undefined ? r.cpu / peer.cpu : undefined,
+      };
     });
   if (values.json) {
-    console.log(JSON.stringify({ pages: count, bytes: input.length, source: files, rounds, cores, load, native: native ?? nativeProblem, zstdNative: zstdNative ?? zstdProblem, rows, versus }, null, 2));
+    console.log(
+      JSON.stringify(
+        {
+          pages: count,
+          bytes: input.length,
+          source: files,
+          rounds,
+          cores,
+          load,
+          native: native ?? nativeProblem,
+          zstdNative: zstdNative ?? zstdProblem,
+          rows,
+          versus,
+        },
+        null,
+        2,
+      ),
+    );
     return;
   }
   if (nativeProblem !== undefined) console.log(`native lz4 skipped: ${nativeProblem}\n`);
@@ -339,7 +401,12 @@ export async function run(args: string[]): Promise<void> {
   }
   console.log('');
   for (const v of versus) {
-    if (v.wall !== undefined) console.log(`${v.step} ${v.name}: ${v.wall.toFixed(2)}x ${v.peer} (wall)${v.cpu === undefined ? '' : `, ${v.cpu.toFixed(2)}x (cpu)`}`);
+    if (v.wall !== undefined)
+      console.log(
+        `${v.step} ${v.name}: ${v.wall.toFixed(2)}x ${v.peer} (wall)${v.cpu === undefined ? '' : `, ${v.cpu.toFixed(2)}x (cpu)`}`,
+      );
   }
-  console.log(`1-minute load average ${load.before.toFixed(2)} before, ${load.after.toFixed(2)} after, on ${cores} cores (above ${cores}, other processes shared the CPUs)`);
+  console.log(
+    `1-minute load average ${load.before.toFixed(2)} before, ${load.after.toFixed(2)} after, on ${cores} cores (above ${cores}, other processes shared the CPUs)`,
+  );
 }

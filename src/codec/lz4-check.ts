@@ -23,7 +23,8 @@ function fail(problem: string, offset: number, expected?: unknown, actual?: unkn
 
 /** An empty output is the one-byte block 0x00, as LZ4_decompress_safe has it. */
 function checkEmptyBlock(src: Uint8Array): void {
-  if (src.length !== 1 || src[0] !== 0) fail('an empty page must be the one-byte block 0x00', 0, '00', Buffer.from(src.subarray(0, 8)).toString('hex'));
+  if (src.length !== 1 || src[0] !== 0)
+    fail('an empty page must be the one-byte block 0x00', 0, '00', Buffer.from(src.subarray(0, 8)).toString('hex'));
 }
 
 /**
@@ -34,9 +35,17 @@ function checkEmptyBlock(src: Uint8Array): void {
 export function checkLz4Block(src: Uint8Array, outputLength: number): void {
   const srcLength = src.length;
   if (srcLength > compressBound(outputLength)) {
-    fail(`block of ${srcLength} bytes is longer than any block for a ${outputLength}-byte page`, 0, `<= ${compressBound(outputLength)}`, srcLength);
+    fail(
+      `block of ${srcLength} bytes is longer than any block for a ${outputLength}-byte page`,
+      0,
+      `<= ${compressBound(outputLength)}`,
+      srcLength,
+    );
   }
-  if (outputLength === 0) return checkEmptyBlock(src);
+  if (outputLength === 0) {
+    checkEmptyBlock(src);
+    return;
+  }
   const lastLiteralsFrom = outputLength - MFLIMIT;
   const matchEndLimit = outputLength - LASTLITERALS;
   let ip = 0;
@@ -67,8 +76,15 @@ export function checkLz4Block(src: Uint8Array, outputLength: number): void {
       if (op !== outputLength) fail(`block decodes to ${op} bytes, expected ${outputLength}`, ip, outputLength, op);
       return;
     }
-    if (op > lastLiteralsFrom) fail(`a match starts within the last ${MFLIMIT} bytes of the page`, ip, `<= ${lastLiteralsFrom}`, op);
-    if (srcLength - ip < MIN_TAIL) fail(`block ends ${srcLength - ip} bytes after literals that are not the last`, ip, `>= ${MIN_TAIL}`, srcLength - ip);
+    if (op > lastLiteralsFrom)
+      fail(`a match starts within the last ${MFLIMIT} bytes of the page`, ip, `<= ${lastLiteralsFrom}`, op);
+    if (srcLength - ip < MIN_TAIL)
+      fail(
+        `block ends ${srcLength - ip} bytes after literals that are not the last`,
+        ip,
+        `>= ${MIN_TAIL}`,
+        srcLength - ip,
+      );
     const offset = src[ip]! | (src[ip + 1]! << 8);
     if (offset === 0) fail('match offset 0', ip);
     if (offset > op) fail(`match offset ${offset} reaches before the start of the page`, ip, `<= ${op}`, offset);

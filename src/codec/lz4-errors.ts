@@ -12,7 +12,12 @@ import { LASTLITERALS, MFLIMIT, compressBound } from './lz4-block.js';
 const MIN_TAIL = 2 + 1 + LASTLITERALS;
 
 function error(problem: string, offset: number, expected?: unknown, actual?: unknown): ContainerError {
-  return new ContainerError('E_LZ4', `LZ4 block: ${problem} (block byte ${offset})`, { field: 'lz4 block', offset, expected, actual });
+  return new ContainerError('E_LZ4', `LZ4 block: ${problem} (block byte ${offset})`, {
+    field: 'lz4 block',
+    offset,
+    expected,
+    actual,
+  });
 }
 
 /**
@@ -22,17 +27,34 @@ function error(problem: string, offset: number, expected?: unknown, actual?: unk
  */
 export function checkBlockLength(src: Uint8Array, dstLength: number): boolean {
   if (src.length > compressBound(dstLength)) {
-    throw error(`block of ${src.length} bytes is longer than any block for a ${dstLength}-byte page`, 0, `<= ${compressBound(dstLength)}`, src.length);
+    throw error(
+      `block of ${src.length} bytes is longer than any block for a ${dstLength}-byte page`,
+      0,
+      `<= ${compressBound(dstLength)}`,
+      src.length,
+    );
   }
   if (dstLength !== 0) return false;
   if (src.length !== 1 || src[0] !== 0) {
-    throw error('an empty page must be the one-byte block 0x00', 0, '00', Buffer.from(src.subarray(0, 8)).toString('hex'));
+    throw error(
+      'an empty page must be the one-byte block 0x00',
+      0,
+      '00',
+      Buffer.from(src.subarray(0, 8)).toString('hex'),
+    );
   }
   return true;
 }
 
 /** The error for a decoder result `kind` (assembly/lz4.ts, E_* constants). */
-export function lz4DecodeError(kind: number, at: number, value: number, decoded: number, srcLength: number, dstLength: number): ContainerError {
+export function lz4DecodeError(
+  kind: number,
+  at: number,
+  value: number,
+  decoded: number,
+  srcLength: number,
+  dstLength: number,
+): ContainerError {
   switch (kind) {
     case 1:
       return error('empty block', at);
@@ -47,7 +69,12 @@ export function lz4DecodeError(kind: number, at: number, value: number, decoded:
     case 6:
       return error(`block decodes to ${value} bytes, expected ${dstLength}`, at, dstLength, value);
     case 7:
-      return error(`a match starts within the last ${MFLIMIT} bytes of the page`, at, `<= ${dstLength - MFLIMIT}`, value);
+      return error(
+        `a match starts within the last ${MFLIMIT} bytes of the page`,
+        at,
+        `<= ${dstLength - MFLIMIT}`,
+        value,
+      );
     case 8:
       return error(`block ends ${value} bytes after literals that are not the last`, at, `>= ${MIN_TAIL}`, value);
     case 9:

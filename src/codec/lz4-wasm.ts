@@ -121,7 +121,8 @@ export class Lz4Wasm {
   compress(src: Uint8Array, dst: Uint8Array): number {
     const n = src.length;
     const bound = compressBound(n);
-    if (dst.length < bound) throw new InternalError(`LZ4 encoder: output buffer of ${dst.length} bytes is below the bound ${bound}`);
+    if (dst.length < bound)
+      throw new InternalError(`LZ4 encoder: output buffer of ${dst.length} bytes is below the bound ${bound}`);
     this.layout(n, bound + 8);
     this.u8.set(src, this.inPtr);
     const length = this.x.compress(this.inPtr, n, this.outPtr);
@@ -136,7 +137,8 @@ export class Lz4Wasm {
    */
   compressPages(pages: Uint8Array, count: number, pageSize: number): PackedPages {
     const inBytes = count * pageSize;
-    if (pages.length < inBytes) throw new InternalError(`compressPages: ${pages.length} bytes hold fewer than ${count} pages of ${pageSize}`);
+    if (pages.length < inBytes)
+      throw new InternalError(`compressPages: ${pages.length} bytes hold fewer than ${count} pages of ${pageSize}`);
     const blockBytes = align64(inBytes + compressBound(pageSize) - pageSize + 8);
     this.layout(inBytes, blockBytes + count * 4);
     this.u8.set(pages.subarray(0, inBytes), this.inPtr);
@@ -177,7 +179,14 @@ export class Lz4Wasm {
     const kind = this.x.decodePacked(this.inPtr, lengthsPtr, count, pageSize, this.outPtr);
     if (kind !== 0) {
       const page = this.x.errorPage.value as number;
-      const cause = lz4DecodeError(kind, this.x.errorOffset.value as number, this.x.errorValue.value as number, this.x.errorDecoded.value as number, lengths[page]!, pageSize);
+      const cause = lz4DecodeError(
+        kind,
+        this.x.errorOffset.value as number,
+        this.x.errorValue.value as number,
+        this.x.errorDecoded.value as number,
+        lengths[page]!,
+        pageSize,
+      );
       throw new Lz4PageError(page, cause);
     }
     return this.u8.subarray(this.outPtr, this.outPtr + count * pageSize);
@@ -196,7 +205,14 @@ export class Lz4Wasm {
     u8.set(src, this.inPtr);
     const kind = this.x.decode(this.inPtr, srcLength, this.outPtr, dstLength);
     if (kind !== 0) {
-      throw lz4DecodeError(kind, this.x.errorOffset.value as number, this.x.errorValue.value as number, this.x.errorDecoded.value as number, srcLength, dstLength);
+      throw lz4DecodeError(
+        kind,
+        this.x.errorOffset.value as number,
+        this.x.errorValue.value as number,
+        this.x.errorDecoded.value as number,
+        srcLength,
+        dstLength,
+      );
     }
     dst.set(u8.subarray(this.outPtr, this.outPtr + dstLength));
   }
@@ -220,5 +236,6 @@ let shared: Lz4Wasm | undefined;
 
 /** Decodes the LZ4 block src into exactly dst.length bytes with a module-wide codec; throws ContainerError 'E_LZ4' otherwise. */
 export function decodeLz4Block(src: Uint8Array, dst: Uint8Array): void {
-  (shared ??= new Lz4Wasm()).decompress(src, dst);
+  if (shared === undefined) shared = new Lz4Wasm();
+  shared.decompress(src, dst);
 }

@@ -16,7 +16,12 @@ export const ZSTD_MAGIC = 0xfd2fb528;
 const BLOCK_SIZE_MAX = 128 * 1024;
 
 function fail(problem: string, offset: number, expected?: unknown, actual?: unknown): never {
-  throw new ContainerError('E_ZSTD', `zstd frame: ${problem} (frame byte ${offset})`, { field: 'zstd frame', offset, expected, actual });
+  throw new ContainerError('E_ZSTD', `zstd frame: ${problem} (frame byte ${offset})`, {
+    field: 'zstd frame',
+    offset,
+    expected,
+    actual,
+  });
 }
 
 /** Checks that src is exactly one zstd frame declaring pageSize bytes of content; throws ContainerError 'E_ZSTD'. */
@@ -24,7 +29,13 @@ export function checkZstdFrame(src: Uint8Array, pageSize: number): void {
   const n = src.length;
   if (n < 4 + 1 + 3) fail(`${n} bytes is shorter than any frame`, 0, '>= 8', n);
   const magic = (src[0]! | (src[1]! << 8) | (src[2]! << 16) | (src[3]! << 24)) >>> 0;
-  if (magic !== ZSTD_MAGIC) fail(`magic ${magic.toString(16).padStart(8, '0')} is not a zstd frame's`, 0, ZSTD_MAGIC.toString(16), magic.toString(16));
+  if (magic !== ZSTD_MAGIC)
+    fail(
+      `magic ${magic.toString(16).padStart(8, '0')} is not a zstd frame's`,
+      0,
+      ZSTD_MAGIC.toString(16),
+      magic.toString(16),
+    );
   const descriptor = src[4]!;
   const fcsFlag = descriptor >> 6;
   const singleSegment = (descriptor >> 5) & 1;
@@ -41,7 +52,8 @@ export function checkZstdFrame(src: Uint8Array, pageSize: number): void {
   let contentSize = 0;
   for (let i = fcsBytes - 1; i >= 0; i--) contentSize = contentSize * 256 + src[at + i]!;
   if (fcsBytes === 2) contentSize += 256;
-  if (contentSize !== pageSize) fail(`frame content size ${contentSize}, expected ${pageSize}`, at, pageSize, contentSize);
+  if (contentSize !== pageSize)
+    fail(`frame content size ${contentSize}, expected ${pageSize}`, at, pageSize, contentSize);
   at += fcsBytes;
   for (;;) {
     if (at + 3 > n) fail('block header runs past the end of the stored bytes', at);
@@ -53,7 +65,8 @@ export function checkZstdFrame(src: Uint8Array, pageSize: number): void {
     if (size > BLOCK_SIZE_MAX) fail(`block size ${size} above 128 KiB`, at, `<= ${BLOCK_SIZE_MAX}`, size);
     at += 3;
     const content = type === 1 ? 1 : size;
-    if (at + content > n) fail(`block of ${content} bytes runs past the end of the stored bytes`, at, `<= ${n - at}`, content);
+    if (at + content > n)
+      fail(`block of ${content} bytes runs past the end of the stored bytes`, at, `<= ${n - at}`, content);
     at += content;
     if (last) break;
   }

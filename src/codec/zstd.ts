@@ -47,7 +47,10 @@ export function zstdLoaded(): boolean {
 /** Checks a compression level given on the command line or in options. */
 export function checkZstdLevel(level: number): number {
   if (!Number.isInteger(level) || level < ZSTD_MIN_LEVEL || level > ZSTD_MAX_LEVEL) {
-    throw new UsageError(`zstd level must be an integer from ${ZSTD_MIN_LEVEL} to ${ZSTD_MAX_LEVEL}, not ${level}`, { field: 'level', actual: level });
+    throw new UsageError(`zstd level must be an integer from ${ZSTD_MIN_LEVEL} to ${ZSTD_MAX_LEVEL}, not ${level}`, {
+      field: 'level',
+      actual: level,
+    });
   }
   return level;
 }
@@ -85,10 +88,18 @@ export class ZstdCodec {
     try {
       page = this.z.decompressUsingDict(this.dctx, src, NO_DICT);
     } catch (err) {
-      throw new ContainerError('E_ZSTD', `zstd frame: does not decode (${err instanceof Error ? err.message : String(err)})`, { field: 'zstd frame' });
+      throw new ContainerError(
+        'E_ZSTD',
+        `zstd frame: does not decode (${err instanceof Error ? err.message : String(err)})`,
+        { field: 'zstd frame' },
+      );
     }
     if (page.length !== dst.length) {
-      throw new ContainerError('E_ZSTD', `zstd frame: decodes to ${page.length} bytes, expected ${dst.length}`, { field: 'zstd frame', expected: dst.length, actual: page.length });
+      throw new ContainerError('E_ZSTD', `zstd frame: decodes to ${page.length} bytes, expected ${dst.length}`, {
+        field: 'zstd frame',
+        expected: dst.length,
+        actual: page.length,
+      });
     }
     dst.set(page);
   }
