@@ -67,34 +67,101 @@ export async function run(args: string[]): Promise<void> {
   try {
     const corpus = copyElfFiles(options.dir, path.join(work, 'corpus'));
     const { files, bytes } = warmUp(corpus);
-    const elfFiles = fs.readdirSync(corpus, { recursive: true, withFileTypes: true }).filter((d) => d.isFile()).map((d) => path.join(d.parentPath, d.name)).sort();
-    log(options, `bench targets: ${files} ELF files of ${options.dir}, ${(bytes / 1e6).toFixed(1)} MB; ${os.availableParallelism()} CPUs; best of ${options.runs}, ours and peer alternating; load average ${loadBefore.toFixed(2)}`);
+    const elfFiles = fs
+      .readdirSync(corpus, { recursive: true, withFileTypes: true })
+      .filter((d) => d.isFile())
+      .map((d) => path.join(d.parentPath, d.name))
+      .sort();
+    log(
+      options,
+      `bench targets: ${files} ELF files of ${options.dir}, ${(bytes / 1e6).toFixed(1)} MB; ${os.availableParallelism()} CPUs; best of ${options.runs}, ours and peer alternating; load average ${loadBefore.toFixed(2)}`,
+    );
     const targets: Target[] = [];
     const at = (name: string): string => path.join(work, name);
     const fresh = (name: string) => () => fs.rmSync(at(name), { recursive: true, force: true });
 
     log(options, '  start-up ...');
-    targets.push(pair(options, 'start-up', 'pagestack --version', 'node -e 0', [NODE, CLI, '--version'], [NODE, '-e', '0'], { kind: 'at most', limit: 2 }));
+    targets.push(
+      pair(options, 'start-up', 'pagestack --version', 'node -e 0', [NODE, CLI, '--version'], [NODE, '-e', '0'], {
+        kind: 'at most',
+        limit: 2,
+      }),
+    );
 
     log(options, '  scan ...');
-    const python = spawnSync('python3', ['--version']).error || !fs.existsSync(PAGECOUNT) ? undefined : ['python3', PAGECOUNT, '--', corpus];
-    targets.push(pair(options, 'scan vs Python', 'pagestack scan --json', 'python3 hashlib page count', [NODE, CLI, 'scan', '--json', corpus], python, { kind: 'faster', limit: 4 }));
+    const python =
+      spawnSync('python3', ['--version']).error || !fs.existsSync(PAGECOUNT)
+        ? undefined
+        : ['python3', PAGECOUNT, '--', corpus];
+    targets.push(
+      pair(
+        options,
+        'scan vs Python',
+        'pagestack scan --json',
+        'python3 hashlib page count',
+        [NODE, CLI, 'scan', '--json', corpus],
+        python,
+        { kind: 'faster', limit: 4 },
+      ),
+    );
     const xxhsum = spawnSync('xxhsum', ['--version']).error ? undefined : ['xxhsum', '-H1', ...elfFiles];
-    targets.push(pair(options, 'scan vs xxhsum', 'pagestack scan --json', 'xxhsum -H1', [NODE, CLI, 'scan', '--json', corpus], xxhsum, { kind: 'at most', limit: 4 }));
+    targets.push(
+      pair(
+        options,
+        'scan vs xxhsum',
+        'pagestack scan --json',
+        'xxhsum -H1',
+        [NODE, CLI, 'scan', '--json', corpus],
+        xxhsum,
+        { kind: 'at most', limit: 4 },
+      ),
+    );
 
     log(options, '  pack ...');
-    const erofs = spawnSync('mkfs.erofs', ['--help']).error ? undefined : ['mkfs.erofs', '-zlz4', '--quiet', at('e.img'), corpus];
-    const packPair = pair(options, 'pack', 'pagestack pack (lz4)', 'mkfs.erofs -zlz4', [NODE, CLI, 'pack', corpus, '-o', at('p.pgs'), '-q'], erofs, { kind: 'at most', limit: 1 }, fresh('p.pgs'), fresh('e.img'));
+    const erofs = spawnSync('mkfs.erofs', ['--help']).error
+      ? undefined
+      : ['mkfs.erofs', '-zlz4', '--quiet', at('e.img'), corpus];
+    const packPair = pair(
+      options,
+      'pack',
+      'pagestack pack (lz4)',
+      'mkfs.erofs -zlz4',
+      [NODE, CLI, 'pack', corpus, '-o', at('p.pgs'), '-q'],
+      erofs,
+      { kind: 'at most', limit: 1 },
+      fresh('p.pgs'),
+      fresh('e.img'),
+    );
     targets.push(packPair);
 
     log(options, '  unpack ...');
     const squash = spawnSync('mksquashfs', ['-version']).error
       ? undefined
-      : spawnSync('mksquashfs', [corpus, at('s.img'), '-comp', 'lz4', '-b', '4096', '-noappend', '-quiet', '-no-progress']).status === 0
+      : spawnSync('mksquashfs', [
+            corpus,
+            at('s.img'),
+            '-comp',
+            'lz4',
+            '-b',
+            '4096',
+            '-noappend',
+            '-quiet',
+            '-no-progress',
+          ]).status === 0
         ? ['unsquashfs', '-p', '1', '-no-progress', '-d', at('s-out'), at('s.img')]
         : undefined;
     targets.push(
-      pair(options, 'unpack', 'pagestack unpack (lz4)', 'unsquashfs -p 1', [NODE, CLI, 'unpack', at('p.pgs'), '-C', at('p-out'), '-q'], squash, { kind: 'at most', limit: 1 }, fresh('p-out'), fresh('s-out')),
+      pair(
+        options,
+        'unpack',
+        'pagestack unpack (lz4)',
+        'unsquashfs -p 1',
+        [NODE, CLI, 'unpack', at('p.pgs'), '-C', at('p-out'), '-q'],
+        squash,
+        { kind: 'at most', limit: 1 },
+        fresh('p-out'),
+        fresh('s-out'),
+      ),
     );
 
     log(options, '  zstd ...');
@@ -138,7 +205,13 @@ function pair(
     if (!o || a.wall < o.wall) o = a;
     if (!p || b.wall < p.wall) p = b;
   }
-  return { ...target, ratio: o!.wall / p!.wall, cpuRatio: o!.cpu / p!.cpu, oursValue: seconds(o!), peerValue: seconds(p!) };
+  return {
+    ...target,
+    ratio: o!.wall / p!.wall,
+    cpuRatio: o!.cpu / p!.cpu,
+    oursValue: seconds(o!),
+    peerValue: seconds(p!),
+  };
 }
 
 const seconds = (m: Measure): string => `${m.wall.toFixed(3)} s (cpu ${m.cpu.toFixed(3)})`;
@@ -150,14 +223,27 @@ function zstdTargets(options: Options, corpus: string, at: (name: string) => str
   const help = spawnSync(NODE, [CLI, 'pack', '--help'], { encoding: 'utf8' }).stdout ?? '';
   if (!/zstd/.test(help)) return [{ ...size, note: 'n/a (zstd codec missing)' }];
   if (!fs.existsSync(at('e.img'))) return [{ ...size, note: 'n/a (no EROFS image: mkfs.erofs missing)' }];
-  const packed = best(options.runs, () => [NODE, CLI, 'pack', corpus, '-o', at('z.pgs'), '-q', '--codec', 'zstd'], () => fs.rmSync(at('z.pgs'), { force: true }));
+  const packed = best(
+    options.runs,
+    () => [NODE, CLI, 'pack', corpus, '-o', at('z.pgs'), '-q', '--codec', 'zstd'],
+    () => fs.rmSync(at('z.pgs'), { force: true }),
+  );
   if (typeof packed === 'string') return [{ ...size, note: packed }];
   const zstdBytes = fs.statSync(at('z.pgs')).size;
   const erofsBytes = fs.statSync(at('e.img')).size;
-  const unpacked = best(options.runs, () => [NODE, CLI, 'unpack', at('z.pgs'), '-C', at('z-out'), '-q'], () => fs.rmSync(at('z-out'), { recursive: true, force: true }));
+  const unpacked = best(
+    options.runs,
+    () => [NODE, CLI, 'unpack', at('z.pgs'), '-C', at('z-out'), '-q'],
+    () => fs.rmSync(at('z-out'), { recursive: true, force: true }),
+  );
   const lz4Pack = timed([NODE, CLI, 'pack', corpus, '-o', at('p2.pgs'), '-q']);
   return [
-    { ...size, ratio: zstdBytes / erofsBytes, oursValue: `${(zstdBytes / 1e6).toFixed(1)} MB`, peerValue: `${(erofsBytes / 1e6).toFixed(1)} MB` },
+    {
+      ...size,
+      ratio: zstdBytes / erofsBytes,
+      oursValue: `${(zstdBytes / 1e6).toFixed(1)} MB`,
+      peerValue: `${(erofsBytes / 1e6).toFixed(1)} MB`,
+    },
     {
       name: 'zstd pack, unpack',
       ours: 'pagestack pack/unpack --codec zstd',
@@ -179,14 +265,25 @@ interface CodecRow {
 
 /** LZ4 per page from `bench codec --json`: our rows against native liblz4's. */
 function lz4Targets(corpus: string): Target[] {
-  const base = (step: string): Target => ({ name: `LZ4 ${step}`, ours: 'pagestack lz4 per page', peer: 'native liblz4 (lz4 -b1 -B4096)', goal: { kind: 'faster', limit: 0.7 } });
-  const r = spawnSync(NODE, [BENCH, 'codec', '--json', '--max-mb', '32', '--rounds', '2', corpus], { encoding: 'utf8', maxBuffer: 1 << 26 });
+  const base = (step: string): Target => ({
+    name: `LZ4 ${step}`,
+    ours: 'pagestack lz4 per page',
+    peer: 'native liblz4 (lz4 -b1 -B4096)',
+    goal: { kind: 'faster', limit: 0.7 },
+  });
+  const r = spawnSync(NODE, [BENCH, 'codec', '--json', '--max-mb', '32', '--rounds', '2', corpus], {
+    encoding: 'utf8',
+    maxBuffer: 1 << 26,
+  });
   let rows: CodecRow[];
   try {
     rows = (JSON.parse(r.stdout) as { rows: CodecRow[] }).rows;
   } catch {
     const why = `n/a (bench codec failed: ${String(r.stderr).trim().split('\n').slice(-1)[0]})`;
-    return [{ ...base('compress'), note: why }, { ...base('decode'), note: why }];
+    return [
+      { ...base('compress'), note: why },
+      { ...base('decode'), note: why },
+    ];
   }
   return ['compress', 'decode'].map((step) => {
     const native = rows.find((x) => x.step === step && x.name.startsWith('native'));
@@ -205,7 +302,12 @@ function lz4Targets(corpus: string): Target[] {
 }
 
 function rssTarget(options: Options, out: string): Target {
-  const target: Target = { name: 'peak RSS', ours: `pagestack pack ${options.rssDir}`, peer: '300 MB', goal: { kind: 'under', limit: 300 } };
+  const target: Target = {
+    name: 'peak RSS',
+    ours: `pagestack pack ${options.rssDir}`,
+    peer: '300 MB',
+    goal: { kind: 'under', limit: 300 },
+  };
   if (!fs.existsSync(options.rssDir)) return { ...target, note: `${options.rssDir} missing` };
   const m = timed([NODE, CLI, 'pack', options.rssDir, '-o', out, '-q']);
   fs.rmSync(out, { force: true });
@@ -222,15 +324,34 @@ function verdict(t: Target): { text: string; met?: boolean } {
     const mb = t.ratio * 300;
     return { text: `${mb.toFixed(0)} MB (< ${limit})`, met: mb < limit };
   }
-  if (t.name.startsWith('LZ4')) return { text: `${(1 / t.ratio).toFixed(2)}x native (>= ${limit})`, met: 1 / t.ratio >= limit };
-  if (kind === 'faster') return { text: `${(1 / t.ratio).toFixed(2)}x faster than ${t.peer} (>= ${limit}x)`, met: 1 / t.ratio >= limit };
+  if (t.name.startsWith('LZ4'))
+    return { text: `${(1 / t.ratio).toFixed(2)}x native (>= ${limit})`, met: 1 / t.ratio >= limit };
+  if (kind === 'faster')
+    return { text: `${(1 / t.ratio).toFixed(2)}x faster than ${t.peer} (>= ${limit}x)`, met: 1 / t.ratio >= limit };
   if (limit === Infinity) return { text: `${t.ratio.toFixed(2)}x ${t.peer}` };
   return { text: `${t.ratio.toFixed(2)}x ${t.peer} (<= ${limit}x)`, met: t.ratio <= limit };
 }
 
-function report(options: Options, targets: Target[], load: [number, number], corpus: { files: number; bytes: number }): void {
+function report(
+  options: Options,
+  targets: Target[],
+  load: [number, number],
+  corpus: { files: number; bytes: number },
+): void {
   if (options.json) {
-    console.log(JSON.stringify({ corpus: { dir: options.dir, ...corpus }, runs: options.runs, cpus: os.availableParallelism(), loadAverage: load, targets }, null, 2));
+    console.log(
+      JSON.stringify(
+        {
+          corpus: { dir: options.dir, ...corpus },
+          runs: options.runs,
+          cpus: os.availableParallelism(),
+          loadAverage: load,
+          targets,
+        },
+        null,
+        2,
+      ),
+    );
     return;
   }
   const mark = (met: boolean | undefined): string => (met === undefined ? '' : met ? ' ok' : ' MISSED');
@@ -247,15 +368,28 @@ function report(options: Options, targets: Target[], load: [number, number], cor
     const v = verdict(t);
     const r = t.ratio === undefined ? '-' : t.ratio.toFixed(3);
     const c = t.cpuRatio === undefined ? '-' : t.cpuRatio.toFixed(3);
-    console.log(`| ${t.name} | ${t.ours} | ${t.peer} | ${t.oursValue ?? '-'} | ${t.peerValue ?? '-'} | ${r} | ${c} | ${v.text}${mark(v.met)} |`);
+    console.log(
+      `| ${t.name} | ${t.ours} | ${t.peer} | ${t.oursValue ?? '-'} | ${t.peerValue ?? '-'} | ${r} | ${c} | ${v.text}${mark(v.met)} |`,
+    );
   }
   console.log('');
-  console.log('ratio = ours / peer by time or size; for "faster" and LZ4 rows, peer / ours (so higher is better there).');
-  console.log(`1-minute load average ${load[0].toFixed(2)} before, ${load[1].toFixed(2)} after, on ${os.availableParallelism()} CPUs (above the CPU count, other processes shared them)`);
+  console.log(
+    'ratio = ours / peer by time or size; for "faster" and LZ4 rows, peer / ours (so higher is better there).',
+  );
+  console.log(
+    `1-minute load average ${load[0].toFixed(2)} before, ${load[1].toFixed(2)} after, on ${os.availableParallelism()} CPUs (above the CPU count, other processes shared them)`,
+  );
 }
 
 function parseArgs(args: string[]): Options {
-  const options: Options = { dir: '/usr/bin', runs: 3, rssDir: '/usr/lib/x86_64-linux-gnu', codec: true, rss: true, json: false };
+  const options: Options = {
+    dir: '/usr/bin',
+    runs: 3,
+    rssDir: '/usr/lib/x86_64-linux-gnu',
+    codec: true,
+    rss: true,
+    json: false,
+  };
   let dirGiven = false;
   for (let i = 0; i < args.length; i++) {
     const a = args[i]!;
@@ -265,7 +399,8 @@ function parseArgs(args: string[]): Options {
     else if (a === '--rss-dir') options.rssDir = args[++i] ?? '';
     else if (a === '--runs') {
       const v = Number(args[++i]);
-      if (!Number.isSafeInteger(v) || v < 1) throw new UsageError('bench targets: --runs needs a positive whole number');
+      if (!Number.isSafeInteger(v) || v < 1)
+        throw new UsageError('bench targets: --runs needs a positive whole number');
       options.runs = v;
     } else if (a.startsWith('-')) throw new UsageError(`bench targets: unknown option ${a}`);
     else if (dirGiven) throw new UsageError('bench targets: one DIR only');

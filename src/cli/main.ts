@@ -27,7 +27,8 @@ export async function main(argv: string[]): Promise<number> {
   } catch (err) {
     if (err instanceof CommanderError) {
       // commander already printed its message (help and version exit 0).
-      const shown = err.code === 'commander.helpDisplayed' || err.code === 'commander.version' || err.code === 'commander.help';
+      const shown =
+        err.code === 'commander.helpDisplayed' || err.code === 'commander.version' || err.code === 'commander.help';
       return shown ? 0 : 2;
     }
     return reportError(err, commandName(argv), debug);
@@ -48,7 +49,9 @@ export function reportError(err: unknown, command: string, debug: boolean): numb
     return err.exitCode;
   }
   const e = err as Error;
-  process.stderr.write(`${prefix}internal error: ${e?.message ?? String(err)} (rerun with --debug for the stack trace)\n`);
+  process.stderr.write(
+    `${prefix}internal error: ${e?.message ?? String(err)} (rerun with --debug for the stack trace)\n`,
+  );
   if (debug && e?.stack) process.stderr.write(`${e.stack}\n`);
   return 1;
 }

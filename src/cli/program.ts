@@ -19,7 +19,7 @@ export function buildProgram(): Command {
       outputError: (s, write) => write(s.startsWith('error:') ? `pagestack: ${s.slice(7)}` : s),
     });
   for (const register of commands) register(program);
-  program.commands.forEach((c) => c.exitOverride().showSuggestionAfterError(true));
+  for (const c of program.commands) c.exitOverride().showSuggestionAfterError(true);
   return program;
 }
 

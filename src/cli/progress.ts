@@ -57,7 +57,9 @@ export class Progress {
     if (elapsed < this.delayMs || t - this.lastDraw < 100) return;
     this.lastDraw = t;
     this.drawn = true;
-    this.stream.write(`\r${formatProgressLine(this.label, done, total, elapsed, this.stream.columns ?? 80, this.unit)}\x1b[K`);
+    this.stream.write(
+      `\r${formatProgressLine(this.label, done, total, elapsed, this.stream.columns ?? 80, this.unit)}\x1b[K`,
+    );
   }
 
   /** Erases the bar (if one was drawn). */
@@ -68,7 +70,14 @@ export class Progress {
 }
 
 /** One line: `scan [#####.....]  42%  120.0 MB/276.0 MB  310 MB/s  ETA 0:01`. */
-export function formatProgressLine(label: string, done: number, total: number, elapsedMs: number, columns: number, unit?: string): string {
+export function formatProgressLine(
+  label: string,
+  done: number,
+  total: number,
+  elapsedMs: number,
+  columns: number,
+  unit?: string,
+): string {
   const fraction = total > 0 ? Math.min(1, done / total) : 0;
   const rate = elapsedMs > 0 ? done / (elapsedMs / 1000) : 0;
   const eta = rate > 0 && total > done ? (total - done) / rate : 0;

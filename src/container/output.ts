@@ -33,7 +33,10 @@ export class OutputFile {
   /** Creates `.NAME.PID-RANDOM.tmp` next to `finalPath` (exclusively, so nothing is overwritten). */
   static create(finalPath: string, maxSize = Number.MAX_SAFE_INTEGER): OutputFile {
     const dir = path.dirname(path.resolve(finalPath));
-    const tempPath = path.join(dir, `.${path.basename(finalPath)}.${process.pid}-${randomBytes(4).toString('hex')}.tmp`);
+    const tempPath = path.join(
+      dir,
+      `.${path.basename(finalPath)}.${process.pid}-${randomBytes(4).toString('hex')}.tmp`,
+    );
     let fd: number;
     try {
       fd = fs.openSync(tempPath, fs.constants.O_WRONLY | fs.constants.O_CREAT | fs.constants.O_EXCL, 0o666);
@@ -46,11 +49,15 @@ export class OutputFile {
   write(bytes: Uint8Array): void {
     const end = this.position + bytes.length;
     if (end > this.maxSize) {
-      throw new InputError('E_TOO_LARGE', `${this.finalPath}: container would exceed --max-size ${this.maxSize} bytes`, {
-        file: this.finalPath,
-        expected: `<= ${this.maxSize}`,
-        actual: end,
-      });
+      throw new InputError(
+        'E_TOO_LARGE',
+        `${this.finalPath}: container would exceed --max-size ${this.maxSize} bytes`,
+        {
+          file: this.finalPath,
+          expected: `<= ${this.maxSize}`,
+          actual: end,
+        },
+      );
     }
     if (bytes.length >= BUFFER_BYTES) {
       this.flush();

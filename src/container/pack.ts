@@ -100,19 +100,25 @@ const THREADS_MIN_INPUT = 8 << 20;
 export async function pack(inputs: readonly string[], output: string, options: PackOptions = {}): Promise<PackSummary> {
   const pageSize = checkPageSize(options.pageSize ?? 4096);
   const layout = options.codec ?? 'lz4';
-  if (options.level !== undefined && layout !== 'zstd') throw new UsageError(`a level applies to --codec zstd only, not ${layout}`, { field: 'level' });
+  if (options.level !== undefined && layout !== 'zstd')
+    throw new UsageError(`a level applies to --codec zstd only, not ${layout}`, { field: 'level' });
   const level = layout === 'zstd' ? checkZstdLevel(options.level ?? ZSTD_DEFAULT_LEVEL) : undefined;
   if (layout !== 'none') await loadCodec(layout);
   const entries = walkInputs(inputs, { clampMtimeSeconds: options.sourceDateEpoch });
   const inputBytes = entries.reduce((sum, e) => sum + e.size, 0);
-  const threads = options.threads ?? (workersAvailable() && inputBytes >= THREADS_MIN_INPUT ? Math.min(4, os.availableParallelism()) : 0);
-  if (threads > 0 && !workersAvailable()) throw new UsageError('compression threads need the compiled worker (npm run build)');
+  const threads =
+    options.threads ??
+    (workersAvailable() && inputBytes >= THREADS_MIN_INPUT ? Math.min(4, os.availableParallelism()) : 0);
+  if (threads > 0 && !workersAvailable())
+    throw new UsageError('compression threads need the compiled worker (npm run build)');
 
   const h64 = await loadPageHasher();
   // Pages are read into the hasher's buffer and hashed a run at a time, in place (src/scan/hash.ts).
   const hasher = await createPageHasher();
   const sources = new SourceFiles(entries, pageSize);
-  const index = new PageIndex(pageSize, options.indexHash ?? hasher.hash, (id, into) => sources.readFirstOccurrence(id, into));
+  const index = new PageIndex(pageSize, options.indexHash ?? hasher.hash, (id, into) =>
+    sources.readFirstOccurrence(id, into),
+  );
   const out = OutputFile.create(output, options.maxSize);
   const headerSpace = layout === 'none' ? pageSize : headerSizeFor(5);
   let store: PageStoreWriter | undefined;
@@ -142,7 +148,9 @@ export async function pack(inputs: readonly string[], output: string, options: P
               const at = (run + i) * pageSize;
               const lo = hashes[2 * i]!;
               // An injected index hash (tests) gets the page as its own array, as PageHash64 callers may assume.
-              const id = options.indexHash ? index.add(chunk.subarray(at, at + pageSize)) : index.addHashed(chunk, at, lo, hashes[2 * i + 1]!);
+              const id = options.indexHash
+                ? index.add(chunk.subarray(at, at + pageSize))
+                : index.addHashed(chunk, at, lo, hashes[2 * i + 1]!);
               shareMap.push(id);
               if (id === ZERO_CONTENT_ID) counts.zero++;
               else if (!index.isNew) counts.duplicate++;
@@ -231,7 +239,11 @@ const encoder = new TextEncoder();
 const HOST_LITTLE_ENDIAN = new Uint8Array(Uint32Array.of(1).buffer)[0] === 1;
 
 /** The file table, string table and share map bytes (FORMAT.md sections 5 and 6). */
-function buildTables(entries: WalkEntry[], pageSize: number, shareMap: Uint32Array): { fileTable: Uint8Array; stringTable: Uint8Array; shareMap: Uint8Array } {
+function buildTables(
+  entries: WalkEntry[],
+  pageSize: number,
+  shareMap: Uint32Array,
+): { fileTable: Uint8Array; stringTable: Uint8Array; shareMap: Uint8Array } {
   const fileTable = new Uint8Array(entries.length * FILE_ENTRY_SIZE);
   const view = new DataView(fileTable.buffer);
   const strings = new GrowableBytes();

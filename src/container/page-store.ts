@@ -66,7 +66,14 @@ export class PageStoreWriter {
   private failure: unknown;
   private wake: (() => void) | undefined;
 
-  private constructor(out: OutputFile, pageSize: number, layout: PageLayout, threads: number, level: number | undefined, compressor: BatchCompressor | undefined) {
+  private constructor(
+    out: OutputFile,
+    pageSize: number,
+    layout: PageLayout,
+    threads: number,
+    level: number | undefined,
+    compressor: BatchCompressor | undefined,
+  ) {
     this.out = out;
     this.pageSize = pageSize;
     this.layout = layout;
@@ -85,9 +92,22 @@ export class PageStoreWriter {
   }
 
   /** `level` is zstd's. */
-  static async create(out: OutputFile, pageSize: number, layout: PageLayout, threads: number, level?: number): Promise<PageStoreWriter> {
+  static async create(
+    out: OutputFile,
+    pageSize: number,
+    layout: PageLayout,
+    threads: number,
+    level?: number,
+  ): Promise<PageStoreWriter> {
     const inline = layout !== 'none' && threads === 0;
-    return new PageStoreWriter(out, pageSize, layout, threads, level, inline ? await BatchCompressor.create(layout === 'zstd' ? 'zstd' : 'lz4', level) : undefined);
+    return new PageStoreWriter(
+      out,
+      pageSize,
+      layout,
+      threads,
+      level,
+      inline ? await BatchCompressor.create(layout === 'zstd' ? 'zstd' : 'lz4', level) : undefined,
+    );
   }
 
   /**
@@ -204,7 +224,13 @@ export class PageStoreWriter {
     if (this.failure !== undefined) throw this.failure;
   }
 
-  private writeBatch(batch: Batch, out: Uint8Array, used: number, lengths: Uint32Array, storedChecksums: Uint32Array): void {
+  private writeBatch(
+    batch: Batch,
+    out: Uint8Array,
+    used: number,
+    lengths: Uint32Array,
+    storedChecksums: Uint32Array,
+  ): void {
     let offset = this.out.position;
     for (let i = 0; i < batch.count; i++) {
       const length = lengths[i]!;

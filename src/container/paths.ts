@@ -16,7 +16,8 @@ export function memberPathProblem(path: string, byteLength: number): string | un
   for (const component of path.split('/')) {
     if (component === '') return 'has an empty component (a leading, trailing or doubled /)';
     if (component === '.' || component === '..') return `has a '${component}' component`;
-    if (Buffer.byteLength(component, 'utf8') > MAX_NAME_BYTES) return `has a component longer than ${MAX_NAME_BYTES} bytes`;
+    if (Buffer.byteLength(component, 'utf8') > MAX_NAME_BYTES)
+      return `has a component longer than ${MAX_NAME_BYTES} bytes`;
   }
   return undefined;
 }

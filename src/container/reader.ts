@@ -16,7 +16,19 @@ import type { FileBacking } from '../abi/file-backing.js';
 import { loadPageHasher, type PageHash64 } from '../scan/hash.js';
 import { Lz4Wasm } from '../codec/lz4-wasm.js';
 import { xxh64Low32In } from '../scan/xxh64-wasm.js';
-import { OPTIONAL_PAGE_ALIGNED, PAGE_ENTRY, REQUIRED_LZ4, REQUIRED_ZSTD, PAGE_ENTRY_SIZE, SectionKind, checksum32, damage, u64At, type Header, type SectionEntry } from './format.js';
+import {
+  OPTIONAL_PAGE_ALIGNED,
+  PAGE_ENTRY,
+  REQUIRED_LZ4,
+  REQUIRED_ZSTD,
+  PAGE_ENTRY_SIZE,
+  SectionKind,
+  checksum32,
+  damage,
+  u64At,
+  type Header,
+  type SectionEntry,
+} from './format.js';
 import { readHeader } from './header-check.js';
 import { createPageCodec, loadCodec, type PageCodec } from '../codec/index.js';
 import { normalizeMemberName } from './paths.js';
@@ -100,7 +112,10 @@ export class Container {
   pageRef(fileIndex: number, pageIndex: number): number {
     const f = this.file(fileIndex);
     if (!Number.isInteger(pageIndex) || pageIndex < 0 || pageIndex >= f.pageCount) {
-      throw new UsageError(`${this.path}: page ${pageIndex} of ${f.path} does not exist (it has ${f.pageCount} pages)`, { file: this.path });
+      throw new UsageError(
+        `${this.path}: page ${pageIndex} of ${f.path} does not exist (it has ${f.pageCount} pages)`,
+        { file: this.path },
+      );
     }
     return this.shareMap.getUint32((f.firstPage + pageIndex) * 4, true);
   }
@@ -109,7 +124,8 @@ export class Container {
   readPage(fileIndex: number, pageIndex: number, into: Uint8Array): void {
     const id = this.pageRef(fileIndex, pageIndex);
     if (id === 0) {
-      if (into.length !== this.pageSize) throw new InternalError(`page buffer of ${into.length} bytes, expected ${this.pageSize}`);
+      if (into.length !== this.pageSize)
+        throw new InternalError(`page buffer of ${into.length} bytes, expected ${this.pageSize}`);
       into.fill(0);
     } else {
       this.readStoredPage(id, into);
@@ -117,10 +133,12 @@ export class Container {
   }
 
   storedPageInfo(id: number): StoredPageInfo {
-    if (!Number.isInteger(id) || id < 1 || id > this.storedPageCount) throw new UsageError(`${this.path}: no stored page ${id}`, { file: this.path });
+    if (!Number.isInteger(id) || id < 1 || id > this.storedPageCount)
+      throw new UsageError(`${this.path}: no stored page ${id}`, { file: this.path });
     const at = (id - 1) * PAGE_ENTRY_SIZE;
     const offset = u64At(this.pageTable, at + PAGE_ENTRY.offset);
-    const end = id < this.storedPageCount ? u64At(this.pageTable, at + PAGE_ENTRY_SIZE + PAGE_ENTRY.offset) : this.pageStoreEnd;
+    const end =
+      id < this.storedPageCount ? u64At(this.pageTable, at + PAGE_ENTRY_SIZE + PAGE_ENTRY.offset) : this.pageStoreEnd;
     const storedLength = end - offset;
     return { id, offset, storedLength, codec: storedLength === this.pageSize ? 'raw' : this.compressedCodec };
   }
@@ -131,7 +149,8 @@ export class Container {
    * Throws ContainerError naming the page and its offset on any damage.
    */
   readStoredPage(id: number, into: Uint8Array): void {
-    if (into.length !== this.pageSize) throw new InternalError(`page buffer of ${into.length} bytes, expected ${this.pageSize}`);
+    if (into.length !== this.pageSize)
+      throw new InternalError(`page buffer of ${into.length} bytes, expected ${this.pageSize}`);
     const info = this.storedPageInfo(id);
     const bytes = info.codec === 'raw' ? into : this.stored.subarray(0, info.storedLength);
     this.readAt(bytes, info.offset);
@@ -159,7 +178,12 @@ export class Container {
         continue;
       }
       let run = 1;
-      while (p + run < count && run < MAX_RUN_PAGES && this.shareMap.getUint32((f.firstPage + first + p + run) * 4, true) === id + run) run++;
+      while (
+        p + run < count &&
+        run < MAX_RUN_PAGES &&
+        this.shareMap.getUint32((f.firstPage + first + p + run) * 4, true) === id + run
+      )
+        run++;
       this.readStoredPages(id, run, into.subarray(p * pageSize, (p + run) * pageSize));
       p += run;
     }
@@ -171,7 +195,8 @@ export class Container {
    */
   readStoredPages(firstId: number, count: number, into: Uint8Array): void {
     const { pageSize } = this;
-    if (count < 1 || count > MAX_RUN_PAGES || into.length !== count * pageSize) throw new InternalError(`bad stored page run of ${count} pages`);
+    if (count < 1 || count > MAX_RUN_PAGES || into.length !== count * pageSize)
+      throw new InternalError(`bad stored page run of ${count} pages`);
     if (this.inPlace && this.readRunInPlace(firstId, count, into)) return;
     const start = this.storedPageInfo(firstId).offset;
     const last = this.storedPageInfo(firstId + count - 1);
@@ -207,7 +232,8 @@ export class Container {
       const storedChecksum = table.getUint32(at + PAGE_ENTRY.storedChecksum, true);
       if (low32(area.byteOffset + rel, info.storedLength) !== storedChecksum) return false;
       // A raw page's page checksum is its stored checksum.
-      if (info.storedLength === pageSize && table.getUint32(at + PAGE_ENTRY.pageChecksum, true) !== storedChecksum) return false;
+      if (info.storedLength === pageSize && table.getUint32(at + PAGE_ENTRY.pageChecksum, true) !== storedChecksum)
+        return false;
       lengths[k] = info.storedLength;
       rel += info.storedLength;
     }
@@ -243,11 +269,18 @@ export class Container {
     const raw = stored.length === this.pageSize;
     const actualStored = checksum32(this.hash(stored));
     if (actualStored !== storedChecksum) {
-      throw damage(this.path, 'E_CHECKSUM', where, offset, `stored bytes checksum mismatch (stored ${hex32(storedChecksum)}, computed ${hex32(actualStored)})`, {
-        id,
-        expected: storedChecksum,
-        actual: actualStored,
-      });
+      throw damage(
+        this.path,
+        'E_CHECKSUM',
+        where,
+        offset,
+        `stored bytes checksum mismatch (stored ${hex32(storedChecksum)}, computed ${hex32(actualStored)})`,
+        {
+          id,
+          expected: storedChecksum,
+          actual: actualStored,
+        },
+      );
     }
     if (!raw) {
       try {
@@ -261,11 +294,18 @@ export class Container {
     }
     const actualPage = raw ? actualStored : checksum32(this.hash(into));
     if (actualPage !== pageChecksum) {
-      throw damage(this.path, 'E_CHECKSUM', where, offset, `decoded page checksum mismatch (stored ${hex32(pageChecksum)}, computed ${hex32(actualPage)})`, {
-        id,
-        expected: pageChecksum,
-        actual: actualPage,
-      });
+      throw damage(
+        this.path,
+        'E_CHECKSUM',
+        where,
+        offset,
+        `decoded page checksum mismatch (stored ${hex32(pageChecksum)}, computed ${hex32(actualPage)})`,
+        {
+          id,
+          expected: pageChecksum,
+          actual: actualPage,
+        },
+      );
     }
   }
 
@@ -285,7 +325,8 @@ export class Container {
         if (pageIndex >= f.pageCount && Number.isInteger(pageIndex)) into.fill(0);
         else this.readPage(fileIndex, pageIndex, into);
       },
-      contentId: (pageIndex) => (pageIndex >= f.pageCount && Number.isInteger(pageIndex) ? 0 : this.pageRef(fileIndex, pageIndex)),
+      contentId: (pageIndex) =>
+        pageIndex >= f.pageCount && Number.isInteger(pageIndex) ? 0 : this.pageRef(fileIndex, pageIndex),
     };
   }
 
@@ -300,7 +341,14 @@ export class Container {
       } catch (err) {
         throw fsError(err, this.path);
       }
-      if (n === 0) throw damage(this.path, 'E_TRUNCATED', 'file', offset + done, 'ends early (did it shrink after it was opened?)');
+      if (n === 0)
+        throw damage(
+          this.path,
+          'E_TRUNCATED',
+          'file',
+          offset + done,
+          'ends early (did it shrink after it was opened?)',
+        );
       done += n;
     }
   }
@@ -312,7 +360,10 @@ export class Container {
 
   private file(fileIndex: number): ContainerEntry {
     const f = Number.isInteger(fileIndex) ? this.files[fileIndex] : undefined;
-    if (!f) throw new UsageError(`${this.path}: no file ${fileIndex} (the container has ${this.files.length})`, { file: this.path });
+    if (!f)
+      throw new UsageError(`${this.path}: no file ${fileIndex} (the container has ${this.files.length})`, {
+        file: this.path,
+      });
     return f;
   }
 
@@ -335,7 +386,8 @@ export async function openContainer(path: string): Promise<Container> {
     if (!fs.fstatSync(fd).isFile()) throw fsError(Object.assign(new Error('not a file'), { code: 'EISDIR' }), path);
     // zstd's module loads asynchronously: peek at requiredFlags (checked in full by the constructor).
     const flags = Buffer.alloc(8);
-    if (fs.readSync(fd, flags, 0, 8, 16) === 8 && (flags.readBigUInt64LE(0) & REQUIRED_ZSTD) !== 0n) await loadCodec('zstd');
+    if (fs.readSync(fd, flags, 0, 8, 16) === 8 && (flags.readBigUInt64LE(0) & REQUIRED_ZSTD) !== 0n)
+      await loadCodec('zstd');
     const c = new Container(path, fd, hash);
     await c.prepareInPlace();
     return c;

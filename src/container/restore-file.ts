@@ -25,10 +25,16 @@ import { PagestackError, fsError } from '../errors.js';
 import type { Container, ContainerEntry } from './reader.js';
 
 export function writeRegular(c: Container, e: ContainerEntry, to: string, buffer: Uint8Array, replace: boolean): void {
-  const temp = replace ? path.join(path.dirname(to), `.${path.basename(to)}.${randomBytes(4).toString('hex')}.pagestack-tmp`) : to;
+  const temp = replace
+    ? path.join(path.dirname(to), `.${path.basename(to)}.${randomBytes(4).toString('hex')}.pagestack-tmp`)
+    : to;
   let fd: number;
   try {
-    fd = fs.openSync(temp, fs.constants.O_WRONLY | fs.constants.O_CREAT | fs.constants.O_EXCL | fs.constants.O_NOFOLLOW, 0o600);
+    fd = fs.openSync(
+      temp,
+      fs.constants.O_WRONLY | fs.constants.O_CREAT | fs.constants.O_EXCL | fs.constants.O_NOFOLLOW,
+      0o600,
+    );
   } catch (err) {
     throw fsError(err, temp);
   }

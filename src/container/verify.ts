@@ -45,7 +45,8 @@ export async function verify(file: string, options: VerifyOptions = {}): Promise
   try {
     container = await openContainer(file);
   } catch (err) {
-    if (err instanceof ContainerError) return { file, ok: false, damage: toDamage(err), checkedPages: 0, damagedPages: 0 };
+    if (err instanceof ContainerError)
+      return { file, ok: false, damage: toDamage(err), checkedPages: 0, damagedPages: 0 };
     throw err;
   }
   try {
@@ -95,7 +96,9 @@ export async function verify(file: string, options: VerifyOptions = {}): Promise
 /** Bytes not in the header or any section must be zero; unknown checksummed sections must match. */
 async function checkGapsAndUnknownSections(c: Container): Promise<Damage | undefined> {
   const hash = await loadPageHasher();
-  const ranges = [...c.sections.values(), ...c.unknownSections].filter((s) => s.length > 0).sort((a, b) => a.offset - b.offset);
+  const ranges = [...c.sections.values(), ...c.unknownSections]
+    .filter((s) => s.length > 0)
+    .sort((a, b) => a.offset - b.offset);
   let cursor = c.header.headerSize;
   const chunk = new Uint8Array(1 << 16);
   const zeroCheck = (from: number, to: number): Damage | undefined => {
@@ -106,7 +109,12 @@ async function checkGapsAndUnknownSections(c: Container): Promise<Damage | undef
       const nonZero = view.findIndex((b) => b !== 0);
       if (nonZero >= 0) {
         const offset = at + nonZero;
-        return { code: 'E_CORRUPT', structure: 'padding', offset, message: `${c.path}: padding at offset 0x${offset.toString(16)}: byte is not zero` };
+        return {
+          code: 'E_CORRUPT',
+          structure: 'padding',
+          offset,
+          message: `${c.path}: padding at offset 0x${offset.toString(16)}: byte is not zero`,
+        };
       }
     }
     return undefined;
@@ -123,7 +131,12 @@ async function checkGapsAndUnknownSections(c: Container): Promise<Damage | undef
     const bytes = new Uint8Array(s.length);
     c.readAt(bytes, s.offset);
     if (hash(bytes) !== s.checksum) {
-      return { code: 'E_CHECKSUM', structure: sectionName(s.kind), offset: s.offset, message: `${c.path}: ${sectionName(s.kind)} at offset 0x${s.offset.toString(16)}: checksum mismatch` };
+      return {
+        code: 'E_CHECKSUM',
+        structure: sectionName(s.kind),
+        offset: s.offset,
+        message: `${c.path}: ${sectionName(s.kind)} at offset 0x${s.offset.toString(16)}: checksum mismatch`,
+      };
     }
   }
   return undefined;

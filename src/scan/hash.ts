@@ -67,7 +67,9 @@ export async function loadPageHasher(): Promise<PageHash64> {
  * `inPlace: false` forces the copying fallback (for tests);
  * `module: 'xxhash-wasm'` skips this project's module (for tests).
  */
-export async function createPageHasher(options: { inPlace?: boolean; module?: 'own' | 'xxhash-wasm' } = {}): Promise<PageHasher> {
+export async function createPageHasher(
+  options: { inPlace?: boolean; module?: 'own' | 'xxhash-wasm' } = {},
+): Promise<PageHasher> {
   if (options.inPlace !== false && options.module !== 'xxhash-wasm') {
     const own = await createXxh64Pages();
     if (own) {
@@ -145,7 +147,8 @@ async function packageModuleHasher(foreign: PageHash64): Promise<PageHasher | un
   // Self-check: the in-place result must equal the package's API on a test vector.
   const probe = hasher.buffer(WASM_PAGE);
   for (let i = 0; i < probe.length; i++) probe[i] = (i * 131 + (i >>> 8)) & 0xff;
-  const sameAsApi = hash(probe, 1000, 4096) === foreign(probe.slice(1000, 5096)) && hash(probe) === foreign(probe.slice());
+  const sameAsApi =
+    hash(probe, 1000, 4096) === foreign(probe.slice(1000, 5096)) && hash(probe) === foreign(probe.slice());
   return sameAsApi ? hasher : undefined;
 }
 

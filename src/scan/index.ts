@@ -8,7 +8,15 @@ export { scan, type ScanOptions } from './scan.js';
 export { PageScanner, DEFAULT_CHUNK_BYTES, type PageScannerOptions, type ScanFileOptions } from './scanner.js';
 export { walkPaths, type WalkEntry, type WalkResult } from './walk.js';
 export { describePage, mostDuplicated, type PagePlace, type DuplicatedContent } from './describe.js';
-export { toScanJson, savingsOf, elfTypeName, SCAN_SCHEMA, type ScanJson, type FileJson, type SegmentJson } from './json.js';
+export {
+  toScanJson,
+  savingsOf,
+  elfTypeName,
+  SCAN_SCHEMA,
+  type ScanJson,
+  type FileJson,
+  type SegmentJson,
+} from './json.js';
 export { formatScan, humanBytes, type TextOptions } from './text.js';
 export { PageIndex, ZERO_CONTENT_ID, type ReadCanonical } from './pageindex.js';
 export { loadPageHasher, createPageHasher, type PageHash64, type PageHasher } from './hash.js';
@@ -23,7 +31,10 @@ import { PageScanner } from './scanner.js';
  * different files get the same id exactly when their bytes are equal);
  * without one, ids are local to this file. ELF magic is not required.
  */
-export async function fileContentIds(path: string, options: { pageSize?: number; scanner?: PageScanner } = {}): Promise<Uint32Array> {
+export async function fileContentIds(
+  path: string,
+  options: { pageSize?: number; scanner?: PageScanner } = {},
+): Promise<Uint32Array> {
   const scanner = options.scanner ?? (await PageScanner.create({ pageSize: options.pageSize }));
   try {
     return scanner.scanFile(path, { requireElf: false }).contentIds;

@@ -83,7 +83,13 @@ export class PageScanner {
   private currentFile = -1;
   private currentFd = -1;
 
-  private constructor(pageSize: PageSize, hasher: PageHasher, hash: PageHash64, chunkBytes: number, expectedPages: number) {
+  private constructor(
+    pageSize: PageSize,
+    hasher: PageHasher,
+    hash: PageHash64,
+    chunkBytes: number,
+    expectedPages: number,
+  ) {
     this.pageSize = pageSize;
     this.hasher = hasher;
     // Bulk hashing gives the hasher's own hashes, so only when no other hash function was injected.
@@ -104,7 +110,8 @@ export class PageScanner {
       throw new UsageError(`chunk size must be a positive multiple of the page size ${pageSize} (got ${chunkBytes})`);
     }
     const hasher = await createPageHasher({ inPlace: options.inPlaceHashing });
-    const expectedPages = Number.isSafeInteger(options.expectedPages) && options.expectedPages! > 0 ? options.expectedPages! : 0;
+    const expectedPages =
+      Number.isSafeInteger(options.expectedPages) && options.expectedPages! > 0 ? options.expectedPages! : 0;
     return new PageScanner(pageSize, hasher, options.hash ?? hasher.hash, chunkBytes, expectedPages);
   }
 
@@ -152,12 +159,17 @@ export class PageScanner {
       if (requireElf) {
         const n = size < 4 ? 0 : fs.readSync(fd, this.magic, 0, 4, 0);
         if (n < 4 || !isElf(this.magic)) {
-          return { code: 'E_NOT_ELF', reason: `not an ELF file (${size === 0 ? 'empty' : size < 4 ? `${size} bytes` : 'no ELF magic'})` };
+          return {
+            code: 'E_NOT_ELF',
+            reason: `not an ELF file (${size === 0 ? 'empty' : size < 4 ? `${size} bytes` : 'no ELF magic'})`,
+          };
         }
       }
       let got = this.readChunk(fd, 0, Math.min(chunk.length, size), path, warnings);
       const elfMagic = isElf(chunk.subarray(0, got));
-      const structure = elfMagic ? readElfStructure(fd, size, chunk.subarray(0, got), path) : { elf: null, warnings: [] };
+      const structure = elfMagic
+        ? readElfStructure(fd, size, chunk.subarray(0, got), path)
+        : { elf: null, warnings: [] };
       warnings.unshift(...structure.warnings);
 
       const fileIndex = this.paths.length;
@@ -201,7 +213,9 @@ export class PageScanner {
         newPages: newPages!,
         duplicatePages: duplicatePages!,
         sharedPages: 0,
-        elf: elf ? { class: elf.header.class, data: elf.header.data, type: elf.header.type, machine: elf.header.machine } : null,
+        elf: elf
+          ? { class: elf.header.class, data: elf.header.data, type: elf.header.type, machine: elf.header.machine }
+          : null,
         segments: elf ? loadSegments(elf, position, ps) : [],
         sections: elf ? sectionSpans(elf, position) : [],
         warnings,
@@ -274,7 +288,8 @@ export class PageScanner {
   private indexChunk(fileIndex: number, ids: Uint32Array, firstPage: number, end: number): void {
     const ps = this.pageSize;
     if (!this.bulkHashing) {
-      for (let offset = 0; offset < end; offset += ps) this.countPage(this.index.addAt(this.chunk, offset), fileIndex, ids, firstPage + offset / ps);
+      for (let offset = 0; offset < end; offset += ps)
+        this.countPage(this.index.addAt(this.chunk, offset), fileIndex, ids, firstPage + offset / ps);
       return;
     }
     const index = this.index;
@@ -312,7 +327,10 @@ export class PageScanner {
       }
     } catch (err) {
       const e = fsError(err, path);
-      warnings.push({ code: 'E_READ', message: `read failed at offset ${position + got}: ${reasonOf(e.message, path)}; pages after it not scanned` });
+      warnings.push({
+        code: 'E_READ',
+        message: `read failed at offset ${position + got}: ${reasonOf(e.message, path)}; pages after it not scanned`,
+      });
     }
     return got;
   }

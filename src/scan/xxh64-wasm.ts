@@ -93,7 +93,8 @@ export async function createXxh64Pages(): Promise<Xxh64Pages | undefined> {
       return current;
     },
     hashPages(offset: number, pageSize: number, count: number): Uint32Array {
-      if (count > MAX_PAGES_PER_CALL) throw new RangeError(`hashPages: ${count} pages, at most ${MAX_PAGES_PER_CALL} per call`);
+      if (count > MAX_PAGES_PER_CALL)
+        throw new RangeError(`hashPages: ${count} pages, at most ${MAX_PAGES_PER_CALL} per call`);
       hashPages(BASE + offset, pageSize, count, RESULTS);
       return view().subarray(RESULTS / 4, RESULTS / 4 + 2 * count);
     },
@@ -105,7 +106,8 @@ export async function createXxh64Pages(): Promise<Xxh64Pages | undefined> {
       let at: number;
       if (bytes.buffer === current.buffer && bytes.byteOffset >= BASE) at = bytes.byteOffset + offset;
       else {
-        if (length > MAX_FOREIGN_BYTES) throw new RangeError(`hash: ${length} bytes from outside the buffer, at most ${MAX_FOREIGN_BYTES}`);
+        if (length > MAX_FOREIGN_BYTES)
+          throw new RangeError(`hash: ${length} bytes from outside the buffer, at most ${MAX_FOREIGN_BYTES}`);
         if (bytesView.buffer !== memory.buffer) bytesView = new Uint8Array(memory.buffer);
         bytesView.set(bytes.subarray(offset, offset + length), SCRATCH);
         at = SCRATCH;

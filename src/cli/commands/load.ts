@@ -14,7 +14,9 @@ interface LoadFlags {
 export function register(program: Command): void {
   program
     .command('load')
-    .description('exec programs (ELF files or a container\'s members), start them up, and compare memory with the content-shared and the per-file page cache')
+    .description(
+      "exec programs (ELF files or a container's members), start them up, and compare memory with the content-shared and the per-file page cache",
+    )
     .argument('<image...>', 'ELF programs, pagestack containers (every program in them), or CONTAINER:MEMBER')
     .option('--procs <n>', 'processes per program', '1')
     .option('--fork', 'start processes 2..N by fork from the first instead of execve')

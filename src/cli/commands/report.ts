@@ -20,9 +20,18 @@ export function register(program: Command): void {
   program
     .command('report')
     .description('write an HTML page map of ELF files: zero, unique and shared pages, savings, sortable tables')
-    .argument('<input...>', 'container images (pagestack pack), ELF files, or directories to walk (symlinks in them are not followed)')
-    .requiredOption('-o, --output <file>', 'the HTML file to write (self-contained: open it offline, keep it as a CI artifact)')
-    .option('-p, --page-size <bytes>', "page size: 4096, 16384 or 65536 (or 4K, 16K, 64K); default 4096, or the containers'")
+    .argument(
+      '<input...>',
+      'container images (pagestack pack), ELF files, or directories to walk (symlinks in them are not followed)',
+    )
+    .requiredOption(
+      '-o, --output <file>',
+      'the HTML file to write (self-contained: open it offline, keep it as a CI artifact)',
+    )
+    .option(
+      '-p, --page-size <bytes>',
+      "page size: 4096, 16384 or 65536 (or 4K, 16K, 64K); default 4096, or the containers'",
+    )
     .option('--all-files', 'report files without the ELF magic too, as plain pages')
     .option('--title <text>', 'page title (default: the inputs)')
     .option('-q, --quiet', 'print nothing but errors')
@@ -43,7 +52,12 @@ Examples:
       const progress = new Progress({ label: 'report', quiet: flags.quiet });
       let summary;
       try {
-        summary = await report(inputs, flags.output, { pageSize, allFiles: flags.allFiles, title: flags.title, onProgress: progress.callback });
+        summary = await report(inputs, flags.output, {
+          pageSize,
+          allFiles: flags.allFiles,
+          title: flags.title,
+          onProgress: progress.callback,
+        });
       } finally {
         progress.done();
       }

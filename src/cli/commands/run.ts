@@ -14,12 +14,20 @@ interface RunFlags {
 export function register(program: Command): void {
   program
     .command('run')
-    .description('run a scenario (docs/SCENARIOS.md) under each of its policy sets and compare memory, faults, swap and estimated CPU time')
+    .description(
+      'run a scenario (docs/SCENARIOS.md) under each of its policy sets and compare memory, faults, swap and estimated CPU time',
+    )
     .argument('<scenario>', 'scenario file (JSON)')
     .option('--policy <name...>', 'run only these policy sets, in this order')
-    .option('--skip-unavailable', 'run the policies this build can run and list the others, instead of refusing the scenario')
+    .option(
+      '--skip-unavailable',
+      'run the policies this build can run and list the others, instead of refusing the scenario',
+    )
     .option('--json', 'print the result document (schema pagestack-run/1) instead of the table')
-    .option('--html <file>', 'also write a self-contained HTML page: the comparison table and charts per policy over simulated time (frames, swap used, zram/zswap pool)')
+    .option(
+      '--html <file>',
+      'also write a self-contained HTML page: the comparison table and charts per policy over simulated time (frames, swap used, zram/zswap pool)',
+    )
     .option('--svg <file>', 'also write the charts as one SVG document')
     .addHelpText(
       'after',

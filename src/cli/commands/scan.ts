@@ -48,7 +48,12 @@ Examples:
       const progress = new Progress({ label: 'scan', quiet: flags.quiet });
       let result;
       try {
-        result = await scan(paths, { pageSize, allFiles: flags.allFiles, strict: flags.strict, onProgress: progress.callback });
+        result = await scan(paths, {
+          pageSize,
+          allFiles: flags.allFiles,
+          strict: flags.strict,
+          onProgress: progress.callback,
+        });
       } finally {
         progress.done();
       }
@@ -58,10 +63,14 @@ Examples:
         const { pages } = savingsOf(result.totals, result.pageSize);
         const percent = result.totals.pages === 0 ? 0 : (pages / result.totals.pages) * 100;
         if (percent < failBelow) {
-          throw new InputError('E_THRESHOLD', `dedup would save ${percent.toFixed(2)}% of pages, below --fail-below ${failBelow}%`, {
-            expected: failBelow,
-            actual: percent,
-          });
+          throw new InputError(
+            'E_THRESHOLD',
+            `dedup would save ${percent.toFixed(2)}% of pages, below --fail-below ${failBelow}%`,
+            {
+              expected: failBelow,
+              actual: percent,
+            },
+          );
         }
       }
     });
@@ -77,6 +86,7 @@ function percentOption(text: string): number {
 
 function countOption(name: string, text: string): number {
   const v = Number(text);
-  if (!/^\d+$/.test(text.trim()) || !Number.isSafeInteger(v)) throw new UsageError(`${name} must be a whole number, not '${text}'`);
+  if (!/^\d+$/.test(text.trim()) || !Number.isSafeInteger(v))
+    throw new UsageError(`${name} must be a whole number, not '${text}'`);
   return v;
 }
