@@ -8,10 +8,14 @@
  *   structure, the field and the offset.
  * - InternalError: a bug in pagestack (exit 1, and worth a report).
  *
- * Every error carries `code` (stable, documented in the README) and `data`
+ * Every error carries `code` (one of ErrorCode, src/error-codes.ts; the
+ * table with meanings and exit statuses is docs/notes/errors.md) and `data`
  * (structured: file, offset, field, expected, actual) so a library user can
  * branch on it without parsing messages.
  */
+import { exitStatusOf, type ErrorCode } from './error-codes.js';
+
+export { ERROR_CODES, exitStatusOf, type ErrorCode } from './error-codes.js';
 
 export interface ErrorData {
   file?: string;
@@ -23,12 +27,12 @@ export interface ErrorData {
 }
 
 export class PagestackError extends Error {
-  readonly code: string;
+  readonly code: ErrorCode;
   readonly data: ErrorData;
   /** Process exit status the CLI uses for this error. */
   readonly exitCode: number;
 
-  constructor(code: string, message: string, data: ErrorData = {}, exitCode = 1) {
+  constructor(code: ErrorCode, message: string, data: ErrorData = {}, exitCode = exitStatusOf(code)) {
     super(message);
     this.name = new.target.name;
     this.code = code;
@@ -40,27 +44,27 @@ export class PagestackError extends Error {
 /** The command line is wrong: a bad flag value, a missing argument. Exit 2. */
 export class UsageError extends PagestackError {
   constructor(message: string, data: ErrorData = {}) {
-    super('E_USAGE', message, data, 2);
+    super('E_USAGE', message, data);
   }
 }
 
 /** A file cannot be used: missing, unreadable, a directory where a file was wanted, and so on. */
 export class InputError extends PagestackError {
-  constructor(code: string, message: string, data: ErrorData = {}) {
-    super(code, message, data, 1);
+  constructor(code: ErrorCode, message: string, data: ErrorData = {}) {
+    super(code, message, data);
   }
 }
 
 /** Damaged or unsupported ELF structure. The message names the field and the offset. */
 export class ElfError extends InputError {
-  constructor(code: string, message: string, data: ErrorData = {}) {
+  constructor(code: ErrorCode, message: string, data: ErrorData = {}) {
     super(code, message, data);
   }
 }
 
 /** Damaged, truncated or unsupported container. */
 export class ContainerError extends InputError {
-  constructor(code: string, message: string, data: ErrorData = {}) {
+  constructor(code: ErrorCode, message: string, data: ErrorData = {}) {
     super(code, message, data);
   }
 }
@@ -74,15 +78,15 @@ export class ScenarioError extends InputError {
 
 /** A simulated process did something the model refuses (a fault outside any VMA, out of frames). */
 export class SimulationError extends PagestackError {
-  constructor(code: string, message: string, data: ErrorData = {}) {
-    super(code, message, data, 1);
+  constructor(code: ErrorCode, message: string, data: ErrorData = {}) {
+    super(code, message, data);
   }
 }
 
 /** A broken invariant inside pagestack itself. */
 export class InternalError extends PagestackError {
   constructor(message: string, data: ErrorData = {}) {
-    super('E_INTERNAL', message, data, 1);
+    super('E_INTERNAL', message, data);
   }
 }
 

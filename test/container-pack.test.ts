@@ -45,7 +45,7 @@ describe('pack writes through a temporary file', () => {
     const fifoDir = path.join(work, 'fifo-src');
     fs.mkdirSync(fifoDir);
     execFileSync('mkfifo', [path.join(fifoDir, 'pipe')]);
-    await expect(pack([fifoDir], out)).rejects.toMatchObject({ code: 'E_FILE_TYPE' });
+    await expect(pack([fifoDir], out)).rejects.toMatchObject({ code: 'E_NOT_REGULAR' });
     expect(fs.readFileSync(out, 'utf8')).toBe(existing);
     expect(leftovers(path.dirname(out))).toEqual([]);
   });

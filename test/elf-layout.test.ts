@@ -10,7 +10,7 @@ import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { InternalError } from '../src/errors.js';
 import { pageOwners, sectionsOfPage, sectionsOverlapping, segmentsOfPage, segmentsOverlapping } from '../src/elf/layout.js';
-import { segmentFlagsString } from '../src/elf/names.js';
+import { segmentFlagsString } from '../src/elf/index.js';
 import { parseElf } from '../src/elf/parse.js';
 import type { ElfFile } from '../src/elf/types.js';
 import { buildElf } from './helpers/elf-synth.js';

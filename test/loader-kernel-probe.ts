@@ -85,6 +85,13 @@ print('PAGESTACK-JSON:' + json.dumps({
 `;
 
 let probeFile: string | undefined;
+
+/** Removes the probe script's temporary directory (call from afterAll). */
+export function removeProbeFile(): void {
+  if (probeFile) fs.rmSync(path.dirname(probeFile), { recursive: true, force: true });
+  probeFile = undefined;
+}
+
 function probePath(): string {
   if (!probeFile) {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'pagestack-probe-'));

@@ -30,7 +30,7 @@ import { FileTable } from '../src/loader/file-backing.js';
 import { mapsLines } from '../src/loader/maps.js';
 import type { ExecPlan } from '../src/abi/exec-plan.js';
 import { buildElf, INTERP_AT_FIXED_HINT, synthLayouts } from './loader-elf-builder.js';
-import { kernelProbeUnavailable, probeKernel, type KernelExec, type ProbeOptions } from './loader-kernel-probe.js';
+import { kernelProbeUnavailable, probeKernel, removeProbeFile, type KernelExec, type ProbeOptions } from './loader-kernel-probe.js';
 
 const SAMPLES = path.resolve(__dirname, '../samples/bin');
 const USR_BIN_COUNT = 24;
@@ -45,6 +45,10 @@ const unavailable = olderKernel() ?? kernelProbeUnavailable();
 if (unavailable) console.warn(`loader-kernel: skipped: ${unavailable}`);
 const cases = unavailable ? [] : chooseCases();
 const compareVdso = os.release().startsWith('6.18');
+afterAll(() => {
+  removeProbeFile();
+  if (syntheticDir) fs.rmSync(syntheticDir, { recursive: true, force: true });
+});
 if (!unavailable && !compareVdso) console.warn(`loader-kernel: kernel ${os.release()} is not 6.18: [vvar]/[vvar_vclock]/[vdso] lines are not compared`);
 
 describe.skipIf(unavailable !== undefined)('execve plans match the real kernel', () => {
@@ -197,11 +201,14 @@ function expectedPage(plan: ExecPlan, addr: number): Uint8Array | null | undefin
   return page;
 }
 
+let syntheticDir: string | undefined;
+
 /** Writes the synthetic layouts to a temporary directory, executable. */
 function writeSynthetic(): Case[] {
   const interp = '/lib64/ld-linux-x86-64.so.2';
   if (!isX86Executable(interp)) return [];
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'pagestack-synth-'));
+  syntheticDir = dir;
   const write = (name: string, bytes: Uint8Array) => {
     const file = path.join(dir, name);
     fs.writeFileSync(file, bytes, { mode: 0o755 });

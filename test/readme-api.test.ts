@@ -5,7 +5,7 @@
  * package.json "exports"), with its imports pointed at this checkout.
  */
 import { execFileSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
@@ -29,12 +29,18 @@ describe('README API section', () => {
 
   it.skipIf(!existsSync(dist))('runs every example against the built package', () => {
     const dir = mkdtempSync(join(tmpdir(), 'pagestack-readme-'));
-    for (const [i, block] of apiBlocks().entries()) {
-      const code = block.replace(/from 'pagestack'/g, `from '${pathToFileURL(dist).href}'`);
-      const file = join(dir, `example-${i}.mjs`);
-      writeFileSync(file, code);
-      // Runs from the project root so relative sample paths resolve; throws (fails) on any error.
-      execFileSync(process.execPath, [file], { cwd: root, stdio: ['ignore', 'pipe', 'pipe'], timeout: 60_000 });
+    symlinkSync(join(root, 'samples'), join(dir, 'samples'));
+    try {
+      for (const [i, block] of apiBlocks().entries()) {
+        const code = block.replace(/from 'pagestack'/g, `from '${pathToFileURL(dist).href}'`);
+        const file = join(dir, `example-${i}.mjs`);
+        writeFileSync(file, code);
+        // Runs in our temporary directory, with samples/ linked in so relative sample paths
+        // resolve, and TMPDIR inside it: whatever an example writes is removed with it.
+        execFileSync(process.execPath, [file], { cwd: dir, stdio: ['ignore', 'pipe', 'pipe'], timeout: 60_000, env: { ...process.env, TMPDIR: dir } });
+      }
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
     }
   });
 });

@@ -5,7 +5,7 @@
 import { describe, expect, it } from 'vitest';
 import { SimulationError } from '../src/errors.js';
 import { Machine, PROT_EXEC, PROT_READ, PROT_WRITE } from '../src/mm/index.js';
-import { inactiveIsLow } from '../src/mm/reclaim.js';
+import { inactiveIsLow } from '../src/mm/reclaim-limits.js';
 import { PAGE, fileOf, prng } from './mm-helpers.js';
 
 const RW = PROT_READ | PROT_WRITE;

@@ -72,15 +72,17 @@ describe('the report of a container', () => {
     });
   });
 
-  it('next to the directory it was packed from: every non-zero page is shared across files', async () => {
+  it('next to the directory it was packed from: every non-zero page is shared (within its file, or else across files)', async () => {
     const model = await buildReportModel([image, SAMPLES]);
     expect(model.inputs.map((i) => i.kind)).toEqual(['container', 'paths']);
     const t = model.totals;
     expect(t.files).toBe(2 * direct.totals.files);
     expect(t.zero).toBe(2 * direct.totals.zero);
     expect(t.distinctContents).toBe(direct.totals.distinctContents);
-    expect(t.sharedAcross).toBe(t.pages - t.zero);
-    expect(t.unique + t.sharedWithin).toBe(0);
+    expect(t.sharedAcross + t.sharedWithin).toBe(t.pages - t.zero);
+    expect(t.unique).toBe(0);
+    // Repeats inside a file are counted per file, whatever other files hold.
+    expect(t.sharedWithin).toBe(2 * direct.totals.sharedWithin);
     // The directory's files come second: each of their non-zero pages is a duplicate.
     expect(t.duplicate).toBe(direct.totals.duplicate + (direct.totals.pages - direct.totals.zero));
   });
@@ -95,7 +97,8 @@ describe('the report of a container', () => {
     // Plain paths next to a container are scanned at its page size.
     const model = await buildReportModel([image16k, SAMPLES]);
     expect(model.pageSize).toBe(16384);
-    expect(model.totals.sharedAcross).toBe(model.totals.pages - model.totals.zero);
+    expect(model.totals.sharedAcross + model.totals.sharedWithin).toBe(model.totals.pages - model.totals.zero);
+    expect(model.totals.unique).toBe(0);
   });
 
   it('a damaged container: exit 1, one line naming it, no output', async () => {

@@ -51,7 +51,11 @@ function oracleKinds(paths: string[], pageSize = PS): string[][] {
     }),
   );
   return digests.map((list) =>
-    list.map((d) => (d === 'zero' ? 'zero' : files.get(d)!.size > 1 ? 'shared-across' : copies.get(d)! > 1 ? 'shared-within' : 'unique')),
+    list.map((d) => {
+      if (d === 'zero') return 'zero';
+      if (list.filter((e) => e === d).length > 1) return 'shared-within';
+      return files.get(d)!.size > 1 ? 'shared-across' : 'unique';
+    }),
   );
 }
 
@@ -65,6 +69,16 @@ function sumKinds(model: ReportModel) {
 }
 
 describe('report model against the scanner', () => {
+  it('samples/bin/tables: its .rodata table, held four times, counts as shared within the file next to tables2', async () => {
+    const files = ['tables', 'tables2'].map((n) => path.join(SAMPLES, n));
+    const model = await buildReportModel(files);
+    expect(modelKinds(model)).toEqual(oracleKinds(files));
+    // 4 pages of table, each content 4 times in each file: 16 pages shared within each file.
+    expect(model.files.map((f) => f.counts.sharedWithin)).toEqual([16, 16]);
+    const alone = await buildReportModel([files[0]!]);
+    expect(alone.files[0]!.counts.sharedWithin).toBe(16);
+  });
+
   it('samples/bin: zero, distinct, duplicate and shared pages equal the scan', async () => {
     const result = await scan([SAMPLES]);
     const model = await buildReportModel([SAMPLES]);

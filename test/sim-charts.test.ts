@@ -49,6 +49,28 @@ function scenario(): string {
   return file;
 }
 
+/** Three policies: two run out of memory identically (KSM with nothing mergeable changes nothing), one has room. */
+function identicalScenario(): string {
+  const file = path.join(dir, 'same.json');
+  fs.writeFileSync(
+    file,
+    JSON.stringify({
+      version: 1,
+      name: 'same',
+      machine: { frames: 4096, frameLimit: 40 },
+      programs: { hello: path.join(BIN, 'hello') },
+      policies: [{ name: 'plain' }, { name: 'ksm-idle', ksm: true }, { name: 'roomy', frameLimit: 4096 }],
+      steps: [
+        { op: 'exec', proc: 'a', program: 'hello' },
+        { op: 'mmap', proc: 'a', name: 'm', length: '64 pages' },
+        { op: 'write', proc: 'a', region: 'm', data: { byte: 1 } },
+        { op: 'tick', ms: 10 },
+      ],
+    }),
+  );
+  return file;
+}
+
 describe('run --html and --svg', () => {
   it('writes a self-contained HTML page with the comparison table and the charts, and a well-formed SVG', async () => {
     const html = path.join(dir, 'out.html');
@@ -81,6 +103,33 @@ describe('run --html and --svg', () => {
     expect(doc.startsWith('<svg xmlns="http://www.w3.org/2000/svg"')).toBe(true);
     expect(doc.match(/<svg /g)).toHaveLength(4);
     if (python) expect(xmlProblem(doc)).toBe('');
+  });
+
+  it('says what each policy set means and why a policy ran out of memory, as the text output does', async () => {
+    const html = path.join(dir, 'policies.html');
+    const r = await runCli('run', identicalScenario(), '--html', html);
+    expect(r.status).toBe(0);
+    const page = fs.readFileSync(html, 'utf8');
+    // Every "  NAME  description" line of the text output is a term and its definition in the page.
+    const described = r.stdout.split('\n\n')[0]!.split('\n').slice(1).filter((l) => /^ {2}\S/.test(l)).map((l) => /^ {2}(\S+)\s+(.*)$/.exec(l)!.slice(1, 3));
+    expect(described.map(([name]) => name)).toEqual(['plain', 'ksm-idle', 'roomy']);
+    for (const [name, text] of described) expect(page).toContain(`<dt>${name}</dt><dd>${text}</dd>`);
+    // The OOM lines under the table, word for word.
+    const oom = r.stdout.split('\n').filter((l) => / out of memory: /.test(l));
+    expect(oom).toHaveLength(2);
+    for (const line of oom) expect(page).toContain(`<li>${line}</li>`);
+  });
+
+  it('series on one chart are told apart: distinct colours, and one identical to another is dashed and says so', async () => {
+    const html = path.join(dir, 'same.html');
+    expect((await runCli('run', identicalScenario(), '--html', html)).status).toBe(0);
+    const frames = (fs.readFileSync(html, 'utf8').match(/<svg[\s\S]*?<\/svg>/g) ?? [])[0]!;
+    const paths = [...frames.matchAll(/<path class="series" data-series="([^"]*)" d="([^"]*)"[^>]*stroke="([^"]*)"[^>]*?(stroke-dasharray="[^"]*")?>/g)].map((m) => ({ name: m[1]!, d: m[2]!, color: m[3]!, dashed: m[4] !== undefined }));
+    expect(paths.map((p) => p.name)).toEqual(['plain (OOM)', 'ksm-idle (OOM), same as plain', 'roomy']);
+    expect(new Set(paths.map((p) => p.color)).size).toBe(3);
+    expect(paths[1]!.d).toBe(paths[0]!.d);
+    expect(paths.map((p) => p.dashed)).toEqual([false, true, false]);
+    expect(frames).toContain('ksm-idle (OOM), same as plain</text>');
   });
 
   it('a write that cannot happen is a one-line error and leaves nothing behind', async () => {

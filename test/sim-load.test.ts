@@ -11,7 +11,7 @@ import { createHash } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 import { Machine } from '../src/mm/machine.js';
 import { ContentIndex, MemoryBacking } from '../src/mm/memory-backing.js';
 import { CONTAINER_MAGIC } from '../src/sim/container-reader.js';
@@ -112,7 +112,7 @@ describe('load: content-shared against per-file page cache', () => {
     expect(text.stdout).toMatch(/\nsystem\n +content-shared +per-file +saved\nframes used +\d+ +\d+ +\d+ \(\d+\.\d%\)\n/);
     const json = await runCli('load', ...TABLES, '--procs', '2', '--json');
     const doc = JSON.parse(json.stdout) as { schema: string; system: { saving: { framesUsed: number } } };
-    expect(doc.schema).toBe('pagestack-load/1');
+    expect(doc.schema).toBe('pagestack.load/1');
     expect(text.stdout).toContain(` ${doc.system.saving.framesUsed} (`);
   });
 
@@ -157,6 +157,7 @@ function fakeContainer(file: string): ContainerReader {
 
 describe('load: programs from a container', () => {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'pagestack-load-'));
+  afterAll(() => fs.rmSync(dir, { recursive: true, force: true }));
   const image = path.join(dir, 'samples.pgs');
   fs.writeFileSync(image, Buffer.concat([Buffer.from(CONTAINER_MAGIC), Buffer.alloc(100)]));
   const openContainer = async (p: string) => fakeContainer(p);

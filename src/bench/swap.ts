@@ -256,7 +256,7 @@ export async function benchSwap(args: string[]): Promise<void> {
   }
   console.log(`swap bench: ${all.count} pages (${realSet.count} real, ${sample.count} synthetic), codec ${probe.name}, CPU time, best of ${rounds} rounds`);
   console.log('  ops = stores + loads + frees (codec alone: compressions + decompressions); kernel CPU and device time per page are');
-  console.log('  the cost model\'s estimate of the same operations on a real kernel (DOCUMENTED_COSTS, src/sim/cost.ts)\n');
+  console.log('  the cost model\'s estimate of the same operations on a real kernel (DOCUMENTED_COSTS, src/mm/cost.ts)\n');
   console.log(`  ${'candidate'.padEnd(38)} ${'pages'.padStart(6)} ${'ops/s'.padStart(10)} ${'us/page'.padStart(8)} ${'kernel CPU us'.padStart(14)} ${'device us'.padStart(10)}`);
   for (const row of rows) {
     const cpu = row.kernelCpuUsPerPage === undefined ? '' : row.kernelCpuUsPerPage.toFixed(2);

@@ -2,36 +2,38 @@
  * The CLI: argv in, a library call, a printed or JSON result out. Commands
  * live one per file in ./commands and hold no logic of their own.
  *
- * Modules load on demand: commander with the program, and each command's
- * library when that command runs (see ./commands).
- *
  * Exit status: 0 ok, 1 failure (bad input, damage found, a threshold
- * crossed), 2 usage error.
+ * crossed, nothing found where --fail-below asked for a figure), 2 usage
+ * error. No arguments: the help on stdout, status 0. A closed stdout (the
+ * reader of a pipe went away): silence, status 0 (./global.ts).
+ *
+ * Modules load on demand: commander with the program (./program.ts), and
+ * each command's library when that command runs (see ./commands).
  */
 import { PagestackError } from '../errors.js';
 import { VERSION } from '../version.js';
+import { BROKEN_PIPE_STATUS, globalFlags, isBrokenPipe, resetGlobalFlags } from './global.js';
 
 /** Runs the CLI and returns the exit status. Never throws. */
 export async function main(argv: string[]): Promise<number> {
-  // `pagestack --version` alone answers before any command module is loaded.
+  resetGlobalFlags();
+  // `pagestack --version` alone answers before commander or any command module is loaded.
   if (argv.length === 3 && (argv[2] === '--version' || argv[2] === '-V')) {
     process.stdout.write(`${VERSION}\n`);
     return 0;
   }
-  const { buildProgram, CommanderError } = await import('./program.js');
+  const { buildProgram } = await import('./program.js');
   const program = buildProgram();
-  const debug = argv.includes('--debug');
+  if (argv.length <= 2) {
+    // No arguments is asking for help: on stdout, status 0 (docs/notes/cli.md).
+    process.stdout.write(program.helpInformation());
+    return 0;
+  }
   try {
     await program.parseAsync(argv);
     return typeof process.exitCode === 'number' ? process.exitCode : 0;
   } catch (err) {
-    if (err instanceof CommanderError) {
-      // commander already printed its message (help and version exit 0).
-      const shown =
-        err.code === 'commander.helpDisplayed' || err.code === 'commander.version' || err.code === 'commander.help';
-      return shown ? 0 : 2;
-    }
-    return reportError(err, commandName(argv), debug);
+    return reportError(err, commandName(argv), globalFlags().debug || argv.includes('--debug'));
   }
 }
 
@@ -42,6 +44,12 @@ function commandName(argv: string[]): string {
 
 /** Prints one line, `pagestack: <command>: <what>: <why>`, and returns the exit status. */
 export function reportError(err: unknown, command: string, debug: boolean): number {
+  if (isBrokenPipe(err)) return BROKEN_PIPE_STATUS;
+  if (isCommanderError(err)) {
+    // commander already printed its message (help and version exit 0).
+    if (err.code === 'commander.helpDisplayed' || err.code === 'commander.version' || err.code === 'commander.help') return 0;
+    return 2;
+  }
   const prefix = command ? `pagestack: ${command}: ` : 'pagestack: ';
   if (err instanceof PagestackError) {
     process.stderr.write(`${prefix}${err.message}\n`);
@@ -49,9 +57,15 @@ export function reportError(err: unknown, command: string, debug: boolean): numb
     return err.exitCode;
   }
   const e = err as Error;
-  process.stderr.write(
-    `${prefix}internal error: ${e?.message ?? String(err)} (rerun with --debug for the stack trace)\n`,
-  );
+  process.stderr.write(`${prefix}internal error: ${e?.message ?? String(err)} (rerun with --debug for the stack trace)\n`);
   if (debug && e?.stack) process.stderr.write(`${e.stack}\n`);
   return 1;
 }
+
+/** A CommanderError, told by its code so that this file need not load commander. */
+function isCommanderError(err: unknown): err is Error & { code: string } {
+  const code: unknown = err instanceof Error ? (err as { code?: unknown }).code : undefined;
+  return typeof code === 'string' && code.startsWith('commander.');
+}
+
+export { installStreamGuards } from './global.js';

@@ -4,7 +4,10 @@
  * Shown only when stderr is a terminal and --quiet is not given; nothing at
  * all is written otherwise, so piped output and --json stay clean. The bar
  * appears after `delayMs` (1 s), redraws at most ten times a second, and
- * shows percent, bytes done, MB/s and the ETA. `done()` erases it.
+ * shows percent, bytes done, MB/s and the ETA. The rate is measured from
+ * the first update that reports progress (not from the start, which may
+ * have spent its first second walking directories) and shown, with the
+ * ETA, only once it has been measured over RATE_WINDOW_MS. `done()` erases it.
  */
 
 export interface ProgressOptions {
@@ -22,6 +25,9 @@ export interface ProgressOptions {
   unit?: string;
 }
 
+/** How long progress must have been moving before a rate (and an ETA) is shown. */
+export const RATE_WINDOW_MS = 500;
+
 export type ProgressCallback = (done: number, total: number) => void;
 
 export class Progress {
@@ -34,6 +40,8 @@ export class Progress {
   private readonly started: number;
   private lastDraw = 0;
   private drawn = false;
+  /** The first update with done > 0: where the rate is measured from. */
+  private moved: { t: number; done: number } | undefined;
 
   constructor(options: ProgressOptions) {
     this.stream = options.stream ?? process.stderr;
@@ -53,13 +61,14 @@ export class Progress {
   update(done: number, total: number): void {
     if (!this.enabled) return;
     const t = this.now();
+    if (this.moved === undefined && done > 0) this.moved = { t, done };
     const elapsed = t - this.started;
     if (elapsed < this.delayMs || t - this.lastDraw < 100) return;
     this.lastDraw = t;
     this.drawn = true;
-    this.stream.write(
-      `\r${formatProgressLine(this.label, done, total, elapsed, this.stream.columns ?? 80, this.unit)}\x1b[K`,
-    );
+    const window = this.moved === undefined ? 0 : t - this.moved.t;
+    const rate = this.moved !== undefined && window >= RATE_WINDOW_MS ? (done - this.moved.done) / (window / 1000) : null;
+    this.stream.write(`\r${formatProgressLine(this.label, done, total, elapsed, this.stream.columns ?? 80, this.unit, rate)}\x1b[K`);
   }
 
   /** Erases the bar (if one was drawn). */
@@ -69,20 +78,18 @@ export class Progress {
   }
 }
 
-/** One line: `scan [#####.....]  42%  120.0 MB/276.0 MB  310 MB/s  ETA 0:01`. */
-export function formatProgressLine(
-  label: string,
-  done: number,
-  total: number,
-  elapsedMs: number,
-  columns: number,
-  unit?: string,
-): string {
+/**
+ * One line: `scan [#####.....]  42%  120.0 MB/276.0 MB  310 MB/s  ETA 0:01`.
+ * `rate` (per second): measured by the caller, null while unknown (then
+ * neither rate nor ETA is shown); when omitted, done / elapsed.
+ */
+export function formatProgressLine(label: string, done: number, total: number, elapsedMs: number, columns: number, unit?: string, rate?: number | null): string {
   const fraction = total > 0 ? Math.min(1, done / total) : 0;
-  const rate = elapsedMs > 0 ? done / (elapsedMs / 1000) : 0;
-  const eta = rate > 0 && total > done ? (total - done) / rate : 0;
-  const counts = unit === undefined ? `${mb(done)}/${mb(total)}  ${mb(rate)}/s` : `${done}/${total} ${unit}`;
-  const tail = ` ${String(Math.floor(fraction * 100)).padStart(3)}%  ${counts}  ETA ${clock(eta)}`;
+  const perSecond = rate !== undefined ? rate : elapsedMs > 0 ? done / (elapsedMs / 1000) : 0;
+  const known = perSecond !== null && perSecond > 0;
+  const eta = known && total > done ? (total - done) / perSecond : 0;
+  const counts = unit === undefined ? `${mb(done)}/${mb(total)}${known ? `  ${mb(perSecond)}/s` : ''}` : `${done}/${total} ${unit}`;
+  const tail = ` ${String(Math.floor(fraction * 100)).padStart(3)}%  ${counts}${known ? `  ETA ${clock(eta)}` : ''}`;
   const width = Math.max(10, Math.min(40, columns - label.length - tail.length - 4));
   const filled = Math.round(fraction * width);
   return `${label} [${'#'.repeat(filled)}${'.'.repeat(width - filled)}]${tail}`;

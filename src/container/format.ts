@@ -8,6 +8,7 @@
  * relate structures to each other (bounds against the file, tiling, tree
  * order) are in reader.ts, in the fixed order FORMAT.md section 9 gives.
  */
+import type { ErrorCode } from '../error-codes.js';
 import { ContainerError } from '../errors.js';
 
 export const MAGIC = Uint8Array.of(0x89, 0x50, 0x47, 0x53, 0x54, 0x4b, 0x0a, 0x1a);
@@ -136,7 +137,7 @@ export interface Header {
 /** Where a structure lies, for error messages: `file table entry 3 at offset 0x1234`. */
 export function damage(
   file: string,
-  code: string,
+  code: ErrorCode,
   structure: string,
   offset: number,
   problem: string,

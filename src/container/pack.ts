@@ -38,6 +38,7 @@ import { OutputFile } from './output.js';
 import { PageStoreWriter, workersAvailable, type PageLayout } from './page-store.js';
 import { SourceFiles } from './sources.js';
 import { walkInputs, type WalkEntry } from './walk.js';
+import type { WalkSkip } from './walk-filter.js';
 
 export interface PackOptions {
   /** Bytes per page: 4096 (default), 16384 or 65536. */
@@ -58,6 +59,12 @@ export interface PackOptions {
   signal?: AbortSignal;
   /** Called with (input bytes done, input bytes in all). */
   onProgress?: (done: number, total: number) => void;
+  /** Glob patterns of paths inside the container to leave out (walk-filter.ts). */
+  exclude?: readonly string[];
+  /** Leave out FIFOs, sockets and device files (reported through onSkip) instead of failing. */
+  skipSpecial?: boolean;
+  /** Called for every entry left out: excluded, special, or the output container itself. */
+  onSkip?: (skip: WalkSkip) => void;
   /**
    * For tests: the hash the page index uses to find candidate duplicates
    * (default XXH64). A weak one forces the byte-for-byte confirmation path;
@@ -92,6 +99,8 @@ export interface PackSummary {
   containerBytes: number;
   /** containerBytes / inputBytes (0 when there is no input). */
   ratio: number;
+  /** Entries left out: by --exclude, by --skip-special, and the output container itself. */
+  excluded: number;
 }
 
 const CHUNK_BYTES = 1 << 20;
@@ -104,7 +113,17 @@ export async function pack(inputs: readonly string[], output: string, options: P
     throw new UsageError(`a level applies to --codec zstd only, not ${layout}`, { field: 'level' });
   const level = layout === 'zstd' ? checkZstdLevel(options.level ?? ZSTD_DEFAULT_LEVEL) : undefined;
   if (layout !== 'none') await loadCodec(layout);
-  const entries = walkInputs(inputs, { clampMtimeSeconds: options.sourceDateEpoch });
+  let excluded = 0;
+  const entries = walkInputs(inputs, {
+    clampMtimeSeconds: options.sourceDateEpoch,
+    exclude: options.exclude,
+    skipSpecial: options.skipSpecial,
+    output: existingFile(output),
+    onSkip: (s) => {
+      excluded++;
+      options.onSkip?.(s);
+    },
+  });
   const inputBytes = entries.reduce((sum, e) => sum + e.size, 0);
   const threads =
     options.threads ??
@@ -222,6 +241,7 @@ export async function pack(inputs: readonly string[], output: string, options: P
       storedBytes: store.storedBytes,
       containerBytes: out.position,
       ratio: inputBytes > 0 ? out.position / inputBytes : 0,
+      excluded,
     };
   } catch (err) {
     out.abandon();
@@ -308,4 +328,14 @@ function readExactly(fd: number, into: Uint8Array, length: number, position: num
 
 function changed(file: string): InputError {
   return new InputError('E_CHANGED', `${file}: file changed while it was being packed`, { file });
+}
+
+/** Device and inode of `file` when it exists: an earlier container at the output path is never packed into the new one. */
+function existingFile(file: string): { dev: bigint; ino: bigint } | undefined {
+  try {
+    const st = fs.statSync(file, { bigint: true });
+    return st.isFile() ? { dev: st.dev, ino: st.ino } : undefined;
+  } catch {
+    return undefined;
+  }
 }

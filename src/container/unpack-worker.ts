@@ -3,6 +3,7 @@
  * again) and writes the regular files it is sent (restore-file.ts). Replies
  * with the bytes written, or with the error as plain data.
  */
+import type { ErrorCode } from '../error-codes.js';
 import { parentPort } from 'node:worker_threads';
 import { PagestackError } from '../errors.js';
 import { openContainer, type Container } from './reader.js';
@@ -13,9 +14,7 @@ export interface RestoreJob {
   files: Array<{ index: number; to: string; replace: boolean }>;
 }
 
-export type RestoreReply =
-  | { ok: true; bytes: number }
-  | { ok: false; code: string; message: string; data: Record<string, unknown>; exitCode: number };
+export type RestoreReply = { ok: true; bytes: number } | { ok: false; code: ErrorCode; message: string; data: Record<string, unknown>; exitCode: number };
 
 const port = parentPort;
 if (port) {
@@ -33,15 +32,8 @@ if (port) {
         }
         return { ok: true, bytes };
       } catch (err) {
-        if (err instanceof PagestackError)
-          return { ok: false, code: err.code, message: err.message, data: err.data, exitCode: err.exitCode };
-        return {
-          ok: false,
-          code: 'E_INTERNAL',
-          message: String((err as Error)?.message ?? err),
-          data: {},
-          exitCode: 1,
-        };
+        if (err instanceof PagestackError) return { ok: false, code: err.code, message: err.message, data: err.data, exitCode: err.exitCode };
+        return { ok: false, code: 'E_INTERNAL', message: String((err as Error)?.message ?? err), data: {}, exitCode: 1 };
       }
     })().then((reply) => port.postMessage(reply));
   });

@@ -9,17 +9,20 @@
  * the header or tables stops the check there (nothing after it can be
  * trusted); damaged pages are counted and the check goes on.
  */
+import type { ErrorCode } from '../error-codes.js';
 import { ContainerError } from '../errors.js';
 import { loadPageHasher } from '../scan/hash.js';
 import { SECTION_CHECKSUMMED, sectionName } from './format.js';
 import { openContainer, type Container } from './reader.js';
 
 export interface Damage {
-  code: string;
+  code: ErrorCode;
   /** The damaged structure, e.g. 'header', 'file table', 'stored page 17'. */
   structure: string;
   offset: number;
   message: string;
+  /** Where the damage was detected in pagestack's code (not enumerable: not in JSON). */
+  readonly stack?: string;
 }
 
 export interface VerifyResult {
@@ -45,8 +48,7 @@ export async function verify(file: string, options: VerifyOptions = {}): Promise
   try {
     container = await openContainer(file);
   } catch (err) {
-    if (err instanceof ContainerError)
-      return { file, ok: false, damage: toDamage(err), checkedPages: 0, damagedPages: 0 };
+    if (err instanceof ContainerError) return { file, ok: false, damage: toDamage(err), checkedPages: 0, damagedPages: 0 };
     throw err;
   }
   try {
@@ -96,9 +98,7 @@ export async function verify(file: string, options: VerifyOptions = {}): Promise
 /** Bytes not in the header or any section must be zero; unknown checksummed sections must match. */
 async function checkGapsAndUnknownSections(c: Container): Promise<Damage | undefined> {
   const hash = await loadPageHasher();
-  const ranges = [...c.sections.values(), ...c.unknownSections]
-    .filter((s) => s.length > 0)
-    .sort((a, b) => a.offset - b.offset);
+  const ranges = [...c.sections.values(), ...c.unknownSections].filter((s) => s.length > 0).sort((a, b) => a.offset - b.offset);
   let cursor = c.header.headerSize;
   const chunk = new Uint8Array(1 << 16);
   const zeroCheck = (from: number, to: number): Damage | undefined => {
@@ -109,12 +109,7 @@ async function checkGapsAndUnknownSections(c: Container): Promise<Damage | undef
       const nonZero = view.findIndex((b) => b !== 0);
       if (nonZero >= 0) {
         const offset = at + nonZero;
-        return {
-          code: 'E_CORRUPT',
-          structure: 'padding',
-          offset,
-          message: `${c.path}: padding at offset 0x${offset.toString(16)}: byte is not zero`,
-        };
+        return toDamage(new ContainerError('E_CORRUPT', `${c.path}: padding at offset 0x${offset.toString(16)}: byte is not zero`, { structure: 'padding', offset }));
       }
     }
     return undefined;
@@ -131,12 +126,8 @@ async function checkGapsAndUnknownSections(c: Container): Promise<Damage | undef
     const bytes = new Uint8Array(s.length);
     c.readAt(bytes, s.offset);
     if (hash(bytes) !== s.checksum) {
-      return {
-        code: 'E_CHECKSUM',
-        structure: sectionName(s.kind),
-        offset: s.offset,
-        message: `${c.path}: ${sectionName(s.kind)} at offset 0x${s.offset.toString(16)}: checksum mismatch`,
-      };
+      const message = `${c.path}: ${sectionName(s.kind)} at offset 0x${s.offset.toString(16)}: checksum mismatch`;
+      return toDamage(new ContainerError('E_CHECKSUM', message, { structure: sectionName(s.kind), offset: s.offset }));
     }
   }
   return undefined;
@@ -145,5 +136,8 @@ async function checkGapsAndUnknownSections(c: Container): Promise<Damage | undef
 function toDamage(err: ContainerError): Damage {
   const structure = typeof err.data.structure === 'string' ? err.data.structure : 'file';
   const offset = typeof err.data.offset === 'number' ? err.data.offset : 0;
-  return { code: err.code, structure, offset, message: err.message };
+  const damage: Damage = { code: err.code, structure, offset, message: err.message };
+  // The stack is for --debug; kept out of the JSON document.
+  Object.defineProperty(damage, 'stack', { value: err.stack, enumerable: false });
+  return damage;
 }

@@ -8,12 +8,16 @@
  * file seen again through another hard link becomes a 'hardlink' entry
  * pointing at the first one. Device files, FIFOs and sockets are refused:
  * the format has no place for them and silently dropping them would make
- * the round trip inexact. Names that are not valid UTF-8 are refused too.
+ * the round trip inexact; with skipSpecial they are left out and reported
+ * through onSkip. Entries matching an exclude pattern, and the output
+ * container itself, are left out the same way (walk-filter.ts). Names that
+ * are not valid UTF-8 are refused too.
  */
 import fs from 'node:fs';
 import path from 'node:path';
 import { InputError, UsageError, fsError } from '../errors.js';
 import { MAX_LINK_BYTES, MAX_PATH_BYTES, type FileKind } from './format.js';
+import { WalkFilter, type WalkFilterOptions, type WalkSkip } from './walk-filter.js';
 
 export interface WalkEntry {
   /** Path inside the container. */
@@ -33,9 +37,11 @@ export interface WalkEntry {
   linkIndex: number;
 }
 
-export interface WalkOptions {
+export interface WalkOptions extends WalkFilterOptions {
   /** SOURCE_DATE_EPOCH: mtimes later than this (in seconds) are clamped to it. */
   clampMtimeSeconds?: number;
+  /** Called for every entry left out (excluded, special, the output itself). */
+  onSkip?: (skip: WalkSkip) => void;
 }
 
 const utf8 = new TextDecoder('utf-8', { fatal: true });
@@ -65,6 +71,8 @@ export function walkInputs(inputs: readonly string[], options: WalkOptions = {})
     }
   }
 
+  const filter = new WalkFilter(options);
+  const skip = (s: WalkSkip): void => options.onSkip?.(s);
   const entries: WalkEntry[] = [];
   const inodes = new Map<string, number>();
   // Explicit stack of pending (source, member path) pairs, popped in order.
@@ -80,11 +88,20 @@ export function walkInputs(inputs: readonly string[], options: WalkOptions = {})
         { file: source },
       );
     }
+    const pattern = filter.excludedBy(member);
+    if (pattern !== undefined) {
+      skip({ path: member, source, reason: 'excluded', detail: `matches --exclude ${pattern}` });
+      continue;
+    }
     let st: fs.BigIntStats;
     try {
       st = fs.lstatSync(source, { bigint: true });
     } catch (err) {
       throw fsError(err, source);
+    }
+    if (st.isFile() && filter.isOutput(st.dev, st.ino)) {
+      skip({ path: member, source, reason: 'output', detail: 'the output container itself' });
+      continue;
     }
     const mtime = mtimeOf(st.mtimeNs, options.clampMtimeSeconds);
     const base: WalkEntry = {
@@ -128,7 +145,11 @@ export function walkInputs(inputs: readonly string[], options: WalkOptions = {})
       entries.push({ ...base, kind: 'symlink', mode: 0o777, linkTarget: readLink(source) });
     } else {
       const what = st.isFIFO() ? 'a FIFO' : st.isSocket() ? 'a socket' : 'a device file';
-      throw new InputError('E_FILE_TYPE', `${source}: is ${what}, which a container cannot hold`, { file: source });
+      if (filter.skipSpecial) {
+        skip({ path: member, source, reason: 'special', detail: `${what}, which a container cannot hold` });
+        continue;
+      }
+      throw new InputError('E_NOT_REGULAR', `${source}: is ${what}, which a container cannot hold (--skip-special leaves such files out)`, { file: source });
     }
   }
   return entries;

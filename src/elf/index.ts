@@ -1,6 +1,7 @@
 export * from './types.js';
 export { parseElf, isElf } from './parse.js';
-export { sectionTypeName, segmentTypeName, sectionFlagsString, segmentFlagsString } from './names.js';
+export { sectionFlagsString, sectionTypeName } from './section-names.js';
+export { segmentFlagsString, segmentTypeName } from './segment-names.js';
 export {
   pageOwners,
   sectionFileRange,

@@ -5,6 +5,7 @@
  * 64 bits wide in ELF64 is a bigint, so kernel addresses above 2^53 keep
  * every bit. Counts and small fields are numbers.
  */
+import type { ErrorCode } from '../error-codes.js';
 
 export type ElfClass = 32 | 64;
 export type ElfData = 'lsb' | 'msb';
@@ -85,7 +86,7 @@ export interface SectionHeader {
  * fault. The message says what the value is and why it is wrong.
  */
 export interface ElfWarning {
-  code: string;
+  code: ErrorCode;
   message: string;
   field: string;
   offset: bigint;

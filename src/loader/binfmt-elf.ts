@@ -7,6 +7,7 @@
  * Arithmetic is unsigned long (bigint wrapped to 64 bits) where the kernel's
  * is, so `load_bias - vaddr` and `-vaddr` behave as in C.
  */
+import type { ErrorCode } from '../error-codes.js';
 import { ElfError } from '../errors.js';
 import { ET_DYN, ET_EXEC, PF_X } from '../elf/index.js';
 import type { ExecVmas } from './exec-vmas.js';
@@ -248,6 +249,6 @@ export function maximumAlignment(loads: LoadSegment[]): bigint {
   return elfPageAlign(alignment);
 }
 
-function mapError(image: ExecImage, problem: string, code: string): ElfError {
+function mapError(image: ExecImage, problem: string, code: ErrorCode): ElfError {
   return new ElfError(code, `${image.backing.path}: ${problem}`, { file: image.backing.path });
 }

@@ -10,6 +10,7 @@
  * the later MAP_FIXED win). Sharing a page between segments, as the text and
  * data of older binaries do, is normal and allowed.
  */
+import type { ErrorCode } from '../error-codes.js';
 import { ElfError, type ErrorData } from '../errors.js';
 import { ET_DYN, ET_EXEC, PF_R, PF_W, PF_X, PT_GNU_STACK, PT_INTERP, PT_LOAD, parseElf, type ElfFile, type ProgramHeader } from '../elf/index.js';
 import type { FileBacking } from '../abi/file-backing.js';
@@ -57,7 +58,7 @@ export function makeProt(pFlags: number): number {
 /** Reads and checks an executable or interpreter. `role` names it in errors. */
 export function readExecImage(backing: FileBacking, role: 'program' | 'interpreter'): ExecImage {
   const file = backing.path;
-  const fail = (code: string, problem: string, data: ErrorData = {}) => new ElfError(code, `${file}: ${problem}`, { file, ...data });
+  const fail = (code: ErrorCode, problem: string, data: ErrorData = {}) => new ElfError(code, `${file}: ${problem}`, { file, ...data });
   const bytes = bytesOf(backing);
   const elf = parseElf(bytes, file);
   const h = elf.header;
@@ -143,7 +144,7 @@ function bytesOf(backing: FileBacking): Uint8Array {
   return out.subarray(0, backing.size);
 }
 
-type Fail = (code: string, problem: string, data?: ErrorData) => ElfError;
+type Fail = (code: ErrorCode, problem: string, data?: ErrorData) => ElfError;
 
 /** PT_INTERP: 2..PATH_MAX bytes, NUL-terminated, inside the file (load_elf_binary). */
 function readInterp(p: ProgramHeader, bytes: Uint8Array, fail: Fail): string {

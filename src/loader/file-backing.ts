@@ -160,7 +160,7 @@ export class FileTable implements ExecFileSource {
       throw fsError(err, realPath);
     }
     if (stat.isDirectory()) throw new InputError('E_ISDIR', `${realPath}: is a directory`, { file: realPath });
-    if (!stat.isFile()) throw new InputError('E_NOTFILE', `${realPath}: not a regular file`, { file: realPath });
+    if (!stat.isFile()) throw new InputError('E_NOT_REGULAR', `${realPath}: not a regular file`, { file: realPath });
     // ctime too: an inode number freed by a deleted file can come back for a new one.
     const inode = `${stat.dev}:${stat.ino}:${stat.ctimeNs}:${stat.size}`;
     let content = this.byInode.get(inode);

@@ -6,6 +6,7 @@
  * this walk, so a hostile tree (links to /etc/passwd, ../../..) cannot make
  * the loader read outside the root.
  */
+import type { ErrorCode } from '../error-codes.js';
 import * as fs from 'node:fs';
 import * as nodePath from 'node:path';
 import { fsError, InputError } from '../errors.js';
@@ -23,7 +24,7 @@ export function resolveInRoot(root: string, path: string, what: string, cwd = '/
   } catch (err) {
     throw fsError(err, root);
   }
-  const fail = (code: string, problem: string) => new InputError(code, `${what} ${path}: ${problem}`, { file: path, root: hostRoot });
+  const fail = (code: ErrorCode, problem: string) => new InputError(code, `${what} ${path}: ${problem}`, { file: path, root: hostRoot });
 
   const resolved: string[] = [];
   const pending = split(path);

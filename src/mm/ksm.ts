@@ -64,7 +64,7 @@ import { equalPages } from './swap/same-filled.js';
 import { KsmControl } from './ksm-control.js';
 import { KSM_RMAP_ITEM_SIZE, type KsmOptions, type KsmProcessStat, type KsmStats } from './ksm-types.js';
 
-export { KSM_RMAP_ITEM_SIZE, type KsmOptions, type KsmProcessStat, type KsmStats } from './ksm-types.js';
+
 
 export class Ksm extends KsmControl {
   pagesScanned = 0;

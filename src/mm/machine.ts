@@ -51,7 +51,7 @@ import { vmaInfo } from './vma-info.js';
 import { TASK_SIZE, getUnmappedArea, insertVma, mergeAround, protectRange, unmapRange } from './vma-ops.js';
 import { Vma } from './vma.js';
 import { CostAccumulator } from './cost.js';
-import type { KsmOptions, KsmProcessStat } from './ksm.js';
+import type { KsmOptions, KsmProcessStat } from './ksm-types.js';
 import { Policies } from './policies.js';
 
 export type { MadviseAdvice } from './policies.js';

@@ -64,7 +64,7 @@ import type { SwapSpace } from './swap-space.js';
 import { inactiveIsLow, watermarks, type ReclaimCounters, type ReclaimOptions, type Watermarks } from './reclaim-limits.js';
 import { findVmaIndex } from './vma.js';
 
-export { inactiveIsLow, watermarks, type ReclaimCounters, type ReclaimOptions, type Watermarks } from './reclaim-limits.js';
+
 
 export const SWAP_CLUSTER_MAX = 32;
 export const DEF_PRIORITY = 12;

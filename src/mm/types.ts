@@ -6,17 +6,17 @@
 import type { FileBacking } from '../abi/file-backing.js';
 import type { FaultCounters, PageCacheMode } from './core.js';
 import type { CostEstimate, CostTable } from './cost.js';
-import type { KsmOptions, KsmStats } from './ksm.js';
+import type { KsmOptions, KsmStats } from './ksm-types.js';
 import type { SwapOptions } from './policies.js';
-import type { ReclaimCounters, ReclaimOptions } from './reclaim.js';
+import type { ReclaimCounters, ReclaimOptions } from './reclaim-limits.js';
 import type { RestoreIndexStats } from './restore-index.js';
 import type { SwapSpaceCounters } from './swap-space.js';
 import type { SwapBackendName, SwapStats } from './swap/types.js';
 
 export type { FaultCounters, PageCacheMode } from './core.js';
-export type { KsmOptions, KsmStats, KsmProcessStat } from './ksm.js';
+export type { KsmOptions, KsmStats, KsmProcessStat } from './ksm-types.js';
 export type { SwapOptions } from './policies.js';
-export type { ReclaimCounters, ReclaimOptions } from './reclaim.js';
+export type { ReclaimCounters, ReclaimOptions } from './reclaim-limits.js';
 
 export interface MachineOptions {
   /**
@@ -99,7 +99,7 @@ export interface MmapOptions {
   addr?: number;
   /** Bytes, rounded up to whole pages. */
   length: number;
-  /** PROT_READ | PROT_WRITE | PROT_EXEC (from src/loader/plan.ts). */
+  /** PROT_READ | PROT_WRITE | PROT_EXEC (from src/abi/exec-plan.ts). */
   prot: number;
   /** MAP_SHARED; default MAP_PRIVATE. */
   shared?: boolean;

@@ -30,6 +30,10 @@ export interface ChartPageOptions {
   table?: PageTable;
   /** Shown at the bottom, e.g. 'pagestack 0.1.0'. */
   footer?: string;
+  /** Terms and what they mean, above the table (e.g. each policy set and its settings). */
+  definitions?: { caption: string; items: Array<{ term: string; text: string }> };
+  /** Notes under the table (e.g. which policy ran out of memory, where and why). */
+  notes?: string[];
 }
 
 export function chartPage(options: ChartPageOptions): string {
@@ -49,7 +53,9 @@ export function chartPage(options: ChartPageOptions): string {
 <main>
 <h1>${escapeXml(options.title)}</h1>
 ${options.subtitle ? `<p class="sub">${escapeXml(options.subtitle)}</p>` : ''}
+${options.definitions ? definitionsHtml(options.definitions) : ''}
 ${options.table ? tableHtml(options.table) : ''}
+${options.notes && options.notes.length > 0 ? `<ul class="notes">${options.notes.map((n) => `<li>${escapeXml(n)}</li>`).join('')}</ul>` : ''}
 <div class="charts">
 ${charts}
 </div>
@@ -59,6 +65,11 @@ ${options.table ? `<script>${SORT_TABLE_SCRIPT}</script>` : ''}
 </body>
 </html>
 `;
+}
+
+function definitionsHtml(d: NonNullable<ChartPageOptions['definitions']>): string {
+  const items = d.items.map((i) => `<dt>${escapeXml(i.term)}</dt><dd>${escapeXml(i.text)}</dd>`).join('');
+  return `<section class="definitions"><h2>${escapeXml(d.caption)}</h2><dl>${items}</dl></section>`;
 }
 
 function tableHtml(table: PageTable): string {
@@ -100,6 +111,10 @@ th[aria-sort="ascending"] button::after { content: " \\25B2"; font-size: 9px; }
 th[aria-sort="descending"] button::after { content: " \\25BC"; font-size: 9px; }
 td { padding: 5px 8px; border-bottom: 1px solid #e2e6eb; white-space: nowrap; }
 .num { text-align: right; }
+section.definitions { background: #fff; border: 1px solid #e2e6eb; border-radius: 10px; padding: 14px 16px; margin-bottom: 16px; }
+dl { display: grid; grid-template-columns: max-content 1fr; gap: 4px 16px; margin: 0; }
+dt { font-weight: 600; font-family: ui-monospace, "DejaVu Sans Mono", monospace; } dd { margin: 0; }
+ul.notes { background: #fff4e5; border: 1px solid #f0c48a; border-radius: 10px; padding: 10px 16px 10px 32px; margin: 16px 0 0; }
 footer { color: #5f6b7a; font-size: 12px; margin-top: 18px; text-align: center; }
 `;
 

@@ -4,9 +4,12 @@
  * of each page, which is what the page map colours:
  *
  * - zero: every byte is zero (a zero-padded tail counts);
- * - unique: the only page with this content anywhere in the report;
- * - shared-within: the content occurs on other pages, all in this file;
- * - shared-across: the content occurs in at least one other file too.
+ * - unique ("singleton"): the only page with this content anywhere in the report;
+ * - shared-within: the content occurs on another page of this same file
+ *   (it may occur in other files as well);
+ * - shared-across: the content occurs once in this file and in at least
+ *   one other file.
+ * docs/vocabulary.md defines these words for every command.
  *
  * The kinds do not depend on the order of the files. "Saves" does, as in
  * `pagestack scan`: a page-deduplicating store keeps the first page of each
@@ -15,6 +18,7 @@
  * Hot part: one pass over all content ids with typed arrays (pages per
  * content, files per content, first occurrence); no object per page.
  */
+import type { ErrorCode } from '../error-codes.js';
 import { InternalError } from '../errors.js';
 import type { ElfSummary, LoadSegment, ScanWarning, SectionSpan } from '../scan/result.js';
 
@@ -89,7 +93,7 @@ export interface ContentTable {
 
 export interface SkippedInput {
   path: string;
-  code: string;
+  code: ErrorCode;
   reason: string;
 }
 
@@ -143,8 +147,9 @@ export function buildModel(parts: ModelParts): ReportModel {
   for (let id = 1; id <= contentCount; id++) if (pages[id]! > 0) distinct++;
 
   const totals: ReportTotals = { ...emptyCounts(), files: inputs.length, bytes: 0, distinctContents: distinct, savedBytes: 0 };
+  const here = new Uint32Array(contentCount + 1);
   const files = inputs.map((input, f): ReportFile => {
-    const counts = countKinds(contents, input.contentIds, f);
+    const counts = countKinds(contents, input.contentIds, f, here);
     addCounts(totals, counts);
     totals.bytes += input.size;
     return { ...input, counts };
@@ -153,11 +158,11 @@ export function buildModel(parts: ModelParts): ReportModel {
   return { pageSize: parts.pageSize, inputs: parts.inputs, files, contents, totals, skipped: parts.skipped ?? [], links: parts.links ?? [] };
 }
 
-/** The kind code of a page holding content `id`. */
-export function kindOf(contents: ContentTable, id: number): number {
+/** The kind code of a page holding content `id`, which its file holds on `inThisFile` pages (default 1). */
+export function kindOf(contents: ContentTable, id: number, inThisFile = 1): number {
   if (id === 0) return KIND_ZERO;
-  if (contents.files[id]! > 1) return KIND_SHARED_ACROSS;
-  return contents.pages[id]! > 1 ? KIND_SHARED_WITHIN : KIND_UNIQUE;
+  if (inThisFile > 1) return KIND_SHARED_WITHIN;
+  return contents.files[id]! > 1 ? KIND_SHARED_ACROSS : KIND_UNIQUE;
 }
 
 /** Kind code of every page of file `fileIndex`. */
@@ -166,16 +171,20 @@ export function pageKinds(model: ReportModel, fileIndex: number): Uint8Array {
   if (!file) throw new RangeError(`no file ${fileIndex} in the report`);
   const ids = file.contentIds;
   const out = new Uint8Array(ids.length);
-  for (let p = 0; p < ids.length; p++) out[p] = kindOf(model.contents, ids[p]!);
+  const here = new Uint32Array(model.contents.count + 1);
+  for (let p = 0; p < ids.length; p++) here[ids[p]!]!++;
+  for (let p = 0; p < ids.length; p++) out[p] = kindOf(model.contents, ids[p]!, here[ids[p]!]);
   return out;
 }
 
-function countKinds(contents: ContentTable, ids: Uint32Array, fileIndex: number): KindCounts {
+/** `here` is all zeros on entry and on return (scratch shared by every file). */
+function countKinds(contents: ContentTable, ids: Uint32Array, fileIndex: number, here: Uint32Array): KindCounts {
   const c = emptyCounts();
   c.pages = ids.length;
+  for (let p = 0; p < ids.length; p++) here[ids[p]!]!++;
   for (let p = 0; p < ids.length; p++) {
     const id = ids[p]!;
-    switch (kindOf(contents, id)) {
+    switch (kindOf(contents, id, here[id])) {
       case KIND_ZERO:
         c.zero++;
         continue;
@@ -190,6 +199,7 @@ function countKinds(contents: ContentTable, ids: Uint32Array, fileIndex: number)
     }
     if (contents.firstFile[id] !== fileIndex || contents.firstPage[id] !== p) c.duplicate++;
   }
+  for (let p = 0; p < ids.length; p++) here[ids[p]!] = 0;
   c.savedPages = c.zero + c.duplicate;
   return c;
 }

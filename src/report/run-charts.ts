@@ -6,7 +6,7 @@
  * steps instead. `--html` puts the charts under the comparison table in one
  * self-contained page; `--svg` stacks them in one SVG document.
  */
-import { comparisonTable } from '../sim/format-run.js';
+import { comparisonTable, policyDescriptions, runNotes } from '../sim/format-run.js';
 import type { RunResult } from '../sim/result.js';
 import { chartPage, type PageTable } from './chart-page.js';
 import { lineChart, SERIES_COLORS, type ChartSeries } from './chart.js';
@@ -30,6 +30,7 @@ export function runCharts(result: RunResult): Array<{ svg: string; caption: stri
   const charts: Array<{ svg: string; caption: string }> = [];
   for (const f of FIGURES) {
     const series: ChartSeries[] = [];
+    const names: string[] = [];
     for (const [i, p] of result.policies.entries()) {
       const y = f.values(p);
       if (y === null) continue;
@@ -37,8 +38,10 @@ export function runCharts(result: RunResult): Array<{ svg: string; caption: stri
       // A policy keeps its colour in every chart, whichever policies a chart leaves out.
       const color = SERIES_COLORS[i % SERIES_COLORS.length]!;
       series.push({ name: p.outcome.status === 'oom' ? `${p.name} (OOM)` : p.name, x, y, color, ...(i >= SERIES_COLORS.length ? { dashed: true } : {}) });
+      names.push(p.name);
     }
     if (series.length === 0) continue;
+    markIdentical(series, names);
     const svg = lineChart(series, {
       title: `${f.title}: ${result.scenario.name}`,
       xLabel: byTime ? 'simulated time (s)' : 'steps completed',
@@ -63,8 +66,25 @@ export function runHtml(result: RunResult, footer?: string): string {
     subtitle: result.scenario.description,
     charts: runCharts(result),
     table,
+    definitions: { caption: 'Policy sets', items: policyDescriptions(result).map((d) => ({ term: d.name, text: d.text })) },
+    notes: runNotes(result),
     ...(footer === undefined ? {} : { footer }),
   });
+}
+
+/**
+ * A series equal to an earlier one (same points) would hide under it: its
+ * legend says which it equals, and it is drawn dashed so both show.
+ */
+function markIdentical(series: ChartSeries[], names: readonly string[]): void {
+  const same = (a: ChartSeries, b: ChartSeries): boolean =>
+    a.x.length === b.x.length && a.y.length === b.y.length && Array.from(a.x).every((v, i) => v === b.x[i]) && Array.from(a.y).every((v, i) => v === b.y[i]);
+  for (let i = 1; i < series.length; i++) {
+    const s = series[i]!;
+    const first = series.slice(0, i).findIndex((e) => same(e, s));
+    if (first < 0) continue;
+    series[i] = { ...s, name: `${s.name}, same as ${names[first]}`, dashed: true };
+  }
 }
 
 /** The charts stacked in one standalone SVG document. */

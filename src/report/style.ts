@@ -15,7 +15,7 @@ export const KIND_COLORS: Record<PageKind, string> = {
 
 export const KIND_LABELS: Record<PageKind, string> = {
   zero: 'zero',
-  unique: 'unique',
+  unique: 'singleton',
   'shared-within': 'shared within a file',
   'shared-across': 'shared across files',
 };

@@ -8,6 +8,7 @@
  * Content ids: 0 is the all-zero page; 1..contents.count are the distinct
  * non-zero page contents, numbered in order of first appearance.
  */
+import type { ErrorCode } from '../error-codes.js';
 import type { ElfClass, ElfData } from '../elf/types.js';
 
 import type { PageSize } from '../abi/page-size.js';
@@ -29,7 +30,7 @@ export interface ScanTotals {
 
 export interface ScanWarning {
   /** Stable code, e.g. E_ELF_SHDRS (damaged table) or E_ELF_TRUNCATED (unreadable ELF header). */
-  code: string;
+  code: ErrorCode;
   message: string;
 }
 
@@ -102,7 +103,7 @@ export interface ScannedFile extends PageCounts {
 export interface SkippedPath {
   path: string;
   /** E_NOT_ELF, E_ACCESS, E_NOT_REGULAR, E_NOENT, E_IO, ... */
-  code: string;
+  code: ErrorCode;
   reason: string;
 }
 

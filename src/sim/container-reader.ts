@@ -1,23 +1,17 @@
 /**
- * How this build opens pagestack containers for the simulator, and how a
- * path is recognised as one.
- *
- * The reader is src/container's `openContainer` (it checks the header and
- * every table when the container is opened, and every page as it is read).
- * A build without it would set `openContainerReader` to undefined, and a
- * container given to `load` or named by a scenario would be refused with a
- * clear message.
+ * How the simulator opens pagestack containers, and how a path is
+ * recognised as one. The reader is src/container's `openContainer` (it
+ * checks the header and every table when the container is opened, and every
+ * page as it is read); tests may pass another OpenContainer.
  */
 import * as fs from 'node:fs';
 import { MAGIC } from '../container/format.js';
 import { openContainer } from '../container/index.js';
-import { InputError, fsError } from '../errors.js';
+import { fsError } from '../errors.js';
 import type { ContainerReader } from './container-source.js';
 
 export type OpenContainer = (path: string) => Promise<ContainerReader>;
 
-/** The container reader of this build. */
-export const openContainerReader: OpenContainer | undefined = openContainer;
 
 /** The first 8 bytes of every container (docs/FORMAT.md: "\x89PGSTK\n\x1a"). */
 export const CONTAINER_MAGIC: Uint8Array = MAGIC;
@@ -42,14 +36,7 @@ export function isContainerFile(path: string): boolean {
   }
 }
 
-/** Opens a container with this build's reader, or refuses clearly when there is none. */
-export async function openContainerChecked(path: string, open: OpenContainer | undefined = openContainerReader): Promise<ContainerReader> {
-  if (open === undefined) {
-    throw new InputError(
-      'E_UNAVAILABLE',
-      `${path}: is a pagestack container, but this build has no container reader; give the ELF files instead`,
-      { file: path },
-    );
-  }
+/** Opens a container with `open` (default: src/container's openContainer). */
+export async function openContainerChecked(path: string, open: OpenContainer = openContainer): Promise<ContainerReader> {
   return open(path);
 }

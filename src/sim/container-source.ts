@@ -17,7 +17,7 @@
  *   plain files (which number pages differently).
  *
  * The reader is anything shaped like src/container's Container; see
- * container-reader.ts for how this build opens one.
+ * container-reader.ts for how the simulator opens one.
  */
 import { InputError } from '../errors.js';
 import type { ExecFileSource } from '../loader/file-backing.js';

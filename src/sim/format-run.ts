@@ -21,13 +21,24 @@ export function formatRun(result: RunResult): string {
   out.push(`scenario ${s.name}${s.file ? ` (${s.file})` : ''}: ${s.steps} steps, ${result.policies.length} ${result.policies.length === 1 ? 'policy' : 'policies'}`);
   if (s.description) out.push(wrap(s.description, 78, '  '));
   const nameWidth = Math.max(...result.policies.map((p) => p.name.length));
-  for (const p of result.policies) out.push(`  ${p.name.padEnd(nameWidth)}  ${describePolicy(asPolicy(p, result))}`);
+  for (const d of policyDescriptions(result)) out.push(`  ${d.name.padEnd(nameWidth)}  ${d.text}`);
   out.push('');
 
   const table = comparisonTable(result);
-  const policies = result.policies;
   out.push(textTable(table.header, table.rows).trimEnd());
-  for (const p of policies) {
+  out.push(...runNotes(result));
+  return out.join('\n') + '\n';
+}
+
+/** What each policy set that ran means, in words (its settings beyond the machine's). */
+export function policyDescriptions(result: RunResult): Array<{ name: string; text: string }> {
+  return result.policies.map((p) => ({ name: p.name, text: describePolicy(asPolicy(p, result)) }));
+}
+
+/** The lines under the table: each policy that ran out of memory (where, and why), each policy not run. */
+export function runNotes(result: RunResult): string[] {
+  const out: string[] = [];
+  for (const p of result.policies) {
     if (p.outcome.status === 'oom') out.push(`${p.name}: ${p.outcome.message} at ${p.outcome.step}; the figures are those of that moment`);
   }
   const skipped = [...new Set(result.skipped.map((s) => s.name))];
@@ -35,7 +46,7 @@ export function formatRun(result: RunResult): string {
     const mine = result.skipped.filter((s) => s.name === name);
     out.push(`${name}: not run: ${mine.map((s) => s.reason).join('; ')}`);
   }
-  return out.join('\n') + '\n';
+  return out;
 }
 
 /** The comparison table: a header (a blank, then one column per policy) and one row per figure, as text cells. */

@@ -1,6 +1,6 @@
 /**
  * MachineHeapHost: the allocator model's view of one simulated process
- * (the HeapHost interface of src/sim/malloc/host.ts), on top of Machine.
+ * (the HeapHost interface of src/malloc/host.ts), on top of Machine.
  * Every store, memset and memcpy is a user access through the page-fault
  * path, so calloc's zeroing commits frames exactly where it writes, and
  * discard (MADV_DONTNEED) returns private anonymous pages to the zero page.

@@ -24,7 +24,7 @@ import type { ExecPlan } from '../abi/exec-plan.js';
 import { Machine } from '../mm/machine.js';
 import type { SmapsRollup } from '../mm/types.js';
 import type { OpenContainer } from './container-reader.js';
-import { resolveImages } from './images.js';
+import { resolveImages, type SkippedMember } from './images.js';
 import { ProgramSet, interpBias, type ElfLayout, type Program } from './programs.js';
 
 export type TouchMode = 'all' | 'text' | number;
@@ -40,9 +40,11 @@ export interface LoadOptions {
   root?: string;
   /** A container reader to use instead of this build's (tests). */
   openContainer?: OpenContainer;
+  /** Called as processes start: (start-ups done, start-ups in all), over both machines. */
+  onProgress?: (done: number, total: number) => void;
 }
 
-export const LOAD_SCHEMA = 'pagestack-load/1';
+export const LOAD_SCHEMA = 'pagestack.load/1';
 
 /** System-wide figures of one Machine (bytes, except counts of frames and faults). */
 export interface LoadSystem {
@@ -70,6 +72,8 @@ export interface LoadProcess {
 export interface LoadResult {
   schema: typeof LOAD_SCHEMA;
   programs: Array<{ name: string; path: string; interpreter: string | null }>;
+  /** Regular members of the containers given that are not programs, with the reason; in container order. */
+  skipped: SkippedMember[];
   procs: number;
   fork: boolean;
   touch: TouchMode;
@@ -91,15 +95,18 @@ export async function loadPrograms(images: readonly string[], options: LoadOptio
     ...(options.openContainer === undefined ? {} : { openContainer: options.openContainer }),
   });
   try {
-    const programs = await resolveImages(images, set);
+    const { programs, skipped } = await resolveImages(images, set);
     const plans = programs.map((p) => set.plan(p));
     const fork = options.fork ?? false;
-    const content = simulate('content', programs, plans, procs, fork, touch);
-    const file = simulate('file', programs, plans, procs, fork, touch);
+    const total = 2 * programs.length * procs;
+    const progress = options.onProgress;
+    const content = simulate('content', programs, plans, procs, fork, touch, progress && ((done) => progress(done, total)));
+    const file = simulate('file', programs, plans, procs, fork, touch, progress && ((done) => progress(total / 2 + done, total)));
     const processes = content.processes.map(({ rollup, ...p }, i): LoadProcess => ({ ...p, content: rollup, file: file.processes[i]!.rollup }));
     return {
       schema: LOAD_SCHEMA,
       programs: programs.map((p) => ({ name: p.name, path: p.backing.path, interpreter: p.interp?.backing.path ?? null })),
+      skipped,
       procs,
       fork,
       touch,
@@ -116,7 +123,15 @@ interface Simulated {
   system: LoadSystem;
 }
 
-function simulate(pageCache: 'content' | 'file', programs: Program[], plans: ExecPlan[], procs: number, fork: boolean, touch: TouchMode): Simulated {
+function simulate(
+  pageCache: 'content' | 'file',
+  programs: Program[],
+  plans: ExecPlan[],
+  procs: number,
+  fork: boolean,
+  touch: TouchMode,
+  onStarted?: (done: number) => void,
+): Simulated {
   const m = new Machine({ frames: MACHINE_FRAMES, pageCache });
   const started: Array<{ pid: number; program: string; copy: number; forked: boolean }> = [];
   programs.forEach((program, i) => {
@@ -125,10 +140,12 @@ function simulate(pageCache: 'content' | 'file', programs: Program[], plans: Exe
     const first = m.exec(plan);
     startUp(m, first, pages, true);
     started.push({ pid: first, program: program.name, copy: 0, forked: false });
+    onStarted?.(started.length);
     for (let copy = 1; copy < procs; copy++) {
       const pid = fork ? m.fork(first) : m.exec(plan);
       startUp(m, pid, pages, !fork);
       started.push({ pid, program: program.name, copy, forked: fork });
+      onStarted?.(started.length);
     }
   });
   const processes = started.map((s) => ({ ...s, rollup: m.smapsRollup(s.pid) }));

@@ -6,7 +6,7 @@
 
 import type { HeapOptions } from './heap-model.js';
 
-/** How calloc clears memory (issue 5 §1; the glibc malloc model in src/sim/malloc). */
+/** How calloc clears memory (issue 5 §1; the glibc malloc model in src/malloc). */
 export type CallocMode = 'eager' | 'glibc' | 'on-commit';
 export const CALLOC_MODE_NAMES: readonly CallocMode[] = ['eager', 'glibc', 'on-commit'];
 

@@ -14,7 +14,7 @@ import type { KsmCounters, SwapCounters } from './mechanisms.js';
 import type { KsmPolicy, SwapPolicy } from './policy.js';
 import type { HeapOptions } from './heap-model.js';
 
-export const RUN_SCHEMA = 'pagestack-run/1';
+export const RUN_SCHEMA = 'pagestack.run/1';
 
 export interface RunResult {
   schema: typeof RUN_SCHEMA;
@@ -28,7 +28,7 @@ export interface RunResult {
     steps: number;
   };
   machine: { frames: number; pageSize: number; frameLimit: number; keepPageCache: boolean };
-  /** The cost table used: DOCUMENTED_COSTS (src/sim/cost.ts) with these entries overridden by the scenario. */
+  /** The cost table used: DOCUMENTED_COSTS (src/mm/cost.ts) with these entries overridden by the scenario. */
   costs: { table: 'documented'; overridden: CostOpName[] };
   policies: PolicyResult[];
   /** Policies not run because this build lacks a mechanism they need (run with skipUnavailable), one entry per missing setting. */

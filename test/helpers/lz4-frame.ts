@@ -65,8 +65,8 @@ export async function encodeLz4Frame(blocks: readonly FrameBlock[], largest: num
   return frame;
 }
 
-function frameError(problem: string, offset: number): ContainerError {
-  return new ContainerError('E_LZ4_FRAME', `LZ4 frame: ${problem} (frame byte ${offset})`, { field: 'lz4 frame', offset });
+function frameError(problem: string, offset: number): Error {
+  return new Error(`LZ4 frame: ${problem} (frame byte ${offset})`);
 }
 
 /**

@@ -11,7 +11,7 @@
  * that its own diagnostics say are wrong).
  */
 import { ElfError } from '../../src/errors.js';
-import { sectionFlagsString, sectionTypeName, segmentTypeName } from '../../src/elf/names.js';
+import { sectionFlagsString, sectionTypeName, segmentTypeName } from '../../src/elf/index.js';
 import type { ElfFile, SectionHeader } from '../../src/elf/types.js';
 import type { ReadelfReport } from './readelf.js';
 
@@ -111,7 +111,7 @@ export function compareWithReadelf(
     return { mismatches, fields, extraWarnings: [] };
   }
   const elf = elfOrError;
-  const codes = new Set(elf.warnings.map((w) => w.code));
+  const codes = new Set<string>(elf.warnings.map((w) => w.code));
   for (const [d, wanted] of required) {
     fields++;
     if (!wanted.some((c) => codes.has(c))) mismatches.push(`readelf reports "${d}" but pagestack has no ${wanted.join('/')} warning`);

@@ -1,6 +1,8 @@
 import type { Command } from 'commander';
 import { UsageError } from '../../errors.js';
+import type { SkippedMember } from '../../sim/images.js';
 import type { TouchMode } from '../../sim/load.js';
+import { Progress } from '../progress.js';
 
 interface LoadFlags {
   procs: string;
@@ -8,21 +10,20 @@ interface LoadFlags {
   touch: string;
   json?: boolean;
   root?: string;
+  quiet?: boolean;
 }
 
 /** `pagestack load IMAGE|FILE... [--procs N] [--fork] [--touch all|text|FRACTION] [--json] [--root DIR]`. */
 export function register(program: Command): void {
   program
     .command('load')
-    .description(
-      "exec programs (ELF files or a container's members), start them up, and compare memory with the content-shared and the per-file page cache",
-    )
+    .description('exec programs (ELF files or a container\'s members), start them up, and compare memory with the content-shared and the per-file page cache')
     .argument('<image...>', 'ELF programs, pagestack containers (every program in them), or CONTAINER:MEMBER')
     .option('--procs <n>', 'processes per program', '1')
     .option('--fork', 'start processes 2..N by fork from the first instead of execve')
     .option('--touch <what>', 'what each start-up touches: all, text, or a fraction of the pages (0..1]', 'all')
     .option('--root <dir>', 'resolve interpreters (PT_INTERP) inside DIR, as if chrooted there (default: /)')
-    .option('--json', 'print the result document (schema pagestack-load/1)')
+    .option('--json', 'print the result document (schema pagestack.load/1)')
     .addHelpText(
       'after',
       `
@@ -36,14 +37,33 @@ Examples:
       const { loadPrograms } = await import('../../sim/load.js');
       const procs = /^\d+$/.test(flags.procs) ? Number(flags.procs) : NaN;
       if (!Number.isSafeInteger(procs)) throw new UsageError(`--procs must be a whole number, not "${flags.procs}"`);
-      const result = await loadPrograms(images, {
-        procs,
-        fork: flags.fork ?? false,
-        touch: parseTouch(flags.touch),
-        ...(flags.root === undefined ? {} : { root: flags.root }),
-      });
-      process.stdout.write(flags.json ? JSON.stringify(result, null, 2) + '\n' : formatLoad(result));
+      const progress = new Progress({ label: 'load', unit: 'processes', quiet: flags.quiet || flags.json });
+      let result;
+      try {
+        result = await loadPrograms(images, {
+          procs,
+          fork: flags.fork ?? false,
+          touch: parseTouch(flags.touch),
+          ...(flags.root === undefined ? {} : { root: flags.root }),
+          onProgress: progress.callback,
+        });
+      } finally {
+        progress.done();
+      }
+      if (!flags.quiet) process.stderr.write(skippedLines(result.skipped));
+      if (flags.json) process.stdout.write(JSON.stringify(result, null, 2) + '\n');
+      else if (!flags.quiet) process.stdout.write(formatLoad(result));
     });
+}
+
+/** Shown on stderr: the first members skipped, each with its reason, then how many more. */
+const SKIPPED_SHOWN = 10;
+
+export function skippedLines(skipped: readonly SkippedMember[]): string {
+  const lines = skipped.slice(0, SKIPPED_SHOWN).map((s) => `pagestack: load: skipped ${s.member}: ${s.reason}\n`);
+  const more = skipped.length - SKIPPED_SHOWN;
+  if (more > 0) lines.push(`pagestack: load: skipped ${more} more ${more === 1 ? 'member' : 'members'} that ${more === 1 ? 'is' : 'are'} not programs (--json lists them all)\n`);
+  return lines.join('');
 }
 
 function parseTouch(text: string): TouchMode {

@@ -1,9 +1,11 @@
 import type { Command } from 'commander';
+import { jsonDocument, SCHEMAS } from '../json.js';
 
 interface MapsFlags {
   root?: string;
   json?: boolean;
   special: boolean;
+  quiet?: boolean;
 }
 
 /** `pagestack maps FILE [--root DIR] [--json]`: /proc/PID/maps right after execve. */
@@ -13,7 +15,7 @@ export function register(program: Command): void {
     .description('print /proc/PID/maps of FILE right after execve (Linux 6.18, x86-64, ASLR off)')
     .argument('<file>', 'ELF executable')
     .option('--root <dir>', 'resolve the interpreter (PT_INTERP) inside DIR, as if chrooted there (default: /)')
-    .option('--json', 'print the mappings and the process layout as JSON')
+    .option('--json', 'print the mappings and the process layout as JSON (schema pagestack.maps/1)')
     .option('--no-special', 'leave out [vvar], [vvar_vclock], [vdso] and [vsyscall]')
     .addHelpText(
       'after',
@@ -30,7 +32,7 @@ Compare with the real kernel: setarch -R gdb -batch -ex starti -ex 'info proc ma
       const { formatMaps, mapsLines } = await import('../../loader/maps.js');
       const plan = await planExec(file, flags.root === undefined ? {} : { root: flags.root });
       if (!flags.json) {
-        process.stdout.write(formatMaps(plan, { special: flags.special }));
+        if (!flags.quiet) process.stdout.write(formatMaps(plan, { special: flags.special }));
         return;
       }
       const hex = (v: number | bigint | undefined) => (v === undefined ? undefined : `0x${v.toString(16)}`);
@@ -52,6 +54,6 @@ Compare with the real kernel: setarch -R gdb -batch -ex starti -ex 'info proc ma
           pathname: l.pathname,
         })),
       };
-      process.stdout.write(JSON.stringify(result, null, 2) + '\n');
+      process.stdout.write(jsonDocument(SCHEMAS.maps, result));
     });
 }

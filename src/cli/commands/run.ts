@@ -8,33 +8,26 @@ interface RunFlags {
   skipUnavailable?: boolean;
   html?: string;
   svg?: string;
+  quiet?: boolean;
 }
 
-/** `pagestack run SCENARIO [--json] [--policy NAME...] [--html FILE] [--svg FILE]`: one scenario under each policy set, compared. */
+/** `pagestack run SCENARIO [--json] [--policy NAME[,NAME...]]... [--html FILE] [--svg FILE]`: one scenario under each policy set, compared. */
 export function register(program: Command): void {
   program
     .command('run')
-    .description(
-      'run a scenario (docs/SCENARIOS.md) under each of its policy sets and compare memory, faults, swap and estimated CPU time',
-    )
+    .description('run a scenario (docs/SCENARIOS.md) under each of its policy sets and compare memory, faults, swap and estimated CPU time')
     .argument('<scenario>', 'scenario file (JSON)')
-    .option('--policy <name...>', 'run only these policy sets, in this order')
-    .option(
-      '--skip-unavailable',
-      'run the policies this build can run and list the others, instead of refusing the scenario',
-    )
-    .option('--json', 'print the result document (schema pagestack-run/1) instead of the table')
-    .option(
-      '--html <file>',
-      'also write a self-contained HTML page: the comparison table and charts per policy over simulated time (frames, swap used, zram/zswap pool)',
-    )
+    .option('--policy <names>', 'run only these policy sets, in this order (repeat it, or a comma list: --policy zram,ksm)', collectNames)
+    .option('--skip-unavailable', 'run the policies this build can run and list the others, instead of refusing the scenario')
+    .option('--json', 'print the result document (schema pagestack.run/1) instead of the table')
+    .option('--html <file>', 'also write a self-contained HTML page: the comparison table and charts per policy over simulated time (frames, swap used, zram/zswap pool)')
     .option('--svg <file>', 'also write the charts as one SVG document')
     .addHelpText(
       'after',
       `
 Examples:
   pagestack run samples/scenarios/sharing.json
-  pagestack run samples/scenarios/pressure.json --policy zram zram+dedup ksm --html pressure.html
+  pagestack run samples/scenarios/pressure.json --policy zram,zram+dedup --policy ksm --html pressure.html
   pagestack run --json samples/scenarios/calloc.json | jq '.policies[].summary.framesPeak'
 
 The scenario format: docs/SCENARIOS.md`,
@@ -44,7 +37,7 @@ The scenario format: docs/SCENARIOS.md`,
       const { runHtml, runSvg } = await import('../../report/run-charts.js');
       const { formatRun } = await import('../../sim/format-run.js');
       const { runScenario } = await import('../../sim/run-scenario.js');
-      const progress = new Progress({ label: 'run', unit: 'policies', quiet: flags.json === true });
+      const progress = new Progress({ label: 'run', unit: 'policies', quiet: flags.json === true || flags.quiet === true });
       const result = await runScenario(scenario, {
         onProgress: progress.callback,
         ...(flags.policy === undefined ? {} : { policies: flags.policy }),
@@ -54,6 +47,13 @@ The scenario format: docs/SCENARIOS.md`,
       // Written through a temp file and a rename: a reader never sees half a file.
       if (flags.html !== undefined) writeFileAtomic(flags.html, runHtml(result, `pagestack ${VERSION}`));
       if (flags.svg !== undefined) writeFileAtomic(flags.svg, runSvg(result));
-      process.stdout.write(flags.json ? JSON.stringify(result, null, 2) + '\n' : formatRun(result));
+      if (flags.json) process.stdout.write(JSON.stringify(result, null, 2) + '\n');
+      else if (!flags.quiet) process.stdout.write(formatRun(result));
     });
+}
+
+/** --policy a,b --policy c: the names in order, each once. */
+function collectNames(value: string, previous: string[] | undefined): string[] {
+  const names = value.split(',').map((n) => n.trim()).filter((n) => n !== '');
+  return [...new Set([...(previous ?? []), ...names])];
 }

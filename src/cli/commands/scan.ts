@@ -29,7 +29,6 @@ export function register(program: Command): void {
     .option('--fail-below <percent>', 'fail (exit 1) when dedup would save less than this share of pages')
     .option('--top <n>', 'most duplicated pages to list', '10')
     .option('--files <n>', "rows of the per-file table, or 'all'", '20')
-    .option('-q, --quiet', 'print nothing but errors (--json still prints the document)')
     .addHelpText(
       'after',
       `
@@ -44,36 +43,41 @@ Examples:
       const pageSize = parsePageSize(flags.pageSize);
       const failBelow = flags.failBelow === undefined ? undefined : percentOption(flags.failBelow);
       const top = countOption('--top', flags.top);
-      const fileRows = flags.files === 'all' ? Infinity : countOption('--files', flags.files);
+      const fileRows = flags.files === 'all' ? Infinity : countOption('--files', flags.files, " or 'all'");
       const progress = new Progress({ label: 'scan', quiet: flags.quiet });
       let result;
       try {
-        result = await scan(paths, {
-          pageSize,
-          allFiles: flags.allFiles,
-          strict: flags.strict,
-          onProgress: progress.callback,
-        });
+        result = await scan(paths, { pageSize, allFiles: flags.allFiles, strict: flags.strict, onProgress: progress.callback });
       } finally {
         progress.done();
       }
       if (flags.json) process.stdout.write(`${JSON.stringify(toScanJson(result, top), null, 2)}\n`);
       else if (!flags.quiet) process.stdout.write(formatScan(result, { top, fileRows }));
+      if (result.totals.files === 0) {
+        // Nothing to measure: say so, and a --fail-below gate fails for that reason, not for a 0% saving.
+        const message = nothingFound(paths, flags.allFiles === true, result.skipped.length);
+        if (failBelow !== undefined) throw new InputError('E_NOTHING_FOUND', message, { file: paths.join(', ') });
+        if (!flags.quiet) process.stderr.write(`pagestack: scan: ${message}\n`);
+        return;
+      }
       if (failBelow !== undefined) {
         const { pages } = savingsOf(result.totals, result.pageSize);
         const percent = result.totals.pages === 0 ? 0 : (pages / result.totals.pages) * 100;
         if (percent < failBelow) {
-          throw new InputError(
-            'E_THRESHOLD',
-            `dedup would save ${percent.toFixed(2)}% of pages, below --fail-below ${failBelow}%`,
-            {
-              expected: failBelow,
-              actual: percent,
-            },
-          );
+          throw new InputError('E_THRESHOLD', `dedup would save ${percent.toFixed(2)}% of pages, below --fail-below ${failBelow}%`, {
+            expected: failBelow,
+            actual: percent,
+          });
         }
       }
     });
+}
+
+/** `no ELF files found in DIR (3 files skipped: not ELF; --all-files scans them)`. */
+export function nothingFound(paths: readonly string[], allFiles: boolean, skipped: number): string {
+  const what = allFiles ? 'no files' : 'no ELF files';
+  const why = skipped === 0 ? '' : ` (${skipped} ${skipped === 1 ? 'path' : 'paths'} skipped${allFiles ? '' : '; --all-files reads files without the ELF magic'})`;
+  return `${what} found in ${paths.join(', ')}${why}`;
 }
 
 function percentOption(text: string): number {
@@ -84,9 +88,8 @@ function percentOption(text: string): number {
   return v;
 }
 
-function countOption(name: string, text: string): number {
+function countOption(name: string, text: string, alternative = ''): number {
   const v = Number(text);
-  if (!/^\d+$/.test(text.trim()) || !Number.isSafeInteger(v))
-    throw new UsageError(`${name} must be a whole number, not '${text}'`);
+  if (!/^\d+$/.test(text.trim()) || !Number.isSafeInteger(v)) throw new UsageError(`${name} must be a whole number${alternative}, not '${text}'`);
   return v;
 }

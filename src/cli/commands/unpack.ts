@@ -4,6 +4,7 @@
 import type { Command } from 'commander';
 import { UsageError } from '../../errors.js';
 import { Progress } from '../progress.js';
+import { jsonDocument, SCHEMAS } from '../json.js';
 
 interface UnpackFlags {
   directory: string;
@@ -21,8 +22,7 @@ export function register(program: Command): void {
     .option('-C, --directory <dir>', 'where to restore (created if missing)', '.')
     .option('-f, --force', 'replace existing files and symlinks in the way (never writes through them)')
     .option('--threads <n>', 'worker threads writing files (default: one per CPU, at most 4; 0 under 8 MiB of content)')
-    .option('--json', 'print the summary as JSON')
-    .option('-q, --quiet', 'print nothing but errors')
+    .option('--json', 'print the summary as JSON (schema pagestack.unpack/1)')
     .addHelpText(
       'after',
       `
@@ -43,14 +43,9 @@ paths, '..', paths through a symlink) are refused before anything is written.`,
       const progress = new Progress({ label: 'unpack', quiet: flags.quiet || flags.json });
       try {
         const threads = flags.threads === undefined ? undefined : threadCount(flags.threads);
-        const summary = await unpack(input, flags.directory, {
-          force: flags.force,
-          threads,
-          signal: controller.signal,
-          onProgress: progress.callback,
-        });
+        const summary = await unpack(input, flags.directory, { force: flags.force, threads, signal: controller.signal, onProgress: progress.callback });
         progress.done();
-        if (flags.json) process.stdout.write(`${JSON.stringify(summary, null, 2)}\n`);
+        if (flags.json) process.stdout.write(jsonDocument(SCHEMAS.unpack, summary));
         else if (!flags.quiet) process.stdout.write(formatUnpackSummary(summary));
       } finally {
         progress.done();
@@ -61,7 +56,6 @@ paths, '..', paths through a symlink) are refused before anything is written.`,
 
 function threadCount(text: string): number {
   const v = Number(text);
-  if (!/^\d+$/.test(text.trim()) || v > 64)
-    throw new UsageError(`--threads must be a whole number from 0 to 64, not '${text}'`);
+  if (!/^\d+$/.test(text.trim()) || v > 64) throw new UsageError(`--threads must be a whole number from 0 to 64, not '${text}'`);
   return v;
 }

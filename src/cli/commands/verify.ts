@@ -5,10 +5,12 @@
  */
 import type { Command } from 'commander';
 import { Progress } from '../progress.js';
+import { jsonDocument, SCHEMAS } from '../json.js';
 
 interface VerifyFlags {
   json?: boolean;
   quiet?: boolean;
+  debug?: boolean;
 }
 
 export function register(program: Command): void {
@@ -16,8 +18,7 @@ export function register(program: Command): void {
     .command('verify')
     .description('check a container: header, tables, and every page after decoding; exit 1 on damage')
     .argument('<container>', 'the container to check')
-    .option('--json', 'print the result as JSON')
-    .option('-q, --quiet', 'print nothing; the exit status tells')
+    .option('--json', 'print the result as JSON (schema pagestack.verify/1)')
     .addHelpText(
       'after',
       `
@@ -31,12 +32,13 @@ Examples:
       const progress = new Progress({ label: 'verify', quiet: flags.quiet || flags.json });
       const result = await verify(input, { onProgress: progress.callback });
       progress.done();
-      if (flags.json) process.stdout.write(`${JSON.stringify(result, null, 2)}\n`);
+      if (flags.json) process.stdout.write(jsonDocument(SCHEMAS.verify, result));
       else if (!flags.quiet) {
         const text = formatVerify(result);
         if (result.ok) process.stdout.write(text);
         else process.stderr.write(`pagestack: verify: ${text}`);
       }
+      if (!result.ok && flags.debug && result.damage?.stack) process.stderr.write(`${result.damage.stack}\n`);
       if (!result.ok) process.exitCode = 1;
     });
 }

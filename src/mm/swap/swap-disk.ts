@@ -6,7 +6,7 @@
  *
  * Each page read or written is one I/O of pageSize bytes, charged to the
  * cost model as diskRead / diskWrite (latency + bytes / bandwidth, see
- * src/sim/cost.ts for the default device). Counters use vmstat's names:
+ * src/mm/cost.ts for the default device). Counters use vmstat's names:
  * pswpin and pswpout count pages read from and written to swap devices.
  */
 import { CostOp, type CostAccumulator } from '../cost.js';

@@ -29,7 +29,7 @@ export interface SwapBackend {
   readonly name: SwapBackendName;
   /** Page size in bytes; every page given or asked for has this length. */
   readonly pageSize: number;
-  /** The ledger this back end charges its operations to (src/sim/cost.ts). */
+  /** The ledger this back end charges its operations to (src/mm/cost.ts). */
   readonly cost: CostAccumulator;
   /** Stores one page; returns its slot with swap count 1, or NO_SLOT. May write back or evict internally. */
   store(page: Uint8Array): number;

@@ -2,7 +2,10 @@
  * Page script, part 1 of 3: decoding the embedded content ids and deriving
  * everything per page from them, in typed arrays:
  *
- * - kinds[g]: kind code of global page g (pages numbered file after file);
+ * - kinds[g]: kind code of global page g (pages numbered file after file):
+ *   zero; shared within its file when the content occurs again in the same
+ *   file (other files may hold it too); shared across files when it occurs
+ *   once here and in another file; unique (a singleton) otherwise;
  * - copies[id], fileCount[id]: pages and files holding content id;
  * - places[start[id] .. start[id + 1]): the global pages holding content id,
  *   in file order (a CSR table: one Uint32 per non-zero page, no object).
@@ -93,11 +96,18 @@ function indexPages(data: ReportData): PageIndex {
   }
   const kinds = new Uint8Array(ids.length);
   const kindTotals = [0, 0, 0, 0];
-  for (let g = 0; g < ids.length; g++) {
-    const id = ids[g]!;
-    const kind = id === 0 ? KIND_ZERO : fileCount[id]! > 1 ? KIND_ACROSS : copies[id]! > 1 ? KIND_WITHIN : KIND_UNIQUE;
-    kinds[g] = kind;
-    kindTotals[kind]!++;
+  const here = new Uint32Array(count + 1);
+  for (let f = 0; f < files.length; f++) {
+    const first = fileStart[f]!;
+    const end = fileStart[f + 1]!;
+    for (let g = first; g < end; g++) here[ids[g]!]!++;
+    for (let g = first; g < end; g++) {
+      const id = ids[g]!;
+      const kind = id === 0 ? KIND_ZERO : here[id]! > 1 ? KIND_WITHIN : fileCount[id]! > 1 ? KIND_ACROSS : KIND_UNIQUE;
+      kinds[g] = kind;
+      kindTotals[kind]!++;
+    }
+    for (let g = first; g < end; g++) here[ids[g]!] = 0;
   }
   const start = new Uint32Array(count + 2);
   for (let id = 1; id <= count; id++) start[id + 1] = start[id]! + copies[id]!;

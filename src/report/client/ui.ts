@@ -85,7 +85,7 @@ function fileSummary(f: number): Node[] {
   add('type', file.elf ?? 'not ELF (pages only)');
   add('size', `${fmtBytes(file.size)} in ${fmtCount(file.pages)}${plural(file.pages, ' page', ' pages')}`);
   add('zero', fmtCount(c.zero));
-  add('unique', fmtCount(c.unique));
+  add('singleton', fmtCount(c.unique));
   add('shared', `${fmtCount(c.sharedWithin)} within, ${fmtCount(c.sharedAcross)} across files`);
   add('saves', `${fmtBytes(c.savedPages * data.pageSize)} (${fmtPercent(c.savedPages, file.pages)})`);
   return [el('div', 'title', [file.path]), dl];
@@ -245,7 +245,7 @@ function sortableTable<Row>(host: HTMLElement, columns: Column<Row>[], rows: Row
 
 function miniBar(counts: KindCounts): HTMLDivElement {
   const bar = el('div', 'minibar');
-  bar.title = `${fmtCount(counts.unique)} unique, ${fmtCount(counts.sharedWithin)} shared within, ${fmtCount(counts.sharedAcross)} shared across, ${fmtCount(counts.zero)} zero`;
+  bar.title = `${fmtCount(counts.unique)} singleton, ${fmtCount(counts.sharedWithin)} shared within, ${fmtCount(counts.sharedAcross)} shared across, ${fmtCount(counts.zero)} zero`;
   const parts: [number, number][] = [
     [KIND_UNIQUE, counts.unique],
     [KIND_WITHIN, counts.sharedWithin],
@@ -286,9 +286,9 @@ function buildFilesTable(): void {
       { label: 'Size', num: true, value: (f) => f.size, cell: (f) => fmtBytes(f.size) },
       num('Pages', (f) => f.pages),
       num('Zero', (f) => f.counts.zero),
-      num('Unique', (f) => f.counts.unique, 'pages whose bytes occur nowhere else'),
-      num('Shared in file', (f) => f.counts.sharedWithin, 'pages whose bytes occur again in this file only'),
-      num('Shared across', (f) => f.counts.sharedAcross, 'pages whose bytes occur in other files too'),
+      num('Singleton', (f) => f.counts.unique, 'pages whose bytes occur nowhere else'),
+      num('Shared in file', (f) => f.counts.sharedWithin, 'pages whose bytes occur again in this file (and maybe in other files)'),
+      num('Shared across', (f) => f.counts.sharedAcross, 'pages whose bytes occur once in this file and in other files'),
       { label: 'Pages by kind', cell: (f) => miniBar(f.counts) },
       {
         label: 'Saves',
@@ -401,7 +401,7 @@ function buildPermsTable(): void {
       { label: 'Permissions', value: (b) => b.perms, cell: (b) => b.perms, className: 'mono' },
       { label: 'Pages', num: true, value: (b) => b.pages, cell: (b) => fmtCount(b.pages) },
       kindColumn('Zero', KIND_ZERO),
-      kindColumn('Unique', KIND_UNIQUE),
+      kindColumn('Singleton', KIND_UNIQUE),
       kindColumn('Shared in file', KIND_WITHIN),
       kindColumn('Shared across', KIND_ACROSS),
       {

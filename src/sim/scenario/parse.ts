@@ -112,8 +112,19 @@ function readJson(file: string): Json {
   try {
     return JSON.parse(text) as Json;
   } catch (err) {
-    throw new ScenarioError(`${file}: not valid JSON: ${(err as Error).message}`, { file });
+    throw new ScenarioError(`${file}: not valid JSON: ${jsonProblem(text, (err as Error).message)}`, { file });
   }
+}
+
+/**
+ * What is wrong with `text`, fit for one line on a terminal: binary data
+ * (control bytes, invalid UTF-8) is named, never echoed; otherwise the
+ * parser's message with any control character escaped.
+ */
+function jsonProblem(text: string, message: string): string {
+  const head = text.slice(0, 4096);
+  if (/[\u0000-\u0008\u000e-\u001f\u007f\ufffd]/.test(head)) return `binary data${head.startsWith('\u007fELF') ? ' (an ELF file)' : ''}, not text`;
+  return message.replace(/[\u0000-\u001f\u007f-\u009f]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
 }
 
 function parseMachine(value: Json | undefined, at: JsonPath): MachineSpec {
@@ -227,7 +238,7 @@ function parsePolicies(value: Json, at: JsonPath, machine: MachineSpec): PolicyS
   return [...byName.values()];
 }
 
-/** GlibcMallocOptions' ranges (src/sim/malloc/glibc-malloc.ts). */
+/** GlibcMallocOptions' ranges (src/malloc/glibc-malloc.ts). */
 function parseMallocOptions(value: Json, at: JsonPath, pageSize: number): HeapOptions {
   const obj = object(value, at);
   onlyKeys(obj, at, ['mmapThreshold', 'trimThreshold', 'topPad', 'mmapMax', 'maxFast', 'tcacheCount']);
