@@ -342,7 +342,13 @@ export async function run(args: string[]): Promise<void> {
         });
       }
       for (const c of candidates.filter((c) => c.step === step && c.family === family)) {
-        rows.push({ step, family, name: c.name, ...best.get(`${step} ${c.name}`)!, ...ratioOf(c.name) });
+        rows.push({
+          step,
+          family,
+          name: c.name,
+          ...best.get(`${step} ${c.name}`)!,
+          ...(step === 'compress' ? ratioOf(c.name) : {}),
+        });
       }
     }
   }

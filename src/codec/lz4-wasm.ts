@@ -87,6 +87,8 @@ export class Lz4Wasm {
   private inCap = 0;
   private outPtr = 0;
   private outCap = 0;
+  /** The decoded page in the output area, kept between calls (one subarray less per page). */
+  private pageView: Uint8Array = new Uint8Array(0);
 
   constructor() {
     const instance = new WebAssembly.Instance(lz4Module(), {});
@@ -112,6 +114,7 @@ export class Lz4Wasm {
     const have = this.x.memory.buffer.byteLength;
     if (end > have) this.x.memory.grow(Math.ceil((end - have) / WASM_PAGE));
     this.u8 = new Uint8Array(this.x.memory.buffer);
+    this.pageView = new Uint8Array(0);
   }
 
   /**
@@ -214,7 +217,10 @@ export class Lz4Wasm {
         dstLength,
       );
     }
-    dst.set(u8.subarray(this.outPtr, this.outPtr + dstLength));
+    let page = this.pageView;
+    if (page.length !== dstLength || page.buffer !== u8.buffer)
+      page = this.pageView = u8.subarray(this.outPtr, this.outPtr + dstLength);
+    dst.set(page);
   }
 }
 
