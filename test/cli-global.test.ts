@@ -8,7 +8,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { pack } from '../src/container/index.js';
-import { buildProgram } from '../src/cli/main.js';
+import { buildProgram } from '../src/cli/program.js';
 import { runCli } from './cli-inprocess.js';
 
 const SAMPLES = path.resolve(__dirname, '../samples/bin');

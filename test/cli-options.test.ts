@@ -4,7 +4,7 @@
  */
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { buildProgram } from '../src/cli/main.js';
+import { buildProgram } from '../src/cli/program.js';
 import { runCli } from './cli-inprocess.js';
 
 const SCENARIO = path.resolve(__dirname, '../samples/scenarios/pressure.json');

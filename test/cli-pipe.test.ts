@@ -7,7 +7,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { buildProgram } from '../src/cli/main.js';
+import { buildProgram } from '../src/cli/program.js';
 import { cli, cliIntoClosedPipe, ensureBuilt, ROOT, SAMPLES } from './cli-process.js';
 
 let dir: string;

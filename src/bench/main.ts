@@ -13,6 +13,7 @@ export interface Bench {
 }
 
 const BENCHES: Record<string, { summary: string; load: () => Promise<Bench> }> = {
+  targets: { summary: 'every target of the speed issue in one line: start-up, scan, pack, unpack, zstd size, LZ4, peak RSS, each against its peer', load: () => import('./targets.js') },
   codec: { summary: 'per-page LZ4: our encoder and decoder, lz4js, native lz4', load: () => import('./codec.js') },
   scan: { summary: 'page scan MB/s against xxhsum -H1 and a Python hashlib count', load: () => import('./scan.js') },
   pack: { summary: 'pack/unpack time and size against mkfs.erofs and mksquashfs/unsquashfs', load: () => import('./pack.js') },

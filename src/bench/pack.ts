@@ -29,7 +29,7 @@ const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '.
 const CLI = path.join(ROOT, 'bin', 'pagestack.js');
 const TIME = '/usr/bin/time';
 
-interface Measure {
+export interface Measure {
   wall: number;
   cpu: number;
   maxRssKb: number;
@@ -60,7 +60,10 @@ export async function benchPack(args: string[]): Promise<void> {
     const input = options.elfOnly ? copyElfFiles(options.dir, path.join(work, 'input')) : path.resolve(options.dir);
     const { files, bytes } = warmUp(input);
     const loadBefore = os.loadavg()[0]!;
-    log(options, `bench pack: ${input}${options.elfOnly ? ` (the ELF files of ${options.dir})` : ''}: ${files} files, ${(bytes / 1e6).toFixed(1)} MB; ${os.availableParallelism()} CPUs; best of ${options.runs}; load average ${loadBefore.toFixed(2)}`);
+    log(
+      options,
+      `bench pack: ${input}${options.elfOnly ? ` (the ELF files of ${options.dir})` : ''}: ${files} files, ${(bytes / 1e6).toFixed(1)} MB; ${os.availableParallelism()} CPUs; best of ${options.runs}; load average ${loadBefore.toFixed(2)}`,
+    );
     const rows: Row[] = [];
     const image = (name: string): string => path.join(work, name);
     const fresh = (name: string): string => {
@@ -70,44 +73,69 @@ export async function benchPack(args: string[]): Promise<void> {
     };
 
     rows.push(
-      measurePair(options, 'pagestack pack (lz4)', image('p.pgs'), [process.execPath, CLI, 'pack', input, '-o', image('p.pgs'), '-q', '--page-size', String(options.pageSize)], 'pagestack unpack', () => [
-        process.execPath,
-        CLI,
-        'unpack',
+      measurePair(
+        options,
+        'pagestack pack (lz4)',
         image('p.pgs'),
-        '-C',
-        fresh('p-out'),
-        '-q',
-      ]),
+        [process.execPath, CLI, 'pack', input, '-o', image('p.pgs'), '-q', '--page-size', String(options.pageSize)],
+        'pagestack unpack',
+        () => [process.execPath, CLI, 'unpack', image('p.pgs'), '-C', fresh('p-out'), '-q'],
+      ),
     );
     rows.push(
-      measurePair(options, 'pagestack pack --codec none', image('n.pgs'), [process.execPath, CLI, 'pack', input, '-o', image('n.pgs'), '-q', '--codec', 'none', '--page-size', String(options.pageSize)], 'pagestack unpack', () => [
-        process.execPath,
-        CLI,
-        'unpack',
+      measurePair(
+        options,
+        'pagestack pack --codec none',
         image('n.pgs'),
-        '-C',
-        fresh('n-out'),
-        '-q',
-      ]),
+        [
+          process.execPath,
+          CLI,
+          'pack',
+          input,
+          '-o',
+          image('n.pgs'),
+          '-q',
+          '--codec',
+          'none',
+          '--page-size',
+          String(options.pageSize),
+        ],
+        'pagestack unpack',
+        () => [process.execPath, CLI, 'unpack', image('n.pgs'), '-C', fresh('n-out'), '-q'],
+      ),
     );
     rows.push(
-      measurePair(options, 'mkfs.erofs -zlz4', image('e.img'), ['mkfs.erofs', '-zlz4', '--quiet', image('e.img'), input], 'fsck.erofs --extract', () => [
-        'fsck.erofs',
-        `--extract=${fresh('e-out')}`,
+      measurePair(
+        options,
+        'mkfs.erofs -zlz4',
         image('e.img'),
-      ]),
+        ['mkfs.erofs', '-zlz4', '--quiet', image('e.img'), input],
+        'fsck.erofs --extract',
+        () => ['fsck.erofs', `--extract=${fresh('e-out')}`, image('e.img')],
+      ),
     );
     rows.push(
-      measurePair(options, 'mksquashfs -comp lz4 -b 4096 -processors 1', image('s.img'), ['mksquashfs', input, image('s.img'), '-comp', 'lz4', '-b', '4096', '-processors', '1', '-noappend', '-quiet', '-no-progress'], 'unsquashfs -p 1', () => [
-        'unsquashfs',
-        '-p',
-        '1',
-        '-no-progress',
-        '-d',
-        fresh('s-out'),
+      measurePair(
+        options,
+        'mksquashfs -comp lz4 -b 4096 -processors 1',
         image('s.img'),
-      ]),
+        [
+          'mksquashfs',
+          input,
+          image('s.img'),
+          '-comp',
+          'lz4',
+          '-b',
+          '4096',
+          '-processors',
+          '1',
+          '-noappend',
+          '-quiet',
+          '-no-progress',
+        ],
+        'unsquashfs -p 1',
+        () => ['unsquashfs', '-p', '1', '-no-progress', '-d', fresh('s-out'), image('s.img')],
+      ),
     );
     report(options, rows, bytes, [loadBefore, os.loadavg()[0]!]);
   } finally {
@@ -132,7 +160,8 @@ function parseArgs(args: string[]): Options {
     else if (options.dir) throw new UsageError('bench pack: one DIR only');
     else options.dir = a;
   }
-  if (!options.dir) throw new UsageError('usage: npm run bench -- pack DIR [--elf-only] [--runs N] [--page-size N] [--json]');
+  if (!options.dir)
+    throw new UsageError('usage: npm run bench -- pack DIR [--elf-only] [--runs N] [--page-size N] [--json]');
   return options;
 }
 
@@ -141,7 +170,7 @@ function log(options: Options, line: string): void {
 }
 
 /** Copies the regular ELF files under `from` (symlinks not followed) into `to`, keeping relative paths, modes and mtimes. */
-function copyElfFiles(from: string, to: string): string {
+export function copyElfFiles(from: string, to: string): string {
   const walk = (dir: string, rel: string): void => {
     for (const name of fs.readdirSync(dir).sort()) {
       const p = path.join(dir, name);
@@ -173,7 +202,7 @@ function isElf(file: string): boolean {
 }
 
 /** Reads every regular file once; returns their count and total size. */
-function warmUp(dir: string): { files: number; bytes: number } {
+export function warmUp(dir: string): { files: number; bytes: number } {
   let files = 0;
   let bytes = 0;
   const walk = (d: string): void => {
@@ -192,34 +221,50 @@ function warmUp(dir: string): { files: number; bytes: number } {
 }
 
 /** Runs a command under /usr/bin/time; returns wall, CPU and peak RSS, or undefined (with the reason) when it failed. */
-function timed(command: string[]): Measure | string {
+export function timed(command: string[]): Measure | string {
   const report = path.join(os.tmpdir(), `pagestack-bench-time-${process.pid}`);
-  const r = spawnSync(TIME, ['-f', '%e %U %S %M', '-o', report, ...command], { stdio: ['ignore', 'ignore', 'pipe'], maxBuffer: 1 << 26 });
+  const r = spawnSync(TIME, ['-f', '%e %U %S %M', '-o', report, ...command], {
+    stdio: ['ignore', 'ignore', 'pipe'],
+    maxBuffer: 1 << 26,
+  });
   const text = fs.existsSync(report) ? fs.readFileSync(report, 'utf8') : '';
   fs.rmSync(report, { force: true });
   if (r.error) return `${command[0]}: ${r.error.message}`;
-  if (r.status !== 0) return `${path.basename(command[0]!)} exited ${r.status}: ${String(r.stderr).trim().split('\n').slice(-1)[0]}`;
+  if (r.status !== 0)
+    return `${path.basename(command[0]!)} exited ${r.status}: ${String(r.stderr).trim().split('\n').slice(-1)[0]}`;
   const [wall, user, sys, rss] = text.trim().split('\n').slice(-1)[0]!.split(' ').map(Number);
   return { wall: wall!, cpu: user! + sys!, maxRssKb: rss! };
 }
 
-function best(runs: number, command: () => string[], before?: () => void): Measure | string {
+export function best(runs: number, command: () => string[], before?: () => void): Measure | string {
   let bestMeasure: Measure | undefined;
   for (let i = 0; i < runs; i++) {
     before?.();
     const m = timed(command());
     if (typeof m === 'string') return m;
-    if (!bestMeasure || m.wall < bestMeasure.wall) bestMeasure = { ...m, maxRssKb: Math.max(m.maxRssKb, bestMeasure?.maxRssKb ?? 0) };
+    if (!bestMeasure || m.wall < bestMeasure.wall)
+      bestMeasure = { ...m, maxRssKb: Math.max(m.maxRssKb, bestMeasure?.maxRssKb ?? 0) };
     else bestMeasure.maxRssKb = Math.max(bestMeasure.maxRssKb, m.maxRssKb);
   }
   return bestMeasure!;
 }
 
 /** Times `pack` (the old image removed first, untimed: replacing a large file costs its unlink) and `unpack`. */
-function measurePair(options: Options, tool: string, image: string, pack: string[], unpackTool: string, unpack: () => string[]): Row {
+function measurePair(
+  options: Options,
+  tool: string,
+  image: string,
+  pack: string[],
+  unpackTool: string,
+  unpack: () => string[],
+): Row {
   log(options, `  ${tool} ...`);
   const row: Row = { tool, unpackTool };
-  const p = best(options.runs, () => pack, () => fs.rmSync(image, { force: true }));
+  const p = best(
+    options.runs,
+    () => pack,
+    () => fs.rmSync(image, { force: true }),
+  );
   if (typeof p === 'string') return { ...row, note: p };
   row.pack = p;
   row.imageBytes = fs.statSync(image).size;
@@ -234,7 +279,8 @@ function report(options: Options, rows: Row[], inputBytes: number, load: [number
   const ours = byTool('pagestack pack (lz4)');
   const erofs = byTool('mkfs.erofs');
   const squash = byTool('mksquashfs');
-  const ratio = (a: number | undefined, b: number | undefined): string => (a !== undefined && b !== undefined && b > 0 ? `${(a / b).toFixed(2)}x` : '-');
+  const ratio = (a: number | undefined, b: number | undefined): string =>
+    a !== undefined && b !== undefined && b > 0 ? `${(a / b).toFixed(2)}x` : '-';
   const comparisons = {
     sizeVsErofs: ratio(ours?.imageBytes, erofs?.imageBytes),
     packTimeVsErofs: ratio(ours?.pack?.wall, erofs?.pack?.wall),
@@ -245,7 +291,22 @@ function report(options: Options, rows: Row[], inputBytes: number, load: [number
     unpackCpuVsUnsquashfs: ratio(ours?.unpack?.cpu, squash?.unpack?.cpu),
   };
   if (options.json) {
-    console.log(JSON.stringify({ input: options.dir, elfOnly: options.elfOnly, inputBytes, runs: options.runs, cpus: os.availableParallelism(), loadAverage: load, rows, comparisons }, null, 2));
+    console.log(
+      JSON.stringify(
+        {
+          input: options.dir,
+          elfOnly: options.elfOnly,
+          inputBytes,
+          runs: options.runs,
+          cpus: os.availableParallelism(),
+          loadAverage: load,
+          rows,
+          comparisons,
+        },
+        null,
+        2,
+      ),
+    );
     return;
   }
   const s = (m: Measure | undefined): string => (m ? `${m.wall.toFixed(2)} s (cpu ${m.cpu.toFixed(2)})` : '-');
@@ -256,10 +317,16 @@ function report(options: Options, rows: Row[], inputBytes: number, load: [number
     const size = r.imageBytes === undefined ? '-' : `${(r.imageBytes / 1e6).toFixed(1)} MB`;
     const share = r.imageBytes === undefined ? '-' : `${((r.imageBytes / inputBytes) * 100).toFixed(1)}%`;
     const rss = r.pack ? `${(r.pack.maxRssKb / 1024).toFixed(0)} MB` : '-';
-    console.log(`| ${r.tool} | ${size} | ${share} | ${s(r.pack)} | ${rss} | ${r.unpackTool ?? '-'} | ${s(r.unpack)} |${r.note ? ` ${r.note}` : ''}`);
+    console.log(
+      `| ${r.tool} | ${size} | ${share} | ${s(r.pack)} | ${rss} | ${r.unpackTool ?? '-'} | ${s(r.unpack)} |${r.note ? ` ${r.note}` : ''}`,
+    );
   }
   console.log('');
-  console.log(`pagestack / EROFS lz4:    size ${comparisons.sizeVsErofs}, pack time ${comparisons.packTimeVsErofs} (cpu ${comparisons.packCpuVsErofs})`);
+  console.log(
+    `pagestack / EROFS lz4:    size ${comparisons.sizeVsErofs}, pack time ${comparisons.packTimeVsErofs} (cpu ${comparisons.packCpuVsErofs})`,
+  );
   console.log(`load average (1 min) before and after: ${load[0].toFixed(2)}, ${load[1].toFixed(2)}`);
-  console.log(`pagestack / SquashFS lz4: size ${comparisons.sizeVsSquashfs}, pack time ${comparisons.packTimeVsSquashfs}, unpack time vs unsquashfs -p 1 ${comparisons.unpackTimeVsUnsquashfs} (cpu ${comparisons.unpackCpuVsUnsquashfs})`);
+  console.log(
+    `pagestack / SquashFS lz4: size ${comparisons.sizeVsSquashfs}, pack time ${comparisons.packTimeVsSquashfs}, unpack time vs unsquashfs -p 1 ${comparisons.unpackTimeVsUnsquashfs} (cpu ${comparisons.unpackCpuVsUnsquashfs})`,
+  );
 }

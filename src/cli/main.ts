@@ -6,32 +6,23 @@
  * crossed, nothing found where --fail-below asked for a figure), 2 usage
  * error. No arguments: the help on stdout, status 0. A closed stdout (the
  * reader of a pipe went away): silence, status 0 (./global.ts).
+ *
+ * Modules load on demand: commander with the program (./program.ts), and
+ * each command's library when that command runs (see ./commands).
  */
-import { Command, CommanderError } from 'commander';
 import { PagestackError } from '../errors.js';
-import { commands } from './commands/index.js';
 import { VERSION } from '../version.js';
-import { addGlobalOptions, BROKEN_PIPE_STATUS, globalFlags, isBrokenPipe, oneLine, resetGlobalFlags } from './global.js';
-
-export function buildProgram(): Command {
-  const program = new Command('pagestack')
-    .description('Find, pack and share identical pages of ELF executables; simulate loading them.')
-    .version(VERSION)
-    .showSuggestionAfterError(true)
-    .exitOverride()
-    .configureOutput({
-      writeErr: (s) => process.stderr.write(s),
-      outputError: (s, write) => write(oneLine(s.startsWith('error:') ? `pagestack: ${s.slice(7)}` : s)),
-    });
-  for (const register of commands) register(program);
-  addGlobalOptions(program);
-  program.commands.forEach((c) => c.exitOverride().showSuggestionAfterError(true));
-  return program;
-}
+import { BROKEN_PIPE_STATUS, globalFlags, isBrokenPipe, resetGlobalFlags } from './global.js';
 
 /** Runs the CLI and returns the exit status. Never throws. */
 export async function main(argv: string[]): Promise<number> {
   resetGlobalFlags();
+  // `pagestack --version` alone answers before commander or any command module is loaded.
+  if (argv.length === 3 && (argv[2] === '--version' || argv[2] === '-V')) {
+    process.stdout.write(`${VERSION}\n`);
+    return 0;
+  }
+  const { buildProgram } = await import('./program.js');
   const program = buildProgram();
   if (argv.length <= 2) {
     // No arguments is asking for help: on stdout, status 0 (docs/notes/cli.md).
@@ -54,7 +45,7 @@ function commandName(argv: string[]): string {
 /** Prints one line, `pagestack: <command>: <what>: <why>`, and returns the exit status. */
 export function reportError(err: unknown, command: string, debug: boolean): number {
   if (isBrokenPipe(err)) return BROKEN_PIPE_STATUS;
-  if (err instanceof CommanderError) {
+  if (isCommanderError(err)) {
     // commander already printed its message (help and version exit 0).
     if (err.code === 'commander.helpDisplayed' || err.code === 'commander.version' || err.code === 'commander.help') return 0;
     return 2;
@@ -69,6 +60,12 @@ export function reportError(err: unknown, command: string, debug: boolean): numb
   process.stderr.write(`${prefix}internal error: ${e?.message ?? String(err)} (rerun with --debug for the stack trace)\n`);
   if (debug && e?.stack) process.stderr.write(`${e.stack}\n`);
   return 1;
+}
+
+/** A CommanderError, told by its code so that this file need not load commander. */
+function isCommanderError(err: unknown): err is Error & { code: string } {
+  const code: unknown = err instanceof Error ? (err as { code?: unknown }).code : undefined;
+  return typeof code === 'string' && code.startsWith('commander.');
 }
 
 export { installStreamGuards } from './global.js';

@@ -98,6 +98,11 @@ export class Lz4Wasm {
     this.layout(64 * 1024, compressBound(64 * 1024));
   }
 
+  /** The instance's memory, for a hasher that works on the same bytes in place (container reader). */
+  get memory(): WasmMemory {
+    return this.x.memory;
+  }
+
   /** Lays out [input | slack | output | slack] above the tables, growing memory when needed. */
   private layout(inBytes: number, outBytes: number): void {
     if (inBytes <= this.inCap && outBytes <= this.outCap) return;

@@ -2,46 +2,103 @@
  * Compresses a batch of distinct pages for the page store: the hot loop of
  * pack, run inline or in a worker thread (compress-worker.ts).
  *
- * For each page: LZ4-compress it straight into `out` at the cursor; when
- * the block is not shorter than the page, overwrite it with the raw page.
- * Then checksum the stored bytes (FORMAT.md section 4: storedChecksum). `out` must
- * hold count * pageSize + (compressBound(pageSize) - pageSize) bytes, since
- * every stored page takes at most pageSize bytes and the encoder may write
- * up to the bound before we see that a page does not pay.
+ * Each page is stored as its compressed block when that is shorter than the
+ * page, else raw, back to back. For LZ4 the whole batch is one WebAssembly
+ * call (Lz4Wasm.compressPages); other codecs go page by page. Then the
+ * storedChecksum of each (FORMAT.md section 4): a raw page's stored bytes
+ * are the page, so it is the pageChecksum the caller already has; only
+ * compressed blocks are hashed, in place in the hasher's memory after one
+ * copy of the batch's output, with no bigint per page.
+ *
+ * A BatchCompressor owns its codec and hasher instances and reuses their
+ * memory from batch to batch; results are views valid until the next call.
  */
+import { compressBound, createPageCodec, loadCodec, Lz4Wasm, type PageCodec, type StoreCodec } from '../codec/index.js';
 import type { PageHash64 } from '../scan/hash.js';
+import { createXxh64Pages, type Xxh64Pages } from '../scan/xxh64-wasm.js';
 import { checksum32 } from './format.js';
-import { compressBound, type PageCodec } from '../codec/index.js';
 
-export function batchOutputBytes(count: number, pageSize: number): number {
-  return count * pageSize + compressBound(pageSize) - pageSize;
+export interface CompressedBatch {
+  /** The stored pages back to back. */
+  data: Uint8Array;
+  /** Stored length of page i: < pageSize a compressed block, == pageSize the raw page. */
+  lengths: Uint32Array;
+  /** checksum32 of XXH64 of each page's stored bytes. */
+  storedChecksums: Uint32Array;
 }
 
-/** Returns the number of bytes used in `out`; `lengths[i]` is page i's stored length (== pageSize: raw). */
-export function compressBatch(
-  codec: PageCodec,
-  hash: PageHash64,
-  pages: Uint8Array,
-  count: number,
-  pageSize: number,
-  out: Uint8Array,
-  lengths: Uint32Array,
-  storedChecksums: Uint32Array,
-): number {
-  let cursor = 0;
-  for (let i = 0; i < count; i++) {
-    const page = pages.subarray(i * pageSize, (i + 1) * pageSize);
-    const n = codec.compress(page, out.subarray(cursor));
-    let length: number;
-    if (n > 0 && n < pageSize) {
-      length = n;
-    } else {
-      out.set(page, cursor);
-      length = pageSize;
+export class BatchCompressor {
+  private storedChecksums = new Uint32Array(0);
+  private lengths = new Uint32Array(0);
+  private out = new Uint8Array(0);
+
+  private constructor(
+    private readonly lz4: Lz4Wasm | undefined,
+    private readonly codec: PageCodec | undefined,
+    private readonly hasher: Xxh64Pages | undefined,
+    private readonly fallbackHash: PageHash64 | undefined,
+  ) {}
+
+  /** A compressor for `codec` ('zstd': at `level`). */
+  static async create(codec: StoreCodec = 'lz4', level?: number): Promise<BatchCompressor> {
+    let lz4: Lz4Wasm | undefined;
+    let generic: PageCodec | undefined;
+    if (codec === 'lz4') lz4 = new Lz4Wasm();
+    else {
+      await loadCodec(codec);
+      generic = createPageCodec(codec, level);
     }
-    lengths[i] = length;
-    storedChecksums[i] = checksum32(hash(out.subarray(cursor, cursor + length)));
-    cursor += length;
+    const hasher = await createXxh64Pages();
+    // Without the built XXH64 module, the package's hasher (slower, same values).
+    const fallback = hasher ? undefined : await (await import('../scan/hash.js')).loadPageHasher();
+    return new BatchCompressor(lz4, generic, hasher, fallback);
   }
-  return cursor;
+
+  /** Compresses pages[0, count * pageSize); pageChecksums[i] is checksum32 of page i's XXH64. */
+  compress(pages: Uint8Array, count: number, pageSize: number, pageChecksums: Uint32Array): CompressedBatch {
+    let data: Uint8Array;
+    let lengths: Uint32Array;
+    if (this.lz4) {
+      const packed = this.lz4.compressPages(pages, count, pageSize);
+      data = packed.data;
+      lengths = packed.lengths;
+    } else {
+      ({ data, lengths } = this.compressEach(pages, count, pageSize));
+    }
+    if (this.storedChecksums.length < count) this.storedChecksums = new Uint32Array(count);
+    const sums = this.storedChecksums.subarray(0, count);
+    const hasher = this.hasher;
+    if (hasher) hasher.buffer(Math.max(data.length, 1)).set(data);
+    let at = 0;
+    for (let i = 0; i < count; i++) {
+      const length = lengths[i]!;
+      if (length === pageSize) sums[i] = pageChecksums[i]!;
+      else sums[i] = hasher ? hasher.low32(at, length) : checksum32(this.fallbackHash!(data, at, length));
+      at += length;
+    }
+    return { data, lengths, storedChecksums: sums };
+  }
+
+  /** Page by page with a PageCodec, into this compressor's own output buffer. */
+  private compressEach(pages: Uint8Array, count: number, pageSize: number): { data: Uint8Array; lengths: Uint32Array } {
+    // Every stored page takes at most pageSize bytes, but the encoder may write up to the bound first.
+    const need = count * pageSize + compressBound(pageSize) - pageSize;
+    if (this.out.length < need) this.out = new Uint8Array(need);
+    if (this.lengths.length < count) this.lengths = new Uint32Array(count);
+    const out = this.out;
+    const lengths = this.lengths.subarray(0, count);
+    let cursor = 0;
+    for (let i = 0; i < count; i++) {
+      const page = pages.subarray(i * pageSize, (i + 1) * pageSize);
+      const n = this.codec!.compress(page, out.subarray(cursor));
+      let length = n;
+      if (!(n > 0 && n < pageSize)) {
+        out.set(page, cursor);
+        length = pageSize;
+      }
+      lengths[i] = length;
+      cursor += length;
+    }
+    return { data: out.subarray(0, cursor), lengths };
+  }
 }

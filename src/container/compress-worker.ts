@@ -1,20 +1,23 @@
 /**
  * Worker thread for pack: compresses batches of pages (compress-batch.ts)
- * and sends them back. One codec instance (with its own scratch state) per
- * worker. Messages: CompressRequest in, CompressReply out; buffers are
- * transferred, never copied.
+ * and sends them back. One BatchCompressor (codec and hasher instances) per
+ * worker and codec setting. Messages: CompressRequest in, CompressReply out;
+ * the page buffer and the output buffer are transferred both ways and
+ * recycled by the caller, never copied by postMessage.
  */
 import { parentPort } from 'node:worker_threads';
-import { loadPageHasher } from '../scan/hash.js';
-import { batchOutputBytes, compressBatch } from './compress-batch.js';
-import type { PageCodec } from '../codec/codec.js';
-import { createPageCodec, loadCodec, type StoreCodec } from '../codec/index.js';
+import type { StoreCodec } from '../codec/index.js';
+import { BatchCompressor } from './compress-batch.js';
 
 export interface CompressRequest {
   batch: number;
   pages: ArrayBuffer;
+  /** Where the stored bytes go: at least count * pageSize bytes. */
+  out: ArrayBuffer;
   count: number;
   pageSize: number;
+  /** checksum32 of each page's XXH64 (a raw page's storedChecksum). */
+  pageChecksums: Uint32Array;
   codec: StoreCodec;
   /** zstd's level. */
   level?: number;
@@ -31,26 +34,28 @@ export interface CompressReply {
 
 const port = parentPort;
 if (port) {
-  const hash = await loadPageHasher();
-  let codec: PageCodec | undefined;
-  let codecKey = '';
+  let compressor: BatchCompressor | undefined;
+  let compressorKey = '';
   // Requests are handled one after another, in order, even while a codec loads.
   let queue: Promise<void> = Promise.resolve();
   const handle = async (request: CompressRequest): Promise<void> => {
     const { batch, count, pageSize } = request;
     const key = `${request.codec} ${request.level ?? ''}`;
-    if (codec === undefined || key !== codecKey) {
-      await loadCodec(request.codec);
-      codec = createPageCodec(request.codec, request.level);
-      codecKey = key;
+    if (compressor === undefined || key !== compressorKey) {
+      compressor = await BatchCompressor.create(request.codec, request.level);
+      compressorKey = key;
     }
-    const pages = new Uint8Array(request.pages);
-    const out = new Uint8Array(batchOutputBytes(count, pageSize));
-    const lengths = new Uint32Array(count);
-    const storedChecksums = new Uint32Array(count);
-    const used = compressBatch(codec, hash, pages, count, pageSize, out, lengths, storedChecksums);
-    const reply: CompressReply = { batch, pages: request.pages, out: out.buffer, used, lengths, storedChecksums };
-    port.postMessage(reply, [request.pages, out.buffer, lengths.buffer, storedChecksums.buffer]);
+    const r = compressor.compress(new Uint8Array(request.pages), count, pageSize, request.pageChecksums);
+    new Uint8Array(request.out).set(r.data);
+    const reply: CompressReply = {
+      batch,
+      pages: request.pages,
+      out: request.out,
+      used: r.data.length,
+      lengths: r.lengths.slice(),
+      storedChecksums: r.storedChecksums.slice(),
+    };
+    port.postMessage(reply, [request.pages, request.out]);
   };
   port.on('message', (request: CompressRequest) => {
     queue = queue.then(() => handle(request));

@@ -172,7 +172,10 @@ function safeU64(view: DataView, at: number): number | undefined {
  * Encodes the header (fixed part, section directory, checksum) into a new
  * buffer of headerSize bytes. `hash` is XXH64.
  */
-export function encodeHeader(h: Omit<Header, 'headerSize' | 'headerChecksum' | 'sectionCount' | 'formatVersion'>, hash: (b: Uint8Array) => bigint): Uint8Array {
+export function encodeHeader(
+  h: Omit<Header, 'headerSize' | 'headerChecksum' | 'sectionCount' | 'formatVersion'>,
+  hash: (b: Uint8Array) => bigint,
+): Uint8Array {
   const sectionCount = h.sections.length;
   const size = headerSizeFor(sectionCount);
   const bytes = new Uint8Array(size);
@@ -203,7 +206,12 @@ export function encodeHeader(h: Omit<Header, 'headerSize' | 'headerChecksum' | '
 }
 
 /** The fields of the fixed part that locate the rest of the header. */
-export function peekHeader(fixed: Uint8Array): { magicOk: boolean; formatVersion: number; sectionCount: number; headerSize: number } {
+export function peekHeader(fixed: Uint8Array): {
+  magicOk: boolean;
+  formatVersion: number;
+  sectionCount: number;
+  headerSize: number;
+} {
   const view = new DataView(fixed.buffer, fixed.byteOffset, fixed.byteLength);
   let magicOk = fixed.length >= MAGIC.length;
   for (let i = 0; magicOk && i < MAGIC.length; i++) if (fixed[i] !== MAGIC[i]) magicOk = false;
@@ -235,9 +243,16 @@ export function decodeHeader(bytes: Uint8Array, file: string): Header {
     const where = `section directory entry ${i}`;
     const offset = safeU64(view, at + 8);
     const length = safeU64(view, at + 16);
-    if (offset === undefined || length === undefined) throw damage(file, 'E_CORRUPT', where, at, 'offset or length too large');
+    if (offset === undefined || length === undefined)
+      throw damage(file, 'E_CORRUPT', where, at, 'offset or length too large');
     if (view.getUint32(at + 4, true) !== 0) throw damage(file, 'E_CORRUPT', where, at, 'reserved field is not zero');
-    sections.push({ kind: view.getUint16(at, true), flags: view.getUint16(at + 2, true), offset, length, checksum: view.getBigUint64(at + 24, true) });
+    sections.push({
+      kind: view.getUint16(at, true),
+      flags: view.getUint16(at + 2, true),
+      offset,
+      length,
+      checksum: view.getBigUint64(at + 24, true),
+    });
   }
   return {
     formatVersion: peek.formatVersion,
@@ -261,7 +276,13 @@ export function checksum32(h: bigint): number {
 }
 
 /** One page-table entry, written at `at` in `view`: offset, storedChecksum, pageChecksum. */
-export function encodePageEntry(view: DataView, at: number, offset: number, storedChecksum: number, pageChecksum: number): void {
+export function encodePageEntry(
+  view: DataView,
+  at: number,
+  offset: number,
+  storedChecksum: number,
+  pageChecksum: number,
+): void {
   view.setBigUint64(at, BigInt(offset), true);
   view.setUint32(at + 8, storedChecksum, true);
   view.setUint32(at + 12, pageChecksum, true);
@@ -314,7 +335,8 @@ export function encodeFileEntry(view: DataView, at: number, e: RawFileEntry): vo
  */
 export function decodeFileEntry(view: DataView, at: number, index: number, base: number, file: string): RawFileEntry {
   const where = `file table entry ${index}`;
-  const bad = (problem: string, field: string): ContainerError => damage(file, 'E_CORRUPT', where, base + at, problem, { field, index });
+  const bad = (problem: string, field: string): ContainerError =>
+    damage(file, 'E_CORRUPT', where, base + at, problem, { field, index });
   const kind = fileKindFromCode(view.getUint8(at + 8));
   if (kind === undefined) throw bad(`unknown kind ${view.getUint8(at + 8)}`, 'kind');
   if (view.getUint8(at + 9) !== 0 || view.getUint16(at + 10, true) !== 0 || view.getBigUint64(at + 56, true) !== 0n) {
@@ -343,8 +365,10 @@ export function decodeFileEntry(view: DataView, at: number, index: number, base:
     size,
     firstPage,
   };
-  if (kind !== 'regular' && (e.size !== 0 || e.firstPage !== 0)) throw bad(`a ${kind} entry has a size or pages`, 'size');
-  if (kind !== 'symlink' && (e.linkOffset !== 0 || e.linkLength !== 0)) throw bad(`a ${kind} entry has a link target`, 'linkLength');
+  if (kind !== 'regular' && (e.size !== 0 || e.firstPage !== 0))
+    throw bad(`a ${kind} entry has a size or pages`, 'size');
+  if (kind !== 'symlink' && (e.linkOffset !== 0 || e.linkLength !== 0))
+    throw bad(`a ${kind} entry has a link target`, 'linkLength');
   if (kind !== 'hardlink' && e.linkIndex !== 0) throw bad(`a ${kind} entry has a link index`, 'linkIndex');
   return e;
 }

@@ -60,46 +60,85 @@ export function readRange(fd: number, offset: number, length: number, file: stri
 export function readHeader(fd: number, realSize: number, file: string, hash: PageHash64): CheckedHeader {
   // 1. Long enough for the fixed part.
   if (realSize < HEADER_FIXED_SIZE) {
-    throw damage(file, 'E_TRUNCATED', 'header', 0, `file is ${realSize} bytes, too short to be a container (at least ${HEADER_FIXED_SIZE})`, {
-      expected: `>= ${HEADER_FIXED_SIZE}`,
-      actual: realSize,
-    });
+    throw damage(
+      file,
+      'E_TRUNCATED',
+      'header',
+      0,
+      `file is ${realSize} bytes, too short to be a container (at least ${HEADER_FIXED_SIZE})`,
+      {
+        expected: `>= ${HEADER_FIXED_SIZE}`,
+        actual: realSize,
+      },
+    );
   }
   const fixed = readRange(fd, 0, HEADER_FIXED_SIZE, file);
   const peek = peekHeader(fixed);
   // 2. Magic.
-  if (!peek.magicOk) throw damage(file, 'E_MAGIC', 'header field magic', 0, 'not a pagestack container (bad magic number)', { field: 'magic' });
+  if (!peek.magicOk)
+    throw damage(file, 'E_MAGIC', 'header field magic', 0, 'not a pagestack container (bad magic number)', {
+      field: 'magic',
+    });
   // 3. Section count and header size.
   if (peek.sectionCount < 1 || peek.sectionCount > MAX_SECTIONS) {
-    throw damage(file, 'E_CORRUPT', 'header field sectionCount', 10, `${peek.sectionCount} sections (expected 1..${MAX_SECTIONS})`, {
-      field: 'sectionCount',
-      actual: peek.sectionCount,
-    });
+    throw damage(
+      file,
+      'E_CORRUPT',
+      'header field sectionCount',
+      10,
+      `${peek.sectionCount} sections (expected 1..${MAX_SECTIONS})`,
+      {
+        field: 'sectionCount',
+        actual: peek.sectionCount,
+      },
+    );
   }
   const headerSize = headerSizeFor(peek.sectionCount);
   if (peek.headerSize !== headerSize) {
-    throw damage(file, 'E_CORRUPT', 'header field headerSize', 12, `${peek.headerSize} does not match ${peek.sectionCount} sections (${headerSize})`, {
-      field: 'headerSize',
-      expected: headerSize,
-      actual: peek.headerSize,
-    });
+    throw damage(
+      file,
+      'E_CORRUPT',
+      'header field headerSize',
+      12,
+      `${peek.headerSize} does not match ${peek.sectionCount} sections (${headerSize})`,
+      {
+        field: 'headerSize',
+        expected: headerSize,
+        actual: peek.headerSize,
+      },
+    );
   }
   if (headerSize > realSize) {
-    throw damage(file, 'E_TRUNCATED', 'header', 0, `header of ${headerSize} bytes runs past the end of the file (${realSize} bytes)`, {
-      expected: `>= ${headerSize}`,
-      actual: realSize,
-    });
+    throw damage(
+      file,
+      'E_TRUNCATED',
+      'header',
+      0,
+      `header of ${headerSize} bytes runs past the end of the file (${realSize} bytes)`,
+      {
+        expected: `>= ${headerSize}`,
+        actual: realSize,
+      },
+    );
   }
   const bytes = readRange(fd, 0, headerSize, file);
   // 4. Header checksum.
   const stored = new DataView(bytes.buffer).getBigUint64(headerSize - HEADER_CHECKSUM_SIZE, true);
   const actual = hash(bytes.subarray(0, headerSize - HEADER_CHECKSUM_SIZE));
   if (stored !== actual) {
-    if (peek.formatVersion !== FORMAT_VERSION) throw unsupportedVersion(file, peek.formatVersion, ' (or its header is damaged)');
-    throw damage(file, 'E_CHECKSUM', 'header', 0, `header checksum mismatch (stored ${hex(stored)}, computed ${hex(actual)})`, {
-      expected: stored,
-      actual,
-    });
+    if (peek.formatVersion !== FORMAT_VERSION)
+      throw unsupportedVersion(file, peek.formatVersion, ' (or its header is damaged)');
+    throw damage(
+      file,
+      'E_CHECKSUM',
+      'header',
+      0,
+      `header checksum mismatch (stored ${hex(stored)}, computed ${hex(actual)})`,
+      {
+        expected: stored,
+        actual,
+      },
+    );
   }
   // 5. Version.
   if (peek.formatVersion !== FORMAT_VERSION) throw unsupportedVersion(file, peek.formatVersion, '');
@@ -107,10 +146,17 @@ export function readHeader(fd: number, realSize: number, file: string, hash: Pag
   // 6. Required features.
   const unknownRequired = header.requiredFlags & ~KNOWN_REQUIRED_FLAGS;
   if (unknownRequired !== 0n) {
-    throw damage(file, 'E_FEATURE', 'header field requiredFlags', 16, `requires feature bits 0x${unknownRequired.toString(16)}, which this reader does not support (a newer pagestack wrote it)`, {
-      field: 'requiredFlags',
-      actual: header.requiredFlags,
-    });
+    throw damage(
+      file,
+      'E_FEATURE',
+      'header field requiredFlags',
+      16,
+      `requires feature bits 0x${unknownRequired.toString(16)}, which this reader does not support (a newer pagestack wrote it)`,
+      {
+        field: 'requiredFlags',
+        actual: header.requiredFlags,
+      },
+    );
   }
   // 7. Container size against the real size.
   if (header.containerSize !== realSize) {
@@ -118,48 +164,81 @@ export function readHeader(fd: number, realSize: number, file: string, hash: Pag
       realSize < header.containerSize
         ? `truncated: the header says ${header.containerSize} bytes, the file has ${realSize}`
         : `${realSize - header.containerSize} bytes follow the end of the container (${header.containerSize} bytes)`;
-    throw damage(file, realSize < header.containerSize ? 'E_TRUNCATED' : 'E_TRAILING', 'file', Math.min(realSize, header.containerSize), problem, {
-      expected: header.containerSize,
-      actual: realSize,
-    });
+    throw damage(
+      file,
+      realSize < header.containerSize ? 'E_TRUNCATED' : 'E_TRAILING',
+      'file',
+      Math.min(realSize, header.containerSize),
+      problem,
+      {
+        expected: header.containerSize,
+        actual: realSize,
+      },
+    );
   }
   // 8. Page size and sections.
   if (!isPageSize(header.pageSize)) {
-    throw damage(file, 'E_CORRUPT', 'header field pageSize', 32, `page size ${header.pageSize} is not one of ${PAGE_SIZES.join(', ')}`, {
-      field: 'pageSize',
-      actual: header.pageSize,
-    });
+    throw damage(
+      file,
+      'E_CORRUPT',
+      'header field pageSize',
+      32,
+      `page size ${header.pageSize} is not one of ${PAGE_SIZES.join(', ')}`,
+      {
+        field: 'pageSize',
+        actual: header.pageSize,
+      },
+    );
   }
   return { header, ...checkSections(header, file) };
 }
 
-function checkSections(header: Header, file: string): { sections: Map<number, SectionEntry>; unknownSections: SectionEntry[] } {
+function checkSections(
+  header: Header,
+  file: string,
+): { sections: Map<number, SectionEntry>; unknownSections: SectionEntry[] } {
   const sections = new Map<number, SectionEntry>();
   const unknownSections: SectionEntry[] = [];
   const where = (i: number): number => HEADER_FIXED_SIZE + SECTION_ENTRY_SIZE * i;
   header.sections.forEach((s, i) => {
-    const bad = (problem: string): Error => damage(file, 'E_CORRUPT', `section directory entry ${i} (${sectionName(s.kind)})`, where(i), problem);
+    const bad = (problem: string): Error =>
+      damage(file, 'E_CORRUPT', `section directory entry ${i} (${sectionName(s.kind)})`, where(i), problem);
     if ((s.flags & ~KNOWN_SECTION_FLAGS) !== 0) throw bad(`unknown section flags 0x${s.flags.toString(16)}`);
     if (s.offset < header.headerSize || s.offset + s.length > header.containerSize) {
-      throw damage(file, 'E_CORRUPT', `section directory entry ${i} (${sectionName(s.kind)})`, where(i), `range [${s.offset}, ${s.offset + s.length}) lies outside [${header.headerSize}, ${header.containerSize})`, {
-        expected: `within [${header.headerSize}, ${header.containerSize})`,
-        actual: [s.offset, s.offset + s.length],
-      });
+      throw damage(
+        file,
+        'E_CORRUPT',
+        `section directory entry ${i} (${sectionName(s.kind)})`,
+        where(i),
+        `range [${s.offset}, ${s.offset + s.length}) lies outside [${header.headerSize}, ${header.containerSize})`,
+        {
+          expected: `within [${header.headerSize}, ${header.containerSize})`,
+          actual: [s.offset, s.offset + s.length],
+        },
+      );
     }
     if ((SECTION_KINDS as readonly number[]).includes(s.kind)) {
       if (sections.has(s.kind)) throw bad(`a second ${sectionName(s.kind)}`);
       const flags = s.kind === SectionKind.PageStore ? SECTION_REQUIRED : SECTION_REQUIRED | SECTION_CHECKSUMMED;
       if (s.flags !== flags) throw bad(`section flags 0x${s.flags.toString(16)} (expected 0x${flags.toString(16)})`);
-      if (s.kind === SectionKind.PageStore && s.checksum !== 0n) throw bad('the page store has a checksum field that is not 0');
+      if (s.kind === SectionKind.PageStore && s.checksum !== 0n)
+        throw bad('the page store has a checksum field that is not 0');
       sections.set(s.kind, s);
     } else if ((s.flags & SECTION_REQUIRED) !== 0) {
-      throw damage(file, 'E_FEATURE', `section directory entry ${i}`, where(i), `requires section kind ${s.kind}, which this reader does not support (a newer pagestack wrote it)`);
+      throw damage(
+        file,
+        'E_FEATURE',
+        `section directory entry ${i}`,
+        where(i),
+        `requires section kind ${s.kind}, which this reader does not support (a newer pagestack wrote it)`,
+      );
     } else {
       unknownSections.push(s);
     }
   });
   for (const kind of SECTION_KINDS) {
-    if (!sections.has(kind)) throw damage(file, 'E_CORRUPT', 'section directory', HEADER_FIXED_SIZE, `no ${sectionName(kind)} section`);
+    if (!sections.has(kind))
+      throw damage(file, 'E_CORRUPT', 'section directory', HEADER_FIXED_SIZE, `no ${sectionName(kind)} section`);
   }
   // No two non-empty sections overlap.
   const all = header.sections.filter((s) => s.length > 0).sort((a, b) => a.offset - b.offset);
@@ -167,7 +246,13 @@ function checkSections(header: Header, file: string): { sections: Map<number, Se
     const prev = all[i - 1]!;
     const next = all[i]!;
     if (next.offset < prev.offset + prev.length) {
-      throw damage(file, 'E_CORRUPT', 'section directory', HEADER_FIXED_SIZE, `${sectionName(prev.kind)} and ${sectionName(next.kind)} overlap`);
+      throw damage(
+        file,
+        'E_CORRUPT',
+        'section directory',
+        HEADER_FIXED_SIZE,
+        `${sectionName(prev.kind)} and ${sectionName(next.kind)} overlap`,
+      );
     }
   }
   // Lengths against the counts: this is where a claim of 2^40 pages is refused.
@@ -175,10 +260,17 @@ function checkSections(header: Header, file: string): { sections: Map<number, Se
     const s = sections.get(kind)!;
     if (s.length !== count * entrySize) {
       const i = header.sections.indexOf(s);
-      throw damage(file, 'E_CORRUPT', `section directory entry ${i} (${sectionName(kind)})`, where(i), `length ${s.length} does not match ${countField} ${count} × ${entrySize} bytes`, {
-        expected: count * entrySize,
-        actual: s.length,
-      });
+      throw damage(
+        file,
+        'E_CORRUPT',
+        `section directory entry ${i} (${sectionName(kind)})`,
+        where(i),
+        `length ${s.length} does not match ${countField} ${count} × ${entrySize} bytes`,
+        {
+          expected: count * entrySize,
+          actual: s.length,
+        },
+      );
     }
   };
   expectLength(SectionKind.PageTable, header.storedPageCount, PAGE_ENTRY_SIZE, 'storedPageCount');
@@ -191,11 +283,18 @@ function checkSections(header: Header, file: string): { sections: Map<number, Se
 }
 
 function unsupportedVersion(file: string, version: number, suffix: string): Error {
-  return damage(file, 'E_VERSION', 'header field formatVersion', 8, `format version ${version} is not supported (this reader reads version ${FORMAT_VERSION})${suffix}`, {
-    field: 'formatVersion',
-    expected: FORMAT_VERSION,
-    actual: version,
-  });
+  return damage(
+    file,
+    'E_VERSION',
+    'header field formatVersion',
+    8,
+    `format version ${version} is not supported (this reader reads version ${FORMAT_VERSION})${suffix}`,
+    {
+      field: 'formatVersion',
+      expected: FORMAT_VERSION,
+      actual: version,
+    },
+  );
 }
 
 export function hex(v: bigint): string {

@@ -49,11 +49,15 @@ export class OutputFile {
   write(bytes: Uint8Array): void {
     const end = this.position + bytes.length;
     if (end > this.maxSize) {
-      throw new InputError('E_TOO_LARGE', `${this.finalPath}: container would exceed --max-size ${this.maxSize} bytes`, {
-        file: this.finalPath,
-        expected: `<= ${this.maxSize}`,
-        actual: end,
-      });
+      throw new InputError(
+        'E_TOO_LARGE',
+        `${this.finalPath}: container would exceed --max-size ${this.maxSize} bytes`,
+        {
+          file: this.finalPath,
+          expected: `<= ${this.maxSize}`,
+          actual: end,
+        },
+      );
     }
     if (bytes.length >= BUFFER_BYTES) {
       this.flush();

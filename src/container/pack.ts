@@ -17,7 +17,7 @@ import { checkPageSize } from '../abi/page-size.js';
 import fs from 'node:fs';
 import os from 'node:os';
 import { PagestackError, UsageError, fsError, type InputError } from '../errors.js';
-import { loadPageHasher, type PageHash64 } from '../scan/hash.js';
+import { PAGES_PER_CALL, createPageHasher, loadPageHasher, type PageHash64 } from '../scan/hash.js';
 import { PageIndex, ZERO_CONTENT_ID } from '../scan/pageindex.js';
 import {
   FILE_ENTRY_SIZE,
@@ -117,7 +117,8 @@ const THREADS_MIN_INPUT = 8 << 20;
 export async function pack(inputs: readonly string[], output: string, options: PackOptions = {}): Promise<PackSummary> {
   const pageSize = checkPageSize(options.pageSize ?? 4096);
   const layout = options.codec ?? 'lz4';
-  if (options.level !== undefined && layout !== 'zstd') throw new UsageError(`a level applies to --codec zstd only, not ${layout}`, { field: 'level' });
+  if (options.level !== undefined && layout !== 'zstd')
+    throw new UsageError(`a level applies to --codec zstd only, not ${layout}`, { field: 'level' });
   const level = layout === 'zstd' ? checkZstdLevel(options.level ?? ZSTD_DEFAULT_LEVEL) : undefined;
   if (layout !== 'none') await loadCodec(layout);
   let excluded = 0;
@@ -149,29 +150,28 @@ async function packEntries(
   options: PackOptions,
 ): Promise<PackSummary> {
   const inputBytes = entries.reduce((sum, e) => sum + e.size, 0);
-  const threads = options.threads ?? (workersAvailable() && inputBytes >= THREADS_MIN_INPUT ? Math.min(4, os.availableParallelism()) : 0);
-  if (threads > 0 && !workersAvailable()) throw new UsageError('compression threads need the compiled worker (npm run build)');
+  const threads =
+    options.threads ??
+    (workersAvailable() && inputBytes >= THREADS_MIN_INPUT ? Math.min(4, os.availableParallelism()) : 0);
+  if (threads > 0 && !workersAvailable())
+    throw new UsageError('compression threads need the compiled worker (npm run build)');
 
   const h64 = await loadPageHasher();
-  let lastHash = 0n;
-  const indexHash = options.indexHash;
-  const hashKeepingLast: PageHash64 = indexHash
-    ? (page) => {
-        lastHash = h64(page);
-        return indexHash(page);
-      }
-    : (page) => (lastHash = h64(page));
+  // Pages are read into the hasher's buffer and hashed a run at a time, in place (src/scan/hash.ts).
+  const hasher = await createPageHasher();
   const sources = new SourceFiles(entries, pageSize);
-  const index = new PageIndex(pageSize, hashKeepingLast, (id, into) => sources.readFirstOccurrence(id, into));
+  const index = new PageIndex(pageSize, options.indexHash ?? hasher.hash, (id, into) =>
+    sources.readFirstOccurrence(id, into),
+  );
   const out = OutputFile.create(output, options.maxSize);
   const headerSpace = layout === 'none' ? pageSize : headerSizeFor(5);
   let store: PageStoreWriter | undefined;
   try {
     out.padTo(headerSpace);
-    store = new PageStoreWriter(out, pageSize, layout, h64, threads, level);
+    store = await PageStoreWriter.create(out, pageSize, layout, threads, level);
     const shareMap = new GrowableU32(1 << 16);
     const counts = { zero: 0, duplicate: 0 };
-    const chunk = new Uint8Array(CHUNK_BYTES);
+    const chunk = hasher.buffer(CHUNK_BYTES);
     let done = 0;
     for (let f = 0; f < entries.length; f++) {
       const entry = entries[f]!;
@@ -187,17 +187,27 @@ async function packEntries(
           options.afterSourceRead?.(entry.source, position + want);
           const padded = Math.ceil(want / pageSize) * pageSize;
           chunk.fill(0, want, padded);
-          for (let at = 0; at < padded; at += pageSize) {
-            const page = chunk.subarray(at, at + pageSize);
-            pageHashes?.push(h64(page));
-            const id = index.add(page);
-            shareMap.push(id);
-            if (id === ZERO_CONTENT_ID) counts.zero++;
-            else if (!index.isNew) counts.duplicate++;
-            else {
-              sources.recordFirstOccurrence(f, (position + at) / pageSize);
-              const wait = store.put(page, lastHash);
-              if (wait) await wait;
+          const pages = padded / pageSize;
+          for (let run = 0; run < pages; run += PAGES_PER_CALL) {
+            const count = Math.min(PAGES_PER_CALL, pages - run);
+            const hashes = hasher.hashPages(run * pageSize, pageSize, count);
+            for (let i = 0; i < count; i++) {
+              const at = (run + i) * pageSize;
+              const lo = hashes[2 * i]!;
+              if (pageHashes) pageHashes.push(h64(chunk.subarray(at, at + pageSize)));
+              // An injected index hash (tests) gets the page as its own array, as PageHash64 callers may assume.
+              const id = options.indexHash
+                ? index.add(chunk.subarray(at, at + pageSize))
+                : index.addHashed(chunk, at, lo, hashes[2 * i + 1]!);
+              shareMap.push(id);
+              if (id === ZERO_CONTENT_ID) counts.zero++;
+              else if (!index.isNew) counts.duplicate++;
+              else {
+                sources.recordFirstOccurrence(f, (position + at) / pageSize);
+                // checksum32 of the page's XXH64 is its low word.
+                const wait = store.put(chunk, at, lo);
+                if (wait) await wait;
+              }
             }
           }
           position += want;
@@ -286,7 +296,11 @@ function section(kind: number, offset: number, length: number, checksum: bigint,
 const HOST_LITTLE_ENDIAN = new Uint8Array(Uint32Array.of(1).buffer)[0] === 1;
 
 /** The file table, string table and share map bytes (FORMAT.md sections 5 and 6). */
-function buildTables(entries: WalkEntry[], pageSize: number, shareMap: Uint32Array): { fileTable: Uint8Array; stringTable: Uint8Array; shareMap: Uint8Array } {
+function buildTables(
+  entries: WalkEntry[],
+  pageSize: number,
+  shareMap: Uint32Array,
+): { fileTable: Uint8Array; stringTable: Uint8Array; shareMap: Uint8Array } {
   const fileTable = new Uint8Array(entries.length * FILE_ENTRY_SIZE);
   const view = new DataView(fileTable.buffer);
   const strings = new GrowableBytes();

@@ -1,25 +1,25 @@
 /**
  * Writes the page store and builds the page table while pages stream in.
  *
- * Distinct pages arrive in stored-page-id order. They are copied into a
- * batch buffer; a full batch is compressed (inline, or by a worker thread
- * when `threads > 0`) and written in id order, whatever order the workers
- * finish in. At most 2 batches per worker are in flight, so memory stays at
- * a few MiB whatever the input size: the pages themselves are never held
- * beyond their batch.
+ * Distinct pages arrive in stored-page-id order, with their checksums
+ * already computed by the caller. They are copied into a batch buffer; a
+ * full batch is compressed (inline, or by a worker thread when
+ * `threads > 0`) and written in id order, whatever order the workers finish
+ * in. At most 2 batches per worker are in flight, so memory stays at a few
+ * MiB whatever the input size: the pages themselves are never held beyond
+ * their batch. Page and output buffers go back and forth to the workers
+ * (transferred, not copied) and are reused.
  *
  * Layout 'none' (FORMAT.md section 7): pages are written raw as they come,
  * at page-aligned offsets, without batching.
  */
 import { Worker } from 'node:worker_threads';
 import { InternalError } from '../errors.js';
-import type { PageHash64 } from '../scan/hash.js';
-import { batchOutputBytes, compressBatch } from './compress-batch.js';
+import { BatchCompressor } from './compress-batch.js';
 import type { CompressReply, CompressRequest } from './compress-worker.js';
-import { PAGE_ENTRY_SIZE, checksum32, encodePageEntry } from './format.js';
+import { PAGE_ENTRY_SIZE, encodePageEntry } from './format.js';
 import { GrowableBytes } from './growable.js';
 import type { OutputFile } from './output.js';
-import { createPageCodec, type PageCodec } from '../codec/index.js';
 import { compiledModule } from './workers.js';
 
 /** 'lz4' or 'zstd': pages compressed with that codec where it saves space; 'none': raw and page-aligned. */
@@ -50,12 +50,12 @@ export class PageStoreWriter {
   private readonly out: OutputFile;
   private readonly pageSize: number;
   private readonly layout: PageLayout;
-  private readonly hash: PageHash64;
-  private readonly level: number | undefined;
   private readonly batchPages: number;
-  private codec: PageCodec | undefined;
+  private readonly level: number | undefined;
+  private compressor: BatchCompressor | undefined;
   private batch: Batch | undefined;
   private readonly freeBuffers: ArrayBuffer[] = [];
+  private readonly freeOutputs: ArrayBuffer[] = [];
 
   // Worker state.
   private readonly workers: Worker[] = [];
@@ -66,13 +66,19 @@ export class PageStoreWriter {
   private failure: unknown;
   private wake: (() => void) | undefined;
 
-  /** For 'zstd', `await loadCodec('zstd')` first; `level` is zstd's. */
-  constructor(out: OutputFile, pageSize: number, layout: PageLayout, hash: PageHash64, threads: number, level?: number) {
+  private constructor(
+    out: OutputFile,
+    pageSize: number,
+    layout: PageLayout,
+    threads: number,
+    level: number | undefined,
+    compressor: BatchCompressor | undefined,
+  ) {
     this.out = out;
     this.pageSize = pageSize;
     this.layout = layout;
-    this.hash = hash;
     this.level = level;
+    this.compressor = compressor;
     this.batchPages = Math.max(1, Math.floor(BATCH_BYTES / pageSize));
     this.startOffset = out.position;
     if (layout !== 'none') {
@@ -82,26 +88,45 @@ export class PageStoreWriter {
         worker.on('error', (err) => this.onFailure(err));
         this.workers.push(worker);
       }
-      if (this.workers.length === 0) this.codec = createPageCodec(layout, level);
     }
   }
 
+  /** `level` is zstd's. */
+  static async create(
+    out: OutputFile,
+    pageSize: number,
+    layout: PageLayout,
+    threads: number,
+    level?: number,
+  ): Promise<PageStoreWriter> {
+    const inline = layout !== 'none' && threads === 0;
+    return new PageStoreWriter(
+      out,
+      pageSize,
+      layout,
+      threads,
+      level,
+      inline ? await BatchCompressor.create(layout === 'zstd' ? 'zstd' : 'lz4', level) : undefined,
+    );
+  }
+
   /**
-   * Stores the next distinct page (its id is storedPages + 1 after the call).
-   * `pageChecksum` is its XXH64. Returns a promise when the caller must wait
-   * for workers to catch up, undefined otherwise.
+   * Stores the next distinct page, bytes[offset, offset + pageSize) (its id
+   * is storedPages + 1 after the call). `pageChecksum` is checksum32 of its
+   * XXH64. Returns a promise when the caller must wait for workers to catch
+   * up, undefined otherwise.
    */
-  put(page: Uint8Array, pageChecksum: bigint): Promise<void> | undefined {
+  put(bytes: Uint8Array, offset: number, pageChecksum: number): Promise<void> | undefined {
     this.storedPages++;
+    const ps = this.pageSize;
     if (this.layout === 'none') {
-      const sum = checksum32(pageChecksum);
-      this.writeEntry(this.out.position, this.pageSize, sum, sum);
-      this.out.write(page);
+      this.writeEntry(this.out.position, ps, pageChecksum, pageChecksum);
+      this.out.write(bytes.subarray(offset, offset + ps));
       return undefined;
     }
     const batch = (this.batch ??= this.newBatch());
-    batch.pages.set(page, batch.count * this.pageSize);
-    batch.pageChecksums[batch.count] = checksum32(pageChecksum);
+    batch.pages.set(bytes.subarray(offset, offset + ps), batch.count * ps);
+    batch.pageChecksums[batch.count] = pageChecksum;
     batch.count++;
     if (batch.count < this.batchPages) return undefined;
     this.batch = undefined;
@@ -137,25 +162,26 @@ export class PageStoreWriter {
     }
     const number = this.nextBatch++;
     this.inFlight.set(number, batch);
+    const out = this.freeOutputs.pop() ?? new ArrayBuffer(this.batchPages * this.pageSize);
     const request: CompressRequest = {
       batch: number,
       pages: batch.pages.buffer as ArrayBuffer,
+      out,
       count: batch.count,
       pageSize: this.pageSize,
+      pageChecksums: batch.pageChecksums.subarray(0, batch.count),
       codec: this.layout === 'zstd' ? 'zstd' : 'lz4',
       ...(this.level === undefined ? {} : { level: this.level }),
     };
-    this.workers[number % this.workers.length]!.postMessage(request, [request.pages]);
+    this.workers[number % this.workers.length]!.postMessage(request, [request.pages, out]);
     return this.inFlight.size >= 2 * this.workers.length ? this.waitForProgress() : undefined;
   }
 
   private compressInline(batch: Batch): void {
-    const out = new Uint8Array(batchOutputBytes(batch.count, this.pageSize));
-    const lengths = new Uint32Array(batch.count);
-    const storedChecksums = new Uint32Array(batch.count);
-    const used = compressBatch(this.codec!, this.hash, batch.pages, batch.count, this.pageSize, out, lengths, storedChecksums);
-    this.writeBatch(batch, out, used, lengths, storedChecksums);
-    this.freeBuffers.push(batch.pages.buffer as ArrayBuffer);
+    const r = this.compressor!.compress(batch.pages, batch.count, this.pageSize, batch.pageChecksums);
+    this.writeBatch(batch, r.data, r.data.length, r.lengths, r.storedChecksums);
+    this.batch = batch;
+    batch.count = 0;
   }
 
   private onReply(reply: CompressReply): void {
@@ -166,6 +192,7 @@ export class PageStoreWriter {
         if (!batch) throw new InternalError(`compressed batch ${r.batch} was never sent`);
         this.writeBatch(batch, new Uint8Array(r.out), r.used, r.lengths, r.storedChecksums);
         this.freeBuffers.push(r.pages);
+        this.freeOutputs.push(r.out);
         this.done.delete(r.batch);
         this.inFlight.delete(r.batch);
         this.nextToWrite++;
@@ -197,7 +224,13 @@ export class PageStoreWriter {
     if (this.failure !== undefined) throw this.failure;
   }
 
-  private writeBatch(batch: Batch, out: Uint8Array, used: number, lengths: Uint32Array, storedChecksums: Uint32Array): void {
+  private writeBatch(
+    batch: Batch,
+    out: Uint8Array,
+    used: number,
+    lengths: Uint32Array,
+    storedChecksums: Uint32Array,
+  ): void {
     let offset = this.out.position;
     for (let i = 0; i < batch.count; i++) {
       const length = lengths[i]!;

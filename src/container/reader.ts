@@ -14,7 +14,21 @@ import fs from 'node:fs';
 import { ContainerError, InternalError, UsageError, fsError } from '../errors.js';
 import type { FileBacking } from '../abi/file-backing.js';
 import { loadPageHasher, type PageHash64 } from '../scan/hash.js';
-import { OPTIONAL_PAGE_ALIGNED, PAGE_ENTRY, REQUIRED_ZSTD, PAGE_ENTRY_SIZE, SectionKind, checksum32, damage, u64At, type Header, type SectionEntry } from './format.js';
+import { Lz4Wasm } from '../codec/lz4-wasm.js';
+import { xxh64Low32In } from '../scan/xxh64-wasm.js';
+import {
+  OPTIONAL_PAGE_ALIGNED,
+  PAGE_ENTRY,
+  REQUIRED_LZ4,
+  REQUIRED_ZSTD,
+  PAGE_ENTRY_SIZE,
+  SectionKind,
+  checksum32,
+  damage,
+  u64At,
+  type Header,
+  type SectionEntry,
+} from './format.js';
 import { readHeader } from './header-check.js';
 import { createPageCodec, loadCodec, type PageCodec } from '../codec/index.js';
 import { normalizeMemberName } from './paths.js';
@@ -58,6 +72,8 @@ export class Container {
   private byPath: Map<string, number> | undefined;
   private readonly pageStoreEnd: number;
   private readonly runBuffer: Uint8Array;
+  /** The whole-run path of readStoredPages (see readRunInPlace); undefined: page by page. */
+  private inPlace: { lz4: Lz4Wasm; low32: (ptr: number, length: number) => number; lengths: Uint32Array } | undefined;
 
   /** Use openContainer(). */
   constructor(path: string, fd: number, hash: PageHash64) {
@@ -103,7 +119,10 @@ export class Container {
   pageRef(fileIndex: number, pageIndex: number): number {
     const f = this.file(fileIndex);
     if (!Number.isInteger(pageIndex) || pageIndex < 0 || pageIndex >= f.pageCount) {
-      throw new UsageError(`${this.path}: page ${pageIndex} of ${f.path} does not exist (it has ${f.pageCount} pages)`, { file: this.path });
+      throw new UsageError(
+        `${this.path}: page ${pageIndex} of ${f.path} does not exist (it has ${f.pageCount} pages)`,
+        { file: this.path },
+      );
     }
     return this.shareMap.getUint32((f.firstPage + pageIndex) * 4, true);
   }
@@ -112,7 +131,8 @@ export class Container {
   readPage(fileIndex: number, pageIndex: number, into: Uint8Array): void {
     const id = this.pageRef(fileIndex, pageIndex);
     if (id === 0) {
-      if (into.length !== this.pageSize) throw new InternalError(`page buffer of ${into.length} bytes, expected ${this.pageSize}`);
+      if (into.length !== this.pageSize)
+        throw new InternalError(`page buffer of ${into.length} bytes, expected ${this.pageSize}`);
       into.fill(0);
     } else {
       this.readStoredPage(id, into);
@@ -120,10 +140,12 @@ export class Container {
   }
 
   storedPageInfo(id: number): StoredPageInfo {
-    if (!Number.isInteger(id) || id < 1 || id > this.storedPageCount) throw new UsageError(`${this.path}: no stored page ${id}`, { file: this.path });
+    if (!Number.isInteger(id) || id < 1 || id > this.storedPageCount)
+      throw new UsageError(`${this.path}: no stored page ${id}`, { file: this.path });
     const at = (id - 1) * PAGE_ENTRY_SIZE;
     const offset = u64At(this.pageTable, at + PAGE_ENTRY.offset);
-    const end = id < this.storedPageCount ? u64At(this.pageTable, at + PAGE_ENTRY_SIZE + PAGE_ENTRY.offset) : this.pageStoreEnd;
+    const end =
+      id < this.storedPageCount ? u64At(this.pageTable, at + PAGE_ENTRY_SIZE + PAGE_ENTRY.offset) : this.pageStoreEnd;
     const storedLength = end - offset;
     return { id, offset, storedLength, codec: storedLength === this.pageSize ? 'raw' : this.compressedCodec };
   }
@@ -134,7 +156,8 @@ export class Container {
    * Throws ContainerError naming the page and its offset on any damage.
    */
   readStoredPage(id: number, into: Uint8Array): void {
-    if (into.length !== this.pageSize) throw new InternalError(`page buffer of ${into.length} bytes, expected ${this.pageSize}`);
+    if (into.length !== this.pageSize)
+      throw new InternalError(`page buffer of ${into.length} bytes, expected ${this.pageSize}`);
     const info = this.storedPageInfo(id);
     const bytes = info.codec === 'raw' ? into : this.stored.subarray(0, info.storedLength);
     this.readAt(bytes, info.offset);
@@ -162,7 +185,12 @@ export class Container {
         continue;
       }
       let run = 1;
-      while (p + run < count && run < MAX_RUN_PAGES && this.shareMap.getUint32((f.firstPage + first + p + run) * 4, true) === id + run) run++;
+      while (
+        p + run < count &&
+        run < MAX_RUN_PAGES &&
+        this.shareMap.getUint32((f.firstPage + first + p + run) * 4, true) === id + run
+      )
+        run++;
       this.readStoredPages(id, run, into.subarray(p * pageSize, (p + run) * pageSize));
       p += run;
     }
@@ -174,7 +202,9 @@ export class Container {
    */
   readStoredPages(firstId: number, count: number, into: Uint8Array): void {
     const { pageSize } = this;
-    if (count < 1 || count > MAX_RUN_PAGES || into.length !== count * pageSize) throw new InternalError(`bad stored page run of ${count} pages`);
+    if (count < 1 || count > MAX_RUN_PAGES || into.length !== count * pageSize)
+      throw new InternalError(`bad stored page run of ${count} pages`);
+    if (this.inPlace && this.readRunInPlace(firstId, count, into)) return;
     const start = this.storedPageInfo(firstId).offset;
     const last = this.storedPageInfo(firstId + count - 1);
     const bytes = this.runBuffer.subarray(0, last.offset + last.storedLength - start);
@@ -186,6 +216,57 @@ export class Container {
     }
   }
 
+  /**
+   * readStoredPages with the run's stored bytes read straight into the LZ4
+   * module's memory, every checksum computed there in place (no copy, no
+   * bigint) and the whole run decoded in one call. Returns false, having
+   * handed out nothing, when anything does not check: the page-by-page path
+   * then reads the run again and reports the first damage exactly.
+   */
+  private readRunInPlace(firstId: number, count: number, into: Uint8Array): boolean {
+    const { lz4, low32, lengths } = this.inPlace!;
+    const { pageSize } = this;
+    const start = this.storedPageInfo(firstId).offset;
+    const last = this.storedPageInfo(firstId + count - 1);
+    const area = lz4.inputArea(last.offset + last.storedLength - start);
+    this.readAt(area, start);
+    const table = this.pageTable;
+    let rel = 0;
+    for (let k = 0; k < count; k++) {
+      const info = this.storedPageInfo(firstId + k);
+      if (info.offset !== start + rel) return false;
+      const at = (firstId + k - 1) * PAGE_ENTRY_SIZE;
+      const storedChecksum = table.getUint32(at + PAGE_ENTRY.storedChecksum, true);
+      if (low32(area.byteOffset + rel, info.storedLength) !== storedChecksum) return false;
+      // A raw page's page checksum is its stored checksum.
+      if (info.storedLength === pageSize && table.getUint32(at + PAGE_ENTRY.pageChecksum, true) !== storedChecksum)
+        return false;
+      lengths[k] = info.storedLength;
+      rel += info.storedLength;
+    }
+    let pages: Uint8Array;
+    try {
+      pages = lz4.decodeStored(lengths, count, pageSize);
+    } catch {
+      return false;
+    }
+    for (let k = 0; k < count; k++) {
+      if (lengths[k] === pageSize) continue;
+      const pageChecksum = table.getUint32((firstId + k - 1) * PAGE_ENTRY_SIZE + PAGE_ENTRY.pageChecksum, true);
+      if (low32(pages.byteOffset + k * pageSize, pageSize) !== pageChecksum) return false;
+    }
+    into.set(pages);
+    return true;
+  }
+
+  /** Sets up readRunInPlace when the container holds only raw and LZ4 pages and the modules are built. */
+  async prepareInPlace(): Promise<void> {
+    if ((this.header.requiredFlags & ~REQUIRED_LZ4) !== 0n) return;
+    const lz4 = new Lz4Wasm();
+    const low32 = await xxh64Low32In(lz4.memory);
+    if (low32) this.inPlace = { lz4, low32, lengths: new Uint32Array(MAX_RUN_PAGES) };
+  }
+
   /** Checks `stored` (the stored bytes of page `id`), decodes it into `into`, checks the page. */
   private checkAndDecode(id: number, offset: number, stored: Uint8Array, into: Uint8Array): void {
     const at = (id - 1) * PAGE_ENTRY_SIZE;
@@ -195,11 +276,18 @@ export class Container {
     const raw = stored.length === this.pageSize;
     const actualStored = checksum32(this.hash(stored));
     if (actualStored !== storedChecksum) {
-      throw damage(this.path, 'E_CHECKSUM', where, offset, `stored bytes checksum mismatch (stored ${hex32(storedChecksum)}, computed ${hex32(actualStored)})`, {
-        id,
-        expected: storedChecksum,
-        actual: actualStored,
-      });
+      throw damage(
+        this.path,
+        'E_CHECKSUM',
+        where,
+        offset,
+        `stored bytes checksum mismatch (stored ${hex32(storedChecksum)}, computed ${hex32(actualStored)})`,
+        {
+          id,
+          expected: storedChecksum,
+          actual: actualStored,
+        },
+      );
     }
     if (!raw) {
       try {
@@ -213,11 +301,18 @@ export class Container {
     }
     const actualPage = raw ? actualStored : checksum32(this.hash(into));
     if (actualPage !== pageChecksum) {
-      throw damage(this.path, 'E_CHECKSUM', where, offset, `decoded page checksum mismatch (stored ${hex32(pageChecksum)}, computed ${hex32(actualPage)})`, {
-        id,
-        expected: pageChecksum,
-        actual: actualPage,
-      });
+      throw damage(
+        this.path,
+        'E_CHECKSUM',
+        where,
+        offset,
+        `decoded page checksum mismatch (stored ${hex32(pageChecksum)}, computed ${hex32(actualPage)})`,
+        {
+          id,
+          expected: pageChecksum,
+          actual: actualPage,
+        },
+      );
     }
   }
 
@@ -237,7 +332,8 @@ export class Container {
         if (pageIndex >= f.pageCount && Number.isInteger(pageIndex)) into.fill(0);
         else this.readPage(fileIndex, pageIndex, into);
       },
-      contentId: (pageIndex) => (pageIndex >= f.pageCount && Number.isInteger(pageIndex) ? 0 : this.pageRef(fileIndex, pageIndex)),
+      contentId: (pageIndex) =>
+        pageIndex >= f.pageCount && Number.isInteger(pageIndex) ? 0 : this.pageRef(fileIndex, pageIndex),
     };
   }
 
@@ -252,7 +348,14 @@ export class Container {
       } catch (err) {
         throw fsError(err, this.path);
       }
-      if (n === 0) throw damage(this.path, 'E_TRUNCATED', 'file', offset + done, 'ends early (did it shrink after it was opened?)');
+      if (n === 0)
+        throw damage(
+          this.path,
+          'E_TRUNCATED',
+          'file',
+          offset + done,
+          'ends early (did it shrink after it was opened?)',
+        );
       done += n;
     }
   }
@@ -264,7 +367,10 @@ export class Container {
 
   private file(fileIndex: number): ContainerEntry {
     const f = Number.isInteger(fileIndex) ? this.files[fileIndex] : undefined;
-    if (!f) throw new UsageError(`${this.path}: no file ${fileIndex} (the container has ${this.files.length})`, { file: this.path });
+    if (!f)
+      throw new UsageError(`${this.path}: no file ${fileIndex} (the container has ${this.files.length})`, {
+        file: this.path,
+      });
     return f;
   }
 
@@ -281,8 +387,11 @@ export async function openContainer(path: string): Promise<Container> {
   try {
     // zstd's module loads asynchronously: peek at requiredFlags (checked in full by the constructor).
     const flags = Buffer.alloc(8);
-    if (fs.readSync(fd, flags, 0, 8, 16) === 8 && (flags.readBigUInt64LE(0) & REQUIRED_ZSTD) !== 0n) await loadCodec('zstd');
-    return new Container(path, fd, hash);
+    if (fs.readSync(fd, flags, 0, 8, 16) === 8 && (flags.readBigUInt64LE(0) & REQUIRED_ZSTD) !== 0n)
+      await loadCodec('zstd');
+    const c = new Container(path, fd, hash);
+    await c.prepareInPlace();
+    return c;
   } catch (err) {
     fs.closeSync(fd);
     throw err;

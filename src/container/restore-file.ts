@@ -2,12 +2,21 @@
  * Writing one regular file of a container to disk: the part of unpack that
  * runs in worker threads too (unpack-worker.ts).
  *
- * The file is written under a temporary name in its directory, every page
- * checked as it is read (Container.readPages), then given its mode and
- * mtime and moved into place: renamed over an existing file when
- * `replace` (unpack --force), otherwise linked, which fails rather than
- * replace something that appeared meanwhile. A damaged page leaves no file
- * under the member's name.
+ * Every page is checked as it is read (Container.readPages), and the file
+ * gets its mode and mtime through its descriptor before it is closed.
+ *
+ * - Replacing something (`replace`, unpack --force): the file is written
+ *   under a temporary name in its directory and renamed over the old one
+ *   when complete, so the old file stays whole until then.
+ * - Nothing there (checked by unpack before it starts): the file is created
+ *   under its own name with O_EXCL | O_NOFOLLOW, which fails rather than
+ *   write into anything that appeared meanwhile (or through a symlink), and
+ *   is unlinked again if a page turns out damaged or a write fails. Nothing
+ *   that existed before can be lost, and each file costs no temporary name,
+ *   link and unlink. A crash part-way can leave that one new file short
+ *   (as with cp or unsquashfs); unpack's exit status then says it failed.
+ *
+ * Either way, a damaged page leaves no file under the member's name.
  */
 import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
@@ -17,8 +26,9 @@ import type { Container, ContainerEntry } from './reader.js';
 import { osPath } from './name-bytes.js';
 
 export function writeRegular(c: Container, e: ContainerEntry, to: string, buffer: Uint8Array, replace: boolean): void {
-  // A short name whatever the length of the final one (NAME_MAX is 255 bytes), in the same directory so link/rename stay on one filesystem.
-  const temp = path.join(path.dirname(to), `.${randomBytes(6).toString('hex')}.pagestack-tmp`);
+  // Replacing: a short temporary name whatever the length of the final one (NAME_MAX is 255 bytes), in the
+  // same directory so the rename stays on one filesystem. A new file is created under its own name.
+  const temp = replace ? path.join(path.dirname(to), `.${randomBytes(6).toString('hex')}.pagestack-tmp`) : to;
   let fd: number;
   try {
     fd = fs.openSync(osPath(temp), fs.constants.O_WRONLY | fs.constants.O_CREAT | fs.constants.O_EXCL | fs.constants.O_NOFOLLOW, 0o600);
@@ -41,10 +51,6 @@ export function writeRegular(c: Container, e: ContainerEntry, to: string, buffer
     fs.closeSync(fd);
     fd = -1;
     if (replace) fs.renameSync(osPath(temp), osPath(to));
-    else {
-      fs.linkSync(osPath(temp), osPath(to));
-      fs.unlinkSync(osPath(temp));
-    }
   } catch (err) {
     if (fd >= 0) fs.closeSync(fd);
     try {

@@ -112,7 +112,8 @@ export async function unpack(input: string, directory: string, options: UnpackOp
     }
 
     const total = jobs.reduce((sum, j) => sum + j.size, 0);
-    const threads = options.threads ?? (WORKER && total >= THREADS_MIN_BYTES ? Math.min(4, os.availableParallelism()) : 0);
+    const threads =
+      options.threads ?? (WORKER && total >= THREADS_MIN_BYTES ? Math.min(4, os.availableParallelism()) : 0);
     if (threads > 0 && WORKER) await writeInWorkers(c.path, jobs, threads, total, options, interrupted);
     else {
       const buffer = new Uint8Array(1 << 20);

@@ -56,16 +56,21 @@ export function walkInputs(inputs: readonly string[], options: WalkOptions = {})
   const tops = inputs.map((input) => {
     const name = path.basename(path.resolve(input));
     if (name === '' || name === '.' || name === '..') {
-      throw new UsageError(`${input}: cannot be packed under a name of its own (give a directory below the root)`, { file: input });
+      throw new UsageError(`${input}: cannot be packed under a name of its own (give a directory below the root)`, {
+        file: input,
+      });
     }
     return { name, bytes: encodeName(name), source: input };
   });
   tops.sort((a, b) => Buffer.compare(a.bytes, b.bytes));
   for (let i = 1; i < tops.length; i++) {
     if (tops[i]!.name === tops[i - 1]!.name) {
-      throw new UsageError(`${tops[i]!.source}: two inputs have the same name '${tops[i]!.name}' at the top of the container`, {
-        file: tops[i]!.source,
-      });
+      throw new UsageError(
+        `${tops[i]!.source}: two inputs have the same name '${tops[i]!.name}' at the top of the container`,
+        {
+          file: tops[i]!.source,
+        },
+      );
     }
   }
 
@@ -117,7 +122,14 @@ export function walkInputs(inputs: readonly string[], options: WalkOptions = {})
       const leader = st.nlink > 1n ? inodes.get(key) : undefined;
       if (leader !== undefined) {
         const first = entries[leader]!;
-        entries.push({ ...base, kind: 'hardlink', mode: first.mode, mtimeSeconds: first.mtimeSeconds, mtimeNanoseconds: first.mtimeNanoseconds, linkIndex: leader });
+        entries.push({
+          ...base,
+          kind: 'hardlink',
+          mode: first.mode,
+          mtimeSeconds: first.mtimeSeconds,
+          mtimeNanoseconds: first.mtimeNanoseconds,
+          linkIndex: leader,
+        });
       } else {
         if (st.nlink > 1n) inodes.set(key, entries.length);
         if (st.size > BigInt(Number.MAX_SAFE_INTEGER)) throw new InputError('E_TOO_LARGE', `${source}: file too large`, { file: source });
@@ -164,7 +176,9 @@ function readLink(source: string): string {
     throw fsError(err, source);
   }
   if (target.length === 0 || target.length > MAX_LINK_BYTES) {
-    throw new InputError('E_LINK', `${source}: symbolic link target of ${target.length} bytes cannot be stored`, { file: source });
+    throw new InputError('E_LINK', `${source}: symbolic link target of ${target.length} bytes cannot be stored`, {
+      file: source,
+    });
   }
   return decodeName(target);
 }

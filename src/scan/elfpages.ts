@@ -40,7 +40,15 @@ export function readElfStructure(fd: number, size: number, head: Uint8Array, fil
     if (head.length >= size) return fromElf(parseElf(head.subarray(0, size), file));
     const image = sparseImage(size);
     if (!image) {
-      return { elf: null, warnings: [{ code: 'E_ELF_TOO_LARGE', message: `file too large (${size} bytes) to read its ELF structure; scanned as pages only` }] };
+      return {
+        elf: null,
+        warnings: [
+          {
+            code: 'E_ELF_TOO_LARGE',
+            message: `file too large (${size} bytes) to read its ELF structure; scanned as pages only`,
+          },
+        ],
+      };
     }
     const filled: Array<[number, number]> = [];
     const fill = (start: number, end: number) => {
@@ -66,7 +74,8 @@ export function readElfStructure(fd: number, size: number, head: Uint8Array, fil
       for (const [start, end] of filled) image.fill(0, start, end);
     }
   } catch (err) {
-    if (err instanceof PagestackError) return { elf: null, warnings: [{ code: err.code, message: stripFile(err.message, file) }] };
+    if (err instanceof PagestackError)
+      return { elf: null, warnings: [{ code: err.code, message: stripFile(err.message, file) }] };
     throw err;
   }
 }
@@ -181,7 +190,8 @@ export function sectionSpans(elf: ElfFile, fileSize: number): SectionSpan[] {
   const out: SectionSpan[] = [];
   for (const s of elf.sections) {
     const range = sectionFileRange(s, fileSize);
-    if (range) out.push({ index: s.index, name: s.name, type: s.type, offset: range.start, size: range.end - range.start });
+    if (range)
+      out.push({ index: s.index, name: s.name, type: s.type, offset: range.start, size: range.end - range.start });
   }
   return out;
 }

@@ -22,7 +22,10 @@ import { PageScanner } from './scanner.js';
  * different files get the same id exactly when their bytes are equal);
  * without one, ids are local to this file. ELF magic is not required.
  */
-export async function fileContentIds(path: string, options: { pageSize?: number; scanner?: PageScanner } = {}): Promise<Uint32Array> {
+export async function fileContentIds(
+  path: string,
+  options: { pageSize?: number; scanner?: PageScanner } = {},
+): Promise<Uint32Array> {
   const scanner = options.scanner ?? (await PageScanner.create({ pageSize: options.pageSize }));
   try {
     return scanner.scanFile(path, { requireElf: false }).contentIds;

@@ -98,7 +98,15 @@ export function toScanJson(result: ScanResult, topDuplicates = 10): ScanJson {
       duplicatePages: f.duplicatePages,
       sharedPages: f.sharedPages,
       savedBytes: (f.zeroPages + f.duplicatePages) * ps,
-      elf: f.elf ? { class: f.elf.class, data: f.elf.data, type: f.elf.type, typeName: elfTypeName(f.elf.type), machine: f.elf.machine } : null,
+      elf: f.elf
+        ? {
+            class: f.elf.class,
+            data: f.elf.data,
+            type: f.elf.type,
+            typeName: elfTypeName(f.elf.type),
+            machine: f.elf.machine,
+          }
+        : null,
       segments: f.segments.map((s) => ({
         index: s.index,
         perms: s.perms,
@@ -119,7 +127,13 @@ export function toScanJson(result: ScanResult, topDuplicates = 10): ScanJson {
     mostDuplicated: mostDuplicated(result, topDuplicates).map((d) => ({
       copies: d.copies,
       files: d.files,
-      places: d.places.map((p: PagePlace) => ({ path: p.path, page: p.page, offset: p.page * ps, perms: p.perms, sections: p.sections })),
+      places: d.places.map((p: PagePlace) => ({
+        path: p.path,
+        page: p.page,
+        offset: p.page * ps,
+        perms: p.perms,
+        sections: p.sections,
+      })),
     })),
     skipped: result.skipped.map((s) => ({ ...s })),
     links: result.links.map((l) => ({ ...l })),

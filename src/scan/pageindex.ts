@@ -35,7 +35,8 @@ export class PageIndex {
 
   private readonly hash: PageHash64;
   private readonly readCanonical: ReadCanonical;
-  private readonly zeroHash: bigint;
+  private readonly zeroLo: number;
+  private readonly zeroHi: number;
   private readonly zeroPage: Buffer;
   private readonly scratch: Buffer;
   private readonly split = new BigUint64Array(1);
@@ -51,7 +52,9 @@ export class PageIndex {
     this.hash = hash;
     this.readCanonical = readCanonical;
     this.zeroPage = Buffer.alloc(pageSize);
-    this.zeroHash = hash(this.zeroPage, 0, pageSize);
+    this.split[0] = hash(this.zeroPage, 0, pageSize);
+    this.zeroLo = this.splitWords[0]!;
+    this.zeroHi = this.splitWords[1]!;
     this.scratch = Buffer.alloc(pageSize);
     const slots = 1 << Math.max(4, Math.ceil(Math.log2(initialSlots)));
     this.mask = slots - 1;
@@ -74,17 +77,22 @@ export class PageIndex {
 
   /** add() for the page at bytes[offset, offset + pageSize); the caller guarantees the range. */
   addAt(bytes: Uint8Array, offset: number): number {
-    const size = this.pageSize;
-    const end = offset + size;
-    const h = this.hash(bytes, offset, size);
-    if (h === this.zeroHash && this.zeroPage.compare(bytes, offset, end) === 0) {
+    this.split[0] = this.hash(bytes, offset, this.pageSize);
+    return this.addHashed(bytes, offset, this.splitWords[0]!, this.splitWords[1]!);
+  }
+
+  /**
+   * addAt() for a page whose hash is already known, as its low and high
+   * 32 bits (the scanner hashes a whole chunk in one call). The hash must be
+   * this index's hash function of those bytes.
+   */
+  addHashed(bytes: Uint8Array, offset: number, lo: number, hi: number): number {
+    const end = offset + this.pageSize;
+    if (lo === this.zeroLo && hi === this.zeroHi && this.zeroPage.compare(bytes, offset, end) === 0) {
       this.isNew = !this.zeroSeen;
       this.zeroSeen = true;
       return ZERO_CONTENT_ID;
     }
-    this.split[0] = h;
-    const lo = this.splitWords[0]!;
-    const hi = this.splitWords[1]!;
     const mask = this.mask;
     let slot = (lo ^ Math.imul(hi, 0x9e3779b1)) & mask;
     for (;;) {

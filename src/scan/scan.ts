@@ -80,7 +80,12 @@ function strictError(s: SkippedPath): PagestackError {
   return new InputError('E_STRICT', `${s.path}: ${s.reason} (--strict)`, { file: s.path, cause: s.code });
 }
 
-function resultOf(scanner: PageScanner, files: ScannedFile[], skipped: SkippedPath[], links: ScanResult['links']): ScanResult {
+function resultOf(
+  scanner: PageScanner,
+  files: ScannedFile[],
+  skipped: SkippedPath[],
+  links: ScanResult['links'],
+): ScanResult {
   let bytes = 0;
   let pages = 0;
   let zeroPages = 0;
@@ -92,7 +97,14 @@ function resultOf(scanner: PageScanner, files: ScannedFile[], skipped: SkippedPa
   const uniquePages = scanner.index.distinct;
   return {
     pageSize: scanner.pageSize,
-    totals: { files: files.length, bytes, pages, zeroPages, uniquePages, duplicatePages: pages - zeroPages - uniquePages },
+    totals: {
+      files: files.length,
+      bytes,
+      pages,
+      zeroPages,
+      uniquePages,
+      duplicatePages: pages - zeroPages - uniquePages,
+    },
     files,
     skipped,
     links,

@@ -3,9 +3,9 @@
  * by file offset into pages (the last one zero-padded) and gives every page
  * a content id through one PageIndex shared by all files of a session.
  *
- * Hot path, per page: one in-place XXH64 of the buffer (hash.ts), a probe
- * of the index's typed arrays, and a memcmp against the zero page or the
- * first occurrence. No object per page beyond the hash's bigint.
+ * Hot path: one WebAssembly call hashes every page of a chunk in place
+ * (hash.ts), then per page a probe of the index's typed arrays and a
+ * memcmp against the zero page or the first occurrence. No object per page.
  *
  * Where each content first occurred (file, page) is kept in typed arrays.
  * When the index needs those bytes to confirm a match, they are copied from
@@ -20,7 +20,7 @@
 import fs from 'node:fs';
 import { InputError, InternalError, UsageError, fsError } from '../errors.js';
 import { isElf } from '../elf/parse.js';
-import { createPageHasher, type PageHash64, type PageHasher } from './hash.js';
+import { createPageHasher, PAGES_PER_CALL, type PageHash64, type PageHasher } from './hash.js';
 import { PageIndex, ZERO_CONTENT_ID } from './pageindex.js';
 import { loadSegments, readElfStructure, releaseSparseImage, sectionSpans } from './elfpages.js';
 import { checkPageSize, type PageSize } from '../abi/page-size.js';
@@ -67,6 +67,7 @@ export class PageScanner {
   firstPage: Uint32Array;
 
   private readonly hasher: PageHasher;
+  private readonly bulkHashing: boolean;
   private readonly chunk: Uint8Array;
   /** The same memory as `chunk`, as a Buffer for copies without views. */
   private readonly chunkBuffer: Buffer;
@@ -82,9 +83,17 @@ export class PageScanner {
   private currentFile = -1;
   private currentFd = -1;
 
-  private constructor(pageSize: PageSize, hasher: PageHasher, hash: PageHash64, chunkBytes: number, expectedPages: number) {
+  private constructor(
+    pageSize: PageSize,
+    hasher: PageHasher,
+    hash: PageHash64,
+    chunkBytes: number,
+    expectedPages: number,
+  ) {
     this.pageSize = pageSize;
     this.hasher = hasher;
+    // Bulk hashing gives the hasher's own hashes, so only when no other hash function was injected.
+    this.bulkHashing = hasher.bulk && hash === hasher.hash;
     this.chunk = hasher.buffer(chunkBytes);
     this.chunkBuffer = Buffer.from(this.chunk.buffer, this.chunk.byteOffset, this.chunk.byteLength);
     const expected = Math.min(Math.max(1024, expectedPages + 1), MAX_INITIAL_SLOTS / 2);
@@ -101,7 +110,8 @@ export class PageScanner {
       throw new UsageError(`chunk size must be a positive multiple of the page size ${pageSize} (got ${chunkBytes})`);
     }
     const hasher = await createPageHasher({ inPlace: options.inPlaceHashing });
-    const expectedPages = Number.isSafeInteger(options.expectedPages) && options.expectedPages! > 0 ? options.expectedPages! : 0;
+    const expectedPages =
+      Number.isSafeInteger(options.expectedPages) && options.expectedPages! > 0 ? options.expectedPages! : 0;
     return new PageScanner(pageSize, hasher, options.hash ?? hasher.hash, chunkBytes, expectedPages);
   }
 
@@ -149,12 +159,17 @@ export class PageScanner {
       if (requireElf) {
         const n = size < 4 ? 0 : fs.readSync(fd, this.magic, 0, 4, 0);
         if (n < 4 || !isElf(this.magic)) {
-          return { code: 'E_NOT_ELF', reason: `not an ELF file (${size === 0 ? 'empty' : size < 4 ? `${size} bytes` : 'no ELF magic'})` };
+          return {
+            code: 'E_NOT_ELF',
+            reason: `not an ELF file (${size === 0 ? 'empty' : size < 4 ? `${size} bytes` : 'no ELF magic'})`,
+          };
         }
       }
       let got = this.readChunk(fd, 0, Math.min(chunk.length, size), path, warnings);
       const elfMagic = isElf(chunk.subarray(0, got));
-      const structure = elfMagic ? readElfStructure(fd, size, chunk.subarray(0, got), path) : { elf: null, warnings: [] };
+      const structure = elfMagic
+        ? readElfStructure(fd, size, chunk.subarray(0, got), path)
+        : { elf: null, warnings: [] };
       warnings.unshift(...structure.warnings);
 
       const fileIndex = this.paths.length;
@@ -198,7 +213,9 @@ export class PageScanner {
         newPages: newPages!,
         duplicatePages: duplicatePages!,
         sharedPages: 0,
-        elf: elf ? { class: elf.header.class, data: elf.header.data, type: elf.header.type, machine: elf.header.machine } : null,
+        elf: elf
+          ? { class: elf.header.class, data: elf.header.data, type: elf.header.type, machine: elf.header.machine }
+          : null,
         segments: elf ? loadSegments(elf, position, ps) : [],
         sections: elf ? sectionSpans(elf, position) : [],
         warnings,
@@ -269,22 +286,34 @@ export class PageScanner {
    * so the JIT optimizes it early and cheaply.
    */
   private indexChunk(fileIndex: number, ids: Uint32Array, firstPage: number, end: number): void {
+    const ps = this.pageSize;
+    if (!this.bulkHashing) {
+      for (let offset = 0; offset < end; offset += ps)
+        this.countPage(this.index.addAt(this.chunk, offset), fileIndex, ids, firstPage + offset / ps);
+      return;
+    }
     const index = this.index;
     const chunk = this.chunk;
-    const counts = this.counts;
-    const ps = this.pageSize;
-    let page = firstPage;
-    for (let offset = 0; offset < end; offset += ps) {
-      const id = index.addAt(chunk, offset);
-      ids[page] = id;
-      if (id === ZERO_CONTENT_ID) counts[0]!++;
-      else if (index.isNew) {
-        this.recordFirst(id, fileIndex, page);
-        counts[1]!++;
-      } else counts[2]!++;
-      this.contentPages[id]!++;
-      page++;
+    const pages = end / ps;
+    for (let run = 0; run < pages; run += PAGES_PER_CALL) {
+      const count = Math.min(PAGES_PER_CALL, pages - run);
+      const hashes = this.hasher.hashPages(run * ps, ps, count);
+      for (let i = 0; i < count; i++) {
+        const id = index.addHashed(chunk, (run + i) * ps, hashes[2 * i]!, hashes[2 * i + 1]!);
+        this.countPage(id, fileIndex, ids, firstPage + run + i);
+      }
     }
+  }
+
+  private countPage(id: number, fileIndex: number, ids: Uint32Array, page: number): void {
+    const counts = this.counts;
+    ids[page] = id;
+    if (id === ZERO_CONTENT_ID) counts[0]!++;
+    else if (this.index.isNew) {
+      this.recordFirst(id, fileIndex, page);
+      counts[1]!++;
+    } else counts[2]!++;
+    this.contentPages[id]!++;
   }
 
   /** Reads up to `length` bytes at `position` into the chunk; a read error ends the file with a warning. */
@@ -298,7 +327,10 @@ export class PageScanner {
       }
     } catch (err) {
       const e = fsError(err, path);
-      warnings.push({ code: 'E_READ', message: `read failed at offset ${position + got}: ${reasonOf(e.message, path)}; pages after it not scanned` });
+      warnings.push({
+        code: 'E_READ',
+        message: `read failed at offset ${position + got}: ${reasonOf(e.message, path)}; pages after it not scanned`,
+      });
     }
     return got;
   }

@@ -95,7 +95,13 @@ function walkDirectory(dir: string, seen: Map<string, string>, out: WalkResult, 
 }
 
 /** Records dev+ino; false (and a `links` entry for files) when the inode was met before. */
-function firstVisit(seen: Map<string, string>, st: fs.Stats, p: string, out: WalkResult, isDirectory: boolean): boolean {
+function firstVisit(
+  seen: Map<string, string>,
+  st: fs.Stats,
+  p: string,
+  out: WalkResult,
+  isDirectory: boolean,
+): boolean {
   const key = `${st.dev}:${st.ino}`;
   const first = seen.get(key);
   if (first === undefined) {

@@ -2,7 +2,6 @@
  * `pagestack cat IN MEMBER`: one member's contents to stdout.
  */
 import type { Command } from 'commander';
-import { catMember } from '../../container/index.js';
 
 export function register(program: Command): void {
   program
@@ -18,6 +17,7 @@ Examples:
   pagestack cat image.pgs bin/ls | sha256sum`,
     )
     .action(async (input: string, member: string) => {
+      const { catMember } = await import('../../container/index.js');
       await catMember(input, member, process.stdout);
     });
 }

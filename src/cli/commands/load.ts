@@ -1,8 +1,7 @@
 import type { Command } from 'commander';
 import { UsageError } from '../../errors.js';
-import { formatLoad } from '../../sim/format-load.js';
 import type { SkippedMember } from '../../sim/images.js';
-import { loadPrograms, type TouchMode } from '../../sim/load.js';
+import type { TouchMode } from '../../sim/load.js';
 import { Progress } from '../progress.js';
 
 interface LoadFlags {
@@ -42,6 +41,8 @@ Programs go through ld.so: their libraries are found, mapped and relocated as
 at the entry point. Library constructors and their malloc heap are not simulated.`,
     )
     .action(async (images: string[], flags: LoadFlags) => {
+      const { formatLoad } = await import('../../sim/format-load.js');
+      const { loadPrograms } = await import('../../sim/load.js');
       const procs = /^\d+$/.test(flags.procs) ? Number(flags.procs) : NaN;
       if (!Number.isSafeInteger(procs)) throw new UsageError(`--procs must be a whole number, not "${flags.procs}"`);
       const progress = new Progress({ label: 'load', unit: 'processes', quiet: flags.quiet || flags.json });

@@ -4,8 +4,6 @@
  * dedup and compression figures.
  */
 import type { Command } from 'commander';
-import { list } from '../../container/index.js';
-import { formatList } from '../../container/text.js';
 import { jsonDocument, SCHEMAS } from '../json.js';
 
 interface LsFlags {
@@ -27,6 +25,8 @@ Examples:
   pagestack ls --json image.pgs | jq '.totals'`,
     )
     .action(async (input: string, flags: LsFlags) => {
+      const { list } = await import('../../container/index.js');
+      const { formatList } = await import('../../container/text.js');
       const result = await list(input);
       if (flags.json) process.stdout.write(jsonDocument(SCHEMAS.ls, result));
       else if (!flags.quiet) process.stdout.write(formatList(result));

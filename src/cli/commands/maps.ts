@@ -1,10 +1,5 @@
 import { Option, type Command } from 'commander';
-import { planExec } from '../../loader/execve.js';
-import { FileTable } from '../../loader/file-backing.js';
-import { formatMaps, mapsLines } from '../../loader/maps.js';
 import type { ExecPlan } from '../../abi/exec-plan.js';
-import { entryExecPlan, entrySmaps, planEntry, runEntry } from '../../loader/rtld/entry.js';
-import { Machine } from '../../mm/machine.js';
 import { jsonDocument, SCHEMAS } from '../json.js';
 
 interface MapsFlags {
@@ -48,24 +43,29 @@ heap their malloc calls make): a real process may also show a [heap] line.
 Compare with the real kernel: setarch -R gdb -batch -ex starti -ex 'info proc mappings' FILE`,
     )
     .action(async (file: string, flags: MapsFlags) => {
+      const { planExec } = await import('../../loader/execve.js');
+      const { formatMaps, mapsLines } = await import('../../loader/maps.js');
       const options = flags.root === undefined ? {} : { root: flags.root };
       let plan: ExecPlan;
       let smapsText: (() => string) | undefined;
       if (flags.at === 'entry' || flags.smaps) {
+        const { FileTable } = await import('../../loader/file-backing.js');
+        const { entryExecPlan, entrySmaps, planEntry, runEntry } = await import('../../loader/rtld/entry.js');
+        const { Machine } = await import('../../mm/machine.js');
         const files = await FileTable.create();
         const entry = flags.at === 'entry' ? planEntry(files, file, { ...options, bindNow: flags.bindNow === true }) : planEntry(files, file, { ...options, libraries: false });
         const machine = new Machine({ frames: MAPS_FRAMES });
         const pid = runEntry(machine, entry);
         plan = entryExecPlan(machine, pid, entry);
         smapsText = () => entrySmaps(machine, pid, entry);
-        if (flags.at === 'entry' && entry.objects.length > 0) {
+        if (flags.at === 'entry' && entry.objects.length > 0 && !flags.quiet) {
           process.stderr.write('# pagestack: at AT_ENTRY after ld.so; library constructors and their heap are not simulated\n');
         }
       } else {
         plan = await planExec(file, options);
       }
       if (flags.smaps && smapsText) {
-        process.stdout.write(smapsText());
+        if (!flags.quiet) process.stdout.write(smapsText());
         return;
       }
       if (!flags.json) {

@@ -4,9 +4,6 @@
  */
 import type { Command } from 'commander';
 import { UsageError } from '../../errors.js';
-import { pack } from '../../container/index.js';
-import { formatPackSummary, parseByteSize, sourceDateEpoch } from '../../container/text.js';
-import { parsePageSize } from '../../abi/page-size.js';
 import { Progress } from '../progress.js';
 import { jsonDocument, SCHEMAS } from '../json.js';
 
@@ -52,6 +49,9 @@ SOURCE_DATE_EPOCH clamps later mtimes to it. The output file is never packed
 into itself, even when it lies inside an input.`,
     )
     .action(async (paths: string[], flags: PackFlags) => {
+      const { pack } = await import('../../container/index.js');
+      const { formatPackSummary, parseByteSize, sourceDateEpoch } = await import('../../container/text.js');
+      const { parsePageSize } = await import('../../abi/page-size.js');
       if (!flags.output) throw new UsageError('no output file: give -o OUT');
       if (flags.codec !== 'lz4' && flags.codec !== 'zstd' && flags.codec !== 'none') throw new UsageError(`--codec must be 'lz4', 'zstd' or 'none', not '${flags.codec}'`);
       if (flags.level !== undefined && flags.codec !== 'zstd') throw new UsageError(`--level applies to --codec zstd only, not '${flags.codec}'`);

@@ -6,11 +6,6 @@
  * directories (scanned as `pagestack scan` does).
  */
 import type { Command } from 'commander';
-import { report } from '../../report/index.js';
-import { parsePageSize } from '../../scan/index.js';
-import { formatSkipped } from '../../scan/text.js';
-import { nothingFound } from './scan.js';
-import { formatBytes, formatCount, formatPercent } from '../../report/svg.js';
 import { Progress } from '../progress.js';
 
 interface ReportFlags {
@@ -40,6 +35,11 @@ Examples:
   pagestack report build/out --title "nightly build" -o artifacts/pages.html`,
     )
     .action(async (inputs: string[], flags: ReportFlags) => {
+      const { report } = await import('../../report/index.js');
+      const { parsePageSize } = await import('../../scan/index.js');
+      const { formatSkipped } = await import('../../scan/text.js');
+      const { nothingFound } = await import('./scan.js');
+      const { formatBytes, formatCount, formatPercent } = await import('../../report/svg.js');
       const pageSize = flags.pageSize === undefined ? undefined : parsePageSize(flags.pageSize);
       const progress = new Progress({ label: 'report', quiet: flags.quiet });
       let summary;

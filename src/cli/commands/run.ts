@@ -1,8 +1,4 @@
 import type { Command } from 'commander';
-import { writeFileAtomic } from '../../report/report.js';
-import { runHtml, runSvg } from '../../report/run-charts.js';
-import { formatRun } from '../../sim/format-run.js';
-import { runScenario } from '../../sim/run-scenario.js';
 import { VERSION } from '../../version.js';
 import { parseByteSize } from '../../container/text.js';
 import { DEFAULT_BUDGET } from '../../sim/budget.js';
@@ -43,6 +39,10 @@ Examples:
 The scenario format: docs/SCENARIOS.md`,
     )
     .action(async (scenario: string, flags: RunFlags) => {
+      const { writeFileAtomic } = await import('../../report/report.js');
+      const { runHtml, runSvg } = await import('../../report/run-charts.js');
+      const { formatRun } = await import('../../sim/format-run.js');
+      const { runScenario } = await import('../../sim/run-scenario.js');
       const progress = new Progress({ label: 'run', unit: 'policies', quiet: flags.json === true || flags.quiet === true });
       const result = await runScenario(scenario, {
         onProgress: progress.callback,

@@ -4,9 +4,6 @@
  */
 import type { Command } from 'commander';
 import { InputError, UsageError } from '../../errors.js';
-import { parsePageSize, savingsOf, scan, toScanJson } from '../../scan/index.js';
-import { formatScan } from '../../scan/text.js';
-import { addRelocationWrites } from '../../loader/rtld/relocated-pages.js';
 import { Progress } from '../progress.js';
 
 interface ScanFlags {
@@ -42,6 +39,8 @@ Examples:
   pagestack scan --quiet --fail-below 25 out/bin`,
     )
     .action(async (paths: string[], flags: ScanFlags) => {
+      const { parsePageSize, savingsOf, scan, toScanJson } = await import('../../scan/index.js');
+      const { formatScan } = await import('../../scan/text.js');
       const pageSize = parsePageSize(flags.pageSize);
       const failBelow = flags.failBelow === undefined ? undefined : percentOption(flags.failBelow);
       const top = countOption('--top', flags.top);
@@ -53,7 +52,10 @@ Examples:
       } finally {
         progress.done();
       }
-      if (flags.json) process.stdout.write(`${JSON.stringify(addRelocationWrites(toScanJson(result, top), result), null, 2)}\n`);
+      if (flags.json) {
+        const { addRelocationWrites } = await import('../../loader/rtld/relocated-pages.js');
+        process.stdout.write(`${JSON.stringify(addRelocationWrites(toScanJson(result, top), result), null, 2)}\n`);
+      }
       else if (!flags.quiet) process.stdout.write(formatScan(result, { top, fileRows }));
       if (result.totals.files === 0) {
         // Nothing to measure: say so, and a --fail-below gate fails for that reason, not for a 0% saving.

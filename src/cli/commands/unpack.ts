@@ -3,8 +3,6 @@
  */
 import type { Command } from 'commander';
 import { UsageError } from '../../errors.js';
-import { unpack } from '../../container/index.js';
-import { formatUnpackSummary } from '../../container/text.js';
 import { Progress } from '../progress.js';
 import { jsonDocument, SCHEMAS } from '../json.js';
 
@@ -37,6 +35,8 @@ damaged page is not left behind. Entries that would land outside DIR (absolute
 paths, '..', paths through a symlink) are refused before anything is written.`,
     )
     .action(async (input: string, flags: UnpackFlags) => {
+      const { unpack } = await import('../../container/index.js');
+      const { formatUnpackSummary } = await import('../../container/text.js');
       const controller = new AbortController();
       const interrupt = (): void => controller.abort();
       process.once('SIGINT', interrupt);

@@ -4,8 +4,6 @@
  * any damage.
  */
 import type { Command } from 'commander';
-import { verify } from '../../container/index.js';
-import { formatVerify } from '../../container/text.js';
 import { Progress } from '../progress.js';
 import { jsonDocument, SCHEMAS } from '../json.js';
 
@@ -29,6 +27,8 @@ Examples:
   pagestack verify --quiet image.pgs || echo damaged`,
     )
     .action(async (input: string, flags: VerifyFlags) => {
+      const { verify } = await import('../../container/index.js');
+      const { formatVerify } = await import('../../container/text.js');
       const progress = new Progress({ label: 'verify', quiet: flags.quiet || flags.json });
       const result = await verify(input, { onProgress: progress.callback });
       progress.done();
