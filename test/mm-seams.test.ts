@@ -1,4 +1,4 @@
-// The seams issue 5 builds on: swap PTEs with a swap back end, rmap walks
+// The seams the policies build on: swap PTEs with a swap back end, rmap walks
 // (referenced bits, try_to_unmap), LRU lists, and the reclaim hook at the
 // frame limit. A toy swap device stands in for zram/disk.
 import { describe, expect, it } from 'vitest';

@@ -22,7 +22,7 @@ function byName(r: RunResult, name: string) {
 }
 
 describe('samples/scenarios', () => {
-  it('has the three scenarios of issue 5', () => {
+  it('has the three experiments (sharing, calloc, pressure)', () => {
     expect(samples).toEqual(expect.arrayContaining(['sharing.json', 'calloc.json', 'pressure.json']));
   });
 

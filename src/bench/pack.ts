@@ -14,7 +14,7 @@
  * --elf-only copies the regular ELF files under DIR into a temporary
  * directory first (what the issue measured: /usr/bin's ELF files).
  *
- * Targets (issue 3, /usr/bin's ELF files): container no larger than the
+ * Targets (/usr/bin's ELF files): container no larger than the
  * EROFS lz4 image, pack no slower than mkfs.erofs, unpack no slower than
  * unsquashfs -p 1; peak RSS under 300 MB packing /usr/lib/x86_64-linux-gnu.
  */

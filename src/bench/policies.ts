@@ -1,7 +1,7 @@
 /**
  * `npm run bench -- policies [PATH...] [--real N] [--synthetic N] [--rounds N] [--json]`
  *
- * The memory policies in simulated operations per CPU second, and issue 5's
+ * The memory policies in simulated operations per CPU second, and the
  * bar: the swap path may cost at most 25% more than the codec alone on the
  * same pages.
  *

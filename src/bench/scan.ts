@@ -10,7 +10,7 @@
  * twice: in process (the library call), and as the `pagestack scan --json`
  * command, Node.js start-up included, as the peers are.
  *
- * Targets (issue 2, /usr/bin): at least 4x faster than the Python count and
+ * Targets (/usr/bin): at least 4x faster than the Python count and
  * within 4x of xxhsum.
  */
 import { spawnSync } from 'node:child_process';

@@ -14,7 +14,7 @@
  * loads every page and frees every page, so it does 3 operations per page.
  * The codec alone compresses and decompresses every page.
  *
- * The bar (issue 5, section 8): the swap path may cost at most 25% more
+ * The bar: the swap path may cost at most 25% more
  * than the codec alone on the same pages. Measured three ways, from the
  * most to the least favourable to the swap path:
  * - all pages: zram as configured (zeromap on), so zero and same-filled

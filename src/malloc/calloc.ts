@@ -17,7 +17,7 @@
  *   back would be cleared again; Debian 12's glibc 2.36 does not (its
  *   __libc_calloc compares with chunksize(top) only, and mincore shows the
  *   re-grown pages untouched), and the model follows the binary.
- * - `on-commit`: the seed's proposal. The range glibc would clear is made to
+ * - `on-commit`: the linux-mm-cc thread's proposal. The range glibc would clear is made to
  *   map the shared zero page instead: its whole pages are discarded
  *   (MADV_DONTNEED: any frame they had is freed), and only the partial pages
  *   at its two ends are written with zeros. A frame is then committed only

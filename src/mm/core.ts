@@ -9,7 +9,7 @@
  * that must keep a frame alive across an allocation pins it (get/put). The
  * zero page is never counted in refcount; its mapcount counts its PTEs.
  *
- * Issue 5's policies plug in here: `frameLimit` with `reclaimHook` (called
+ * The memory policies plug in here: `frameLimit` with `reclaimHook` (called
  * at the single allocation point; memory in use is frames plus the pages a
  * RAM-backed swap back end holds, `swapRamPages`), `swap` (swap PTEs: dup on
  * fork, free on zap, swapIn on fault, count for SwapPss), the LRU lists,
@@ -39,7 +39,7 @@ import { PTE_DIRTY, mkPte, pteFrame, pteSwapSlot } from './pte.js';
 
 export type PageCacheMode = 'content' | 'file';
 
-/** Issue 5's swap back ends plug in here. */
+/** Where a swap back end plugs in. */
 export interface SwapHooks {
   /** fork copied a swap PTE (swap_duplicate). */
   dup(slot: number): void;
@@ -81,9 +81,9 @@ export class MmCore {
   readonly verifyContent: boolean;
   /** Frames the workload may use before reclaim must run; at most frames.total. */
   frameLimit: number;
-  /** Issue 5: called when an allocation finds frameLimit reached; returns frames freed. */
+  /** Called when an allocation finds frameLimit reached; returns frames freed. */
   reclaimHook: ((core: MmCore, wanted: number) => number) | null = null;
-  /** Issue 5: swap back end. While null, no swap PTE can exist. */
+  /** The swap back end. While null, no swap PTE can exist. */
   swap: SwapHooks | null = null;
   /** Pages of RAM a swap back end holds (zram's or zswap's zsmalloc pool); they count against frameLimit. */
   swapRamPages = 0;

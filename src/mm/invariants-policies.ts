@@ -1,5 +1,5 @@
 /**
- * The consistency check of issue 5's state, recomputed from scratch after
+ * The consistency check of the policies' state (swap, KSM, merge-on-restore), recomputed from scratch after
  * checkInvariants (invariants.ts) for tests:
  *
  * - swap: every slot's swap count in the layer equals the swap PTEs that

@@ -3,9 +3,9 @@
  * doubly linked lists threaded through the frame table's lruPrev/lruNext
  * arrays. No objects: a list is a head, a tail and a count.
  *
- * This issue only keeps the lists right: a new frame goes to the head of
- * its inactive list (folio_add_lru), a freed frame leaves its list. Issue
- * 5's reclaim walks them from the tail (isolate_lru_folios), checks
+ * This file only keeps the lists right: a new frame goes to the head of
+ * its inactive list (folio_add_lru), a freed frame leaves its list. Reclaim
+ * (reclaim.ts) walks them from the tail (isolate_lru_folios), checks
  * referenced bits through the rmap, and moves frames between lists with
  * `move`. Anonymous and shmem frames are on the anon lists (swap-backed),
  * page-cache frames on the file lists, as in Linux.

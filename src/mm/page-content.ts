@@ -94,7 +94,7 @@ export class PageContents {
   /**
    * Drops `frame`'s own bytes, for a caller that knows they equal
    * `srcSpace/srcIndex` again or that the page is being freed or replaced
-   * (issue 5: swap-out of a page whose bytes move to the swap back end).
+   * (swap-out of a page whose bytes move to the swap back end).
    */
   release(frame: number): void {
     const slot = this.frames.dataSlot[frame]!;

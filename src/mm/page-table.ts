@@ -10,7 +10,7 @@
  *
  * The reverse map (rmap) threads every present PTE of a normal frame into
  * a doubly linked list per frame (frames.rmapHead + rmapNext/rmapPrev here,
- * indexed by slot), so unmapping is O(1) and issue 5's reclaim can find
+ * indexed by slot), so unmapping is O(1) and reclaim can find
  * and clear every PTE of a frame (try_to_unmap, folio_referenced). Zero-page
  * PTEs and swap PTEs are not linked. A slot maps back to its owner and
  * virtual page through ownerPid/baseVpn of its PT page.

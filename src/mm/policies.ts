@@ -1,5 +1,5 @@
 /**
- * Issue 5's memory policies, wired into one Machine: reclaim (always on),
+ * The memory policies, wired into one Machine: reclaim (always on),
  * a swap back end (optional), merge-on-restore (optional) and KSM (always
  * present, running only when configured, as CONFIG_KSM=y with run=0 by
  * default), with simulated time for ksmd and kswapd.
@@ -28,7 +28,7 @@ import { zapRange } from './vma-ops.js';
 export interface SwapOptions {
   /** The swap device: 'disk' (an SSD model), 'zram' (compressed RAM), 'zswap' (a compressed pool in front of a disk). */
   backend: SwapBackendName;
-  /** The seed's dedup-first: identical pages going to swap are stored once, refcounted, before compression. Default false. */
+  /** The linux-mm-cc thread's dedup-first: identical pages going to swap are stored once, refcounted, before compression. Default false. */
   dedupFirst?: boolean;
   /** Swap size in pages. Default unlimited. */
   capacityPages?: number;

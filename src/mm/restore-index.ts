@@ -2,7 +2,7 @@
  * merge-on-restore's content index: resident anonymous frames by the XXH32
  * of their bytes (page-hash.ts), so that a page coming back from swap can
  * be mapped onto a resident frame with the same bytes instead of taking a
- * new frame (the seed's "duplicates can be merged again when a page is
+ * new frame (the linux-mm-cc thread's "duplicates can be merged again when a page is
  * restored").
  *
  * What is indexed: every frame a swap-in fills (its hash is computed for

@@ -1,6 +1,6 @@
 /**
  * Reverse-map walks, the primitives reclaim is built from (mm/rmap.c).
- * Issue 5's reclaim policy calls these; this issue provides and tests them.
+ * Reclaim (reclaim.ts) calls these; test/reclaim.test.ts tests them.
  *
  * - folioReferenced: how many PTEs mapping a frame were accessed since the
  *   last check, clearing their young bits (folio_referenced with

@@ -13,7 +13,7 @@
  * - Dirty if the PTE or the frame is dirty → Pss_Dirty, *_Dirty.
  * - Pss_Anon for anonymous frames, Pss_Shmem for shmem, Pss_File else.
  * - Swap PTEs: Swap += PAGE_SIZE; SwapPss += (PAGE_SIZE << 12) / swapcount
- *   when shared (issue 5 supplies the counts).
+ *   when shared (the swap back end supplies the counts).
  * - smaps_rollup sums the fixed-point values of all VMAs before shifting,
  *   so its Pss is not the sum of the per-VMA kB values.
  */

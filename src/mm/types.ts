@@ -35,7 +35,7 @@ export interface MachineOptions {
   pageSize?: number;
   /**
    * false (default): a clean page-cache page is freed as soon as no PTE maps
-   * it. true: it stays cached, as in Linux, until dropCaches() (or issue 5's
+   * it. true: it stays cached, as in Linux, until dropCaches() (or
    * reclaim); mapping it again is then a minor fault.
    */
   keepPageCache?: boolean;

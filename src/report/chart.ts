@@ -1,6 +1,6 @@
 /**
  * Line charts as SVG strings, for the simulator's `--svg` and `--html`
- * output (issue 6, section 2): several named series over simulated time
+ * output: several named series over simulated time
  * (x) of frames, bytes or any count (y), with axes, ticks, gridlines, axis
  * labels and a legend. A pure function: same input, same bytes; the SVG is
  * a standalone XML document (namespace declared, every text escaped), so

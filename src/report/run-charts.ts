@@ -1,5 +1,5 @@
 /**
- * The charts of `pagestack run --html` and `--svg` (issue 6, section 2):
+ * The charts of `pagestack run --html` and `--svg`:
  * for each figure of the time series (frames used, swap used, zram/zswap
  * pool RAM), one line chart with a line per policy over simulated time.
  * A scenario without tick steps has no simulated time; its charts are over

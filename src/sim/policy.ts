@@ -6,7 +6,7 @@
 
 import type { HeapOptions } from './heap-model.js';
 
-/** How calloc clears memory (issue 5 §1; the glibc malloc model in src/malloc). */
+/** How calloc clears memory (the glibc malloc model in src/malloc). */
 export type CallocMode = 'eager' | 'glibc' | 'on-commit';
 export const CALLOC_MODE_NAMES: readonly CallocMode[] = ['eager', 'glibc', 'on-commit'];
 
@@ -59,9 +59,9 @@ export interface PolicySet {
   keepPageCache?: boolean;
   /** The swap device; null: no swap. */
   swap: SwapPolicy | null;
-  /** The seed's dedup-first: identical pages going to swap are stored once. Needs swap. */
+  /** The linux-mm-cc thread's dedup-first: identical pages going to swap are stored once. Needs swap. */
   dedupFirst: boolean;
-  /** The seed's merge-on-restore: a swapped-in page identical to a resident one is mapped shared COW. Needs swap. */
+  /** The linux-mm-cc thread's merge-on-restore: a swapped-in page identical to a resident one is mapped shared COW. Needs swap. */
   mergeOnRestore: boolean;
   /** The KSM scanner; null: off. */
   ksm: KsmPolicy | null;

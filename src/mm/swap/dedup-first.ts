@@ -1,5 +1,5 @@
 /**
- * `dedup-first`: the seed's proposal that "page reduction should be the
+ * `dedup-first`: the linux-mm-cc thread's proposal that "page reduction should be the
  * first operation in the swap system". A wrapper in front of any back end:
  * a page going to swap whose content is already stored is not stored
  * again; its swap entry points at the stored copy, which is refcounted.
