@@ -142,7 +142,7 @@ describe('pagestack scan: output', () => {
   it('the --json document has the documented shape', async () => {
     const r = await run('--json', SAMPLES);
     const doc = JSON.parse(r.stdout);
-    expect(Object.keys(doc)).toEqual(['schema', 'pageSize', 'totals', 'savings', 'files', 'mostDuplicated', 'skipped', 'links']);
+    expect(Object.keys(doc)).toEqual(['schema', 'pageSize', 'totals', 'savings', 'files', 'mostDuplicated', 'skipped', 'links', 'relocation']);
     expect(doc.schema).toBe('pagestack.scan/1');
     expect(Object.keys(doc.totals)).toEqual(['files', 'bytes', 'pages', 'zeroPages', 'uniquePages', 'duplicatePages']);
     const t = doc.totals;
