@@ -14,7 +14,12 @@ const dir = mkdtempSync(join(tmpdir(), 'pagestack-start-'));
 const image = join(dir, 'samples.pgs');
 let status = 0;
 try {
-  for (const args of [['scan', 'samples/bin'], ['pack', 'samples/bin', '-o', image], ['verify', image], ['load', image, '--procs', '4']]) {
+  for (const args of [
+    ['scan', 'samples/bin'],
+    ['pack', 'samples/bin', '-o', image],
+    ['verify', image],
+    ['load', image, '--procs', '4'],
+  ]) {
     process.stdout.write(`\n$ pagestack ${args.join(' ')}\n`);
     const r = spawnSync(process.execPath, [cli, ...args], { cwd: root, stdio: 'inherit' });
     status = r.status ?? 1;

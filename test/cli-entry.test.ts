@@ -21,7 +21,10 @@ afterAll(() => fs.rmSync(dir, { recursive: true, force: true }));
 
 describe('bin/pagestack.js without dist/', () => {
   it('one line telling the user to build, status 1', () => {
-    const r = spawnSync(process.execPath, [path.join(dir, 'bin', 'pagestack.js'), 'scan', '.'], { cwd: dir, encoding: 'utf8' });
+    const r = spawnSync(process.execPath, [path.join(dir, 'bin', 'pagestack.js'), 'scan', '.'], {
+      cwd: dir,
+      encoding: 'utf8',
+    });
     expect(r.stderr).toBe('pagestack: run npm ci (or npm run build) first\n');
     expect(r.stdout).toBe('');
     expect(r.status).toBe(1);

@@ -40,7 +40,11 @@ describe('global options', () => {
     ['scan', () => ['scan', SAMPLES]],
   ])('%s -q prints nothing, before or after the command name', async (_n, args) => {
     const [command, ...rest] = args();
-    for (const line of [['-q', command!, ...rest], [command!, ...rest, '-q'], [command!, '--quiet', ...rest]]) {
+    for (const line of [
+      ['-q', command!, ...rest],
+      [command!, ...rest, '-q'],
+      [command!, '--quiet', ...rest],
+    ]) {
       const r = await runCli(...line);
       expect(r, line.join(' ')).toEqual({ status: 0, stdout: '', stderr: '' });
     }
@@ -54,7 +58,10 @@ describe('global options', () => {
     const plain = await runCli('verify', damaged);
     expect(plain.status).toBe(1);
     expect(plain.stderr.split('\n')).toHaveLength(2);
-    for (const line of [['verify', damaged, '--debug'], ['--debug', 'verify', damaged]]) {
+    for (const line of [
+      ['verify', damaged, '--debug'],
+      ['--debug', 'verify', damaged],
+    ]) {
       const r = await runCli(...line);
       expect(r.status).toBe(1);
       expect(r.stderr.startsWith(plain.stderr)).toBe(true);

@@ -77,27 +77,30 @@ describe('--json documents', () => {
     }
   });
 
-  it.each(['pack', 'unpack', 'verify', 'ls', 'maps'])('%s: every field is documented in docs/notes/json.md', async (command) => {
-    const args: Record<string, string[]> = {
-      pack: ['pack', '--json', path.join(dir, 'tree'), '-o', path.join(dir, 'p.pgs')],
-      unpack: ['unpack', '--json', container, '-C', path.join(dir, `out-${command}`)],
-      verify: ['verify', '--json', container],
-      ls: ['ls', '--json', container],
-      maps: ['maps', '--json', path.join(SAMPLES, 'hello')],
-    };
-    const fields = fieldPaths(await json(...args[command]!));
-    if (command === 'verify') {
-      // A damaged container adds `damage`.
-      const damaged = path.join(dir, 'damaged.pgs');
-      const bytes = fs.readFileSync(container);
-      bytes[bytes.length - 100]! ^= 0xff;
-      fs.writeFileSync(damaged, bytes);
-      const r = await runCli('verify', '--json', damaged);
-      expect(r.status).toBe(1);
-      for (const f of fieldPaths(JSON.parse(r.stdout))) fields.add(f);
-      expect(fields).toContain('damage.code');
-    }
-    const listed = documented(command);
-    for (const f of fields) expect(listed, `${command}: ${f}`).toContain(f);
-  });
+  it.each(['pack', 'unpack', 'verify', 'ls', 'maps'])(
+    '%s: every field is documented in docs/notes/json.md',
+    async (command) => {
+      const args: Record<string, string[]> = {
+        pack: ['pack', '--json', path.join(dir, 'tree'), '-o', path.join(dir, 'p.pgs')],
+        unpack: ['unpack', '--json', container, '-C', path.join(dir, `out-${command}`)],
+        verify: ['verify', '--json', container],
+        ls: ['ls', '--json', container],
+        maps: ['maps', '--json', path.join(SAMPLES, 'hello')],
+      };
+      const fields = fieldPaths(await json(...args[command]!));
+      if (command === 'verify') {
+        // A damaged container adds `damage`.
+        const damaged = path.join(dir, 'damaged.pgs');
+        const bytes = fs.readFileSync(container);
+        bytes[bytes.length - 100]! ^= 0xff;
+        fs.writeFileSync(damaged, bytes);
+        const r = await runCli('verify', '--json', damaged);
+        expect(r.status).toBe(1);
+        for (const f of fieldPaths(JSON.parse(r.stdout))) fields.add(f);
+        expect(fields).toContain('damage.code');
+      }
+      const listed = documented(command);
+      for (const f of fields) expect(listed, `${command}: ${f}`).toContain(f);
+    },
+  );
 });

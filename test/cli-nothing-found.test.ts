@@ -33,7 +33,9 @@ describe('scan with no ELF files', () => {
   it('--fail-below fails because nothing was found, not because of a 0% saving', async () => {
     const r = await runCli('scan', '--quiet', '--fail-below', '5', text);
     expect(r.status).toBe(1);
-    expect(r.stderr).toBe(`pagestack: scan: no ELF files found in ${text} (1 path skipped; --all-files reads files without the ELF magic)\n`);
+    expect(r.stderr).toBe(
+      `pagestack: scan: no ELF files found in ${text} (1 path skipped; --all-files reads files without the ELF magic)\n`,
+    );
   });
 
   it('--json still prints the document, and the notice goes to stderr', async () => {

@@ -40,7 +40,8 @@ const commands: Array<[string, () => string[]]> = [
 ];
 // Any command without a case above still gets its --help written into a closed pipe.
 const covered = new Set(commands.map(([name]) => name.split(' ')[0]));
-for (const c of buildProgram().commands) if (!covered.has(c.name())) commands.push([`${c.name()} --help`, () => [c.name(), '--help']]);
+for (const c of buildProgram().commands)
+  if (!covered.has(c.name())) commands.push([`${c.name()} --help`, () => [c.name(), '--help']]);
 
 describe('a closed stdout ends the command quietly', () => {
   it.each(commands)('%s, reader gone before the first write', async (_name, args) => {

@@ -50,7 +50,11 @@ describe('singular and plural', () => {
 
 describe('messages', () => {
   it('pack without -o says what to give', async () => {
-    expect(await runCli('pack', SAMPLES)).toEqual({ status: 2, stdout: '', stderr: 'pagestack: pack: no output file: give -o OUT\n' });
+    expect(await runCli('pack', SAMPLES)).toEqual({
+      status: 2,
+      stdout: '',
+      stderr: 'pagestack: pack: no output file: give -o OUT\n',
+    });
   });
 
   it("--files names 'all' among the accepted values", async () => {
@@ -79,7 +83,11 @@ describe('progress: no ETA until the rate is known', () => {
   it('the first frame after a slow start shows no ETA; a later one does', () => {
     let t = 0;
     const writes: string[] = [];
-    const stream = { isTTY: true, columns: 100, write: (s: string) => (writes.push(s), true) } as unknown as NodeJS.WriteStream;
+    const stream = {
+      isTTY: true,
+      columns: 100,
+      write: (s: string) => (writes.push(s), true),
+    } as unknown as NodeJS.WriteStream;
     const p = new Progress({ label: 'scan', stream, now: () => t });
     t = 1000; // a second of walking directories, then the first bytes
     p.update(4096, 1e9);

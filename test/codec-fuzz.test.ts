@@ -87,7 +87,12 @@ function synthesizedCases(count: number): Case[] {
 
 /** Valid blocks of real and synthetic pages, damaged in one of several ways. */
 function corruptedCases(perPage: number): Case[] {
-  const pages = [...syntheticPages().map((s) => s.page).filter((p) => p.length <= 65536), ...realPageSets(4096, 0.1).flatMap((s) => s.pages)];
+  const pages = [
+    ...syntheticPages()
+      .map((s) => s.page)
+      .filter((p) => p.length <= 65536),
+    ...realPageSets(4096, 0.1).flatMap((s) => s.pages),
+  ];
   const encoder = new Lz4Wasm();
   const dst = new Uint8Array(compressBound(65536));
   const cases: Case[] = [];
@@ -101,7 +106,8 @@ function corruptedCases(perPage: number): Case[] {
           if (block.length > 0) block[below(block.length)]! ^= 1 << below(8);
           break;
         case 1: // overwrite a few bytes with extremes
-          for (let j = 0; j < 1 + below(3) && block.length > 0; j++) block[below(block.length)] = [0, 0xff, 0x0f, 0xf0][below(4)]!;
+          for (let j = 0; j < 1 + below(3) && block.length > 0; j++)
+            block[below(block.length)] = [0, 0xff, 0x0f, 0xf0][below(4)]!;
           break;
         case 2: // truncate
           block = block.subarray(0, below(block.length + 1));
@@ -165,14 +171,18 @@ function agreeWithLiblz4(cases: readonly Case[], outcomes: readonly Outcome[]): 
     const theirs = native[i]!;
     const nativeExact = size === 0 ? theirs === 0 : typeof theirs !== 'number' && theirs.length === size;
     if (ours.ok) {
-      expect(nativeExact, `case ${i} (${Buffer.from(cases[i]!.block).toString("hex")} to ${size} bytes): we decode it, liblz4 returns ${typeof theirs === 'number' ? theirs : theirs.length}`).toBe(true);
+      expect(
+        nativeExact,
+        `case ${i} (${Buffer.from(cases[i]!.block).toString('hex')} to ${size} bytes): we decode it, liblz4 returns ${typeof theirs === 'number' ? theirs : theirs.length}`,
+      ).toBe(true);
       if (size > 0) expect(Buffer.from(theirs as Uint8Array).equals(Buffer.from(ours.page)), `case ${i}`).toBe(true);
     } else if (nativeExact) {
       expect(ours.message, `case ${i}: liblz4 decodes it, we say: ${ours.message}`).toMatch(/match offset 0/);
       offsetZero++;
     }
   });
-  if (offsetZero > 0) console.info(`codec-fuzz: ${offsetZero} blocks with offset 0 accepted by liblz4 1.9 and refused by us`);
+  if (offsetZero > 0)
+    console.info(`codec-fuzz: ${offsetZero} blocks with offset 0 accepted by liblz4 1.9 and refused by us`);
 }
 
 describe('decoder fuzz', () => {
@@ -197,12 +207,17 @@ describe('decoder fuzz', () => {
     expect(accepted).toBeGreaterThan(0);
   });
 
-  it.skipIf(!hasLiblz4)('agree with LZ4_decompress_safe at the exact page size, case by case', { timeout: 90_000 }, () => {
-    for (const cases of [random, synthesized, corrupted]) {
-      const outcomes = cases.map(({ block, size }) => decodeOutcome(block, size));
-      agreeWithLiblz4(cases, outcomes);
-    }
-  });
+  it.skipIf(!hasLiblz4)(
+    'agree with LZ4_decompress_safe at the exact page size, case by case',
+    { timeout: 90_000 },
+    () => {
+      for (const cases of [random, synthesized, corrupted]) {
+        const outcomes = cases.map(({ block, size }) => decodeOutcome(block, size));
+        agreeWithLiblz4(cases, outcomes);
+      }
+    },
+  );
 });
 
-if (!hasLiblz4) console.warn('codec-fuzz: python3 with liblz4.so.1 is not available; the liblz4 differential is skipped');
+if (!hasLiblz4)
+  console.warn('codec-fuzz: python3 with liblz4.so.1 is not available; the liblz4 differential is skipped');

@@ -44,7 +44,10 @@ while at < len(data):
 sys.stdout.buffer.write(out)
 `;
 
-function liblz4(mode: 'decode' | 'compress', items: readonly { data: Uint8Array; capacity: number }[]): Array<Uint8Array | number> {
+function liblz4(
+  mode: 'decode' | 'compress',
+  items: readonly { data: Uint8Array; capacity: number }[],
+): Array<Uint8Array | number> {
   let total = 0;
   for (const item of items) total += 8 + item.data.length;
   const input = Buffer.alloc(total);
@@ -70,7 +73,8 @@ function liblz4(mode: 'decode' | 'compress', items: readonly { data: Uint8Array;
       results.push(code);
     }
   }
-  if (results.length !== items.length) throw new Error(`liblz4 helper returned ${results.length} results for ${items.length} items`);
+  if (results.length !== items.length)
+    throw new Error(`liblz4 helper returned ${results.length} results for ${items.length} items`);
   return results;
 }
 
@@ -79,12 +83,18 @@ function liblz4(mode: 'decode' | 'compress', items: readonly { data: Uint8Array;
  * decoded bytes, or the (negative or zero) return code.
  */
 export function liblz4DecodeExact(blocks: readonly { block: Uint8Array; size: number }[]): Array<Uint8Array | number> {
-  return liblz4('decode', blocks.map(({ block, size }) => ({ data: block, capacity: size })));
+  return liblz4(
+    'decode',
+    blocks.map(({ block, size }) => ({ data: block, capacity: size })),
+  );
 }
 
 /** LZ4_compress_default for each page: the block. */
 export function liblz4Compress(pages: readonly Uint8Array[]): Uint8Array[] {
-  return liblz4('compress', pages.map((p) => ({ data: p, capacity: p.length + Math.floor(p.length / 255) + 16 }))).map((r) => {
+  return liblz4(
+    'compress',
+    pages.map((p) => ({ data: p, capacity: p.length + Math.floor(p.length / 255) + 16 })),
+  ).map((r) => {
     if (typeof r === 'number') throw new Error(`LZ4_compress_default returned ${r}`);
     return r;
   });
@@ -170,9 +180,14 @@ export function libLlvmFile(): string | undefined {
  */
 export function realPageSets(pageSize = PAGE_SIZE, scale = 1): PageSet[] {
   const sets: PageSet[] = [];
-  if (isElf(process.execPath)) sets.push({ name: process.execPath, pages: samplePages(process.execPath, 600 * scale, pageSize) });
+  if (isElf(process.execPath))
+    sets.push({ name: process.execPath, pages: samplePages(process.execPath, 600 * scale, pageSize) });
   const bin = usrBinElfFiles(12);
-  if (bin.length > 0) sets.push({ name: `${USR_BIN} (${bin.length} ELF files)`, pages: bin.flatMap((f) => samplePages(f, 40 * scale, pageSize)) });
+  if (bin.length > 0)
+    sets.push({
+      name: `${USR_BIN} (${bin.length} ELF files)`,
+      pages: bin.flatMap((f) => samplePages(f, 40 * scale, pageSize)),
+    });
   const llvm = libLlvmFile();
   if (llvm === undefined) console.warn(`codec tests: no libLLVM*.so in ${LIBLLVM_DIR}; its pages are skipped`);
   else sets.push({ name: llvm, pages: samplePages(llvm, 600 * scale, pageSize) });
@@ -188,7 +203,9 @@ export function syntheticPages(): Array<{ name: string; page: Uint8Array }> {
     for (let i = 0; i < n; i++) p[i] = rand() & 0xff;
     return p;
   };
-  for (const n of [0, 1, 4, 5, 11, 12, 13, 14, 15, 16, 17, 18, 19, 20, 24, 31, 32, 33, 64, 255, 256, 269, 270, 271, 1000]) {
+  for (const n of [
+    0, 1, 4, 5, 11, 12, 13, 14, 15, 16, 17, 18, 19, 20, 24, 31, 32, 33, 64, 255, 256, 269, 270, 271, 1000,
+  ]) {
     out.push({ name: `zero ${n}`, page: new Uint8Array(n) });
     out.push({ name: `random ${n}`, page: random(n) });
     const repeat = new Uint8Array(n);

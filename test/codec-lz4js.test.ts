@@ -64,7 +64,9 @@ describe('Lz4jsCodec for swap', () => {
     const n = codec.compress(page, dst);
     // token + 16 length bytes ((4096 - 15) = 16 * 255 + 1) + 4096 literals
     expect(n).toBe(1 + 17 + PAGE);
-    expect(() => codec.decompress(dst.subarray(0, n), new Uint8Array(PAGE - 1))).toThrow(expect.objectContaining({ code: 'E_LZ4' }));
+    expect(() => codec.decompress(dst.subarray(0, n), new Uint8Array(PAGE - 1))).toThrow(
+      expect.objectContaining({ code: 'E_LZ4' }),
+    );
   });
 
   it.skipIf(!hasLz4)('produces blocks the native lz4 decoder accepts', () => {

@@ -26,7 +26,8 @@ import {
 } from './codec-helpers.js';
 
 if (!hasLz4Cli) console.warn('codec-native: the lz4 CLI is not installed; its cross-checks are skipped');
-if (!hasLiblz4) console.warn('codec-native: python3 with liblz4.so.1 is not available; the liblz4 cross-checks are skipped');
+if (!hasLiblz4)
+  console.warn('codec-native: python3 with liblz4.so.1 is not available; the liblz4 cross-checks are skipped');
 
 const real4k = realPageSets(PAGE_SIZE);
 const synthetic = syntheticPages();
@@ -57,21 +58,24 @@ describe('our encoder, decoded by others', () => {
     }
   });
 
-  it.skipIf(!hasLiblz4)('LZ4_decompress_safe with the exact page size accepts every block and rebuilds the page', () => {
-    for (const set of allSets) {
-      const blocks = ourBlocks(set.pages);
-      const results = liblz4DecodeExact(blocks.map((block, i) => ({ block, size: set.pages[i]!.length })));
-      results.forEach((r, i) => {
-        const page = set.pages[i]!;
-        if (page.length === 0) {
-          expect(r, `${set.name} page ${i}`).toBe(0);
-          return;
-        }
-        expect(typeof r, `${set.name} page ${i}: liblz4 returned ${String(r)}`).not.toBe('number');
-        expect(Buffer.from(r as Uint8Array).equals(Buffer.from(page)), `${set.name} page ${i}`).toBe(true);
-      });
-    }
-  });
+  it.skipIf(!hasLiblz4)(
+    'LZ4_decompress_safe with the exact page size accepts every block and rebuilds the page',
+    () => {
+      for (const set of allSets) {
+        const blocks = ourBlocks(set.pages);
+        const results = liblz4DecodeExact(blocks.map((block, i) => ({ block, size: set.pages[i]!.length })));
+        results.forEach((r, i) => {
+          const page = set.pages[i]!;
+          if (page.length === 0) {
+            expect(r, `${set.name} page ${i}`).toBe(0);
+            return;
+          }
+          expect(typeof r, `${set.name} page ${i}: liblz4 returned ${String(r)}`).not.toBe('number');
+          expect(Buffer.from(r as Uint8Array).equals(Buffer.from(page)), `${set.name} page ${i}`).toBe(true);
+        });
+      }
+    },
+  );
 
   it('lz4js decompressBlock decodes every block to the page', () => {
     for (const set of allSets) {
@@ -153,24 +157,27 @@ describe("lz4js's own blocks", () => {
     return out;
   }
 
-  it.skipIf(!hasLiblz4)('break the last-match rule on some real pages: LZ4_decompress_safe (exact size) and our walker both refuse exactly those', () => {
-    const blocks = real4k.flatMap((s) => lz4jsRawBlocks(s.pages));
-    const native = liblz4DecodeExact(blocks);
-    let refused = 0;
-    blocks.forEach(({ block, size }, i) => {
-      let oursAccepts = true;
-      try {
-        checkLz4Block(block, size);
-      } catch {
-        oursAccepts = false;
-      }
-      const nativeAccepts = typeof native[i] !== 'number';
-      expect(oursAccepts, `block ${i}`).toBe(nativeAccepts);
-      if (!nativeAccepts) refused++;
-    });
-    console.info(`codec-native: ${refused} of ${blocks.length} lz4js blocks break the last-match rule`);
-    expect(refused).toBeGreaterThan(0);
-  });
+  it.skipIf(!hasLiblz4)(
+    'break the last-match rule on some real pages: LZ4_decompress_safe (exact size) and our walker both refuse exactly those',
+    () => {
+      const blocks = real4k.flatMap((s) => lz4jsRawBlocks(s.pages));
+      const native = liblz4DecodeExact(blocks);
+      let refused = 0;
+      blocks.forEach(({ block, size }, i) => {
+        let oursAccepts = true;
+        try {
+          checkLz4Block(block, size);
+        } catch {
+          oursAccepts = false;
+        }
+        const nativeAccepts = typeof native[i] !== 'number';
+        expect(oursAccepts, `block ${i}`).toBe(nativeAccepts);
+        if (!nativeAccepts) refused++;
+      });
+      console.info(`codec-native: ${refused} of ${blocks.length} lz4js blocks break the last-match rule`);
+      expect(refused).toBeGreaterThan(0);
+    },
+  );
 
   it('are never written by the lz4js codec: it stores such pages as literals', () => {
     const codec = getCodec('lz4js');

@@ -44,7 +44,9 @@ export interface BuildSpec {
   /** Extra sections after the five of version 1. */
   extraSections?: Array<{ kind: number; flags: number; bytes: Uint8Array }>;
   /** Header fields to overwrite after everything was computed (the header checksum is recomputed after). */
-  header?: Partial<Record<'fileCount' | 'storedPageCount' | 'totalPages' | 'containerSize' | 'pageSize', number | bigint>>;
+  header?: Partial<
+    Record<'fileCount' | 'storedPageCount' | 'totalPages' | 'containerSize' | 'pageSize', number | bigint>
+  >;
   /** Last word: edit the bytes, then the header checksum is recomputed unless `keepHeaderChecksum`. */
   patch?: (bytes: Uint8Array, view: DataView) => void;
   keepHeaderChecksum?: boolean;
@@ -145,7 +147,13 @@ export async function buildContainer(spec: BuildSpec): Promise<Uint8Array> {
     out.set(b.bytes, at);
     at += b.bytes.length;
   });
-  const fields: Record<string, [number, number]> = { fileCount: [36, 4], storedPageCount: [40, 4], totalPages: [48, 8], containerSize: [56, 8], pageSize: [32, 4] };
+  const fields: Record<string, [number, number]> = {
+    fileCount: [36, 4],
+    storedPageCount: [40, 4],
+    totalPages: [48, 8],
+    containerSize: [56, 8],
+    pageSize: [32, 4],
+  };
   for (const [name, value] of Object.entries(spec.header ?? {})) {
     const [o, size] = fields[name]!;
     if (size === 4) view.setUint32(o, Number(value), true);

@@ -34,7 +34,11 @@ beforeAll(async () => {
   good = fs.readFileSync(out);
   const c = await openContainer(out);
   const store = c.sections.get(SectionKind.PageStore)!;
-  regions = { header: [0, c.header.headerSize], store: [store.offset, store.offset + store.length], tables: [store.offset + store.length, good.length] };
+  regions = {
+    header: [0, c.header.headerSize],
+    store: [store.offset, store.offset + store.length],
+    tables: [store.offset + store.length, good.length],
+  };
   c.close();
   expect(regions.store[1] - regions.store[0]).toBeGreaterThan(1000);
   expect(regions.tables[1] - regions.tables[0]).toBeGreaterThan(300);
@@ -89,7 +93,8 @@ describe('corruption', () => {
   it('is detected at every byte of the header (two bit patterns each)', async () => {
     const seen = new Set<string>();
     for (let at = regions.header[0]; at < regions.header[1]; at++) {
-      for (const mask of [0xff, 0x01]) seen.add((await expectDamageDetected(flipped(at, mask), `header byte ${at} ^ ${mask}`)).code);
+      for (const mask of [0xff, 0x01])
+        seen.add((await expectDamageDetected(flipped(at, mask), `header byte ${at} ^ ${mask}`)).code);
     }
     expect([...seen]).toEqual(expect.arrayContaining(['E_MAGIC', 'E_CHECKSUM']));
   });
@@ -136,7 +141,10 @@ describe('corruption', () => {
         done();
       },
     });
-    await expect(catMember(file, 'small/hello', sink)).rejects.toMatchObject({ code: 'E_CHECKSUM', data: { structure: 'stored page 1' } });
+    await expect(catMember(file, 'small/hello', sink)).rejects.toMatchObject({
+      code: 'E_CHECKSUM',
+      data: { structure: 'stored page 1' },
+    });
     expect(Buffer.concat(chunks).length).toBe(0);
     const bytes: Buffer[] = [];
     const sink2 = new (await import('node:stream')).Writable({

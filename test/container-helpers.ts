@@ -51,7 +51,8 @@ export function buildTree(root: string): string {
   fs.mkdirSync(d('data/nested/deeper'), { recursive: true });
   fs.mkdirSync(d('empty-dir'));
   fs.mkdirSync(d('readonly-dir'));
-  for (const name of ['hello', 'tables', 'tables2', 'static']) fs.copyFileSync(path.join(SAMPLES, name), d(`bin/${name}`));
+  for (const name of ['hello', 'tables', 'tables2', 'static'])
+    fs.copyFileSync(path.join(SAMPLES, name), d(`bin/${name}`));
   fs.writeFileSync(d('data/notes.txt'), 'not an ELF file\n'.repeat(700));
   const noise = Buffer.alloc(3 * 4096 + 123);
   const next = mulberry32(12345);
@@ -110,7 +111,12 @@ export function snapshot(root: string, names?: string[]): Map<string, TreeEntry>
         walk(p, r);
       } else {
         const bytes = fs.readFileSync(p);
-        out.set(r, { ...base, kind: 'file', size: bytes.length, sha256: createHash('sha256').update(bytes).digest('hex') });
+        out.set(r, {
+          ...base,
+          kind: 'file',
+          size: bytes.length,
+          sha256: createHash('sha256').update(bytes).digest('hex'),
+        });
         const key = `${st.dev}:${st.ino}`;
         inodes.set(key, [...(inodes.get(key) ?? []), r]);
       }

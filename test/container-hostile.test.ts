@@ -38,39 +38,116 @@ const cases: HostileCase[] = [
   { name: 'dot-component', spec: { files: [empty('./x')] }, refused: 'E_PATH' },
   { name: 'trailing-slash', spec: { files: [dir('a/')] }, refused: 'E_PATH' },
   { name: 'nul-in-path', spec: { files: [empty('a\0b')] }, refused: 'E_PATH' },
-  { name: 'symlink-escape', spec: { files: [{ path: 'link', kind: KIND.symlink, link: '/tmp' }, empty('link/pagestack-escaped')] }, refused: 'E_PATH' },
-  { name: 'symlink-dotdot-escape', spec: { files: [{ path: 'up', kind: KIND.symlink, link: '..' }, dir('up/pagestack-escaped')] }, refused: 'E_PATH' },
-  { name: 'duplicate-path', spec: { files: [dir('a'), { path: 'a', kind: KIND.symlink, link: '/tmp' }] }, refused: 'E_PATH' },
+  {
+    name: 'symlink-escape',
+    spec: { files: [{ path: 'link', kind: KIND.symlink, link: '/tmp' }, empty('link/pagestack-escaped')] },
+    refused: 'E_PATH',
+  },
+  {
+    name: 'symlink-dotdot-escape',
+    spec: { files: [{ path: 'up', kind: KIND.symlink, link: '..' }, dir('up/pagestack-escaped')] },
+    refused: 'E_PATH',
+  },
+  {
+    name: 'duplicate-path',
+    spec: { files: [dir('a'), { path: 'a', kind: KIND.symlink, link: '/tmp' }] },
+    refused: 'E_PATH',
+  },
   { name: 'child-before-parent', spec: { files: [empty('a/b'), dir('a')] }, refused: 'E_PATH' },
-  { name: 'hardlink-forward', spec: { files: [{ path: 'h', kind: KIND.hardlink, linkIndex: 1 }, empty('f')] }, refused: 'E_CORRUPT' },
-  { name: 'hardlink-to-directory', spec: { files: [dir('d'), { path: 'h', kind: KIND.hardlink, linkIndex: 0 }] }, refused: 'E_CORRUPT' },
-  { name: 'hardlink-to-itself', spec: { files: [{ path: 'h', kind: KIND.hardlink, linkIndex: 0 }] }, refused: 'E_CORRUPT' },
+  {
+    name: 'hardlink-forward',
+    spec: { files: [{ path: 'h', kind: KIND.hardlink, linkIndex: 1 }, empty('f')] },
+    refused: 'E_CORRUPT',
+  },
+  {
+    name: 'hardlink-to-directory',
+    spec: { files: [dir('d'), { path: 'h', kind: KIND.hardlink, linkIndex: 0 }] },
+    refused: 'E_CORRUPT',
+  },
+  {
+    name: 'hardlink-to-itself',
+    spec: { files: [{ path: 'h', kind: KIND.hardlink, linkIndex: 0 }] },
+    refused: 'E_CORRUPT',
+  },
   { name: 'huge-page-count', spec: { files: [], header: { totalPages: 2n ** 40n } }, refused: 'E_CORRUPT' },
   { name: 'huge-file-count', spec: { files: [], header: { fileCount: 0xffffffff } }, refused: 'E_CORRUPT' },
   { name: 'huge-stored-count', spec: { files: [], header: { storedPageCount: 0xffffffff } }, refused: 'E_CORRUPT' },
-  { name: 'huge-name', spec: { files: [{ path: 'x', kind: KIND.regular, pathLength: 0xffffffff }] }, refused: 'E_CORRUPT' },
-  { name: 'huge-file-size', spec: { ...onePage, files: [{ path: 'f', kind: KIND.regular, size: 2n ** 50n }] }, refused: 'E_CORRUPT' },
-  { name: 'unsafe-file-size', spec: { files: [{ path: 'f', kind: KIND.regular, size: 2n ** 60n }] }, refused: 'E_CORRUPT' },
-  { name: 'share-map-bad-id', spec: { pages: onePage.pages, shareMap: [2], files: [{ path: 'f', kind: KIND.regular, size: 4096 }] }, refused: 'E_CORRUPT' },
+  {
+    name: 'huge-name',
+    spec: { files: [{ path: 'x', kind: KIND.regular, pathLength: 0xffffffff }] },
+    refused: 'E_CORRUPT',
+  },
+  {
+    name: 'huge-file-size',
+    spec: { ...onePage, files: [{ path: 'f', kind: KIND.regular, size: 2n ** 50n }] },
+    refused: 'E_CORRUPT',
+  },
+  {
+    name: 'unsafe-file-size',
+    spec: { files: [{ path: 'f', kind: KIND.regular, size: 2n ** 60n }] },
+    refused: 'E_CORRUPT',
+  },
+  {
+    name: 'share-map-bad-id',
+    spec: { pages: onePage.pages, shareMap: [2], files: [{ path: 'f', kind: KIND.regular, size: 4096 }] },
+    refused: 'E_CORRUPT',
+  },
   { name: 'share-map-uncovered', spec: { ...onePage, files: [empty('f')] }, refused: 'E_CORRUPT' },
-  { name: 'file-pages-overlap', spec: { ...onePage, files: [{ path: 'f', kind: KIND.regular, size: 4096 }, { path: 'g', kind: KIND.regular, size: 4096 }] }, refused: 'E_CORRUPT' },
+  {
+    name: 'file-pages-overlap',
+    spec: {
+      ...onePage,
+      files: [
+        { path: 'f', kind: KIND.regular, size: 4096 },
+        { path: 'g', kind: KIND.regular, size: 4096 },
+      ],
+    },
+    refused: 'E_CORRUPT',
+  },
   {
     name: 'page-offsets-backwards',
-    spec: { pages: [{ stored: runPage(1) }, { stored: runPage(2) }], pageOffsets: [232, 200], shareMap: [1, 2], files: [{ path: 'f', kind: KIND.regular, size: 8192 }] },
+    spec: {
+      pages: [{ stored: runPage(1) }, { stored: runPage(2) }],
+      pageOffsets: [232, 200],
+      shareMap: [1, 2],
+      files: [{ path: 'f', kind: KIND.regular, size: 8192 }],
+    },
     refused: 'E_CORRUPT',
   },
   {
     name: 'page-offsets-overlap',
-    spec: { pages: [{ stored: runPage(1) }, { stored: runPage(2) }], pageOffsets: [232, 232 + 100], shareMap: [1, 2], files: [{ path: 'f', kind: KIND.regular, size: 8192 }] },
+    spec: {
+      pages: [{ stored: runPage(1) }, { stored: runPage(2) }],
+      pageOffsets: [232, 232 + 100],
+      shareMap: [1, 2],
+      files: [{ path: 'f', kind: KIND.regular, size: 8192 }],
+    },
     refused: 'E_CORRUPT',
   },
   { name: 'unknown-required-flag', spec: { files: [], requiredFlags: 1n << 7n }, refused: 'E_FEATURE' },
-  { name: 'unknown-required-section', spec: { files: [], extraSections: [{ kind: 99, flags: 1, bytes: new Uint8Array(8) }] }, refused: 'E_FEATURE' },
+  {
+    name: 'unknown-required-section',
+    spec: { files: [], extraSections: [{ kind: 99, flags: 1, bytes: new Uint8Array(8) }] },
+    refused: 'E_FEATURE',
+  },
   { name: 'version-2', spec: { files: [], version: 2 }, refused: 'E_VERSION' },
   { name: 'bad-page-size', spec: { files: [], header: { pageSize: 5000 } }, refused: 'E_CORRUPT' },
-  { name: 'mode-has-type-bits', spec: { files: [{ path: 'f', kind: KIND.regular, mode: 0o100644 }] }, refused: 'E_CORRUPT' },
+  {
+    name: 'mode-has-type-bits',
+    spec: { files: [{ path: 'f', kind: KIND.regular, mode: 0o100644 }] },
+    refused: 'E_CORRUPT',
+  },
   { name: 'unknown-kind', spec: { files: [{ path: 'f', kind: 9 }] }, refused: 'E_CORRUPT' },
-  { name: 'lz4-flag-missing', spec: { pages: [{ stored: lz4Run(0x41, 4096), decoded: runPage(0x41) }], shareMap: [1], files: [{ path: 'f', kind: KIND.regular, size: 4096 }], requiredFlags: 0n }, refused: 'E_CORRUPT' },
+  {
+    name: 'lz4-flag-missing',
+    spec: {
+      pages: [{ stored: lz4Run(0x41, 4096), decoded: runPage(0x41) }],
+      shareMap: [1],
+      files: [{ path: 'f', kind: KIND.regular, size: 4096 }],
+      requiredFlags: 0n,
+    },
+    refused: 'E_CORRUPT',
+  },
   {
     name: 'section-outside-file',
     spec: { files: [], patch: (_b, v) => v.setBigUint64(64 + 32 * 4 + 8, 1n << 40n, true) },
@@ -84,7 +161,11 @@ const cases: HostileCase[] = [
   {
     name: 'sections-overlap',
     // The page table (16 bytes) moved inside the file table (64 bytes).
-    spec: { ...onePage, files: [{ path: 'f', kind: KIND.regular, size: 4096 }], patch: (_b, v) => v.setBigUint64(64 + 32 * 1 + 8, v.getBigUint64(64 + 32 * 2 + 8, true) + 8n, true) },
+    spec: {
+      ...onePage,
+      files: [{ path: 'f', kind: KIND.regular, size: 4096 }],
+      patch: (_b, v) => v.setBigUint64(64 + 32 * 1 + 8, v.getBigUint64(64 + 32 * 2 + 8, true) + 8n, true),
+    },
     refused: 'E_CORRUPT',
   },
   {
@@ -98,11 +179,51 @@ const cases: HostileCase[] = [
     refused: 'E_CORRUPT',
   },
   // Damage that shows when the page is read: LZ4 blocks that do not decode to exactly one page.
-  { name: 'lz4-decodes-short', spec: { pages: [{ stored: lz4Run(0x41, 4095), decoded: runPage(0x41) }], shareMap: [1], files: [{ path: 'f', kind: KIND.regular, size: 4096 }] }, refused: 'page' },
-  { name: 'lz4-decodes-long', spec: { pages: [{ stored: lz4Run(0x41, 4097), decoded: runPage(0x41) }], shareMap: [1], files: [{ path: 'f', kind: KIND.regular, size: 4096 }] }, refused: 'page' },
-  { name: 'lz4-offset-zero', spec: { pages: [{ stored: lz4Run(0x41, 4096, 0), decoded: runPage(0x41) }], shareMap: [1], files: [{ path: 'f', kind: KIND.regular, size: 4096 }] }, refused: 'page' },
-  { name: 'lz4-offset-before-page', spec: { pages: [{ stored: lz4Run(0x41, 4096, 2), decoded: runPage(0x41) }], shareMap: [1], files: [{ path: 'f', kind: KIND.regular, size: 4096 }] }, refused: 'page' },
-  { name: 'page-checksum-lies', spec: { pages: [{ stored: runPage(0x41), decoded: runPage(0x42) }], shareMap: [1], files: [{ path: 'f', kind: KIND.regular, size: 4096 }] }, refused: 'page' },
+  {
+    name: 'lz4-decodes-short',
+    spec: {
+      pages: [{ stored: lz4Run(0x41, 4095), decoded: runPage(0x41) }],
+      shareMap: [1],
+      files: [{ path: 'f', kind: KIND.regular, size: 4096 }],
+    },
+    refused: 'page',
+  },
+  {
+    name: 'lz4-decodes-long',
+    spec: {
+      pages: [{ stored: lz4Run(0x41, 4097), decoded: runPage(0x41) }],
+      shareMap: [1],
+      files: [{ path: 'f', kind: KIND.regular, size: 4096 }],
+    },
+    refused: 'page',
+  },
+  {
+    name: 'lz4-offset-zero',
+    spec: {
+      pages: [{ stored: lz4Run(0x41, 4096, 0), decoded: runPage(0x41) }],
+      shareMap: [1],
+      files: [{ path: 'f', kind: KIND.regular, size: 4096 }],
+    },
+    refused: 'page',
+  },
+  {
+    name: 'lz4-offset-before-page',
+    spec: {
+      pages: [{ stored: lz4Run(0x41, 4096, 2), decoded: runPage(0x41) }],
+      shareMap: [1],
+      files: [{ path: 'f', kind: KIND.regular, size: 4096 }],
+    },
+    refused: 'page',
+  },
+  {
+    name: 'page-checksum-lies',
+    spec: {
+      pages: [{ stored: runPage(0x41), decoded: runPage(0x42) }],
+      shareMap: [1],
+      files: [{ path: 'f', kind: KIND.regular, size: 4096 }],
+    },
+    refused: 'page',
+  },
 ];
 
 let work: string;
@@ -150,7 +271,8 @@ describe('hostile containers', () => {
       // Nothing beside the target directory, nothing escaped to /tmp.
       expect(fs.readdirSync(outer).filter((n) => n !== 'target')).toEqual([]);
       expect(fs.existsSync('/tmp/pagestack-escaped')).toBe(false);
-      if (fs.existsSync(target)) expect([...snapshot(target).keys()].filter((p) => p.includes('pagestack-tmp'))).toEqual([]);
+      if (fs.existsSync(target))
+        expect([...snapshot(target).keys()].filter((p) => p.includes('pagestack-tmp'))).toEqual([]);
     });
   }
 });
@@ -164,7 +286,15 @@ describe('hand-built containers that are valid', () => {
       shareMap: [1, 0, 2, 2, 1],
       files: [
         dir('d'),
-        { path: 'd/f', kind: KIND.regular, size: 3 * 4096 + 5, firstPage: 0, mode: 0o4755, mtimeSeconds: 1_600_000_000, mtimeNanoseconds: 123_456_789 },
+        {
+          path: 'd/f',
+          kind: KIND.regular,
+          size: 3 * 4096 + 5,
+          firstPage: 0,
+          mode: 0o4755,
+          mtimeSeconds: 1_600_000_000,
+          mtimeNanoseconds: 123_456_789,
+        },
         { path: 'd/g', kind: KIND.regular, size: 4096, firstPage: 4 },
         { path: 'd/s', kind: KIND.symlink, link: '/etc/hostname' },
         { path: 'h', kind: KIND.hardlink, linkIndex: 1 },
@@ -191,7 +321,11 @@ describe('hand-built containers that are valid', () => {
 
   it('unknown optional flags and sections are ignored; a bad checksum in an unknown section fails verify only', async () => {
     const extra = { kind: 77, flags: 2, bytes: new TextEncoder().encode('a later extension') };
-    const ok = await fixture('optional-extensions', { files: [empty('f')], optionalFlags: 1n << 9n, extraSections: [extra] });
+    const ok = await fixture('optional-extensions', {
+      files: [empty('f')],
+      optionalFlags: 1n << 9n,
+      extraSections: [extra],
+    });
     expect((await openContainer(ok)).files.map((f) => f.path)).toEqual(['f']);
     expect((await verify(ok)).ok).toBe(true);
     const bad = await fixture('optional-section-bad-checksum', {

@@ -19,7 +19,10 @@ afterAll(() => removeTree(work));
 
 /** Leftover temporary files of pack (.NAME.PID-RANDOM.tmp) or unpack (*.pagestack-tmp) below `dir`. */
 function leftovers(dir: string): string[] {
-  return fs.readdirSync(dir, { recursive: true }).map(String).filter((n) => /\.tmp$|pagestack-tmp/.test(n));
+  return fs
+    .readdirSync(dir, { recursive: true })
+    .map(String)
+    .filter((n) => /\.tmp$|pagestack-tmp/.test(n));
 }
 
 describe('pack writes through a temporary file', () => {
@@ -74,7 +77,9 @@ describe('pack writes through a temporary file', () => {
   });
 
   it('refuses page sizes other than 4K, 16K, 64K', async () => {
-    await expect(pack([SAMPLES], path.join(work, 'x.pgs'), { pageSize: 8192 })).rejects.toMatchObject({ code: 'E_USAGE' });
+    await expect(pack([SAMPLES], path.join(work, 'x.pgs'), { pageSize: 8192 })).rejects.toMatchObject({
+      code: 'E_USAGE',
+    });
   });
 });
 
@@ -184,7 +189,9 @@ describe('the CLI commands', () => {
     expect(await run('cat', out, 'bin/hello')).toBe(0);
     expect(Buffer.concat(stdoutBytes)).toEqual(fs.readFileSync(path.join(SAMPLES, 'hello')));
     expect(await run('unpack', out, '-C', path.join(work, 'cli-out'))).toBe(0);
-    expect(Object.fromEntries(snapshot(path.join(work, 'cli-out')))).toEqual(Object.fromEntries(snapshot(path.dirname(SAMPLES), ['bin'])));
+    expect(Object.fromEntries(snapshot(path.join(work, 'cli-out')))).toEqual(
+      Object.fromEntries(snapshot(path.dirname(SAMPLES), ['bin'])),
+    );
   });
 
   it('fails with one line and exit 1 on damage, exit 2 on usage errors', async () => {

@@ -21,7 +21,8 @@ import { CORPUS, SAMPLES, removeTree, snapshot, tempDir } from './container-help
 const has = (tool: string): boolean => spawnSync('sh', ['-c', `command -v ${tool}`]).status === 0;
 const hasLz4 = has('lz4');
 const hasLiblz4 = spawnSync('python3', ['-c', "import ctypes; ctypes.CDLL('liblz4.so.1')"]).status === 0;
-if (!hasLiblz4) console.warn('container-reader: python3 with liblz4.so.1 not found: the exact-size liblz4 check is skipped');
+if (!hasLiblz4)
+  console.warn('container-reader: python3 with liblz4.so.1 not found: the exact-size liblz4 check is skipped');
 const hasXxhsum = has('xxhsum');
 if (!hasLz4) console.warn('container-reader: lz4 CLI not found: the native LZ4 cross-check is skipped');
 if (!hasXxhsum) console.warn('container-reader: xxhsum not found: the checksum cross-check is skipped');
@@ -33,12 +34,20 @@ const DIST_WORKER = path.join(ROOT, 'dist/container/compress-worker.js');
 function distIsFresh(): boolean {
   if (!fs.existsSync(DIST_WORKER)) return false;
   const built = Math.min(
-    ...fs.readdirSync(path.join(ROOT, 'dist/container')).filter((n) => n.endsWith('.js')).map((n) => fs.statSync(path.join(ROOT, 'dist/container', n)).mtimeMs),
+    ...fs
+      .readdirSync(path.join(ROOT, 'dist/container'))
+      .filter((n) => n.endsWith('.js'))
+      .map((n) => fs.statSync(path.join(ROOT, 'dist/container', n)).mtimeMs),
   );
-  return fs.readdirSync(path.join(ROOT, 'src/container')).every((n) => !n.endsWith('.ts') || fs.statSync(path.join(ROOT, 'src/container', n)).mtimeMs <= built);
+  return fs
+    .readdirSync(path.join(ROOT, 'src/container'))
+    .every((n) => !n.endsWith('.ts') || fs.statSync(path.join(ROOT, 'src/container', n)).mtimeMs <= built);
 }
 const freshDist = distIsFresh();
-if (!freshDist) console.warn('container-reader: dist/ is missing or older than src/container (run npm run build): the worker-thread check is skipped');
+if (!freshDist)
+  console.warn(
+    'container-reader: dist/ is missing or older than src/container (run npm run build): the worker-thread check is skipped',
+  );
 
 let work: string;
 let out: string;
@@ -83,7 +92,8 @@ describe('reader API', () => {
     const tables = c.backing(c.findFile('bin/tables')!);
     const tables2 = c.backing(c.findFile('./bin/tables2')!);
     let shared = 0;
-    for (let p = 0; p < tables.pageCount; p++) if (tables.contentId(p) !== 0 && tables.contentId(p) === tables2.contentId(p)) shared++;
+    for (let p = 0; p < tables.pageCount; p++)
+      if (tables.contentId(p) !== 0 && tables.contentId(p) === tables2.contentId(p)) shared++;
     expect(shared).toBeGreaterThan(0);
     const a = new Uint8Array(4096);
     const b = new Uint8Array(4096);
@@ -116,7 +126,11 @@ describe('outside tools', () => {
     expect(ids.length).toBeGreaterThan(10);
     // One LZ4 frame: independent blocks, one per page (FLG 0x60, BD 0x40: 64 KiB blocks).
     const descriptor = Uint8Array.of(0x60, 0x40);
-    const parts: Uint8Array[] = [Uint8Array.of(0x04, 0x22, 0x4d, 0x18), descriptor, Uint8Array.of((h32Raw(descriptor) >>> 8) & 0xff)];
+    const parts: Uint8Array[] = [
+      Uint8Array.of(0x04, 0x22, 0x4d, 0x18),
+      descriptor,
+      Uint8Array.of((h32Raw(descriptor) >>> 8) & 0xff),
+    ];
     const expected: Uint8Array[] = [];
     for (const id of ids) {
       const info = c.storedPageInfo(id);
@@ -137,26 +151,28 @@ describe('outside tools', () => {
     expect(Buffer.compare(decoded, Buffer.concat(expected))).toBe(0);
   });
 
-  it.skipIf(!hasLiblz4)('every LZ4 page decodes with liblz4 LZ4_decompress_safe into exactly one page (capacity = page size)', () => {
-    // Blocks as [u32 length][block]...; liblz4 (through ctypes) decodes each with the page size as capacity,
-    // as a kernel would, and the script prints the SHA-256 of each decoded page, or an error.
-    const parts: Uint8Array[] = [];
-    const expected: string[] = [];
-    const page = new Uint8Array(c.pageSize);
-    for (let id = 1; id <= c.storedPageCount; id++) {
-      const info = c.storedPageInfo(id);
-      if (info.codec !== 'lz4') continue;
-      const block = new Uint8Array(info.storedLength);
-      c.readAt(block, info.offset);
-      const size = new Uint8Array(4);
-      new DataView(size.buffer).setUint32(0, block.length, true);
-      parts.push(size, block);
-      c.readStoredPage(id, page);
-      expected.push(createHash('sha256').update(page).digest('hex'));
-    }
-    const blocks = path.join(work, 'blocks.bin');
-    fs.writeFileSync(blocks, Buffer.concat(parts));
-    const script = `
+  it.skipIf(!hasLiblz4)(
+    'every LZ4 page decodes with liblz4 LZ4_decompress_safe into exactly one page (capacity = page size)',
+    () => {
+      // Blocks as [u32 length][block]...; liblz4 (through ctypes) decodes each with the page size as capacity,
+      // as a kernel would, and the script prints the SHA-256 of each decoded page, or an error.
+      const parts: Uint8Array[] = [];
+      const expected: string[] = [];
+      const page = new Uint8Array(c.pageSize);
+      for (let id = 1; id <= c.storedPageCount; id++) {
+        const info = c.storedPageInfo(id);
+        if (info.codec !== 'lz4') continue;
+        const block = new Uint8Array(info.storedLength);
+        c.readAt(block, info.offset);
+        const size = new Uint8Array(4);
+        new DataView(size.buffer).setUint32(0, block.length, true);
+        parts.push(size, block);
+        c.readStoredPage(id, page);
+        expected.push(createHash('sha256').update(page).digest('hex'));
+      }
+      const blocks = path.join(work, 'blocks.bin');
+      fs.writeFileSync(blocks, Buffer.concat(parts));
+      const script = `
 import ctypes, hashlib, struct, sys
 lz4 = ctypes.CDLL('liblz4.so.1')
 data = open(sys.argv[1], 'rb').read()
@@ -169,11 +185,17 @@ while i < len(data):
     i += 4 + n
     r = lz4.LZ4_decompress_safe(src, out, n, size)
     print(hashlib.sha256(out.raw).hexdigest() if r == size else 'error %d' % r)`;
-    const lines = execFileSync('python3', ['-c', script, blocks, String(c.pageSize)], { encoding: 'utf8', maxBuffer: 1 << 28 }).trim().split('\n');
-    const refused = lines.filter((l) => l.startsWith('error')).length;
-    expect(refused, `${refused} of ${lines.length} LZ4 pages refused by liblz4`).toBe(0);
-    expect(lines).toEqual(expected);
-  });
+      const lines = execFileSync('python3', ['-c', script, blocks, String(c.pageSize)], {
+        encoding: 'utf8',
+        maxBuffer: 1 << 28,
+      })
+        .trim()
+        .split('\n');
+      const refused = lines.filter((l) => l.startsWith('error')).length;
+      expect(refused, `${refused} of ${lines.length} LZ4 pages refused by liblz4`).toBe(0);
+      expect(lines).toEqual(expected);
+    },
+  );
 
   it.skipIf(!hasXxhsum)('page checksums are the low 32 bits of xxhsum -H1 of the decoded pages', () => {
     const dir = path.join(work, 'pages');
@@ -186,7 +208,9 @@ while i < len(data):
       c.readStoredPage(id, page);
       fs.writeFileSync(path.join(dir, String(id)), page);
     }
-    const lines = execFileSync('xxhsum', ['-H1', ...ids.map(String)], { cwd: dir, encoding: 'utf8' }).trim().split('\n');
+    const lines = execFileSync('xxhsum', ['-H1', ...ids.map(String)], { cwd: dir, encoding: 'utf8' })
+      .trim()
+      .split('\n');
     for (const line of lines) {
       const [hash, name] = line.split(/\s+/);
       const id = Number(name);
@@ -222,25 +246,39 @@ describe('layouts and threads', () => {
     expect(Buffer.compare(fs.readFileSync(inline), fs.readFileSync(threaded))).toBe(0);
   });
 
-  it.skipIf(!freshDist)('the compiled CLI unpacks with worker threads exactly, and stops on a damaged page', async () => {
-    const target = path.join(work, 'threaded-out');
-    execFileSync(process.execPath, [CLI, 'unpack', out, '-C', target, '--threads', '2', '-q']);
-    expect([...snapshot(target).keys()].sort()).toEqual(c.files.map((f) => f.path).sort());
-    for (const f of c.files) {
-      if (f.kind === 'regular') expect(Buffer.compare(fs.readFileSync(path.join(target, f.path)), fs.readFileSync(sourceOf(f.path))), f.path).toBe(0);
-    }
-    const damaged = path.join(work, 'damaged.pgs');
-    const bytes = fs.readFileSync(out);
-    const last = c.storedPageInfo(c.storedPageCount);
-    bytes[last.offset + 1]! ^= 0x10;
-    fs.writeFileSync(damaged, bytes);
-    const broken = path.join(work, 'threaded-damaged');
-    const r = spawnSync(process.execPath, [CLI, 'unpack', damaged, '-C', broken, '--threads', '2'], { encoding: 'utf8' });
-    expect(r.status).toBe(1);
-    expect(r.stderr).toMatch(new RegExp(`^pagestack: unpack: .*stored page ${c.storedPageCount} at offset 0x[0-9a-f]+: stored bytes checksum mismatch`));
-    for (const [p, e] of snapshot(broken)) {
-      expect(p).not.toMatch(/pagestack-tmp/);
-      if (e.kind === 'file') expect(Buffer.compare(fs.readFileSync(path.join(broken, p)), fs.readFileSync(sourceOf(p))), p).toBe(0);
-    }
-  });
+  it.skipIf(!freshDist)(
+    'the compiled CLI unpacks with worker threads exactly, and stops on a damaged page',
+    async () => {
+      const target = path.join(work, 'threaded-out');
+      execFileSync(process.execPath, [CLI, 'unpack', out, '-C', target, '--threads', '2', '-q']);
+      expect([...snapshot(target).keys()].sort()).toEqual(c.files.map((f) => f.path).sort());
+      for (const f of c.files) {
+        if (f.kind === 'regular')
+          expect(
+            Buffer.compare(fs.readFileSync(path.join(target, f.path)), fs.readFileSync(sourceOf(f.path))),
+            f.path,
+          ).toBe(0);
+      }
+      const damaged = path.join(work, 'damaged.pgs');
+      const bytes = fs.readFileSync(out);
+      const last = c.storedPageInfo(c.storedPageCount);
+      bytes[last.offset + 1]! ^= 0x10;
+      fs.writeFileSync(damaged, bytes);
+      const broken = path.join(work, 'threaded-damaged');
+      const r = spawnSync(process.execPath, [CLI, 'unpack', damaged, '-C', broken, '--threads', '2'], {
+        encoding: 'utf8',
+      });
+      expect(r.status).toBe(1);
+      expect(r.stderr).toMatch(
+        new RegExp(
+          `^pagestack: unpack: .*stored page ${c.storedPageCount} at offset 0x[0-9a-f]+: stored bytes checksum mismatch`,
+        ),
+      );
+      for (const [p, e] of snapshot(broken)) {
+        expect(p).not.toMatch(/pagestack-tmp/);
+        if (e.kind === 'file')
+          expect(Buffer.compare(fs.readFileSync(path.join(broken, p)), fs.readFileSync(sourceOf(p))), p).toBe(0);
+      }
+    },
+  );
 });

@@ -15,7 +15,8 @@ import { CORPUS, SAMPLES, asObject, buildTree, removeTree, snapshot, tempDir } f
 
 const hasPython = spawnSync('python3', ['--version']).status === 0;
 const hasCorpus = fs.existsSync(CORPUS);
-if (!hasPython) console.warn('container-roundtrip: python3 not found: the independent-reader and hashlib checks are skipped');
+if (!hasPython)
+  console.warn('container-roundtrip: python3 not found: the independent-reader and hashlib checks are skipped');
 if (!hasCorpus) console.warn(`container-roundtrip: ${CORPUS} is absent: the pyelftools round trip is skipped`);
 
 let work: string;
@@ -45,7 +46,12 @@ describe('round trip', () => {
   });
 
   it('restores samples/bin exactly, in both layouts and every page size', async () => {
-    for (const [codec, pageSize] of [['lz4', 4096], ['none', 4096], ['lz4', 16384], ['none', 65536]] as const) {
+    for (const [codec, pageSize] of [
+      ['lz4', 4096],
+      ['none', 4096],
+      ['lz4', 16384],
+      ['none', 65536],
+    ] as const) {
       const { restored, out } = await roundTrip([SAMPLES], `samples-${codec}-${pageSize}`, { codec, pageSize });
       expect(asObject(snapshot(restored))).toEqual(asObject(snapshot(path.dirname(SAMPLES), ['bin'])));
       const c = await openContainer(out);
@@ -110,8 +116,24 @@ describe('oracles', () => {
     const out = path.join(work, 'python.pgs');
     await pack([tree], out);
     const manifest = JSON.parse(
-      execFileSync('python3', [fileURLToPath(new URL('./fixtures/container/read_container.py', import.meta.url)), out], { encoding: 'utf8' }),
-    ) as { entries: Array<{ path: string; kind: string; mode: number; mtimeSeconds: number; mtimeNanoseconds: number; size?: number; sha256?: string; target?: string; linkTo?: string }> };
+      execFileSync(
+        'python3',
+        [fileURLToPath(new URL('./fixtures/container/read_container.py', import.meta.url)), out],
+        { encoding: 'utf8' },
+      ),
+    ) as {
+      entries: Array<{
+        path: string;
+        kind: string;
+        mode: number;
+        mtimeSeconds: number;
+        mtimeNanoseconds: number;
+        size?: number;
+        sha256?: string;
+        target?: string;
+        linkTo?: string;
+      }>;
+    };
     const original = snapshot(path.dirname(tree));
     expect(manifest.entries.map((e) => e.path)).toEqual(expect.arrayContaining([...original.keys()]));
     expect(manifest.entries).toHaveLength(original.size);
@@ -165,7 +187,10 @@ for top in sys.argv[1:]:
                 if page == bytes(4096): zero += 1
                 else: seen.add(hashlib.sha256(page).digest())
 print(total, zero, len(seen))`;
-    const [total, zero, distinct] = execFileSync('python3', ['-c', script, SAMPLES, tree], { encoding: 'utf8' }).trim().split(' ').map(Number);
+    const [total, zero, distinct] = execFileSync('python3', ['-c', script, SAMPLES, tree], { encoding: 'utf8' })
+      .trim()
+      .split(' ')
+      .map(Number);
     expect(summary.pages).toBe(total);
     expect(summary.zeroPages).toBe(zero);
     expect(summary.storedPages).toBe(distinct);
@@ -187,7 +212,10 @@ describe('duplicate detection', () => {
     fs.mkdirSync(src);
     for (let i = 0; i < 150; i++) {
       const page = (seed: number): Buffer => Buffer.alloc(4096, `page ${seed % 37} `);
-      fs.writeFileSync(path.join(src, `f${String(i).padStart(3, '0')}`), Buffer.concat([page(i), page(i * 7 + 1), Buffer.from(`tail ${i}`)]));
+      fs.writeFileSync(
+        path.join(src, `f${String(i).padStart(3, '0')}`),
+        Buffer.concat([page(i), page(i * 7 + 1), Buffer.from(`tail ${i}`)]),
+      );
     }
     const normal = path.join(work, 'many-normal.pgs');
     const colliding = path.join(work, 'many-colliding.pgs');

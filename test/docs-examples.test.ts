@@ -18,7 +18,16 @@
  * the checkout's samples/, so examples that write files leave nothing behind.
  */
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import {
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  symlinkSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -39,7 +48,11 @@ function markdownFiles(): string[] {
   const docs = join(root, 'docs');
   const notes = join(docs, 'notes');
   const list = (dir: string): string[] =>
-    existsSync(dir) ? readdirSync(dir).filter((f) => f.endsWith('.md')).map((f) => join(dir, f)) : [];
+    existsSync(dir)
+      ? readdirSync(dir)
+          .filter((f) => f.endsWith('.md'))
+          .map((f) => join(dir, f))
+      : [];
   return [join(root, 'README.md'), ...list(docs), ...list(notes)];
 }
 
@@ -151,7 +164,9 @@ describe('documented commands print what the docs show', () => {
       const actual = (showsError ? r.stdout + r.stderr : r.stdout).split('\n');
       const ok = matches(ex.expected, actual);
       if (!ok) {
-        console.log(`--- ${ex.file}:${ex.line} ${ex.command}\n--- actual stdout:\n${r.stdout}\n--- stderr:\n${r.stderr}`);
+        console.log(
+          `--- ${ex.file}:${ex.line} ${ex.command}\n--- actual stdout:\n${r.stdout}\n--- stderr:\n${r.stderr}`,
+        );
       }
       if (showsError) expect(r.status, 'an example that shows an error exits non-zero').not.toBe(0);
       else expect(r.status, r.stderr).toBe(0);

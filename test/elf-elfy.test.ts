@@ -121,7 +121,14 @@ interface Tally {
   fieldsWrong: Record<string, number>;
 }
 
-const DEFECTS = ['throws', 'addralign/entsize', 'silent short data', 'inexact 64-bit', 'p_type undefined', 'other field'] as const;
+const DEFECTS = [
+  'throws',
+  'addralign/entsize',
+  'silent short data',
+  'inexact 64-bit',
+  'p_type undefined',
+  'other field',
+] as const;
 
 /** Compares elfy with pagestack on one file and records which defects it shows. */
 function tallyFile(t: Tally, file: string, buf: Buffer): void {
@@ -164,7 +171,8 @@ function tallyFile(t: Tally, file: string, buf: Buffer): void {
   theirs.body.sections.forEach((s, i) => {
     const o = ours.sections[i];
     if (!o) return hit('other field', 'section count');
-    if (!exact(s.addralign, o.addralign)) hit(ours.header.class === 64 ? 'addralign/entsize' : 'other field', 'sh_addralign');
+    if (!exact(s.addralign, o.addralign))
+      hit(ours.header.class === 64 ? 'addralign/entsize' : 'other field', 'sh_addralign');
     if (!exact(s.entsize, o.entsize)) hit(ours.header.class === 64 ? 'addralign/entsize' : 'other field', 'sh_entsize');
     for (const [f, want] of [
       ['addr', o.addr],
@@ -199,7 +207,13 @@ function systemFiles(): string[] {
 
 describe('elfy against pagestack on whole corpora', () => {
   const sets: Array<[string, () => string[]]> = [
-    ['fixtures', () => readdirSync(fixtures).filter((f) => f.endsWith('.elf')).map((f) => join(fixtures, f))],
+    [
+      'fixtures',
+      () =>
+        readdirSync(fixtures)
+          .filter((f) => f.endsWith('.elf'))
+          .map((f) => join(fixtures, f)),
+    ],
     ['pyelftools', () => (corpus ? readdirSync(corpus).map((f) => join(corpus, f)) : [])],
     ['system', systemFiles],
   ];
@@ -207,7 +221,13 @@ describe('elfy against pagestack on whole corpora', () => {
     const skip = (name === 'pyelftools' && !corpus) || (name === 'system' && !existsSync('/usr/bin'));
     if (skip) console.warn(`elf-elfy: ${name} skipped, folder not found`);
     it.skipIf(skip)(`counts the files elfy gets wrong: ${name}`, () => {
-      const t: Tally = { files: 0, elf64: 0, wrong: new Set(), defects: Object.fromEntries(DEFECTS.map((d) => [d, new Set<string>()])), fieldsWrong: {} };
+      const t: Tally = {
+        files: 0,
+        elf64: 0,
+        wrong: new Set(),
+        defects: Object.fromEntries(DEFECTS.map((d) => [d, new Set<string>()])),
+        fieldsWrong: {},
+      };
       for (const f of list()) {
         let buf: Buffer;
         try {
@@ -218,9 +238,14 @@ describe('elfy against pagestack on whole corpora', () => {
         if (buf.length >= 4 && buf.readUInt32BE(0) === 0x7f454c46) tallyFile(t, f, buf);
       }
       const perDefect = DEFECTS.map((d) => `${d} ${t.defects[d]!.size}`).join(', ');
-      console.log(`elf-elfy ${name}: elfy wrong on ${t.wrong.size} of ${t.files} ELF files (${t.elf64} ELF64); files per defect: ${perDefect}`);
+      console.log(
+        `elf-elfy ${name}: elfy wrong on ${t.wrong.size} of ${t.files} ELF files (${t.elf64} ELF64); files per defect: ${perDefect}`,
+      );
       console.log(`elf-elfy ${name}: wrong values per field: ${JSON.stringify(t.fieldsWrong)}`);
-      if (t.defects.throws!.size) console.log(`elf-elfy ${name}: elfy throws on ${[...t.defects.throws!].map((f) => f.split('/').pop()).join(', ')}`);
+      if (t.defects.throws!.size)
+        console.log(
+          `elf-elfy ${name}: elfy throws on ${[...t.defects.throws!].map((f) => f.split('/').pop()).join(', ')}`,
+        );
       expect(t.files).toBeGreaterThan(0);
       // Every ELF64 file with a section whose alignment or entry size is not 0 or 1 shows defect (a).
       if (t.elf64 > 0) expect(t.defects['addralign/entsize']!.size).toBeGreaterThan(0);

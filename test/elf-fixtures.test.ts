@@ -36,7 +36,8 @@ if (regenerate) {
 
 describe('committed hostile fixtures', () => {
   it('are exactly the bytes elf-hostile.ts builds from tiny64.elf', () => {
-    for (const f of hostile) expect(Buffer.compare(readFileSync(join(dir, f.name)), Buffer.from(f.bytes)), f.name).toBe(0);
+    for (const f of hostile)
+      expect(Buffer.compare(readFileSync(join(dir, f.name)), Buffer.from(f.bytes)), f.name).toBe(0);
   });
 
   for (const f of hostile) {
@@ -139,7 +140,8 @@ describe('real fixtures built by gcc', () => {
 
 describe('fixtures against readelf output', () => {
   const readelf = readelfVersion();
-  if (!readelf && !regenerate) console.warn('elf-fixtures: readelf is not installed; comparing with the committed readelf-hlSW.txt only');
+  if (!readelf && !regenerate)
+    console.warn('elf-fixtures: readelf is not installed; comparing with the committed readelf-hlSW.txt only');
 
   it.skipIf(!readelf)('the committed readelf-hlSW.txt is what readelf prints today', async () => {
     const live = await runReadelfText(elfFixtures(), dir);
@@ -171,9 +173,10 @@ describe('fixtures against readelf output', () => {
       fields += c.fields;
       mismatches.push(...c.mismatches.map((m) => `${files[i]}: ${m}`));
     });
-    console.log(`elf-fixtures: ${files.length} fixtures, ${fields} values compared with the saved readelf output; mismatches: ${mismatches.length}`);
+    console.log(
+      `elf-fixtures: ${files.length} fixtures, ${fields} values compared with the saved readelf output; mismatches: ${mismatches.length}`,
+    );
     expect(mismatches).toEqual([]);
     expect(fields).toBeGreaterThan(1000);
   });
-
 });

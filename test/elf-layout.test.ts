@@ -9,7 +9,13 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { InternalError } from '../src/errors.js';
-import { pageOwners, sectionsOfPage, sectionsOverlapping, segmentsOfPage, segmentsOverlapping } from '../src/elf/layout.js';
+import {
+  pageOwners,
+  sectionsOfPage,
+  sectionsOverlapping,
+  segmentsOfPage,
+  segmentsOverlapping,
+} from '../src/elf/layout.js';
 import { segmentFlagsString } from '../src/elf/index.js';
 import { parseElf } from '../src/elf/parse.js';
 import type { ElfFile } from '../src/elf/types.js';
@@ -36,9 +42,29 @@ function knownLayout(): ElfFile {
   const [textAt, dataAt] = [dataOffsets[0]!, dataOffsets[1]!];
   // Two PT_LOADs: text [0, text end) r-x, data [data start, data end) rw-, plus a PT_NOTE that owns nothing.
   elf.programHeaders = [
-    { index: 0, type: 1, flags: 5, offset: 0n, vaddr: 0n, paddr: 0n, filesz: BigInt(textAt + text.length), memsz: BigInt(textAt + text.length), align: 4096n },
+    {
+      index: 0,
+      type: 1,
+      flags: 5,
+      offset: 0n,
+      vaddr: 0n,
+      paddr: 0n,
+      filesz: BigInt(textAt + text.length),
+      memsz: BigInt(textAt + text.length),
+      align: 4096n,
+    },
     { index: 1, type: 4, flags: 4, offset: 0n, vaddr: 0n, paddr: 0n, filesz: 64n, memsz: 64n, align: 4n },
-    { index: 2, type: 1, flags: 6, offset: BigInt(dataAt), vaddr: 0x10000n, paddr: 0n, filesz: BigInt(data.length), memsz: 0x20000n, align: 4096n },
+    {
+      index: 2,
+      type: 1,
+      flags: 6,
+      offset: BigInt(dataAt),
+      vaddr: 0x10000n,
+      paddr: 0n,
+      filesz: BigInt(data.length),
+      memsz: 0x20000n,
+      align: 4096n,
+    },
   ];
   return elf;
 }
@@ -58,8 +84,12 @@ function naiveOwners(elf: ElfFile, pageSize: number) {
   for (let p = 0; p < pages; p++) {
     const lo = BigInt(p * pageSize);
     const hi = BigInt(Math.min((p + 1) * pageSize, elf.size));
-    const segments = elf.programHeaders.filter((h) => h.type === 1 && h.filesz > 0n && h.offset < hi && h.offset + h.filesz > lo).map((h) => h.index);
-    const sections = elf.sections.filter((s) => s.type !== 8 && s.type !== 0 && s.size > 0n && s.offset < hi && s.offset + s.size > lo).map((s) => s.index);
+    const segments = elf.programHeaders
+      .filter((h) => h.type === 1 && h.filesz > 0n && h.offset < hi && h.offset + h.filesz > lo)
+      .map((h) => h.index);
+    const sections = elf.sections
+      .filter((s) => s.type !== 8 && s.type !== 0 && s.size > 0n && s.offset < hi && s.offset + s.size > lo)
+      .map((s) => s.index);
     out.push({ segments, sections });
   }
   return out;
@@ -100,14 +130,29 @@ describe('page owners', () => {
     const elf = parseElf(readFileSync(join(fixtures, 'tiny64.elf')), 'tiny64.elf');
     const owners = pageOwners(elf, 4096);
     expect(owners.pageCount).toBe(1);
-    expect([...segmentsOfPage(owners, 0)].map((i) => segmentFlagsString(elf.programHeaders[i]!.flags))).toEqual(['r-x', 'rw-']);
-    expect([...sectionsOfPage(owners, 0)].map((i) => elf.sections[i]!.name)).toEqual(['.text', '.rodata', '.data', '.comment', '.symtab', '.strtab', '.shstrtab']);
+    expect([...segmentsOfPage(owners, 0)].map((i) => segmentFlagsString(elf.programHeaders[i]!.flags))).toEqual([
+      'r-x',
+      'rw-',
+    ]);
+    expect([...sectionsOfPage(owners, 0)].map((i) => elf.sections[i]!.name)).toEqual([
+      '.text',
+      '.rodata',
+      '.data',
+      '.comment',
+      '.symtab',
+      '.strtab',
+      '.shstrtab',
+    ]);
   });
 
   it('the page holding e_entry belongs to an executable PT_LOAD and to .text', () => {
-    for (const file of [join(fixtures, 'hello-pie.elf'), join(fixtures, 'tiny32.elf'), '/usr/bin/ls'].filter((f) => existsSync(f))) {
+    for (const file of [join(fixtures, 'hello-pie.elf'), join(fixtures, 'tiny32.elf'), '/usr/bin/ls'].filter((f) =>
+      existsSync(f),
+    )) {
       const elf = parseElf(readFileSync(file), file);
-      const load = elf.programHeaders.find((p) => p.type === 1 && p.vaddr <= elf.header.entry && elf.header.entry < p.vaddr + p.filesz)!;
+      const load = elf.programHeaders.find(
+        (p) => p.type === 1 && p.vaddr <= elf.header.entry && elf.header.entry < p.vaddr + p.filesz,
+      )!;
       const entryOffset = Number(elf.header.entry - load.vaddr + load.offset);
       const owners = pageOwners(elf, 4096);
       const page = Math.floor(entryOffset / 4096);
@@ -132,7 +177,13 @@ describe('page owners', () => {
     if (corpus) files.push(...readdirSync(corpus).map((f) => join(corpus, f)));
     else console.warn('elf-layout: pyelftools corpus not found, checking fixtures and /usr/bin only');
     // The first 300 entries of /usr/bin that are at most 2 MiB (the naive side is slow on big files).
-    if (existsSync('/usr/bin')) files.push(...readdirSync('/usr/bin').slice(0, 300).map((f) => join('/usr/bin', f)).filter(smallFile));
+    if (existsSync('/usr/bin'))
+      files.push(
+        ...readdirSync('/usr/bin')
+          .slice(0, 300)
+          .map((f) => join('/usr/bin', f))
+          .filter(smallFile),
+      );
     let pages = 0;
     let elfFiles = 0;
     for (const f of files) {

@@ -23,9 +23,12 @@ const corpus = pyelftoolsDir();
 
 /** Committed files always; /usr/bin/ls and big-endian corpus files where present. */
 function sources(): Array<{ name: string; bytes: Uint8Array }> {
-  const files = ['tiny64.elf', 'tiny32.elf', 'hello-pie.elf', 'synthetic-be32.elf', 'synthetic-be64.elf'].map((f) => join(fixtures, f));
+  const files = ['tiny64.elf', 'tiny32.elf', 'hello-pie.elf', 'synthetic-be32.elf', 'synthetic-be64.elf'].map((f) =>
+    join(fixtures, f),
+  );
   const optional = ['/usr/bin/ls'];
-  if (corpus) optional.push(...['exe_solaris32_cc.sparc.elf', 'aarch64_be_gnu_hash.so.elf'].map((f) => join(corpus, f)));
+  if (corpus)
+    optional.push(...['exe_solaris32_cc.sparc.elf', 'aarch64_be_gnu_hash.so.elf'].map((f) => join(corpus, f)));
   else console.warn('elf-malformed: ../shared/corpus/pyelftools not found, fuzzing without its big-endian files');
   for (const f of optional) {
     if (existsSync(f)) files.push(f);
@@ -35,14 +38,18 @@ function sources(): Array<{ name: string; bytes: Uint8Array }> {
 }
 
 const inputs = sources();
-console.log(`elf-malformed: seed ${SEED} (PAGESTACK_FUZZ_SEED replays another); inputs: ${inputs.map((i) => i.name.split('/').pop()).join(', ')}`);
+console.log(
+  `elf-malformed: seed ${SEED} (PAGESTACK_FUZZ_SEED replays another); inputs: ${inputs.map((i) => i.name.split('/').pop()).join(', ')}`,
+);
 
 describe('malformed ELF input never escapes as anything but ElfError', () => {
   it('every truncation length of the first 8 KiB', async () => {
     const jobs: FuzzJob[] = inputs.map((i) => ({ kind: 'truncate', name: i.name, bytes: i.bytes, maxLength: 8192 }));
     const expected = inputs.reduce((n, i) => n + Math.min(8192, i.bytes.length) + 1, 0);
     const r = await runFuzzInWorker(jobs);
-    console.log(`elf-malformed truncations: ${r.cases} cases, ${r.parsed} parsed, ${r.typedErrors} typed errors ${JSON.stringify(r.errorCodes)}`);
+    console.log(
+      `elf-malformed truncations: ${r.cases} cases, ${r.parsed} parsed, ${r.typedErrors} typed errors ${JSON.stringify(r.errorCodes)}`,
+    );
     expect(r.failures).toEqual([]);
     expect(r.cases).toBe(expected);
     expect(r.typedErrors).toBeGreaterThan(0);
@@ -61,9 +68,20 @@ describe('malformed ELF input never escapes as anything but ElfError', () => {
         ['section header table', Number(h.shoff), Number(h.shoff) + h.shnum * h.shentsize],
       ];
       const strtab = elf.sections[h.shstrndx];
-      if (h.shstrndx !== 0 && strtab) regions.push(['section-name string table', Number(strtab.offset), Number(strtab.offset + strtab.size)]);
+      if (h.shstrndx !== 0 && strtab)
+        regions.push(['section-name string table', Number(strtab.offset), Number(strtab.offset + strtab.size)]);
       for (const [region, start, end] of regions) {
-        if (end > start) jobs.push({ kind: 'mutate', name: input.name, bytes: input.bytes, region, start, end, cases: 600, seed: seed++ });
+        if (end > start)
+          jobs.push({
+            kind: 'mutate',
+            name: input.name,
+            bytes: input.bytes,
+            region,
+            start,
+            end,
+            cases: 600,
+            seed: seed++,
+          });
       }
     }
     const r = await runFuzzInWorker(jobs);

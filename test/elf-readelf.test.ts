@@ -8,7 +8,18 @@
  * /usr/lib/x86_64-linux-gnu. A part whose input is missing is skipped with
  * the reason printed.
  */
-import { closeSync, existsSync, writeFileSync, lstatSync, mkdtempSync, openSync, readdirSync, readFileSync, readSync, rmSync } from 'node:fs';
+import {
+  closeSync,
+  existsSync,
+  writeFileSync,
+  lstatSync,
+  mkdtempSync,
+  openSync,
+  readdirSync,
+  readFileSync,
+  readSync,
+  rmSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -28,8 +39,10 @@ const fixturesDir = join(root, 'test/fixtures/elf');
 const systemDirs = ['/usr/bin', '/usr/lib/x86_64-linux-gnu'].filter((d) => existsSync(d));
 
 if (!readelf) console.warn('elf-readelf: skipped, readelf is not installed (Debian package binutils)');
-if (!corpusDir) console.warn('elf-readelf: pyelftools corpus skipped, ../shared/corpus/pyelftools not found (set PAGESTACK_SHARED)');
-if (systemDirs.length < 2) console.warn('elf-readelf: system files skipped, /usr/bin or /usr/lib/x86_64-linux-gnu is missing');
+if (!corpusDir)
+  console.warn('elf-readelf: pyelftools corpus skipped, ../shared/corpus/pyelftools not found (set PAGESTACK_SHARED)');
+if (systemDirs.length < 2)
+  console.warn('elf-readelf: system files skipped, /usr/bin or /usr/lib/x86_64-linux-gnu is missing');
 
 const tmp = mkdtempSync(join(tmpdir(), 'pagestack-readelf-'));
 afterAll(() => rmSync(tmp, { recursive: true, force: true }));
@@ -92,7 +105,15 @@ async function compareFiles(files: string[]): Promise<Totals> {
   const parsed = files.map((f) => [f, parseOrError(f)] as const);
   const machines = parsed.flatMap(([, e]) => (e instanceof ElfError ? [] : [e.header.machine]));
   const machineNames = await readelfMachineNames(machines, tmp);
-  const totals: Totals = { files: files.length, fields: 0, parsed: 0, thrown: 0, withReadelfDiagnostics: 0, extraWarnings: new Map(), mismatches: [] };
+  const totals: Totals = {
+    files: files.length,
+    fields: 0,
+    parsed: 0,
+    thrown: 0,
+    withReadelfDiagnostics: 0,
+    extraWarnings: new Map(),
+    mismatches: [],
+  };
   for (const [file, elf] of parsed) {
     const report = reports.get(file)!;
     const c = compareWithReadelf(elf, report, machineNames);
@@ -115,17 +136,20 @@ function report(name: string, t: Totals): void {
 }
 
 describe('ELF reader equals readelf -hlSW', () => {
-  it.skipIf(!readelf || !corpusDir)('on every file of the pyelftools corpus (and its README, which is not ELF)', async () => {
-    // Every file, README.md included: readelf and pagestack must agree that it is not ELF.
-    const files = readdirSync(corpusDir!)
-      .map((f) => join(corpusDir!, f))
-      .sort();
-    expect(files.length).toBeGreaterThanOrEqual(100);
-    const t = await compareFiles(files);
-    report('pyelftools', t);
-    expect(t.mismatches.slice(0, 40)).toEqual([]);
-    expect(t.fields).toBeGreaterThan(10_000);
-  });
+  it.skipIf(!readelf || !corpusDir)(
+    'on every file of the pyelftools corpus (and its README, which is not ELF)',
+    async () => {
+      // Every file, README.md included: readelf and pagestack must agree that it is not ELF.
+      const files = readdirSync(corpusDir!)
+        .map((f) => join(corpusDir!, f))
+        .sort();
+      expect(files.length).toBeGreaterThanOrEqual(100);
+      const t = await compareFiles(files);
+      report('pyelftools', t);
+      expect(t.mismatches.slice(0, 40)).toEqual([]);
+      expect(t.fields).toBeGreaterThan(10_000);
+    },
+  );
 
   it.skipIf(!readelf || !existsSync(fixturesDir))('on every committed fixture, hostile ones included', async () => {
     const files = readdirSync(fixturesDir)
@@ -138,16 +162,19 @@ describe('ELF reader equals readelf -hlSW', () => {
     expect(t.mismatches.slice(0, 40)).toEqual([]);
   });
 
-  it.skipIf(!readelf || systemDirs.length < 2)('on every ELF file under /usr/bin and /usr/lib/x86_64-linux-gnu', async () => {
-    const files: string[] = [];
-    const seen = new Set<string>();
-    for (const d of systemDirs) walkElfFiles(d, seen, files);
-    expect(files.length).toBeGreaterThan(100);
-    const t = await compareFiles(files);
-    report('system', t);
-    expect(t.mismatches.slice(0, 40)).toEqual([]);
-    expect(t.thrown).toBe(0);
-  });
+  it.skipIf(!readelf || systemDirs.length < 2)(
+    'on every ELF file under /usr/bin and /usr/lib/x86_64-linux-gnu',
+    async () => {
+      const files: string[] = [];
+      const seen = new Set<string>();
+      for (const d of systemDirs) walkElfFiles(d, seen, files);
+      expect(files.length).toBeGreaterThan(100);
+      const t = await compareFiles(files);
+      report('system', t);
+      expect(t.mismatches.slice(0, 40)).toEqual([]);
+      expect(t.thrown).toBe(0);
+    },
+  );
 });
 
 // Every sh_type / p_type value readelf names specially, with neighbours and far-away values.
@@ -199,7 +226,10 @@ const PROBE_FLAGS = [
   0xffffffffffffffffn,
 ];
 /** Machines with their own names or flag letters in readelf, and a few without. */
-const PROBE_MACHINES = [0, 2, 3, 8, 10, 15, 20, 22, 36, 40, 45, 50, 62, 87, 93, 105, 140, 180, 181, 183, 195, 243, 250, 252, 258, 0x9080, 0xa390];
+const PROBE_MACHINES = [
+  0, 2, 3, 8, 10, 15, 20, 22, 36, 40, 45, 50, 62, 87, 93, 105, 140, 180, 181, 183, 195, 243, 250, 252, 258, 0x9080,
+  0xa390,
+];
 const PROBE_OSABIS = [0, 1, 3, 6, 9, 13, 97];
 const PROBE_ETYPES = [0, 1, 2, 3, 4, 5, 0xfe00, 0xfeff, 0xff00, 0xffff];
 
@@ -248,7 +278,12 @@ describe('names and flag letters equal readelf on synthetic files', () => {
 describe('extended numbering at scale equals readelf', () => {
   it.skipIf(!readelf)('70,000 sections: e_shnum 0 and e_shstrndx SHN_XINDEX resolved through section 0', async () => {
     const count = 70_000;
-    const sections: SynthSection[] = Array.from({ length: count }, (_, i) => ({ name: `.s${i}`, type: 1, flags: 2n, addr: BigInt(i) << 12n }));
+    const sections: SynthSection[] = Array.from({ length: count }, (_, i) => ({
+      name: `.s${i}`,
+      type: 1,
+      flags: 2n,
+      addr: BigInt(i) << 12n,
+    }));
     const { bytes, shoff } = buildElf({ type: 1, sections });
     const view = new DataView(bytes.buffer);
     const total = count + 2; // NULL + user sections + .shstrtab

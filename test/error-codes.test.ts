@@ -44,13 +44,15 @@ describe('error codes', () => {
 
   it('is the table of docs/notes/errors.md, row for row', () => {
     const doc = readFileSync(join(ROOT, 'docs/notes/errors.md'), 'utf8');
-    const rows = [...doc.matchAll(/^\| `(E_[A-Z0-9_]+)` \| ([^|]+?) \| ([^|]+?) \| (.+?) \|$/gm)].map((m) => [m[1], m[2], m[3], m[4]]);
-    const expected = (Object.entries(ERROR_CODES) as Array<[ErrorCode, readonly [string, string]]>).map(([code, [cls, meaning]]) => [
-      code,
-      cls,
-      cls === 'warning' ? '-' : String(exitStatusOf(code)),
-      meaning,
+    const rows = [...doc.matchAll(/^\| `(E_[A-Z0-9_]+)` \| ([^|]+?) \| ([^|]+?) \| (.+?) \|$/gm)].map((m) => [
+      m[1],
+      m[2],
+      m[3],
+      m[4],
     ]);
+    const expected = (Object.entries(ERROR_CODES) as Array<[ErrorCode, readonly [string, string]]>).map(
+      ([code, [cls, meaning]]) => [code, cls, cls === 'warning' ? '-' : String(exitStatusOf(code)), meaning],
+    );
     expect(rows).toEqual(expected);
   });
 });

@@ -14,9 +14,25 @@ import { Machine, PROT_READ, PROT_WRITE } from '../src/mm/index.js';
 
 const PAGE = 4096;
 const N = 64;
-const COUNTERS = ['pages_shared', 'pages_sharing', 'pages_unshared', 'pages_volatile', 'general_profit', 'ksm_zero_pages'] as const;
+const COUNTERS = [
+  'pages_shared',
+  'pages_sharing',
+  'pages_unshared',
+  'pages_volatile',
+  'general_profit',
+  'ksm_zero_pages',
+] as const;
 const STAT = ['ksm_rmap_items', 'ksm_merging_pages', 'ksm_process_profit'] as const;
-const SMAPS = ['Rss', 'Pss', 'Shared_Clean', 'Shared_Dirty', 'Private_Clean', 'Private_Dirty', 'Anonymous', 'KSM'] as const;
+const SMAPS = [
+  'Rss',
+  'Pss',
+  'Shared_Clean',
+  'Shared_Dirty',
+  'Private_Clean',
+  'Private_Dirty',
+  'Anonymous',
+  'KSM',
+] as const;
 type Point = 'A' | 'B' | 'C' | 'D' | 'E' | 'F';
 type Report = { ksm: Record<string, number>; parent: Record<string, number>; child?: Record<string, number> };
 
@@ -62,7 +78,10 @@ function parse(out: string): { area: number; points: Record<Point, Report> } {
 }
 
 function model(area: number): Record<Point, Report> {
-  const m = new Machine({ frames: 1024, ksm: { run: 0, pagesToScan: 5000, sleepMillisecs: 1, smartScan: false, useZeroPages: false } });
+  const m = new Machine({
+    frames: 1024,
+    ksm: { run: 0, pagesToScan: 5000, sleepMillisecs: 1, smartScan: false, useZeroPages: false },
+  });
   const parent = m.exec({ path: 'ksm-probe', vmas: [], writes: [], entry: 0, loadBias: 0, startBrk: 0, stackTop: 0 });
   m.mmap(parent, { addr: area, length: N * PAGE, prot: PROT_READ | PROT_WRITE });
   m.madvise(parent, area, N * PAGE, 'mergeable');
@@ -117,23 +136,32 @@ function model(area: number): Record<Point, Report> {
 }
 
 describe('KSM against the running kernel', () => {
-  it.skipIf(probe.reason !== '')('counters, ksm_stat and smaps match at every step: merge, MADV_UNMERGEABLE, exit, run=2', () => {
-    const { area, points } = parse(probe.out);
-    const mine = model(area);
-    for (const point of ['A', 'B', 'C', 'D', 'E', 'F'] as const) {
-      const k = points[point];
-      const fields = point === 'F' ? [...COUNTERS, 'full_scans'] : COUNTERS;
-      const pick = (r: Record<string, number>, keys: readonly string[]): Record<string, number> => Object.fromEntries(keys.map((f) => [f, r[f]!]));
-      expect(pick(mine[point].ksm, fields), `${point}: /sys/kernel/mm/ksm`).toEqual(pick(k.ksm, fields));
-      expect(pick(mine[point].parent, [...STAT, ...SMAPS]), `${point}: parent`).toEqual(pick(k.parent, [...STAT, ...SMAPS]));
-      expect(mine[point].child === undefined, `${point}: child alive`).toBe(k.child === undefined);
-      if (k.child) expect(pick(mine[point].child!, [...STAT, ...SMAPS]), `${point}: child`).toEqual(pick(k.child, [...STAT, ...SMAPS]));
-    }
-    // what the comparison is about, stated once more on the kernel's own numbers
-    expect(points.B.ksm.pages_sharing).toBe(points.A.ksm.pages_sharing); // lazy: nothing freed by MADV_UNMERGEABLE
-    expect(points.B.child!.Private_Clean).toBe((N / 2) * PAGE); // unmerged copies are clean
-    expect(points.D.ksm.pages_sharing).toBe(points.C.ksm.pages_sharing); // lazy: nothing freed at exit
-    expect(points.E.ksm.pages_sharing).toBeLessThan(points.D.ksm.pages_sharing!);
-    expect(points.F.ksm.full_scans).toBe(0);
-  });
+  it.skipIf(probe.reason !== '')(
+    'counters, ksm_stat and smaps match at every step: merge, MADV_UNMERGEABLE, exit, run=2',
+    () => {
+      const { area, points } = parse(probe.out);
+      const mine = model(area);
+      for (const point of ['A', 'B', 'C', 'D', 'E', 'F'] as const) {
+        const k = points[point];
+        const fields = point === 'F' ? [...COUNTERS, 'full_scans'] : COUNTERS;
+        const pick = (r: Record<string, number>, keys: readonly string[]): Record<string, number> =>
+          Object.fromEntries(keys.map((f) => [f, r[f]!]));
+        expect(pick(mine[point].ksm, fields), `${point}: /sys/kernel/mm/ksm`).toEqual(pick(k.ksm, fields));
+        expect(pick(mine[point].parent, [...STAT, ...SMAPS]), `${point}: parent`).toEqual(
+          pick(k.parent, [...STAT, ...SMAPS]),
+        );
+        expect(mine[point].child === undefined, `${point}: child alive`).toBe(k.child === undefined);
+        if (k.child)
+          expect(pick(mine[point].child!, [...STAT, ...SMAPS]), `${point}: child`).toEqual(
+            pick(k.child, [...STAT, ...SMAPS]),
+          );
+      }
+      // what the comparison is about, stated once more on the kernel's own numbers
+      expect(points.B.ksm.pages_sharing).toBe(points.A.ksm.pages_sharing); // lazy: nothing freed by MADV_UNMERGEABLE
+      expect(points.B.child!.Private_Clean).toBe((N / 2) * PAGE); // unmerged copies are clean
+      expect(points.D.ksm.pages_sharing).toBe(points.C.ksm.pages_sharing); // lazy: nothing freed at exit
+      expect(points.E.ksm.pages_sharing).toBeLessThan(points.D.ksm.pages_sharing!);
+      expect(points.F.ksm.full_scans).toBe(0);
+    },
+  );
 });

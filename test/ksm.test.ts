@@ -8,7 +8,8 @@ import { Machine, PROT_READ, PROT_WRITE, type KsmOptions } from '../src/mm/index
 import { PAGE, fileOf } from './mm-helpers.js';
 
 const RW = PROT_READ | PROT_WRITE;
-const bare = (m: Machine): number => m.exec({ path: 'bare', vmas: [], writes: [], entry: 0, loadBias: 0, startBrk: 0, stackTop: 0 });
+const bare = (m: Machine): number =>
+  m.exec({ path: 'bare', vmas: [], writes: [], entry: 0, loadBias: 0, startBrk: 0, stackTop: 0 });
 const code = (fn: () => void): string | undefined => {
   try {
     fn();
@@ -43,10 +44,25 @@ describe('KSM scanning and merging', () => {
     const { m, pids, at } = setup(3, n, { pagesToScan: 1000, sleepMillisecs: 20 });
     expect(m.stats().frames.used).toBe(3 * n);
     m.tick(20); // pass 1: every page's checksum is stored; nothing can merge yet
-    expect(m.stats().ksm).toMatchObject({ full_scans: 1, pages_scanned: 3 * n, rmap_items: 3 * n, pages_shared: 0, pages_sharing: 0, pages_unshared: 0, pages_volatile: 3 * n });
+    expect(m.stats().ksm).toMatchObject({
+      full_scans: 1,
+      pages_scanned: 3 * n,
+      rmap_items: 3 * n,
+      pages_shared: 0,
+      pages_sharing: 0,
+      pages_unshared: 0,
+      pages_volatile: 3 * n,
+    });
     m.tick(20); // pass 2: the first process's pages enter the unstable tree, the second's merge with them, the third's join the stable nodes
     const k = m.stats().ksm;
-    expect(k).toMatchObject({ full_scans: 2, pages_scanned: 6 * n, pages_shared: n, pages_sharing: 2 * n, pages_unshared: 0, pages_volatile: 0 });
+    expect(k).toMatchObject({
+      full_scans: 2,
+      pages_scanned: 6 * n,
+      pages_shared: n,
+      pages_sharing: 2 * n,
+      pages_unshared: 0,
+      pages_volatile: 0,
+    });
     expect(k.general_profit).toBe(2 * n * PAGE - 3 * n * 64);
     expect(m.stats().frames.used).toBe(n);
     for (const pid of pids) {
@@ -59,7 +75,13 @@ describe('KSM scanning and merging', () => {
         ksm_mergeable: true,
       });
       const r = m.smapsRollup(pid);
-      expect(r).toMatchObject({ rss: n * PAGE, ksm: n * PAGE, anonymous: n * PAGE, sharedDirty: n * PAGE, privateDirty: 0 });
+      expect(r).toMatchObject({
+        rss: n * PAGE,
+        ksm: n * PAGE,
+        anonymous: n * PAGE,
+        sharedDirty: n * PAGE,
+        privateDirty: 0,
+      });
       expect(r.pss).toBe(Math.floor((n * PAGE) / 3));
       expect(m.smaps(pid).find((v) => v.start === at[0])!.vmFlags).toContain('mg');
     }
@@ -212,7 +234,18 @@ describe('KSM registration and unmerging', () => {
     expect(m.stats().ksm).toMatchObject({ pages_shared: 2, pages_sharing: 2 });
     const child = m.fork(pid);
     expect(m.ksmStat(child)).toMatchObject({ ksm_merge_any: true, ksm_mergeable: true });
-    m.exec({ path: 'again', vmas: [{ start: 0x400000, end: 0x402000, prot: RW, shared: false }], writes: [], entry: 0, loadBias: 0, startBrk: 0, stackTop: 0 }, child);
+    m.exec(
+      {
+        path: 'again',
+        vmas: [{ start: 0x400000, end: 0x402000, prot: RW, shared: false }],
+        writes: [],
+        entry: 0,
+        loadBias: 0,
+        startBrk: 0,
+        stackTop: 0,
+      },
+      child,
+    );
     expect(m.ksmStat(child).ksm_merge_any).toBe(true);
     expect(m.smaps(child)[0]!.vmFlags).toContain('mg');
     m.prctlMemoryMerge(pid, false);

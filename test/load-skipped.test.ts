@@ -49,8 +49,12 @@ beforeAll(async () => {
   dir = fs.mkdtempSync(path.join(os.tmpdir(), 'pagestack-load-skipped-'));
   const tree = path.join(dir, 'tree');
   fs.mkdirSync(path.join(tree, 'lib'), { recursive: true });
-  for (const name of ['hello', 'static', 'static-pie']) fs.copyFileSync(path.join(SAMPLES, name), path.join(tree, name));
-  fs.writeFileSync(path.join(tree, 'lib', 'libfake.so'), withoutPieFlag(fs.readFileSync(path.join(SAMPLES, 'static-pie'))));
+  for (const name of ['hello', 'static', 'static-pie'])
+    fs.copyFileSync(path.join(SAMPLES, name), path.join(tree, name));
+  fs.writeFileSync(
+    path.join(tree, 'lib', 'libfake.so'),
+    withoutPieFlag(fs.readFileSync(path.join(SAMPLES, 'static-pie'))),
+  );
   fs.writeFileSync(path.join(tree, 'run.sh'), '#!/bin/sh\nexec ./hello\n');
   fs.symlinkSync('hello', path.join(tree, 'hi'));
   container = path.join(dir, 'mixed.pgs');
@@ -67,7 +71,11 @@ describe('load CONTAINER: which members, and why not the others', () => {
 
   it('loads the static PIE, skips the library and the script with reasons', async () => {
     const result = await loadPrograms([container]);
-    expect(result.programs.map((p) => p.name)).toEqual([`${container}:tree/hello`, `${container}:tree/static`, `${container}:tree/static-pie`]);
+    expect(result.programs.map((p) => p.name)).toEqual([
+      `${container}:tree/hello`,
+      `${container}:tree/static`,
+      `${container}:tree/static-pie`,
+    ]);
     expect(result.skipped).toEqual([
       { member: `${container}:tree/lib/libfake.so`, reason: expect.stringMatching(/^a shared library/) },
       { member: `${container}:tree/run.sh`, reason: 'not an ELF file' },
@@ -85,7 +93,10 @@ describe('load CONTAINER: which members, and why not the others', () => {
     );
     expect(text.stdout).toContain('tree/static-pie');
     const json = await runCli('load', '--json', container);
-    expect(JSON.parse(json.stdout).skipped.map((s: { member: string }) => s.member)).toEqual([`${container}:tree/lib/libfake.so`, `${container}:tree/run.sh`]);
+    expect(JSON.parse(json.stdout).skipped.map((s: { member: string }) => s.member)).toEqual([
+      `${container}:tree/lib/libfake.so`,
+      `${container}:tree/run.sh`,
+    ]);
     expect((await runCli('load', '-q', container)).stderr).toBe('');
   });
 });

@@ -48,7 +48,11 @@ describe('pagestack maps', () => {
   it('--json gives the columns as data', async () => {
     const r = await run('maps', '--json', path.join(SAMPLES, 'bin/static'));
     expect(r.status).toBe(0);
-    const j = JSON.parse(r.stdout) as { entry: string; startBrk: string; mappings: Array<{ start: string; perms: string; pathname: string }> };
+    const j = JSON.parse(r.stdout) as {
+      entry: string;
+      startBrk: string;
+      mappings: Array<{ start: string; perms: string; pathname: string }>;
+    };
     expect(j.entry).toBe('0x401560');
     expect(j.startBrk).toBe('0x4ac000');
     expect(j.mappings[0]).toMatchObject({ start: '0x400000', perms: 'r--p' });
@@ -57,9 +61,19 @@ describe('pagestack maps', () => {
 
   it.each([
     ['a missing file', ['maps', 'no/such/file'], 1, /^pagestack: maps: no\/such\/file: no such file or directory\n$/],
-    ['a source file', ['maps', path.join(SAMPLES, 'src/hello.c')], 1, /^pagestack: maps: .*hello\.c: not an ELF file \(bad magic at offset 0\)\n$/],
+    [
+      'a source file',
+      ['maps', path.join(SAMPLES, 'src/hello.c')],
+      1,
+      /^pagestack: maps: .*hello\.c: not an ELF file \(bad magic at offset 0\)\n$/,
+    ],
     ['a directory', ['maps', path.join(SAMPLES, 'bin')], 1, /^pagestack: maps: .*bin: is a directory\n$/],
-    ['a root without the interpreter', ['maps', '--root', path.join(SAMPLES, 'src'), path.join(SAMPLES, 'bin/hello')], 1, /^pagestack: maps: .*hello: interpreter \/lib64\/ld-linux-x86-64\.so\.2: no such file or directory under .*\n$/],
+    [
+      'a root without the interpreter',
+      ['maps', '--root', path.join(SAMPLES, 'src'), path.join(SAMPLES, 'bin/hello')],
+      1,
+      /^pagestack: maps: .*hello: interpreter \/lib64\/ld-linux-x86-64\.so\.2: no such file or directory under .*\n$/,
+    ],
     ['no file', ['maps'], 2, /missing required argument/],
   ])('%s: one line, exit %i', async (_name, args, status, message) => {
     const r = await run(...args);

@@ -47,9 +47,17 @@ export function buildElf(spec: ElfSpec): Uint8Array {
   const phdrs: Phdr[] = [...spec.phdrs];
   if (spec.interp) {
     const len = Buffer.byteLength(spec.interp.path) + 1;
-    phdrs.unshift({ type: PT_INTERP, flags: R, offset: spec.interp.offset, vaddr: spec.interp.offset, filesz: len, align: 1 });
+    phdrs.unshift({
+      type: PT_INTERP,
+      flags: R,
+      offset: spec.interp.offset,
+      vaddr: spec.interp.offset,
+      filesz: len,
+      align: 1,
+    });
   }
-  if (spec.gnuStack !== undefined) phdrs.push({ type: PT_GNU_STACK, flags: spec.gnuStack, offset: 0, vaddr: 0, filesz: 0, align: 16 });
+  if (spec.gnuStack !== undefined)
+    phdrs.push({ type: PT_GNU_STACK, flags: spec.gnuStack, offset: 0, vaddr: 0, filesz: 0, align: 16 });
   const phoff = 64;
   let size = Math.max(spec.size ?? 0, phoff + 56 * phdrs.length);
   for (const p of phdrs) size = Math.max(size, p.offset + p.filesz);

@@ -26,7 +26,11 @@ describe('bad input is refused with one typed error', () => {
     const bytes = buildElf(spec);
     return synthetic(`bad-${Math.random().toString(36).slice(2)}`, mutate ? mutate(bytes) : bytes);
   };
-  const ok: ElfSpec = { type: 2, entry: 0x400000, phdrs: [{ flags: R | X, offset: 0, vaddr: 0x400000, filesz: 0x100 }] };
+  const ok: ElfSpec = {
+    type: 2,
+    entry: 0x400000,
+    phdrs: [{ flags: R | X, offset: 0, vaddr: 0x400000, filesz: 0x100 }],
+  };
   const codeOf = (fn: () => unknown): string => {
     try {
       fn();
@@ -43,17 +47,45 @@ describe('bad input is refused with one typed error', () => {
     ['aarch64', () => load({ ...ok, machine: 183 }), 'E_EXEC_ARCH'],
     ['ELF32', () => load({ ...ok, elfClass: 1 }), 'E_EXEC_ARCH'],
     ['a relocatable object', () => load({ ...ok, type: 1 }), 'E_EXEC_TYPE'],
-    ['no PT_LOAD', () => load({ ...ok, phdrs: [{ type: 4, flags: R, offset: 0, vaddr: 0, filesz: 0x10 }] }), 'E_EXEC_NOLOAD'],
-    ['overlapping PT_LOADs', () => load({ ...ok, phdrs: [ok.phdrs[0]!, { flags: R | W, offset: 0x80, vaddr: 0x400080, filesz: 0x10 }] }), 'E_EXEC_OVERLAP'],
+    [
+      'no PT_LOAD',
+      () => load({ ...ok, phdrs: [{ type: 4, flags: R, offset: 0, vaddr: 0, filesz: 0x10 }] }),
+      'E_EXEC_NOLOAD',
+    ],
+    [
+      'overlapping PT_LOADs',
+      () => load({ ...ok, phdrs: [ok.phdrs[0]!, { flags: R | W, offset: 0x80, vaddr: 0x400080, filesz: 0x10 }] }),
+      'E_EXEC_OVERLAP',
+    ],
     ['a segment past the end of the file', () => load(ok, (b) => b.subarray(0, 0xc0)), 'E_EXEC_TRUNCATED'],
     ['a program header table past the end', () => load(ok, (b) => b.subarray(0, 80)), 'E_EXEC_TRUNCATED'],
     ['a wrong e_phentsize', () => load({ ...ok, phentsize: 32 }), 'E_EXEC_PHDRS'],
-    ['p_filesz > p_memsz', () => load({ ...ok, phdrs: [{ flags: R, offset: 0, vaddr: 0x400000, filesz: 0x100, memsz: 0x10 }] }), 'E_EXEC_SEGMENT'],
-    ['p_offset and p_vaddr out of step', () => load({ ...ok, phdrs: [{ flags: R, offset: 0x10, vaddr: 0x400000, filesz: 0x100 }] }), 'E_EXEC_SEGMENT'],
-    ['a segment beyond user space', () => load({ ...ok, phdrs: [{ flags: R, offset: 0, vaddr: 0x7ffffffff000, filesz: 0x100 }] }), 'E_EXEC_SEGMENT'],
+    [
+      'p_filesz > p_memsz',
+      () => load({ ...ok, phdrs: [{ flags: R, offset: 0, vaddr: 0x400000, filesz: 0x100, memsz: 0x10 }] }),
+      'E_EXEC_SEGMENT',
+    ],
+    [
+      'p_offset and p_vaddr out of step',
+      () => load({ ...ok, phdrs: [{ flags: R, offset: 0x10, vaddr: 0x400000, filesz: 0x100 }] }),
+      'E_EXEC_SEGMENT',
+    ],
+    [
+      'a segment beyond user space',
+      () => load({ ...ok, phdrs: [{ flags: R, offset: 0, vaddr: 0x7ffffffff000, filesz: 0x100 }] }),
+      'E_EXEC_SEGMENT',
+    ],
     ['a missing interpreter', () => load({ ...ok, interp: { path: '/lib/none.so', offset: 0x200 } }), 'E_NOENT'],
-    ['an interpreter that is a directory', () => load({ ...ok, interp: { path: '/usr/lib', offset: 0x200 } }), 'E_ISDIR'],
-    ['an interpreter path through a file', () => load({ ...ok, interp: { path: '/lib64/ld-2.36.so/x', offset: 0x200 } }), 'E_NOTDIR'],
+    [
+      'an interpreter that is a directory',
+      () => load({ ...ok, interp: { path: '/usr/lib', offset: 0x200 } }),
+      'E_ISDIR',
+    ],
+    [
+      'an interpreter path through a file',
+      () => load({ ...ok, interp: { path: '/lib64/ld-2.36.so/x', offset: 0x200 } }),
+      'E_NOTDIR',
+    ],
     ['a missing file', () => path.join(tmp, 'nothing-here'), 'E_NOENT'],
   ])('%s', (_name, make, code) => {
     const file = make();
@@ -77,7 +109,9 @@ describe('bad input is refused with one typed error', () => {
 
   it('argument lists the kernel would refuse with E2BIG', () => {
     expect(codeOf(() => plan(sample('hello'), { envp: ['X=' + 'y'.repeat(200_000)] }))).toBe('E_2BIG');
-    expect(codeOf(() => plan(sample('hello'), { argv: Array.from({ length: 40 }, () => 'z'.repeat(100_000)) }))).toBe('E_2BIG');
+    expect(codeOf(() => plan(sample('hello'), { argv: Array.from({ length: 40 }, () => 'z'.repeat(100_000)) }))).toBe(
+      'E_2BIG',
+    );
   });
 });
 
@@ -110,4 +144,3 @@ describe('mutated headers', () => {
     expect(outcomes.refused).toBeGreaterThan(0);
   }, 60_000);
 });
-

@@ -108,15 +108,36 @@ function probePath(): string {
 }
 
 function gdbArgs(binary: string): string[] {
-  return ['-R', 'gdb', '-nx', '-batch', '-iex', 'set debuginfod enabled off', '-ex', 'set startup-with-shell off', '-ex', 'starti', '-ex', `source ${probePath()}`, '--args', binary];
+  return [
+    '-R',
+    'gdb',
+    '-nx',
+    '-batch',
+    '-iex',
+    'set debuginfod enabled off',
+    '-ex',
+    'set startup-with-shell off',
+    '-ex',
+    'starti',
+    '-ex',
+    `source ${probePath()}`,
+    '--args',
+    binary,
+  ];
 }
 
 /** Why the kernel cannot be asked here, or undefined when `setarch -R gdb ... starti` works. */
 export function kernelProbeUnavailable(): string | undefined {
-  if (process.platform !== 'linux' || process.arch !== 'x64') return `not Linux x86-64 (${process.platform}/${process.arch})`;
+  if (process.platform !== 'linux' || process.arch !== 'x64')
+    return `not Linux x86-64 (${process.platform}/${process.arch})`;
   try {
-    const out = execFileSync('setarch', ['-R', 'gdb', '-nx', '-batch', '-ex', 'starti', '/bin/true'], { timeout: 30_000, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
-    if (!/Program stopped|in _start|0x[0-9a-f]+ in/.test(out)) return `gdb starti printed no stop: ${out.trim().split('\n').pop()}`;
+    const out = execFileSync('setarch', ['-R', 'gdb', '-nx', '-batch', '-ex', 'starti', '/bin/true'], {
+      timeout: 30_000,
+      encoding: 'utf8',
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    if (!/Program stopped|in _start|0x[0-9a-f]+ in/.test(out))
+      return `gdb starti printed no stop: ${out.trim().split('\n').pop()}`;
   } catch (err) {
     const e = err as NodeJS.ErrnoException & { stderr?: string };
     if (e.code === 'ENOENT') return 'setarch or gdb is not installed';
@@ -141,43 +162,52 @@ export function probeKernel(binary: string, options: ProbeOptions = {}): Promise
     args = ['-c', `ulimit -s ${options.stackLimitKiB} && exec setarch "$@"`, 'sh', ...args];
   }
   return new Promise((resolve, reject) => {
-    execFile(file, args, { timeout: 60_000, maxBuffer: 64 << 20, encoding: 'utf8', env: options.env ?? process.env }, (err, stdout, stderr) => {
-      const line = stdout.split('\n').find((l) => l.startsWith('PAGESTACK-JSON:'));
-      if (!line) {
-        reject(new Error(`gdb gave no result for ${binary}: ${err?.message ?? ''} ${stderr.trim().split('\n').slice(-2).join(' / ')}`));
-        return;
-      }
-      const j = JSON.parse(line.slice('PAGESTACK-JSON:'.length)) as {
-        maps: string;
-        stat: Record<string, string>;
-        auxv: Array<[number, string]>;
-        rsp: string;
-        rip: string;
-        rlimitStack: string;
-        argv: string[];
-        envp: string[];
-        execfn: string;
-        stack: string;
-        stackEnd: string;
-        pages: Array<[string, string | null]>;
-      };
-      const stat: Record<number, bigint> = {};
-      for (const [k, v] of Object.entries(j.stat)) stat[Number(k)] = BigInt(v);
-      resolve({
-        maps: j.maps,
-        stat,
-        auxv: j.auxv.map(([t, v]) => [t, BigInt(v)]),
-        rsp: BigInt(j.rsp),
-        rip: BigInt(j.rip),
-        rlimitStack: j.rlimitStack === 'unlimited' ? (1n << 64n) - 1n : BigInt(j.rlimitStack),
-        argv: j.argv.map(utf8),
-        envp: j.envp.map(utf8),
-        execfn: utf8(j.execfn),
-        stack: Uint8Array.from(Buffer.from(j.stack, 'hex')),
-        stackEnd: BigInt(j.stackEnd),
-        pages: j.pages.map(([a, h]) => [BigInt(a), h === null ? null : Uint8Array.from(Buffer.from(h, 'hex'))]),
-      });
-    });
+    execFile(
+      file,
+      args,
+      { timeout: 60_000, maxBuffer: 64 << 20, encoding: 'utf8', env: options.env ?? process.env },
+      (err, stdout, stderr) => {
+        const line = stdout.split('\n').find((l) => l.startsWith('PAGESTACK-JSON:'));
+        if (!line) {
+          reject(
+            new Error(
+              `gdb gave no result for ${binary}: ${err?.message ?? ''} ${stderr.trim().split('\n').slice(-2).join(' / ')}`,
+            ),
+          );
+          return;
+        }
+        const j = JSON.parse(line.slice('PAGESTACK-JSON:'.length)) as {
+          maps: string;
+          stat: Record<string, string>;
+          auxv: Array<[number, string]>;
+          rsp: string;
+          rip: string;
+          rlimitStack: string;
+          argv: string[];
+          envp: string[];
+          execfn: string;
+          stack: string;
+          stackEnd: string;
+          pages: Array<[string, string | null]>;
+        };
+        const stat: Record<number, bigint> = {};
+        for (const [k, v] of Object.entries(j.stat)) stat[Number(k)] = BigInt(v);
+        resolve({
+          maps: j.maps,
+          stat,
+          auxv: j.auxv.map(([t, v]) => [t, BigInt(v)]),
+          rsp: BigInt(j.rsp),
+          rip: BigInt(j.rip),
+          rlimitStack: j.rlimitStack === 'unlimited' ? (1n << 64n) - 1n : BigInt(j.rlimitStack),
+          argv: j.argv.map(utf8),
+          envp: j.envp.map(utf8),
+          execfn: utf8(j.execfn),
+          stack: Uint8Array.from(Buffer.from(j.stack, 'hex')),
+          stackEnd: BigInt(j.stackEnd),
+          pages: j.pages.map(([a, h]) => [BigInt(a), h === null ? null : Uint8Array.from(Buffer.from(h, 'hex'))]),
+        });
+      },
+    );
   });
 }
 

@@ -30,7 +30,13 @@ import { FileTable } from '../src/loader/file-backing.js';
 import { mapsLines } from '../src/loader/maps.js';
 import type { ExecPlan } from '../src/abi/exec-plan.js';
 import { buildElf, INTERP_AT_FIXED_HINT, synthLayouts } from './loader-elf-builder.js';
-import { kernelProbeUnavailable, probeKernel, removeProbeFile, type KernelExec, type ProbeOptions } from './loader-kernel-probe.js';
+import {
+  kernelProbeUnavailable,
+  probeKernel,
+  removeProbeFile,
+  type KernelExec,
+  type ProbeOptions,
+} from './loader-kernel-probe.js';
 
 const SAMPLES = path.resolve(__dirname, '../samples/bin');
 const USR_BIN_COUNT = 24;
@@ -51,38 +57,47 @@ afterAll(() => {
   removeProbeFile();
   if (syntheticDir) fs.rmSync(syntheticDir, { recursive: true, force: true });
 });
-if (!unavailable && !compareVdso) console.warn(`loader-kernel: kernel ${os.release()} is not 6.18: [vvar]/[vvar_vclock]/[vdso] lines are not compared`);
+if (!unavailable && !compareVdso)
+  console.warn(`loader-kernel: kernel ${os.release()} is not 6.18: [vvar]/[vvar_vclock]/[vdso] lines are not compared`);
 
 describe.skipIf(unavailable !== undefined)('execve plans match the real kernel', () => {
   const results = new Map<string, KernelExec | Error>();
   const outcomes = new Map<string, boolean>();
   let files: FileTable;
 
-  beforeAll(async () => {
-    files = await FileTable.create();
-    // Two gdb runs at a time: the machine has two cores.
-    const queue = [...cases];
-    const worker = async () => {
-      for (let c = queue.shift(); c; c = queue.shift()) {
-        try {
-          results.set(c.name, await probeKernel(c.binary, c.probe));
-        } catch (err) {
-          results.set(c.name, err as Error);
+  beforeAll(
+    async () => {
+      files = await FileTable.create();
+      // Two gdb runs at a time: the machine has two cores.
+      const queue = [...cases];
+      const worker = async () => {
+        for (let c = queue.shift(); c; c = queue.shift()) {
+          try {
+            results.set(c.name, await probeKernel(c.binary, c.probe));
+          } catch (err) {
+            results.set(c.name, err as Error);
+          }
         }
-      }
-    };
-    await Promise.all([worker(), worker()]);
-  }, 60_000 + cases.length * 10_000);
+      };
+      await Promise.all([worker(), worker()]);
+    },
+    60_000 + cases.length * 10_000,
+  );
 
   afterAll(() => {
     const matched = [...outcomes.values()].filter(Boolean).length;
-    console.log(`loader-kernel: ${matched} of ${outcomes.size} executions match the kernel (maps, registers, mm fields, auxv, stack bytes)`);
+    console.log(
+      `loader-kernel: ${matched} of ${outcomes.size} executions match the kernel (maps, registers, mm fields, auxv, stack bytes)`,
+    );
   });
 
-  it.skipIf(process.env.PAGESTACK_FIDELITY_DIRS !== undefined)('covers the samples and at least 20 binaries of /usr/bin', () => {
-    expect(cases.filter((c) => c.binary.startsWith(SAMPLES)).length).toBeGreaterThanOrEqual(7);
-    expect(cases.filter((c) => c.binary.startsWith('/usr/bin/')).length).toBeGreaterThanOrEqual(20);
-  });
+  it.skipIf(process.env.PAGESTACK_FIDELITY_DIRS !== undefined)(
+    'covers the samples and at least 20 binaries of /usr/bin',
+    () => {
+      expect(cases.filter((c) => c.binary.startsWith(SAMPLES)).length).toBeGreaterThanOrEqual(7);
+      expect(cases.filter((c) => c.binary.startsWith('/usr/bin/')).length).toBeGreaterThanOrEqual(20);
+    },
+  );
 
   it.each(cases.map((c) => [c.name, c] as const))('%s', (name, c) => {
     const real = results.get(name);
@@ -96,7 +111,9 @@ describe.skipIf(unavailable !== undefined)('execve plans match the real kernel',
 /** The loader models 6.18 (brk of a static PIE, the vDSO layout, THP-aligned file mappings): older kernels differ on purpose. */
 function olderKernel(): string | undefined {
   const [major = 0, minor = 0] = os.release().split(/[.-]/).map(Number);
-  return major * 1000 + minor < 6018 ? `kernel ${os.release()} is older than 6.18, whose execve the loader models` : undefined;
+  return major * 1000 + minor < 6018
+    ? `kernel ${os.release()} is older than 6.18, whose execve the loader models`
+    : undefined;
 }
 
 /** The plan for the same execve the kernel saw: same filename, argv, envp, stack limit and machine values. */
@@ -125,7 +142,8 @@ const VDSO_NAMES = new Set(['[vvar]', '[vvar_vclock]', '[vdso]']);
 
 function compare(real: KernelExec, plan: ExecPlan): string[] {
   const problems: string[] = [];
-  const key = (start: string, end: string, perms: string, offset: string, name: string) => `${start}-${end} ${perms} ${offset} ${name}`;
+  const key = (start: string, end: string, perms: string, offset: string, name: string) =>
+    `${start}-${end} ${perms} ${offset} ${name}`;
   const realMaps = real.maps
     .trimEnd()
     .split('\n')
@@ -141,11 +159,13 @@ function compare(real: KernelExec, plan: ExecPlan): string[] {
     const [start = '', end = ''] = range.split('-');
     return key(start, end, perms, offset, l.pathname);
   });
-  if (realMaps.join('\n') !== ours.join('\n')) problems.push(`maps differ:\nkernel:\n  ${realMaps.join('\n  ')}\npagestack:\n  ${ours.join('\n  ')}`);
+  if (realMaps.join('\n') !== ours.join('\n'))
+    problems.push(`maps differ:\nkernel:\n  ${realMaps.join('\n  ')}\npagestack:\n  ${ours.join('\n  ')}`);
 
   const hex = (v: bigint | number | undefined) => (v === undefined ? 'undefined' : `0x${v.toString(16)}`);
   if (BigInt(plan.entry) !== real.rip) problems.push(`entry: kernel rip ${hex(real.rip)}, plan ${hex(plan.entry)}`);
-  if (BigInt(plan.stackPointer ?? -1) !== real.rsp) problems.push(`stack pointer: kernel rsp ${hex(real.rsp)}, plan ${hex(plan.stackPointer)}`);
+  if (BigInt(plan.stackPointer ?? -1) !== real.rsp)
+    problems.push(`stack pointer: kernel rsp ${hex(real.rsp)}, plan ${hex(plan.stackPointer)}`);
 
   const mm = plan.mm!;
   const fields: Array<[number, string, bigint]> = [
@@ -175,14 +195,19 @@ function compare(real: KernelExec, plan: ExecPlan): string[] {
   }
   if (!Buffer.from(expected).equals(Buffer.from(real.stack))) {
     const first = expected.findIndex((b, i) => b !== real.stack[i]);
-    problems.push(`stack bytes differ from rsp+${first} (${hex(real.rsp + BigInt(first))}): ${expected.length} expected, ${real.stack.length} read`);
+    problems.push(
+      `stack bytes differ from rsp+${first} (${hex(real.rsp + BigInt(first))}): ${expected.length} expected, ${real.stack.length} read`,
+    );
   }
 
   for (const [addr, bytes] of real.pages) {
     const ours = expectedPage(plan, Number(addr));
     if (ours === undefined) continue; // not a file page in the plan: the maps comparison reports it
     const same = ours === null || bytes === null ? ours === bytes : Buffer.from(ours).equals(Buffer.from(bytes));
-    if (!same) problems.push(`page ${hex(addr)}: kernel ${bytes === null ? 'faults' : 'has other bytes'}, plan ${ours === null ? 'faults' : 'has other bytes'}`);
+    if (!same)
+      problems.push(
+        `page ${hex(addr)}: kernel ${bytes === null ? 'faults' : 'has other bytes'}, plan ${ours === null ? 'faults' : 'has other bytes'}`,
+      );
   }
   return problems;
 }
@@ -203,7 +228,6 @@ function expectedPage(plan: ExecPlan, addr: number): Uint8Array | null | undefin
   return page;
 }
 
-
 /** Writes the synthetic layouts to a temporary directory, executable. */
 function writeSynthetic(): Case[] {
   const interp = '/lib64/ld-linux-x86-64.so.2';
@@ -216,7 +240,10 @@ function writeSynthetic(): Case[] {
     return file;
   };
   const ownInterp = write('interp-at-0x20000000.so', buildElf(INTERP_AT_FIXED_HINT));
-  const cases = Object.entries(synthLayouts(interp, ownInterp)).map(([name, spec]) => ({ name: `synthetic ${name}`, binary: write(name, buildElf(spec)) }));
+  const cases = Object.entries(synthLayouts(interp, ownInterp)).map(([name, spec]) => ({
+    name: `synthetic ${name}`,
+    binary: write(name, buildElf(spec)),
+  }));
   // A hard link: the same inode under a second name, which maps must print.
   const link = path.join(dir, 'ro-bss-hard-link');
   fs.linkSync(path.join(dir, 'ro-bss'), link);
@@ -234,7 +261,8 @@ function chooseCases(): Case[] {
   const dirs = process.env.PAGESTACK_FIDELITY_DIRS;
   if (dirs) return dirs.split(':').flatMap((d) => listExecutables(d).map((e) => ({ name: e.path, binary: e.path })));
   const cases: Case[] = [];
-  for (const name of fs.readdirSync(SAMPLES).sort()) cases.push({ name: `samples/bin/${name}`, binary: path.join(SAMPLES, name) });
+  for (const name of fs.readdirSync(SAMPLES).sort())
+    cases.push({ name: `samples/bin/${name}`, binary: path.join(SAMPLES, name) });
 
   const usrBin = listExecutables('/usr/bin');
   const picked = new Set<string>();
@@ -256,9 +284,17 @@ function chooseCases(): Case[] {
   cases.push(...writeSynthetic());
 
   const hello = path.join(SAMPLES, 'hello');
-  cases.push({ name: 'hello with a 20 KiB environment', binary: hello, probe: { env: { ...process.env, PAGESTACK_BIG: 'x'.repeat(20 << 10) } } });
+  cases.push({
+    name: 'hello with a 20 KiB environment',
+    binary: hello,
+    probe: { env: { ...process.env, PAGESTACK_BIG: 'x'.repeat(20 << 10) } },
+  });
   cases.push({ name: 'hello with a 1 GB stack limit', binary: hello, probe: { stackLimitKiB: 1_000_000 } });
-  cases.push({ name: 'static with an unlimited stack limit', binary: path.join(SAMPLES, 'static'), probe: { stackLimitKiB: 'unlimited' } });
+  cases.push({
+    name: 'static with an unlimited stack limit',
+    binary: path.join(SAMPLES, 'static'),
+    probe: { stackLimitKiB: 'unlimited' },
+  });
   return cases;
 }
 

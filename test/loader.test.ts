@@ -132,7 +132,11 @@ describe('other program types', () => {
   it('hello-2m (p_align 2 MiB) loads at 0x555555400000, holes left unmapped', () => {
     const p = plan(sample('hello-2m'));
     expect(p.loadBias).toBe(0x555555400000);
-    expect(layout(p).slice(0, 4).map(([s, e]) => [s, e])).toEqual([
+    expect(
+      layout(p)
+        .slice(0, 4)
+        .map(([s, e]) => [s, e]),
+    ).toEqual([
       [0x555555400000, 0x555555401000],
       [0x555555600000, 0x555555601000],
       [0x555555800000, 0x555555801000],
@@ -243,7 +247,12 @@ describe('other program types', () => {
   });
 
   it('PT_GNU_STACK with PF_X makes the stack executable; without PT_GNU_STACK it is not', () => {
-    const spec = (gnuStack?: number): ElfSpec => ({ type: 2, entry: 0x400000, phdrs: [{ flags: R | X, offset: 0, vaddr: 0x400000, filesz: 0x100 }], gnuStack });
+    const spec = (gnuStack?: number): ElfSpec => ({
+      type: 2,
+      entry: 0x400000,
+      phdrs: [{ flags: R | X, offset: 0, vaddr: 0x400000, filesz: 0x100 }],
+      gnuStack,
+    });
     const stackProt = (file: string) => plan(file).vmas.find((v) => v.name === '[stack]')!.prot;
     expect(stackProt(synthetic('xstack', spec(R | W | X)))).toBe(RW | PROT_EXEC);
     expect(stackProt(synthetic('nostack', spec()))).toBe(RW);
@@ -304,7 +313,10 @@ describe('FileBacking', () => {
       return Buffer.from(p).toString('hex');
     };
     const byContent = new Map<string, number>();
-    for (const [bk, ids] of [[a, idsA], [b, idsB]] as const) {
+    for (const [bk, ids] of [
+      [a, idsA],
+      [b, idsB],
+    ] as const) {
       ids.forEach((id, i) => {
         const key = page(bk, i);
         if (/^0+$/.test(key)) expect(id).toBe(0);
@@ -326,10 +338,18 @@ describe('FileBacking', () => {
   });
 
   it('regression: a deleted file whose inode number is reused does not bring back its bytes', () => {
-    const first = synthetic('inode-a', { type: 2, entry: 0x400000, phdrs: [{ flags: R | X, offset: 0, vaddr: 0x400000, filesz: 0x100 }] });
+    const first = synthetic('inode-a', {
+      type: 2,
+      entry: 0x400000,
+      phdrs: [{ flags: R | X, offset: 0, vaddr: 0x400000, filesz: 0x100 }],
+    });
     plan(first);
     fs.rmSync(first);
-    const second = synthetic('inode-b', { type: 2, entry: 0x500000, phdrs: [{ flags: R | X, offset: 0, vaddr: 0x500000, filesz: 0x200 }] });
+    const second = synthetic('inode-b', {
+      type: 2,
+      entry: 0x500000,
+      phdrs: [{ flags: R | X, offset: 0, vaddr: 0x500000, filesz: 0x200 }],
+    });
     const p = plan(second);
     expect(p.entry).toBe(0x500000);
     expect(p.vmas[0]!.file!.backing.size).toBe(fs.statSync(second).size);
@@ -378,6 +398,8 @@ describe('a source other than the disk (as a container reader provides)', () => 
     expect(layout(p)).toEqual(layout(plan(sample('hello'))));
     const lines = formatMaps(p).split('\n');
     expect(lines[0]).toBe('555555554000-555555555000 r--p 00000000 00:00 0                          /bin/hello');
-    expect(lines).toContain('7ffff7ff9000-7ffff7ffa000 r--p 00000000 00:00 0                          /lib64/ld-linux-x86-64.so.2');
+    expect(lines).toContain(
+      '7ffff7ff9000-7ffff7ffa000 r--p 00000000 00:00 0                          /lib64/ld-linux-x86-64.so.2',
+    );
   });
 });

@@ -19,7 +19,13 @@ import { spawnSync } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
-import { FakeHeapHost, GlibcMalloc, type GlibcMallocOptions, parseMallocOps, runMallocOps } from '../src/malloc/index.js';
+import {
+  FakeHeapHost,
+  GlibcMalloc,
+  type GlibcMallocOptions,
+  parseMallocOps,
+  runMallocOps,
+} from '../src/malloc/index.js';
 import { kernelMapsZeroPageOnRead } from './helpers/zero-page.js';
 import { CALLOC_WORKLOADS } from './malloc-workloads.js';
 import { seededRandom } from '../src/util/prng.js';
@@ -27,7 +33,8 @@ import { seededRandom } from '../src/util/prng.js';
 const binary = fileURLToPath(new URL('../samples/bin/mallocs', import.meta.url));
 
 function whyNotRunnable(): string | undefined {
-  if (process.platform !== 'linux' || process.arch !== 'x64') return `needs x86-64 Linux (this is ${process.platform}/${process.arch})`;
+  if (process.platform !== 'linux' || process.arch !== 'x64')
+    return `needs x86-64 Linux (this is ${process.platform}/${process.arch})`;
   if (!existsSync(binary)) return `${binary} is missing`;
   const ldd = spawnSync('ldd', ['--version'], { encoding: 'utf8' });
   const version = /(\d+\.\d+)\s*$/m.exec(ldd.stdout ?? '')?.[1];
@@ -51,7 +58,8 @@ const thpAlways = (() => {
     return false;
   }
 })();
-if (!skipReason && thpAlways) console.warn('malloc-glibc: transparent_hugepage is [always]: committed pages not compared');
+if (!skipReason && thpAlways)
+  console.warn('malloc-glibc: transparent_hugepage is [always]: committed pages not compared');
 
 /**
  * mallocs reads the blocks it checks; on a kernel that gives read faults a
@@ -60,7 +68,9 @@ if (!skipReason && thpAlways) console.warn('malloc-glibc: transparent_hugepage i
  */
 const noZeroPage = !skipReason && kernelMapsZeroPageOnRead() === false;
 if (noZeroPage) {
-  console.warn('malloc-glibc: this kernel maps no zero page on read faults (a VM option such as pvm_no_zero_page=1): committed pages not compared');
+  console.warn(
+    'malloc-glibc: this kernel maps no zero page on read faults (a VM option such as pvm_no_zero_page=1): committed pages not compared',
+  );
 }
 
 /** A run: operations, and glibc tunables with the model options that mean the same. */
@@ -109,7 +119,8 @@ function generated(seed: number, count: number, sizes: readonly number[]): strin
   const live: number[] = [];
   const ops: string[] = [];
   const setting = ['mmap_threshold', 'trim_threshold', 'top_pad', 'mxfast', 'mmap_max'];
-  if (seed % 7 < setting.length) ops.push(`o:${setting[seed % 7]}:${Math.floor(rand() * (seed % 7 === 3 ? 161 : seed % 7 === 4 ? 4 : 300_000))}`);
+  if (seed % 7 < setting.length)
+    ops.push(`o:${setting[seed % 7]}:${Math.floor(rand() * (seed % 7 === 3 ? 161 : seed % 7 === 4 ? 4 : 300_000))}`);
   if (seed % 3 === 0) ops.push(`b:0x${(Math.floor(rand() * 1000) * 4096 + 0x22000).toString(16)}`);
   const trims = rand() < 0.3 ? 0.01 : 0;
   let ids = 0;
@@ -157,32 +168,110 @@ const SEQUENCES: Record<string, string[]> = {
     'm:100',
   ],
   'coalescing and the unsorted bin': [
-    'm:2000', 'm:3000', 'm:4000', 'm:5000', 'm:100',
-    'f:1', 'f:2', 'm:6000', 'm:2500', 'f:0', 'm:1500', 'm:1500', 'm:600',
+    'm:2000',
+    'm:3000',
+    'm:4000',
+    'm:5000',
+    'm:100',
+    'f:1',
+    'f:2',
+    'm:6000',
+    'm:2500',
+    'f:0',
+    'm:1500',
+    'm:1500',
+    'm:600',
   ],
   'large bins: best fit among sorted sizes': [
     ...['m:3000', 'm:10', 'm:5000', 'm:10', 'm:4000', 'm:10', 'm:5000', 'm:10', 'm:7000', 'm:10'],
-    'f:0', 'f:2', 'f:4', 'f:6', 'f:8', 'm:20000', 'm:3500', 'm:4500', 'm:4900', 'm:100',
+    'f:0',
+    'f:2',
+    'f:4',
+    'f:6',
+    'f:8',
+    'm:20000',
+    'm:3500',
+    'm:4500',
+    'm:4900',
+    'm:100',
   ],
   'calloc heavy: from mmap, from a grown top, reused': [
-    'c:200000', 'c:4096', 'c:100000', 'c:256:4', 'f:0', 'c:150000', 'c:150000', 'f:1', 'c:4000', 'c:64:1024',
+    'c:200000',
+    'c:4096',
+    'c:100000',
+    'c:256:4',
+    'f:0',
+    'c:150000',
+    'c:150000',
+    'f:1',
+    'c:4000',
+    'c:64:1024',
   ],
   'mmap threshold rises when a large mmapped block is freed': [
-    'm:200000', 'f:0', 'm:200000', 'm:190000', 'f:1', 'f:2', 'm:500000', 'f:3', 'm:400000', 'm:600000',
+    'm:200000',
+    'f:0',
+    'm:200000',
+    'm:190000',
+    'f:1',
+    'f:2',
+    'm:500000',
+    'f:3',
+    'm:400000',
+    'm:600000',
   ],
   'trim after freeing the top of the heap': [
-    'm:100000', 'm:100000', 'm:100000', 'm:10', 'f:2', 'f:1', 'f:3', 'f:0', 'm:50',
+    'm:100000',
+    'm:100000',
+    'm:100000',
+    'm:10',
+    'f:2',
+    'f:1',
+    'f:3',
+    'f:0',
+    'm:50',
   ],
   'threshold raised, then big brk blocks trimmed with 2x trim threshold': [
-    'm:1048576', 'f:0', 'm:600000', 'm:600000', 'f:2', 'f:1', 'm:2000000', 'f:3',
+    'm:1048576',
+    'f:0',
+    'm:600000',
+    'm:600000',
+    'f:2',
+    'f:1',
+    'm:2000000',
+    'f:3',
   ],
   'realloc: in place into top, into a free neighbour, by moving, mmapped with mremap': [
-    'm:100', 'r:0:5000', 'm:100', 'm:3000', 'm:100', 'f:2', 'r:1:3500', 'r:1:200', 'r:0:20000',
-    'm:300000', 'r:4:600000', 'r:4:100000', 'r:4:0', 'r:3:0',
+    'm:100',
+    'r:0:5000',
+    'm:100',
+    'm:3000',
+    'm:100',
+    'f:2',
+    'r:1:3500',
+    'r:1:200',
+    'r:0:20000',
+    'm:300000',
+    'r:4:600000',
+    'r:4:100000',
+    'r:4:0',
+    'r:3:0',
   ],
   'mallopt and malloc_trim': [
-    'o:mmap_threshold:65536', 'm:70000', 'm:60000', 'o:top_pad:0', 'm:1000', 'f:1', 'f:2', 't:0',
-    'o:mxfast:0', 'm:50', 'm:50', 'f:3', 'f:4', 'o:trim_threshold:1000000', 'm:500000',
+    'o:mmap_threshold:65536',
+    'm:70000',
+    'm:60000',
+    'o:top_pad:0',
+    'm:1000',
+    'f:1',
+    'f:2',
+    't:0',
+    'o:mxfast:0',
+    'm:50',
+    'm:50',
+    'f:3',
+    'f:4',
+    'o:trim_threshold:1000000',
+    'm:500000',
   ],
   'many live blocks: heap grows by many sbrks': Array.from({ length: 400 }, (_, i) => `m:${(i * 7919) % 9000}`),
   ...Object.fromEntries(
@@ -192,8 +281,22 @@ const SEQUENCES: Record<string, string[]> = {
     ]),
   ),
   'brk blocked: the arena goes on in mmapped memory': [
-    'b:0x40000', 'm:100000', 'm:100000', 'm:100000', 'm:1000', 'm:100000', 'm:5000', 'm:100000', 'f:1',
-    'm:100', 'f:5', 'm:200000', 'm:300000', 'c:150000', 'f:2', 'f:3',
+    'b:0x40000',
+    'm:100000',
+    'm:100000',
+    'm:100000',
+    'm:1000',
+    'm:100000',
+    'm:5000',
+    'm:100000',
+    'f:1',
+    'm:100',
+    'f:5',
+    'm:200000',
+    'm:300000',
+    'c:150000',
+    'f:2',
+    'f:3',
   ],
   'random small mix (seed 1)': generated(1, 3000, DISTRIBUTIONS[0]),
   'random medium mix (seed 2)': generated(2, 2000, DISTRIBUTIONS[1]),
@@ -240,7 +343,12 @@ describe('allocator model vs glibc 2.36', () => {
       const model = runModel({ ops });
       const glibc = runGlibc({ ops });
       const line = glibc.findIndex((l, i) => l !== model[i]);
-      expect({ seed, line, model: model[line], glibc: glibc[line] }).toEqual({ seed, line: -1, model: undefined, glibc: undefined });
+      expect({ seed, line, model: model[line], glibc: glibc[line] }).toEqual({
+        seed,
+        line: -1,
+        model: undefined,
+        glibc: undefined,
+      });
     }
   });
 

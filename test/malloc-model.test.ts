@@ -48,7 +48,12 @@ function randomRun(seed: number, steps: number, mode: CallocMode, host: FakeHeap
 }
 
 describe('allocator model invariants', () => {
-  for (const [seed, mode] of [[1, 'glibc'], [2, 'eager'], [3, 'on-commit'], [4, 'glibc']] as const) {
+  for (const [seed, mode] of [
+    [1, 'glibc'],
+    [2, 'eager'],
+    [3, 'on-commit'],
+    [4, 'glibc'],
+  ] as const) {
     it(`random sequence ${seed} (${mode}): arena invariants after every call`, () => {
       const host = new FakeHeapHost();
       const { heap, live } = randomRun(seed, 3000, mode, host);
@@ -99,7 +104,17 @@ describe('fork', () => {
 describe('the operation language', () => {
   it('parses every operation and numbers ids by m and c only', () => {
     const ops = parseMallocOps('m:10 c:5 c:3:0x10 f:0 r:1:99 t:0 o:mmap_threshold:65536 b:0x100000 p:0');
-    expect(ops.map((o) => o.op)).toEqual(['malloc', 'calloc', 'calloc', 'free', 'realloc', 'trim', 'mallopt', 'block', 'pages']);
+    expect(ops.map((o) => o.op)).toEqual([
+      'malloc',
+      'calloc',
+      'calloc',
+      'free',
+      'realloc',
+      'trim',
+      'mallopt',
+      'block',
+      'pages',
+    ]);
     expect(ops[2]).toEqual({ op: 'calloc', count: 3, size: 16 });
     expect(() => parseMallocOps(['f:0'])).toThrow(/no such id/);
     expect(() => parseMallocOps(['m:ten'])).toThrow(/bad number/);

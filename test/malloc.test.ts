@@ -238,9 +238,15 @@ describe('realloc', () => {
 
     const plain = new FakeHeapHost();
     const noMremap: HeapHost = {
-      get pageSize() { return plain.pageSize; },
-      get startBrk() { return plain.startBrk; },
-      get brk() { return plain.brk; },
+      get pageSize() {
+        return plain.pageSize;
+      },
+      get startBrk() {
+        return plain.startBrk;
+      },
+      get brk() {
+        return plain.brk;
+      },
       setBrk: (b) => plain.setBrk(b),
       mmapAnon: (l) => plain.mmapAnon(l),
       munmap: (a, l) => plain.munmap(a, l),

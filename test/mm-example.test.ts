@@ -20,7 +20,13 @@ function toyProgram(): { plan: ExecPlan; data: number } {
       path: '/bin/toy',
       vmas: [
         { start: base, end: base + 2 * PAGE, prot: PROT_READ | PROT_EXEC, shared: false, file: { backing, offset: 0 } },
-        { start: base + 2 * PAGE, end: base + 3 * PAGE, prot: PROT_READ | PROT_WRITE, shared: false, file: { backing, offset: 2 * PAGE } },
+        {
+          start: base + 2 * PAGE,
+          end: base + 3 * PAGE,
+          prot: PROT_READ | PROT_WRITE,
+          shared: false,
+          file: { backing, offset: 2 * PAGE },
+        },
         { start: base + 3 * PAGE, end: base + 5 * PAGE, prot: PROT_READ | PROT_WRITE, shared: false },
         { start: stackTop - 33 * PAGE, end: stackTop, prot: PROT_READ | PROT_WRITE, shared: false, name: '[stack]' },
       ],

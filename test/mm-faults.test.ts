@@ -49,7 +49,13 @@ describe('anonymous memory and the zero page', () => {
     expect(m.stats().zeroPageMappings).toBe(2);
     expect(m.pageInfo(child, a)).toMatchObject({ mapcount: 2, writable: false, young: false });
     expect(m.pageInfo(pid, a).writable).toBe(false); // the parent lost PTE_WRITE too
-    expect(m.smapsRollup(child)).toMatchObject({ rss: PAGE, pss: PAGE / 2, sharedDirty: PAGE, privateDirty: 0, referenced: 0 });
+    expect(m.smapsRollup(child)).toMatchObject({
+      rss: PAGE,
+      pss: PAGE / 2,
+      sharedDirty: PAGE,
+      privateDirty: 0,
+      referenced: 0,
+    });
 
     m.write(child, a, Uint8Array.of(7));
     expect(m.read(child, a, 3)).toEqual(Uint8Array.of(7, 2, 3));
@@ -107,7 +113,13 @@ describe('file pages and the page caches', () => {
     expect(s.bytesRead).toBe(PAGE);
     expect(s.pageCache).toBe(1);
     expect(m.pageInfo(p1, a1 + PAGE)).toMatchObject({ mapcount: 2, kind: 'file' });
-    expect(m.smapsRollup(p2)).toMatchObject({ rss: PAGE, pss: PAGE / 2, pssFile: PAGE / 2, sharedClean: PAGE, anonymous: 0 });
+    expect(m.smapsRollup(p2)).toMatchObject({
+      rss: PAGE,
+      pss: PAGE / 2,
+      pssFile: PAGE / 2,
+      sharedClean: PAGE,
+      anonymous: 0,
+    });
     m.checkInvariants();
   });
 
@@ -234,11 +246,19 @@ describe('fault-around and read-around', () => {
   it('maps the cached pages of the aligned 16-page window, clipped to the VMA and the file', () => {
     // the window's geometry, also in a page table with no entries yet (as the kernel source has it)
     const m = new Machine({ frames: 128, keepPageCache: true, readAround: 0, faultAroundFreshTable: true });
-    const f = fileOf('/lib/big', new Array<number>(40).fill(1).map((_, i) => i + 1));
+    const f = fileOf(
+      '/lib/big',
+      new Array<number>(40).fill(1).map((_, i) => i + 1),
+    );
     m.readahead(f);
     const pid = bareProcess(m);
     // VMA of file pages 3..38 at a 2 MiB-aligned address: PTE index = page index − 3
-    const at = m.mmap(pid, { addr: 0x40000000, length: 36 * PAGE, prot: PROT_READ, file: { backing: f, offset: 3 * PAGE } });
+    const at = m.mmap(pid, {
+      addr: 0x40000000,
+      length: 36 * PAGE,
+      prot: PROT_READ,
+      file: { backing: f, offset: 3 * PAGE },
+    });
     m.read(pid, at + 20 * PAGE, 1); // PTE 20: window 16..31
     const present = (): number[] =>
       Array.from({ length: 36 }, (_, i) => i).filter((i) => m.pageInfo(pid, at + i * PAGE).state === 'present');

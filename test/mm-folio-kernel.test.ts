@@ -18,7 +18,16 @@ import { writeFolioLayout } from '../src/mm/folio.js';
 
 const PAGE = 4096;
 const SIZE = 800 * 1024;
-const FIELDS = ['Rss', 'Pss', 'Shared_Clean', 'Shared_Dirty', 'Private_Clean', 'Private_Dirty', 'Referenced', 'Anonymous'] as const;
+const FIELDS = [
+  'Rss',
+  'Pss',
+  'Shared_Clean',
+  'Shared_Dirty',
+  'Private_Clean',
+  'Private_Dirty',
+  'Referenced',
+  'Anonymous',
+] as const;
 const STEPS = ['r130', 'r5', 'r195', 'w3', 's150', 's20'];
 type Role = 'ro' | 'sh' | 'pin';
 type Fields = Record<(typeof FIELDS)[number], number>;
@@ -42,7 +51,8 @@ if (reason) console.warn(`skipping the folio comparison with the kernel: ${reaso
 
 function writeFile(path: string, bytes: Uint8Array, writeSize: number): void {
   const fd = openSync(path, 'w');
-  for (let pos = 0; pos < bytes.length; pos += writeSize) writeSync(fd, bytes, pos, Math.min(writeSize, bytes.length - pos));
+  for (let pos = 0; pos < bytes.length; pos += writeSize)
+    writeSync(fd, bytes, pos, Math.min(writeSize, bytes.length - pos));
   fsyncSync(fd);
   closeSync(fd);
 }
@@ -65,7 +75,9 @@ function kernel(file: string): { at: Record<Role, number>; steps: Record<Role, F
         const start = parseInt(block.split('-')[0]!, 16);
         const role = (Object.keys(at) as Role[]).find((r) => at[r] === start);
         if (!role) continue;
-        const f = Object.fromEntries([...block.matchAll(/^(\w+):\s+(\d+) kB$/gm)].map((m) => [m[1]!, Number(m[2]) * 1024]));
+        const f = Object.fromEntries(
+          [...block.matchAll(/^(\w+):\s+(\d+) kB$/gm)].map((m) => [m[1]!, Number(m[2]) * 1024]),
+        );
         byRole[role] = Object.fromEntries(FIELDS.map((k) => [k, f[k]!])) as Fields;
       }
       return byRole;
@@ -124,21 +136,25 @@ describe('writeFolioLayout (generic_perform_write + __filemap_get_folio)', () =>
 });
 
 describe('large folios against the running kernel', () => {
-  it.skipIf(reason !== '').each([SIZE, 65536])('smaps of three mappings match after every step (file written in %i-byte writes)', (writeSize) => {
-    const file = join(dir, `f-${writeSize}`);
-    const bytes = new Uint8Array(SIZE).map((_, i) => (i * 13 + 7) & 0xff);
-    writeFile(file, bytes, writeSize);
-    const k = kernel(file);
-    const mine = model(new MemoryBacking(file, bytes), writeSize, k.at);
-    expect(k.steps.length).toBe(STEPS.length);
-    STEPS.forEach((step, i) => {
-      for (const role of ['ro', 'sh', 'pin'] as const) expect(mine[i]![role], `after ${step}: ${role}`).toEqual(k.steps[i]![role]);
-    });
-    if (writeSize === SIZE) {
-      // the behaviours in question, on the kernel's own numbers
-      expect(k.steps[0]!.ro.Rss).toBe(64 * PAGE); // a new page table: the whole 256 KiB folio
-      expect(k.steps[1]!.ro.Rss).toBe(192 * PAGE); // fault-around: the whole 512 KiB folio too
-      expect(k.steps[3]!.ro.Shared_Dirty).toBe(128 * PAGE); // one shared write dirtied the folio everywhere
-    }
-  });
+  it.skipIf(reason !== '').each([SIZE, 65536])(
+    'smaps of three mappings match after every step (file written in %i-byte writes)',
+    (writeSize) => {
+      const file = join(dir, `f-${writeSize}`);
+      const bytes = new Uint8Array(SIZE).map((_, i) => (i * 13 + 7) & 0xff);
+      writeFile(file, bytes, writeSize);
+      const k = kernel(file);
+      const mine = model(new MemoryBacking(file, bytes), writeSize, k.at);
+      expect(k.steps.length).toBe(STEPS.length);
+      STEPS.forEach((step, i) => {
+        for (const role of ['ro', 'sh', 'pin'] as const)
+          expect(mine[i]![role], `after ${step}: ${role}`).toEqual(k.steps[i]![role]);
+      });
+      if (writeSize === SIZE) {
+        // the behaviours in question, on the kernel's own numbers
+        expect(k.steps[0]!.ro.Rss).toBe(64 * PAGE); // a new page table: the whole 256 KiB folio
+        expect(k.steps[1]!.ro.Rss).toBe(192 * PAGE); // fault-around: the whole 512 KiB folio too
+        expect(k.steps[3]!.ro.Shared_Dirty).toBe(128 * PAGE); // one shared write dirtied the folio everywhere
+      }
+    },
+  );
 });

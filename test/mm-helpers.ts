@@ -24,7 +24,13 @@ export function programPlan(backing: MemoryBacking, textPages: number, base = BA
     path: backing.path,
     vmas: [
       { start: base, end: dataStart, prot: PROT_READ | PROT_EXEC, shared: false, file: { backing, offset: 0 } },
-      { start: dataStart, end: dataStart + PAGE, prot: PROT_READ | PROT_WRITE, shared: false, file: { backing, offset: textPages * PAGE } },
+      {
+        start: dataStart,
+        end: dataStart + PAGE,
+        prot: PROT_READ | PROT_WRITE,
+        shared: false,
+        file: { backing, offset: textPages * PAGE },
+      },
       { start: dataStart + PAGE, end: dataStart + 3 * PAGE, prot: PROT_READ | PROT_WRITE, shared: false },
       { start: STACK_TOP - 33 * PAGE, end: STACK_TOP, prot: PROT_READ | PROT_WRITE, shared: false, name: '[stack]' },
     ],
@@ -38,4 +44,3 @@ export function programPlan(backing: MemoryBacking, textPages: number, base = BA
     stackTop: STACK_TOP,
   };
 }
-

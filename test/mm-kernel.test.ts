@@ -23,7 +23,17 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { Machine, MemoryBacking, PROT_READ, PROT_WRITE, type SmapsEntry } from '../src/mm/index.js';
 
 const PAGE = 4096;
-const FIELDS = ['Rss', 'Pss', 'Pss_Dirty', 'Shared_Clean', 'Shared_Dirty', 'Private_Clean', 'Private_Dirty', 'Referenced', 'Anonymous'] as const;
+const FIELDS = [
+  'Rss',
+  'Pss',
+  'Pss_Dirty',
+  'Shared_Clean',
+  'Shared_Dirty',
+  'Private_Clean',
+  'Private_Dirty',
+  'Referenced',
+  'Anonymous',
+] as const;
 type Fields = Record<(typeof FIELDS)[number] | 'Size', number>;
 
 const hasGcc = spawnSync('gcc', ['--version']).status === 0;
@@ -33,8 +43,12 @@ if (reason) console.warn(`skipping the kernel comparison of smaps: ${reason}`);
 // A kernel booted with pvm_no_zero_page=1 (a test aid of some VM kernels, not in Linux) gives an
 // anonymous read fault a private page instead of the shared zero page; the model follows Linux,
 // so the anonymous VMA (whose reads are zero-page reads) is compared only on kernels without it.
-const noZeroPage = existsSync('/proc/cmdline') && /(^|\s)pvm_no_zero_page=1(\s|$)/.test(readFileSync('/proc/cmdline', 'utf8'));
-if (!reason && noZeroPage) console.warn('smaps comparison: not comparing the anonymous VMA: this kernel maps no zero page on anonymous read faults (pvm_no_zero_page=1 on its command line)');
+const noZeroPage =
+  existsSync('/proc/cmdline') && /(^|\s)pvm_no_zero_page=1(\s|$)/.test(readFileSync('/proc/cmdline', 'utf8'));
+if (!reason && noZeroPage)
+  console.warn(
+    'smaps comparison: not comparing the anonymous VMA: this kernel maps no zero page on anonymous read faults (pvm_no_zero_page=1 on its command line)',
+  );
 
 const dir = mkdtempSync(join(tmpdir(), 'pagestack-mm-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -64,14 +78,20 @@ function kernelSmaps(file: string, windowOffset: number, table: 'pin' | 'alone')
     for (const block of part.split(/\n(?=[0-9a-f]+-[0-9a-f]+ )/)) {
       const role = starts.get(parseInt(block.split('-')[0]!, 16));
       if (!role) continue;
-      const fields = Object.fromEntries([...block.matchAll(/^(\w+):\s+(\d+) kB$/gm)].map((m) => [m[1]!, Number(m[2]) * 1024]));
+      const fields = Object.fromEntries(
+        [...block.matchAll(/^(\w+):\s+(\d+) kB$/gm)].map((m) => [m[1]!, Number(m[2]) * 1024]),
+      );
       result[who][role] = fields as Fields;
     }
   }
   return result;
 }
 
-function modelSmaps(backing: MemoryBacking, at: Record<Role, number>, pin: number): Record<'parent' | 'child', Record<Role, Fields>> {
+function modelSmaps(
+  backing: MemoryBacking,
+  at: Record<Role, number>,
+  pin: number,
+): Record<'parent' | 'child', Record<Role, Fields>> {
   const m = new Machine({ frames: 256, keepPageCache: true });
   m.cacheFile(backing, { how: 'write' }); // the test wrote the file in one write(): one 8-page folio, cached
   const pid = m.exec({ path: 'probe', vmas: [], writes: [], entry: 0, loadBias: 0, startBrk: 0, stackTop: 0 });
@@ -125,7 +145,8 @@ function modelSmaps(backing: MemoryBacking, at: Record<Role, number>, pin: numbe
 // The file is one 8-page folio where the page cache is ext4's (written in one write()); elsewhere
 // the 'alone' case, which maps that folio whole, is not comparable. 'stat -f' names ext4 ext2/ext3.
 const fsType = spawnSync('stat', ['-f', '-c', '%T', dir], { encoding: 'utf8' }).stdout?.trim() ?? '';
-const notExt4 = reason === '' && fsType !== 'ext2/ext3' ? `${dir} is on ${fsType || 'an unknown file system'}, not ext4` : '';
+const notExt4 =
+  reason === '' && fsType !== 'ext2/ext3' ? `${dir} is on ${fsType || 'an unknown file system'}, not ext4` : '';
 if (notExt4) console.warn(`smaps comparison: skipping the case with a page table of its own: ${notExt4}`);
 
 describe('smaps against the running kernel', () => {
@@ -134,11 +155,13 @@ describe('smaps against the running kernel', () => {
   it.skipIf(reason !== '').each([
     [0, 'pin', 8],
     [13, 'pin', 5],
-  ] as const)('four VMAs in a parent and its child match field for field (read-only VMA at offset %i in its window, %s)', (windowOffset, table, childRoPages) =>
-    compare(windowOffset, table, childRoPages),
+  ] as const)(
+    'four VMAs in a parent and its child match field for field (read-only VMA at offset %i in its window, %s)',
+    (windowOffset, table, childRoPages) => compare(windowOffset, table, childRoPages),
   );
-  it.skipIf(reason !== '' || notExt4 !== '')('four VMAs match with the read-only VMA alone in its page table (the child maps the whole folio)', () =>
-    compare(13, 'alone', 8),
+  it.skipIf(reason !== '' || notExt4 !== '')(
+    'four VMAs match with the read-only VMA alone in its page table (the child maps the whole folio)',
+    () => compare(13, 'alone', 8),
   );
 });
 

@@ -60,7 +60,9 @@ export function expectBytes(actual: Uint8Array, expected: Uint8Array | undefined
   if (Buffer.compare(actual, expected) === 0) return;
   let i = 0;
   while (i < actual.length && actual[i] === expected[i]) i++;
-  throw new Error(`${what}: byte ${i} is ${actual[i]}, the reference has ${expected[i]} (lengths ${actual.length}, ${expected.length})`);
+  throw new Error(
+    `${what}: byte ${i} is ${actual[i]}, the reference has ${expected[i]} (lengths ${actual.length}, ${expected.length})`,
+  );
 }
 export const int = (r: Rand, n: number): number => Math.floor(r() * n);
 export const pick = <T>(r: Rand, xs: readonly T[]): T => xs[int(r, xs.length)]!;
@@ -88,11 +90,24 @@ export function makePlan(r: Rand, file: MemoryBacking, base: number): ExecPlan {
   const dataStart = base + text * PAGE;
   const vmas: ExecPlan['vmas'] = [
     { start: base, end: dataStart, prot: PROT_READ | PROT_EXEC, shared: false, file: { backing: file, offset: 0 } },
-    { start: dataStart, end: dataStart + PAGE, prot: PROT_READ | PROT_WRITE, shared: false, file: { backing: file, offset: text * PAGE } },
+    {
+      start: dataStart,
+      end: dataStart + PAGE,
+      prot: PROT_READ | PROT_WRITE,
+      shared: false,
+      file: { backing: file, offset: text * PAGE },
+    },
     { start: dataStart + PAGE, end: dataStart + 3 * PAGE, prot: PROT_READ | PROT_WRITE, shared: false },
   ];
-  if (r() < 0.3) vmas.push({ start: dataStart + 5 * PAGE, end: dataStart + 7 * PAGE, prot: PROT_READ | PROT_WRITE, shared: true });
-  vmas.push({ start: STACK_TOP - 8 * PAGE, end: STACK_TOP, prot: PROT_READ | PROT_WRITE, shared: false, name: '[stack]' });
+  if (r() < 0.3)
+    vmas.push({ start: dataStart + 5 * PAGE, end: dataStart + 7 * PAGE, prot: PROT_READ | PROT_WRITE, shared: true });
+  vmas.push({
+    start: STACK_TOP - 8 * PAGE,
+    end: STACK_TOP,
+    prot: PROT_READ | PROT_WRITE,
+    shared: false,
+    name: '[stack]',
+  });
   const pad = int(r, PAGE);
   const argv = new Uint8Array(1 + int(r, 300)).map(() => int(r, 256));
   return {
@@ -154,7 +169,9 @@ export function runSequence(seed: number, config: RunConfig, log: string[]): Run
       if (!isOom(e)) throw e;
       oomAt = step;
       const st = m.stats();
-      log.push(`E_OOM at step ${step}: ${JSON.stringify({ memory: st.memory, lru: st.lru, shmem: st.shmem, pageCache: st.pageCache, anon: st.anonymous })}`);
+      log.push(
+        `E_OOM at step ${step}: ${JSON.stringify({ memory: st.memory, lru: st.lru, shmem: st.shmem, pageCache: st.pageCache, anon: st.anonymous })}`,
+      );
       if (process.env['MM_OOM_FAIL']) throw e;
     }
     m.checkInvariants();
@@ -221,8 +238,16 @@ export function runSequence(seed: number, config: RunConfig, log: string[]): Run
         const file = pick(r, files);
         const offset = int(r, file.pageCount) * PAGE;
         const shared = kind === 2;
-        log.push(`mmap ${pid} ${fixed === undefined ? 'any' : '0x' + fixed.toString(16)} ${len} kind=${kind} prot=${prot}`);
-        const at = m.mmap(pid, { addr: fixed, length: len, prot, shared, ...(kind === 1 ? { file: { backing: file, offset } } : {}) });
+        log.push(
+          `mmap ${pid} ${fixed === undefined ? 'any' : '0x' + fixed.toString(16)} ${len} kind=${kind} prot=${prot}`,
+        );
+        const at = m.mmap(pid, {
+          addr: fixed,
+          length: len,
+          prot,
+          shared,
+          ...(kind === 1 ? { file: { backing: file, offset } } : {}),
+        });
         if (fixed !== undefined) expect(at).toBe(fixed);
         else for (const v of p.vmas) expect(v.end <= at || v.start >= at + len).toBe(true);
         if (kind === 1 && offset + len > file.pageCount * PAGE) {
@@ -233,7 +258,13 @@ export function runSequence(seed: number, config: RunConfig, log: string[]): Run
           p.unmap(at + valid, at + len);
           if (valid > 0) p.vmas.find((v) => v.start === at)!.prot = prot;
         } else {
-          p.add({ start: at, end: at + len, prot, ...(kind === 1 ? { file: { backing: file, offset } } : {}), ...(shared ? { shm: { obj: { pages: new Map() }, pgoff: 0 } } : {}) });
+          p.add({
+            start: at,
+            end: at + len,
+            prot,
+            ...(kind === 1 ? { file: { backing: file, offset } } : {}),
+            ...(shared ? { shm: { obj: { pages: new Map() }, pgoff: 0 } } : {}),
+          });
         }
         break;
       }
@@ -300,12 +331,33 @@ export function runSequence(seed: number, config: RunConfig, log: string[]): Run
         if (!p.readable(v)) continue;
         applyPressure();
         try {
-          expectBytes(m.read(pid, v.start, v.end - v.start), p.read(v.start, v.end - v.start).bytes, `final read ${pid} 0x${v.start.toString(16)}`);
+          expectBytes(
+            m.read(pid, v.start, v.end - v.start),
+            p.read(v.start, v.end - v.start).bytes,
+            `final read ${pid} 0x${v.start.toString(16)}`,
+          );
         } catch (e) {
           if (isOom(e) && process.env['MM_OOM_FAIL']) {
             const st = m.stats();
-            console.log(JSON.stringify({ memory: st.memory, lru: st.lru, shmem: st.shmem, pageCache: st.pageCache, anon: st.anonymous, vm: st.vmstat }));
-            for (let f = 1; f < machineCore(m).frames.highWater; f++) if (machineCore(m).frames.flags[f]) console.log(f, machineCore(m).frames.flags[f]!.toString(2), machineCore(m).frames.mapcount[f], machineCore(m).frames.refcount[f], machineCore(m).frames.lruList[f]);
+            console.log(
+              JSON.stringify({
+                memory: st.memory,
+                lru: st.lru,
+                shmem: st.shmem,
+                pageCache: st.pageCache,
+                anon: st.anonymous,
+                vm: st.vmstat,
+              }),
+            );
+            for (let f = 1; f < machineCore(m).frames.highWater; f++)
+              if (machineCore(m).frames.flags[f])
+                console.log(
+                  f,
+                  machineCore(m).frames.flags[f]!.toString(2),
+                  machineCore(m).frames.mapcount[f],
+                  machineCore(m).frames.refcount[f],
+                  machineCore(m).frames.lruList[f],
+                );
           }
           if (!isOom(e) || process.env['MM_OOM_FAIL']) throw e;
           oomAt = config.steps;

@@ -8,7 +8,9 @@ const PAGE = 4096;
 /** Two processes write the same 256 pages of text-like data, then read them back, with 96 pages of RAM. */
 function workload(options: Omit<MachineOptions, 'frames'>) {
   const m = new Machine({ frames: 1024, frameLimit: 96, ...options });
-  const pids = [0, 1].map(() => m.exec({ path: 'app', vmas: [], writes: [], entry: 0, loadBias: 0, startBrk: 0, stackTop: 0 }));
+  const pids = [0, 1].map(() =>
+    m.exec({ path: 'app', vmas: [], writes: [], entry: 0, loadBias: 0, startBrk: 0, stackTop: 0 }),
+  );
   const at = pids.map((pid) => m.mmap(pid, { length: 256 * PAGE, prot: PROT_READ | PROT_WRITE }));
   const data = (i: number) => new TextEncoder().encode(`record ${i % 64} `.repeat(PAGE / 16).slice(0, PAGE));
   pids.forEach((pid, p) => {

@@ -33,17 +33,52 @@ const ksm = { pagesToScan: 7, sleepMillisecs: 20, useZeroPages: true, maxPageSha
 const CONFIGS: Named[] = [];
 for (const backend of ['disk', 'zram', 'zswap'] as const) {
   for (const dedupFirst of [false, true]) {
-    CONFIGS.push({ name: `${backend}${dedupFirst ? '+dedup-first' : ''}`, machine: { swap: { backend, dedupFirst } }, pressure: true });
+    CONFIGS.push({
+      name: `${backend}${dedupFirst ? '+dedup-first' : ''}`,
+      machine: { swap: { backend, dedupFirst } },
+      pressure: true,
+    });
   }
-  CONFIGS.push({ name: `${backend}+merge-on-restore`, machine: { swap: { backend }, mergeOnRestore: true }, pressure: true });
+  CONFIGS.push({
+    name: `${backend}+merge-on-restore`,
+    machine: { swap: { backend }, mergeOnRestore: true },
+    pressure: true,
+  });
 }
 CONFIGS.push(
   { name: 'ksm', machine: { ksm }, pressure: false },
-  { name: 'ksm, no swap, limit', machine: { ksm: { ...ksm, useZeroPages: false }, keepPageCache: true }, pressure: false },
+  {
+    name: 'ksm, no swap, limit',
+    machine: { ksm: { ...ksm, useZeroPages: false }, keepPageCache: true },
+    pressure: false,
+  },
   { name: 'zram+ksm', machine: { swap: { backend: 'zram' }, ksm }, pressure: true },
-  { name: 'zram+dedup-first+merge-on-restore+ksm', machine: { swap: { backend: 'zram', dedupFirst: true }, mergeOnRestore: true, ksm }, pressure: true },
-  { name: 'zswap+dedup-first+merge-on-restore+ksm, file cache', machine: { swap: { backend: 'zswap', dedupFirst: true, zswap: { maxPoolPercent: 50 } }, mergeOnRestore: true, ksm, pageCache: 'file', keepPageCache: true }, pressure: true },
-  { name: 'disk+ksm, content cache', machine: { swap: { backend: 'disk' }, ksm: { ...ksm, smartScan: false }, pageCache: 'content', keepPageCache: true }, pressure: true },
+  {
+    name: 'zram+dedup-first+merge-on-restore+ksm',
+    machine: { swap: { backend: 'zram', dedupFirst: true }, mergeOnRestore: true, ksm },
+    pressure: true,
+  },
+  {
+    name: 'zswap+dedup-first+merge-on-restore+ksm, file cache',
+    machine: {
+      swap: { backend: 'zswap', dedupFirst: true, zswap: { maxPoolPercent: 50 } },
+      mergeOnRestore: true,
+      ksm,
+      pageCache: 'file',
+      keepPageCache: true,
+    },
+    pressure: true,
+  },
+  {
+    name: 'disk+ksm, content cache',
+    machine: {
+      swap: { backend: 'disk' },
+      ksm: { ...ksm, smartScan: false },
+      pageCache: 'content',
+      keepPageCache: true,
+    },
+    pressure: true,
+  },
 );
 
 /** compr_data_size recomputed from the reference's bytes of every swapped-out page. */
@@ -59,7 +94,8 @@ function comprDataSizeCheck(dedupFirst: boolean): (m: Machine, ref: Map<number, 
           if (info.state !== 'swap') continue;
           const bytes = p.pageBytes(a);
           const seen = bySlot.get(info.swapSlot);
-          if (seen !== undefined) expect(Buffer.compare(seen, bytes), `slot ${info.swapSlot} holds two contents`).toBe(0);
+          if (seen !== undefined)
+            expect(Buffer.compare(seen, bytes), `slot ${info.swapSlot} holds two contents`).toBe(0);
           bySlot.set(info.swapSlot, bytes);
         }
       }
@@ -111,18 +147,23 @@ describe('model-based: every swap back end, dedup-first, merge-on-restore and KS
           const k = `${c.name}: ${what}`;
           merged.set(k, (merged.get(k) ?? 0) + n);
         };
-        if (c.machine.ksm) add('pages_sharing + ksm_zero_pages (before exit)', before.ksm.pages_sharing + before.ksm.ksm_zero_pages);
-        if (c.machine.mergeOnRestore) add('merge-on-restore merges', (s.swap?.restoreMerges ?? 0) + (s.swap?.restoreZeroMerges ?? 0));
+        if (c.machine.ksm)
+          add('pages_sharing + ksm_zero_pages (before exit)', before.ksm.pages_sharing + before.ksm.ksm_zero_pages);
+        if (c.machine.mergeOnRestore)
+          add('merge-on-restore merges', (s.swap?.restoreMerges ?? 0) + (s.swap?.restoreZeroMerges ?? 0));
         if (c.machine.swap?.dedupFirst) add('dedup_hits', s.swap?.device['dedup_hits'] ?? 0);
       } catch (e) {
-        console.error(`mm policies model test failed: MM_SEED=${seed} MM_SEQUENCES=1 (config ${c.name})\nlast steps:\n  ${log.slice(-14).join('\n  ')}`);
+        console.error(
+          `mm policies model test failed: MM_SEED=${seed} MM_SEQUENCES=1 (config ${c.name})\nlast steps:\n  ${log.slice(-14).join('\n  ')}`,
+        );
         throw e;
       }
     }
     console.log(`sequences stopped by E_OOM, per policy set: ${JSON.stringify(Object.fromEntries(ooms))}`);
     console.log(`pages swapped out and in, per policy set: ${JSON.stringify(Object.fromEntries(swapped))}`);
     // Pressure really was on: every swap configuration swapped a lot.
-    for (const c of CONFIGS) if (c.pressure && SEQUENCES >= CONFIGS.length) expect(swapped.get(c.name) ?? 0, c.name).toBeGreaterThan(50);
+    for (const c of CONFIGS)
+      if (c.pressure && SEQUENCES >= CONFIGS.length) expect(swapped.get(c.name) ?? 0, c.name).toBeGreaterThan(50);
     // Out-of-memory must stay the exception (only unreclaimable shmem and zsmalloc growth can cause it).
     const totalOom = [...ooms.values()].reduce((a, b) => a + b, 0);
     expect(totalOom).toBeLessThan(SEQUENCES * 0.1 + 1);

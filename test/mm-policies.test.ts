@@ -7,7 +7,8 @@ import { Machine, PROT_READ, PROT_WRITE, type MachineOptions } from '../src/mm/i
 import { PAGE } from './mm-helpers.js';
 
 const RW = PROT_READ | PROT_WRITE;
-const bare = (m: Machine): number => m.exec({ path: 'bare', vmas: [], writes: [], entry: 0, loadBias: 0, startBrk: 0, stackTop: 0 });
+const bare = (m: Machine): number =>
+  m.exec({ path: 'bare', vmas: [], writes: [], entry: 0, loadBias: 0, startBrk: 0, stackTop: 0 });
 const code = (fn: () => void): string | undefined => {
   try {
     fn();
@@ -21,7 +22,12 @@ const code = (fn: () => void): string | undefined => {
 const textPage = (i: number): Uint8Array => new Uint8Array(PAGE).map((_, j) => 97 + ((i * 7 + j * 3 + (j >> 5)) % 26));
 
 /** `n` pages written in one process, then the limit dropped to `limit`: most pages end up in swap. */
-function swappedOut(options: Omit<MachineOptions, 'frames'>, pages: (i: number) => Uint8Array, n: number, limit: number): { m: Machine; pid: number; a: number } {
+function swappedOut(
+  options: Omit<MachineOptions, 'frames'>,
+  pages: (i: number) => Uint8Array,
+  n: number,
+  limit: number,
+): { m: Machine; pid: number; a: number } {
   const m = new Machine({ frames: 512, ...options });
   const pid = bare(m);
   const a = m.mmap(pid, { length: n * PAGE, prot: RW });
@@ -46,8 +52,10 @@ describe('swap back ends selected by Machine option', () => {
             ? ['pool_total_size', 'stored_pages', 'written_back_pages', 'zswpout', 'pool_limit_hit']
             : ['pswpin', 'pswpout'];
       for (const name of names) expect(s.swap!.device, name).toHaveProperty(name);
-      if (backend === 'zram') expect(s.swap!.device['orig_data_size']).toBe((s.swap!.device['pages_stored'] ?? 0) * PAGE);
-      for (let i = 0; i < 64; i++) expect(Buffer.compare(m.read(pid, a + i * PAGE, PAGE), textPage(i)), `page ${i}`).toBe(0);
+      if (backend === 'zram')
+        expect(s.swap!.device['orig_data_size']).toBe((s.swap!.device['pages_stored'] ?? 0) * PAGE);
+      for (let i = 0; i < 64; i++)
+        expect(Buffer.compare(m.read(pid, a + i * PAGE, PAGE), textPage(i)), `page ${i}`).toBe(0);
       s = m.stats();
       expect(s.faults.swapIn).toBeGreaterThanOrEqual(40);
       expect(s.cost.cpuNs).toBeGreaterThan(0);

@@ -150,7 +150,8 @@ export class RefProcess {
   /** MADV_DONTNEED: private pages of [start, end) are dropped (they read as the file or zeros again); shared ones stay. */
   dontneed(start: number, end: number): void {
     const ps = this.pageSize;
-    for (const vpn of [...this.priv.keys()]) if (vpn * ps >= start && vpn * ps < end && !this.vmaAt(vpn * ps)?.shm) this.priv.delete(vpn);
+    for (const vpn of [...this.priv.keys()])
+      if (vpn * ps >= start && vpn * ps < end && !this.vmaAt(vpn * ps)?.shm) this.priv.delete(vpn);
   }
 
   add(v: RefVma): void {

@@ -11,7 +11,8 @@ import { folioReferenced, tryToUnmap, writeProtect } from '../src/mm/rmap-walk.j
 import { PAGE, fileOf } from './mm-helpers.js';
 
 const RW = PROT_READ | PROT_WRITE;
-const bare = (m: Machine): number => m.exec({ path: 'bare', vmas: [], writes: [], entry: 0, loadBias: 0, startBrk: 0, stackTop: 0 });
+const bare = (m: Machine): number =>
+  m.exec({ path: 'bare', vmas: [], writes: [], entry: 0, loadBias: 0, startBrk: 0, stackTop: 0 });
 
 /** A swap device that keeps pages in a Map, with swap counts like swap_map. */
 class ToySwap implements SwapHooks {
@@ -130,8 +131,19 @@ describe('seams for reclaim and swap', () => {
     const pid = bare(m);
     m.touch(pid, m.mmap(pid, { length: 2 * PAGE, prot: RW }), 2 * PAGE, 'write');
     m.touch(pid, m.mmap(pid, { length: PAGE, prot: RW, shared: true }), PAGE, 'write');
-    m.touch(pid, m.mmap(pid, { length: PAGE, prot: PROT_READ, file: { backing: fileOf('/f', [1]), offset: 0 } }), 1, 'read');
-    expect(m.stats().lru).toEqual({ inactive_anon: 3, active_anon: 0, inactive_file: 1, active_file: 0, unevictable: 0 });
+    m.touch(
+      pid,
+      m.mmap(pid, { length: PAGE, prot: PROT_READ, file: { backing: fileOf('/f', [1]), offset: 0 } }),
+      1,
+      'read',
+    );
+    expect(m.stats().lru).toEqual({
+      inactive_anon: 3,
+      active_anon: 0,
+      inactive_file: 1,
+      active_file: 0,
+      unevictable: 0,
+    });
     m.checkInvariants();
   });
 

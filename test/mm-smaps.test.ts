@@ -1,17 +1,13 @@
 // smaps / smaps_rollup accounting (LINUX.md §2) and the kernel's text format.
 import { existsSync, readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import {
-  Machine,
-  PROT_READ,
-  PROT_WRITE,
-  type SmapsEntry,
-} from '../src/mm/index.js';
+import { Machine, PROT_READ, PROT_WRITE, type SmapsEntry } from '../src/mm/index.js';
 import { formatMapsLine, formatSmaps, formatSmapsRollup } from '../src/mm/smaps-format.js';
 import { BASE, PAGE, fileOf, programPlan } from './mm-helpers.js';
 
 const RW = PROT_READ | PROT_WRITE;
-const bare = (m: Machine): number => m.exec({ path: 'bare', vmas: [], writes: [], entry: 0, loadBias: 0, startBrk: 0, stackTop: 0 });
+const bare = (m: Machine): number =>
+  m.exec({ path: 'bare', vmas: [], writes: [], entry: 0, loadBias: 0, startBrk: 0, stackTop: 0 });
 
 describe('Pss and the Private/Shared split', () => {
   it("proc.rst's example: 1000 private pages + 1000 pages shared with one other process → Pss 1500 pages", () => {
@@ -27,7 +23,13 @@ describe('Pss and the Private/Shared split', () => {
     }
     const r = m.smapsRollup(a);
     expect(r.pss).toBe(1500 * PAGE);
-    expect(r).toMatchObject({ rss: 2000 * PAGE, privateDirty: 1000 * PAGE, sharedClean: 1000 * PAGE, pssAnon: 1000 * PAGE, pssFile: 500 * PAGE });
+    expect(r).toMatchObject({
+      rss: 2000 * PAGE,
+      privateDirty: 1000 * PAGE,
+      sharedClean: 1000 * PAGE,
+      pssAnon: 1000 * PAGE,
+      pssFile: 500 * PAGE,
+    });
     expect(formatSmapsRollup(r)).toContain('\nPss:                6000 kB\n');
   });
 
@@ -38,7 +40,12 @@ describe('Pss and the Private/Shared split', () => {
     for (const pid of pids) {
       for (let i = 0; i < 4; i++) {
         // four separate VMAs (a gap between each), one page each, mapped by three processes
-        const at = m.mmap(pid, { addr: 0x40000000 + 2 * i * PAGE, length: PAGE, prot: PROT_READ, file: { backing: f, offset: i * PAGE } });
+        const at = m.mmap(pid, {
+          addr: 0x40000000 + 2 * i * PAGE,
+          length: PAGE,
+          prot: PROT_READ,
+          file: { backing: f, offset: i * PAGE },
+        });
         m.touch(pid, at, 1, 'read');
       }
     }
@@ -60,7 +67,13 @@ describe('Pss and the Private/Shared split', () => {
     m.touch(pid, y, 1, 'read');
     expect(m.smapsRollup(pid)).toMatchObject({ rss: 2 * PAGE, pss: PAGE, sharedClean: 2 * PAGE, privateClean: 0 });
     m.write(pid, y, Uint8Array.of(1)); // the data side COWs; the text side keeps the file page
-    expect(m.smapsRollup(pid)).toMatchObject({ rss: 2 * PAGE, pss: 2 * PAGE, privateClean: PAGE, privateDirty: PAGE, anonymous: PAGE });
+    expect(m.smapsRollup(pid)).toMatchObject({
+      rss: 2 * PAGE,
+      pss: 2 * PAGE,
+      privateClean: PAGE,
+      privateDirty: PAGE,
+      anonymous: PAGE,
+    });
   });
 
   it("a fresh exec's smaps: padzero'd .data and the argv page are anonymous and dirty", () => {
@@ -69,7 +82,14 @@ describe('Pss and the Private/Shared split', () => {
     const pid = m.exec(programPlan(f, 2));
     m.touch(pid, BASE, 2 * PAGE, 'read');
     const [text, data, bss, stack] = m.smaps(pid) as [SmapsEntry, SmapsEntry, SmapsEntry, SmapsEntry];
-    expect(text).toMatchObject({ perms: 'r-xp', path: '/bin/p', rss: 2 * PAGE, privateClean: 2 * PAGE, anonymous: 0, referenced: 2 * PAGE });
+    expect(text).toMatchObject({
+      perms: 'r-xp',
+      path: '/bin/p',
+      rss: 2 * PAGE,
+      privateClean: 2 * PAGE,
+      anonymous: 0,
+      referenced: 2 * PAGE,
+    });
     expect(text.vmFlags).toEqual(['rd', 'ex', 'mr', 'mw', 'me']);
     expect(data).toMatchObject({ perms: 'rw-p', offset: 2 * PAGE, rss: PAGE, anonymous: PAGE, privateDirty: PAGE });
     expect(data.vmFlags).toEqual(['rd', 'wr', 'mr', 'mw', 'me', 'ac']);
@@ -118,26 +138,45 @@ describe("the kernel's text format", () => {
   if (!procOk) console.warn('skipping the /proc comparison: /proc/self/smaps is not readable here');
 
   it.skipIf(!procOk)('matches the real /proc/self/maps lines of anonymous and named mappings byte for byte', () => {
-    const lines = readFileSync('/proc/self/maps', 'utf8').split('\n').filter((l) => / 00:00 0 /.test(l) && !l.startsWith('ffffffffff'));
+    const lines = readFileSync('/proc/self/maps', 'utf8')
+      .split('\n')
+      .filter((l) => / 00:00 0 /.test(l) && !l.startsWith('ffffffffff'));
     expect(lines.length).toBeGreaterThan(0);
     for (const line of lines) {
       const [range, perms, offset] = line.split(/\s+/) as [string, string, string];
       const [start, end] = range.split('-').map((h) => parseInt(h, 16)) as [number, number];
       const path = line.length > 73 ? line.slice(73) : '';
-      expect(formatMapsLine({ start, end, perms, prot: 0, shared: perms[3] === 's', offset: parseInt(offset, 16), path, vmFlags: [] })).toBe(line);
+      expect(
+        formatMapsLine({
+          start,
+          end,
+          perms,
+          prot: 0,
+          shared: perms[3] === 's',
+          offset: parseInt(offset, 16),
+          path,
+          vmFlags: [],
+        }),
+      ).toBe(line);
     }
   });
 
   it.skipIf(!procOk)('prints the same fields in the same order as the running kernel', () => {
     // ProtectionKey appears only on CPUs with memory protection keys; the model always prints it.
     const labels = (text: string): string[] =>
-      text.split('\n').filter((l) => /^[A-Za-z_]+:/.test(l)).map((l) => l.split(':')[0]!).filter((l) => l !== 'ProtectionKey');
+      text
+        .split('\n')
+        .filter((l) => /^[A-Za-z_]+:/.test(l))
+        .map((l) => l.split(':')[0]!)
+        .filter((l) => l !== 'ProtectionKey');
     const real = readFileSync('/proc/self/smaps', 'utf8');
     const firstVma = real.split(/\n(?=[0-9a-f]+-[0-9a-f]+ )/)[0]!;
     const m = new Machine({ frames: 16 });
     const pid = bare(m);
     m.mmap(pid, { length: PAGE, prot: RW });
     expect(labels(formatSmaps(m.smaps(pid)))).toEqual(labels(firstVma));
-    expect(labels(formatSmapsRollup(m.smapsRollup(pid)))).toEqual(labels(readFileSync('/proc/self/smaps_rollup', 'utf8')));
+    expect(labels(formatSmapsRollup(m.smapsRollup(pid)))).toEqual(
+      labels(readFileSync('/proc/self/smaps_rollup', 'utf8')),
+    );
   });
 });

@@ -1,19 +1,13 @@
 // mmap placement, VMA split and merge, munmap, mprotect, exec over a
 // running process, and the errors the API raises.
 import { describe, expect, it } from 'vitest';
-import {
-  MMAP_BASE,
-  Machine,
-  MemoryBacking,
-  PROT_EXEC,
-  PROT_READ,
-  PROT_WRITE,
-} from '../src/mm/index.js';
+import { MMAP_BASE, Machine, MemoryBacking, PROT_EXEC, PROT_READ, PROT_WRITE } from '../src/mm/index.js';
 import { SimulationError } from '../src/errors.js';
 import { BASE, PAGE, fileOf, programPlan } from './mm-helpers.js';
 
 const RW = PROT_READ | PROT_WRITE;
-const bare = (m: Machine): number => m.exec({ path: 'bare', vmas: [], writes: [], entry: 0, loadBias: 0, startBrk: 0, stackTop: 0 });
+const bare = (m: Machine): number =>
+  m.exec({ path: 'bare', vmas: [], writes: [], entry: 0, loadBias: 0, startBrk: 0, stackTop: 0 });
 
 function code(fn: () => unknown): string {
   try {
@@ -82,7 +76,9 @@ describe('VMAs', () => {
     const a = m.mmap(pid, { length: 3 * PAGE, prot: RW });
     m.write(pid, a + PAGE, Uint8Array.of(9));
     const f = fileOf('/f', [4]);
-    expect(m.mmap(pid, { addr: a + PAGE, length: PAGE, prot: PROT_READ, file: { backing: f, offset: 0 } })).toBe(a + PAGE);
+    expect(m.mmap(pid, { addr: a + PAGE, length: PAGE, prot: PROT_READ, file: { backing: f, offset: 0 } })).toBe(
+      a + PAGE,
+    );
     expect(m.read(pid, a + PAGE, 1)[0]).toBe(4);
     expect(m.maps(pid).map((v) => v.path)).toEqual(['', '/f', '']);
     m.checkInvariants();
@@ -110,7 +106,9 @@ describe('VMAs', () => {
     m.write(pid, a + 16383, Uint8Array.of(1));
     expect(m.read(pid, a + 16382, 2)).toEqual(Uint8Array.of(8, 1));
     expect(m.smapsRollup(pid)).toMatchObject({ rss: 16384, privateDirty: 16384 });
-    expect(code(() => m.mmap(pid, { length: 4096, prot: RW, file: { backing: fileOf('/f4', [1]), offset: 0 } }))).toBe('E_INVAL');
+    expect(code(() => m.mmap(pid, { length: 4096, prot: RW, file: { backing: fileOf('/f4', [1]), offset: 0 } }))).toBe(
+      'E_INVAL',
+    );
   });
 });
 

@@ -20,7 +20,11 @@ describe('npm start', () => {
   it('scans, packs, verifies and loads the samples, and leaves nothing behind', () => {
     const pkg = JSON.parse(fs.readFileSync(path.join(ROOT, 'package.json'), 'utf8')) as { scripts: { start: string } };
     expect(pkg.scripts.start).toBe('node scripts/start.mjs');
-    const r = spawnSync(process.execPath, [path.join(ROOT, 'scripts/start.mjs')], { cwd: ROOT, encoding: 'utf8', env: { ...process.env, TMPDIR: tmp } });
+    const r = spawnSync(process.execPath, [path.join(ROOT, 'scripts/start.mjs')], {
+      cwd: ROOT,
+      encoding: 'utf8',
+      env: { ...process.env, TMPDIR: tmp },
+    });
     expect(r.stderr).toBe('');
     expect(r.status).toBe(0);
     expect(r.stdout).toMatch(/\$ pagestack pack samples\/bin -o .*pagestack-start-[^/]+\/samples\.pgs\n/);

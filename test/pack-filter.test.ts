@@ -97,11 +97,15 @@ describe.skipIf(!hasMkfifo)('pack --skip-special', () => {
     const out = path.join(dir, 'special.pgs');
     const refused = await runCli('pack', special, '-o', out);
     expect(refused.status).toBe(1);
-    expect(refused.stderr).toBe(`pagestack: pack: ${path.join(special, 'pipe')}: is a FIFO, which a container cannot hold (--skip-special leaves such files out)\n`);
+    expect(refused.stderr).toBe(
+      `pagestack: pack: ${path.join(special, 'pipe')}: is a FIFO, which a container cannot hold (--skip-special leaves such files out)\n`,
+    );
     expect(fs.existsSync(out)).toBe(false);
     const r = await runCli('pack', special, '-o', out, '--skip-special');
     expect(r.status).toBe(0);
-    expect(r.stderr).toBe(`pagestack: pack: left out ${path.join(special, 'pipe')}: a FIFO, which a container cannot hold\n`);
+    expect(r.stderr).toBe(
+      `pagestack: pack: left out ${path.join(special, 'pipe')}: a FIFO, which a container cannot hold\n`,
+    );
     expect(await members(out)).toEqual(['special', 'special/hello']);
   });
 });

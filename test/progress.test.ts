@@ -43,6 +43,8 @@ describe('progress bar', () => {
 
 describe('progress line in items', () => {
   it('counts items instead of bytes when given a unit', () => {
-    expect(formatProgressLine('run', 3, 9, 3000, 100, 'policies')).toMatch(/^run \[#+\.+\]  33%  3\/9 policies  ETA 0:06$/);
+    expect(formatProgressLine('run', 3, 9, 3000, 100, 'policies')).toMatch(
+      /^run \[#+\.+\]  33%  3\/9 policies  ETA 0:06$/,
+    );
   });
 });

@@ -61,7 +61,10 @@ describe('README API section', () => {
         files: [...files, join(root, 'src', 'types', 'lz4js.d.ts')],
       };
       writeFileSync(join(dir, 'tsconfig.json'), JSON.stringify(config));
-      const r = spawnSync(process.execPath, [tsc, '-p', join(dir, 'tsconfig.json')], { encoding: 'utf8', timeout: 280_000 });
+      const r = spawnSync(process.execPath, [tsc, '-p', join(dir, 'tsconfig.json')], {
+        encoding: 'utf8',
+        timeout: 280_000,
+      });
       expect(r.stdout + r.stderr, 'tsc --strict on the README examples').toBe('');
       expect(r.status).toBe(0);
     });
@@ -71,17 +74,25 @@ describe('README API section', () => {
     inTempDir((dir) => {
       symlinkSync(join(root, 'samples'), join(dir, 'samples'));
       for (const [i, block] of apiBlocks().entries()) {
-        const js = ts.transpileModule(block, { compilerOptions: { module: ts.ModuleKind.ESNext, target: ts.ScriptTarget.ES2022 } }).outputText;
+        const js = ts.transpileModule(block, {
+          compilerOptions: { module: ts.ModuleKind.ESNext, target: ts.ScriptTarget.ES2022 },
+        }).outputText;
         const code = js.replace(/from 'pagestack'/g, `from '${pathToFileURL(dist).href}'`);
         const file = join(dir, `example-${i}.mjs`);
         writeFileSync(file, code);
         // Runs in the temporary directory, with samples/ linked in so relative sample paths
         // resolve, and TMPDIR inside it: whatever an example writes is removed with it.
         // Throws (fails) on any error.
-        execFileSync(process.execPath, [file], { cwd: dir, stdio: ['ignore', 'pipe', 'pipe'], timeout: 60_000, env: { ...process.env, TMPDIR: dir } });
+        execFileSync(process.execPath, [file], {
+          cwd: dir,
+          stdio: ['ignore', 'pipe', 'pipe'],
+          timeout: 60_000,
+          env: { ...process.env, TMPDIR: dir },
+        });
       }
     });
   });
 });
 
-if (!existsSync(dist)) console.warn('readme-api: dist/ is missing (run npm run build): the README examples are not run');
+if (!existsSync(dist))
+  console.warn('readme-api: dist/ is missing (run npm run build): the README examples are not run');

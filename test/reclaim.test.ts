@@ -10,7 +10,8 @@ import { PAGE, fileOf } from './mm-helpers.js';
 import { seededRandom } from '../src/util/prng.js';
 
 const RW = PROT_READ | PROT_WRITE;
-const bare = (m: Machine): number => m.exec({ path: 'bare', vmas: [], writes: [], entry: 0, loadBias: 0, startBrk: 0, stackTop: 0 });
+const bare = (m: Machine): number =>
+  m.exec({ path: 'bare', vmas: [], writes: [], entry: 0, loadBias: 0, startBrk: 0, stackTop: 0 });
 const code = (fn: () => void): string | undefined => {
   try {
     fn();
@@ -24,7 +25,10 @@ const code = (fn: () => void): string | undefined => {
 describe('reclaim of page-cache pages', () => {
   it('drops clean file pages at the limit; reading one again is a major fault that reads the file', () => {
     const m = new Machine({ frames: 64, frameLimit: 8, faultAround: 1 });
-    const f = fileOf('/data', Array.from({ length: 16 }, (_, i) => i + 1));
+    const f = fileOf(
+      '/data',
+      Array.from({ length: 16 }, (_, i) => i + 1),
+    );
     const pid = bare(m);
     const at = m.mmap(pid, { length: 16 * PAGE, prot: PROT_READ, file: { backing: f, offset: 0 } });
     for (let i = 0; i < 16; i++) expect(m.read(pid, at + i * PAGE, 1)[0]).toBe(i + 1);
@@ -34,7 +38,9 @@ describe('reclaim of page-cache pages', () => {
     expect(s.vmstat.pgsteal_direct).toBeGreaterThanOrEqual(8);
     expect(s.vmstat.pgscan_direct).toBeGreaterThanOrEqual(s.vmstat.pgsteal_direct);
     expect(s.vmstat.allocstall).toBeGreaterThan(0);
-    const dropped = Array.from({ length: 16 }, (_, i) => i).filter((i) => m.pageInfo(pid, at + i * PAGE).state === 'none');
+    const dropped = Array.from({ length: 16 }, (_, i) => i).filter(
+      (i) => m.pageInfo(pid, at + i * PAGE).state === 'none',
+    );
     expect(dropped.length).toBeGreaterThanOrEqual(8);
     const before = { major: s.faults.major, bytes: s.bytesRead, proc: m.processFaults(pid).major };
     const i = dropped[0]!;
@@ -51,7 +57,10 @@ describe('reclaim of page-cache pages', () => {
   it('gives referenced pages a second chance: pages used again stay active while a stream of pages passes through', () => {
     const m = new Machine({ frames: 4096, frameLimit: 512, faultAround: 1 });
     const hot = fileOf('/hot', [7, 8, 9, 10]);
-    const stream = fileOf('/stream', Array.from({ length: 3000 }, (_, i) => (i % 250) + 1));
+    const stream = fileOf(
+      '/stream',
+      Array.from({ length: 3000 }, (_, i) => (i % 250) + 1),
+    );
     const pid = bare(m);
     const h = m.mmap(pid, { length: 4 * PAGE, prot: PROT_READ, file: { backing: hot, offset: 0 } });
     const st = m.mmap(pid, { length: 3000 * PAGE, prot: PROT_READ, file: { backing: stream, offset: 0 } });
@@ -75,7 +84,10 @@ describe('reclaim of page-cache pages', () => {
   it('activates executable page-cache pages on their first reference', () => {
     const m = new Machine({ frames: 64, frameLimit: 6, faultAround: 1 });
     const text = fileOf('/bin/text', [1, 2]);
-    const data = fileOf('/data', Array.from({ length: 20 }, (_, i) => i + 1));
+    const data = fileOf(
+      '/data',
+      Array.from({ length: 20 }, (_, i) => i + 1),
+    );
     const pid = bare(m);
     const x = m.mmap(pid, { length: 2 * PAGE, prot: PROT_READ | PROT_EXEC, file: { backing: text, offset: 0 } });
     const d = m.mmap(pid, { length: 20 * PAGE, prot: PROT_READ, file: { backing: data, offset: 0 } });
@@ -91,7 +103,10 @@ describe('reclaim of page-cache pages', () => {
   it('never drops dirty pages of a MAP_SHARED file mapping (no writeback) nor shmem pages', () => {
     const m = new Machine({ frames: 64, frameLimit: 10, faultAround: 1 });
     const f = fileOf('/shared', [1, 2, 3, 4]);
-    const other = fileOf('/other', Array.from({ length: 30 }, (_, i) => i + 1));
+    const other = fileOf(
+      '/other',
+      Array.from({ length: 30 }, (_, i) => i + 1),
+    );
     const pid = bare(m);
     const sh = m.mmap(pid, { length: 4 * PAGE, prot: RW, shared: true, file: { backing: f, offset: 0 } });
     const anonShared = m.mmap(pid, { length: 2 * PAGE, prot: RW, shared: true });
@@ -176,7 +191,8 @@ describe('anonymous memory with swap', () => {
 
   it('counts a RAM-backed back end against the limit: compressible pages fit, incompressible ones gain nothing', () => {
     const r = seededRandom(5);
-    const text = (i: number): Uint8Array => new Uint8Array(PAGE).map((_, j) => 'abcdefgh'.charCodeAt((i + j * 7) % 8) + (j % 64 === 0 ? i : 0));
+    const text = (i: number): Uint8Array =>
+      new Uint8Array(PAGE).map((_, j) => 'abcdefgh'.charCodeAt((i + j * 7) % 8) + (j % 64 === 0 ? i : 0));
     const noise = (): Uint8Array => new Uint8Array(PAGE).map(() => Math.floor(r() * 256));
     for (const [kind, page] of [
       ['text', text],
@@ -210,7 +226,8 @@ describe('anonymous memory with swap', () => {
     const pid = bare(m);
     const a = m.mmap(pid, { length: 40 * PAGE, prot: RW });
     let failed = -1;
-    for (let i = 0; i < 40 && failed < 0; i++) if (code(() => m.write(pid, a + i * PAGE, Uint8Array.of(i + 1))) === 'E_OOM') failed = i;
+    for (let i = 0; i < 40 && failed < 0; i++)
+      if (code(() => m.write(pid, a + i * PAGE, Uint8Array.of(i + 1))) === 'E_OOM') failed = i;
     expect(failed).toBe(16);
     expect(m.stats().swap!.usedPages).toBe(8);
     // A swapped-out page cannot even come back: swap-in needs a frame first.

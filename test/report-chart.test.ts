@@ -61,7 +61,11 @@ describe('lineChart', () => {
   });
 
   it('bytes on the y axis: ticks at binary units', () => {
-    const svg = lineChart([{ name: 'zram pool', x: [0, 1, 2], y: [0, 3 << 20, 5 << 20] }], { ...options, yLabel: 'bytes', yUnit: 'bytes' });
+    const svg = lineChart([{ name: 'zram pool', x: [0, 1, 2], y: [0, 3 << 20, 5 << 20] }], {
+      ...options,
+      yLabel: 'bytes',
+      yUnit: 'bytes',
+    });
     expect(svg).toContain('>4 MiB<');
     expect(svg).toContain('>0 B<');
   });
@@ -85,7 +89,10 @@ describe('lineChart', () => {
     y[654_321] = 10_000;
     const svg = lineChart([{ name: 'frames', x, y }], { ...options, step: false });
     const d = /<path class="series"[^>]* d="([^"]+)"/.exec(svg)![1]!;
-    const points = d.split(/[ML]/).filter(Boolean).map((p) => p.split(' ').map(Number));
+    const points = d
+      .split(/[ML]/)
+      .filter(Boolean)
+      .map((p) => p.split(' ').map(Number));
     expect(points.length).toBeLessThan(4 * 720);
     const top = Math.min(...points.map((p) => p[1]!));
     expect(top).toBeLessThan(60); // the spike reaches the top of the plot
@@ -128,10 +135,17 @@ describe('chartPage', () => {
   const page = chartPage({
     title: 'pagestack run: boot-storm',
     subtitle: '3 policies',
-    charts: [{ svg, caption: 'frames' }, { svg, caption: 'swap' }],
+    charts: [
+      { svg, caption: 'frames' },
+      { svg, caption: 'swap' },
+    ],
     table: {
       caption: 'Comparison',
-      columns: [{ label: 'policy' }, { label: 'Rss', numeric: true }, { label: 'Pss', numeric: true, title: 'proportional set size' }],
+      columns: [
+        { label: 'policy' },
+        { label: 'Rss', numeric: true },
+        { label: 'Pss', numeric: true, title: 'proportional set size' },
+      ],
       rows: [
         ['no sharing', 123456, 123456],
         ['share map', 65432, 40000],
@@ -154,6 +168,8 @@ describe('chartPage', () => {
   });
 
   it('refuses a table row with the wrong number of cells', () => {
-    expect(() => chartPage({ title: 't', charts: [], table: { columns: [{ label: 'a' }], rows: [['x', 1]] } })).toThrow(/2 cells for 1 columns/);
+    expect(() => chartPage({ title: 't', charts: [], table: { columns: [{ label: 'a' }], rows: [['x', 1]] } })).toThrow(
+      /2 cells for 1 columns/,
+    );
   });
 });

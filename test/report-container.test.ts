@@ -38,7 +38,8 @@ async function run(...args: string[]): Promise<{ status: number; stdout: string;
   }
 }
 
-const kindsOf = (model: ReportModel) => model.files.map((_, f) => Array.from(pageKinds(model, f), (k) => PAGE_KINDS[k]!));
+const kindsOf = (model: ReportModel) =>
+  model.files.map((_, f) => Array.from(pageKinds(model, f), (k) => PAGE_KINDS[k]!));
 const baseName = (p: string) => p.slice(p.lastIndexOf('/') + 1);
 
 beforeAll(async () => {
@@ -68,7 +69,9 @@ describe('the report of a container', () => {
       const d = direct.files[i]!;
       expect(f.elf).toEqual(d.elf);
       expect(f.sections).toEqual(d.sections);
-      expect(f.segments.map((s) => [s.index, s.perms, s.firstPage, s.pages])).toEqual(d.segments.map((s) => [s.index, s.perms, s.firstPage, s.pages]));
+      expect(f.segments.map((s) => [s.index, s.perms, s.firstPage, s.pages])).toEqual(
+        d.segments.map((s) => [s.index, s.perms, s.firstPage, s.pages]),
+      );
     });
   });
 
@@ -90,7 +93,9 @@ describe('the report of a container', () => {
   it('two containers of different page sizes, or --page-size against the container: usage error, exit 2', async () => {
     const mixed = await run(image, image16k, '-o', path.join(dir, 'x.html'));
     expect(mixed.status).toBe(2);
-    expect(mixed.stderr).toBe(`pagestack: report: ${image} has 4096-byte pages but ${image16k} has 16384-byte pages: a report has one page size\n`);
+    expect(mixed.stderr).toBe(
+      `pagestack: report: ${image} has 4096-byte pages but ${image16k} has 16384-byte pages: a report has one page size\n`,
+    );
     const forced = await run(image16k, '--page-size', '4K', '-o', path.join(dir, 'x.html'));
     expect(forced.status).toBe(2);
     expect(forced.stderr).toMatch(/--page-size 4096 does not match the 16384-byte pages of /);
@@ -125,7 +130,9 @@ describe('the report of a container', () => {
     await pack([tree], treeImage, { threads: 0 });
     const model = await buildReportModel([treeImage]);
     expect(model.files.map((f) => f.path)).toEqual([`${treeImage}:tree/hello`]);
-    expect(model.skipped).toEqual([{ path: `${treeImage}:tree/notes.txt`, code: 'E_NOT_ELF', reason: 'not an ELF file (no ELF magic)' }]);
+    expect(model.skipped).toEqual([
+      { path: `${treeImage}:tree/notes.txt`, code: 'E_NOT_ELF', reason: 'not an ELF file (no ELF magic)' },
+    ]);
     expect(model.links).toEqual([
       { path: `${treeImage}:tree/hello-again`, kind: 'hardlink', target: `${treeImage}:tree/hello` },
       { path: `${treeImage}:tree/hello-link`, kind: 'symlink', target: 'hello' },

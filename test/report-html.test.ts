@@ -40,7 +40,11 @@ function dataOf(page: string): ReportData {
 }
 
 function isWellFormedXml(text: string): { ok: boolean; error: string } {
-  const r = spawnSync('python3', ['-c', 'import sys, xml.etree.ElementTree as ET; ET.fromstring(sys.stdin.buffer.read())'], { input: text });
+  const r = spawnSync(
+    'python3',
+    ['-c', 'import sys, xml.etree.ElementTree as ET; ET.fromstring(sys.stdin.buffer.read())'],
+    { input: text },
+  );
   return { ok: r.status === 0, error: r.stderr.toString() };
 }
 
@@ -237,7 +241,7 @@ describe('pagestack report: the command', () => {
   });
 });
 
-describe('the page script\'s data functions, run in Node', () => {
+describe("the page script's data functions, run in Node", () => {
   interface Index {
     kinds: Uint8Array;
     kindTotals: number[];
@@ -254,7 +258,9 @@ describe('the page script\'s data functions, run in Node', () => {
     otherFiles: number;
     samePagesCount: number;
   }
-  const client = new Function(`${CLIENT_CONSTANTS}\n${CLIENT_DATA}\n${CLIENT_MAP}\nreturn { indexPages, describePage, commonDirectory, pageList, fmtPercent };`)() as {
+  const client = new Function(
+    `${CLIENT_CONSTANTS}\n${CLIENT_DATA}\n${CLIENT_MAP}\nreturn { indexPages, describePage, commonDirectory, pageList, fmtPercent };`,
+  )() as {
     indexPages(data: unknown): Index;
     describePage(data: unknown, index: Index, f: number, p: number, maxGroups: number): Described;
     commonDirectory(paths: string[]): string;
@@ -287,7 +293,14 @@ describe('the page script\'s data functions, run in Node', () => {
   });
 
   it('common directory, page lists and percentages', () => {
-    for (const paths of [['/usr/bin/a', '/usr/bin/b'], ['/usr/bin/a', '/usr/lib/b'], ['a/b', 'c'], ['/a', 'b/c'], ['/x/y'], []]) {
+    for (const paths of [
+      ['/usr/bin/a', '/usr/bin/b'],
+      ['/usr/bin/a', '/usr/lib/b'],
+      ['a/b', 'c'],
+      ['/a', 'b/c'],
+      ['/x/y'],
+      [],
+    ]) {
       expect(client.commonDirectory(paths)).toBe(commonDirectory(paths));
     }
     expect(commonDirectory(['/usr/bin/a', '/usr/bin/b'])).toBe('/usr/bin/');
@@ -297,12 +310,12 @@ describe('the page script\'s data functions, run in Node', () => {
     expect(client.pageList([1, 2, 3, 7, 9, 10], 10)).toBe('0x1\u20130x3, 0x7, 0x9\u20130xa');
     expect(client.pageList([1, 3, 5, 7], 2)).toBe('0x1, 0x3, \u2026');
     expect(client.pageList([1, 3], 2)).toBe('0x1, 0x3');
-    expect([client.fmtPercent(0, 5), client.fmtPercent(1, 10000), client.fmtPercent(997, 1000), client.fmtPercent(9999, 10000), client.fmtPercent(5, 5)]).toEqual([
-      '0%',
-      '<0.1%',
-      '99.7%',
-      '>99.9%',
-      '100%',
-    ]);
+    expect([
+      client.fmtPercent(0, 5),
+      client.fmtPercent(1, 10000),
+      client.fmtPercent(997, 1000),
+      client.fmtPercent(9999, 10000),
+      client.fmtPercent(5, 5),
+    ]).toEqual(['0%', '<0.1%', '99.7%', '>99.9%', '100%']);
   });
 });

@@ -46,7 +46,10 @@ describe('ELF structure read page by page', () => {
 
   it('hostile ELF fixtures: same structure and the same warnings', async () => {
     const dir = path.join(ROOT, 'test', 'fixtures', 'elf');
-    const files = fs.readdirSync(dir).filter((n) => n.endsWith('.elf')).map((n) => path.join(dir, n));
+    const files = fs
+      .readdirSync(dir)
+      .filter((n) => n.endsWith('.elf'))
+      .map((n) => path.join(dir, n));
     expect(await compareWithScan(files)).toBe(files.length);
   });
 

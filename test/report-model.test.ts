@@ -154,7 +154,12 @@ describe('report model against the scanner', () => {
   it('16 KiB pages: kinds against SHA-256 of 16 KiB pages', async () => {
     const model = await buildReportModel([SAMPLES], { pageSize: 16384 });
     expect(model.pageSize).toBe(16384);
-    expect(modelKinds(model)).toEqual(oracleKinds(model.files.map((f) => f.path), 16384));
+    expect(modelKinds(model)).toEqual(
+      oracleKinds(
+        model.files.map((f) => f.path),
+        16384,
+      ),
+    );
   });
 });
 

@@ -14,7 +14,12 @@ describe('report: pages relocation writes', () => {
     const files = ['hello', 'tables', 'tables2', 'static'].map((n) => path.join(BIN, n));
     const result = await scan(files, { pageSize: 4096 });
     const source = new ScanSource(result);
-    const model = buildModel({ pageSize: 4096, inputs: [{ kind: 'paths', paths: files }], files: source.files(0), contentCount: source.contentCount });
+    const model = buildModel({
+      pageSize: 4096,
+      inputs: [{ kind: 'paths', paths: files }],
+      files: source.files(0),
+      contentCount: source.contentCount,
+    });
     source.close();
     let withPages = 0;
     for (const f of model.files) {

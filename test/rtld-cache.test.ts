@@ -23,8 +23,14 @@ const rootReason =
   ldconfigReason ||
   (has('gcc') ? '' : 'no gcc') ||
   (process.getuid?.() === 0 && has('chroot') ? '' : 'chroot needs root') ||
-  (fs.existsSync('/lib/x86_64-linux-gnu/libc.so.6') && fs.existsSync(LDD_RTLD) && fs.existsSync('/usr/bin/env') ? '' : 'no x86-64 glibc or /usr/bin/env here');
-for (const [what, reason] of [['host cache', hostCacheReason], ['built root', rootReason]]) if (reason) console.log(`rtld-cache: ${what} checks skipped: ${reason}`);
+  (fs.existsSync('/lib/x86_64-linux-gnu/libc.so.6') && fs.existsSync(LDD_RTLD) && fs.existsSync('/usr/bin/env')
+    ? ''
+    : 'no x86-64 glibc or /usr/bin/env here');
+for (const [what, reason] of [
+  ['host cache', hostCacheReason],
+  ['built root', rootReason],
+])
+  if (reason) console.log(`rtld-cache: ${what} checks skipped: ${reason}`);
 
 /** `ldconfig -p -C FILE` entries as [key, flags text, path]. */
 function ldconfigEntries(file: string): string[] {
@@ -44,7 +50,8 @@ function ourEntries(cache: LdSoCache): string[] {
   });
 }
 
-const lookup = (cache: LdSoCache, name: string) => lookupCache(cache, name, { glibcHwcaps: DEBIAN_X86_64.glibcHwcaps, isaLevel: 4 });
+const lookup = (cache: LdSoCache, name: string) =>
+  lookupCache(cache, name, { glibcHwcaps: DEBIAN_X86_64.glibcHwcaps, isaLevel: 4 });
 
 describe.skipIf(hostCacheReason !== '')("this machine's /etc/ld.so.cache", () => {
   it('parses to the entries ldconfig -p lists, in order', () => {
@@ -131,7 +138,16 @@ describe.skipIf(rootReason !== '')('a root tree with its own cache (ldconfig -r)
     dir = fs.mkdtempSync(path.join(os.tmpdir(), 'pagestack-root-'));
     root = path.join(dir, 'root');
     const mk = (p: string) => fs.mkdirSync(path.join(root, p), { recursive: true });
-    for (const d of ['usr/lib/x86_64-linux-gnu', 'usr/lib64', 'usr/bin', 'etc', 'opt/lib/glibc-hwcaps/x86-64-v3', 'opt/lib/glibc-hwcaps/x86-64-v2', 'opt/other']) mk(d);
+    for (const d of [
+      'usr/lib/x86_64-linux-gnu',
+      'usr/lib64',
+      'usr/bin',
+      'etc',
+      'opt/lib/glibc-hwcaps/x86-64-v3',
+      'opt/lib/glibc-hwcaps/x86-64-v2',
+      'opt/other',
+    ])
+      mk(d);
     fs.copyFileSync('/lib/x86_64-linux-gnu/libc.so.6', path.join(root, 'usr/lib/x86_64-linux-gnu/libc.so.6'));
     fs.copyFileSync(LDD_RTLD, path.join(root, 'usr/lib/x86_64-linux-gnu/ld-linux-x86-64.so.2'));
     fs.symlinkSync('usr/lib', path.join(root, 'lib'));
@@ -162,30 +178,56 @@ describe.skipIf(rootReason !== '')('a root tree with its own cache (ldconfig -r)
   });
 
   it('ldd --root finds what ld.so finds in the chroot: the cache, its best glibc-hwcaps entry', async () => {
-    const real = execFileSync('chroot', [root, ...TRACE, '/lib64/ld-linux-x86-64.so.2', '/usr/bin/app'], { encoding: 'utf8', env: { PATH: process.env.PATH ?? '/usr/sbin:/usr/bin' } });
+    const real = execFileSync('chroot', [root, ...TRACE, '/lib64/ld-linux-x86-64.so.2', '/usr/bin/app'], {
+      encoding: 'utf8',
+      env: { PATH: process.env.PATH ?? '/usr/sbin:/usr/bin' },
+    });
     expect(real).toMatch(/glibc-hwcaps\/x86-64-v3\/libfoo/);
-    const r = await resolveLibraries(path.join(root, 'usr/bin/app'), { root, trace: true, programOrigin: 'path', rtld: LDD_RTLD });
+    const r = await resolveLibraries(path.join(root, 'usr/bin/app'), {
+      root,
+      trace: true,
+      programOrigin: 'path',
+      rtld: LDD_RTLD,
+    });
     expect(formatLdd(r)).toBe(real.replace(/ \(0x[0-9a-f]+\)$/gm, ''));
     // Paths are inside the root: the library's real path there, not the host's.
     expect(r.objects[1]?.realPath).toBe('/opt/lib/glibc-hwcaps/x86-64-v3/libfoo.so.1');
   });
 
   it('LD_LIBRARY_PATH inside the root comes before the cache', async () => {
-    const real = execFileSync('chroot', [root, ...TRACE, '/lib64/ld-linux-x86-64.so.2', '--library-path', '/opt/other', '/usr/bin/app'], {
-      encoding: 'utf8',
-      env: { PATH: process.env.PATH ?? '/usr/sbin:/usr/bin' },
-    });
+    const real = execFileSync(
+      'chroot',
+      [root, ...TRACE, '/lib64/ld-linux-x86-64.so.2', '--library-path', '/opt/other', '/usr/bin/app'],
+      {
+        encoding: 'utf8',
+        env: { PATH: process.env.PATH ?? '/usr/sbin:/usr/bin' },
+      },
+    );
     expect(real).toMatch(/\/opt\/other\/libfoo/);
-    const r = await resolveLibraries(path.join(root, 'usr/bin/app'), { root, trace: true, programOrigin: 'path', rtld: LDD_RTLD, libraryPath: '/opt/other' });
+    const r = await resolveLibraries(path.join(root, 'usr/bin/app'), {
+      root,
+      trace: true,
+      programOrigin: 'path',
+      rtld: LDD_RTLD,
+      libraryPath: '/opt/other',
+    });
     expect(formatLdd(r)).toBe(real.replace(/ \(0x[0-9a-f]+\)$/gm, ''));
   });
 
   it('without the cache, a library only it knows is not found; the system directories still are searched', async () => {
     fs.renameSync(path.join(root, 'etc/ld.so.cache'), path.join(root, 'etc/ld.so.cache.off'));
     try {
-      const real = execFileSync('chroot', [root, ...TRACE, '/lib64/ld-linux-x86-64.so.2', '/usr/bin/app'], { encoding: 'utf8', env: { PATH: process.env.PATH ?? '/usr/sbin:/usr/bin' } });
+      const real = execFileSync('chroot', [root, ...TRACE, '/lib64/ld-linux-x86-64.so.2', '/usr/bin/app'], {
+        encoding: 'utf8',
+        env: { PATH: process.env.PATH ?? '/usr/sbin:/usr/bin' },
+      });
       expect(real).toMatch(/libfoo.so.1 => not found/);
-      const r = await resolveLibraries(path.join(root, 'usr/bin/app'), { root, trace: true, programOrigin: 'path', rtld: LDD_RTLD });
+      const r = await resolveLibraries(path.join(root, 'usr/bin/app'), {
+        root,
+        trace: true,
+        programOrigin: 'path',
+        rtld: LDD_RTLD,
+      });
       expect(formatLdd(r)).toBe(real.replace(/ \(0x[0-9a-f]+\)$/gm, ''));
     } finally {
       fs.renameSync(path.join(root, 'etc/ld.so.cache.off'), path.join(root, 'etc/ld.so.cache'));

@@ -79,7 +79,7 @@ describe.skipIf(missing !== undefined)('pagestack maps --at entry', () => {
     expect(r.stderr.trim().split('\n')).toHaveLength(1);
   });
 
-  it('a library missing under --root is ld.so\'s one-line error, exit 1', async () => {
+  it("a library missing under --root is ld.so's one-line error, exit 1", async () => {
     const root = fs.mkdtempSync(path.join(os.tmpdir(), 'pagestack-rtld-cli-'));
     try {
       fs.mkdirSync(path.join(root, 'lib64'));

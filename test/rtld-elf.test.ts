@@ -15,7 +15,11 @@ import { readExecImage } from '../src/loader/elf-image.js';
 import { readElfObject } from '../src/loader/rtld/elf-object.js';
 import { determineTlsOffsets, TLS_TCB_SIZE } from '../src/loader/rtld/tls.js';
 
-const OBJECTS = ['/lib/x86_64-linux-gnu/libc.so.6', '/lib/x86_64-linux-gnu/libm.so.6', '/lib64/ld-linux-x86-64.so.2'].filter((p) => fs.existsSync(p));
+const OBJECTS = [
+  '/lib/x86_64-linux-gnu/libc.so.6',
+  '/lib/x86_64-linux-gnu/libm.so.6',
+  '/lib64/ld-linux-x86-64.so.2',
+].filter((p) => fs.existsSync(p));
 const readelf = (() => {
   try {
     execFileSync('readelf', ['--version'], { stdio: 'ignore' });
@@ -26,14 +30,28 @@ const readelf = (() => {
 })();
 if (readelf) console.warn(`rtld-elf: skipped: ${readelf}`);
 
-const NAMES: Record<number, string> = { 1: 'R_X86_64_64', 5: 'R_X86_64_COPY', 6: 'R_X86_64_GLOB_DAT', 7: 'R_X86_64_JUMP_SLOT', 8: 'R_X86_64_RELATIVE', 16: 'R_X86_64_DTPMOD64', 17: 'R_X86_64_DTPOFF64', 18: 'R_X86_64_TPOFF64', 36: 'R_X86_64_TLSDESC', 37: 'R_X86_64_IRELATIVE' };
+const NAMES: Record<number, string> = {
+  1: 'R_X86_64_64',
+  5: 'R_X86_64_COPY',
+  6: 'R_X86_64_GLOB_DAT',
+  7: 'R_X86_64_JUMP_SLOT',
+  8: 'R_X86_64_RELATIVE',
+  16: 'R_X86_64_DTPMOD64',
+  17: 'R_X86_64_DTPOFF64',
+  18: 'R_X86_64_TPOFF64',
+  36: 'R_X86_64_TLSDESC',
+  37: 'R_X86_64_IRELATIVE',
+};
 
 describe.skipIf(readelf !== undefined || OBJECTS.length === 0)('dynamic information against readelf', () => {
   for (const file of OBJECTS) {
     it(file, async () => {
       const files = await FileTable.create();
       const elf = readElfObject(readExecImage(files.program(file), 'program'));
-      const text = execFileSync('readelf', ['-rW', '--dyn-syms', '-V', file], { encoding: 'utf8', maxBuffer: 64 << 20 });
+      const text = execFileSync('readelf', ['-rW', '--dyn-syms', '-V', file], {
+        encoding: 'utf8',
+        maxBuffer: 64 << 20,
+      });
       // Relocations by type, RELR offsets apart.
       const expected = new Map<string, number>();
       const relr: number[] = [];
@@ -45,13 +63,15 @@ describe.skipIf(readelf !== undefined || OBJECTS.length === 0)('dynamic informat
         else if (inRelr && /^[0-9a-f]{16}$/.test(line.trim())) relr.push(Number.parseInt(line.trim(), 16));
       }
       const got = new Map<string, number>();
-      for (const r of [...elf.rela, ...elf.rel, ...elf.jmprel]) got.set(NAMES[r.type] ?? String(r.type), (got.get(NAMES[r.type] ?? String(r.type)) ?? 0) + 1);
+      for (const r of [...elf.rela, ...elf.rel, ...elf.jmprel])
+        got.set(NAMES[r.type] ?? String(r.type), (got.get(NAMES[r.type] ?? String(r.type)) ?? 0) + 1);
       expect(got).toEqual(expected);
       expect(elf.relr).toEqual(relr);
       const dynsym = /Symbol table '\.dynsym' contains (\d+) entries/.exec(text);
       expect(elf.symbols.length).toBe(Number(dynsym![1]));
       const verdefs = /Version definition section '\.gnu\.version_d' contains (\d+) entries/.exec(text);
-      if (verdefs) expect([...elf.versions.keys()].filter((k) => !elf.versions.get(k)!.file).length).toBe(Number(verdefs[1]));
+      if (verdefs)
+        expect([...elf.versions.keys()].filter((k) => !elf.versions.get(k)!.file).length).toBe(Number(verdefs[1]));
     });
   }
 

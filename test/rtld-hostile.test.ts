@@ -110,9 +110,16 @@ describe('hostile roots', () => {
     const files = new HostRootFiles(root, (p) => table.open(p));
     expect(files.lookup('/lib/x86_64-linux-gnu/libc.so.6').kind).toBe('missing');
     expect(files.lookup('/lib/x86_64-linux-gnu/loop1').kind).toBe('missing');
-    const r = await resolveLibraries(path.join(root, 'bin/hello'), { root, trace: true, programOrigin: 'path', rtld: LDD_RTLD });
+    const r = await resolveLibraries(path.join(root, 'bin/hello'), {
+      root,
+      trace: true,
+      programOrigin: 'path',
+      rtld: LDD_RTLD,
+    });
     expect(r.missing.map((m) => m.name)).toEqual(['libc.so.6']);
     const err = await resolveLibraries(path.join(root, 'bin/hello'), { root }).catch((e: unknown) => e);
-    expect((err as Error).message).toBe('/bin/hello: error while loading shared libraries: libc.so.6: cannot open shared object file: No such file or directory');
+    expect((err as Error).message).toBe(
+      '/bin/hello: error while loading shared libraries: libc.so.6: cannot open shared object file: No such file or directory',
+    );
   });
 });

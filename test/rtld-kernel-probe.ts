@@ -97,10 +97,20 @@ export function probeEntry(binary: string, lazy = false): Promise<EntryProbe> {
     execFile('env', args, { timeout: 60_000, maxBuffer: 64 << 20, encoding: 'utf8' }, (err, stdout, stderr) => {
       const line = stdout.split('\n').find((l) => l.startsWith('PAGESTACK-JSON:'));
       if (!line) {
-        reject(new Error(`gdb gave no result for ${binary}: ${err?.message ?? ''} ${stderr.trim().split('\n').slice(-2).join(' / ')}`));
+        reject(
+          new Error(
+            `gdb gave no result for ${binary}: ${err?.message ?? ''} ${stderr.trim().split('\n').slice(-2).join(' / ')}`,
+          ),
+        );
         return;
       }
-      const j = JSON.parse(line.slice('PAGESTACK-JSON:'.length)) as { smaps: string; maps: string; fs: string; argv: string[]; envp: string[] };
+      const j = JSON.parse(line.slice('PAGESTACK-JSON:'.length)) as {
+        smaps: string;
+        maps: string;
+        fs: string;
+        argv: string[];
+        envp: string[];
+      };
       resolve({ smaps: parseSmaps(j.smaps), maps: j.maps, threadPointer: BigInt(j.fs), argv: j.argv, envp: j.envp });
     });
   });
@@ -112,7 +122,14 @@ export function parseSmaps(text: string): SmapsVma[] {
   for (const line of text.split('\n')) {
     const head = /^([0-9a-f]+)-([0-9a-f]+) (\S{4}) ([0-9a-f]+) \S+ \d+\s*(.*)$/.exec(line);
     if (head) {
-      out.push({ start: BigInt('0x' + head[1]), end: BigInt('0x' + head[2]), perms: head[3]!, offset: BigInt('0x' + head[4]), path: head[5] ?? '', fields: {} });
+      out.push({
+        start: BigInt('0x' + head[1]),
+        end: BigInt('0x' + head[2]),
+        perms: head[3]!,
+        offset: BigInt('0x' + head[4]),
+        path: head[5] ?? '',
+        fields: {},
+      });
       continue;
     }
     const field = /^(\w+):\s+(\d+) kB$/.exec(line);

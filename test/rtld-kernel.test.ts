@@ -34,7 +34,22 @@ interface Case {
   lazy?: boolean;
 }
 
-const PROGRAMS = ['ls', 'cat', 'bash', 'python3', 'perl', 'gcc', 'gdb', 'env', 'readelf', 'vim.basic', 'git', 'ssh', 'curl', 'node'];
+const PROGRAMS = [
+  'ls',
+  'cat',
+  'bash',
+  'python3',
+  'perl',
+  'gcc',
+  'gdb',
+  'env',
+  'readelf',
+  'vim.basic',
+  'git',
+  'ssh',
+  'curl',
+  'node',
+];
 
 const unavailable = kernelProbeUnavailable() ?? gccUnavailable();
 if (unavailable) console.warn(`rtld-kernel: skipped: ${unavailable}`);
@@ -50,11 +65,14 @@ function gccUnavailable(): string | undefined {
 }
 
 const SOURCES: Record<string, string> = {
-  'foo.c': '#include <stdio.h>\n__thread int tvar = 5;\nint foo_data[100] = {1};\nint foo(void) { printf("foo %d\\n", tvar); return foo_data[0]; }\n',
+  'foo.c':
+    '#include <stdio.h>\n__thread int tvar = 5;\nint foo_data[100] = {1};\nint foo(void) { printf("foo %d\\n", tvar); return foo_data[0]; }\n',
   'main.c': '#include <stdio.h>\nextern int foo(void);\nint main(void) { printf("%d\\n", foo()); return 0; }\n',
-  'big.c': '#include <stdio.h>\nstatic char big_bss[3 << 20];\nchar big_data[1 << 16] = {1};\nint bigf(void) { big_bss[100] = 1; return big_data[0] + puts("x"); }\n',
+  'big.c':
+    '#include <stdio.h>\nstatic char big_bss[3 << 20];\nchar big_data[1 << 16] = {1};\nint bigf(void) { big_bss[100] = 1; return big_data[0] + puts("x"); }\n',
   'mbig.c': 'extern int bigf(void);\nint main(void) { return bigf(); }\n',
-  'cxx.cc': '#include <iostream>\n#include <string>\n#include <vector>\nint main() { std::vector<std::string> v{"a", "b"}; std::cout << v.size() << std::endl; }\n',
+  'cxx.cc':
+    '#include <iostream>\n#include <string>\n#include <vector>\nint main() { std::vector<std::string> v{"a", "b"}; std::cout << v.size() << std::endl; }\n',
 };
 
 /** The builds: [output, compiler, args]. */
@@ -69,16 +87,25 @@ function builds(dir: string): Array<[string, string, string[]]> {
     ['libbig.so', 'gcc', ['-shared', '-fPIC', '-o', o('libbig.so'), o('big.c'), '-Wl,-z,max-page-size=0x200000']],
     ['big2m', 'gcc', ['-o', o('big2m'), o('mbig.c'), ...origin, '-lbig']],
     ['cxx', 'g++', ['-o', o('cxx'), o('cxx.cc')]],
-    ['lazy-norelro', 'gcc', ['-o', o('lazy-norelro'), o('main.c'), ...origin, '-lfoo', '-Wl,-z,lazy', '-Wl,-z,norelro']],
+    [
+      'lazy-norelro',
+      'gcc',
+      ['-o', o('lazy-norelro'), o('main.c'), ...origin, '-lfoo', '-Wl,-z,lazy', '-Wl,-z,norelro'],
+    ],
   ];
-  if (relrSupported(dir)) list.push(['relr', 'gcc', ['-o', o('relr'), o('main.c'), ...origin, '-lfoo', '-Wl,-z,pack-relative-relocs']]);
+  if (relrSupported(dir))
+    list.push(['relr', 'gcc', ['-o', o('relr'), o('main.c'), ...origin, '-lfoo', '-Wl,-z,pack-relative-relocs']]);
   return list;
 }
 
 function relrSupported(dir: string): boolean {
   const out = path.join(dir, 'relr-check');
   try {
-    execFileSync('gcc', ['-o', out, path.join(dir, 'mbig.c'), '-Wl,-z,pack-relative-relocs', '-Wl,--unresolved-symbols=ignore-all'], { stdio: 'ignore' });
+    execFileSync(
+      'gcc',
+      ['-o', out, path.join(dir, 'mbig.c'), '-Wl,-z,pack-relative-relocs', '-Wl,--unresolved-symbols=ignore-all'],
+      { stdio: 'ignore' },
+    );
     const dyn = execFileSync('readelf', ['-d', out], { encoding: 'utf8' });
     return /\(RELR\)/.test(dyn);
   } catch {
@@ -121,7 +148,11 @@ describe.skipIf(unavailable !== undefined)('the process at AT_ENTRY matches the 
     const samples = path.resolve(__dirname, '../samples/bin');
     for (const n of fs.readdirSync(samples).sort()) {
       const bin = path.join(samples, n);
-      if ((process.env.PAGESTACK_RTLD_PROGRAMS === undefined || process.env.PAGESTACK_RTLD_SAMPLES) && fs.readFileSync(bin).includes('/lib64/ld-linux-x86-64.so.2')) cases.push({ name: `samples/${n}`, binary: bin });
+      if (
+        (process.env.PAGESTACK_RTLD_PROGRAMS === undefined || process.env.PAGESTACK_RTLD_SAMPLES) &&
+        fs.readFileSync(bin).includes('/lib64/ld-linux-x86-64.so.2')
+      )
+        cases.push({ name: `samples/${n}`, binary: bin });
     }
     const only = process.env.PAGESTACK_RTLD_PROGRAMS?.split(',');
     for (const p of only ?? PROGRAMS) {
@@ -135,7 +166,8 @@ describe.skipIf(unavailable !== undefined)('the process at AT_ENTRY matches the 
       cases.push({ name: path.basename(bin), binary: bin });
     }
     // Lazy binding too, on a build and on a program: JUMP_SLOTs get only the load base, GOT[1] and GOT[2] are set.
-    for (const c of cases.filter((x) => x.name === 'lazy-norelro' || x.name === 'python3' || x.name === 'runpath')) cases.push({ ...c, name: `${c.name} (lazy)`, lazy: true });
+    for (const c of cases.filter((x) => x.name === 'lazy-norelro' || x.name === 'python3' || x.name === 'runpath'))
+      cases.push({ ...c, name: `${c.name} (lazy)`, lazy: true });
     const queue = [...cases];
     const worker = async () => {
       for (let c = queue.shift(); c; c = queue.shift()) {
@@ -153,16 +185,25 @@ describe.skipIf(unavailable !== undefined)('the process at AT_ENTRY matches the 
     cleanupProbe();
     if (dir) fs.rmSync(dir, { recursive: true, force: true });
     const matched = outcomes.filter((o) => o.linesEqual && o.relroEqual).length;
-    console.log(`rtld-kernel: ${matched} of ${outcomes.length} processes match the kernel at AT_ENTRY (every maps line but [heap]; RELRO Private_Dirty)`);
-    console.log('File-backed VMAs at AT_ENTRY, kB: rw-p Private_Dirty and Rss (the real process also ran library constructors):');
-    console.log('| program | rw-p dirty, real | rw-p dirty, simulated | file Rss, real | file Rss, simulated |\n|---|---|---|---|---|');
+    console.log(
+      `rtld-kernel: ${matched} of ${outcomes.length} processes match the kernel at AT_ENTRY (every maps line but [heap]; RELRO Private_Dirty)`,
+    );
+    console.log(
+      'File-backed VMAs at AT_ENTRY, kB: rw-p Private_Dirty and Rss (the real process also ran library constructors):',
+    );
+    console.log(
+      '| program | rw-p dirty, real | rw-p dirty, simulated | file Rss, real | file Rss, simulated |\n|---|---|---|---|---|',
+    );
     for (const o of outcomes) console.log(`| ${o.name} | ${o.rwReal} | ${o.rwSim} | ${o.rssReal} | ${o.rssSim} |`);
   });
 
-  it.skipIf(process.env.PAGESTACK_RTLD_PROGRAMS !== undefined)('covers synthetic builds and at least six programs of /usr/bin', () => {
-    expect(cases.filter((c) => c.binary.startsWith('/usr/bin/')).length).toBeGreaterThanOrEqual(6);
-    expect(cases.filter((c) => c.binary.startsWith(dir)).length).toBeGreaterThanOrEqual(6);
-  });
+  it.skipIf(process.env.PAGESTACK_RTLD_PROGRAMS !== undefined)(
+    'covers synthetic builds and at least six programs of /usr/bin',
+    () => {
+      expect(cases.filter((c) => c.binary.startsWith('/usr/bin/')).length).toBeGreaterThanOrEqual(6);
+      expect(cases.filter((c) => c.binary.startsWith(dir)).length).toBeGreaterThanOrEqual(6);
+    },
+  );
 
   it('matches every process', () => {
     const failures: string[] = [];
@@ -201,7 +242,9 @@ describe.skipIf(unavailable !== undefined)('the process at AT_ENTRY matches the 
         if (v.perms.includes('w') || v.perms.includes('x')) continue;
         if ((s?.fields.Private_Dirty ?? -1) !== v.fields.Private_Dirty) {
           relroEqual = false;
-          failures.push(`${c.name}: ${key(v)} Private_Dirty real ${v.fields.Private_Dirty} kB, simulated ${s?.fields.Private_Dirty ?? 'missing'} kB`);
+          failures.push(
+            `${c.name}: ${key(v)} Private_Dirty real ${v.fields.Private_Dirty} kB, simulated ${s?.fields.Private_Dirty ?? 'missing'} kB`,
+          );
         }
       }
       outcomes.push({ name: c.name, linesEqual, relroEqual, rwReal, rwSim, rssReal, rssSim });

@@ -17,7 +17,8 @@ import { resolveLibraries } from '../src/loader/rtld/search.js';
 import { RtldError } from '../src/loader/rtld/types.js';
 
 const has = (cmd: string) => spawnSync('sh', ['-c', `command -v ${cmd}`]).status === 0;
-const lddReason = has('ldd') && fs.existsSync(LDD_RTLD) ? '' : 'no ldd or no /lib64/ld-linux-x86-64.so.2 on this machine';
+const lddReason =
+  has('ldd') && fs.existsSync(LDD_RTLD) ? '' : 'no ldd or no /lib64/ld-linux-x86-64.so.2 on this machine';
 const gccReason = lddReason || (has('gcc') ? '' : 'no gcc on this machine');
 if (lddReason) console.log(`rtld-ldd: real-program comparison skipped: ${lddReason}`);
 if (gccReason) console.log(`rtld-ldd: synthetic builds skipped: ${gccReason}`);
@@ -49,16 +50,57 @@ async function ours(file: string, libraryPath?: string, root?: string): Promise<
 
 /** Shells, interpreters, compilers, coreutils and tools of a Debian system, plus gcc's own programs. */
 const CANDIDATES = [
-  '/usr/bin/python3', '/usr/bin/bash', '/usr/bin/gcc', '/usr/bin/perl', '/usr/bin/ls', '/usr/bin/cat', '/usr/bin/grep',
-  '/usr/bin/sed', '/usr/bin/tar', '/usr/bin/gzip', '/usr/bin/find', '/usr/bin/git', '/usr/bin/curl', '/usr/bin/make',
-  '/usr/bin/gdb', '/usr/bin/readelf', '/usr/bin/objdump', '/usr/bin/ld.bfd', '/usr/bin/as', '/usr/bin/ssh',
-  '/usr/bin/less', '/usr/bin/sort', '/usr/bin/diff', '/usr/bin/file', '/usr/bin/xz', '/usr/bin/zstd', '/usr/bin/openssl',
-  '/usr/bin/ps', '/usr/bin/dash', '/usr/bin/mawk', '/usr/bin/g++', '/usr/bin/cpp', '/usr/bin/node', '/usr/bin/vim.basic',
-  '/usr/bin/setarch', '/usr/bin/strace', '/usr/bin/zip', '/usr/bin/ldd', '/usr/bin/sqlite3', '/usr/bin/lz4',
-  '/usr/bin/systemctl', '/usr/bin/man', '/usr/bin/factor', // DT_RUNPATH / DT_RPATH to private library directories
-  '/usr/lib/gcc/x86_64-linux-gnu/12/cc1', '/usr/lib/gcc/x86_64-linux-gnu/12/cc1plus', '/usr/lib/gcc/x86_64-linux-gnu/12/lto1',
-  '/usr/lib/x86_64-linux-gnu/libstdc++.so.6', '/usr/lib/x86_64-linux-gnu/libpython3.11.so.1.0',
-  '/usr/lib/x86_64-linux-gnu/libssl.so.3', '/usr/lib/x86_64-linux-gnu/libgnutls.so.30', '/usr/lib/x86_64-linux-gnu/libcurl.so.4',
+  '/usr/bin/python3',
+  '/usr/bin/bash',
+  '/usr/bin/gcc',
+  '/usr/bin/perl',
+  '/usr/bin/ls',
+  '/usr/bin/cat',
+  '/usr/bin/grep',
+  '/usr/bin/sed',
+  '/usr/bin/tar',
+  '/usr/bin/gzip',
+  '/usr/bin/find',
+  '/usr/bin/git',
+  '/usr/bin/curl',
+  '/usr/bin/make',
+  '/usr/bin/gdb',
+  '/usr/bin/readelf',
+  '/usr/bin/objdump',
+  '/usr/bin/ld.bfd',
+  '/usr/bin/as',
+  '/usr/bin/ssh',
+  '/usr/bin/less',
+  '/usr/bin/sort',
+  '/usr/bin/diff',
+  '/usr/bin/file',
+  '/usr/bin/xz',
+  '/usr/bin/zstd',
+  '/usr/bin/openssl',
+  '/usr/bin/ps',
+  '/usr/bin/dash',
+  '/usr/bin/mawk',
+  '/usr/bin/g++',
+  '/usr/bin/cpp',
+  '/usr/bin/node',
+  '/usr/bin/vim.basic',
+  '/usr/bin/setarch',
+  '/usr/bin/strace',
+  '/usr/bin/zip',
+  '/usr/bin/ldd',
+  '/usr/bin/sqlite3',
+  '/usr/bin/lz4',
+  '/usr/bin/systemctl',
+  '/usr/bin/man',
+  '/usr/bin/factor', // DT_RUNPATH / DT_RPATH to private library directories
+  '/usr/lib/gcc/x86_64-linux-gnu/12/cc1',
+  '/usr/lib/gcc/x86_64-linux-gnu/12/cc1plus',
+  '/usr/lib/gcc/x86_64-linux-gnu/12/lto1',
+  '/usr/lib/x86_64-linux-gnu/libstdc++.so.6',
+  '/usr/lib/x86_64-linux-gnu/libpython3.11.so.1.0',
+  '/usr/lib/x86_64-linux-gnu/libssl.so.3',
+  '/usr/lib/x86_64-linux-gnu/libgnutls.so.30',
+  '/usr/lib/x86_64-linux-gnu/libcurl.so.4',
 ];
 
 /** Candidates that are dynamically linked ELF files here (ldd lists libraries for them). */
@@ -79,17 +121,21 @@ function realPrograms(): string[] {
 
 describe('pagestack ldd equals ldd on this machine', () => {
   const programs = realPrograms();
-  it.skipIf(lddReason !== '')('on 30 or more real programs and libraries', async () => {
-    console.log(`rtld-ldd: comparing ${programs.length} real programs and libraries with ldd`);
-    expect(programs.length).toBeGreaterThanOrEqual(30);
-    const differences: string[] = [];
-    for (const f of programs) {
-      const want = realLdd(f);
-      const got = await ours(f);
-      if (got !== want) differences.push(`${f}\n--- ldd\n${want}--- pagestack\n${got}`);
-    }
-    expect(differences.join('\n')).toBe('');
-  }, 120_000);
+  it.skipIf(lddReason !== '')(
+    'on 30 or more real programs and libraries',
+    async () => {
+      console.log(`rtld-ldd: comparing ${programs.length} real programs and libraries with ldd`);
+      expect(programs.length).toBeGreaterThanOrEqual(30);
+      const differences: string[] = [];
+      for (const f of programs) {
+        const want = realLdd(f);
+        const got = await ours(f);
+        if (got !== want) differences.push(`${f}\n--- ldd\n${want}--- pagestack\n${got}`);
+      }
+      expect(differences.join('\n')).toBe('');
+    },
+    120_000,
+  );
 });
 
 describe.skipIf(gccReason !== '')('programs built here', () => {
@@ -111,18 +157,42 @@ describe.skipIf(gccReason !== '')('programs built here', () => {
     shared('lib/liba.so.1', 'a.c', ['-Llib', '-l:libb.so.1']);
     const app = (out: string, extra: string[]) =>
       build(['-o', out, 'main.c', '-Wl,--no-as-needed', '-Llib', '-l:liba.so.1', '-Wl,-rpath-link,lib', ...extra]);
-    app('bin/runpath', ["-Wl,-rpath,$ORIGIN/../lib", '-Wl,--enable-new-dtags']);
-    app('bin/rpath', ["-Wl,-rpath,$ORIGIN/../lib", '-Wl,--disable-new-dtags']);
+    app('bin/runpath', ['-Wl,-rpath,$ORIGIN/../lib', '-Wl,--enable-new-dtags']);
+    app('bin/rpath', ['-Wl,-rpath,$ORIGIN/../lib', '-Wl,--disable-new-dtags']);
     app('bin/bare', []);
     app('bin/tokens', ['-Wl,-rpath,/nonexistent/$LIB:/x/${PLATFORM}:$ORIGIN/../lib', '-Wl,--disable-new-dtags']);
     // A library needed by absolute path (no SONAME, linked by its full name).
     build(['-shared', '-fPIC', '-o', path.join(dir, 'other/libabs.so'), 'b.c']);
-    build(['-o', 'bin/abspath', 'main.c', '-Wl,--no-as-needed', path.join(dir, 'other/libabs.so'), '-Llib', '-l:liba.so.1', '-Wl,-rpath-link,lib', '-Wl,-rpath,$ORIGIN/../lib']);
+    build([
+      '-o',
+      'bin/abspath',
+      'main.c',
+      '-Wl,--no-as-needed',
+      path.join(dir, 'other/libabs.so'),
+      '-Llib',
+      '-l:liba.so.1',
+      '-Wl,-rpath-link,lib',
+      '-Wl,-rpath,$ORIGIN/../lib',
+    ]);
     // The same file under two names: libb.so (a link) and libb.so.1, both needed.
     fs.symlinkSync('libb.so.1', path.join(dir, 'lib/libb.so'));
-    build(['-o', 'bin/twonames', 'main.c', '-Wl,--no-as-needed', '-Llib', '-l:liba.so.1', '-l:libb.so', '-l:libb.so.1', '-Wl,-rpath-link,lib', '-Wl,-rpath,$ORIGIN/../lib']);
+    build([
+      '-o',
+      'bin/twonames',
+      'main.c',
+      '-Wl,--no-as-needed',
+      '-Llib',
+      '-l:liba.so.1',
+      '-l:libb.so',
+      '-l:libb.so.1',
+      '-Wl,-rpath-link,lib',
+      '-Wl,-rpath,$ORIGIN/../lib',
+    ]);
     // Unusable candidates ld.so skips: an ELFCLASS32 and an AArch64 copy of libb.so.1, in directories searched first.
-    for (const [sub, offset, byte] of [['class32', 4, 1], ['aarch64', 18, 183]] as const) {
+    for (const [sub, offset, byte] of [
+      ['class32', 4, 1],
+      ['aarch64', 18, 183],
+    ] as const) {
       fs.mkdirSync(path.join(dir, sub));
       for (const lib of ['liba.so.1', 'libb.so.1']) {
         const bytes = fs.readFileSync(path.join(dir, 'lib', lib));

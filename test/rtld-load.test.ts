@@ -83,52 +83,88 @@ describe.skipIf(reason !== '')('load through ld.so', () => {
     fs.mkdirSync(path.join(tree, 'usr/lib64'), { recursive: true });
     fs.copyFileSync(fs.realpathSync(PYTHON), path.join(tree, 'usr/bin/python3'));
     // Each library under the name ldd found it by (its SONAME link on the host), as a file.
-    const names = [...execFileSync('ldd', [PYTHON], { encoding: 'utf8' }).matchAll(/=> (\/\S+) \(0x/g)].map((m) => m[1]!);
-    for (const l of [...names, '/lib64/ld-linux-x86-64.so.2']) fs.copyFileSync(fs.realpathSync(l), path.join(libdir, path.basename(l)));
+    const names = [...execFileSync('ldd', [PYTHON], { encoding: 'utf8' }).matchAll(/=> (\/\S+) \(0x/g)].map(
+      (m) => m[1]!,
+    );
+    for (const l of [...names, '/lib64/ld-linux-x86-64.so.2'])
+      fs.copyFileSync(fs.realpathSync(l), path.join(libdir, path.basename(l)));
     fs.symlinkSync('usr/lib', path.join(tree, 'lib'));
     fs.symlinkSync('usr/lib64', path.join(tree, 'lib64'));
     fs.symlinkSync('../lib/x86_64-linux-gnu/ld-linux-x86-64.so.2', path.join(tree, 'usr/lib64/ld-linux-x86-64.so.2'));
     const image = path.join(dir, 'py.pgs');
-    await pack(['usr', 'lib', 'lib64'].map((p) => path.join(tree, p)), image, { threads: 0 });
+    await pack(
+      ['usr', 'lib', 'lib64'].map((p) => path.join(tree, p)),
+      image,
+      { threads: 0 },
+    );
     const r = await loadPrograms([`${image}:usr/bin/python3`]);
     // Member paths (relative to the image's root), one per library ldd found on the host.
     expect(r.programs[0]!.libraries).toEqual(names.map((l) => `usr/lib/x86_64-linux-gnu/${path.basename(l)}`));
     expect(r.programs[0]!.interpreter).toBe('usr/lib/x86_64-linux-gnu/ld-linux-x86-64.so.2');
   }, 60_000);
 
-  it.skipIf(gccReason !== '')('a missing library: ld.so\'s error in one line, exit 1', async () => {
-    fs.writeFileSync(path.join(dir, 'f.c'), 'int f(void) { return 0; }\n');
-    fs.writeFileSync(path.join(dir, 'm.c'), 'int f(void);\nint main(void) { return f(); }\n');
-    execFileSync('gcc', ['-shared', '-fPIC', '-o', path.join(dir, 'libgone.so.1'), '-Wl,-soname,libgone.so.1', path.join(dir, 'f.c')]);
-    execFileSync('gcc', ['-o', path.join(dir, 'needs-gone'), path.join(dir, 'm.c'), '-Wl,--no-as-needed', '-L' + dir, '-l:libgone.so.1']);
-    const prog = path.join(dir, 'needs-gone');
-    const real = spawnSync(prog, [], { encoding: 'utf8', env: {} });
-    expect(real.stderr).toMatch(/cannot open shared object file/);
-    const r = await run('load', prog);
-    expect(r.status).toBe(1);
-    expect(r.stderr).toBe(`pagestack: load: ${real.stderr}`);
-    const bare = await run('load', '--no-libs', prog);
-    expect(bare.status).toBe(0);
-    const ldd = await run('ldd', prog);
-    expect(ldd.status).toBe(0);
-    expect(ldd.stdout).toContain('\tlibgone.so.1 => not found\n');
-  }, 60_000);
+  it.skipIf(gccReason !== '')(
+    "a missing library: ld.so's error in one line, exit 1",
+    async () => {
+      fs.writeFileSync(path.join(dir, 'f.c'), 'int f(void) { return 0; }\n');
+      fs.writeFileSync(path.join(dir, 'm.c'), 'int f(void);\nint main(void) { return f(); }\n');
+      execFileSync('gcc', [
+        '-shared',
+        '-fPIC',
+        '-o',
+        path.join(dir, 'libgone.so.1'),
+        '-Wl,-soname,libgone.so.1',
+        path.join(dir, 'f.c'),
+      ]);
+      execFileSync('gcc', [
+        '-o',
+        path.join(dir, 'needs-gone'),
+        path.join(dir, 'm.c'),
+        '-Wl,--no-as-needed',
+        '-L' + dir,
+        '-l:libgone.so.1',
+      ]);
+      const prog = path.join(dir, 'needs-gone');
+      const real = spawnSync(prog, [], { encoding: 'utf8', env: {} });
+      expect(real.stderr).toMatch(/cannot open shared object file/);
+      const r = await run('load', prog);
+      expect(r.status).toBe(1);
+      expect(r.stderr).toBe(`pagestack: load: ${real.stderr}`);
+      const bare = await run('load', '--no-libs', prog);
+      expect(bare.status).toBe(0);
+      const ldd = await run('ldd', prog);
+      expect(ldd.status).toBe(0);
+      expect(ldd.stdout).toContain('\tlibgone.so.1 => not found\n');
+    },
+    60_000,
+  );
 });
 
 describe.skipIf(reason !== '')('pagestack ldd', () => {
-  it('prints ldd\'s lines without addresses, and JSON', async () => {
+  it("prints ldd's lines without addresses, and JSON", async () => {
     const r = await run('ldd', PYTHON);
     expect(r.status).toBe(0);
-    const real = execFileSync('ldd', [PYTHON], { encoding: 'utf8', env: { PATH: process.env.PATH ?? '/usr/bin:/bin' } });
+    const real = execFileSync('ldd', [PYTHON], {
+      encoding: 'utf8',
+      env: { PATH: process.env.PATH ?? '/usr/bin:/bin' },
+    });
     expect(r.stdout).toBe(real.replace(/ \(0x[0-9a-f]+\)$/gm, ''));
-    const j = JSON.parse((await run('ldd', '--json', PYTHON)).stdout) as { libraries: Array<{ name: string; path: string | null; found: boolean }> };
+    const j = JSON.parse((await run('ldd', '--json', PYTHON)).stdout) as {
+      libraries: Array<{ name: string; path: string | null; found: boolean }>;
+    };
     expect(j.libraries.filter((l) => l.found).length).toBe(real.trim().split('\n').length);
   });
 
   it('a static program, a missing file, a non-ELF file: one line each', async () => {
     const statik = path.resolve(__dirname, '../samples/bin/static');
-    expect(await run('ldd', statik)).toMatchObject({ status: 1, stderr: `pagestack: ldd: ${statik}: not a dynamic executable\n` });
-    expect(await run('ldd', 'no/such/file')).toMatchObject({ status: 1, stderr: 'pagestack: ldd: no/such/file: no such file or directory\n' });
+    expect(await run('ldd', statik)).toMatchObject({
+      status: 1,
+      stderr: `pagestack: ldd: ${statik}: not a dynamic executable\n`,
+    });
+    expect(await run('ldd', 'no/such/file')).toMatchObject({
+      status: 1,
+      stderr: 'pagestack: ldd: no/such/file: no such file or directory\n',
+    });
     const src = path.resolve(__dirname, '../samples/src/hello.c');
     const r = await run('ldd', src);
     expect(r.status).toBe(1);

@@ -57,7 +57,9 @@ describe.skipIf(missing !== undefined)('processes with libraries: fork, write, e
       try {
         runSequence(seed, plans, log);
       } catch (e) {
-        console.error(`rtld model test failed: RTLD_SEED=${seed} RTLD_SEQUENCES=1\nlast steps:\n  ${log.slice(-10).join('\n  ')}`);
+        console.error(
+          `rtld model test failed: RTLD_SEED=${seed} RTLD_SEQUENCES=1\nlast steps:\n  ${log.slice(-10).join('\n  ')}`,
+        );
         throw e;
       }
     }
@@ -72,11 +74,13 @@ function runSequence(seed: number, plans: EntryPlan[], log: string[]): void {
   const start = (plan: EntryPlan) => {
     const pid = runEntry(m, plan);
     const expected = new Map<number, Uint8Array>();
-    for (const op of plan.ops) if (op.op === 'write' && op.bytes.length === PAGE && op.addr % PAGE === 0) expected.set(op.addr, op.bytes);
-    for (const op of plan.ops) if (op.op === 'munmap' || op.op === 'mmap') {
-      // A page written before a later munmap or remap is not what the process holds: keep only the last word.
-      for (let a = op.addr; a < op.addr + op.length; a += PAGE) if (op.op === 'munmap') expected.delete(a);
-    }
+    for (const op of plan.ops)
+      if (op.op === 'write' && op.bytes.length === PAGE && op.addr % PAGE === 0) expected.set(op.addr, op.bytes);
+    for (const op of plan.ops)
+      if (op.op === 'munmap' || op.op === 'mmap') {
+        // A page written before a later munmap or remap is not what the process holds: keep only the last word.
+        for (let a = op.addr; a < op.addr + op.length; a += PAGE) if (op.op === 'munmap') expected.delete(a);
+      }
     procs.push({ pid, plan, expected });
     log.push(`exec ${plan.exec.path} -> ${pid}`);
   };
@@ -114,7 +118,8 @@ function runSequence(seed: number, plans: EntryPlan[], log: string[]): void {
       const p = pick(procs);
       for (const [page, bytes] of p.expected) {
         const got = m.read(p.pid, page, PAGE);
-        if (Buffer.compare(Buffer.from(got), Buffer.from(bytes)) !== 0) throw new Error(`pid ${p.pid}: page 0x${page.toString(16)} differs from the reference`);
+        if (Buffer.compare(Buffer.from(got), Buffer.from(bytes)) !== 0)
+          throw new Error(`pid ${p.pid}: page 0x${page.toString(16)} differs from the reference`);
       }
       log.push(`read ${p.pid} (${p.expected.size} pages)`);
     }
@@ -123,7 +128,8 @@ function runSequence(seed: number, plans: EntryPlan[], log: string[]): void {
   // RELRO pages stay private dirty copies after fork: Shared_Dirty across the family, never clean.
   for (const p of procs) {
     for (const e of m.smaps(p.pid)) {
-      if (e.perms === 'r--p' && e.path.startsWith('/') && e.privateDirty + e.sharedDirty > 0) expect(e.anonymous).toBe(e.privateDirty + e.sharedDirty);
+      if (e.perms === 'r--p' && e.path.startsWith('/') && e.privateDirty + e.sharedDirty > 0)
+        expect(e.anonymous).toBe(e.privateDirty + e.sharedDirty);
     }
   }
   for (const p of [...procs]) m.exit(p.pid);

@@ -95,7 +95,9 @@ describe('pagestack scan: errors and exit status', () => {
     expect(human.stdout).toContain(`Warnings (scanned as pages)\n  ${damaged}: section header table`);
     const strict = await run('--strict', damaged);
     expect(strict.status).toBe(1);
-    expect(strict.stderr).toMatch(new RegExp(`^pagestack: scan: ${damaged}: section header table .* \\(--strict\\)\\n$`));
+    expect(strict.stderr).toMatch(
+      new RegExp(`^pagestack: scan: ${damaged}: section header table .* \\(--strict\\)\\n$`),
+    );
     expect(strict.stdout).toBe('');
   });
 
@@ -127,7 +129,9 @@ describe('pagestack scan: errors and exit status', () => {
     const percent = ((t.zeroPages + t.duplicatePages) / t.pages) * 100;
     const below = await run('--quiet', '--fail-below', String(Math.ceil(percent + 1)), SAMPLES);
     expect(below.status).toBe(1);
-    expect(below.stderr).toBe(`pagestack: scan: dedup would save ${percent.toFixed(2)}% of pages, below --fail-below ${Math.ceil(percent + 1)}%\n`);
+    expect(below.stderr).toBe(
+      `pagestack: scan: dedup would save ${percent.toFixed(2)}% of pages, below --fail-below ${Math.ceil(percent + 1)}%\n`,
+    );
     expect((await run('--quiet', '--fail-below', String(Math.floor(percent)), SAMPLES)).status).toBe(0);
     expect((await run('--quiet', '--fail-below', '0', SAMPLES)).status).toBe(0);
   });
@@ -142,19 +146,47 @@ describe('pagestack scan: output', () => {
   it('the --json document has the documented shape', async () => {
     const r = await run('--json', SAMPLES);
     const doc = JSON.parse(r.stdout);
-    expect(Object.keys(doc)).toEqual(['schema', 'pageSize', 'totals', 'savings', 'files', 'mostDuplicated', 'skipped', 'links', 'relocation']);
+    expect(Object.keys(doc)).toEqual([
+      'schema',
+      'pageSize',
+      'totals',
+      'savings',
+      'files',
+      'mostDuplicated',
+      'skipped',
+      'links',
+      'relocation',
+    ]);
     expect(doc.schema).toBe('pagestack.scan/1');
     expect(Object.keys(doc.totals)).toEqual(['files', 'bytes', 'pages', 'zeroPages', 'uniquePages', 'duplicatePages']);
     const t = doc.totals;
     expect(t.duplicatePages).toBe(t.pages - t.zeroPages - t.uniquePages);
     const saved = t.zeroPages + t.duplicatePages;
-    expect(doc.savings).toEqual({ pages: saved, bytes: saved * 4096, percent: Math.round((saved / t.pages) * 10000) / 100 });
+    expect(doc.savings).toEqual({
+      pages: saved,
+      bytes: saved * 4096,
+      percent: Math.round((saved / t.pages) * 10000) / 100,
+    });
     const sum = (k: string) => doc.files.reduce((n: number, f: Record<string, number>) => n + f[k]!, 0);
-    expect([sum('pages'), sum('zeroPages'), sum('newPages'), sum('duplicatePages'), sum('size')]).toEqual([t.pages, t.zeroPages, t.uniquePages, t.duplicatePages, t.bytes]);
+    expect([sum('pages'), sum('zeroPages'), sum('newPages'), sum('duplicatePages'), sum('size')]).toEqual([
+      t.pages,
+      t.zeroPages,
+      t.uniquePages,
+      t.duplicatePages,
+      t.bytes,
+    ]);
     const tables = doc.files.find((f: { path: string }) => f.path.endsWith('/tables'));
     expect(tables.elf).toEqual({ class: 64, data: 'lsb', type: 3, typeName: 'DYN', machine: 62 });
     expect(tables.segments.map((s: { perms: string }) => s.perms)).toEqual(['r--', 'r-x', 'r--', 'rw-']);
-    expect(tables.segments[3]).toMatchObject({ index: 5, flags: 6, offset: '0x13dd0', filesz: '0x42230', vaddr: '0x14dd0', memsz: '0x42238', firstPage: 19 });
+    expect(tables.segments[3]).toMatchObject({
+      index: 5,
+      flags: 6,
+      offset: '0x13dd0',
+      filesz: '0x42230',
+      vaddr: '0x14dd0',
+      memsz: '0x42238',
+      firstPage: 19,
+    });
     expect(doc.mostDuplicated[0]).toMatchObject({ copies: 8, files: 2 });
     expect(doc.mostDuplicated[0].places[0]).toMatchObject({ perms: ['r--'], sections: ['.rodata'] });
   });
@@ -167,14 +199,23 @@ describe('pagestack scan: output', () => {
     const lines = r.stdout.split('\n');
     const n = (v: number) => v.toLocaleString('en-US');
     expect(lines[0]).toBe(`${n(t.files)} files, ${(t.bytes / 2 ** 20).toFixed(1)} MiB, ${n(t.pages)} pages of 4 KiB`);
-    expect(r.stdout).toMatch(new RegExp(`zero pages\\s+${n(t.zeroPages)}\\s+${((t.zeroPages / t.pages) * 100).toFixed(1)}%`));
-    expect(r.stdout).toMatch(new RegExp(`dedup would save\\s+${((doc.savings.bytes) / 2 ** 20).toFixed(1)} MiB\\s+${doc.savings.percent.toFixed(1)}%`));
+    expect(r.stdout).toMatch(
+      new RegExp(`zero pages\\s+${n(t.zeroPages)}\\s+${((t.zeroPages / t.pages) * 100).toFixed(1)}%`),
+    );
+    expect(r.stdout).toMatch(
+      new RegExp(
+        `dedup would save\\s+${(doc.savings.bytes / 2 ** 20).toFixed(1)} MiB\\s+${doc.savings.percent.toFixed(1)}%`,
+      ),
+    );
     // The .rodata table stored four times in tables and tables2: 8 copies in 2 files, read-only.
     expect(r.stdout).toMatch(/\n {7}8 {6}2 {2}\S*samples\/bin\/tables +0x3 {2}r-- +\.rodata\n/);
     const header = lines.indexOf('Files, by what dedup would save');
     const table = lines.slice(header + 2, header + 2 + doc.files.length);
     const bySavings = [...doc.files]
-      .sort((a: { savedBytes: number; path: string }, b: { savedBytes: number; path: string }) => b.savedBytes - a.savedBytes || (a.path < b.path ? -1 : 1))
+      .sort(
+        (a: { savedBytes: number; path: string }, b: { savedBytes: number; path: string }) =>
+          b.savedBytes - a.savedBytes || (a.path < b.path ? -1 : 1),
+      )
       .map((f: { path: string }) => f.path);
     expect(table.map((l) => l.trim().split(/\s+/).pop())).toEqual(bySavings);
     // Aligned: the file column starts at the same place on every row.

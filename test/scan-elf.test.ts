@@ -18,7 +18,10 @@ const PYELFTOOLS = pyelftoolsDir();
 
 const readelfOk = spawnSync('readelf', ['--version']).status === 0;
 if (!readelfOk) console.warn('skipping attribution tests: readelf is not installed');
-if (!PYELFTOOLS) console.warn('skipping attribution on the pyelftools corpus: no shared/corpus/pyelftools ($PAGESTACK_SHARED, ../shared or ../../shared)');
+if (!PYELFTOOLS)
+  console.warn(
+    'skipping attribution on the pyelftools corpus: no shared/corpus/pyelftools ($PAGESTACK_SHARED, ../shared or ../../shared)',
+  );
 
 interface ReadelfLoad {
   offset: bigint;
@@ -39,7 +42,10 @@ function readelf(file: string): { loads: ReadelfLoad[]; sections: ReadelfSection
   const loads: ReadelfLoad[] = [];
   const sections: ReadelfSection[] = [];
   for (const line of r.stdout.split('\n')) {
-    const load = /^\s*LOAD\s+(0x[0-9a-f]+)\s+0x[0-9a-f]+\s+0x[0-9a-f]+\s+(0x[0-9a-f]+)\s+0x[0-9a-f]+\s+([RWE ]{3})\s+0x[0-9a-f]+\s*$/.exec(line);
+    const load =
+      /^\s*LOAD\s+(0x[0-9a-f]+)\s+0x[0-9a-f]+\s+0x[0-9a-f]+\s+(0x[0-9a-f]+)\s+0x[0-9a-f]+\s+([RWE ]{3})\s+0x[0-9a-f]+\s*$/.exec(
+        line,
+      );
     if (load) {
       const f = load[3]!;
       loads.push({
@@ -51,13 +57,23 @@ function readelf(file: string): { loads: ReadelfLoad[]; sections: ReadelfSection
     }
     const sec = /^\s*\[\s*(\d+)\]\s(.*?)\s+(\S+)\s+([0-9a-f]{8,16})\s+([0-9a-f]{6,})\s+([0-9a-f]{6,})\s/.exec(line);
     if (sec) {
-      sections.push({ name: sec[2]!.trim(), type: sec[3]!.trim(), offset: BigInt(`0x${sec[5]}`), size: BigInt(`0x${sec[6]}`) });
+      sections.push({
+        name: sec[2]!.trim(),
+        type: sec[3]!.trim(),
+        offset: BigInt(`0x${sec[5]}`),
+        size: BigInt(`0x${sec[6]}`),
+      });
     }
   }
   return { loads, sections };
 }
 
-function expectedPlace(tables: { loads: ReadelfLoad[]; sections: ReadelfSection[] }, page: number, pageSize: number, fileSize: number) {
+function expectedPlace(
+  tables: { loads: ReadelfLoad[]; sections: ReadelfSection[] },
+  page: number,
+  pageSize: number,
+  fileSize: number,
+) {
   const ps = BigInt(pageSize);
   const filePages = BigInt(Math.ceil(fileSize / pageSize));
   const p = BigInt(page);
@@ -67,7 +83,15 @@ function expectedPlace(tables: { loads: ReadelfLoad[]; sections: ReadelfSection[
   const start = p * ps;
   const end = start + ps;
   const sections = tables.sections
-    .filter((s) => s.type !== 'NOBITS' && s.type !== 'NULL' && s.size > 0n && s.offset < end && s.offset + s.size > start && s.offset < BigInt(fileSize))
+    .filter(
+      (s) =>
+        s.type !== 'NOBITS' &&
+        s.type !== 'NULL' &&
+        s.size > 0n &&
+        s.offset < end &&
+        s.offset + s.size > start &&
+        s.offset < BigInt(fileSize),
+    )
     .map((s) => s.name);
   return { perms, sections };
 }
@@ -101,7 +125,11 @@ describe.skipIf(!readelfOk)('page attribution equals readelf', () => {
         for (let page = 0; page < file.pages; page++) {
           const got = describePage(result, fileIndex, page);
           const want = expectedPlace(tables, page, pageSize, file.size);
-          expect({ file: file.path, page, perms: got.perms, sections: got.sections }).toEqual({ file: file.path, page, ...want });
+          expect({ file: file.path, page, perms: got.perms, sections: got.sections }).toEqual({
+            file: file.path,
+            page,
+            ...want,
+          });
           if (got.perms.length > 1) pagesInTwoSegments++;
         }
       });

@@ -19,12 +19,16 @@ const USR_BIN = '/usr/bin';
 const python = hasPython();
 const pyelftools = pyelftoolsDir();
 if (!python) console.warn('skipping the page-count oracle tests: python3 is not installed');
-if (!pyelftools) console.warn('skipping the pyelftools corpus: no shared/corpus/pyelftools ($PAGESTACK_SHARED, ../shared or ../../shared)');
+if (!pyelftools)
+  console.warn(
+    'skipping the pyelftools corpus: no shared/corpus/pyelftools ($PAGESTACK_SHARED, ../shared or ../../shared)',
+  );
 if (!fs.existsSync(USR_BIN)) console.warn('skipping the /usr/bin slice: /usr/bin does not exist');
 /** The whole-directory comparison reads /usr/bin twice per page size; skipped where it is huge. */
 const USR_BIN_LIMIT = 2 * 2 ** 30;
 const usrBinSmallEnough = fs.existsSync(USR_BIN) && directoryBytes(USR_BIN) <= USR_BIN_LIMIT;
-if (fs.existsSync(USR_BIN) && !usrBinSmallEnough) console.warn(`skipping the whole-/usr/bin comparison: more than ${USR_BIN_LIMIT} bytes (the slice still runs)`);
+if (fs.existsSync(USR_BIN) && !usrBinSmallEnough)
+  console.warn(`skipping the whole-/usr/bin comparison: more than ${USR_BIN_LIMIT} bytes (the slice still runs)`);
 
 interface Totals {
   files: number;
@@ -122,7 +126,14 @@ describe.skipIf(!python)('scan totals equal an independent Python hashlib count'
       expect(doc.totals).toEqual(pythonCount([pyelftools!], pageSize));
       if (pageSize === 4096) {
         // The corpus README's own count covers its 109 ELF files (README.md is not ELF).
-        expect(doc.totals).toEqual({ files: 109, bytes: doc.totals.bytes, pages: 4007, zeroPages: 675, uniquePages: 3300, duplicatePages: 32 });
+        expect(doc.totals).toEqual({
+          files: 109,
+          bytes: doc.totals.bytes,
+          pages: 4007,
+          zeroPages: 675,
+          uniquePages: 3300,
+          duplicatePages: 32,
+        });
       }
       const all = await cliJson(['--all-files', '--page-size', String(pageSize), pyelftools!]);
       expect(all.totals).toEqual(pythonCount([pyelftools!], pageSize, true));
@@ -138,9 +149,12 @@ describe.skipIf(!python)('scan totals equal an independent Python hashlib count'
   }
 
   for (const pageSize of [4096, 65536]) {
-    it.skipIf(!usrBinSmallEnough)(`all of /usr/bin, walked as a directory, at ${pageSize / 1024} KiB pages`, async () => {
-      const doc = await cliJson(['--page-size', String(pageSize), USR_BIN]);
-      expect(doc.totals).toEqual(pythonCount([USR_BIN], pageSize));
-    });
+    it.skipIf(!usrBinSmallEnough)(
+      `all of /usr/bin, walked as a directory, at ${pageSize / 1024} KiB pages`,
+      async () => {
+        const doc = await cliJson(['--page-size', String(pageSize), USR_BIN]);
+        expect(doc.totals).toEqual(pythonCount([USR_BIN], pageSize));
+      },
+    );
   }
 });

@@ -47,11 +47,21 @@ describe('page model', () => {
   it('cuts by file offset, zero-pads the last page, and classifies zero, new and duplicate pages', async () => {
     const zero = Buffer.alloc(PAGE);
     // a: [magic+P1] [P2] [zero] [P2] [100 bytes of P3, zero-padded]
-    const a = write('model/a', Buffer.concat([elfish(pageOf(1)), pageOf(2), zero, pageOf(2), pageOf(3).subarray(0, 100)]));
+    const a = write(
+      'model/a',
+      Buffer.concat([elfish(pageOf(1)), pageOf(2), zero, pageOf(2), pageOf(3).subarray(0, 100)]),
+    );
     // b: [magic+P1] (same as a's page 0) [P2] [10 zero bytes: a zero page once padded]
     const b = write('model/b', Buffer.concat([elfish(pageOf(1)), pageOf(2), Buffer.alloc(10)]));
     const r = await scan([a, b]);
-    expect(r.totals).toEqual({ files: 2, bytes: 4 * PAGE + 100 + 2 * PAGE + 10, pages: 8, zeroPages: 2, uniquePages: 3, duplicatePages: 3 });
+    expect(r.totals).toEqual({
+      files: 2,
+      bytes: 4 * PAGE + 100 + 2 * PAGE + 10,
+      pages: 8,
+      zeroPages: 2,
+      uniquePages: 3,
+      duplicatePages: 3,
+    });
     const [fa, fb] = r.files;
     expect(Array.from(fa!.contentIds)).toEqual([1, 2, 0, 2, 3]);
     expect(Array.from(fb!.contentIds)).toEqual([1, 2, 0]);

@@ -20,7 +20,10 @@ if (!python) console.warn('sim-charts: python3 with xml.etree is missing; the XM
 
 /** Parses `xml` with python3's ElementTree; returns '' or the parser's error. */
 function xmlProblem(xml: string): string {
-  const r = spawnSync('python3', ['-c', 'import sys, xml.etree.ElementTree as E; E.fromstring(sys.stdin.read())'], { input: xml, encoding: 'utf8' });
+  const r = spawnSync('python3', ['-c', 'import sys, xml.etree.ElementTree as E; E.fromstring(sys.stdin.read())'], {
+    input: xml,
+    encoding: 'utf8',
+  });
   return r.status === 0 ? '' : r.stderr;
 }
 
@@ -33,15 +36,32 @@ function scenario(): string {
       name: 'tiny <pressure> & co',
       machine: { frames: 4096, frameLimit: 64 },
       programs: { hello: path.join(BIN, 'hello') },
-      policies: [{ name: 'no-swap' }, { name: 'zram', swap: 'zram' }, { name: 'zram+dedup+mor', swap: 'zram', dedupFirst: true, mergeOnRestore: true }, { name: 'ksm', ksm: true }],
+      policies: [
+        { name: 'no-swap' },
+        { name: 'zram', swap: 'zram' },
+        { name: 'zram+dedup+mor', swap: 'zram', dedupFirst: true, mergeOnRestore: true },
+        { name: 'ksm', ksm: true },
+      ],
       steps: [
         { op: 'exec', proc: 'a', program: 'hello' },
         { op: 'prctl', proc: 'a', option: 'PR_SET_MEMORY_MERGE', value: 1 },
         { op: 'mmap', proc: 'a', name: 'm', length: '96 pages' },
-        { op: 'repeat', count: 6, var: 'c', steps: [
-          { op: 'write', proc: 'a', region: 'm', offset: '{c*16} pages', length: '16 pages', data: { random: { seed: 3, distinct: 4 } } },
-          { op: 'tick', ms: 100 },
-        ] },
+        {
+          op: 'repeat',
+          count: 6,
+          var: 'c',
+          steps: [
+            {
+              op: 'write',
+              proc: 'a',
+              region: 'm',
+              offset: '{c*16} pages',
+              length: '16 pages',
+              data: { random: { seed: 3, distinct: 4 } },
+            },
+            { op: 'tick', ms: 100 },
+          ],
+        },
         { op: 'read', proc: 'a', region: 'm', length: '16 pages', expect: { random: { seed: 3, distinct: 4 } } },
       ],
     }),
@@ -88,7 +108,8 @@ describe('run --html and --svg', () => {
     expect(page).toContain('tiny &lt;pressure&gt; &amp; co');
     // The comparison table: one column per policy, the figures as rows.
     for (const name of ['no-swap', 'zram', 'zram+dedup+mor', 'ksm']) expect(page).toContain(`>${name}<`);
-    for (const row of ['swap-outs', 'KSM pages_sharing', 'zram compr_data_size', 'CPU time (est.)']) expect(page).toContain(row);
+    for (const row of ['swap-outs', 'KSM pages_sharing', 'zram compr_data_size', 'CPU time (est.)'])
+      expect(page).toContain(row);
     // Three charts: frames (all four policies), swap used and pool (the two swap policies).
     const charts = page.match(/<svg[\s\S]*?<\/svg>/g) ?? [];
     expect(charts).toHaveLength(3);
@@ -111,7 +132,12 @@ describe('run --html and --svg', () => {
     expect(r.status).toBe(0);
     const page = fs.readFileSync(html, 'utf8');
     // Every "  NAME  description" line of the text output is a term and its definition in the page.
-    const described = r.stdout.split('\n\n')[0]!.split('\n').slice(1).filter((l) => /^ {2}\S/.test(l)).map((l) => /^ {2}(\S+)\s+(.*)$/.exec(l)!.slice(1, 3));
+    const described = r.stdout
+      .split('\n\n')[0]!
+      .split('\n')
+      .slice(1)
+      .filter((l) => /^ {2}\S/.test(l))
+      .map((l) => /^ {2}(\S+)\s+(.*)$/.exec(l)!.slice(1, 3));
     expect(described.map(([name]) => name)).toEqual(['plain', 'ksm-idle', 'roomy']);
     for (const [name, text] of described) expect(page).toContain(`<dt>${name}</dt><dd>${text}</dd>`);
     // The OOM lines under the table, word for word.
@@ -124,7 +150,11 @@ describe('run --html and --svg', () => {
     const html = path.join(dir, 'same.html');
     expect((await runCli('run', identicalScenario(), '--html', html)).status).toBe(0);
     const frames = (fs.readFileSync(html, 'utf8').match(/<svg[\s\S]*?<\/svg>/g) ?? [])[0]!;
-    const paths = [...frames.matchAll(/<path class="series" data-series="([^"]*)" d="([^"]*)"[^>]*stroke="([^"]*)"[^>]*?(stroke-dasharray="[^"]*")?>/g)].map((m) => ({ name: m[1]!, d: m[2]!, color: m[3]!, dashed: m[4] !== undefined }));
+    const paths = [
+      ...frames.matchAll(
+        /<path class="series" data-series="([^"]*)" d="([^"]*)"[^>]*stroke="([^"]*)"[^>]*?(stroke-dasharray="[^"]*")?>/g,
+      ),
+    ].map((m) => ({ name: m[1]!, d: m[2]!, color: m[3]!, dashed: m[4] !== undefined }));
     expect(paths.map((p) => p.name)).toEqual(['plain (OOM)', 'ksm-idle (OOM), same as plain', 'roomy']);
     expect(new Set(paths.map((p) => p.color)).size).toBe(3);
     expect(paths[1]!.d).toBe(paths[0]!.d);

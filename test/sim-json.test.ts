@@ -31,7 +31,25 @@ function shape(value: unknown, at = '', out = new Map<string, Set<string>>()): M
   return out;
 }
 
-const SMAPS = ['rss', 'pss', 'pssDirty', 'pssAnon', 'pssFile', 'pssShmem', 'sharedClean', 'sharedDirty', 'privateClean', 'privateDirty', 'referenced', 'anonymous', 'ksm', 'lazyFree', 'swap', 'swapPss', 'locked'];
+const SMAPS = [
+  'rss',
+  'pss',
+  'pssDirty',
+  'pssAnon',
+  'pssFile',
+  'pssShmem',
+  'sharedClean',
+  'sharedDirty',
+  'privateClean',
+  'privateDirty',
+  'referenced',
+  'anonymous',
+  'ksm',
+  'lazyFree',
+  'swap',
+  'swapPss',
+  'locked',
+];
 
 const RUN_FIELDS: Record<string, string> = {
   '': 'object',
@@ -72,14 +90,51 @@ const RUN_FIELDS: Record<string, string> = {
   'policies[].timeMs': 'number',
   'policies[].summary': 'object',
   ...Object.fromEntries(
-    ['framesPeak', 'framesFinal', 'frameLimit', 'pageCacheFrames', 'anonFrames', 'shmemFrames', 'rssTotal', 'pssTotal', 'swapTotal', 'cowBreaks', 'fileReadBytes', 'cpuNs', 'bytesVerified'].map((k) => [`policies[].summary.${k}`, 'number']),
+    [
+      'framesPeak',
+      'framesFinal',
+      'frameLimit',
+      'pageCacheFrames',
+      'anonFrames',
+      'shmemFrames',
+      'rssTotal',
+      'pssTotal',
+      'swapTotal',
+      'cowBreaks',
+      'fileReadBytes',
+      'cpuNs',
+      'bytesVerified',
+    ].map((k) => [`policies[].summary.${k}`, 'number']),
   ),
-  ...Object.fromEntries(['swapOuts', 'swapIns', 'swapReadBytes', 'swapWriteBytes'].map((k) => [`policies[].summary.${k}`, 'number|null'])),
+  ...Object.fromEntries(
+    ['swapOuts', 'swapIns', 'swapReadBytes', 'swapWriteBytes'].map((k) => [`policies[].summary.${k}`, 'number|null']),
+  ),
   'policies[].summary.faults': 'object',
-  ...Object.fromEntries(['minor', 'major', 'swapIn', 'zeroFill', 'cow', 'reuse', 'cowKsm'].map((k) => [`policies[].summary.faults.${k}`, 'number'])),
+  ...Object.fromEntries(
+    ['minor', 'major', 'swapIn', 'zeroFill', 'cow', 'reuse', 'cowKsm'].map((k) => [
+      `policies[].summary.faults.${k}`,
+      'number',
+    ]),
+  ),
   'policies[].summary.ksm': 'object|null',
-  ...Object.fromEntries(['pages_shared', 'pages_sharing', 'pages_unshared', 'pages_volatile', 'full_scans', 'ksm_zero_pages', 'pages_scanned', 'cow_ksm'].map((k) => [`policies[].summary.ksm.${k}`, 'number'])),
-  ...Object.fromEntries(['swapOuts', 'swapIns', 'slotsInUse', 'poolPages', 'restoreMerges', 'restoreZeroMerges'].map((k) => [`policies[].summary.swap.${k}`, 'number'])),
+  ...Object.fromEntries(
+    [
+      'pages_shared',
+      'pages_sharing',
+      'pages_unshared',
+      'pages_volatile',
+      'full_scans',
+      'ksm_zero_pages',
+      'pages_scanned',
+      'cow_ksm',
+    ].map((k) => [`policies[].summary.ksm.${k}`, 'number']),
+  ),
+  ...Object.fromEntries(
+    ['swapOuts', 'swapIns', 'slotsInUse', 'poolPages', 'restoreMerges', 'restoreZeroMerges'].map((k) => [
+      `policies[].summary.swap.${k}`,
+      'number',
+    ]),
+  ),
   'policies[].summary.swap.backend': 'string',
   'policies[].summary.swap.dedupFirst': 'boolean',
   'policies[].summary.swap.mergeOnRestore': 'boolean',
@@ -89,12 +144,27 @@ const RUN_FIELDS: Record<string, string> = {
   'policies[].settings.swap.backend': 'string',
   'policies[].summary.swap': 'object|null',
   'policies[].summary.heap': 'object|null',
-  ...Object.fromEntries(['allocators', 'arenaBytes', 'mmappedBytes', 'brkCalls', 'mmapCalls', 'callocBytesZeroed', 'callocBytesDiscarded'].map((k) => [`policies[].summary.heap.${k}`, 'number'])),
+  ...Object.fromEntries(
+    [
+      'allocators',
+      'arenaBytes',
+      'mmappedBytes',
+      'brkCalls',
+      'mmapCalls',
+      'callocBytesZeroed',
+      'callocBytesDiscarded',
+    ].map((k) => [`policies[].summary.heap.${k}`, 'number']),
+  ),
   'policies[].cost': 'object',
   'policies[].cost.cpuNs': 'number',
   'policies[].cost.ioNs': 'number',
   'policies[].cost.ops': 'object',
-  ...Object.fromEntries(COST_OP_NAMES.flatMap((op) => [[`policies[].cost.ops.${op}`, 'object'], ...['count', 'bytes', 'ns'].map((k) => [`policies[].cost.ops.${op}.${k}`, 'number'])])),
+  ...Object.fromEntries(
+    COST_OP_NAMES.flatMap((op) => [
+      [`policies[].cost.ops.${op}`, 'object'],
+      ...['count', 'bytes', 'ns'].map((k) => [`policies[].cost.ops.${op}.${k}`, 'number']),
+    ]),
+  ),
   'policies[].processes': 'array',
   'policies[].processes[]': 'object',
   'policies[].processes[].name': 'string',
@@ -106,7 +176,12 @@ const RUN_FIELDS: Record<string, string> = {
   'policies[].processes[].faults.minor': 'number',
   'policies[].processes[].faults.major': 'number',
   'policies[].series': 'object',
-  ...Object.fromEntries(['step', 'timeMs', 'framesUsed'].flatMap((k) => [[`policies[].series.${k}`, 'array'], [`policies[].series.${k}[]`, 'number']])),
+  ...Object.fromEntries(
+    ['step', 'timeMs', 'framesUsed'].flatMap((k) => [
+      [`policies[].series.${k}`, 'array'],
+      [`policies[].series.${k}[]`, 'number'],
+    ]),
+  ),
   'policies[].series.swapUsed': 'array|null',
   'policies[].series.swapUsed[]': 'number',
   'policies[].series.poolPages': 'array|null',
@@ -117,7 +192,8 @@ const RUN_FIELDS: Record<string, string> = {
 };
 
 /** Fields that exist only in some documents: under a null-able object, or in one outcome kind. */
-const OPTIONAL = /^(policies\[\]\.(settings\.(swap|ksm|malloc)\.|summary\.(swap|ksm)\.|outcome\.(step|message)$|series\.(swapUsed|poolPages)\[\]$)|skipped\[\])/;
+const OPTIONAL =
+  /^(policies\[\]\.(settings\.(swap|ksm|malloc)\.|summary\.(swap|ksm)\.|outcome\.(step|message)$|series\.(swapUsed|poolPages)\[\]$)|skipped\[\])/;
 
 const LOAD_FIELDS: Record<string, string> = {
   '': 'object',
@@ -149,12 +225,26 @@ const LOAD_FIELDS: Record<string, string> = {
   'processes[].program': 'string',
   'processes[].copy': 'number',
   'processes[].forked': 'boolean',
-  ...Object.fromEntries(['content', 'file'].flatMap((m) => [[`processes[].${m}`, 'object'], ...[...SMAPS, 'start', 'end'].map((k) => [`processes[].${m}.${k}`, 'number'])])),
+  ...Object.fromEntries(
+    ['content', 'file'].flatMap((m) => [
+      [`processes[].${m}`, 'object'],
+      ...[...SMAPS, 'start', 'end'].map((k) => [`processes[].${m}.${k}`, 'number']),
+    ]),
+  ),
   system: 'object',
   ...Object.fromEntries(
     ['content', 'file', 'saving'].flatMap((m) => [
       [`system.${m}`, 'object'],
-      ...['framesUsed', 'pageCacheFrames', 'anonFrames', 'rssTotal', 'pssTotal', 'majorFaults', 'minorFaults', 'fileReadBytes'].map((k) => [`system.${m}.${k}`, 'number']),
+      ...[
+        'framesUsed',
+        'pageCacheFrames',
+        'anonFrames',
+        'rssTotal',
+        'pssTotal',
+        'majorFaults',
+        'minorFaults',
+        'fileReadBytes',
+      ].map((k) => [`system.${m}.${k}`, 'number']),
     ]),
   ),
 };
@@ -190,7 +280,12 @@ function scenarioFile(): string {
       version: 1,
       machine: { frames: 4096 },
       programs: { hello: path.join(BIN, 'hello') },
-      policies: [{ name: 'roomy' }, { name: 'tight', frameLimit: 40 }, { name: 'ksm', ksm: true }, { name: 'zram', swap: 'zram', dedupFirst: true, mergeOnRestore: true, frameLimit: 48 }],
+      policies: [
+        { name: 'roomy' },
+        { name: 'tight', frameLimit: 40 },
+        { name: 'ksm', ksm: true },
+        { name: 'zram', swap: 'zram', dedupFirst: true, mergeOnRestore: true, frameLimit: 48 },
+      ],
       costs: { diskRead: { latencyNs: 80000 } },
       steps: [
         { op: 'exec', proc: 'a', program: 'hello' },
@@ -209,7 +304,11 @@ describe('result documents are stable', () => {
   it('run --json has exactly the documented fields, with an ok and an OOM outcome', async () => {
     const r = await runCli('run', scenarioFile(), '--json', '--skip-unavailable');
     expect(r.status).toBe(0);
-    const doc = JSON.parse(r.stdout) as { schema: string; policies: Array<{ outcome: { status: string } }>; skipped: unknown[] };
+    const doc = JSON.parse(r.stdout) as {
+      schema: string;
+      policies: Array<{ outcome: { status: string } }>;
+      skipped: unknown[];
+    };
     expect(doc.schema).toBe('pagestack.run/1');
     expect(doc.policies.map((p) => p.outcome.status)).toEqual(['ok', 'oom', 'ok', 'ok']);
     expect(doc.skipped).toEqual([]);

@@ -20,16 +20,29 @@ const missing = ['python3', 'readelf'].filter((tool) => spawnSync(tool, ['--vers
 if (missing.length > 0) console.warn(`sim-load-oracle: skipped, ${missing.join(' and ')} not found`);
 
 function oracle(programs: string[]): { cached: number; distinct: number } {
-  const [cached, distinct] = execFileSync('python3', [ORACLE, ...programs], { encoding: 'utf8' }).trim().split(' ').map(Number);
+  const [cached, distinct] = execFileSync('python3', [ORACLE, ...programs], { encoding: 'utf8' })
+    .trim()
+    .split(' ')
+    .map(Number);
   return { cached: cached!, distinct: distinct! };
 }
 
 /** Dynamic programs of this machine, with a hard-linked pair if there is one (perl and perl5.x are one inode on Debian). */
 function systemPrograms(): string[] {
-  const wanted = ['/usr/bin/ls', '/usr/bin/cat', '/usr/bin/env', '/usr/bin/bash', '/usr/bin/readelf', '/usr/bin/gdb', '/usr/bin/perl'];
+  const wanted = [
+    '/usr/bin/ls',
+    '/usr/bin/cat',
+    '/usr/bin/env',
+    '/usr/bin/bash',
+    '/usr/bin/readelf',
+    '/usr/bin/gdb',
+    '/usr/bin/perl',
+  ];
   const found = wanted.filter((p) => fs.existsSync(p));
   const perl = fs.existsSync('/usr/bin/perl') ? fs.statSync('/usr/bin/perl') : undefined;
-  const link = perl && fs.readdirSync('/usr/bin').find((n) => n.startsWith('perl5') && fs.statSync(`/usr/bin/${n}`).ino === perl.ino);
+  const link =
+    perl &&
+    fs.readdirSync('/usr/bin').find((n) => n.startsWith('perl5') && fs.statSync(`/usr/bin/${n}`).ino === perl.ino);
   if (link) found.push(`/usr/bin/${link}`);
   return found;
 }
@@ -37,7 +50,13 @@ function systemPrograms(): string[] {
 describe.skipIf(missing.length > 0)('load against readelf + hashlib', () => {
   it.each([
     ['tables and tables2', ['tables', 'tables2'].map((n) => path.join(BIN, n))],
-    ['every sample', fs.readdirSync(BIN).sort().map((n) => path.join(BIN, n))],
+    [
+      'every sample',
+      fs
+        .readdirSync(BIN)
+        .sort()
+        .map((n) => path.join(BIN, n)),
+    ],
   ])('%s', async (_what, programs) => {
     const r = await loadPrograms(programs, { libs: false });
     const o = oracle(programs);

@@ -45,7 +45,8 @@ async function mappedFilePages(files: string[], procs: number, touch: TouchMode)
       for (const vma of m.maps(pid)) {
         if (!vma.path.startsWith('/')) continue;
         for (let addr = vma.start; addr < vma.end; addr += PAGE) {
-          if (m.pageInfo(pid, addr).kind === 'file') pages.add(`${vma.path}\0${vma.offset / PAGE + (addr - vma.start) / PAGE}`);
+          if (m.pageInfo(pid, addr).kind === 'file')
+            pages.add(`${vma.path}\0${vma.offset / PAGE + (addr - vma.start) / PAGE}`);
         }
       }
     }
@@ -74,24 +75,27 @@ describe('load: content-shared against per-file page cache', () => {
     ['all', 3],
     [0.5, 2],
     ['text', 1],
-  ] as Array<[TouchMode, number]>)('tables + tables2, touch %s, %i per program: the saving is the number of duplicate pages mapped', async (touch, procs) => {
-    const r = await loadPrograms(TABLES, { procs, touch, libs: false });
-    const pages = await mappedFilePages(TABLES, procs, touch);
-    const duplicates = pages.size - distinctContents(pages);
-    expect(r.system.file.pageCacheFrames).toBe(pages.size);
-    expect(r.system.saving.pageCacheFrames).toBe(duplicates);
-    expect(r.system.saving.framesUsed).toBe(duplicates);
-    expect(r.system.saving.anonFrames).toBe(0);
-    if (touch !== 'text') {
-      // The four copies of the table, .data's zero pages and ld.so's pages: far more than a few.
-      expect(duplicates).toBeGreaterThan(60);
-      expect(r.system.content.pssTotal).toBeLessThan(r.system.file.pssTotal);
-      // A page read from the file once per distinct content instead of once per page.
-      expect(r.system.saving.fileReadBytes).toBe(duplicates * PAGE);
-    }
-    expect(r.processes).toHaveLength(2 * procs);
-    for (const p of r.processes) expect(p.content.pss).toBeLessThanOrEqual(p.file.pss);
-  });
+  ] as Array<[TouchMode, number]>)(
+    'tables + tables2, touch %s, %i per program: the saving is the number of duplicate pages mapped',
+    async (touch, procs) => {
+      const r = await loadPrograms(TABLES, { procs, touch, libs: false });
+      const pages = await mappedFilePages(TABLES, procs, touch);
+      const duplicates = pages.size - distinctContents(pages);
+      expect(r.system.file.pageCacheFrames).toBe(pages.size);
+      expect(r.system.saving.pageCacheFrames).toBe(duplicates);
+      expect(r.system.saving.framesUsed).toBe(duplicates);
+      expect(r.system.saving.anonFrames).toBe(0);
+      if (touch !== 'text') {
+        // The four copies of the table, .data's zero pages and ld.so's pages: far more than a few.
+        expect(duplicates).toBeGreaterThan(60);
+        expect(r.system.content.pssTotal).toBeLessThan(r.system.file.pssTotal);
+        // A page read from the file once per distinct content instead of once per page.
+        expect(r.system.saving.fileReadBytes).toBe(duplicates * PAGE);
+      }
+      expect(r.processes).toHaveLength(2 * procs);
+      for (const p of r.processes) expect(p.content.pss).toBeLessThanOrEqual(p.file.pss);
+    },
+  );
 
   it('sums per-process Pss to the system total in both modes, and forked children share the parent pages', async () => {
     const r = await loadPrograms([path.join(BIN, 'hello')], { procs: 4, fork: true });
@@ -108,8 +112,12 @@ describe('load: content-shared against per-file page cache', () => {
     const text = await runCli('load', '--no-libs', ...TABLES, '--procs', '2');
     expect(text.status).toBe(0);
     expect(text.stdout).toMatch(/^load: 2 programs × 2 processes \(execs\), start-up touches all\n/);
-    expect(text.stdout).toMatch(/\nper process \(smaps_rollup\)\npid +program +Rss content +Rss per-file +Pss content +Pss per-file +Pss saved\n/);
-    expect(text.stdout).toMatch(/\nsystem\n +content-shared +per-file +saved\nframes used +\d+ +\d+ +\d+ \(\d+\.\d%\)\n/);
+    expect(text.stdout).toMatch(
+      /\nper process \(smaps_rollup\)\npid +program +Rss content +Rss per-file +Pss content +Pss per-file +Pss saved\n/,
+    );
+    expect(text.stdout).toMatch(
+      /\nsystem\n +content-shared +per-file +saved\nframes used +\d+ +\d+ +\d+ \(\d+\.\d%\)\n/,
+    );
     const json = await runCli('load', '--no-libs', ...TABLES, '--procs', '2', '--json');
     const doc = JSON.parse(json.stdout) as { schema: string; system: { saving: { framesUsed: number } } };
     expect(doc.schema).toBe('pagestack.load/1');
@@ -117,10 +125,16 @@ describe('load: content-shared against per-file page cache', () => {
   });
 
   it('refuses bad flags with exit 2 and bad files with exit 1, in one line', async () => {
-    expect(await runCli('load', path.join(BIN, 'hello'), '--procs', 'x')).toMatchObject({ status: 2, stderr: 'pagestack: load: --procs must be a whole number, not "x"\n' });
+    expect(await runCli('load', path.join(BIN, 'hello'), '--procs', 'x')).toMatchObject({
+      status: 2,
+      stderr: 'pagestack: load: --procs must be a whole number, not "x"\n',
+    });
     expect(await runCli('load', path.join(BIN, 'hello'), '--procs', '0')).toMatchObject({ status: 2 });
     expect(await runCli('load', path.join(BIN, 'hello'), '--touch', '1.5')).toMatchObject({ status: 2 });
-    expect(await runCli('load', 'missing-program')).toMatchObject({ status: 1, stderr: 'pagestack: load: missing-program: no such file or directory\n' });
+    expect(await runCli('load', 'missing-program')).toMatchObject({
+      status: 1,
+      stderr: 'pagestack: load: missing-program: no such file or directory\n',
+    });
   });
 });
 
@@ -129,10 +143,14 @@ function fakeContainer(file: string): ContainerReader {
   const index = new ContentIndex(PAGE);
   const ldso = fs.realpathSync('/lib64/ld-linux-x86-64.so.2');
   const members: Array<ContainerMember & { bytes?: Uint8Array }> = [];
-  const add = (path: string, kind: ContainerMember['kind'], extra: Partial<ContainerMember & { bytes: Uint8Array }> = {}) =>
-    members.push({ index: members.length, path, kind, mode: 0o755, size: extra.bytes?.length ?? 0, ...extra });
+  const add = (
+    path: string,
+    kind: ContainerMember['kind'],
+    extra: Partial<ContainerMember & { bytes: Uint8Array }> = {},
+  ) => members.push({ index: members.length, path, kind, mode: 0o755, size: extra.bytes?.length ?? 0, ...extra });
   add('bin', 'directory');
-  for (const name of ['hello', 'tables', 'tables2']) add(`bin/${name}`, 'regular', { bytes: fs.readFileSync(path.join(BIN, name)) });
+  for (const name of ['hello', 'tables', 'tables2'])
+    add(`bin/${name}`, 'regular', { bytes: fs.readFileSync(path.join(BIN, name)) });
   add('lib', 'symlink', { linkTarget: 'usr/lib' });
   add('lib64', 'directory');
   add('lib64/ld-linux-x86-64.so.2', 'symlink', { linkTarget: '/lib/x86_64-linux-gnu/ld-linux-x86-64.so.2' });
@@ -164,7 +182,11 @@ describe('load: programs from a container', () => {
 
   it('loads every program member, finds the interpreter inside the container, and saves what the plain files save', async () => {
     const r = await loadPrograms([image], { openContainer, procs: 2, libs: false });
-    expect(r.programs.map((p) => p.name)).toEqual([`${image}:bin/hello`, `${image}:bin/tables`, `${image}:bin/tables2`]);
+    expect(r.programs.map((p) => p.name)).toEqual([
+      `${image}:bin/hello`,
+      `${image}:bin/tables`,
+      `${image}:bin/tables2`,
+    ]);
     expect(r.programs.every((p) => p.interpreter === 'usr/lib/x86_64-linux-gnu/ld-linux-x86-64.so.2')).toBe(true);
     const plain = await loadPrograms([path.join(BIN, 'hello'), ...TABLES], { procs: 2, libs: false });
     expect(r.system.saving.framesUsed).toBe(plain.system.saving.framesUsed);
@@ -175,12 +197,16 @@ describe('load: programs from a container', () => {
   it('loads one member with CONTAINER:MEMBER and names a missing one', async () => {
     const r = await loadPrograms([`${image}:bin/tables`], { openContainer });
     expect(r.programs).toHaveLength(1);
-    await expect(loadPrograms([`${image}:bin/ls`], { openContainer })).rejects.toThrow(`${image}: bin/ls: no such member`);
+    await expect(loadPrograms([`${image}:bin/ls`], { openContainer })).rejects.toThrow(
+      `${image}: bin/ls: no such member`,
+    );
   });
 
   it('a scenario runs the same from the real container, from the ELF files and from a stand-in reader', async () => {
     const dir = path.resolve(__dirname, '../samples/scenarios');
-    const sharing = JSON.parse(fs.readFileSync(path.join(dir, 'sharing.json'), 'utf8')) as { programs: Record<string, unknown> };
+    const sharing = JSON.parse(fs.readFileSync(path.join(dir, 'sharing.json'), 'utf8')) as {
+      programs: Record<string, unknown>;
+    };
     const fromContainer = await runScenario(path.join(dir, 'sharing.json'));
     const names = ['tables', 'tables2', 'hello'];
     sharing.programs = Object.fromEntries(names.map((n) => [n, `../bin/${n}`]));
@@ -191,7 +217,12 @@ describe('load: programs from a container', () => {
       const want = fromFiles.policies[i]!.summary;
       for (const other of [fromContainer, fromStandIn]) {
         const got = other.policies[i]!.summary;
-        expect([got.framesFinal, got.pssTotal, got.rssTotal, got.bytesVerified]).toEqual([want.framesFinal, want.pssTotal, want.rssTotal, want.bytesVerified]);
+        expect([got.framesFinal, got.pssTotal, got.rssTotal, got.bytesVerified]).toEqual([
+          want.framesFinal,
+          want.pssTotal,
+          want.rssTotal,
+          want.bytesVerified,
+        ]);
       }
     }
   });
@@ -204,9 +235,15 @@ describe('load: programs from a container', () => {
     fs.copyFileSync(fs.realpathSync('/lib64/ld-linux-x86-64.so.2'), path.join(tree, 'usr/lib/ld-linux-x86-64.so.2'));
     fs.symlinkSync('usr/lib', path.join(tree, 'lib64'));
     const real = path.join(dir, 'real.pgs');
-    await pack(['bin', 'lib64', 'usr'].map((p) => path.join(tree, p)), real, { threads: 0 });
+    await pack(
+      ['bin', 'lib64', 'usr'].map((p) => path.join(tree, p)),
+      real,
+      { threads: 0 },
+    );
     const r = await loadPrograms([real], { procs: 2, libs: false });
-    expect(r.programs.map((p) => [p.name, p.interpreter])).toEqual(['hello', 'tables', 'tables2'].map((n) => [`${real}:bin/${n}`, 'usr/lib/ld-linux-x86-64.so.2']));
+    expect(r.programs.map((p) => [p.name, p.interpreter])).toEqual(
+      ['hello', 'tables', 'tables2'].map((n) => [`${real}:bin/${n}`, 'usr/lib/ld-linux-x86-64.so.2']),
+    );
     const plain = await loadPrograms([path.join(BIN, 'hello'), ...TABLES], { procs: 2, libs: false });
     expect(r.system.content).toEqual(plain.system.content);
     expect(r.system.file).toEqual(plain.system.file);

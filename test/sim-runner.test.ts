@@ -18,7 +18,13 @@ const BIN = path.resolve(__dirname, '../samples/bin');
 const PAGE = 4096;
 
 function scenario(steps: unknown[], extra: Record<string, unknown> = {}): never {
-  return { version: 1, machine: { frames: 8192 }, programs: { hello: 'hello', tables: 'tables' }, steps, ...extra } as never;
+  return {
+    version: 1,
+    machine: { frames: 8192 },
+    programs: { hello: 'hello', tables: 'tables' },
+    steps,
+    ...extra,
+  } as never;
 }
 
 async function run(steps: unknown[], extra: Record<string, unknown> = {}) {
@@ -36,7 +42,13 @@ describe('memory steps', () => {
       { random: { seed: 7 } },
       { random: { seed: 7, distinct: 3 } },
       { text: 11 },
-      { mix: [{ weight: 1, data: 'zero' }, { weight: 2, data: { random: { seed: 3, distinct: 2 } } }], seed: 5 },
+      {
+        mix: [
+          { weight: 1, data: 'zero' },
+          { weight: 2, data: { random: { seed: 3, distinct: 2 } } },
+        ],
+        seed: 5,
+      },
     ];
     const steps: unknown[] = [{ op: 'exec', proc: 'p', program: 'hello' }];
     data.forEach((d, i) => {
@@ -153,8 +165,19 @@ describe('memory steps', () => {
     const r = await run([
       { op: 'exec', proc: 'p', program: 'hello' },
       { op: 'mmap', proc: 'p', name: 'm', length: '8 pages' },
-      { op: 'repeat', count: 4, from: 1, var: 'k', steps: [{ op: 'write', proc: 'p', region: 'm', offset: '{k*2-1} pages', length: 1, data: { byte: '{k}' } }] },
-      { op: 'repeat', count: 4, from: 1, steps: [{ op: 'read', proc: 'p', region: 'm', offset: '{i*2-1} pages', length: 1, expect: { byte: '{i}' } }] },
+      {
+        op: 'repeat',
+        count: 4,
+        from: 1,
+        var: 'k',
+        steps: [{ op: 'write', proc: 'p', region: 'm', offset: '{k*2-1} pages', length: 1, data: { byte: '{k}' } }],
+      },
+      {
+        op: 'repeat',
+        count: 4,
+        from: 1,
+        steps: [{ op: 'read', proc: 'p', region: 'm', offset: '{i*2-1} pages', length: 1, expect: { byte: '{i}' } }],
+      },
     ]);
     expect(r.scenario.steps).toBe(10);
     expect(r.policies[0]!.summary.bytesVerified).toBe(4);
@@ -207,30 +230,59 @@ describe('heap steps (the glibc malloc model on the Machine)', () => {
     expect(r.policies[0]!.summary.cowBreaks).toBeGreaterThan(base);
   });
 
-  it('mallopt, malloc_trim and the policy\'s malloc tunables change where blocks come from; mayFail allows NULL', async () => {
+  it("mallopt, malloc_trim and the policy's malloc tunables change where blocks come from; mayFail allows NULL", async () => {
     const heapHasOneMiB = { op: 'read', proc: 'p', region: '[heap]', offset: '1M', length: 1 };
     const bigBlock = [
       { op: 'exec', proc: 'p', program: 'hello' },
       { op: 'malloc', proc: 'p', size: 100, as: 'small' },
     ];
     // By default a 1 MiB block is mmapped: the [heap] stays small.
-    await expect(run([...bigBlock, { op: 'malloc', proc: 'p', size: '1M', as: 'big' }, heapHasOneMiB])).rejects.toThrow(/past the end of \[heap\]/);
+    await expect(run([...bigBlock, { op: 'malloc', proc: 'p', size: '1M', as: 'big' }, heapHasOneMiB])).rejects.toThrow(
+      /past the end of \[heap\]/,
+    );
     // With M_MMAP_MAX 0 (a step, or the policy's tunable) it comes from the brk heap.
-    await run([...bigBlock, { op: 'mallopt', proc: 'p', param: 'M_MMAP_MAX', value: 0 }, { op: 'malloc', proc: 'p', size: '1M', as: 'big' }, heapHasOneMiB]);
-    await run([...bigBlock, { op: 'malloc', proc: 'p', size: '1M', as: 'big' }, heapHasOneMiB], { policies: [{ name: 'brk', malloc: { mmapMax: 0 } }] });
+    await run([
+      ...bigBlock,
+      { op: 'mallopt', proc: 'p', param: 'M_MMAP_MAX', value: 0 },
+      { op: 'malloc', proc: 'p', size: '1M', as: 'big' },
+      heapHasOneMiB,
+    ]);
+    await run([...bigBlock, { op: 'malloc', proc: 'p', size: '1M', as: 'big' }, heapHasOneMiB], {
+      policies: [{ name: 'brk', malloc: { mmapMax: 0 } }],
+    });
     // Freed and trimmed, the heap shrinks again.
     await expect(
-      run([...bigBlock, { op: 'mallopt', proc: 'p', param: 'M_MMAP_MAX', value: 0 }, { op: 'mallopt', proc: 'p', param: 'M_TRIM_THRESHOLD', value: '64M' },
-        { op: 'malloc', proc: 'p', size: '1M', as: 'big' }, { op: 'free', proc: 'p', ptr: 'big' }, heapHasOneMiB]),
+      run([
+        ...bigBlock,
+        { op: 'mallopt', proc: 'p', param: 'M_MMAP_MAX', value: 0 },
+        { op: 'mallopt', proc: 'p', param: 'M_TRIM_THRESHOLD', value: '64M' },
+        { op: 'malloc', proc: 'p', size: '1M', as: 'big' },
+        { op: 'free', proc: 'p', ptr: 'big' },
+        heapHasOneMiB,
+      ]),
     ).resolves.toBeDefined();
     await expect(
-      run([...bigBlock, { op: 'mallopt', proc: 'p', param: 'M_MMAP_MAX', value: 0 }, { op: 'mallopt', proc: 'p', param: 'M_TRIM_THRESHOLD', value: '64M' },
-        { op: 'malloc', proc: 'p', size: '1M', as: 'big' }, { op: 'free', proc: 'p', ptr: 'big' }, { op: 'malloc_trim', proc: 'p' }, heapHasOneMiB]),
+      run([
+        ...bigBlock,
+        { op: 'mallopt', proc: 'p', param: 'M_MMAP_MAX', value: 0 },
+        { op: 'mallopt', proc: 'p', param: 'M_TRIM_THRESHOLD', value: '64M' },
+        { op: 'malloc', proc: 'p', size: '1M', as: 'big' },
+        { op: 'free', proc: 'p', ptr: 'big' },
+        { op: 'malloc_trim', proc: 'p' },
+        heapHasOneMiB,
+      ]),
     ).rejects.toThrow(/past the end of \[heap\]/);
     // An impossible request is NULL: an error naming the step, or allowed with mayFail.
     const huge = { op: 'malloc', proc: 'p', size: 100 * 2 ** 40, as: 'huge' };
-    await expect(run([...bigBlock, huge])).rejects.toThrow(/^steps\[2\]: malloc: malloc\(109951162777600\) returned NULL \(add "mayFail": true to allow it\)$/);
-    const r = await run([...bigBlock, { ...huge, mayFail: true }, { op: 'read', proc: 'p', region: 'huge' }, { op: 'free', proc: 'p', ptr: 'huge' }]);
+    await expect(run([...bigBlock, huge])).rejects.toThrow(
+      /^steps\[2\]: malloc: malloc\(109951162777600\) returned NULL \(add "mayFail": true to allow it\)$/,
+    );
+    const r = await run([
+      ...bigBlock,
+      { ...huge, mayFail: true },
+      { op: 'read', proc: 'p', region: 'huge' },
+      { op: 'free', proc: 'p', ptr: 'huge' },
+    ]);
     expect(r.policies[0]!.outcome.status).toBe('ok');
   });
 
@@ -278,12 +330,22 @@ describe('patterns', () => {
   });
 
   it('is the same whether generated at once or in pieces', () => {
-    const spec: DataSpec = { kind: 'mix', seed: 9, parts: [{ weight: 1, data: { kind: 'text', seed: 2 } }, { weight: 1, data: { kind: 'random', seed: 1 } }] };
+    const spec: DataSpec = {
+      kind: 'mix',
+      seed: 9,
+      parts: [
+        { weight: 1, data: { kind: 'text', seed: 2 } },
+        { weight: 1, data: { kind: 'random', seed: 1 } },
+      ],
+    };
     const whole = new Uint8Array(5 * PAGE);
     fillPattern(spec, whole, 3 * PAGE + 10, { pageSize: PAGE, writeStart: 3 * PAGE + 10 });
     const pieces = new Uint8Array(5 * PAGE);
     for (let off = 0; off < pieces.length; off += 1000) {
-      fillPattern(spec, pieces.subarray(off, Math.min(off + 1000, pieces.length)), 3 * PAGE + 10 + off, { pageSize: PAGE, writeStart: 3 * PAGE + 10 });
+      fillPattern(spec, pieces.subarray(off, Math.min(off + 1000, pieces.length)), 3 * PAGE + 10 + off, {
+        pageSize: PAGE,
+        writeStart: 3 * PAGE + 10,
+      });
     }
     expect(Buffer.compare(whole, pieces)).toBe(0);
   });
@@ -353,7 +415,11 @@ describe('brk, madvise, mremap and the heap host', () => {
     const pid = m.exec(plan);
     const rodata = program.layout.sections.get('.rodata')!.addr + plan.loadBias;
     const original = m.read(pid, rodata, 16);
-    const addr = m.mmap(pid, { length: PAGE, prot: PROT_READ | PROT_WRITE, file: { backing: program.backing, offset: 0x2000 } });
+    const addr = m.mmap(pid, {
+      length: PAGE,
+      prot: PROT_READ | PROT_WRITE,
+      file: { backing: program.backing, offset: 0x2000 },
+    });
     expect(m.read(pid, addr, 16)).toEqual(original);
     m.write(pid, addr, new Uint8Array(16).fill(0xff));
     m.madvise(pid, addr, PAGE, 'dontneed');
@@ -403,7 +469,14 @@ describe('brk, madvise, mremap and the heap host', () => {
     expect(anon - m.stats().anonymous).toBe(75);
     expect(m.read(pid, big, 3)).toEqual(new Uint8Array(3));
     host.munmap(big, 300 * 1024);
-    expect(host.counters).toMatchObject({ wordsStored: 1, bytesZeroed: 300 * 1024, bytesCopied: 3, bytesDiscarded: 300 * 1024, mmaps: 1, munmaps: 1 });
+    expect(host.counters).toMatchObject({
+      wordsStored: 1,
+      bytesZeroed: 300 * 1024,
+      bytesCopied: 3,
+      bytesDiscarded: 300 * 1024,
+      mmaps: 1,
+      munmaps: 1,
+    });
     m.checkInvariants();
   });
 });
@@ -411,13 +484,21 @@ describe('brk, madvise, mremap and the heap host', () => {
 describe('repeat templates', () => {
   it('evaluates integer expressions over the variables in force and leaves other braces alone', async () => {
     const { substitute, evaluate } = await import('../src/sim/scenario/parse-steps.js');
-    const vars = new Map([['i', 3], ['j', 10]]);
+    const vars = new Map([
+      ['i', 3],
+      ['j', 10],
+    ]);
     expect(evaluate('(i+1)*j-2', vars)).toBe(38);
     expect(evaluate('j/i', vars)).toBe(3);
     expect(evaluate('j%i', vars)).toBe(1);
     expect(evaluate('-i+1', vars)).toBe(-2);
     expect(evaluate('i/0', vars)).toBeUndefined();
     expect(evaluate('k+1', vars)).toBeUndefined();
-    expect(substitute({ a: 'w{i}-{j*2}', b: ['{k}', '{ i }'], c: 5, steps: ['{i}'] }, vars)).toEqual({ a: 'w3-20', b: ['{k}', '3'], c: 5, steps: ['{i}'] });
+    expect(substitute({ a: 'w{i}-{j*2}', b: ['{k}', '{ i }'], c: 5, steps: ['{i}'] }, vars)).toEqual({
+      a: 'w3-20',
+      b: ['{k}', '3'],
+      c: 5,
+      steps: ['{i}'],
+    });
   });
 });

@@ -12,8 +12,10 @@ import { runScenario } from '../src/sim/run-scenario.js';
 import { formatRun } from '../src/sim/format-run.js';
 
 const DIR = path.resolve(__dirname, '../samples/scenarios');
-const samples = fs.readdirSync(DIR).filter((f) => f.endsWith('.json')).sort();
-
+const samples = fs
+  .readdirSync(DIR)
+  .filter((f) => f.endsWith('.json'))
+  .sort();
 
 function byName(r: RunResult, name: string) {
   const p = r.policies.find((q) => q.name === name);
@@ -46,7 +48,10 @@ describe('samples/scenarios', () => {
       for (const name of ['tables', 'tables2', 'hello']) {
         const bytes = fs.readFileSync(path.resolve(DIR, '../bin', name));
         const backing = c.backing(c.findFile(`bin/${name}`)!);
-        expect(backing.size, `${name} (rebuild: SOURCE_DATE_EPOCH=1700000000 pagestack pack DIR/bin -o samples/scenarios/sharing.pgs)`).toBe(bytes.length);
+        expect(
+          backing.size,
+          `${name} (rebuild: SOURCE_DATE_EPOCH=1700000000 pagestack pack DIR/bin -o samples/scenarios/sharing.pgs)`,
+        ).toBe(bytes.length);
         const page = new Uint8Array(4096);
         for (let i = 0; i < backing.pageCount; i++) {
           backing.readPage(i, page);
@@ -82,7 +87,7 @@ describe('samples/scenarios', () => {
     expect(glibc.framesPeak).toBeGreaterThanOrEqual(onCommit.framesPeak);
     // 64 MiB calloc'd with 1 page in 16 written: eager commits all of it.
     expect(eager.anonFrames).toBeGreaterThanOrEqual(64 * 256);
-    expect(onCommit.anonFrames).toBeLessThan(64 * 256 / 8);
+    expect(onCommit.anonFrames).toBeLessThan((64 * 256) / 8);
   });
 
   it('pressure: without swap the workload runs out of frames at the limit', async () => {

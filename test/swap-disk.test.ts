@@ -76,7 +76,9 @@ describe('disk swap', () => {
     const codec = new Lz4jsCodec();
     expect(createSwapBackend({ backend: 'disk' }).name).toBe('disk');
     expect(createSwapBackend({ backend: 'zram', codec }).name).toBe('zram');
-    expect(createSwapBackend({ backend: 'zswap', codec, totalRamPages: 1000, zswap: { maxPoolPercent: 10 } }).name).toBe('zswap');
+    expect(
+      createSwapBackend({ backend: 'zswap', codec, totalRamPages: 1000, zswap: { maxPoolPercent: 10 } }).name,
+    ).toBe('zswap');
     const { loadPageHasher } = await import('../src/scan/hash.js');
     const wrapped = createSwapBackend({ backend: 'zram', codec, dedupFirst: { hash: await loadPageHasher() } });
     expect(wrapped.stats()).toHaveProperty('dedup_hits', 0);

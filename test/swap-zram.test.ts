@@ -71,7 +71,13 @@ describe('zram', () => {
       expect(result.loads).toBeGreaterThan(1000);
       checkAndFreeAll(zram, result.live);
       const s = zram.mmStat();
-      expect(s).toMatchObject({ orig_data_size: 0, compr_data_size: 0, mem_used_total: 0, same_pages: 0, huge_pages: 0 });
+      expect(s).toMatchObject({
+        orig_data_size: 0,
+        compr_data_size: 0,
+        mem_used_total: 0,
+        same_pages: 0,
+        huge_pages: 0,
+      });
       expect(zram.stats().notify_free).toBe(zram.stats().num_writes);
       expect(zram.ramPages()).toBe(0);
     }
@@ -196,7 +202,9 @@ describe('zram', () => {
   it('prints mm_stat and io_stat in the kernel format', () => {
     const zram = new ZramSwap({ codec: new Lz4jsCodec() });
     zram.store(pattern([3, 3, 3, 3, 3, 3, 3, 3]));
-    expect(zram.mmStatLine()).toBe('    4096        0        0        0        0        1        0        0        0\n');
+    expect(zram.mmStatLine()).toBe(
+      '    4096        0        0        0        0        1        0        0        0\n',
+    );
     expect(zram.ioStatLine()).toBe('       0        0 0        0\n');
     const stat = zram.blockStatLine().trim().split(/\s+/).map(Number);
     expect(stat).toHaveLength(17);

@@ -19,7 +19,12 @@ describe('zswap', () => {
     const z = small();
     expect(z.maxPages()).toBe(20);
     expect(z.acceptThresholdPages()).toBe(18);
-    const big = new ZswapSwap({ codec: new Lz4jsCodec(), totalRamPages: 1001, maxPoolPercent: 33, acceptThresholdPercent: 85 });
+    const big = new ZswapSwap({
+      codec: new Lz4jsCodec(),
+      totalRamPages: 1001,
+      maxPoolPercent: 33,
+      acceptThresholdPercent: 85,
+    });
     expect(big.maxPages()).toBe(Math.floor((1001 * 33) / 100));
     expect(big.acceptThresholdPages()).toBe(Math.floor((330 * 85) / 100));
     expect(() => small({ maxPoolPercent: 101 })).toThrow(RangeError);

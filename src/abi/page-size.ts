@@ -20,7 +20,10 @@ export function isPageSize(pageSize: number): pageSize is PageSize {
 /** Checks a page size given as a number; returns it typed. */
 export function checkPageSize(pageSize: number): PageSize {
   if (!isPageSize(pageSize)) {
-    throw new UsageError(`page size must be 4096, 16384 or 65536 (got ${pageSize})`, { field: 'pageSize', actual: pageSize });
+    throw new UsageError(`page size must be 4096, 16384 or 65536 (got ${pageSize})`, {
+      field: 'pageSize',
+      actual: pageSize,
+    });
   }
   return pageSize as PageSize;
 }
@@ -30,7 +33,10 @@ export function parsePageSize(text: string): PageSize {
   const m = /^\s*(\d+)\s*(k|kib|K|KiB)?\s*$/.exec(text);
   const value = m ? Number(m[1]) * (m[2] ? 1024 : 1) : NaN;
   if (!isPageSize(value)) {
-    throw new UsageError(`--page-size must be 4096, 16384 or 65536 (or 4K, 16K, 64K), not '${text}'`, { field: 'pageSize', actual: text });
+    throw new UsageError(`--page-size must be 4096, 16384 or 65536 (or 4K, 16K, 64K), not '${text}'`, {
+      field: 'pageSize',
+      actual: text,
+    });
   }
   return value as PageSize;
 }

@@ -13,16 +13,39 @@ export interface Bench {
 }
 
 const BENCHES: Record<string, { summary: string; load: () => Promise<Bench> }> = {
-  targets: { summary: 'every target of the speed issue in one line: start-up, scan, pack, unpack, zstd size, LZ4, peak RSS, each against its peer', load: () => import('./targets.js') },
+  targets: {
+    summary:
+      'every target of the speed issue in one line: start-up, scan, pack, unpack, zstd size, LZ4, peak RSS, each against its peer',
+    load: () => import('./targets.js'),
+  },
   codec: { summary: 'per-page LZ4: our encoder and decoder, lz4js, native lz4', load: () => import('./codec.js') },
   scan: { summary: 'page scan MB/s against xxhsum -H1 and a Python hashlib count', load: () => import('./scan.js') },
-  pack: { summary: 'pack/unpack time and size against mkfs.erofs and mksquashfs/unsquashfs', load: () => import('./pack.js') },
-  mm: { summary: 'memory model: exec, faults, fork, heap per mapped page (10 M pages)', load: () => import('./mm.js').then((m) => ({ run: m.benchMm })) },
+  pack: {
+    summary: 'pack/unpack time and size against mkfs.erofs and mksquashfs/unsquashfs',
+    load: () => import('./pack.js'),
+  },
+  mm: {
+    summary: 'memory model: exec, faults, fork, heap per mapped page (10 M pages)',
+    load: () => import('./mm.js').then((m) => ({ run: m.benchMm })),
+  },
   swap: { summary: 'swap back ends against the codec alone on the same pages', load: () => import('./swap.js') },
-  policies: { summary: 'memory policies: faults, swap-outs, swap-ins, KSM pages scanned per second; swap path against the codec alone', load: () => import('./policies.js') },
-  'rtld-system': { summary: 'real programs with their libraries: both page caches, from files and from one container', load: () => import('./rtld-system.js') },
-  rtld: { summary: 'ld.so start-up: plan and map python3 with its libraries, 1/10/100 processes, beside the exec path', load: () => import('./rtld.js') },
-  report: { summary: 'HTML report: build time, size, first paint, frame and hover times in Chromium', load: () => import('./report.js') },
+  policies: {
+    summary:
+      'memory policies: faults, swap-outs, swap-ins, KSM pages scanned per second; swap path against the codec alone',
+    load: () => import('./policies.js'),
+  },
+  'rtld-system': {
+    summary: 'real programs with their libraries: both page caches, from files and from one container',
+    load: () => import('./rtld-system.js'),
+  },
+  rtld: {
+    summary: 'ld.so start-up: plan and map python3 with its libraries, 1/10/100 processes, beside the exec path',
+    load: () => import('./rtld.js'),
+  },
+  report: {
+    summary: 'HTML report: build time, size, first paint, frame and hover times in Chromium',
+    load: () => import('./report.js'),
+  },
 };
 
 function usage(): string {

@@ -53,7 +53,13 @@ function planFor(backing: SyntheticBacking, textPages: number): ExecPlan {
     path: backing.path,
     vmas: [
       { start: base, end: data, prot: PROT_READ | PROT_EXEC, shared: false, file: { backing, offset: 0 } },
-      { start: data, end: data + PAGE, prot: PROT_READ | PROT_WRITE, shared: false, file: { backing, offset: textPages * PAGE } },
+      {
+        start: data,
+        end: data + PAGE,
+        prot: PROT_READ | PROT_WRITE,
+        shared: false,
+        file: { backing, offset: textPages * PAGE },
+      },
       { start: data + PAGE, end: data + 3 * PAGE, prot: PROT_READ | PROT_WRITE, shared: false },
       { start: stackTop - 33 * PAGE, end: stackTop, prot: PROT_READ | PROT_WRITE, shared: false, name: '[stack]' },
     ],
@@ -228,6 +234,7 @@ export async function benchMm(args: string[]): Promise<void> {
   }
   for (const r of results) {
     console.log(`# ${String(r['scenario'])}`);
-    for (const [k, v] of Object.entries(r)) if (k !== 'scenario') console.log(`  ${k}: ${typeof v === 'object' ? JSON.stringify(v) : String(v)}`);
+    for (const [k, v] of Object.entries(r))
+      if (k !== 'scenario') console.log(`  ${k}: ${typeof v === 'object' ? JSON.stringify(v) : String(v)}`);
   }
 }

@@ -134,8 +134,10 @@ function codecCandidate(name: string, pages: Pages): Candidate {
     unit: 'compress or decompress',
     best: Infinity,
     round: () => {
-      for (let i = 0; i < pages.count; i++) lengths[i] = codec.compress(page(pages, i), compressed.subarray(i * bound, (i + 1) * bound));
-      for (let i = 0; i < pages.count; i++) codec.decompress(compressed.subarray(i * bound, i * bound + lengths[i]!), out);
+      for (let i = 0; i < pages.count; i++)
+        lengths[i] = codec.compress(page(pages, i), compressed.subarray(i * bound, (i + 1) * bound));
+      for (let i = 0; i < pages.count; i++)
+        codec.decompress(compressed.subarray(i * bound, i * bound + lengths[i]!), out);
     },
   };
 }
@@ -212,7 +214,8 @@ function ksmCandidate(pages: Pages): Candidate & { merged: () => number } {
       for (let p = 0; p < procs; p++) {
         const pid = m.exec({ path: 'bench', vmas: [], writes: [], entry: 0, loadBias: 0, startBrk: 0, stackTop: 0 });
         const a = m.mmap(pid, { length: per * PAGE_SIZE, prot: RW });
-        for (let i = 0; i < per; i++) m.write(pid, a + i * PAGE_SIZE, page(pages, i % 2 === 0 ? i : (i + p * per) % pages.count));
+        for (let i = 0; i < per; i++)
+          m.write(pid, a + i * PAGE_SIZE, page(pages, i % 2 === 0 ? i : (i + p * per) % pages.count));
         m.madvise(pid, a, per * PAGE_SIZE, 'mergeable');
       }
     },
@@ -226,7 +229,8 @@ function ksmCandidate(pages: Pages): Candidate & { merged: () => number } {
 
 function positiveInt(flag: string, value: string | undefined, zeroOk: boolean): number {
   const n = Number(value);
-  if (!Number.isInteger(n) || n < (zeroOk ? 0 : 1)) throw new UsageError(`${flag} must be a ${zeroOk ? 'non-negative' : 'positive'} integer, not '${value}'`);
+  if (!Number.isInteger(n) || n < (zeroOk ? 0 : 1))
+    throw new UsageError(`${flag} must be a ${zeroOk ? 'non-negative' : 'positive'} integer, not '${value}'`);
   return n;
 }
 
@@ -254,7 +258,15 @@ export async function run(args: string[]): Promise<void> {
   const zramAll = swapPathCandidate('swap path (zram), all pages', 'zram', all);
   const diskAll = swapPathCandidate('swap path (disk), all pages', 'disk', all);
   const ksm = ksmCandidate(all);
-  const candidates: Candidate[] = [codecStrict, zramStrict, codecAll, zramAll, diskAll, ...faultCandidates(Math.min(all.count, 4096)), ksm];
+  const candidates: Candidate[] = [
+    codecStrict,
+    zramStrict,
+    codecAll,
+    zramAll,
+    diskAll,
+    ...faultCandidates(Math.min(all.count, 4096)),
+    ksm,
+  ];
 
   for (let r = 0; r <= rounds; r++) {
     for (const c of candidates) {
@@ -286,20 +298,33 @@ export async function run(args: string[]): Promise<void> {
     ratio: { compressedPages: ratioStrict, allPages: ratioAll },
     passes: ratioStrict <= BAR,
     rows,
-    zramAfterRounds: { pswpout: zs.vmstat.pswpout, pswpin: zs.vmstat.pswpin, swpout_zero: zs.vmstat.swpout_zero, same_pages: zs.swap?.device['same_pages'] ?? 0 },
+    zramAfterRounds: {
+      pswpout: zs.vmstat.pswpout,
+      pswpin: zs.vmstat.pswpin,
+      swpout_zero: zs.vmstat.swpout_zero,
+      same_pages: zs.swap?.device['same_pages'] ?? 0,
+    },
     ksmPagesSharingAfterTwoScans: ksm.merged(),
   };
   if (values.json) {
     console.log(JSON.stringify(result, null, 2));
     return;
   }
-  console.log(`policies bench: ${all.count} pages (${strict.count} compressed by zram), codec ${result.codec}, best of ${rounds} rounds, CPU time`);
+  console.log(
+    `policies bench: ${all.count} pages (${strict.count} compressed by zram), codec ${result.codec}, best of ${rounds} rounds, CPU time`,
+  );
   console.log('');
-  console.log(`${'candidate'.padEnd(40)} ${'ops/round'.padStart(9)} ${'ops/s'.padStart(12)} ${'µs/op'.padStart(8)}  op`);
+  console.log(
+    `${'candidate'.padEnd(40)} ${'ops/round'.padStart(9)} ${'ops/s'.padStart(12)} ${'µs/op'.padStart(8)}  op`,
+  );
   for (const row of rows) {
-    console.log(`${row.name.padEnd(40)} ${String(row.ops).padStart(9)} ${Math.round(row.opsPerSecond).toLocaleString('en-US').padStart(12)} ${row.microsecondsPerOp.toFixed(2).padStart(8)}  ${row.unit}`);
+    console.log(
+      `${row.name.padEnd(40)} ${String(row.ops).padStart(9)} ${Math.round(row.opsPerSecond).toLocaleString('en-US').padStart(12)} ${row.microsecondsPerOp.toFixed(2).padStart(8)}  ${row.unit}`,
+    );
   }
   console.log('');
-  console.log(`swap path / codec alone, compressed pages: ${ratioStrict.toFixed(2)} (bar ${BAR}: ${ratioStrict <= BAR ? 'met' : 'NOT met'})`);
+  console.log(
+    `swap path / codec alone, compressed pages: ${ratioStrict.toFixed(2)} (bar ${BAR}: ${ratioStrict <= BAR ? 'met' : 'NOT met'})`,
+  );
   console.log(`swap path / codec alone, all pages:        ${ratioAll.toFixed(2)}`);
 }

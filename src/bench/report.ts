@@ -27,7 +27,15 @@ import { parsePageSize } from '../abi/page-size.js';
 import { seededRandom } from '../util/prng.js';
 
 const CHROMIUM = '/usr/bin/chromium';
-const CHROMIUM_ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'];
+const CHROMIUM_ARGS = [
+  '--headless',
+  '--no-sandbox',
+  '--disable-gpu',
+  '--no-first-run',
+  '--disable-background-networking',
+  '--disable-component-update',
+  '--disable-sync',
+];
 
 interface PageTimes {
   fcp: number;
@@ -49,12 +57,18 @@ export async function benchReport(args: string[]): Promise<void> {
     const summary = await report(inputs, output, { pageSize });
     const buildMs = performance.now() - started;
     const t = summary.model.totals;
-    console.log(`report of ${inputs.join(' ')}: ${formatCount(t.files)} files, ${formatBytes(t.bytes)}, ${formatCount(t.pages)} pages of ${summary.model.pageSize / 1024} KiB`);
+    console.log(
+      `report of ${inputs.join(' ')}: ${formatCount(t.files)} files, ${formatBytes(t.bytes)}, ${formatCount(t.pages)} pages of ${summary.model.pageSize / 1024} KiB`,
+    );
     console.log(
       `  zero ${formatCount(t.zero)}, unique ${formatCount(t.unique)}, shared within a file ${formatCount(t.sharedWithin)}, shared across files ${formatCount(t.sharedAcross)}`,
     );
-    console.log(`  distinct non-zero ${formatCount(t.distinctContents)}, duplicate ${formatCount(t.duplicate)}; dedup saves ${formatBytes(t.savedBytes)} (${formatPercent(t.savedPages, t.pages)})`);
-    console.log(`  built and written in ${ms(buildMs)} (scan included): ${formatBytes(summary.bytes)} of HTML, ${(summary.bytes / Math.max(1, t.pages)).toFixed(1)} bytes a page`);
+    console.log(
+      `  distinct non-zero ${formatCount(t.distinctContents)}, duplicate ${formatCount(t.duplicate)}; dedup saves ${formatBytes(t.savedBytes)} (${formatPercent(t.savedPages, t.pages)})`,
+    );
+    console.log(
+      `  built and written in ${ms(buildMs)} (scan included): ${formatBytes(summary.bytes)} of HTML, ${(summary.bytes / Math.max(1, t.pages)).toFixed(1)} bytes a page`,
+    );
     if (!fs.existsSync(CHROMIUM)) {
       console.log(`  browser timings skipped: ${CHROMIUM} not found`);
       return;
@@ -63,10 +77,18 @@ export async function benchReport(args: string[]): Promise<void> {
     const best = (get: (t: PageTimes) => number) => Math.min(...times.map(get));
     console.log(`  in Chromium (best of ${runs}, 1400x1000 viewport):`);
     console.log(`    first contentful paint   ${ms(best((x) => x.fcp))}`);
-    console.log(`    page map drawn           ${ms(best((x) => x.mapDrawn))}  (script: data indexed in ${ms(best((x) => x.script.index))}, first draw ${ms(best((x) => x.script.map))})`);
-    console.log(`    tables built (ready)     ${ms(best((x) => x.ready))}  (${ms(best((x) => x.script.tables))} in the script)`);
-    console.log(`    one map frame, scrolled  mean ${ms(best((x) => x.scrollFrameMean))}, worst ${ms(best((x) => x.scrollFrameMax))}`);
-    console.log(`    hover (hit + tooltip)    mean ${ms(best((x) => x.hoverMean))}, worst ${ms(best((x) => x.hoverMax))}`);
+    console.log(
+      `    page map drawn           ${ms(best((x) => x.mapDrawn))}  (script: data indexed in ${ms(best((x) => x.script.index))}, first draw ${ms(best((x) => x.script.map))})`,
+    );
+    console.log(
+      `    tables built (ready)     ${ms(best((x) => x.ready))}  (${ms(best((x) => x.script.tables))} in the script)`,
+    );
+    console.log(
+      `    one map frame, scrolled  mean ${ms(best((x) => x.scrollFrameMean))}, worst ${ms(best((x) => x.scrollFrameMax))}`,
+    );
+    console.log(
+      `    hover (hit + tooltip)    mean ${ms(best((x) => x.hoverMean))}, worst ${ms(best((x) => x.hoverMax))}`,
+    );
   } finally {
     fs.rmSync(dir, { recursive: true, force: true });
   }
@@ -81,9 +103,13 @@ async function measureInChromium(file: string, runs: number): Promise<PageTimes[
     const out: PageTimes[] = [];
     for (let r = 0; r < runs; r++) {
       const page = await browser.newPage({ viewport: { width: 1400, height: 1000 } });
-      await page.route('**/*', (route) => (route.request().url().startsWith('file:') ? route.continue() : route.abort()));
+      await page.route('**/*', (route) =>
+        route.request().url().startsWith('file:') ? route.continue() : route.abort(),
+      );
       await page.goto(`file://${file}`);
-      await page.waitForFunction(() => (globalThis as unknown as Hooked).__pagestack?.ready === true, null, { timeout: 120_000 });
+      await page.waitForFunction(() => (globalThis as unknown as Hooked).__pagestack?.ready === true, null, {
+        timeout: 120_000,
+      });
       out.push(await page.evaluate(inPage));
       await page.close();
     }
@@ -111,7 +137,9 @@ interface Hooked {
 async function inPage(): Promise<PageTimes> {
   const g = globalThis as unknown as Hooked & {
     performance: { getEntriesByName(name: string): Array<{ startTime: number }>; now(): number };
-    document: { getElementById(id: string): { scrollTop: number; scrollHeight: number; dispatchEvent(e: unknown): void } };
+    document: {
+      getElementById(id: string): { scrollTop: number; scrollHeight: number; dispatchEvent(e: unknown): void };
+    };
     requestAnimationFrame(cb: () => void): void;
     MouseEvent: new (type: string, init: { clientX: number; clientY: number; bubbles: boolean }) => unknown;
   };
@@ -135,7 +163,9 @@ async function inPage(): Promise<PageTimes> {
     while (lo + 1 < starts.length && starts[lo + 1]! <= n) lo++;
     return lo;
   };
-  const sizes = (g as unknown as { document: { getElementById(id: string): { textContent: string } } }).document.getElementById('pagestack-data').textContent;
+  const sizes = (
+    g as unknown as { document: { getElementById(id: string): { textContent: string } } }
+  ).document.getElementById('pagestack-data').textContent;
   const files = (JSON.parse(sizes) as { files: Array<{ pages: number }> }).files;
   let total = 0;
   for (const f of files) {
@@ -178,11 +208,14 @@ function parseArgs(args: string[]): { inputs: string[]; pageSize?: number; runs:
     if (a === '--page-size' || a === '-p') pageSize = parsePageSize(args[++i] ?? '');
     else if (a === '--runs') {
       runs = Number(args[++i]);
-      if (!Number.isInteger(runs) || runs < 1) throw new UsageError('bench report: --runs must be a positive whole number');
+      if (!Number.isInteger(runs) || runs < 1)
+        throw new UsageError('bench report: --runs must be a positive whole number');
     } else if (a === '--keep') keep = args[++i];
-    else if (a.startsWith('-')) throw new UsageError(`bench report: unknown option ${a} (use INPUT... [--page-size N] [--runs N] [--keep FILE])`);
+    else if (a.startsWith('-'))
+      throw new UsageError(`bench report: unknown option ${a} (use INPUT... [--page-size N] [--runs N] [--keep FILE])`);
     else inputs.push(a);
   }
-  if (inputs.length === 0) throw new UsageError('bench report: name what to report on, e.g. npm run bench -- report /usr/bin');
+  if (inputs.length === 0)
+    throw new UsageError('bench report: name what to report on, e.g. npm run bench -- report /usr/bin');
   return { inputs, pageSize, runs, keep };
 }

@@ -21,9 +21,41 @@ import { scan } from '../scan/index.js';
 import { loadPrograms, type LoadResult } from '../sim/load.js';
 
 const DEFAULT_PROGRAMS = [
-  'bash', 'dash', 'python3', 'perl', 'gcc', 'g++', 'cpp', 'ls', 'cat', 'grep', 'sed', 'mawk', 'tar', 'gzip', 'xz', 'zstd',
-  'find', 'sort', 'diff', 'make', 'git', 'ssh', 'curl', 'openssl', 'readelf', 'objdump', 'as', 'ld.bfd', 'gdb', 'less',
-  'file', 'vim.basic', 'sqlite3', 'strace', 'node',
+  'bash',
+  'dash',
+  'python3',
+  'perl',
+  'gcc',
+  'g++',
+  'cpp',
+  'ls',
+  'cat',
+  'grep',
+  'sed',
+  'mawk',
+  'tar',
+  'gzip',
+  'xz',
+  'zstd',
+  'find',
+  'sort',
+  'diff',
+  'make',
+  'git',
+  'ssh',
+  'curl',
+  'openssl',
+  'readelf',
+  'objdump',
+  'as',
+  'ld.bfd',
+  'gdb',
+  'less',
+  'file',
+  'vim.basic',
+  'sqlite3',
+  'strace',
+  'node',
 ].map((n) => `/usr/bin/${n}`);
 
 export async function run(args: string[]): Promise<void> {
@@ -37,7 +69,11 @@ export async function run(args: string[]): Promise<void> {
   const names = new Set<string>(['/etc/ld.so.cache']);
   const realFiles = new Set<string>();
   for (const p of programs) {
-    const r = resolveWith(host, hostProgram(host, p, (h) => table.open(h)), {});
+    const r = resolveWith(
+      host,
+      hostProgram(host, p, (h) => table.open(h)),
+      {},
+    );
     names.add(p);
     for (const o of [...r.objects, ...(r.interpreter ? [r.interpreter] : [])]) {
       names.add(o.kind === 'program' ? p : o.name);
@@ -64,16 +100,29 @@ export async function run(args: string[]): Promise<void> {
 
     const scanned = await scan([...realFiles], { pageSize: 4096 });
     const writes = relocationWritesOf(scanned);
-    const reloc = writes.reduce((t, w) => ({ pages: t.pages + (w?.pages ?? 0), shared: t.shared + (w?.sharedPages ?? 0), zero: t.zero + (w?.zeroPages ?? 0) }), { pages: 0, shared: 0, zero: 0 });
+    const reloc = writes.reduce(
+      (t, w) => ({
+        pages: t.pages + (w?.pages ?? 0),
+        shared: t.shared + (w?.sharedPages ?? 0),
+        zero: t.zero + (w?.zeroPages ?? 0),
+      }),
+      { pages: 0, shared: 0, zero: 0 },
+    );
 
     const out: string[] = [];
-    out.push(`${programs.length} programs × ${procs} processes, ${realFiles.size} files mapped (programs, ld.so, libraries); ${new Date().toISOString().slice(0, 10)}, ${os.hostname()}, ${os.cpus().length} CPUs`);
+    out.push(
+      `${programs.length} programs × ${procs} processes, ${realFiles.size} files mapped (programs, ld.so, libraries); ${new Date().toISOString().slice(0, 10)}, ${os.hostname()}, ${os.cpus().length} CPUs`,
+    );
     out.push('');
-    out.push('| run | page cache | frames | page-cache frames | anon frames | Pss total | ld.so-dirtied pages | shared by processes (pages) |');
+    out.push(
+      '| run | page cache | frames | page-cache frames | anon frames | Pss total | ld.so-dirtied pages | shared by processes (pages) |',
+    );
     out.push('|---|---|---:|---:|---:|---:|---:|---:|');
     const row = (name: string, r: LoadResult, cache: 'file' | 'content') => {
       const s = r.system[cache];
-      out.push(`| ${name} | ${cache === 'file' ? 'per-file' : 'content-shared'} | ${s.framesUsed} | ${s.pageCacheFrames} | ${s.anonFrames} | ${mib(s.pssTotal)} | ${r.sharing?.rtldDirtiedPages ?? '–'} | ${r.sharing?.ordinarySharedPages ?? '–'} |`);
+      out.push(
+        `| ${name} | ${cache === 'file' ? 'per-file' : 'content-shared'} | ${s.framesUsed} | ${s.pageCacheFrames} | ${s.anonFrames} | ${mib(s.pssTotal)} | ${r.sharing?.rtldDirtiedPages ?? '–'} | ${r.sharing?.ordinarySharedPages ?? '–'} |`,
+      );
     };
     row('files, --no-libs (program + ld.so only)', plainBare, 'file');
     row('files, --no-libs (program + ld.so only)', plainBare, 'content');
@@ -82,14 +131,22 @@ export async function run(args: string[]): Promise<void> {
     row('one container, through ld.so', packed, 'file');
     row('one container, through ld.so', packed, 'content');
     out.push('');
-    out.push(`content sharing across files saves ${plainLibs.sharing!.contentSharedFrames} frames from files, ${packed.sharing!.contentSharedFrames} from the container;`);
+    out.push(
+      `content sharing across files saves ${plainLibs.sharing!.contentSharedFrames} frames from files, ${packed.sharing!.contentSharedFrames} from the container;`,
+    );
     const fromImage = packed.programs.flatMap((p) => p.libraries ?? []);
-    out.push(`from the container: ${fromImage.filter((l) => !l.startsWith('/')).length} of ${fromImage.length} library mappings are image members;`);
-    out.push(`container ${mib(imageBytes)} for ${mib(inputBytes)} of files (${((imageBytes / inputBytes) * 100).toFixed(1)}%).`);
+    out.push(
+      `from the container: ${fromImage.filter((l) => !l.startsWith('/')).length} of ${fromImage.length} library mappings are image members;`,
+    );
+    out.push(
+      `container ${mib(imageBytes)} for ${mib(inputBytes)} of files (${((imageBytes / inputBytes) * 100).toFixed(1)}%).`,
+    );
     out.push(
       `page scan of the ${realFiles.size} files: ${scanned.totals.pages} pages, ${scanned.totals.zeroPages} zero, ${scanned.totals.duplicatePages} duplicate; relocation writes ${reloc.pages} file pages, ${reloc.shared} of them shared on disk and ${reloc.zero} zero.`,
     );
-    out.push(`(${((Date.now() - started) / 1000).toFixed(0)} s; library constructors and their heap are not simulated)`);
+    out.push(
+      `(${((Date.now() - started) / 1000).toFixed(0)} s; library constructors and their heap are not simulated)`,
+    );
     process.stdout.write(`${out.join('\n')}\n`);
   } finally {
     fs.rmSync(dir, { recursive: true, force: true });

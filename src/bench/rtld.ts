@@ -35,7 +35,8 @@ export async function run(args: string[]): Promise<void> {
     const a = args[i]!;
     if (a === '--procs') {
       procs = (args[++i] ?? '').split(',').map(Number);
-      if (procs.some((n) => !Number.isInteger(n) || n < 1)) throw new UsageError('--procs takes a comma-separated list of positive integers');
+      if (procs.some((n) => !Number.isInteger(n) || n < 1))
+        throw new UsageError('--procs takes a comma-separated list of positive integers');
     } else if (a.startsWith('-')) throw new UsageError(`unknown option ${a}`);
     else program = a;
   }
@@ -47,7 +48,9 @@ export async function run(args: string[]): Promise<void> {
   const entryMs = cpuMs(() => planEntry(files, program, { bindNow: false }));
   const bindNowMs = cpuMs(() => planEntry(files, program, { bindNow: true }));
   const writes = entry.ops.filter((o) => o.op === 'write').length;
-  console.log(`rtld bench: ${program}, ${entry.objects.length} objects, ${entry.relocations.relocations} relocations, ${entry.ops.length} ld.so operations (${writes} page writes)`);
+  console.log(
+    `rtld bench: ${program}, ${entry.objects.length} objects, ${entry.relocations.relocations} relocations, ${entry.ops.length} ld.so operations (${writes} page writes)`,
+  );
   console.log('| plan | CPU ms | ratio to exec plan |');
   console.log('|---|---|---|');
   console.log(`| exec plan (execve only) | ${execMs.toFixed(2)} | 1.0 |`);
@@ -69,6 +72,8 @@ export async function run(args: string[]): Promise<void> {
       for (let i = 0; i < n; i++) runEntry(m, entry);
       framesEntry = m.stats().frames.used;
     });
-    console.log(`| ${n} | ${e.toFixed(2)} | ${r.toFixed(2)} | ${(r / e).toFixed(1)} | ${framesExec} | ${framesEntry} |`);
+    console.log(
+      `| ${n} | ${e.toFixed(2)} | ${r.toFixed(2)} | ${(r / e).toFixed(1)} | ${framesExec} | ${framesEntry} |`,
+    );
   }
 }

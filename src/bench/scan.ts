@@ -57,7 +57,9 @@ export async function benchScan(args: string[]): Promise<void> {
 
   // As a command, Node.js start-up included.
   const command = await best(runs, async () => {
-    const r = spawnSync(process.execPath, [CLI, 'scan', '--json', '--page-size', String(pageSize), ...paths], { maxBuffer: 1 << 28 });
+    const r = spawnSync(process.execPath, [CLI, 'scan', '--json', '--page-size', String(pageSize), ...paths], {
+      maxBuffer: 1 << 28,
+    });
     if (r.status !== 0) throw new Error(`pagestack scan failed: ${r.stderr}`);
   });
   timings.push({ name: 'pagestack scan --json (command)', best: command });
@@ -80,7 +82,10 @@ export async function benchScan(args: string[]): Promise<void> {
     timings.push({ name: 'python3 hashlib page count', note: 'python3 or test/helpers/pagecount.py missing' });
   } else {
     const measured = await best(runs, async () => {
-      const r = spawnSync('python3', [PAGECOUNT, '--page-size', String(pageSize), '--', ...paths], { encoding: 'utf8', maxBuffer: 1 << 26 });
+      const r = spawnSync('python3', [PAGECOUNT, '--page-size', String(pageSize), '--', ...paths], {
+        encoding: 'utf8',
+        maxBuffer: 1 << 26,
+      });
       if (r.status !== 0) throw new Error(`pagecount.py failed: ${r.stderr}`);
       pythonTotals = JSON.parse(r.stdout).totals;
     });
@@ -90,7 +95,9 @@ export async function benchScan(args: string[]): Promise<void> {
   printTable(timings, bytes, inProcess, command);
   if (pythonTotals && totals) {
     const same = JSON.stringify(pythonTotals) === JSON.stringify(totals);
-    console.log(`totals: ${JSON.stringify(totals)}${same ? ' (equal to the Python count)' : ` DIFFER from the Python count ${JSON.stringify(pythonTotals)}`}`);
+    console.log(
+      `totals: ${JSON.stringify(totals)}${same ? ' (equal to the Python count)' : ` DIFFER from the Python count ${JSON.stringify(pythonTotals)}`}`,
+    );
   }
 }
 
@@ -108,14 +115,18 @@ function printTable(timings: Timing[], bytes: number, inProcess: Measure, comman
   const all = [header, ...rows];
   const widths = [0, 1, 2, 3].map((c) => Math.max(...all.map((r) => r[c]!.length)));
   for (const r of all) {
-    console.log(`  ${r[0]!.padEnd(widths[0]!)}  ${r[1]!.padStart(widths[1]!)}  ${r[2]!.padStart(widths[2]!)}  ${r[3]!.padStart(widths[3]!)}  ${r[4]}`.trimEnd());
+    console.log(
+      `  ${r[0]!.padEnd(widths[0]!)}  ${r[1]!.padStart(widths[1]!)}  ${r[2]!.padStart(widths[2]!)}  ${r[3]!.padStart(widths[3]!)}  ${r[4]}`.trimEnd(),
+    );
   }
 }
 
 /** "2.3x faster" or "1.8x slower": how the scan compares to a peer that took `peer` seconds. */
 function ratio(peer: number, scanSeconds: number): string {
   if (scanSeconds <= 0 || peer <= 0) return '?';
-  return peer >= scanSeconds ? `${(peer / scanSeconds).toFixed(1)}x faster` : `${(scanSeconds / peer).toFixed(1)}x slower`;
+  return peer >= scanSeconds
+    ? `${(peer / scanSeconds).toFixed(1)}x faster`
+    : `${(scanSeconds / peer).toFixed(1)}x slower`;
 }
 
 /** Runs `job` once untimed, then `runs` times; returns the best wall and the best CPU time. */
@@ -155,8 +166,8 @@ function cpuSeconds(): number {
 /** The regular ELF files a scan of `paths` reads, in scan order. */
 function elfFiles(paths: string[]): string[] {
   const magic = Buffer.alloc(4);
-  return walkPaths(paths).files
-    .map((f) => f.path)
+  return walkPaths(paths)
+    .files.map((f) => f.path)
     .filter((p) => {
       try {
         const fd = fs.openSync(p, 'r');
@@ -178,8 +189,10 @@ function parseArgs(args: string[]): { paths: string[]; pageSize: number; runs: n
     if (a === '--page-size' || a === '-p') pageSize = parsePageSize(args[++i] ?? '');
     else if (a === '--runs') {
       runs = Number(args[++i]);
-      if (!Number.isInteger(runs) || runs < 1) throw new UsageError('bench scan: --runs must be a positive whole number');
-    } else if (a.startsWith('-')) throw new UsageError(`bench scan: unknown option ${a} (use DIR... [--page-size N] [--runs N])`);
+      if (!Number.isInteger(runs) || runs < 1)
+        throw new UsageError('bench scan: --runs must be a positive whole number');
+    } else if (a.startsWith('-'))
+      throw new UsageError(`bench scan: unknown option ${a} (use DIR... [--page-size N] [--runs N])`);
     else paths.push(a);
   }
   if (paths.length === 0) throw new UsageError('bench scan: give a directory, e.g. npm run bench -- scan /usr/bin');

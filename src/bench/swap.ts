@@ -133,8 +133,10 @@ function codecCandidate(name: string, codec: PageCodec, pages: Pages): Candidate
     best: Infinity,
     prepare: () => {},
     round: () => {
-      for (let i = 0; i < pages.count; i++) lengths[i] = codec.compress(page(pages, i), compressed.subarray(i * bound, (i + 1) * bound));
-      for (let i = 0; i < pages.count; i++) codec.decompress(compressed.subarray(i * bound, i * bound + lengths[i]!), out);
+      for (let i = 0; i < pages.count; i++)
+        lengths[i] = codec.compress(page(pages, i), compressed.subarray(i * bound, (i + 1) * bound));
+      for (let i = 0; i < pages.count; i++)
+        codec.decompress(compressed.subarray(i * bound, i * bound + lengths[i]!), out);
     },
   };
 }
@@ -213,13 +215,29 @@ export async function benchSwap(args: string[]): Promise<void> {
   const candidates: Candidate[] = [
     codecCandidate('codec alone, all pages', pageCodec(), all),
     swapCandidate('zram', (cost) => new ZramSwap({ codec: pageCodec(), cost }), all),
-    swapCandidate('zswap (pool 20% of RAM)', (cost) => new ZswapSwap({ codec: pageCodec(), cost, totalRamPages: ramPages }), all),
+    swapCandidate(
+      'zswap (pool 20% of RAM)',
+      (cost) => new ZswapSwap({ codec: pageCodec(), cost, totalRamPages: ramPages }),
+      all,
+    ),
     swapCandidate('disk', (cost) => new DiskSwap({ cost }), all),
-    swapCandidate('dedup-first + zram', (cost) => new DedupFirstSwap(new ZramSwap({ codec: pageCodec(), cost }), { hash }), all),
+    swapCandidate(
+      'dedup-first + zram',
+      (cost) => new DedupFirstSwap(new ZramSwap({ codec: pageCodec(), cost }), { hash }),
+      all,
+    ),
     codecCandidate('codec alone, not same-filled', pageCodec(), notSame),
-    swapCandidate('zram, not same-filled, no zeromap', (cost) => new ZramSwap({ codec: pageCodec(), cost, zeromap: false }), notSame),
+    swapCandidate(
+      'zram, not same-filled, no zeromap',
+      (cost) => new ZramSwap({ codec: pageCodec(), cost, zeromap: false }),
+      notSame,
+    ),
     codecCandidate('codec alone, through the codec', pageCodec(), throughCodec),
-    swapCandidate('zram, through the codec, no zeromap', (cost) => new ZramSwap({ codec: pageCodec(), cost, zeromap: false }), throughCodec),
+    swapCandidate(
+      'zram, through the codec, no zeromap',
+      (cost) => new ZramSwap({ codec: pageCodec(), cost, zeromap: false }),
+      throughCodec,
+    ),
   ];
 
   for (let r = 0; r <= rounds; r++) {
@@ -234,8 +252,16 @@ export async function benchSwap(args: string[]): Promise<void> {
   const ratio = (swap: string, codec: string) => byName.get(swap)!.best / byName.get(codec)!.best;
   const ratios = [
     { pages: 'all pages, zeromap on', count: all.count, ratio: ratio('zram', 'codec alone, all pages') },
-    { pages: 'not same-filled', count: notSame.count, ratio: ratio('zram, not same-filled, no zeromap', 'codec alone, not same-filled') },
-    { pages: 'through the codec', count: throughCodec.count, ratio: ratio('zram, through the codec, no zeromap', 'codec alone, through the codec') },
+    {
+      pages: 'not same-filled',
+      count: notSame.count,
+      ratio: ratio('zram, not same-filled, no zeromap', 'codec alone, not same-filled'),
+    },
+    {
+      pages: 'through the codec',
+      count: throughCodec.count,
+      ratio: ratio('zram, through the codec, no zeromap', 'codec alone, through the codec'),
+    },
   ];
   const rows = candidates.map((c) => {
     const estimate = c.cost?.estimate(DOCUMENTED_COSTS);
@@ -251,13 +277,36 @@ export async function benchSwap(args: string[]): Promise<void> {
   });
 
   if (values.json) {
-    console.log(JSON.stringify({ pageSize: PAGE_SIZE, codec: probe.name, realPages: realSet.count, syntheticPages: sample.count, rounds, rows, ratios, bar: BAR }, null, 2));
+    console.log(
+      JSON.stringify(
+        {
+          pageSize: PAGE_SIZE,
+          codec: probe.name,
+          realPages: realSet.count,
+          syntheticPages: sample.count,
+          rounds,
+          rows,
+          ratios,
+          bar: BAR,
+        },
+        null,
+        2,
+      ),
+    );
     return;
   }
-  console.log(`swap bench: ${all.count} pages (${realSet.count} real, ${sample.count} synthetic), codec ${probe.name}, CPU time, best of ${rounds} rounds`);
-  console.log('  ops = stores + loads + frees (codec alone: compressions + decompressions); kernel CPU and device time per page are');
-  console.log('  the cost model\'s estimate of the same operations on a real kernel (DOCUMENTED_COSTS, src/mm/cost.ts)\n');
-  console.log(`  ${'candidate'.padEnd(38)} ${'pages'.padStart(6)} ${'ops/s'.padStart(10)} ${'us/page'.padStart(8)} ${'kernel CPU us'.padStart(14)} ${'device us'.padStart(10)}`);
+  console.log(
+    `swap bench: ${all.count} pages (${realSet.count} real, ${sample.count} synthetic), codec ${probe.name}, CPU time, best of ${rounds} rounds`,
+  );
+  console.log(
+    '  ops = stores + loads + frees (codec alone: compressions + decompressions); kernel CPU and device time per page are',
+  );
+  console.log(
+    "  the cost model's estimate of the same operations on a real kernel (DOCUMENTED_COSTS, src/mm/cost.ts)\n",
+  );
+  console.log(
+    `  ${'candidate'.padEnd(38)} ${'pages'.padStart(6)} ${'ops/s'.padStart(10)} ${'us/page'.padStart(8)} ${'kernel CPU us'.padStart(14)} ${'device us'.padStart(10)}`,
+  );
   for (const row of rows) {
     const cpu = row.kernelCpuUsPerPage === undefined ? '' : row.kernelCpuUsPerPage.toFixed(2);
     const dev = row.deviceUsPerPage === undefined ? '' : row.deviceUsPerPage.toFixed(2);
@@ -267,12 +316,16 @@ export async function benchSwap(args: string[]): Promise<void> {
   }
   console.log(`\n  zram path CPU time / codec alone CPU time on the same pages (bar: at most ${BAR}):`);
   for (const r of ratios) {
-    console.log(`  ${r.pages.padEnd(24)} ${String(r.count).padStart(6)} pages  ${r.ratio.toFixed(3)}  ${r.ratio <= BAR ? 'within the bar' : 'OVER THE BAR'}`);
+    console.log(
+      `  ${r.pages.padEnd(24)} ${String(r.count).padStart(6)} pages  ${r.ratio.toFixed(3)}  ${r.ratio <= BAR ? 'within the bar' : 'OVER THE BAR'}`,
+    );
   }
   const zram = rows.find((r) => r.name === 'zram')?.stats;
   if (zram) {
-    console.log(`\n  zram after storing all pages: same_pages ${zram.same_pages}, huge_pages ${zram.huge_pages}, swpout_zero ${zram.swpout_zero}, ` +
-      `compr_data_size ${zram.compr_data_size}, mem_used_total ${zram.mem_used_total}`);
+    console.log(
+      `\n  zram after storing all pages: same_pages ${zram.same_pages}, huge_pages ${zram.huge_pages}, swpout_zero ${zram.swpout_zero}, ` +
+        `compr_data_size ${zram.compr_data_size}, mem_used_total ${zram.mem_used_total}`,
+    );
   }
 }
 
@@ -281,6 +334,7 @@ export const run = benchSwap;
 
 function positiveInt(flag: string, value: string | undefined, zeroOk: boolean): number {
   const n = Number(value);
-  if (!Number.isInteger(n) || n < (zeroOk ? 0 : 1)) throw new UsageError(`${flag} must be an integer${zeroOk ? ' >= 0' : ' >= 1'}, not ${value}`);
+  if (!Number.isInteger(n) || n < (zeroOk ? 0 : 1))
+    throw new UsageError(`${flag} must be an integer${zeroOk ? ' >= 0' : ' >= 1'}, not ${value}`);
   return n;
 }

@@ -70,7 +70,8 @@ export function installStreamGuards(): void {
  */
 export function addGlobalOptions(program: Command): void {
   const add = (c: Command): void => {
-    if (!c.options.some((o) => o.long === '--quiet')) c.option('-q, --quiet', 'print nothing but errors (--json documents and cat output are still written)');
+    if (!c.options.some((o) => o.long === '--quiet'))
+      c.option('-q, --quiet', 'print nothing but errors (--json documents and cat output are still written)');
     if (!c.options.some((o) => o.long === '--debug')) c.option('--debug', 'print stack traces with errors');
   };
   add(program);

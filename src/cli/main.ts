@@ -47,7 +47,8 @@ export function reportError(err: unknown, command: string, debug: boolean): numb
   if (isBrokenPipe(err)) return BROKEN_PIPE_STATUS;
   if (isCommanderError(err)) {
     // commander already printed its message (help and version exit 0).
-    if (err.code === 'commander.helpDisplayed' || err.code === 'commander.version' || err.code === 'commander.help') return 0;
+    if (err.code === 'commander.helpDisplayed' || err.code === 'commander.version' || err.code === 'commander.help')
+      return 0;
     return 2;
   }
   const prefix = command ? `pagestack: ${command}: ` : 'pagestack: ';
@@ -57,7 +58,9 @@ export function reportError(err: unknown, command: string, debug: boolean): numb
     return err.exitCode;
   }
   const e = err as Error;
-  process.stderr.write(`${prefix}internal error: ${e?.message ?? String(err)} (rerun with --debug for the stack trace)\n`);
+  process.stderr.write(
+    `${prefix}internal error: ${e?.message ?? String(err)} (rerun with --debug for the stack trace)\n`,
+  );
   if (debug && e?.stack) process.stderr.write(`${e.stack}\n`);
   return 1;
 }

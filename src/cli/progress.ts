@@ -67,8 +67,11 @@ export class Progress {
     this.lastDraw = t;
     this.drawn = true;
     const window = this.moved === undefined ? 0 : t - this.moved.t;
-    const rate = this.moved !== undefined && window >= RATE_WINDOW_MS ? (done - this.moved.done) / (window / 1000) : null;
-    this.stream.write(`\r${formatProgressLine(this.label, done, total, elapsed, this.stream.columns ?? 80, this.unit, rate)}\x1b[K`);
+    const rate =
+      this.moved !== undefined && window >= RATE_WINDOW_MS ? (done - this.moved.done) / (window / 1000) : null;
+    this.stream.write(
+      `\r${formatProgressLine(this.label, done, total, elapsed, this.stream.columns ?? 80, this.unit, rate)}\x1b[K`,
+    );
   }
 
   /** Erases the bar (if one was drawn). */
@@ -83,12 +86,21 @@ export class Progress {
  * `rate` (per second): measured by the caller, null while unknown (then
  * neither rate nor ETA is shown); when omitted, done / elapsed.
  */
-export function formatProgressLine(label: string, done: number, total: number, elapsedMs: number, columns: number, unit?: string, rate?: number | null): string {
+export function formatProgressLine(
+  label: string,
+  done: number,
+  total: number,
+  elapsedMs: number,
+  columns: number,
+  unit?: string,
+  rate?: number | null,
+): string {
   const fraction = total > 0 ? Math.min(1, done / total) : 0;
   const perSecond = rate !== undefined ? rate : elapsedMs > 0 ? done / (elapsedMs / 1000) : 0;
   const known = perSecond !== null && perSecond > 0;
   const eta = known && total > done ? (total - done) / perSecond : 0;
-  const counts = unit === undefined ? `${mb(done)}/${mb(total)}${known ? `  ${mb(perSecond)}/s` : ''}` : `${done}/${total} ${unit}`;
+  const counts =
+    unit === undefined ? `${mb(done)}/${mb(total)}${known ? `  ${mb(perSecond)}/s` : ''}` : `${done}/${total} ${unit}`;
   const tail = ` ${String(Math.floor(fraction * 100)).padStart(3)}%  ${counts}${known ? `  ETA ${clock(eta)}` : ''}`;
   const width = Math.max(10, Math.min(40, columns - label.length - tail.length - 4));
   const filled = Math.round(fraction * width);

@@ -40,7 +40,9 @@ export class Lz4jsCodec implements PageCodec {
 
   compress(src: Uint8Array, dst: Uint8Array): number {
     if (dst.length < compressBound(src.length)) {
-      throw new InternalError(`lz4js: output buffer of ${dst.length} bytes is below the bound ${compressBound(src.length)}`);
+      throw new InternalError(
+        `lz4js: output buffer of ${dst.length} bytes is below the bound ${compressBound(src.length)}`,
+      );
     }
     this.hashTable.fill(0);
     const length = this.lz4js.compressBlock(src, dst, 0, src.length, this.hashTable);

@@ -13,10 +13,18 @@ export async function catMember(input: string, member: string, out: NodeJS.Writa
   const c = await openContainer(input);
   try {
     const index = c.findFile(member);
-    if (index === undefined) throw new InputError('E_NO_MEMBER', `${input}: no member ${JSON.stringify(member)}`, { file: input, actual: member });
+    if (index === undefined)
+      throw new InputError('E_NO_MEMBER', `${input}: no member ${JSON.stringify(member)}`, {
+        file: input,
+        actual: member,
+      });
     const f = c.files[index]!;
-    if (f.kind === 'directory') throw new InputError('E_NOT_REGULAR', `${input}: ${f.path} is a directory`, { file: input });
-    if (f.kind === 'symlink') throw new InputError('E_NOT_REGULAR', `${input}: ${f.path} is a symbolic link to ${f.linkTarget}`, { file: input });
+    if (f.kind === 'directory')
+      throw new InputError('E_NOT_REGULAR', `${input}: ${f.path} is a directory`, { file: input });
+    if (f.kind === 'symlink')
+      throw new InputError('E_NOT_REGULAR', `${input}: ${f.path} is a symbolic link to ${f.linkTarget}`, {
+        file: input,
+      });
     const pagesPerChunk = Math.max(1, Math.floor(CHUNK_BYTES / c.pageSize));
     let written = 0;
     for (let p = 0; p < f.pageCount; p += pagesPerChunk) {

@@ -345,7 +345,8 @@ export function decodeFileEntry(view: DataView, at: number, index: number, base:
   const mode = view.getUint32(at + 12, true);
   if ((mode & ~0o7777) !== 0) throw bad(`mode 0x${mode.toString(16)} has bits other than permission bits`, 'mode');
   const seconds = view.getBigInt64(at + 16, true);
-  if (seconds > BigInt(MTIME_MAX_SECONDS) || seconds < BigInt(MTIME_MIN_SECONDS)) throw bad(`mtime ${seconds} s is outside the range a container holds (-2^33 to 2^33-1 s)`, 'mtimeSeconds');
+  if (seconds > BigInt(MTIME_MAX_SECONDS) || seconds < BigInt(MTIME_MIN_SECONDS))
+    throw bad(`mtime ${seconds} s is outside the range a container holds (-2^33 to 2^33-1 s)`, 'mtimeSeconds');
   const nanoseconds = view.getUint32(at + 24, true);
   if (nanoseconds > 999_999_999) throw bad(`mtime nanoseconds ${nanoseconds} out of range`, 'mtimeNanoseconds');
   const size = safeU64(view, at + 40);

@@ -40,7 +40,15 @@ import { SourceFiles } from './sources.js';
 import { walkInputs, type WalkEntry } from './walk.js';
 import { capturePseudoFiles } from './pseudo-files.js';
 import { encodeName, osPath } from './name-bytes.js';
-import { changedError, checkAllUnchanged, checkNothingPast, checkSecondRead, checkStamp, isRacy, nowNs } from './source-check.js';
+import {
+  changedError,
+  checkAllUnchanged,
+  checkNothingPast,
+  checkSecondRead,
+  checkStamp,
+  isRacy,
+  nowNs,
+} from './source-check.js';
 import type { WalkSkip } from './walk-filter.js';
 
 export interface PackOptions {

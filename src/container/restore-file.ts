@@ -31,7 +31,11 @@ export function writeRegular(c: Container, e: ContainerEntry, to: string, buffer
   const temp = replace ? path.join(path.dirname(to), `.${randomBytes(6).toString('hex')}.pagestack-tmp`) : to;
   let fd: number;
   try {
-    fd = fs.openSync(osPath(temp), fs.constants.O_WRONLY | fs.constants.O_CREAT | fs.constants.O_EXCL | fs.constants.O_NOFOLLOW, 0o600);
+    fd = fs.openSync(
+      osPath(temp),
+      fs.constants.O_WRONLY | fs.constants.O_CREAT | fs.constants.O_EXCL | fs.constants.O_NOFOLLOW,
+      0o600,
+    );
   } catch (err) {
     throw fsError(err, temp);
   }

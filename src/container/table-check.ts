@@ -54,8 +54,13 @@ export interface CheckedTables {
   files: ContainerEntry[];
 }
 
-
-export function readTables(fd: number, header: Header, sections: Map<number, SectionEntry>, file: string, hash: PageHash64): CheckedTables {
+export function readTables(
+  fd: number,
+  header: Header,
+  sections: Map<number, SectionEntry>,
+  file: string,
+  hash: PageHash64,
+): CheckedTables {
   // 9. Checksums, in a fixed order.
   const tables = new Map<number, Uint8Array>();
   for (const kind of [SectionKind.PageTable, SectionKind.FileTable, SectionKind.ShareMap, SectionKind.StringTable]) {
@@ -63,10 +68,17 @@ export function readTables(fd: number, header: Header, sections: Map<number, Sec
     const bytes = readRange(fd, s.offset, s.length, file);
     const actual = hash(bytes);
     if (actual !== s.checksum) {
-      throw damage(file, 'E_CHECKSUM', sectionName(kind), s.offset, `checksum mismatch (stored ${hex(s.checksum)}, computed ${hex(actual)})`, {
-        expected: s.checksum,
-        actual,
-      });
+      throw damage(
+        file,
+        'E_CHECKSUM',
+        sectionName(kind),
+        s.offset,
+        `checksum mismatch (stored ${hex(s.checksum)}, computed ${hex(actual)})`,
+        {
+          expected: s.checksum,
+          actual,
+        },
+      );
     }
     tables.set(kind, bytes);
   }
@@ -76,10 +88,22 @@ export function readTables(fd: number, header: Header, sections: Map<number, Sec
   };
   // 10. Structure.
   const pageTable = view(SectionKind.PageTable);
-  checkPageTable(pageTable, header, sections.get(SectionKind.PageStore)!, sections.get(SectionKind.PageTable)!.offset, file);
+  checkPageTable(
+    pageTable,
+    header,
+    sections.get(SectionKind.PageStore)!,
+    sections.get(SectionKind.PageTable)!.offset,
+    file,
+  );
   const shareMap = view(SectionKind.ShareMap);
   checkShareMap(shareMap, header, sections.get(SectionKind.ShareMap)!.offset, file);
-  const files = checkFileTable(view(SectionKind.FileTable), tables.get(SectionKind.StringTable)!, header, sections.get(SectionKind.FileTable)!.offset, file);
+  const files = checkFileTable(
+    view(SectionKind.FileTable),
+    tables.get(SectionKind.StringTable)!,
+    header,
+    sections.get(SectionKind.FileTable)!.offset,
+    file,
+  );
   return { pageTable, shareMap, files };
 }
 
@@ -89,33 +113,72 @@ function checkPageTable(table: DataView, header: Header, store: SectionEntry, ba
   const storeEnd = store.offset + store.length;
   let compressedPages = 0;
   if (storedPageCount === 0 && store.length !== 0) {
-    throw damage(file, 'E_CORRUPT', 'page table', base, `no stored pages, but the page store has ${store.length} bytes`);
+    throw damage(
+      file,
+      'E_CORRUPT',
+      'page table',
+      base,
+      `no stored pages, but the page store has ${store.length} bytes`,
+    );
   }
   let offset = storedPageCount > 0 ? u64At(table, PAGE_ENTRY.offset) : store.offset;
   if (offset !== store.offset) {
-    throw damage(file, 'E_CORRUPT', 'page table entry 0 (stored page 1)', base, `offset ${offset} is not the start of the page store (${store.offset})`);
+    throw damage(
+      file,
+      'E_CORRUPT',
+      'page table entry 0 (stored page 1)',
+      base,
+      `offset ${offset} is not the start of the page store (${store.offset})`,
+    );
   }
   for (let i = 0; i < storedPageCount; i++) {
     const at = i * PAGE_ENTRY_SIZE;
     const end = i + 1 < storedPageCount ? u64At(table, at + PAGE_ENTRY_SIZE + PAGE_ENTRY.offset) : storeEnd;
     const length = end - offset;
     if (!(length >= 1 && length <= pageSize)) {
-      throw damage(file, 'E_CORRUPT', `page table entry ${i} (stored page ${i + 1})`, base + at, `stored length ${Number.isNaN(length) ? 'is not a safe integer' : length} (expected 1..${pageSize}: offsets must increase by at most a page)`, {
-        index: i,
-      });
+      throw damage(
+        file,
+        'E_CORRUPT',
+        `page table entry ${i} (stored page ${i + 1})`,
+        base + at,
+        `stored length ${Number.isNaN(length) ? 'is not a safe integer' : length} (expected 1..${pageSize}: offsets must increase by at most a page)`,
+        {
+          index: i,
+        },
+      );
     }
     if (length < pageSize) compressedPages++;
     if (aligned && (length !== pageSize || offset % pageSize !== 0)) {
-      throw damage(file, 'E_CORRUPT', `page table entry ${i} (stored page ${i + 1})`, base + at, 'not a raw page at a page-aligned offset, as PAGE_ALIGNED requires', { index: i });
+      throw damage(
+        file,
+        'E_CORRUPT',
+        `page table entry ${i} (stored page ${i + 1})`,
+        base + at,
+        'not a raw page at a page-aligned offset, as PAGE_ALIGNED requires',
+        { index: i },
+      );
     }
     offset = end;
   }
   const lz4 = (header.requiredFlags & REQUIRED_LZ4) !== 0n;
   const zstd = (header.requiredFlags & REQUIRED_ZSTD) !== 0n;
-  if (lz4 && zstd) throw damage(file, 'E_CORRUPT', 'header field requiredFlags', 16, 'both the LZ4 and the ZSTD flag are set (a container uses one codec)');
-  if ((compressedPages > 0) !== (lz4 || zstd)) {
+  if (lz4 && zstd)
+    throw damage(
+      file,
+      'E_CORRUPT',
+      'header field requiredFlags',
+      16,
+      'both the LZ4 and the ZSTD flag are set (a container uses one codec)',
+    );
+  if (compressedPages > 0 !== (lz4 || zstd)) {
     const flag = zstd ? 'ZSTD' : 'LZ4';
-    throw damage(file, 'E_CORRUPT', 'header field requiredFlags', 16, `${flag} flag does not match the page table (${compressedPages} compressed pages)`);
+    throw damage(
+      file,
+      'E_CORRUPT',
+      'header field requiredFlags',
+      16,
+      `${flag} flag does not match the page table (${compressedPages} compressed pages)`,
+    );
   }
 }
 
@@ -124,15 +187,28 @@ function checkShareMap(map: DataView, header: Header, base: number, file: string
   for (let i = 0; i < header.totalPages; i++) {
     const id = map.getUint32(i * 4, true);
     if (id > limit) {
-      throw damage(file, 'E_CORRUPT', `share map entry ${i}`, base + i * 4, `stored page id ${id} does not exist (${limit} stored pages)`, {
-        expected: `<= ${limit}`,
-        actual: id,
-      });
+      throw damage(
+        file,
+        'E_CORRUPT',
+        `share map entry ${i}`,
+        base + i * 4,
+        `stored page id ${id} does not exist (${limit} stored pages)`,
+        {
+          expected: `<= ${limit}`,
+          actual: id,
+        },
+      );
     }
   }
 }
 
-function checkFileTable(table: DataView, strings: Uint8Array, header: Header, base: number, file: string): ContainerEntry[] {
+function checkFileTable(
+  table: DataView,
+  strings: Uint8Array,
+  header: Header,
+  base: number,
+  file: string,
+): ContainerEntry[] {
   const files: ContainerEntry[] = [];
   const byPath = new Map<string, number>();
   let nextPage = 0;
@@ -140,16 +216,21 @@ function checkFileTable(table: DataView, strings: Uint8Array, header: Header, ba
     const at = i * FILE_ENTRY_SIZE;
     const raw = decodeFileEntry(table, at, i, base, file);
     const where = `file table entry ${i}`;
-    const bad = (code: ErrorCode, problem: string): Error => damage(file, code, where, base + at, problem, { index: i });
-    const path = stringAt(strings, raw.pathOffset, raw.pathLength, () => bad('E_CORRUPT', 'path lies outside the string table'));
+    const bad = (code: ErrorCode, problem: string): Error =>
+      damage(file, code, where, base + at, problem, { index: i });
+    const path = stringAt(strings, raw.pathOffset, raw.pathLength, () =>
+      bad('E_CORRUPT', 'path lies outside the string table'),
+    );
     const problem = memberPathProblem(path, raw.pathLength);
     if (problem) throw bad('E_PATH', `path ${JSON.stringify(path)} ${problem}`);
-    if (byPath.has(path)) throw bad('E_PATH', `path ${JSON.stringify(path)} appears twice (entries ${byPath.get(path)} and ${i})`);
+    if (byPath.has(path))
+      throw bad('E_PATH', `path ${JSON.stringify(path)} appears twice (entries ${byPath.get(path)} and ${i})`);
     const parent = parentOf(path);
     if (parent !== '') {
       const p = byPath.get(parent);
       if (p === undefined) throw bad('E_PATH', `parent of ${JSON.stringify(path)} is not an earlier entry`);
-      if (files[p]!.kind !== 'directory') throw bad('E_PATH', `parent of ${JSON.stringify(path)} is a ${files[p]!.kind}, not a directory`);
+      if (files[p]!.kind !== 'directory')
+        throw bad('E_PATH', `parent of ${JSON.stringify(path)} is a ${files[p]!.kind}, not a directory`);
     }
     const entry: ContainerEntry = {
       index: i,
@@ -164,22 +245,31 @@ function checkFileTable(table: DataView, strings: Uint8Array, header: Header, ba
     };
     switch (raw.kind) {
       case 'regular':
-        if (raw.firstPage !== nextPage) throw bad('E_CORRUPT', `firstPage ${raw.firstPage} does not follow the previous file (expected ${nextPage})`);
+        if (raw.firstPage !== nextPage)
+          throw bad('E_CORRUPT', `firstPage ${raw.firstPage} does not follow the previous file (expected ${nextPage})`);
         nextPage += entry.pageCount;
-        if (nextPage > header.totalPages) throw bad('E_CORRUPT', `size ${raw.size} needs pages past the end of the share map (${header.totalPages} pages)`);
+        if (nextPage > header.totalPages)
+          throw bad(
+            'E_CORRUPT',
+            `size ${raw.size} needs pages past the end of the share map (${header.totalPages} pages)`,
+          );
         break;
       case 'directory':
         break;
       case 'symlink': {
-        if (raw.linkLength < 1 || raw.linkLength > MAX_LINK_BYTES) throw bad('E_CORRUPT', `symbolic link target of ${raw.linkLength} bytes`);
-        const target = stringAt(strings, raw.linkOffset, raw.linkLength, () => bad('E_CORRUPT', 'link target lies outside the string table'));
+        if (raw.linkLength < 1 || raw.linkLength > MAX_LINK_BYTES)
+          throw bad('E_CORRUPT', `symbolic link target of ${raw.linkLength} bytes`);
+        const target = stringAt(strings, raw.linkOffset, raw.linkLength, () =>
+          bad('E_CORRUPT', 'link target lies outside the string table'),
+        );
         if (target.includes('\0')) throw bad('E_CORRUPT', 'link target contains a NUL byte');
         entry.linkTarget = target;
         break;
       }
       case 'hardlink': {
         const target = raw.linkIndex < i ? files[raw.linkIndex] : undefined;
-        if (!target || target.kind !== 'regular') throw bad('E_CORRUPT', `hard link to entry ${raw.linkIndex}, which is not an earlier regular file`);
+        if (!target || target.kind !== 'regular')
+          throw bad('E_CORRUPT', `hard link to entry ${raw.linkIndex}, which is not an earlier regular file`);
         entry.linkIndex = raw.linkIndex;
         entry.mode = target.mode;
         entry.mtimeSeconds = target.mtimeSeconds;
@@ -198,7 +288,13 @@ function checkFileTable(table: DataView, strings: Uint8Array, header: Header, ba
     files.push(entry);
   }
   if (nextPage !== header.totalPages) {
-    throw damage(file, 'E_CORRUPT', 'file table', base, `files use ${nextPage} pages, the share map has ${header.totalPages}`);
+    throw damage(
+      file,
+      'E_CORRUPT',
+      'file table',
+      base,
+      `files use ${nextPage} pages, the share map has ${header.totalPages}`,
+    );
   }
   return files;
 }

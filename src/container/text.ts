@@ -15,7 +15,11 @@ const UNITS: Record<string, number> = { '': 1, k: 1024, m: 1024 ** 2, g: 1024 **
 export function parseByteSize(option: string, text: string): number {
   const m = /^\s*(\d+)\s*([kmgt]?)(?:i?b)?\s*$/i.exec(text);
   const value = m ? Number(m[1]) * UNITS[m[2]!.toLowerCase()]! : NaN;
-  if (!Number.isSafeInteger(value)) throw new UsageError(`${option} must be a size in bytes such as 4096, 64K or 300M, not '${text}'`, { field: option, actual: text });
+  if (!Number.isSafeInteger(value))
+    throw new UsageError(`${option} must be a size in bytes such as 4096, 64K or 300M, not '${text}'`, {
+      field: option,
+      actual: text,
+    });
   return value;
 }
 
@@ -24,7 +28,10 @@ export function sourceDateEpoch(env: NodeJS.ProcessEnv = process.env): number | 
   const text = env.SOURCE_DATE_EPOCH;
   if (text === undefined || text === '') return undefined;
   if (!/^-?\d+$/.test(text.trim()) || !Number.isSafeInteger(Number(text))) {
-    throw new UsageError(`SOURCE_DATE_EPOCH must be a whole number of seconds, not '${text}'`, { field: 'SOURCE_DATE_EPOCH', actual: text });
+    throw new UsageError(`SOURCE_DATE_EPOCH must be a whole number of seconds, not '${text}'`, {
+      field: 'SOURCE_DATE_EPOCH',
+      actual: text,
+    });
   }
   return Number(text);
 }
@@ -57,8 +64,14 @@ export function formatPackSummary(s: PackSummary): string {
     row('pages', `${s.pages} of ${s.pageSize} bytes`) +
     row('zero', `${s.zeroPages} (${percent(s.zeroPages, s.pages)}), stored as nothing`) +
     row('duplicate', `${s.duplicatePages} (${percent(s.duplicatePages, s.pages)}), stored once`) +
-    row('stored', `${s.storedPages} pages (${s.zstdPages > 0 ? `${s.zstdPages} zstd level ${s.level}` : `${s.lz4Pages} LZ4`}, ${s.rawPages} raw), ${s.storedBytes} bytes (${mb(s.storedBytes)})`) +
-    row('container', `${s.containerBytes} bytes (${mb(s.containerBytes)}), ${percent(s.containerBytes, s.inputBytes)} of the input`)
+    row(
+      'stored',
+      `${s.storedPages} pages (${s.zstdPages > 0 ? `${s.zstdPages} zstd level ${s.level}` : `${s.lz4Pages} LZ4`}, ${s.rawPages} raw), ${s.storedBytes} bytes (${mb(s.storedBytes)})`,
+    ) +
+    row(
+      'container',
+      `${s.containerBytes} bytes (${mb(s.containerBytes)}), ${percent(s.containerBytes, s.inputBytes)} of the input`,
+    )
   );
 }
 
@@ -67,7 +80,8 @@ export function formatUnpackSummary(s: UnpackSummary): string {
 }
 
 export function formatVerify(r: VerifyResult): string {
-  if (r.ok) return `${r.file}: ok (${count(r.files ?? 0, 'entry', 'entries')}, ${count(r.checkedPages, 'stored page', 'stored pages')}, ${r.containerBytes} bytes checked)\n`;
+  if (r.ok)
+    return `${r.file}: ok (${count(r.files ?? 0, 'entry', 'entries')}, ${count(r.checkedPages, 'stored page', 'stored pages')}, ${r.containerBytes} bytes checked)\n`;
   const pages = r.damagedPages > 0 ? ` (${r.damagedPages} of ${r.checkedPages} stored pages damaged)` : '';
   return `${r.damage?.message ?? `${r.file}: damaged`}${pages}\n`;
 }
@@ -83,14 +97,18 @@ function modeString(kind: string, mode: number): string {
 }
 
 export function formatList(r: ListResult): string {
-  const lines = [`${'mode'.padEnd(10)} ${'size'.padStart(12)} ${'pages'.padStart(7)} ${'zero'.padStart(6)} ${'shared'.padStart(7)} ${'singleton'.padStart(9)}  path`];
+  const lines = [
+    `${'mode'.padEnd(10)} ${'size'.padStart(12)} ${'pages'.padStart(7)} ${'zero'.padStart(6)} ${'shared'.padStart(7)} ${'singleton'.padStart(9)}  path`,
+  ];
   for (const f of r.files) {
     const counts = f.kind === 'regular' || f.kind === 'hardlink';
     const num = (n: number, w: number): string => (counts ? String(n) : '').padStart(w);
     let name = displayName(f.path);
     if (f.linkTarget !== undefined) name += ` -> ${displayName(f.linkTarget)}`;
     if (f.linkTo !== undefined) name += ` link to ${displayName(f.linkTo)}`;
-    lines.push(`${modeString(f.kind, f.mode)} ${num(f.size, 12)} ${num(f.pages, 7)} ${num(f.zeroPages, 6)} ${num(f.sharedPages, 7)} ${num(f.uniquePages, 9)}  ${name}`);
+    lines.push(
+      `${modeString(f.kind, f.mode)} ${num(f.size, 12)} ${num(f.pages, 7)} ${num(f.zeroPages, 6)} ${num(f.sharedPages, 7)} ${num(f.uniquePages, 9)}  ${name}`,
+    );
   }
   const t = r.totals;
   lines.push(

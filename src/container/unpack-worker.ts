@@ -14,7 +14,9 @@ export interface RestoreJob {
   files: Array<{ index: number; to: string; replace: boolean }>;
 }
 
-export type RestoreReply = { ok: true; bytes: number } | { ok: false; code: ErrorCode; message: string; data: Record<string, unknown>; exitCode: number };
+export type RestoreReply =
+  | { ok: true; bytes: number }
+  | { ok: false; code: ErrorCode; message: string; data: Record<string, unknown>; exitCode: number };
 
 const port = parentPort;
 if (port) {
@@ -32,8 +34,15 @@ if (port) {
         }
         return { ok: true, bytes };
       } catch (err) {
-        if (err instanceof PagestackError) return { ok: false, code: err.code, message: err.message, data: err.data, exitCode: err.exitCode };
-        return { ok: false, code: 'E_INTERNAL', message: String((err as Error)?.message ?? err), data: {}, exitCode: 1 };
+        if (err instanceof PagestackError)
+          return { ok: false, code: err.code, message: err.message, data: err.data, exitCode: err.exitCode };
+        return {
+          ok: false,
+          code: 'E_INTERNAL',
+          message: String((err as Error)?.message ?? err),
+          data: {},
+          exitCode: 1,
+        };
       }
     })().then((reply) => port.postMessage(reply));
   });

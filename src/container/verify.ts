@@ -48,7 +48,8 @@ export async function verify(file: string, options: VerifyOptions = {}): Promise
   try {
     container = await openContainer(file);
   } catch (err) {
-    if (err instanceof ContainerError) return { file, ok: false, damage: toDamage(err), checkedPages: 0, damagedPages: 0 };
+    if (err instanceof ContainerError)
+      return { file, ok: false, damage: toDamage(err), checkedPages: 0, damagedPages: 0 };
     throw err;
   }
   try {
@@ -98,7 +99,9 @@ export async function verify(file: string, options: VerifyOptions = {}): Promise
 /** Bytes not in the header or any section must be zero; unknown checksummed sections must match. */
 async function checkGapsAndUnknownSections(c: Container): Promise<Damage | undefined> {
   const hash = await loadPageHasher();
-  const ranges = [...c.sections.values(), ...c.unknownSections].filter((s) => s.length > 0).sort((a, b) => a.offset - b.offset);
+  const ranges = [...c.sections.values(), ...c.unknownSections]
+    .filter((s) => s.length > 0)
+    .sort((a, b) => a.offset - b.offset);
   let cursor = c.header.headerSize;
   const chunk = new Uint8Array(1 << 16);
   const zeroCheck = (from: number, to: number): Damage | undefined => {
@@ -109,7 +112,12 @@ async function checkGapsAndUnknownSections(c: Container): Promise<Damage | undef
       const nonZero = view.findIndex((b) => b !== 0);
       if (nonZero >= 0) {
         const offset = at + nonZero;
-        return toDamage(new ContainerError('E_CORRUPT', `${c.path}: padding at offset 0x${offset.toString(16)}: byte is not zero`, { structure: 'padding', offset }));
+        return toDamage(
+          new ContainerError('E_CORRUPT', `${c.path}: padding at offset 0x${offset.toString(16)}: byte is not zero`, {
+            structure: 'padding',
+            offset,
+          }),
+        );
       }
     }
     return undefined;

@@ -85,7 +85,11 @@ export function walkInputs(inputs: readonly string[], options: WalkOptions = {})
   while (stack.length > 0) {
     const { source, member } = stack.pop()!;
     if (nameByteLength(member) > MAX_PATH_BYTES) {
-      throw new InputError('E_PATH_TOO_LONG', `${source}: path inside the container is longer than ${MAX_PATH_BYTES} bytes`, { file: source });
+      throw new InputError(
+        'E_PATH_TOO_LONG',
+        `${source}: path inside the container is longer than ${MAX_PATH_BYTES} bytes`,
+        { file: source },
+      );
     }
     const pattern = filter.excludedBy(member);
     if (pattern !== undefined) {
@@ -104,7 +108,11 @@ export function walkInputs(inputs: readonly string[], options: WalkOptions = {})
     }
     const mtime = mtimeOf(st.mtimeNs, options.clampMtimeSeconds);
     if (mtime.seconds < MTIME_MIN_SECONDS || mtime.seconds > MTIME_MAX_SECONDS) {
-      throw new InputError('E_MTIME', `${source}: mtime ${st.mtimeNs} ns is outside the range a container holds (-2^33 to 2^33-1 s, years 1697 to 2242)`, { file: source });
+      throw new InputError(
+        'E_MTIME',
+        `${source}: mtime ${st.mtimeNs} ns is outside the range a container holds (-2^33 to 2^33-1 s, years 1697 to 2242)`,
+        { file: source },
+      );
     }
     const base: WalkEntry = {
       path: member,
@@ -132,7 +140,8 @@ export function walkInputs(inputs: readonly string[], options: WalkOptions = {})
         });
       } else {
         if (st.nlink > 1n) inodes.set(key, entries.length);
-        if (st.size > BigInt(Number.MAX_SAFE_INTEGER)) throw new InputError('E_TOO_LARGE', `${source}: file too large`, { file: source });
+        if (st.size > BigInt(Number.MAX_SAFE_INTEGER))
+          throw new InputError('E_TOO_LARGE', `${source}: file too large`, { file: source });
         entries.push({ ...base, size: Number(st.size), stamp: stampOf(st) });
       }
     } else if (st.isDirectory()) {
@@ -150,7 +159,11 @@ export function walkInputs(inputs: readonly string[], options: WalkOptions = {})
         skip({ path: member, source, reason: 'special', detail: `${what}, which a container cannot hold` });
         continue;
       }
-      throw new InputError('E_NOT_REGULAR', `${source}: is ${what}, which a container cannot hold (--skip-special leaves such files out)`, { file: source });
+      throw new InputError(
+        'E_NOT_REGULAR',
+        `${source}: is ${what}, which a container cannot hold (--skip-special leaves such files out)`,
+        { file: source },
+      );
     }
   }
   return entries;

@@ -74,7 +74,14 @@ const FIXED_ENTSIZE: ReadonlyMap<number, readonly [number, number]> = new Map([
 ]);
 
 /** Section types an SHT_REL/SHT_RELA section of an object file may apply to. */
-const RELOCATABLE_TYPES = new Set([SHT_PROGBITS, SHT_NOBITS, SHT_NOTE, SHT_INIT_ARRAY, SHT_FINI_ARRAY, SHT_PREINIT_ARRAY]);
+const RELOCATABLE_TYPES = new Set([
+  SHT_PROGBITS,
+  SHT_NOBITS,
+  SHT_NOTE,
+  SHT_INIT_ARRAY,
+  SHT_FINI_ARRAY,
+  SHT_PREINIT_ARRAY,
+]);
 
 /** Appends to elf.warnings every inconsistency between the file's tables and its size. */
 export function checkConsistency(elf: ElfFile): void {
@@ -91,8 +98,10 @@ export function checkConsistency(elf: ElfFile): void {
 function checkTablePlacement(elf: ElfFile): void {
   const h = elf.header;
   const regions: Array<[string, bigint, bigint]> = [['the ELF header', 0n, h.class === 64 ? 64n : 52n]];
-  if (elf.programHeaders.length > 0) regions.push(['the program header table', h.phoff, h.phoff + BigInt(h.phnum * h.phentsize)]);
-  if (elf.sections.length > 0) regions.push(['the section header table', h.shoff, h.shoff + BigInt(h.shnum) * BigInt(h.shentsize)]);
+  if (elf.programHeaders.length > 0)
+    regions.push(['the program header table', h.phoff, h.phoff + BigInt(h.phnum * h.phentsize)]);
+  if (elf.sections.length > 0)
+    regions.push(['the section header table', h.shoff, h.shoff + BigInt(h.shnum) * BigInt(h.shentsize)]);
   for (let i = 0; i < regions.length; i++) {
     for (let j = i + 1; j < regions.length; j++) {
       const [a, aStart, aEnd] = regions[i]!;
@@ -128,7 +137,9 @@ function checkSections(elf: ElfFile): void {
     const where = label(s);
     // sh_link: any value must be a section index (or SHN_BEFORE/AFTER with SHF_LINK_ORDER on Solaris targets).
     const beforeAfter =
-      (s.link === SHN_BEFORE || s.link === SHN_AFTER) && (s.flags & SHF_LINK_ORDER) !== 0n && BEFORE_AFTER_MACHINES.has(header.machine);
+      (s.link === SHN_BEFORE || s.link === SHN_AFTER) &&
+      (s.flags & SHF_LINK_ORDER) !== 0n &&
+      BEFORE_AFTER_MACHINES.has(header.machine);
     let linkBad = s.link >= count && !beforeAfter;
     let linkNeeds = 'a valid section index';
     // A linked file's dynamic relocations may use symbol 0 only and name no symbol table.
@@ -162,33 +173,72 @@ function checkSections(elf: ElfFile): void {
       default:
         break;
     }
-    if (linkBad) warnSection(warnings, header, 'E_ELF_SHLINK', s.index, 'sh_link', `${where}: sh_link ${s.link} should be ${linkNeeds} (${count} sections)`);
+    if (linkBad)
+      warnSection(
+        warnings,
+        header,
+        'E_ELF_SHLINK',
+        s.index,
+        'sh_link',
+        `${where}: sh_link ${s.link} should be ${linkNeeds} (${count} sections)`,
+      );
 
     // Section 0's sh_info holds the program header count when e_phnum is PN_XNUM (readelf warns about it anyway).
     const xnumInfo = s.index === 0 && header.phnumRaw === PN_XNUM;
     const infoNeeds = xnumInfo ? undefined : infoProblem(s, count, isLinked, typeOf);
-    if (infoNeeds) warnSection(warnings, header, 'E_ELF_SHINFO', s.index, 'sh_info', `${where}: sh_info ${s.info} should be ${infoNeeds}`);
+    if (infoNeeds)
+      warnSection(
+        warnings,
+        header,
+        'E_ELF_SHINFO',
+        s.index,
+        'sh_info',
+        `${where}: sh_info ${s.info} should be ${infoNeeds}`,
+      );
 
     const fixed = FIXED_ENTSIZE.get(s.type);
     // readelf checks only the first SHT_DYNSYM; a second one is reported as such below.
     if (fixed && !(s.type === SHT_DYNSYM && dynsymSeen)) {
       const expected = BigInt(header.class === 64 ? fixed[1] : fixed[0]);
       if (s.entsize !== expected) {
-        warnSection(warnings, header, 'E_ELF_SECTION_ENTSIZE', s.index, 'sh_entsize', `${where}: sh_entsize ${s.entsize} should be ${expected} for its type`);
+        warnSection(
+          warnings,
+          header,
+          'E_ELF_SECTION_ENTSIZE',
+          s.index,
+          'sh_entsize',
+          `${where}: sh_entsize ${s.entsize} should be ${expected} for its type`,
+        );
       }
     }
     if (s.type === SHT_DYNSYM) {
-      if (dynsymSeen) warnSection(warnings, header, 'E_ELF_DYNSYM', s.index, 'sh_type', `${where}: a second dynamic symbol table`);
+      if (dynsymSeen)
+        warnSection(warnings, header, 'E_ELF_DYNSYM', s.index, 'sh_type', `${where}: a second dynamic symbol table`);
       dynsymSeen = true;
     }
     if (s.type === SHT_STRTAB && s.name === '.dynstr') {
-      if (dynstrSeen) warnSection(warnings, header, 'E_ELF_DYNSTR', s.index, 'sh_name', `${where}: a second dynamic string table (.dynstr)`);
+      if (dynstrSeen)
+        warnSection(
+          warnings,
+          header,
+          'E_ELF_DYNSTR',
+          s.index,
+          'sh_name',
+          `${where}: a second dynamic string table (.dynstr)`,
+        );
       dynstrSeen = true;
     }
 
     if (s.type !== SHT_NOBITS && s.type !== SHT_NULL) {
       if (s.type < SHT_LOOS && s.size > fileSize) {
-        warnSection(warnings, header, 'E_ELF_SECTION_SIZE', s.index, 'sh_size', `${where}: sh_size ${s.size} is larger than the whole file (${elf.size} bytes)`);
+        warnSection(
+          warnings,
+          header,
+          'E_ELF_SECTION_SIZE',
+          s.index,
+          'sh_size',
+          `${where}: sh_size ${s.size} is larger than the whole file (${elf.size} bytes)`,
+        );
       } else if (s.size > 0n && s.offset + s.size > fileSize) {
         warnSection(
           warnings,
@@ -203,7 +253,12 @@ function checkSections(elf: ElfFile): void {
   }
 }
 
-function infoProblem(s: SectionHeader, count: number, isLinked: boolean, typeOf: (i: number) => number | undefined): string | undefined {
+function infoProblem(
+  s: SectionHeader,
+  count: number,
+  isLinked: boolean,
+  typeOf: (i: number) => number | undefined,
+): string | undefined {
   switch (s.type) {
     case SHT_REL:
     case SHT_RELA: {
@@ -246,7 +301,14 @@ function checkSegments(elf: ElfFile): void {
       case PT_LOAD:
         previousLoad = p;
         if (p.filesz > p.memsz) {
-          warnProgram(warnings, header, 'E_ELF_SEGMENT_SIZE', p.index, 'p_filesz', `${where}: PT_LOAD p_filesz 0x${p.filesz.toString(16)} exceeds p_memsz 0x${p.memsz.toString(16)}`);
+          warnProgram(
+            warnings,
+            header,
+            'E_ELF_SEGMENT_SIZE',
+            p.index,
+            'p_filesz',
+            `${where}: PT_LOAD p_filesz 0x${p.filesz.toString(16)} exceeds p_memsz 0x${p.memsz.toString(16)}`,
+          );
         }
         if (p.filesz > 0n && p.offset + p.filesz > fileSize) {
           warnProgram(
@@ -260,7 +322,15 @@ function checkSegments(elf: ElfFile): void {
         }
         break;
       case PT_PHDR: {
-        if (p.index > 0 && previousLoad) warnProgram(warnings, header, 'E_ELF_PHDR', p.index, 'p_type', `${where}: PT_PHDR must come before every PT_LOAD`);
+        if (p.index > 0 && previousLoad)
+          warnProgram(
+            warnings,
+            header,
+            'E_ELF_PHDR',
+            p.index,
+            'p_type',
+            `${where}: PT_PHDR must come before every PT_LOAD`,
+          );
         const covered = programHeaders.some(
           (l) =>
             l.type === PT_LOAD &&
@@ -269,11 +339,20 @@ function checkSegments(elf: ElfFile): void {
             l.vaddr <= p.vaddr &&
             l.vaddr + l.filesz >= p.vaddr + p.filesz,
         );
-        if (!covered && header.machine !== EM_PARISC) warnProgram(warnings, header, 'E_ELF_PHDR', p.index, 'p_offset', `${where}: PT_PHDR is not inside any PT_LOAD`);
+        if (!covered && header.machine !== EM_PARISC)
+          warnProgram(
+            warnings,
+            header,
+            'E_ELF_PHDR',
+            p.index,
+            'p_offset',
+            `${where}: PT_PHDR is not inside any PT_LOAD`,
+          );
         break;
       }
       case PT_DYNAMIC: {
-        if (dynamicSeen) warnProgram(warnings, header, 'E_ELF_DYNAMIC', p.index, 'p_type', `${where}: a second PT_DYNAMIC`);
+        if (dynamicSeen)
+          warnProgram(warnings, header, 'E_ELF_DYNAMIC', p.index, 'p_type', `${where}: a second PT_DYNAMIC`);
         dynamicSeen = true;
         let offset = p.offset;
         let size = p.filesz;
@@ -281,7 +360,14 @@ function checkSegments(elf: ElfFile): void {
           const dynamic = sections.find((s) => s.name === '.dynamic');
           if (!dynamic || dynamic.size === 0n) {
             if (header.machine === EM_IA_64 && header.osabi === ELFOSABI_OPENVMS) break; // optional on OpenVMS
-            warnProgram(warnings, header, 'E_ELF_DYNAMIC', p.index, 'p_type', `${where}: PT_DYNAMIC but no .dynamic section`);
+            warnProgram(
+              warnings,
+              header,
+              'E_ELF_DYNAMIC',
+              p.index,
+              'p_type',
+              `${where}: PT_DYNAMIC but no .dynamic section`,
+            );
             break;
           }
           if (dynamic.type === SHT_NOBITS) break;
@@ -289,7 +375,14 @@ function checkSegments(elf: ElfFile): void {
           size = dynamic.size;
         }
         if (offset > fileSize || size > fileSize - offset) {
-          warnProgram(warnings, header, 'E_ELF_DYNAMIC', p.index, 'p_offset', `${where}: the dynamic section (0x${size.toString(16)} bytes at 0x${offset.toString(16)}) runs past the end of the file`);
+          warnProgram(
+            warnings,
+            header,
+            'E_ELF_DYNAMIC',
+            p.index,
+            'p_offset',
+            `${where}: the dynamic section (0x${size.toString(16)} bytes at 0x${offset.toString(16)}) runs past the end of the file`,
+          );
         }
         break;
       }

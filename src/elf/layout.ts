@@ -44,7 +44,8 @@ function clip(offset: bigint, size: bigint, fileSize: number): FileRange | undef
   return { start: Number(offset), end: Number(end) };
 }
 
-const overlaps = (r: FileRange | undefined, start: number, end: number): r is FileRange => r !== undefined && r.start < end && start < r.end;
+const overlaps = (r: FileRange | undefined, start: number, end: number): r is FileRange =>
+  r !== undefined && r.start < end && start < r.end;
 
 /** PT_LOAD segments whose file bytes overlap [start, end), in program header order. */
 export function segmentsOverlapping(elf: ElfFile, start: number, end: number): ProgramHeader[] {
@@ -76,7 +77,8 @@ export interface PageOwners {
  */
 export function pageOwners(elf: ElfFile, pageSize: number): PageOwners {
   // The CLI validates --page-size; a bad value here is a bug in the caller.
-  if (!Number.isInteger(pageSize) || pageSize <= 0) throw new InternalError(`pageOwners: page size must be a positive integer, got ${pageSize}`, { actual: pageSize });
+  if (!Number.isInteger(pageSize) || pageSize <= 0)
+    throw new InternalError(`pageOwners: page size must be a positive integer, got ${pageSize}`, { actual: pageSize });
   const pageCount = Math.ceil(elf.size / pageSize);
   const segments = csr(
     elf.programHeaders.map((p) => segmentFileRange(p, elf.size)),
@@ -88,10 +90,21 @@ export function pageOwners(elf: ElfFile, pageSize: number): PageOwners {
     pageSize,
     pageCount,
   );
-  return { pageSize, pageCount, segmentStart: segments.start, segmentIndex: segments.items, sectionStart: sections.start, sectionIndex: sections.items };
+  return {
+    pageSize,
+    pageCount,
+    segmentStart: segments.start,
+    segmentIndex: segments.items,
+    sectionStart: sections.start,
+    sectionIndex: sections.items,
+  };
 }
 
-function csr(ranges: Array<FileRange | undefined>, pageSize: number, pageCount: number): { start: Uint32Array; items: Uint32Array } {
+function csr(
+  ranges: Array<FileRange | undefined>,
+  pageSize: number,
+  pageCount: number,
+): { start: Uint32Array; items: Uint32Array } {
   const start = new Uint32Array(pageCount + 1);
   const pagesOf = (r: FileRange) => [Math.floor(r.start / pageSize), Math.floor((r.end - 1) / pageSize)] as const;
   for (const r of ranges) {

@@ -35,6 +35,5 @@ export const ELFOSABI_GNU = 3;
 export const ELFOSABI_SOLARIS = 6;
 export const ELFOSABI_FREEBSD = 9;
 
-
 /** printf("%#x") as readelf uses it: 0 prints as "0", anything else with a 0x prefix. */
 export const altHex = (v: number): string => (v === 0 ? '0' : `0x${v.toString(16)}`);

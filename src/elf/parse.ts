@@ -72,13 +72,17 @@ export function parseElf(bytes: Uint8Array, file: string): ElfFile {
     });
   }
   if (bytes.length < EI_NIDENT) {
-    throw new ElfError('E_ELF_TRUNCATED', `${file}: ELF identification truncated at ${bytes.length} bytes (needs 16) at offset 0`, {
-      file,
-      field: 'e_ident',
-      offset: 0,
-      expected: EI_NIDENT,
-      actual: bytes.length,
-    });
+    throw new ElfError(
+      'E_ELF_TRUNCATED',
+      `${file}: ELF identification truncated at ${bytes.length} bytes (needs 16) at offset 0`,
+      {
+        file,
+        field: 'e_ident',
+        offset: 0,
+        expected: EI_NIDENT,
+        actual: bytes.length,
+      },
+    );
   }
   const eiClass = bytes[4]!;
   const eiData = bytes[5]!;
@@ -151,7 +155,12 @@ function readHeader(r: ByteReader, cls: ElfClass, bytes: Uint8Array): ElfHeader 
  * Section 0 carries the real counts when they do not fit the ELF header.
  * Returns whether the program header count is known.
  */
-function resolveExtendedNumbering(r: ByteReader, cls: ElfClass, h: ElfHeader, warnings: ElfWarning[]): { phnumKnown: boolean } {
+function resolveExtendedNumbering(
+  r: ByteReader,
+  cls: ElfClass,
+  h: ElfHeader,
+  warnings: ElfWarning[],
+): { phnumKnown: boolean } {
   const needsSection0 = h.phnumRaw === PN_XNUM || (h.shnumRaw === 0 && h.shoff !== 0n) || h.shstrndxRaw === SHN_XINDEX;
   if (!needsSection0) return { phnumKnown: true };
   let section0: SectionHeader | undefined;
@@ -165,18 +174,38 @@ function resolveExtendedNumbering(r: ByteReader, cls: ElfClass, h: ElfHeader, wa
     else {
       phnumKnown = false;
       const why = section0 ? `${where} has sh_info 0` : `${where} is unreadable`;
-      warnHeader(warnings, h, 'E_ELF_XNUM', 'e_phnum', `e_phnum is PN_XNUM (0xffff) but ${why}: the program header count is unknown`);
+      warnHeader(
+        warnings,
+        h,
+        'E_ELF_XNUM',
+        'e_phnum',
+        `e_phnum is PN_XNUM (0xffff) but ${why}: the program header count is unknown`,
+      );
     }
   }
   if (h.shnumRaw === 0 && h.shoff !== 0n) {
-    if (!section0) warnHeader(warnings, h, 'E_ELF_XNUM', 'e_shnum', `e_shnum is 0 with e_shoff set, and ${where} is unreadable`);
+    if (!section0)
+      warnHeader(warnings, h, 'E_ELF_XNUM', 'e_shnum', `e_shnum is 0 with e_shoff set, and ${where} is unreadable`);
     else if (section0.size > 0xffffffffn) {
-      warnHeader(warnings, h, 'E_ELF_XNUM', 'e_shnum', `e_shnum is 0 and ${where} has sh_size ${hex(section0.size)}, too large for a section count`);
+      warnHeader(
+        warnings,
+        h,
+        'E_ELF_XNUM',
+        'e_shnum',
+        `e_shnum is 0 and ${where} has sh_size ${hex(section0.size)}, too large for a section count`,
+      );
     } else h.shnum = Number(section0.size);
   }
   if (h.shstrndxRaw === SHN_XINDEX) {
     if (section0) h.shstrndx = section0.link;
-    else warnHeader(warnings, h, 'E_ELF_XNUM', 'e_shstrndx', `e_shstrndx is SHN_XINDEX (0xffff) but ${where} is unreadable`);
+    else
+      warnHeader(
+        warnings,
+        h,
+        'E_ELF_XNUM',
+        'e_shstrndx',
+        `e_shstrndx is SHN_XINDEX (0xffff) but ${where} is unreadable`,
+      );
   }
   return { phnumKnown };
 }
@@ -199,30 +228,67 @@ function locateTable(
   const tableCode = isProgram ? 'E_ELF_PHDRS' : 'E_ELF_SHDRS';
   const entsizeCode = isProgram ? 'E_ELF_PHENTSIZE' : 'E_ELF_SHENTSIZE';
   if (offset === 0n) {
-    warnHeader(warnings, h, tableCode, offsetField, `${isProgram ? 'e_phnum' : 'e_shnum'} is ${count} but ${offsetField} is 0`);
+    warnHeader(
+      warnings,
+      h,
+      tableCode,
+      offsetField,
+      `${isProgram ? 'e_phnum' : 'e_shnum'} is ${count} but ${offsetField} is 0`,
+    );
     return undefined;
   }
   if (entsize < minEntsize) {
-    warnHeader(warnings, h, entsizeCode, entsizeField, `${entsizeField} ${entsize} is smaller than an ELF${cls} ${what} (${minEntsize} bytes)`);
+    warnHeader(
+      warnings,
+      h,
+      entsizeCode,
+      entsizeField,
+      `${entsizeField} ${entsize} is smaller than an ELF${cls} ${what} (${minEntsize} bytes)`,
+    );
     return undefined;
   }
   if (count > MAX_TABLE_ENTRIES) {
-    warnHeader(warnings, h, tableCode, offsetField, `${what} count ${count} is absurd (more than ${MAX_TABLE_ENTRIES})`);
+    warnHeader(
+      warnings,
+      h,
+      tableCode,
+      offsetField,
+      `${what} count ${count} is absurd (more than ${MAX_TABLE_ENTRIES})`,
+    );
     return undefined;
   }
   if (!r.has(offset, BigInt(count) * BigInt(entsize))) {
-    warnHeader(warnings, h, tableCode, offsetField, `${what} table (${count} × ${entsize} bytes at offset ${hex(offset)}) runs past the end of the file (${r.length} bytes)`);
+    warnHeader(
+      warnings,
+      h,
+      tableCode,
+      offsetField,
+      `${what} table (${count} × ${entsize} bytes at offset ${hex(offset)}) runs past the end of the file (${r.length} bytes)`,
+    );
     return undefined;
   }
   if (entsize > minEntsize) {
-    warnHeader(warnings, h, entsizeCode, entsizeField, `${entsizeField} ${entsize} is larger than an ELF${cls} ${what} (${minEntsize} bytes)`);
+    warnHeader(
+      warnings,
+      h,
+      entsizeCode,
+      entsizeField,
+      `${entsizeField} ${entsize} is larger than an ELF${cls} ${what} (${minEntsize} bytes)`,
+    );
   }
   return Number(offset);
 }
 
 function readProgramHeaders(r: ByteReader, cls: ElfClass, h: ElfHeader, warnings: ElfWarning[]): ProgramHeader[] {
   if (h.phnum === 0) {
-    if (h.phoff !== 0n) warnHeader(warnings, h, 'E_ELF_PHOFF', 'e_phoff', `e_phoff is ${hex(h.phoff)} but there are no program headers (e_phnum 0)`);
+    if (h.phoff !== 0n)
+      warnHeader(
+        warnings,
+        h,
+        'E_ELF_PHOFF',
+        'e_phoff',
+        `e_phoff is ${hex(h.phoff)} but there are no program headers (e_phnum 0)`,
+      );
     return [];
   }
   const base = locateTable(r, h, 'program header', h.phoff, h.phnum, h.phentsize, programEntrySize(cls), cls, warnings);
@@ -295,16 +361,34 @@ function readSection(r: ByteReader, cls: ElfClass, o: number, index: number): Se
 function readSections(r: ByteReader, cls: ElfClass, h: ElfHeader, warnings: ElfWarning[]): SectionHeader[] {
   if (h.shnum === 0) {
     if (h.shstrndx !== 0) {
-      warnHeader(warnings, h, 'E_ELF_SHSTRNDX', 'e_shstrndx', `e_shstrndx ${h.shstrndx} is not a valid section index (no sections)`);
+      warnHeader(
+        warnings,
+        h,
+        'E_ELF_SHSTRNDX',
+        'e_shstrndx',
+        `e_shstrndx ${h.shstrndx} is not a valid section index (no sections)`,
+      );
     }
     // e_shnum 0 with e_shoff set and a readable section 0 whose sh_size is 0.
     if (h.shoff !== 0n && h.shnumRaw === 0 && !warnings.some((w) => w.field === 'e_shnum')) {
-      warnHeader(warnings, h, 'E_ELF_SHOFF', 'e_shoff', `e_shoff is ${hex(h.shoff)} but there are no section headers (e_shnum 0, section 0 sh_size 0)`);
+      warnHeader(
+        warnings,
+        h,
+        'E_ELF_SHOFF',
+        'e_shoff',
+        `e_shoff is ${hex(h.shoff)} but there are no section headers (e_shnum 0, section 0 sh_size 0)`,
+      );
     }
     return [];
   }
   if (h.shstrndx >= h.shnum) {
-    warnHeader(warnings, h, 'E_ELF_SHSTRNDX', 'e_shstrndx', `e_shstrndx ${h.shstrndx} is not a valid section index (${h.shnum} sections)`);
+    warnHeader(
+      warnings,
+      h,
+      'E_ELF_SHSTRNDX',
+      'e_shstrndx',
+      `e_shstrndx ${h.shstrndx} is not a valid section index (${h.shnum} sections)`,
+    );
   }
   const base = locateTable(r, h, 'section header', h.shoff, h.shnum, h.shentsize, sectionEntrySize(cls), cls, warnings);
   if (base === undefined) return [];
@@ -321,7 +405,14 @@ function nameSections(r: ByteReader, h: ElfHeader, sections: SectionHeader[], wa
   if (!strtab) return; // reported by readSections
   const where = `section-name string table (section ${h.shstrndx}, ${strtab.size} bytes at offset ${hex(strtab.offset)})`;
   if (strtab.type === SHT_NOBITS) {
-    warnSection(warnings, h, 'E_ELF_SHSTRTAB', h.shstrndx, 'sh_type', `${where} is SHT_NOBITS: it has no bytes in the file`);
+    warnSection(
+      warnings,
+      h,
+      'E_ELF_SHSTRTAB',
+      h.shstrndx,
+      'sh_type',
+      `${where} is SHT_NOBITS: it has no bytes in the file`,
+    );
     return;
   }
   if (strtab.size === 0n) {
@@ -329,7 +420,14 @@ function nameSections(r: ByteReader, h: ElfHeader, sections: SectionHeader[], wa
     return;
   }
   if (!r.has(strtab.offset, strtab.size)) {
-    warnSection(warnings, h, 'E_ELF_SHSTRTAB', h.shstrndx, 'sh_offset', `${where} runs past the end of the file (${r.length} bytes)`);
+    warnSection(
+      warnings,
+      h,
+      'E_ELF_SHSTRTAB',
+      h.shstrndx,
+      'sh_offset',
+      `${where} runs past the end of the file (${r.length} bytes)`,
+    );
     return;
   }
   const start = Number(strtab.offset);
@@ -348,7 +446,10 @@ function nameSections(r: ByteReader, h: ElfHeader, sections: SectionHeader[], wa
     s.name = latin1.decode(bytes.subarray(from, i));
   }
   if (bad > 0) {
-    const which = bad === 1 ? `section ${firstBad}'s sh_name points` : `${bad} sh_name offsets (the first in section ${firstBad}) point`;
+    const which =
+      bad === 1
+        ? `section ${firstBad}'s sh_name points`
+        : `${bad} sh_name offsets (the first in section ${firstBad}) point`;
     warnSection(warnings, h, 'E_ELF_SHNAME', firstBad, 'sh_name', `${which} past the end of the ${where}`);
   }
 }
@@ -361,7 +462,14 @@ function readInterpreter(r: ByteReader, elf: ElfFile): void {
   if (interp.filesz === 0n) {
     warnProgram(elf.warnings, elf.header, 'E_ELF_INTERP', interp.index, 'p_filesz', `${at} is empty (p_filesz 0)`);
   } else if (!r.has(interp.offset, interp.filesz)) {
-    warnProgram(elf.warnings, elf.header, 'E_ELF_INTERP', interp.index, 'p_offset', `${at} (${interp.filesz} bytes) runs past the end of the file (${r.length} bytes)`);
+    warnProgram(
+      elf.warnings,
+      elf.header,
+      'E_ELF_INTERP',
+      interp.index,
+      'p_offset',
+      `${at} (${interp.filesz} bytes) runs past the end of the file (${r.length} bytes)`,
+    );
   } else {
     const raw = r.slice(interp.offset, interp.filesz, 'PT_INTERP');
     const nul = raw.indexOf(0);

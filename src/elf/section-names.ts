@@ -332,7 +332,11 @@ export function sectionFlagsString(flags: bigint, machine: number, osabi: number
     else if (machine === EM_PPC && flag === SHF_PPC_VLE) out += 'v';
     else if ((flag & SHF_MASKOS) !== 0n) {
       if ((osabi === ELFOSABI_GNU || osabi === ELFOSABI_FREEBSD) && flag === SHF_GNU_RETAIN) out += 'R';
-      else if ((osabi === ELFOSABI_GNU || osabi === ELFOSABI_FREEBSD || osabi === ELFOSABI_NONE) && flag === SHF_GNU_MBIND) out += 'D';
+      else if (
+        (osabi === ELFOSABI_GNU || osabi === ELFOSABI_FREEBSD || osabi === ELFOSABI_NONE) &&
+        flag === SHF_GNU_MBIND
+      )
+        out += 'D';
       else {
         out += 'o';
         rest &= ~SHF_MASKOS;

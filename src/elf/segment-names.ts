@@ -125,7 +125,9 @@ function osSegmentType(type: number, machine: number, osabi: number): string | u
   switch (osabi) {
     case ELFOSABI_GNU:
     case ELFOSABI_FREEBSD:
-      return type >= PT_GNU_MBIND_LO && type <= PT_GNU_MBIND_HI ? `GNU_MBIND+${altHex(type - PT_GNU_MBIND_LO)}` : undefined;
+      return type >= PT_GNU_MBIND_LO && type <= PT_GNU_MBIND_HI
+        ? `GNU_MBIND+${altHex(type - PT_GNU_MBIND_LO)}`
+        : undefined;
     case ELFOSABI_HPUX:
       if (machine === EM_PARISC) return HPUX_PARISC_SEGMENT_TYPES[type];
       if (machine === EM_IA_64) return HPUX_IA64_SEGMENT_TYPES[type];

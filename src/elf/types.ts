@@ -94,12 +94,15 @@ export interface ElfWarning {
 
 /** Every warning code the reader gives, with what it means. A table named here as dropped is returned empty. */
 export const ELF_WARNING_CODES = {
-  E_ELF_XNUM: 'extended numbering (PN_XNUM, e_shnum 0, SHN_XINDEX) cannot be resolved: section 0 is unreadable or says 0',
+  E_ELF_XNUM:
+    'extended numbering (PN_XNUM, e_shnum 0, SHN_XINDEX) cannot be resolved: section 0 is unreadable or says 0',
   E_ELF_PHDRS: 'the program header table runs past the end of the file, or e_phoff is 0: table dropped',
-  E_ELF_PHENTSIZE: 'e_phentsize is smaller than a program header (table dropped) or larger (entries read at that stride)',
+  E_ELF_PHENTSIZE:
+    'e_phentsize is smaller than a program header (table dropped) or larger (entries read at that stride)',
   E_ELF_PHOFF: 'e_phoff is set but e_phnum is 0',
   E_ELF_SHDRS: 'the section header table runs past the end of the file, or e_shoff is 0: table dropped',
-  E_ELF_SHENTSIZE: 'e_shentsize is smaller than a section header (table dropped) or larger (entries read at that stride)',
+  E_ELF_SHENTSIZE:
+    'e_shentsize is smaller than a section header (table dropped) or larger (entries read at that stride)',
   E_ELF_SHOFF: 'e_shoff is set but there are no section headers',
   E_ELF_SHSTRNDX: 'e_shstrndx is not a valid section index: sections have no names',
   E_ELF_SHSTRTAB: 'the section-name string table is empty, SHT_NOBITS or past the end: sections have no names',

@@ -37,18 +37,38 @@ const PROGRAM_FIELDS: Record<ProgramField, readonly [number, number]> = {
 const pick = (h: ElfHeader, offsets: readonly [number, number]) => BigInt(h.class === 64 ? offsets[1] : offsets[0]);
 
 /** Damage to an ELF header field. */
-export function warnHeader(warnings: ElfWarning[], h: ElfHeader, code: ElfWarningCode, field: HeaderField, message: string): void {
+export function warnHeader(
+  warnings: ElfWarning[],
+  h: ElfHeader,
+  code: ElfWarningCode,
+  field: HeaderField,
+  message: string,
+): void {
   warnings.push({ code, field, message, offset: pick(h, HEADER_FIELDS[field]) });
 }
 
 /** Damage to a field of section header `index`. */
-export function warnSection(warnings: ElfWarning[], h: ElfHeader, code: ElfWarningCode, index: number, field: SectionField, message: string): void {
+export function warnSection(
+  warnings: ElfWarning[],
+  h: ElfHeader,
+  code: ElfWarningCode,
+  index: number,
+  field: SectionField,
+  message: string,
+): void {
   const entry = h.shoff + BigInt(index) * BigInt(h.shentsize);
   warnings.push({ code, field, message, offset: entry + pick(h, SECTION_FIELDS[field]) });
 }
 
 /** Damage to a field of program header `index`. */
-export function warnProgram(warnings: ElfWarning[], h: ElfHeader, code: ElfWarningCode, index: number, field: ProgramField, message: string): void {
+export function warnProgram(
+  warnings: ElfWarning[],
+  h: ElfHeader,
+  code: ElfWarningCode,
+  index: number,
+  field: ProgramField,
+  message: string,
+): void {
   const entry = h.phoff + BigInt(index) * BigInt(h.phentsize);
   warnings.push({ code, field, message, offset: entry + pick(h, PROGRAM_FIELDS[field]) });
 }

@@ -144,7 +144,11 @@ export function loadInterp(space: ExecVmas, interp: ExecImage, noBase: bigint): 
     }
     const k = u64(loadAddr + seg.vaddr);
     if (badAddr(k) || seg.memsz > TASK_SIZE || TASK_SIZE - seg.memsz < k) {
-      throw mapError(interp, `PT_LOAD (program header ${seg.index}) at 0x${k.toString(16)} runs beyond user space`, 'E_EXEC_NOMEM');
+      throw mapError(
+        interp,
+        `PT_LOAD (program header ${seg.index}) at 0x${k.toString(16)} runs beyond user space`,
+        'E_EXEC_NOMEM',
+      );
     }
   }
   return loadAddr;
@@ -155,7 +159,15 @@ export function loadInterp(space: ExecVmas, interp: ExecImage, noBase: bigint): 
  * the last file page (padzero), and map anonymous memory for the whole pages
  * up to p_memsz (vm_brk_flags). Returns the address of the first page.
  */
-function elfLoad(space: ExecVmas, image: ExecImage, addr: bigint, seg: LoadSegment, prot: number, placement: Placement, totalSize: bigint): bigint {
+function elfLoad(
+  space: ExecVmas,
+  image: ExecImage,
+  addr: bigint,
+  seg: LoadSegment,
+  prot: number,
+  placement: Placement,
+  totalSize: bigint,
+): bigint {
   let mapAddr: bigint;
   let zeroStart: bigint;
   let zeroEnd: bigint;
@@ -178,7 +190,15 @@ function elfLoad(space: ExecVmas, image: ExecImage, addr: bigint, seg: LoadSegme
 }
 
 /** elf_map(): the file-backed part; with total_size, reserve the whole image first, then unmap the tail. */
-function elfMap(space: ExecVmas, image: ExecImage, addr: bigint, seg: LoadSegment, prot: number, placement: Placement, totalSize: bigint): bigint {
+function elfMap(
+  space: ExecVmas,
+  image: ExecImage,
+  addr: bigint,
+  seg: LoadSegment,
+  prot: number,
+  placement: Placement,
+  totalSize: bigint,
+): bigint {
   const size = elfPageAlign(seg.filesz + elfPageOffset(seg.vaddr));
   const off = seg.offset - elfPageOffset(seg.vaddr);
   const start = elfPageStart(addr);
@@ -193,19 +213,36 @@ function elfMap(space: ExecVmas, image: ExecImage, addr: bigint, seg: LoadSegmen
 }
 
 /** vm_mmap(file, addr, len, prot, MAP_PRIVATE | placement, off). */
-function vmMmap(space: ExecVmas, image: ExecImage, addr: bigint, len: bigint, prot: number, placement: Placement, off: bigint): bigint {
+function vmMmap(
+  space: ExecVmas,
+  image: ExecImage,
+  addr: bigint,
+  len: bigint,
+  prot: number,
+  placement: Placement,
+  off: bigint,
+): bigint {
   const backing = image.backing;
   let start: bigint;
   if (placement === 'hint') {
     const found = space.getUnmappedArea(addr, len, { thpAligned: image.thpAligned, offset: off });
-    if (found === undefined) throw mapError(image, `no room for a ${len}-byte mapping below 0x${space.mmapBase.toString(16)}`, 'E_EXEC_NOMEM');
+    if (found === undefined)
+      throw mapError(image, `no room for a ${len}-byte mapping below 0x${space.mmapBase.toString(16)}`, 'E_EXEC_NOMEM');
     start = found;
   } else {
     if (addr < MMAP_MIN_ADDR || addr + len > TASK_SIZE) {
-      throw mapError(image, `mapping at 0x${addr.toString(16)} (+0x${len.toString(16)}) is outside [vm.mmap_min_addr, TASK_SIZE)`, 'E_EXEC_MAP');
+      throw mapError(
+        image,
+        `mapping at 0x${addr.toString(16)} (+0x${len.toString(16)}) is outside [vm.mmap_min_addr, TASK_SIZE)`,
+        'E_EXEC_MAP',
+      );
     }
     if (placement === 'fixed-noreplace' && space.areas.some((a) => a.start < addr + len && a.end > addr)) {
-      throw mapError(image, `segment at 0x${addr.toString(16)} requested but the memory is mapped already (MAP_FIXED_NOREPLACE)`, 'E_EXEC_MAP');
+      throw mapError(
+        image,
+        `segment at 0x${addr.toString(16)} requested but the memory is mapped already (MAP_FIXED_NOREPLACE)`,
+        'E_EXEC_MAP',
+      );
     }
     start = addr;
   }
@@ -225,7 +262,11 @@ function padzero(space: ExecVmas, address: bigint): void {
 function vmBrkFlags(space: ExecVmas, image: ExecImage, addr: bigint, len: bigint, exec: number): void {
   if (len === 0n) return;
   if (addr < MMAP_MIN_ADDR || addr + len > TASK_SIZE) {
-    throw mapError(image, `bss at 0x${addr.toString(16)} (+0x${len.toString(16)}) is outside [vm.mmap_min_addr, TASK_SIZE)`, 'E_EXEC_MAP');
+    throw mapError(
+      image,
+      `bss at 0x${addr.toString(16)} (+0x${len.toString(16)}) is outside [vm.mmap_min_addr, TASK_SIZE)`,
+      'E_EXEC_MAP',
+    );
   }
   enoughMemory(image, len, 'vm_brk_flags for the bss');
   space.mapFixed({ start: addr, end: addr + len, prot: PROT_READ | PROT_WRITE | (exec ? PROT_EXEC : 0) });
@@ -240,7 +281,11 @@ function vmBrkFlags(space: ExecVmas, image: ExecImage, addr: bigint, len: bigint
 function enoughMemory(image: ExecImage, len: bigint, what: string): void {
   const limit = commitLimitBytes();
   if (len > limit) {
-    throw mapError(image, `${what}: 0x${len.toString(16)} bytes is more than RAM and swap (0x${limit.toString(16)} bytes), ENOMEM`, 'E_EXEC_NOMEM');
+    throw mapError(
+      image,
+      `${what}: 0x${len.toString(16)} bytes is more than RAM and swap (0x${limit.toString(16)} bytes), ENOMEM`,
+      'E_EXEC_NOMEM',
+    );
   }
 }
 
@@ -288,5 +333,8 @@ export function maximumAlignment(loads: LoadSegment[]): bigint {
  * kills the process with SIGSEGV instead (fs/exec.c, bprm_execve()).
  */
 function mapError(image: ExecImage, problem: string, code: ErrorCode): ElfError {
-  return new ElfError(code, `${image.backing.path}: ${problem}; execve kills the process with SIGSEGV`, { file: image.backing.path, signal: 'SIGSEGV' });
+  return new ElfError(code, `${image.backing.path}: ${problem}; execve kills the process with SIGSEGV`, {
+    file: image.backing.path,
+    signal: 'SIGSEGV',
+  });
 }

@@ -12,7 +12,19 @@
  */
 import type { ErrorCode } from '../error-codes.js';
 import { ElfError, type ErrorData } from '../errors.js';
-import { ET_DYN, ET_EXEC, PF_R, PF_W, PF_X, PT_GNU_STACK, PT_INTERP, PT_LOAD, parseElf, type ElfFile, type ProgramHeader } from '../elf/index.js';
+import {
+  ET_DYN,
+  ET_EXEC,
+  PF_R,
+  PF_W,
+  PF_X,
+  PT_GNU_STACK,
+  PT_INTERP,
+  PT_LOAD,
+  parseElf,
+  type ElfFile,
+  type ProgramHeader,
+} from '../elf/index.js';
 import type { FileBacking } from '../abi/file-backing.js';
 import { PROT_EXEC, PROT_READ, PROT_WRITE } from '../abi/exec-plan.js';
 import { ELF64_PHDR_SIZE, EM_X86_64, PATH_MAX, TASK_SIZE, elfPageOffset } from './x86-64.js';
@@ -58,39 +70,64 @@ export function makeProt(pFlags: number): number {
 /** Reads and checks an executable or interpreter. `role` names it in errors. */
 export function readExecImage(backing: FileBacking, role: 'program' | 'interpreter'): ExecImage {
   const file = backing.path;
-  const fail = (code: ErrorCode, problem: string, data: ErrorData = {}) => new ElfError(code, `${file}: ${problem}`, { file, ...data });
+  const fail = (code: ErrorCode, problem: string, data: ErrorData = {}) =>
+    new ElfError(code, `${file}: ${problem}`, { file, ...data });
   const bytes = bytesOf(backing);
   const elf = parseElf(bytes, file);
   const h = elf.header;
   if (h.type !== ET_EXEC && h.type !== ET_DYN) {
-    throw fail('E_EXEC_TYPE', `e_type ${h.type} is not ET_EXEC or ET_DYN: not an executable ${role}`, { field: 'e_type', offset: 16, actual: h.type });
+    throw fail('E_EXEC_TYPE', `e_type ${h.type} is not ET_EXEC or ET_DYN: not an executable ${role}`, {
+      field: 'e_type',
+      offset: 16,
+      actual: h.type,
+    });
   }
   if (h.machine !== EM_X86_64) {
-    throw fail('E_EXEC_ARCH', `e_machine ${h.machine} is not EM_X86_64 (62): only x86-64 is simulated`, { field: 'e_machine', offset: 18, actual: h.machine });
+    throw fail('E_EXEC_ARCH', `e_machine ${h.machine} is not EM_X86_64 (62): only x86-64 is simulated`, {
+      field: 'e_machine',
+      offset: 18,
+      actual: h.machine,
+    });
   }
   if (h.class !== 64 || h.data !== 'lsb') {
-    throw fail('E_EXEC_ARCH', `ELF${h.class} ${h.data === 'lsb' ? 'little' : 'big'}-endian: only ELF64 little-endian (x86-64) is simulated`, {
-      field: 'e_ident',
-      offset: 4,
-    });
+    throw fail(
+      'E_EXEC_ARCH',
+      `ELF${h.class} ${h.data === 'lsb' ? 'little' : 'big'}-endian: only ELF64 little-endian (x86-64) is simulated`,
+      {
+        field: 'e_ident',
+        offset: 4,
+      },
+    );
   }
   // load_elf_phdrs(): the entry size must be sizeof(struct elf_phdr), the table 1..65536 bytes, all of it readable.
   if (h.phentsize !== ELF64_PHDR_SIZE) {
-    throw fail('E_EXEC_PHDRS', `e_phentsize ${h.phentsize} is not ${ELF64_PHDR_SIZE}`, { field: 'e_phentsize', offset: 54, actual: h.phentsize });
+    throw fail('E_EXEC_PHDRS', `e_phentsize ${h.phentsize} is not ${ELF64_PHDR_SIZE}`, {
+      field: 'e_phentsize',
+      offset: 54,
+      actual: h.phentsize,
+    });
   }
   const tableSize = ELF64_PHDR_SIZE * h.phnumRaw;
   if (tableSize === 0 || tableSize > 65536) {
-    throw fail('E_EXEC_PHDRS', `e_phnum ${h.phnumRaw} gives a program header table of ${tableSize} bytes (must be 1..65536)`, {
-      field: 'e_phnum',
-      offset: 56,
-      actual: h.phnumRaw,
-    });
+    throw fail(
+      'E_EXEC_PHDRS',
+      `e_phnum ${h.phnumRaw} gives a program header table of ${tableSize} bytes (must be 1..65536)`,
+      {
+        field: 'e_phnum',
+        offset: 56,
+        actual: h.phnumRaw,
+      },
+    );
   }
   if (h.phoff + BigInt(tableSize) > BigInt(bytes.length) || elf.programHeaders.length !== h.phnumRaw) {
-    throw fail('E_EXEC_TRUNCATED', `program header table (${h.phnumRaw} × 56 bytes at offset 0x${h.phoff.toString(16)}) runs past the end of the file (${bytes.length} bytes)`, {
-      field: 'e_phoff',
-      offset: h.phoff,
-    });
+    throw fail(
+      'E_EXEC_TRUNCATED',
+      `program header table (${h.phnumRaw} × 56 bytes at offset 0x${h.phoff.toString(16)}) runs past the end of the file (${bytes.length} bytes)`,
+      {
+        field: 'e_phoff',
+        offset: h.phoff,
+      },
+    );
   }
 
   const loads: LoadSegment[] = [];
@@ -99,7 +136,15 @@ export function readExecImage(backing: FileBacking, role: 'program' | 'interpret
   let executableStack: ExecImage['executableStack'] = 'default';
   for (const p of elf.programHeaders) {
     if (p.type === PT_LOAD) {
-      loads.push({ index: p.index, flags: p.flags, offset: p.offset, vaddr: p.vaddr, filesz: p.filesz, memsz: p.memsz, align: p.align });
+      loads.push({
+        index: p.index,
+        flags: p.flags,
+        offset: p.offset,
+        vaddr: p.vaddr,
+        filesz: p.filesz,
+        memsz: p.memsz,
+        align: p.align,
+      });
     } else if (p.type === PT_INTERP && !interpSeen && role === 'program') {
       interpSeen = true;
       interpreter = readInterp(p, bytes, fail);
@@ -139,7 +184,8 @@ function bytesOf(backing: FileBacking): Uint8Array {
   const own = (backing as Partial<{ bytes: Uint8Array }>).bytes;
   if (own instanceof Uint8Array && own.length === backing.size) return own;
   const out = new Uint8Array(backing.pageCount * backing.pageSize);
-  for (let i = 0; i < backing.pageCount; i++) backing.readPage(i, out.subarray(i * backing.pageSize, (i + 1) * backing.pageSize));
+  for (let i = 0; i < backing.pageCount; i++)
+    backing.readPage(i, out.subarray(i * backing.pageSize, (i + 1) * backing.pageSize));
   return out.subarray(0, backing.size);
 }
 
@@ -152,10 +198,15 @@ function readInterp(p: ProgramHeader, bytes: Uint8Array, fail: Fail): string {
     throw fail('E_EXEC_INTERP', `PT_INTERP of ${p.filesz} bytes (must be 2..${PATH_MAX})`, at);
   }
   if (p.offset + p.filesz > BigInt(bytes.length)) {
-    throw fail('E_EXEC_TRUNCATED', `PT_INTERP at offset 0x${p.offset.toString(16)} runs past the end of the file (${bytes.length} bytes)`, at);
+    throw fail(
+      'E_EXEC_TRUNCATED',
+      `PT_INTERP at offset 0x${p.offset.toString(16)} runs past the end of the file (${bytes.length} bytes)`,
+      at,
+    );
   }
   const raw = bytes.subarray(Number(p.offset), Number(p.offset + p.filesz));
-  if (raw[raw.length - 1] !== 0) throw fail('E_EXEC_INTERP', `PT_INTERP at offset 0x${p.offset.toString(16)} is not NUL-terminated`, at);
+  if (raw[raw.length - 1] !== 0)
+    throw fail('E_EXEC_INTERP', `PT_INTERP at offset 0x${p.offset.toString(16)} is not NUL-terminated`, at);
   const path = new TextDecoder('latin1').decode(raw.subarray(0, raw.indexOf(0)));
   if (path === '') throw fail('E_EXEC_INTERP', `PT_INTERP at offset 0x${p.offset.toString(16)} is an empty path`, at);
   return path;
@@ -165,23 +216,42 @@ function readInterp(p: ProgramHeader, bytes: Uint8Array, fail: Fail): string {
 function checkSegment(s: LoadSegment, fileSize: number, fail: Fail): void {
   const at = (field: string) => ({ field: `PT_LOAD[${s.index}].${field}` });
   const name = `PT_LOAD (program header ${s.index})`;
-  if (s.filesz > s.memsz) throw fail('E_EXEC_SEGMENT', `${name}: p_filesz 0x${s.filesz.toString(16)} exceeds p_memsz 0x${s.memsz.toString(16)}`, at('p_filesz'));
+  if (s.filesz > s.memsz)
+    throw fail(
+      'E_EXEC_SEGMENT',
+      `${name}: p_filesz 0x${s.filesz.toString(16)} exceeds p_memsz 0x${s.memsz.toString(16)}`,
+      at('p_filesz'),
+    );
   if (s.vaddr >= TASK_SIZE || s.memsz > TASK_SIZE || TASK_SIZE - s.memsz < s.vaddr) {
-    throw fail('E_EXEC_SEGMENT', `${name}: [0x${s.vaddr.toString(16)}, +0x${s.memsz.toString(16)}) lies beyond user space (0x${TASK_SIZE.toString(16)})`, at('p_vaddr'));
+    throw fail(
+      'E_EXEC_SEGMENT',
+      `${name}: [0x${s.vaddr.toString(16)}, +0x${s.memsz.toString(16)}) lies beyond user space (0x${TASK_SIZE.toString(16)})`,
+      at('p_vaddr'),
+    );
   }
   if (s.filesz === 0n) return;
   // elf_map(): off = p_offset - ELF_PAGEOFFSET(p_vaddr) must be a page-aligned, non-negative file offset.
   if (elfPageOffset(s.offset) !== elfPageOffset(s.vaddr)) {
-    throw fail('E_EXEC_SEGMENT', `${name}: p_offset 0x${s.offset.toString(16)} and p_vaddr 0x${s.vaddr.toString(16)} differ modulo the page size`, at('p_offset'));
+    throw fail(
+      'E_EXEC_SEGMENT',
+      `${name}: p_offset 0x${s.offset.toString(16)} and p_vaddr 0x${s.vaddr.toString(16)} differ modulo the page size`,
+      at('p_offset'),
+    );
   }
   if (s.offset + s.filesz > BigInt(fileSize)) {
-    throw fail('E_EXEC_TRUNCATED', `${name}: file bytes [0x${s.offset.toString(16)}, 0x${(s.offset + s.filesz).toString(16)}) run past the end of the file (${fileSize} bytes)`, at('p_filesz'));
+    throw fail(
+      'E_EXEC_TRUNCATED',
+      `${name}: file bytes [0x${s.offset.toString(16)}, 0x${(s.offset + s.filesz).toString(16)}) run past the end of the file (${fileSize} bytes)`,
+      at('p_filesz'),
+    );
   }
 }
 
 /** Refuses PT_LOADs whose [p_vaddr, p_vaddr + p_memsz) ranges overlap. */
 function checkOverlap(loads: LoadSegment[], fail: Fail): void {
-  const sorted = [...loads].filter((s) => s.memsz > 0n).sort((a, b) => (a.vaddr < b.vaddr ? -1 : a.vaddr > b.vaddr ? 1 : 0));
+  const sorted = [...loads]
+    .filter((s) => s.memsz > 0n)
+    .sort((a, b) => (a.vaddr < b.vaddr ? -1 : a.vaddr > b.vaddr ? 1 : 0));
   for (let i = 1; i < sorted.length; i++) {
     const prev = sorted[i - 1]!;
     const cur = sorted[i]!;

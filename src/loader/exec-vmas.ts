@@ -60,7 +60,9 @@ export class ExecVmas {
   /** MAP_FIXED: replace what is in [start, end) by `area`, then merge with neighbours. */
   mapFixed(area: Area): void {
     if (area.start >= area.end || area.start % PAGE_SIZE !== 0n || area.end % PAGE_SIZE !== 0n) {
-      throw new InternalError(`mapping [0x${area.start.toString(16)}, 0x${area.end.toString(16)}) is empty or not page-aligned`);
+      throw new InternalError(
+        `mapping [0x${area.start.toString(16)}, 0x${area.end.toString(16)}) is empty or not page-aligned`,
+      );
     }
     this.unmap(area.start, area.end);
     let i = this.areas.findIndex((a) => a.start >= area.end);

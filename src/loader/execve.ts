@@ -29,7 +29,17 @@ import { readExecImage, type ExecImage } from './elf-image.js';
 import { FileTable, type ExecFileSource } from './file-backing.js';
 import { PROT_EXEC, PROT_READ, PROT_WRITE, type ExecPlan, type KernelWrite, type VmaPlan } from '../abi/exec-plan.js';
 import { copyArgStrings, createElfTables, DEFAULT_AUXV_MACHINE, type AuxvMachine } from './stack.js';
-import { ELF_ET_DYN_BASE, PAGE_SIZE, STK_LIM, VDSO_6_18, badAddr, elfPageAlign, mmapBase, u64, type VdsoLayout } from './x86-64.js';
+import {
+  ELF_ET_DYN_BASE,
+  PAGE_SIZE,
+  STK_LIM,
+  VDSO_6_18,
+  badAddr,
+  elfPageAlign,
+  mmapBase,
+  u64,
+  type VdsoLayout,
+} from './x86-64.js';
 
 export interface ExecOptions {
   /** Directory PT_INTERP is resolved in, as if chrooted there. Default '/'. */
@@ -83,7 +93,11 @@ export function planExecWith(files: ExecFileSource, path: string, options: ExecO
   }
   if (badAddr(entry)) {
     const who = interp ?? program;
-    throw new ElfError('E_EXEC_ENTRY', `${who.backing.path}: entry point 0x${entry.toString(16)} lies beyond user space`, { file: who.backing.path, field: 'e_entry' });
+    throw new ElfError(
+      'E_EXEC_ENTRY',
+      `${who.backing.path}: entry point 0x${entry.toString(16)} lies beyond user space`,
+      { file: who.backing.path, field: 'e_entry' },
+    );
   }
 
   // 6. The vDSO.
@@ -140,7 +154,13 @@ function mapVdso(space: ExecVmas, layout: VdsoLayout): bigint | undefined {
   if (addr === undefined) return undefined;
   const vclock = addr + BigInt(layout.vvarPages) * PAGE_SIZE;
   const text = vclock + BigInt(layout.vclockPages) * PAGE_SIZE;
-  const special = (start: bigint, end: bigint, prot: number, name: string): Area => ({ start, end, prot, name, special: true });
+  const special = (start: bigint, end: bigint, prot: number, name: string): Area => ({
+    start,
+    end,
+    prot,
+    name,
+    special: true,
+  });
   if (layout.vvarPages) space.mapFixed(special(addr, vclock, PROT_READ, '[vvar]'));
   if (layout.vclockPages) space.mapFixed(special(vclock, text, PROT_READ, '[vvar_vclock]'));
   space.mapFixed(special(text, text + BigInt(layout.imagePages) * PAGE_SIZE, PROT_READ | PROT_EXEC, '[vdso]'));
@@ -156,6 +176,7 @@ function toVmaPlan(a: Area): VmaPlan {
 
 /** A user address or file offset as a number (both stay far below 2^53). */
 function toAddress(v: bigint): number {
-  if (v > BigInt(Number.MAX_SAFE_INTEGER)) throw new ElfError('E_EXEC_RANGE', `address 0x${v.toString(16)} is beyond the simulated address space`, {});
+  if (v > BigInt(Number.MAX_SAFE_INTEGER))
+    throw new ElfError('E_EXEC_RANGE', `address 0x${v.toString(16)} is beyond the simulated address space`, {});
   return Number(v);
 }

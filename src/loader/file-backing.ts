@@ -170,7 +170,13 @@ export class FileTable implements ExecFileSource {
         content = { bytes: readOpened(fd, Number(stat.size), realPath) };
         this.byInode.set(inode, content);
       }
-      const backing = new PlainFileBacking(this, realPath, content, stat, this.thpAligned ?? placesThpAligned(realPath));
+      const backing = new PlainFileBacking(
+        this,
+        realPath,
+        content,
+        stat,
+        this.thpAligned ?? placesThpAligned(realPath),
+      );
       this.byPath.set(realPath, backing);
       return backing;
     } finally {

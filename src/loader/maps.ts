@@ -54,7 +54,11 @@ export function formatMaps(plan: ExecPlan, options: MapsOptions = {}): string {
 }
 
 function mapsLine(vma: VmaPlan): MapsLine {
-  const perms = (vma.prot & PROT_READ ? 'r' : '-') + (vma.prot & PROT_WRITE ? 'w' : '-') + (vma.prot & PROT_EXEC ? 'x' : '-') + (vma.shared ? 's' : 'p');
+  const perms =
+    (vma.prot & PROT_READ ? 'r' : '-') +
+    (vma.prot & PROT_WRITE ? 'w' : '-') +
+    (vma.prot & PROT_EXEC ? 'x' : '-') +
+    (vma.shared ? 's' : 'p');
   const identity = vma.file ? fileIdentity(vma.file.backing) : { major: 0, minor: 0, inode: 0n };
   const offset = vma.file ? vma.file.offset : 0;
   const dev = `${hex(identity.major, 2)}:${hex(identity.minor, 2)}`;

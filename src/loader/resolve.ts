@@ -24,7 +24,8 @@ export function resolveInRoot(root: string, path: string, what: string, cwd = '/
   } catch (err) {
     throw fsError(err, root);
   }
-  const fail = (code: ErrorCode, problem: string) => new InputError(code, `${what} ${path}: ${problem}`, { file: path, root: hostRoot });
+  const fail = (code: ErrorCode, problem: string) =>
+    new InputError(code, `${what} ${path}: ${problem}`, { file: path, root: hostRoot });
 
   const resolved: string[] = [];
   const pending = split(path);
@@ -43,7 +44,8 @@ export function resolveInRoot(root: string, path: string, what: string, cwd = '/
       st = fs.lstatSync(host);
     } catch (err) {
       const code = (err as NodeJS.ErrnoException).code;
-      if (code === 'ENOENT') throw fail('E_NOENT', `no such file or directory${hostRoot === '/' ? '' : ` under ${hostRoot}`}`);
+      if (code === 'ENOENT')
+        throw fail('E_NOENT', `no such file or directory${hostRoot === '/' ? '' : ` under ${hostRoot}`}`);
       if (code === 'ENOTDIR') throw fail('E_NOTDIR', 'a path component is not a directory');
       throw fsError(err, host);
     }
@@ -54,7 +56,8 @@ export function resolveInRoot(root: string, path: string, what: string, cwd = '/
       pending.unshift(...split(target));
       continue;
     }
-    if (pending.length > 0 && !st.isDirectory()) throw fail('E_NOTDIR', `${'/' + [...resolved, name].join('/')} is not a directory`);
+    if (pending.length > 0 && !st.isDirectory())
+      throw fail('E_NOTDIR', `${'/' + [...resolved, name].join('/')} is not a directory`);
     resolved.push(name);
   }
   return hostPath(hostRoot, resolved);

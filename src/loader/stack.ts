@@ -15,7 +15,17 @@
 import { InputError } from '../errors.js';
 import type { AuxvEntry } from '../abi/exec-plan.js';
 import type { ExecVmas } from './exec-vmas.js';
-import { ARG_MAX, ELF_PLATFORM, MAX_ARG_STRLEN, PAGE_SIZE, STACK_EXPAND, STACK_TOP, STK_LIM, pageStart, u64 } from './x86-64.js';
+import {
+  ARG_MAX,
+  ELF_PLATFORM,
+  MAX_ARG_STRLEN,
+  PAGE_SIZE,
+  STACK_EXPAND,
+  STACK_TOP,
+  STK_LIM,
+  pageStart,
+  u64,
+} from './x86-64.js';
 
 /** The argument area as copy_strings left it. */
 export interface ArgPages {
@@ -46,7 +56,10 @@ export function copyArgStrings(argv: string[], envp: string[], filename: string,
   const encode = (s: string, what: string): Uint8Array => {
     const bytes = encoder.encode(s);
     if (bytes.includes(0)) throw new InputError('E_ARG', `${what} contains a NUL byte`, { field: what });
-    if (BigInt(bytes.length + 1) > MAX_ARG_STRLEN) throw new InputError('E_2BIG', `${what} is longer than MAX_ARG_STRLEN (${MAX_ARG_STRLEN} bytes)`, { field: what });
+    if (BigInt(bytes.length + 1) > MAX_ARG_STRLEN)
+      throw new InputError('E_2BIG', `${what} is longer than MAX_ARG_STRLEN (${MAX_ARG_STRLEN} bytes)`, {
+        field: what,
+      });
     return bytes;
   };
   const argBytes = args.map((s, i) => encode(s, `argv[${i}]`));
@@ -60,7 +73,11 @@ export function copyArgStrings(argv: string[], envp: string[], filename: string,
   const pointerBytes = BigInt(Math.max(argv.length, 1) + envp.length) * 8n;
   const total = [...argBytes, ...envBytes, fileBytes].reduce((n, b) => n + b.length + 1, 0);
   if (limit <= pointerBytes || BigInt(total) > limit - pointerBytes) {
-    throw new InputError('E_2BIG', `argument list too long: ${total} bytes of strings and ${pointerBytes} of pointers exceed the ${limit}-byte limit`, {});
+    throw new InputError(
+      'E_2BIG',
+      `argument list too long: ${total} bytes of strings and ${pointerBytes} of pointers exceed the ${limit}-byte limit`,
+      {},
+    );
   }
 
   const vmEnd = STACK_TOP;
@@ -179,7 +196,12 @@ const RSEQ_ALIGN = 32n;
  * Writes the argument strings and create_elf_tables' data into the stack
  * VMA (recording KernelWrites in `space`) and returns the stack pointer.
  */
-export function createElfTables(space: ExecVmas, args: ArgPages, inputs: TableInputs, machine: AuxvMachine): InitialStack {
+export function createElfTables(
+  space: ExecVmas,
+  args: ArgPages,
+  inputs: TableInputs,
+  machine: AuxvMachine,
+): InitialStack {
   space.write(args.p, args.strings);
 
   // p = arch_align_stack(p): no random offset without ASLR, then & ~0xf.

@@ -17,7 +17,9 @@ import { type Chunk, binIndex, fastbinIndex, tcacheIndex } from './chunk.js';
 
 export function checkArena(av: MainArena): void {
   const fail = (what: string, c?: Chunk): never => {
-    throw new InternalError(`malloc model: ${what}${c ? ` (chunk 0x${c.addr.toString(16)} size 0x${c.size.toString(16)} ${c.state})` : ''}`);
+    throw new InternalError(
+      `malloc model: ${what}${c ? ` (chunk 0x${c.addr.toString(16)} size 0x${c.size.toString(16)} ${c.state})` : ''}`,
+    );
   };
 
   const sorted = [...av.chunks.values()].sort((a, b) => a.addr - b.addr);
@@ -31,24 +33,28 @@ export function checkArena(av: MainArena): void {
     if (next && next.addr < c.end) fail('chunks overlap', c);
     if (!next || next.addr !== c.end) {
       // A region ends here: with the top chunk, or (non-contiguous arenas) with fenceposts.
-      if (c !== av.top && c.state !== 'internal') fail('a region ends with a chunk that is neither top nor a fencepost', c);
+      if (c !== av.top && c.state !== 'internal')
+        fail('a region ends with a chunk that is neither top nor a fencepost', c);
       spanned += c.end - regionStart;
       regionStart = null;
     }
     if (c.state === 'bin') {
       if (!c.bin) fail('free chunk in no bin', c);
       if (c.bin!.index !== 1 && c.bin!.index !== binIndex(c.size)) fail(`chunk in bin ${c.bin!.index}`, c);
-      if (next && next.addr === c.end && (next.state === 'bin' || next === av.top)) fail('free chunks not coalesced', c);
+      if (next && next.addr === c.end && (next.state === 'bin' || next === av.top))
+        fail('free chunks not coalesced', c);
     } else if (c.bin) {
       fail('chunk linked in a bin but not free', c);
     }
   }
   if (av.top) {
     if (sorted[sorted.length - 1] !== av.top && av.contiguous) fail('top is not the last chunk', av.top);
-    if (av.contiguous && av.top.end !== av.host.brk) fail(`top ends at 0x${av.top.end.toString(16)}, break at 0x${av.host.brk.toString(16)}`);
+    if (av.contiguous && av.top.end !== av.host.brk)
+      fail(`top ends at 0x${av.top.end.toString(16)}, break at 0x${av.host.brk.toString(16)}`);
   }
   // system_mem also counts the bytes skipped to align a region's first chunk (< 16).
-  if (spanned > av.systemMem || av.systemMem - spanned >= 16) fail(`system_mem ${av.systemMem} but chunks span ${spanned}`);
+  if (spanned > av.systemMem || av.systemMem - spanned >= 16)
+    fail(`system_mem ${av.systemMem} but chunks span ${spanned}`);
 
   for (const bin of av.bins) {
     for (const c of bin) if (c.bin !== bin || c.state !== 'bin') fail(`bad link in bin ${bin.index}`, c);

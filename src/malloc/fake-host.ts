@@ -51,7 +51,12 @@ export class FakeHeapHost implements HeapHost {
 
   /** A child process's memory after fork(2): the same break, mappings and (shared) committed pages. */
   fork(): FakeHeapHost {
-    const child = new FakeHeapHost({ pageSize: this.pageSize, startBrk: this.startBrk, mmapBase: this.mmapBase, brkLimit: this.brkLimit });
+    const child = new FakeHeapHost({
+      pageSize: this.pageSize,
+      startBrk: this.startBrk,
+      mmapBase: this.mmapBase,
+      brkLimit: this.brkLimit,
+    });
     child.currentBrk = this.currentBrk;
     for (const m of this.maps) child.maps.push({ ...m });
     for (const page of this.committed) child.committed.add(page);
@@ -217,7 +222,10 @@ export class FakeHeapHost implements HeapHost {
 
   /** Highest gap of `length` bytes below mmapBase and above the heap (and brkLimit). */
   private findGap(length: number): number | null {
-    const areaFloor = Math.max(this.heapEnd, this.brkLimit === Number.MAX_SAFE_INTEGER ? 0 : this.pageUp(this.brkLimit));
+    const areaFloor = Math.max(
+      this.heapEnd,
+      this.brkLimit === Number.MAX_SAFE_INTEGER ? 0 : this.pageUp(this.brkLimit),
+    );
     let ceiling = this.mmapBase;
     for (let i = this.maps.length - 1; i >= 0; i--) {
       const m = this.maps[i]!;
@@ -234,8 +242,13 @@ export class FakeHeapHost implements HeapHost {
   }
 
   private checkPageRange(addr: number, length: number, what: string): void {
-    if (!Number.isSafeInteger(addr) || !Number.isSafeInteger(length) || length <= 0 ||
-        addr % this.pageSize !== 0 || length % this.pageSize !== 0) {
+    if (
+      !Number.isSafeInteger(addr) ||
+      !Number.isSafeInteger(length) ||
+      length <= 0 ||
+      addr % this.pageSize !== 0 ||
+      length % this.pageSize !== 0
+    ) {
       throw new SimulationError('E_FAULT', `${what}: 0x${addr.toString(16)}+${length} is not whole pages`);
     }
   }

@@ -134,7 +134,10 @@ export class GlibcMalloc {
     ];
     for (const [param, value] of settings) {
       if (value !== undefined && !this.mallopt(param, value)) {
-        throw new SimulationError('E_MALLOC_OPTION', `${param} ${value} is out of range`, { field: param, actual: value });
+        throw new SimulationError('E_MALLOC_OPTION', `${param} ${value} is out of range`, {
+          field: param,
+          actual: value,
+        });
       }
     }
     if (options.tcacheCount !== undefined) {
@@ -194,7 +197,11 @@ export class GlibcMalloc {
       const params = av.params;
       // chunksize_nomask includes the IS_MMAPPED bit in both comparisons.
       const sizeWithFlags = p.size + IS_MMAPPED;
-      if (!params.noDynThreshold && sizeWithFlags > params.mmapThreshold && sizeWithFlags <= DEFAULT_MMAP_THRESHOLD_MAX) {
+      if (
+        !params.noDynThreshold &&
+        sizeWithFlags > params.mmapThreshold &&
+        sizeWithFlags <= DEFAULT_MMAP_THRESHOLD_MAX
+      ) {
         params.mmapThreshold = p.size;
         params.trimThreshold = 2 * p.size;
       }
@@ -258,7 +265,7 @@ export class GlibcMalloc {
         break;
       case 'M_MXFAST':
         if (value > MAX_FAST_SIZE) return false;
-        params.maxFast = value === 0 ? MINSIZE / 2 : (value + SIZE_SZ) - ((value + SIZE_SZ) % 16);
+        params.maxFast = value === 0 ? MINSIZE / 2 : value + SIZE_SZ - ((value + SIZE_SZ) % 16);
         return true;
       default:
         throw new SimulationError('E_MALLOC_OPTION', `unknown mallopt parameter ${String(param)}`);
@@ -298,10 +305,18 @@ export class GlibcMalloc {
     const top = av.top ? av.top.size : 0;
     let fsmblks = 0;
     let smblks = 0;
-    for (const fb of av.fastbins) for (const c of fb) { smblks++; fsmblks += c.size; }
+    for (const fb of av.fastbins)
+      for (const c of fb) {
+        smblks++;
+        fsmblks += c.size;
+      }
     let ordblks = 1;
     let binned = 0;
-    for (let i = 1; i < av.bins.length; i++) for (const c of av.bins[i]!) { ordblks++; binned += c.size; }
+    for (let i = 1; i < av.bins.length; i++)
+      for (const c of av.bins[i]!) {
+        ordblks++;
+        binned += c.size;
+      }
     const fordblks = top + fsmblks + binned;
     return {
       arena: av.systemMem,
@@ -322,8 +337,10 @@ export class GlibcMalloc {
     let inUseChunks = 0;
     let freeBytes = 0;
     for (const c of av.chunks.values()) {
-      if (c.state === 'inuse') { inUseBytes += c.size; inUseChunks++; }
-      else if (c.state !== 'internal') freeBytes += c.size;
+      if (c.state === 'inuse') {
+        inUseBytes += c.size;
+        inUseChunks++;
+      } else if (c.state !== 'internal') freeBytes += c.size;
     }
     return {
       arenaBytes: av.systemMem,
@@ -381,10 +398,13 @@ export class GlibcMalloc {
     const p = this.av.chunks.get(mem - CHUNK_HDR_SZ) ?? this.av.mmapped.get(mem - CHUNK_HDR_SZ);
     if (p && (p.state === 'inuse' || p.state === 'mmapped')) return p;
     const why =
-      p === undefined ? 'invalid pointer'
-      : p.state === 'tcache' ? 'double free detected in tcache 2'
-      : p.state === 'fastbin' || p.state === 'bin' ? 'double free or corruption'
-      : 'invalid pointer';
+      p === undefined
+        ? 'invalid pointer'
+        : p.state === 'tcache'
+          ? 'double free detected in tcache 2'
+          : p.state === 'fastbin' || p.state === 'bin'
+            ? 'double free or corruption'
+            : 'invalid pointer';
     throw new SimulationError('E_MALLOC_BAD_POINTER', `${caller}(): ${why} 0x${mem.toString(16)}`, {
       field: caller,
       actual: mem,

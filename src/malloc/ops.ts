@@ -49,7 +49,8 @@ export function parseMallocOps(input: string | readonly string[]): MallocOp[] {
     const num = (i: number): number => {
       const text = parts[i];
       const value = text !== undefined && /^(0x[0-9a-f]+|[0-9]+)$/i.test(text) ? Number(text) : NaN;
-      if (!Number.isSafeInteger(value)) throw new ScenarioError(`malloc operation "${word}": bad number`, { field: word });
+      if (!Number.isSafeInteger(value))
+        throw new ScenarioError(`malloc operation "${word}": bad number`, { field: word });
       return value;
     };
     const id = (i: number): number => {
@@ -58,7 +59,8 @@ export function parseMallocOps(input: string | readonly string[]): MallocOp[] {
       return value;
     };
     const arity = (n: number): void => {
-      if (parts.length !== n) throw new ScenarioError(`malloc operation "${word}": expected ${n - 1} fields`, { field: word });
+      if (parts.length !== n)
+        throw new ScenarioError(`malloc operation "${word}": expected ${n - 1} fields`, { field: word });
     };
     switch (parts[0]) {
       case 'm':
@@ -165,7 +167,8 @@ export function runMallocOps(heap: GlibcMalloc, ops: readonly MallocOp[], option
         break;
       case 'pages': {
         let map = '';
-        for (let at = base; at < heap.host.brk; at += heap.host.pageSize) map += options.committedIn?.(at, 1) ? '1' : '0';
+        for (let at = base; at < heap.host.brk; at += heap.host.pageSize)
+          map += options.committedIn?.(at, 1) ? '1' : '0';
         lines.push(`pages ${map}`);
         break;
       }

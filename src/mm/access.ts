@@ -47,11 +47,15 @@ export function accessRange(
   while (a < end) {
     const vi = findVmaIndex(proc.vmas, a);
     if (vi < 0) {
-      throw new SimulationError('E_SEGV', `pid ${proc.pid}: ${write ? 'write' : 'read'} at ${hex(a)} outside any mapping`, {
-        pid: proc.pid,
-        addr: a,
-        access: write ? 'write' : 'read',
-      });
+      throw new SimulationError(
+        'E_SEGV',
+        `pid ${proc.pid}: ${write ? 'write' : 'read'} at ${hex(a)} outside any mapping`,
+        {
+          pid: proc.pid,
+          addr: a,
+          access: write ? 'write' : 'read',
+        },
+      );
     }
     const vma = proc.vmas[vi]!;
     const stop = Math.min(end, vma.end);
@@ -61,12 +65,16 @@ export function accessRange(
         a = stop;
         continue;
       }
-      throw new SimulationError('E_SEGV', `pid ${proc.pid}: ${write ? 'write' : 'read'} at ${hex(a)} in a ${vma.perms} mapping`, {
-        pid: proc.pid,
-        addr: a,
-        access: write ? 'write' : 'read',
-        perms: vma.perms,
-      });
+      throw new SimulationError(
+        'E_SEGV',
+        `pid ${proc.pid}: ${write ? 'write' : 'read'} at ${hex(a)} in a ${vma.perms} mapping`,
+        {
+          pid: proc.pid,
+          addr: a,
+          access: write ? 'write' : 'read',
+          perms: vma.perms,
+        },
+      );
     }
     let vpn = Math.floor(a / ps);
     const vpnEnd = Math.ceil(stop / ps);

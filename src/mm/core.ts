@@ -21,14 +21,7 @@ import { dissolveFolio } from './folio.js';
 import { InternalError, SimulationError } from '../errors.js';
 import { AddressSpace, contentKey } from './page-cache.js';
 import type { FileBacking } from '../abi/file-backing.js';
-import {
-  FRAME_ANON,
-  FRAME_DIRTY,
-  FRAME_FILE,
-  FRAME_SHMEM,
-  FrameTable,
-  ZERO_FRAME,
-} from './frames.js';
+import { FRAME_ANON, FRAME_DIRTY, FRAME_FILE, FRAME_SHMEM, FrameTable, ZERO_FRAME } from './frames.js';
 import { LRU_INACTIVE_ANON, LRU_INACTIVE_FILE, LruLists } from './lru.js';
 import { PageContents } from './page-content.js';
 import { PageSlab } from './page-data.js';
@@ -165,12 +158,16 @@ export class MmCore {
     let space = this.fileSpaces.get(backing);
     if (space === undefined) {
       if (backing.pageSize !== this.pageSize) {
-        throw new SimulationError('E_INVAL', `${backing.path}: backing page size ${backing.pageSize} differs from the machine's ${this.pageSize}`, {
-          file: backing.path,
-          field: 'pageSize',
-          expected: this.pageSize,
-          actual: backing.pageSize,
-        });
+        throw new SimulationError(
+          'E_INVAL',
+          `${backing.path}: backing page size ${backing.pageSize} differs from the machine's ${this.pageSize}`,
+          {
+            file: backing.path,
+            field: 'pageSize',
+            expected: this.pageSize,
+            actual: backing.pageSize,
+          },
+        );
       }
       space = new AddressSpace(this.spaces.length, 'file', backing);
       this.spaces.push(space);
@@ -202,12 +199,16 @@ export class MmCore {
     const frame = f.used + this.swapRamPages >= this.frameLimit ? -1 : f.alloc(flags);
     if (frame === -1) {
       this.oomEvents++;
-      throw new SimulationError('E_OOM', `out of memory: ${f.used} frames and ${this.swapRamPages} swap pages in use, limit ${this.frameLimit}`, {
-        used: f.used,
-        swapRamPages: this.swapRamPages,
-        frameLimit: this.frameLimit,
-        frames: f.total,
-      });
+      throw new SimulationError(
+        'E_OOM',
+        `out of memory: ${f.used} frames and ${this.swapRamPages} swap pages in use, limit ${this.frameLimit}`,
+        {
+          used: f.used,
+          swapRamPages: this.swapRamPages,
+          frameLimit: this.frameLimit,
+          frames: f.total,
+        },
+      );
     }
     if (f.used + this.swapRamPages > this.peakUsed) this.peakUsed = f.used + this.swapRamPages;
     if (flags & FRAME_ANON) this.nrAnon++;

@@ -79,7 +79,8 @@ export function rateFor(bytes: number, ns: number): number {
 }
 
 const PAGE = 4096;
-const REFERENCE = 'measured on the reference machine (AMD EPYC KVM guest, 2 vCPU, Linux 6.18) with the C program in docs/notes/swap.md';
+const REFERENCE =
+  'measured on the reference machine (AMD EPYC KVM guest, 2 vCPU, Linux 6.18) with the C program in docs/notes/swap.md';
 const LZ4_BENCH =
   'measured on the reference machine: lz4 1.9.4 -b1 -B4096 on 32 MiB of /usr/lib/x86_64-linux-gnu/*.so* (ratio 1.91)';
 const SSD =
@@ -93,19 +94,51 @@ const SSD =
  * so this table prices a kernel, while measureCosts() prices this process.
  */
 export const DOCUMENTED_COSTS: CostTable = {
-  faultMinor: { latencyNs: 500, bytesPerSecond: Infinity, source: `${REFERENCE}: read fault on a cached file page, MADV_RANDOM (351..642 ns over 3 runs)` },
-  faultMajor: { latencyNs: 3800, bytesPerSecond: Infinity, source: `${REFERENCE}: [derived] same as faultZeroFill (a swap-in allocates a frame); the device work is charged as diskRead or decompress` },
-  faultZeroFill: { latencyNs: 3800, bytesPerSecond: Infinity, source: `${REFERENCE}: first write to anonymous memory, MADV_NOHUGEPAGE (3213..5181 ns over 3 runs)` },
-  cowBreak: { latencyNs: 4400, bytesPerSecond: Infinity, source: `${REFERENCE}: write after read on a MAP_PRIVATE file page (3446..5277 ns over 3 runs)` },
+  faultMinor: {
+    latencyNs: 500,
+    bytesPerSecond: Infinity,
+    source: `${REFERENCE}: read fault on a cached file page, MADV_RANDOM (351..642 ns over 3 runs)`,
+  },
+  faultMajor: {
+    latencyNs: 3800,
+    bytesPerSecond: Infinity,
+    source: `${REFERENCE}: [derived] same as faultZeroFill (a swap-in allocates a frame); the device work is charged as diskRead or decompress`,
+  },
+  faultZeroFill: {
+    latencyNs: 3800,
+    bytesPerSecond: Infinity,
+    source: `${REFERENCE}: first write to anonymous memory, MADV_NOHUGEPAGE (3213..5181 ns over 3 runs)`,
+  },
+  cowBreak: {
+    latencyNs: 4400,
+    bytesPerSecond: Infinity,
+    source: `${REFERENCE}: write after read on a MAP_PRIVATE file page (3446..5277 ns over 3 runs)`,
+  },
   pageCopy: { latencyNs: 0, bytesPerSecond: rateFor(PAGE, 430), source: `${REFERENCE}: memcpy of 4 KiB, 423..515 ns` },
-  hash: { latencyNs: 0, bytesPerSecond: 7.887e9, source: `${REFERENCE}: xxhsum 0.8.1 -b3 -B4K (XXH64 on 4 KiB), 7887 MB/s` },
-  compare: { latencyNs: 0, bytesPerSecond: rateFor(PAGE, 180), source: `${REFERENCE}: memcmp of two equal 4 KiB pages, 162..202 ns` },
-  sameFilledCheck: { latencyNs: 0, bytesPerSecond: rateFor(PAGE, 360), source: `${REFERENCE}: zram's page_same_filled() loop over a zero page, 354..461 ns; charged per byte scanned` },
+  hash: {
+    latencyNs: 0,
+    bytesPerSecond: 7.887e9,
+    source: `${REFERENCE}: xxhsum 0.8.1 -b3 -B4K (XXH64 on 4 KiB), 7887 MB/s`,
+  },
+  compare: {
+    latencyNs: 0,
+    bytesPerSecond: rateFor(PAGE, 180),
+    source: `${REFERENCE}: memcmp of two equal 4 KiB pages, 162..202 ns`,
+  },
+  sameFilledCheck: {
+    latencyNs: 0,
+    bytesPerSecond: rateFor(PAGE, 360),
+    source: `${REFERENCE}: zram's page_same_filled() loop over a zero page, 354..461 ns; charged per byte scanned`,
+  },
   compress: { latencyNs: 0, bytesPerSecond: 560e6, source: `${LZ4_BENCH}, compress 560 MB/s` },
   decompress: { latencyNs: 0, bytesPerSecond: 2130e6, source: `${LZ4_BENCH}, decompress 2130 MB/s` },
   diskRead: { latencyNs: 1e9 / 19_000 - (PAGE / 3.5e9) * 1e9, bytesPerSecond: 3.5e9, source: SSD },
   diskWrite: { latencyNs: 1e9 / 60_000 - (PAGE / 3.3e9) * 1e9, bytesPerSecond: 3.3e9, source: SSD },
-  fileRead: { latencyNs: 1e9 / 19_000 - (PAGE / 3.5e9) * 1e9, bytesPerSecond: 3.5e9, source: `${SSD}; file pages are read from the same SSD as swap` },
+  fileRead: {
+    latencyNs: 1e9 / 19_000 - (PAGE / 3.5e9) * 1e9,
+    bytesPerSecond: 3.5e9,
+    source: `${SSD}; file pages are read from the same SSD as swap`,
+  },
 };
 
 /** Returns `table` with the given entries (or fields of entries) replaced. */
@@ -195,6 +228,13 @@ export class CostAccumulator {
       if (IO_OPS.has(name)) ioNs += ns;
       else cpuNs += ns;
     }
-    return { cpuNs, ioNs, swapReadBytes: this.bytes('diskRead'), swapWriteBytes: this.bytes('diskWrite'), fileReadBytes: this.bytes('fileRead'), ops };
+    return {
+      cpuNs,
+      ioNs,
+      swapReadBytes: this.bytes('diskRead'),
+      swapWriteBytes: this.bytes('diskWrite'),
+      fileReadBytes: this.bytes('fileRead'),
+      ops,
+    };
   }
 }

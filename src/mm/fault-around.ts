@@ -46,7 +46,8 @@ export function faultAround(core: MmCore, vma: Vma, slot: number, vpn: number): 
     if (folios) {
       const [head, pages] = folioOf(space, index);
       // file_end (last page index) >= folio_next_index: the folio ends before the file's last page
-      const first = pages > 1 && pageCount - 1 >= head + pages ? folioMappableAt(head, pages, vmaStart, vma.pgoff, vmaPages) : -1;
+      const first =
+        pages > 1 && pageCount - 1 >= head + pages ? folioMappableAt(head, pages, vmaStart, vma.pgoff, vmaPages) : -1;
       if (first >= 0) {
         if (mapRange(core, vma, space, base - (vpn - pteOff), first, head, pages, vpn)) hit = true;
         i = Math.max(i, first + pages - 1 - (vpn - pteOff));
@@ -67,7 +68,16 @@ export function faultAround(core: MmCore, vma: Vma, slot: number, vpn: number): 
  * onwards; `slot0` is the PTE slot of vpn 0 of this page table minus its
  * first vpn (slot of vpn v = slot0 + v). True if `vpn` was mapped.
  */
-function mapRange(core: MmCore, vma: Vma, space: NonNullable<Vma['space']>, slot0: number, first: number, head: number, pages: number, vpn: number): boolean {
+function mapRange(
+  core: MmCore,
+  vma: Vma,
+  space: NonNullable<Vma['space']>,
+  slot0: number,
+  first: number,
+  head: number,
+  pages: number,
+  vpn: number,
+): boolean {
   const pte = core.pt.pte;
   let hit = false;
   for (let k = 0; k < pages; k++) {
@@ -87,12 +97,23 @@ function mapRange(core: MmCore, vma: Vma, space: NonNullable<Vma['space']>, slot
  * none, else the one page. `bits` are the PTE bits (young; dirty and write
  * for a shared write fault).
  */
-export function finishFault(core: MmCore, vma: Vma, slot: number, vpn: number, index: number, frame: number, bits: number): void {
+export function finishFault(
+  core: MmCore,
+  vma: Vma,
+  slot: number,
+  vpn: number,
+  index: number,
+  frame: number,
+  bits: number,
+): void {
   const space = vma.space!;
   if (space.kind === 'file' && space.folioPages.size !== 0 && core.cacheOf(space, !vma.shared) === space) {
     const [head, pages] = folioOf(space, index);
     const vmaStart = vma.start / core.pageSize;
-    const first = pages > 1 && head + pages <= space.backing!.pageCount ? folioMappableAt(head, pages, vmaStart, vma.pgoff, (vma.end - vma.start) / core.pageSize) : -1;
+    const first =
+      pages > 1 && head + pages <= space.backing!.pageCount
+        ? folioMappableAt(head, pages, vmaStart, vma.pgoff, (vma.end - vma.start) / core.pageSize)
+        : -1;
     if (first >= 0) {
       const slot0 = slot - vpn;
       const frames: number[] = [];

@@ -137,7 +137,11 @@ function doWpPage(core: MmCore, proc: Process, vma: Vma, slot: number, pte: numb
     core.cost.charge(CostOp.faultZeroFill, 0);
     return;
   }
-  if ((f.flags[frame]! & (FRAME_ANON | FRAME_KSM | FRAME_SWAPCACHE)) === FRAME_ANON && f.mapcount[frame] === 1 && f.refcount[frame] === 1) {
+  if (
+    (f.flags[frame]! & (FRAME_ANON | FRAME_KSM | FRAME_SWAPCACHE)) === FRAME_ANON &&
+    f.mapcount[frame] === 1 &&
+    f.refcount[frame] === 1
+  ) {
     core.pt.pte[slot] = pte | WRITTEN;
     if (inFault) return; // do_swap_page maps an exclusive page writable itself
     core.counters.reuse++;

@@ -21,10 +21,14 @@ import { FRAME_FILE } from './frames.js';
 
 function sigbus(core: MmCore, space: AddressSpace, index: number): SimulationError {
   const backing = space.backing!;
-  return new SimulationError('E_SIGBUS', `${backing.path}: access to page ${index} beyond the end of the file (${backing.pageCount} pages)`, {
-    file: backing.path,
-    offset: index * core.pageSize,
-  });
+  return new SimulationError(
+    'E_SIGBUS',
+    `${backing.path}: access to page ${index} beyond the end of the file (${backing.pageCount} pages)`,
+    {
+      file: backing.path,
+      offset: index * core.pageSize,
+    },
+  );
 }
 
 /** The cached frame of page `index` of file `space`, or -1. No counters change. */
@@ -69,7 +73,13 @@ export function filePage(core: MmCore, space: AddressSpace, index: number, viaPr
 }
 
 /** Reads the uncached pages of [first, end) (clipped to the file) into the page cache; returns pages read. */
-export function readIntoCache(core: MmCore, space: AddressSpace, first: number, end: number, viaPrivate: boolean): number {
+export function readIntoCache(
+  core: MmCore,
+  space: AddressSpace,
+  first: number,
+  end: number,
+  viaPrivate: boolean,
+): number {
   const last = Math.min(end, space.backing!.pageCount);
   let read = 0;
   for (let i = Math.max(0, first); i < last; i++) {

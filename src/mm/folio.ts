@@ -122,16 +122,21 @@ function rangeTaken(cached: Set<number>, first: number, nr: number): boolean {
 /** Folio sizes for a PageCacheFill of `backing` (checked: positive, summing to at most the file's pages). */
 export function folioLayout(backing: FileBacking, fill: PageCacheFill): number[] {
   if (fill.how === 'pages') return new Array<number>(backing.pageCount).fill(1);
-  if (fill.how === 'write') return writeFolioLayout(backing.size, fill.writeSize ?? Math.max(1, backing.size), backing.pageSize);
+  if (fill.how === 'write')
+    return writeFolioLayout(backing.size, fill.writeSize ?? Math.max(1, backing.size), backing.pageSize);
   let total = 0;
   for (const n of fill.pages) {
     if (!Number.isSafeInteger(n) || n < 1 || 2 ** ilog2(n) !== n || n > 2 ** MAX_PAGECACHE_ORDER) {
-      throw new InternalError(`${backing.path}: folio size ${n} is not a power of two from 1 to ${2 ** MAX_PAGECACHE_ORDER} pages`);
+      throw new InternalError(
+        `${backing.path}: folio size ${n} is not a power of two from 1 to ${2 ** MAX_PAGECACHE_ORDER} pages`,
+      );
     }
-    if (total % n !== 0) throw new InternalError(`${backing.path}: a folio of ${n} pages at page ${total} is not aligned`);
+    if (total % n !== 0)
+      throw new InternalError(`${backing.path}: a folio of ${n} pages at page ${total} is not aligned`);
     total += n;
   }
-  if (total > backing.pageCount) throw new InternalError(`${backing.path}: folios cover ${total} pages, the file has ${backing.pageCount}`);
+  if (total > backing.pageCount)
+    throw new InternalError(`${backing.path}: folios cover ${total} pages, the file has ${backing.pageCount}`);
   return [...fill.pages];
 }
 
@@ -169,7 +174,13 @@ export function dissolveFolio(space: AddressSpace, index: number): void {
  * table: folio_within_vma plus the PMD test of filemap_map_folio_range and
  * finish_fault. Returns the folio's first vpn, or -1.
  */
-export function folioMappableAt(head: number, nr: number, vmaStartVpn: number, pgoff: number, vmaPages: number): number {
+export function folioMappableAt(
+  head: number,
+  nr: number,
+  vmaStartVpn: number,
+  pgoff: number,
+  vmaPages: number,
+): number {
   if (head < pgoff || head + nr > pgoff + vmaPages) return -1;
   const first = vmaStartVpn + (head - pgoff);
   if (Math.floor(first / PTRS_PER_PTE) !== Math.floor((first + nr - 1) / PTRS_PER_PTE)) return -1;

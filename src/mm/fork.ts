@@ -66,7 +66,8 @@ function copyPtes(core: MmCore, parent: Process, child: Process, start: number, 
       const frame = pteFrame(pte);
       core.addMapping(slot, frame);
       // A KSM zero-page PTE keeps its dirty bit in the child (copy_present_pte), so it counts there too.
-      if (frame === ZERO_FRAME && (pt.pte[slot]! & PTE_DIRTY) !== 0 && core.ksmZeroHook !== null) core.ksmZeroHook(slot, +1);
+      if (frame === ZERO_FRAME && (pt.pte[slot]! & PTE_DIRTY) !== 0 && core.ksmZeroHook !== null)
+        core.ksmZeroHook(slot, +1);
     }
   });
 }

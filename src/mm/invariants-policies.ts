@@ -28,7 +28,14 @@ import { PTE_DIRTY, PTE_WRITE, pteFrame, pteSwapSlot } from './pte.js';
 
 export function checkPolicyInvariants(core: MmCore, procs: readonly Process[], policies: Policies): void {
   const ksm = policies.ksm;
-  if (policies.swap === null && policies.restore === null && ksm.mms.size === 0 && ksm.tree.stableNodes === 0 && ksm.ksmZeroPages === 0) return;
+  if (
+    policies.swap === null &&
+    policies.restore === null &&
+    ksm.mms.size === 0 &&
+    ksm.tree.stableNodes === 0 &&
+    ksm.ksmZeroPages === 0
+  )
+    return;
   const problems: string[] = [];
   const fail = (msg: string): void => {
     if (problems.length < 20) problems.push(msg);
@@ -66,7 +73,8 @@ export function checkPolicyInvariants(core: MmCore, procs: readonly Process[], p
   const restore = policies.restore;
   if (restore !== null) {
     for (let frame = 1; frame < f.highWater; frame++) {
-      if (restore.has(frame) && (f.flags[frame]! & (FRAME_USED | FRAME_ANON)) !== (FRAME_USED | FRAME_ANON)) fail(`restore index holds frame ${frame}, not a live anonymous frame`);
+      if (restore.has(frame) && (f.flags[frame]! & (FRAME_USED | FRAME_ANON)) !== (FRAME_USED | FRAME_ANON))
+        fail(`restore index holds frame ${frame}, not a live anonymous frame`);
     }
   }
   if (problems.length > 0) throw new InternalError(`policy invariants broken: ${problems.join('; ')}`, { problems });
@@ -88,23 +96,33 @@ function checkSwap(core: MmCore, policies: Policies, swapRefs: Map<number, numbe
     const cache = space.swapCacheFrame(slot);
     if (space.count(slot) !== refs) fail(`swap slot ${slot}: count ${space.count(slot)}, ${refs} swap PTEs`);
     const expected = refs + (cache !== -1 ? 1 : 0);
-    if (backend.swapCount(slot) !== expected) fail(`swap slot ${slot}: back end count ${backend.swapCount(slot)}, expected ${expected}`);
+    if (backend.swapCount(slot) !== expected)
+      fail(`swap slot ${slot}: back end count ${backend.swapCount(slot)}, expected ${expected}`);
     if (expected > 0) inUse++;
     if (cache !== -1) {
       cached++;
-      if ((f.flags[cache]! & FRAME_SWAPCACHE) === 0 || f.swapSlot[cache] !== slot) fail(`swap slot ${slot}: swap-cache frame ${cache} does not point back`);
+      if ((f.flags[cache]! & FRAME_SWAPCACHE) === 0 || f.swapSlot[cache] !== slot)
+        fail(`swap slot ${slot}: swap-cache frame ${cache} does not point back`);
       if (refs === 0) fail(`swap slot ${slot}: frame ${cache} stays in the swap cache with no swap PTE`);
     }
   }
   if (backend.slotsInUse() !== inUse) fail(`swap: ${backend.slotsInUse()} slots in use, ${inUse} referred to (leak)`);
   if (space.swapCachePages() !== cached) fail(`swap cache: ${space.swapCachePages()} pages counted, ${cached} found`);
   for (let frame = 1; frame < f.highWater; frame++) {
-    if ((f.flags[frame]! & FRAME_SWAPCACHE) !== 0 && space.swapCacheFrame(f.swapSlot[frame]!) !== frame) fail(`frame ${frame}: in the swap cache but not its slot's frame`);
+    if ((f.flags[frame]! & FRAME_SWAPCACHE) !== 0 && space.swapCacheFrame(f.swapSlot[frame]!) !== frame)
+      fail(`frame ${frame}: in the swap cache but not its slot's frame`);
   }
-  if (core.swapRamPages !== backend.ramPages()) fail(`swap RAM ${core.swapRamPages} pages counted, back end holds ${backend.ramPages()}`);
+  if (core.swapRamPages !== backend.ramPages())
+    fail(`swap RAM ${core.swapRamPages} pages counted, back end holds ${backend.ramPages()}`);
 }
 
-function checkKsm(core: MmCore, ksm: Ksm, ksmZero: number, zeroByPid: Map<number, number>, fail: (msg: string) => void): void {
+function checkKsm(
+  core: MmCore,
+  ksm: Ksm,
+  ksmZero: number,
+  zeroByPid: Map<number, number>,
+  fail: (msg: string) => void,
+): void {
   const t = ksm.tree;
   const f = core.frames;
   let shared = 0;
@@ -117,13 +135,17 @@ function checkKsm(core: MmCore, ksm: Ksm, ksmZero: number, zeroByPid: Map<number
       seenNodes.add(node);
       const frame = t.nodeFrame[node]!;
       // frame −1: a stale node (its KSM page was freed), pruned when looked up
-      if (frame !== -1 && ((f.flags[frame]! & (FRAME_USED | FRAME_KSM)) !== (FRAME_USED | FRAME_KSM) || t.nodeOfFrame[frame] !== node)) {
+      if (
+        frame !== -1 &&
+        ((f.flags[frame]! & (FRAME_USED | FRAME_KSM)) !== (FRAME_USED | FRAME_KSM) || t.nodeOfFrame[frame] !== node)
+      ) {
         fail(`KSM stable node ${node}: frame ${frame} is not its live KSM page`);
       }
       let len = 0;
       for (let item = t.nodeHead[node]!; item !== -1 && len <= t.nodeLen[node]!; item = t.itemNext[item]!) {
         len++;
-        if (t.itemFlags[item] !== ITEM_STABLE || t.itemNode[item] !== node) fail(`KSM stable node ${node}: item ${item} is not on it`);
+        if (t.itemFlags[item] !== ITEM_STABLE || t.itemNode[item] !== node)
+          fail(`KSM stable node ${node}: item ${item} is not on it`);
       }
       if (len !== t.nodeLen[node]) fail(`KSM stable node ${node}: ${len} items listed, nodeLen ${t.nodeLen[node]}`);
       if (len > 0) {
@@ -147,22 +169,28 @@ function checkKsm(core: MmCore, ksm: Ksm, ksmZero: number, zeroByPid: Map<number
     let merging = 0;
     for (const [vpn, item] of mm.items) {
       items++;
-      if (t.itemPid[item] !== mm.pid || t.itemVpn[item] !== vpn) fail(`KSM item ${item}: does not belong to pid ${mm.pid} at vpn ${vpn}`);
+      if (t.itemPid[item] !== mm.pid || t.itemVpn[item] !== vpn)
+        fail(`KSM item ${item}: does not belong to pid ${mm.pid} at vpn ${vpn}`);
       if (t.itemFlags[item] === ITEM_STABLE) merging++;
       if (t.itemFlags[item] === ITEM_UNSTABLE) unshared++;
     }
-    if (mm.items.size !== mm.rmapItems) fail(`KSM pid ${mm.pid}: ksm_rmap_items ${mm.rmapItems}, ${mm.items.size} items`);
-    if (merging !== mm.mergingPages) fail(`KSM pid ${mm.pid}: ksm_merging_pages ${mm.mergingPages}, recounted ${merging}`);
-    if ((zeroByPid.get(mm.pid) ?? 0) !== mm.zeroPages) fail(`KSM pid ${mm.pid}: ksm_zero_pages ${mm.zeroPages}, ${zeroByPid.get(mm.pid) ?? 0} KSM zero PTEs`);
+    if (mm.items.size !== mm.rmapItems)
+      fail(`KSM pid ${mm.pid}: ksm_rmap_items ${mm.rmapItems}, ${mm.items.size} items`);
+    if (merging !== mm.mergingPages)
+      fail(`KSM pid ${mm.pid}: ksm_merging_pages ${mm.mergingPages}, recounted ${merging}`);
+    if ((zeroByPid.get(mm.pid) ?? 0) !== mm.zeroPages)
+      fail(`KSM pid ${mm.pid}: ksm_zero_pages ${mm.zeroPages}, ${zeroByPid.get(mm.pid) ?? 0} KSM zero PTEs`);
   }
-  for (const [pid, n] of zeroByPid) if (!ksm.mms.has(pid) && n > 0) fail(`KSM pid ${pid}: ${n} KSM zero PTEs but no KSM state`);
+  for (const [pid, n] of zeroByPid)
+    if (!ksm.mms.has(pid) && n > 0) fail(`KSM pid ${pid}: ${n} KSM zero PTEs but no KSM state`);
   if (items !== t.rmapItems) fail(`KSM: rmap_items ${t.rmapItems}, ${items} found`);
   if (unshared !== t.pagesUnshared) fail(`KSM: pages_unshared ${t.pagesUnshared}, ${unshared} UNSTABLE items`);
   for (const [key, head] of t.unstableByKey) {
     let n = 0;
     for (let item = head; item !== -1 && n <= items; item = t.itemNext[item]!) {
       n++;
-      if (t.itemFlags[item] !== ITEM_UNSTABLE || t.itemSeq[item] !== ksm.seqnr || t.itemNode[item] !== key) fail(`KSM unstable tree: item ${item} under ${key} is not this pass's`);
+      if (t.itemFlags[item] !== ITEM_UNSTABLE || t.itemSeq[item] !== ksm.seqnr || t.itemNode[item] !== key)
+        fail(`KSM unstable tree: item ${item} under ${key} is not this pass's`);
     }
   }
   if (ksmZero !== ksm.ksmZeroPages) fail(`KSM: ksm_zero_pages ${ksm.ksmZeroPages}, ${ksmZero} KSM zero PTEs`);

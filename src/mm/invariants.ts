@@ -47,13 +47,15 @@ export function checkInvariants(core: MmCore, procs: readonly Process[]): void {
     }
     for (const [d, page] of proc.dir) {
       ptPages++;
-      if (pt.ownerPid[page] !== proc.pid || pt.baseVpn[page] !== d * PTRS_PER_PTE) fail(`PT page ${page}: wrong owner or base`);
+      if (pt.ownerPid[page] !== proc.pid || pt.baseVpn[page] !== d * PTRS_PER_PTE)
+        fail(`PT page ${page}: wrong owner or base`);
       const used = scanPtPage(core, proc, d, page, mapped, fail);
       if (used !== pt.usedEntries[page]) fail(`PT page ${page}: usedEntries ${pt.usedEntries[page]} but ${used} PTEs`);
     }
   }
   if (ptPages !== pt.pagesInUse) fail(`pagesInUse ${pt.pagesInUse} but ${ptPages} PT pages in directories`);
-  if (f.mapcount[ZERO_FRAME] !== mapped[ZERO_FRAME]) fail(`zero page mapcount ${f.mapcount[ZERO_FRAME]} but ${mapped[ZERO_FRAME]} PTEs`);
+  if (f.mapcount[ZERO_FRAME] !== mapped[ZERO_FRAME])
+    fail(`zero page mapcount ${f.mapcount[ZERO_FRAME]} but ${mapped[ZERO_FRAME]} PTEs`);
 
   let used = 0;
   let anon = 0;
@@ -64,7 +66,13 @@ export function checkInvariants(core: MmCore, procs: readonly Process[]): void {
   for (let frame = 1; frame < f.highWater; frame++) {
     const flags = f.flags[frame]!;
     if ((flags & FRAME_USED) === 0) {
-      if (flags !== 0 || f.mapcount[frame] !== 0 || f.refcount[frame] !== 0 || f.lruList[frame] !== -1 || f.dataSlot[frame] !== -1) {
+      if (
+        flags !== 0 ||
+        f.mapcount[frame] !== 0 ||
+        f.refcount[frame] !== 0 ||
+        f.lruList[frame] !== -1 ||
+        f.dataSlot[frame] !== -1
+      ) {
         fail(`free frame ${frame} has state`);
       }
       continue;
@@ -75,7 +83,8 @@ export function checkInvariants(core: MmCore, procs: readonly Process[]): void {
     if (flags & FRAME_ANON) anon++;
     if (flags & FRAME_FILE) file++;
     if (flags & FRAME_SHMEM) shmem++;
-    if (f.mapcount[frame] !== mapped[frame]) fail(`frame ${frame}: mapcount ${f.mapcount[frame]} but ${mapped[frame]} PTEs`);
+    if (f.mapcount[frame] !== mapped[frame])
+      fail(`frame ${frame}: mapcount ${f.mapcount[frame]} but ${mapped[frame]} PTEs`);
     let rmapLen = 0;
     for (let s = f.rmapHead[frame]!; s !== -1 && rmapLen <= mapped[frame]!; s = pt.rmapNext[s]!) {
       rmapLen++;
@@ -86,7 +95,8 @@ export function checkInvariants(core: MmCore, procs: readonly Process[]): void {
     const inCache = mappingId >= 0 ? 1 : 0;
     if (inCache) {
       const space = core.spaces[mappingId];
-      if (space === undefined || space.pages.get(f.mappingIndex[frame]!) !== frame) fail(`frame ${frame}: page-cache index disagrees`);
+      if (space === undefined || space.pages.get(f.mappingIndex[frame]!) !== frame)
+        fail(`frame ${frame}: page-cache index disagrees`);
     } else if (flags & (FRAME_FILE | FRAME_SHMEM)) {
       fail(`frame ${frame}: file or shmem page outside any page cache`);
     }
@@ -126,7 +136,8 @@ export function checkInvariants(core: MmCore, procs: readonly Process[]): void {
       fail(`address space ${space.id}: vmaRefs ${space.vmaRefs} but ${spaceRefs.get(space.id) ?? 0} VMAs`);
     }
     for (const [index, frame] of space.pages) {
-      if (f.mappingId[frame] !== space.id || f.mappingIndex[frame] !== index) fail(`address space ${space.id}: page ${index} → frame ${frame} disagrees`);
+      if (f.mappingId[frame] !== space.id || f.mappingIndex[frame] !== index)
+        fail(`address space ${space.id}: page ${index} → frame ${frame} disagrees`);
     }
   }
 
@@ -136,7 +147,14 @@ export function checkInvariants(core: MmCore, procs: readonly Process[]): void {
 }
 
 /** Counts the PTEs of one PT page into `mapped` and checks each against its VMA. Returns the non-none entries. */
-function scanPtPage(core: MmCore, proc: Process, d: number, page: number, mapped: Int32Array, fail: (msg: string) => void): number {
+function scanPtPage(
+  core: MmCore,
+  proc: Process,
+  d: number,
+  page: number,
+  mapped: Int32Array,
+  fail: (msg: string) => void,
+): number {
   const f = core.frames;
   const pte = core.pt.pte;
   const ps = core.pageSize;
@@ -166,9 +184,12 @@ function scanPtPage(core: MmCore, proc: Process, d: number, page: number, mapped
     }
     mapped[frame]!++;
     if ((e & PTE_WRITE) !== 0) {
-      if ((vma.prot & PROT_WRITE) === 0) fail(`pid ${proc.pid}: writable PTE in read-only VMA at vpn 0x${vpn.toString(16)}`);
+      if ((vma.prot & PROT_WRITE) === 0)
+        fail(`pid ${proc.pid}: writable PTE in read-only VMA at vpn 0x${vpn.toString(16)}`);
       if (!vma.shared && (frame === ZERO_FRAME || (f.flags[frame]! & FRAME_ANON) === 0 || f.mapcount[frame] !== 1)) {
-        fail(`pid ${proc.pid}: writable PTE at vpn 0x${vpn.toString(16)} maps a non-exclusive frame ${frame} (COW broken)`);
+        fail(
+          `pid ${proc.pid}: writable PTE at vpn 0x${vpn.toString(16)} maps a non-exclusive frame ${frame} (COW broken)`,
+        );
       }
     }
   }

@@ -47,7 +47,8 @@ function invalid(message: string, field: string): SimulationError {
 }
 
 function checkInt(value: number, min: number, field: string): number {
-  if (!Number.isInteger(value) || value < min || value > INT_MAX) throw invalid(`KSM ${field} must be an integer from ${min} to ${INT_MAX}, not ${value}`, field);
+  if (!Number.isInteger(value) || value < min || value > INT_MAX)
+    throw invalid(`KSM ${field} must be an integer from ${min} to ${INT_MAX}, not ${value}`, field);
   return value;
 }
 
@@ -82,18 +83,22 @@ export abstract class KsmControl {
   /** Sets sysfs tunables (/sys/kernel/mm/ksm/*). */
   tune(options: KsmOptions): void {
     if (options.pagesToScan !== undefined) this.pagesToScan = checkInt(options.pagesToScan, 1, 'pagesToScan');
-    if (options.sleepMillisecs !== undefined) this.sleepMillisecs = checkInt(options.sleepMillisecs, 1, 'sleepMillisecs');
+    if (options.sleepMillisecs !== undefined)
+      this.sleepMillisecs = checkInt(options.sleepMillisecs, 1, 'sleepMillisecs');
     if (options.useZeroPages !== undefined) this.useZeroPages = Boolean(options.useZeroPages);
     if (options.smartScan !== undefined) this.smartScan = Boolean(options.smartScan);
     if (options.maxPageSharing !== undefined) {
       const v = checkInt(options.maxPageSharing, 2, 'maxPageSharing');
       if (v !== this.maxPageSharing && this.tree.stableNodes > 0) {
-        throw new SimulationError('E_BUSY', 'KSM max_page_sharing can only change while there are no KSM pages', { field: 'maxPageSharing' });
+        throw new SimulationError('E_BUSY', 'KSM max_page_sharing can only change while there are no KSM pages', {
+          field: 'maxPageSharing',
+        });
       }
       this.maxPageSharing = v;
     }
     if (options.run !== undefined) {
-      if (options.run !== 0 && options.run !== 1 && options.run !== 2) throw invalid(`KSM run must be 0, 1 or 2, not ${String(options.run)}`, 'run');
+      if (options.run !== 0 && options.run !== 1 && options.run !== 2)
+        throw invalid(`KSM run must be 0, 1 or 2, not ${String(options.run)}`, 'run');
       if (options.run === 2) this.unmergeAll();
       this.run = options.run;
     }
@@ -191,7 +196,15 @@ export abstract class KsmControl {
       this.removeSlot(mm.pid);
       return;
     }
-    const old: KsmMm = { pid: this.nextExited--, items: mm.items, rmapItems: mm.rmapItems, mergingPages: mm.mergingPages, zeroPages: mm.zeroPages, mergeAny: false, registered: true };
+    const old: KsmMm = {
+      pid: this.nextExited--,
+      items: mm.items,
+      rmapItems: mm.rmapItems,
+      mergingPages: mm.mergingPages,
+      zeroPages: mm.zeroPages,
+      mergeAny: false,
+      registered: true,
+    };
     for (const item of old.items.values()) this.tree.itemPid[item] = old.pid;
     this.mms.set(old.pid, old);
     this.moveExitedSlot(mm.pid, old.pid);

@@ -47,7 +47,14 @@ export function framesIdentical(core: MmCore, a: number, b: number, bufA: Uint8A
 }
 
 /** try_to_merge_one_page(page, kpage): maps KSM frame `kframe` at `slot` instead of `frame`. */
-export function replaceWithKsmPage(core: MmCore, slot: number, frame: number, kframe: number, bufA: Uint8Array, bufB: Uint8Array): boolean {
+export function replaceWithKsmPage(
+  core: MmCore,
+  slot: number,
+  frame: number,
+  kframe: number,
+  bufA: Uint8Array,
+  bufB: Uint8Array,
+): boolean {
   if (frame === kframe) return true;
   if (!mergeable(core, frame)) return false;
   writeProtect(core, frame);
@@ -57,7 +64,13 @@ export function replaceWithKsmPage(core: MmCore, slot: number, frame: number, kf
 }
 
 /** try_to_merge_one_page(page, ZERO_PAGE): maps the zero page at `slot`, marked as KSM's (dirty). */
-export function replaceWithZeroPage(core: MmCore, slot: number, frame: number, page: Uint8Array, zeroes: Uint8Array): boolean {
+export function replaceWithZeroPage(
+  core: MmCore,
+  slot: number,
+  frame: number,
+  page: Uint8Array,
+  zeroes: Uint8Array,
+): boolean {
   if (!mergeable(core, frame)) return false;
   writeProtect(core, frame);
   core.cost.charge(CostOp.compare, core.pageSize);

@@ -159,7 +159,8 @@ export class KsmTree {
     this.nodeNext[node] = first;
     if (first !== -1) this.nodePrev[first] = node;
     this.stableByKey.set(key, node);
-    if (frame >= this.nodeOfFrame.length) this.nodeOfFrame = grow32(this.nodeOfFrame, Math.max(frame + 1, this.nodeOfFrame.length * 2, 1024), -1);
+    if (frame >= this.nodeOfFrame.length)
+      this.nodeOfFrame = grow32(this.nodeOfFrame, Math.max(frame + 1, this.nodeOfFrame.length * 2, 1024), -1);
     this.nodeOfFrame[frame] = node;
     this.stableNodes++;
     return node;
@@ -167,7 +168,8 @@ export class KsmTree {
 
   /** remove_node_from_stable_tree: every item leaves it, then the node is freed. */
   removeNode(node: number, mmOf: (pid: number) => KsmMm): void {
-    while (this.nodeHead[node] !== -1) this.removeStable(this.nodeHead[node]!, mmOf(this.itemPid[this.nodeHead[node]!]!));
+    while (this.nodeHead[node] !== -1)
+      this.removeStable(this.nodeHead[node]!, mmOf(this.itemPid[this.nodeHead[node]!]!));
     const p = this.nodePrev[node]!;
     const n = this.nodeNext[node]!;
     const key = this.nodeKey[node]!;
@@ -225,7 +227,8 @@ export class KsmTree {
   /** remove_rmap_item_from_tree: takes `item` out of whichever tree holds it. */
   removeFromTree(item: number, mm: KsmMm, seqnr: number): void {
     const flags = this.itemFlags[item]!;
-    if (flags === ITEM_STABLE && this.nodeFrame[this.itemNode[item]!] === -1) this.removeNode(this.itemNode[item]!, this.mmOf);
+    if (flags === ITEM_STABLE && this.nodeFrame[this.itemNode[item]!] === -1)
+      this.removeNode(this.itemNode[item]!, this.mmOf);
     else if (flags === ITEM_STABLE) this.removeStable(item, mm);
     else if (flags === ITEM_UNSTABLE) this.removeUnstable(item, seqnr);
   }

@@ -69,8 +69,6 @@ import { equalPages } from './swap/same-filled.js';
 import { KsmControl } from './ksm-control.js';
 import { KSM_RMAP_ITEM_SIZE, type KsmOptions, type KsmProcessStat, type KsmStats } from './ksm-types.js';
 
-
-
 export class Ksm extends KsmControl {
   pagesScanned = 0;
   pagesSkipped = 0;
@@ -361,7 +359,8 @@ export class Ksm extends KsmControl {
     }
     const node = this.stableSearch(page, checksum);
     if (node !== -1) {
-      if (replaceWithKsmPage(core, slot, frame, t.nodeFrame[node]!, this.page, this.other)) t.appendStable(item, node, mm);
+      if (replaceWithKsmPage(core, slot, frame, t.nodeFrame[node]!, this.page, this.other))
+        t.appendStable(item, node, mm);
       return;
     }
     const treeItem = this.unstableSearchInsert(item, page, checksum);
@@ -445,4 +444,3 @@ export class Ksm extends KsmControl {
     return vma !== undefined && vma.start <= vpn * this.core.pageSize && vma.mergeable && vma.anonVmaId !== 0;
   }
 }
-

@@ -25,22 +25,38 @@ export interface CheckedOptions {
 /** The options a Machine is built from, checked, with their defaults. */
 export function checkMachineOptions(options: MachineOptions): CheckedOptions {
   const pageSize = options.pageSize ?? 4096;
-  if (!isPageSize(pageSize)) throw invalid(`pageSize must be one of ${PAGE_SIZES.join(', ')}, not ${pageSize}`, { field: 'pageSize', actual: pageSize });
+  if (!isPageSize(pageSize))
+    throw invalid(`pageSize must be one of ${PAGE_SIZES.join(', ')}, not ${pageSize}`, {
+      field: 'pageSize',
+      actual: pageSize,
+    });
   const frames = options.frames;
   if (!Number.isInteger(frames) || frames < 1 || frames > MAX_FRAME) {
-    throw invalid(`frames must be an integer from 1 to ${MAX_FRAME}, not ${frames}`, { field: 'frames', actual: frames });
+    throw invalid(`frames must be an integer from 1 to ${MAX_FRAME}, not ${frames}`, {
+      field: 'frames',
+      actual: frames,
+    });
   }
   const frameLimit = options.frameLimit ?? frames;
   if (!Number.isInteger(frameLimit) || frameLimit < 1 || frameLimit > frames) {
-    throw invalid(`frameLimit must be an integer from 1 to frames (${frames}), not ${frameLimit}`, { field: 'frameLimit' });
+    throw invalid(`frameLimit must be an integer from 1 to frames (${frames}), not ${frameLimit}`, {
+      field: 'frameLimit',
+    });
   }
   const pageCache = options.pageCache ?? 'file';
   if (pageCache !== 'file' && pageCache !== 'content') {
     throw invalid(`pageCache must be 'file' or 'content', not ${String(pageCache)}`, { field: 'pageCache' });
   }
   const faultAround = options.faultAround ?? 16;
-  if (!Number.isInteger(faultAround) || faultAround < 1 || faultAround > 512 || (faultAround & (faultAround - 1)) !== 0) {
-    throw invalid(`faultAround must be a power of two from 1 to 512 pages, not ${faultAround}`, { field: 'faultAround' });
+  if (
+    !Number.isInteger(faultAround) ||
+    faultAround < 1 ||
+    faultAround > 512 ||
+    (faultAround & (faultAround - 1)) !== 0
+  ) {
+    throw invalid(`faultAround must be a power of two from 1 to 512 pages, not ${faultAround}`, {
+      field: 'faultAround',
+    });
   }
   const readAround = options.readAround ?? 32;
   if (!Number.isInteger(readAround) || readAround < 0 || readAround > 4096) {
@@ -58,7 +74,10 @@ export function checkPlan(plan: ExecPlan, ps: number): void {
       throw invalid(`${plan.path}: VMA 0x${v.start.toString(16)}-0x${v.end.toString(16)} is not page-aligned`, where);
     }
     if (v.end <= v.start || v.start < prevEnd || v.end > TASK_SIZE) {
-      throw invalid(`${plan.path}: VMA 0x${v.start.toString(16)}-0x${v.end.toString(16)} is empty, overlaps or is out of order`, where);
+      throw invalid(
+        `${plan.path}: VMA 0x${v.start.toString(16)}-0x${v.end.toString(16)} is empty, overlaps or is out of order`,
+        where,
+      );
     }
     if (v.file !== undefined && (v.file.offset % ps !== 0 || v.file.offset < 0)) {
       throw invalid(`${plan.path}: VMA file offset ${v.file.offset} is not page-aligned`, where);

@@ -39,15 +39,7 @@ import { pageInfoOf } from './page-info.js';
 import { Process } from './process.js';
 import { smapsOf, smapsRollupOf } from './smaps.js';
 import { machineStats } from './stats.js';
-import type {
-  MachineOptions,
-  MachineStats,
-  MmapOptions,
-  PageInfo,
-  SmapsEntry,
-  SmapsRollup,
-  VmaInfo,
-} from './types.js';
+import type { MachineOptions, MachineStats, MmapOptions, PageInfo, SmapsEntry, SmapsRollup, VmaInfo } from './types.js';
 import { vmaInfo } from './vma-info.js';
 import { TASK_SIZE, getUnmappedArea, insertVma, mergeAround, protectRange, unmapRange } from './vma-ops.js';
 import { Vma } from './vma.js';
@@ -57,7 +49,6 @@ import { Policies } from './policies.js';
 
 export type { MadviseAdvice } from './policies.js';
 import type { MadviseAdvice } from './policies.js';
-
 
 /** The model's internals behind a Machine, for white-box tests and benchmarks; not exported by src/mm/index.ts. */
 export function machineCore(machine: Machine): MmCore {
@@ -109,7 +100,8 @@ export class Machine {
    * allocations fail with E_OOM until memory drops below the limit.
    */
   setFrameLimit(n: number): void {
-    if (!Number.isInteger(n) || n < 1 || n > this.core.frames.total) throw invalid(`frameLimit out of range: ${n}`, { field: 'frameLimit' });
+    if (!Number.isInteger(n) || n < 1 || n > this.core.frames.total)
+      throw invalid(`frameLimit out of range: ${n}`, { field: 'frameLimit' });
     this.policies.setFrameLimit(n);
   }
 
@@ -257,13 +249,21 @@ export class Machine {
   mmap(pid: number, opts: MmapOptions): number {
     const proc = this.proc(pid);
     const ps = this.pageSize;
-    if (!Number.isSafeInteger(opts.length) || opts.length <= 0) throw invalid(`mmap length must be positive, not ${opts.length}`, { field: 'length' });
+    if (!Number.isSafeInteger(opts.length) || opts.length <= 0)
+      throw invalid(`mmap length must be positive, not ${opts.length}`, { field: 'length' });
     const len = Math.ceil(opts.length / ps) * ps;
     const shared = opts.shared ?? false;
-    if (opts.file !== undefined && (!Number.isSafeInteger(opts.file.offset) || opts.file.offset < 0 || opts.file.offset % ps !== 0)) {
-      throw invalid(`mmap file offset must be a non-negative multiple of ${ps}`, { field: 'offset', actual: opts.file.offset });
+    if (
+      opts.file !== undefined &&
+      (!Number.isSafeInteger(opts.file.offset) || opts.file.offset < 0 || opts.file.offset % ps !== 0)
+    ) {
+      throw invalid(`mmap file offset must be a non-negative multiple of ${ps}`, {
+        field: 'offset',
+        actual: opts.file.offset,
+      });
     }
-    if (!Number.isInteger(opts.prot) || opts.prot < 0 || opts.prot > 7) throw invalid(`prot must be a PROT_* combination, not ${opts.prot}`, { field: 'prot' });
+    if (!Number.isInteger(opts.prot) || opts.prot < 0 || opts.prot > 7)
+      throw invalid(`prot must be a PROT_* combination, not ${opts.prot}`, { field: 'prot' });
     const fileSpace = opts.file === undefined ? null : this.core.fileSpace(opts.file.backing);
     let start: number;
     if (opts.addr !== undefined) {
@@ -295,7 +295,8 @@ export class Machine {
     const proc = this.proc(pid);
     const len = Math.ceil(length / this.pageSize) * this.pageSize;
     this.checkRange(addr, len, 'mprotect');
-    if (!Number.isInteger(prot) || prot < 0 || prot > 7) throw invalid(`prot must be a PROT_* combination, not ${prot}`, { field: 'prot' });
+    if (!Number.isInteger(prot) || prot < 0 || prot > 7)
+      throw invalid(`prot must be a PROT_* combination, not ${prot}`, { field: 'prot' });
     protectRange(this.core, proc, addr, addr + len, prot);
   }
 
@@ -319,7 +320,8 @@ export class Machine {
   touch(pid: number, addr: number, len: number, access: AccessKind): void {
     const proc = this.proc(pid);
     this.checkSpan(addr, len);
-    if (access !== 'read' && access !== 'write') throw invalid(`access must be 'read' or 'write', not ${String(access)}`);
+    if (access !== 'read' && access !== 'write')
+      throw invalid(`access must be 'read' or 'write', not ${String(access)}`);
     accessRange(this.core, proc, addr, len, access === 'write', null);
   }
 
@@ -403,14 +405,23 @@ export class Machine {
   }
 
   private checkSpan(addr: number, len: number): void {
-    if (!Number.isSafeInteger(addr) || !Number.isSafeInteger(len) || addr < 0 || len < 0 || !Number.isSafeInteger(addr + len)) {
+    if (
+      !Number.isSafeInteger(addr) ||
+      !Number.isSafeInteger(len) ||
+      addr < 0 ||
+      len < 0 ||
+      !Number.isSafeInteger(addr + len)
+    ) {
       throw invalid(`bad address range ${addr} + ${len}`, { addr, len });
     }
   }
 
   private checkRange(addr: number, len: number, what: string): void {
     if (!Number.isSafeInteger(addr) || addr % this.pageSize !== 0 || addr < 0 || len <= 0 || addr + len > TASK_SIZE) {
-      throw invalid(`${what}: address 0x${addr.toString(16)} and length ${len} must be page-aligned and inside user space`, { addr, len });
+      throw invalid(
+        `${what}: address 0x${addr.toString(16)} and length ${len} must be page-aligned and inside user space`,
+        { addr, len },
+      );
     }
   }
 }

@@ -29,7 +29,8 @@ export class ContentIndex {
   }
 
   idOf(page: Uint8Array): number {
-    if (page.length !== this.pageSize) throw new InternalError('ContentIndex: wrong page length', { expected: this.pageSize, actual: page.length });
+    if (page.length !== this.pageSize)
+      throw new InternalError('ContentIndex: wrong page length', { expected: this.pageSize, actual: page.length });
     if (page.every((b) => b === 0)) return 0;
     const h = fnv1a(page);
     const ids = this.byHash.get(h) ?? [];

@@ -66,9 +66,14 @@ export class Policies {
     this.swapOptions = options.swap ?? null;
     this.restore = options.mergeOnRestore ? new RestoreIndex(core) : null;
     if (options.mergeOnRestore && options.swap === undefined) {
-      throw new SimulationError('E_INVAL', 'mergeOnRestore needs a swap back end (option swap)', { field: 'mergeOnRestore' });
+      throw new SimulationError('E_INVAL', 'mergeOnRestore needs a swap back end (option swap)', {
+        field: 'mergeOnRestore',
+      });
     }
-    this.swap = options.swap === undefined ? null : new SwapSpace(core, this.makeBackend(options.swap), this.restore, options.swap.capacityPages ?? Infinity);
+    this.swap =
+      options.swap === undefined
+        ? null
+        : new SwapSpace(core, this.makeBackend(options.swap), this.restore, options.swap.capacityPages ?? Infinity);
     core.swap = this.swap;
     this.reclaim = wrapRange(() => new Reclaim(core, this.swap, options.reclaim ?? {}, this.restore), 'reclaim');
     this.ksm = new Ksm(core, options.ksm);
@@ -84,7 +89,10 @@ export class Policies {
 
   /** Simulated time passes: ksmd runs its batches, then kswapd balances. Returns KSM pages scanned. */
   tick(ms: number): number {
-    if (!Number.isFinite(ms) || ms < 0) throw new SimulationError('E_INVAL', `tick needs a non-negative number of milliseconds, not ${ms}`, { field: 'ms' });
+    if (!Number.isFinite(ms) || ms < 0)
+      throw new SimulationError('E_INVAL', `tick needs a non-negative number of milliseconds, not ${ms}`, {
+        field: 'ms',
+      });
     this.clockMs += ms;
     const scanned = this.ksm.runUntil(this.clockMs);
     this.reclaim.background();
@@ -102,11 +110,16 @@ export class Policies {
         break;
       case 'dontneed':
         for (const vma of proc.vmas) {
-          if (vma.end > start && vma.start < end) zapRange(this.core, proc, Math.max(start, vma.start), Math.min(end, vma.end));
+          if (vma.end > start && vma.start < end)
+            zapRange(this.core, proc, Math.max(start, vma.start), Math.min(end, vma.end));
         }
         break;
       default:
-        throw new SimulationError('E_INVAL', `madvise advice must be 'mergeable', 'unmergeable' or 'dontneed', not ${String(advice)}`, { field: 'advice' });
+        throw new SimulationError(
+          'E_INVAL',
+          `madvise advice must be 'mergeable', 'unmergeable' or 'dontneed', not ${String(advice)}`,
+          { field: 'advice' },
+        );
     }
     let covered = start;
     for (const vma of proc.vmas) {
@@ -115,7 +128,11 @@ export class Policies {
       covered = vma.end;
     }
     if (covered < end) {
-      throw new SimulationError('E_NOMEM', `pid ${proc.pid}: madvise range has unmapped pages at 0x${covered.toString(16)}`, { pid: proc.pid, addr: covered });
+      throw new SimulationError(
+        'E_NOMEM',
+        `pid ${proc.pid}: madvise range has unmapped pages at 0x${covered.toString(16)}`,
+        { pid: proc.pid, addr: covered },
+      );
     }
   }
 
@@ -135,7 +152,9 @@ export class Policies {
 
   private makeBackend(o: SwapOptions): SwapBackend {
     if (o.backend !== 'disk' && o.backend !== 'zram' && o.backend !== 'zswap') {
-      throw new SimulationError('E_INVAL', `swap backend must be 'disk', 'zram' or 'zswap', not ${String(o.backend)}`, { field: 'swap.backend' });
+      throw new SimulationError('E_INVAL', `swap backend must be 'disk', 'zram' or 'zswap', not ${String(o.backend)}`, {
+        field: 'swap.backend',
+      });
     }
     const config: SwapConfig = {
       backend: o.backend,

@@ -61,10 +61,14 @@ import { PTE_DIRTY, PTE_YOUNG } from './pte.js';
 import { tryToUnmap } from './rmap-walk.js';
 import type { RestoreIndex } from './restore-index.js';
 import type { SwapSpace } from './swap-space.js';
-import { inactiveIsLow, watermarks, type ReclaimCounters, type ReclaimOptions, type Watermarks } from './reclaim-limits.js';
+import {
+  inactiveIsLow,
+  watermarks,
+  type ReclaimCounters,
+  type ReclaimOptions,
+  type Watermarks,
+} from './reclaim-limits.js';
 import { findVmaIndex } from './vma.js';
-
-
 
 export const SWAP_CLUSTER_MAX = 32;
 export const DEF_PRIORITY = 12;
@@ -136,7 +140,11 @@ export class Reclaim {
     // should_reclaim_retry: up to MAX_RECLAIM_RETRIES rounds without progress (memory in use not going down;
     // a round that only cleared referenced bits sets up the next one). Bounded in total as well.
     let stalls = 0;
-    for (let round = 0; round < 4 * MAX_RECLAIM_RETRIES && stalls < MAX_RECLAIM_RETRIES && this.used() >= core.frameLimit; round++) {
+    for (
+      let round = 0;
+      round < 4 * MAX_RECLAIM_RETRIES && stalls < MAX_RECLAIM_RETRIES && this.used() >= core.frameLimit;
+      round++
+    ) {
       const before = this.used();
       reclaimed += this.shrinkNode(this.batch());
       if (this.used() >= before) stalls++;
@@ -163,7 +171,11 @@ export class Reclaim {
     this.counters.pageoutrun++;
     let reclaimed = 0;
     let stalls = 0;
-    for (let round = 0; round < 4 * MAX_RECLAIM_RETRIES && stalls < MAX_RECLAIM_RETRIES && core.frameLimit - this.used() < high; round++) {
+    for (
+      let round = 0;
+      round < 4 * MAX_RECLAIM_RETRIES && stalls < MAX_RECLAIM_RETRIES && core.frameLimit - this.used() < high;
+      round++
+    ) {
       const before = this.used();
       reclaimed += this.shrinkNode(Math.max(SWAP_CLUSTER_MAX, high - (core.frameLimit - this.used())));
       if (this.used() >= before) stalls++;
@@ -177,7 +189,11 @@ export class Reclaim {
     let reclaimed = 0;
     this.kswapd = false;
     let stalls = 0;
-    for (let round = 0; round < 4 * MAX_RECLAIM_RETRIES && stalls < MAX_RECLAIM_RETRIES && this.used() > limit; round++) {
+    for (
+      let round = 0;
+      round < 4 * MAX_RECLAIM_RETRIES && stalls < MAX_RECLAIM_RETRIES && this.used() > limit;
+      round++
+    ) {
       const before = this.used();
       reclaimed += this.shrinkNode(Math.max(SWAP_CLUSTER_MAX, this.used() - limit));
       if (this.used() >= before) stalls++;
@@ -200,8 +216,16 @@ export class Reclaim {
 
   private shrinkLruvec(priority: number, target: number): number {
     const lru = this.core.lru;
-    this.mayDeactivateAnon = inactiveIsLow(lru.count[LRU_INACTIVE_ANON]!, lru.count[LRU_ACTIVE_ANON]!, this.core.pageSize);
-    this.mayDeactivateFile = inactiveIsLow(lru.count[LRU_INACTIVE_FILE]!, lru.count[LRU_ACTIVE_FILE]!, this.core.pageSize);
+    this.mayDeactivateAnon = inactiveIsLow(
+      lru.count[LRU_INACTIVE_ANON]!,
+      lru.count[LRU_ACTIVE_ANON]!,
+      this.core.pageSize,
+    );
+    this.mayDeactivateFile = inactiveIsLow(
+      lru.count[LRU_INACTIVE_FILE]!,
+      lru.count[LRU_ACTIVE_FILE]!,
+      this.core.pageSize,
+    );
     this.getScanCount(priority);
     const nr = this.nr;
     let reclaimed = 0;
@@ -215,7 +239,10 @@ export class Reclaim {
       if (reclaimed >= target) break;
     }
     // Rebalance the anon lists even when anon was not scanned (shrink_lruvec).
-    if (this.canReclaimAnon() && inactiveIsLow(lru.count[LRU_INACTIVE_ANON]!, lru.count[LRU_ACTIVE_ANON]!, this.core.pageSize)) {
+    if (
+      this.canReclaimAnon() &&
+      inactiveIsLow(lru.count[LRU_INACTIVE_ANON]!, lru.count[LRU_ACTIVE_ANON]!, this.core.pageSize)
+    ) {
       this.shrinkActiveList(SWAP_CLUSTER_MAX, LRU_ACTIVE_ANON);
     }
     return reclaimed;
@@ -238,7 +265,11 @@ export class Reclaim {
     } else if (priority === 0 && this.swappiness > 0) {
       anonShare = 1;
       fileShare = 1;
-    } else if (filePages + free <= this.watermarks().high && !this.mayDeactivateAnon && Math.floor(anonPages / 2 ** priority) > 0) {
+    } else if (
+      filePages + free <= this.watermarks().high &&
+      !this.mayDeactivateAnon &&
+      Math.floor(anonPages / 2 ** priority) > 0
+    ) {
       anonShare = 1; // file_is_tiny
       fileShare = 0;
     } else if (Math.floor(count[LRU_INACTIVE_FILE]! / 2 ** priority) > 0 && !this.mayDeactivateFile) {
@@ -337,7 +368,8 @@ export class Reclaim {
   /** A fault holds a reference of its own on the frame (it is copying it). */
   private pinned(frame: number): boolean {
     const f = this.core.frames;
-    const expected = f.mapcount[frame]! + (f.mappingId[frame]! >= 0 ? 1 : 0) + ((f.flags[frame]! & FRAME_SWAPCACHE) !== 0 ? 1 : 0);
+    const expected =
+      f.mapcount[frame]! + (f.mappingId[frame]! >= 0 ? 1 : 0) + ((f.flags[frame]! & FRAME_SWAPCACHE) !== 0 ? 1 : 0);
     return f.refcount[frame]! > expected;
   }
 

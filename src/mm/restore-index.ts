@@ -141,7 +141,14 @@ export class RestoreIndex {
   }
 
   stats(): RestoreIndexStats {
-    return { indexed: this.count, noted: this.noted, lookups: this.lookups, compares: this.compares, collisions: this.collisions, stale: this.stale };
+    return {
+      indexed: this.count,
+      noted: this.noted,
+      lookups: this.lookups,
+      compares: this.compares,
+      collisions: this.collisions,
+      stale: this.stale,
+    };
   }
 
   private remove(frame: number): void {

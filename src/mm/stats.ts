@@ -29,7 +29,12 @@ export function machineStats(core: MmCore, processes: number, policies: Policies
     bytesRead: core.bytesRead,
     processes,
     lru,
-    memory: { used: f.used + core.swapRamPages, peak: core.peakUsed, swapRam: core.swapRamPages, limit: core.frameLimit },
+    memory: {
+      used: f.used + core.swapRamPages,
+      peak: core.peakUsed,
+      swapRam: core.swapRamPages,
+      limit: core.frameLimit,
+    },
     vmstat: {
       ...policies.reclaim.counters,
       oom_kill: core.oomEvents,
@@ -56,7 +61,10 @@ function deviceIo(backend: string | null, device: SwapStats): { pswpin: number; 
     case null:
       return { pswpin: 0, pswpout: 0 };
     case 'zram':
-      return { pswpin: device['num_reads'] ?? 0, pswpout: (device['num_writes'] ?? 0) - (device['failed_writes'] ?? 0) };
+      return {
+        pswpin: device['num_reads'] ?? 0,
+        pswpout: (device['num_writes'] ?? 0) - (device['failed_writes'] ?? 0),
+      };
     case 'disk':
     case 'zswap':
       return { pswpin: device['pswpin'] ?? 0, pswpout: device['pswpout'] ?? 0 };

@@ -103,7 +103,9 @@ export class SwapSpace implements SwapHooks {
     capacity = Infinity,
   ) {
     if (backend.pageSize !== core.pageSize) {
-      throw new InternalError(`swap back end page size ${backend.pageSize} differs from the machine's ${core.pageSize}`);
+      throw new InternalError(
+        `swap back end page size ${backend.pageSize} differs from the machine's ${core.pageSize}`,
+      );
     }
     this.backend = backend;
     this.restore = restore;

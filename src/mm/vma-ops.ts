@@ -66,7 +66,8 @@ export function zapRange(core: MmCore, proc: Process, start: number, end: number
 /** Splits the VMA at `index` so that a VMA starts at `addr` (start < addr < end) (__split_vma). */
 export function splitVma(core: MmCore, proc: Process, index: number, addr: number): void {
   const vma = proc.vmas[index]!;
-  if (addr <= vma.start || addr >= vma.end) throw new InternalError('split outside the VMA', { addr, start: vma.start, end: vma.end });
+  if (addr <= vma.start || addr >= vma.end)
+    throw new InternalError('split outside the VMA', { addr, start: vma.start, end: vma.end });
   const tail = vma.clone();
   tail.start = addr;
   if (vma.space !== null) {
@@ -149,10 +150,14 @@ export function protectRange(core: MmCore, proc: Process, start: number, end: nu
     expect = vmas[i]!.end;
   }
   if (expect < end) {
-    throw new SimulationError('E_NOMEM', `pid ${proc.pid}: mprotect range has unmapped pages at 0x${expect.toString(16)}`, {
-      pid: proc.pid,
-      addr: expect,
-    });
+    throw new SimulationError(
+      'E_NOMEM',
+      `pid ${proc.pid}: mprotect range has unmapped pages at 0x${expect.toString(16)}`,
+      {
+        pid: proc.pid,
+        addr: expect,
+      },
+    );
   }
   splitAt(core, proc, start);
   splitAt(core, proc, end);
@@ -179,8 +184,18 @@ export function protectRange(core: MmCore, proc: Process, start: number, end: nu
 
 /** A free range of `len` bytes for a mapping without an address (vma-rules.ts getUnmappedArea); E_NOMEM when none. */
 export function getUnmappedArea(proc: Process, len: number, pageSize: number): number {
-  const limits = { mmapBase: MMAP_BASE, taskSize: TASK_SIZE, mmapMinAddr: MMAP_MIN_ADDR, stackGuardGap: STACK_GUARD_PAGES * pageSize, pageSize };
+  const limits = {
+    mmapBase: MMAP_BASE,
+    taskSize: TASK_SIZE,
+    mmapMinAddr: MMAP_MIN_ADDR,
+    stackGuardGap: STACK_GUARD_PAGES * pageSize,
+    pageSize,
+  };
   const addr = getUnmappedAreaIn(proc.vmas, len, limits);
-  if (addr === undefined) throw new SimulationError('E_NOMEM', `pid ${proc.pid}: no free address range of ${len} bytes`, { pid: proc.pid, len });
+  if (addr === undefined)
+    throw new SimulationError('E_NOMEM', `pid ${proc.pid}: no free address range of ${len} bytes`, {
+      pid: proc.pid,
+      len,
+    });
   return addr;
 }

@@ -45,7 +45,8 @@ export interface MergeView {
 export function canMergeVmas(a: MergeView, b: MergeView, pageSize: number): boolean {
   if (a.end !== b.start || a.special || b.special) return false;
   if (a.prot !== b.prot || a.shared !== b.shared || a.object !== b.object) return false;
-  if (a.name !== b.name || a.growsDown !== b.growsDown || a.mergeable !== b.mergeable || a.account !== b.account) return false;
+  if (a.name !== b.name || a.growsDown !== b.growsDown || a.mergeable !== b.mergeable || a.account !== b.account)
+    return false;
   if (a.anonVma !== 0 && b.anonVma !== 0 && a.anonVma !== b.anonVma) return false;
   if (a.object !== null && a.pgoff + (a.end - a.start) / pageSize !== b.pgoff) return false;
   return true;
@@ -83,7 +84,12 @@ const PMD_SIZE = 2 * 1024 * 1024;
  * Where a `len`-byte mapping goes among `ranges` (sorted by start, not
  * overlapping); undefined when no gap fits (ENOMEM).
  */
-export function getUnmappedArea(ranges: readonly PlacedRange[], len: number, limits: PlacementLimits, request: PlacementRequest = {}): number | undefined {
+export function getUnmappedArea(
+  ranges: readonly PlacedRange[],
+  len: number,
+  limits: PlacementLimits,
+  request: PlacementRequest = {},
+): number | undefined {
   if (!(len > 0) || len > limits.taskSize) return undefined;
   const hint = request.hint ?? 0;
   if (request.thpOffset !== undefined) {
@@ -94,7 +100,13 @@ export function getUnmappedArea(ranges: readonly PlacedRange[], len: number, lim
 }
 
 /** __thp_get_unmapped_area with size = PMD_SIZE, for a top-down mm. */
-function thpUnmappedArea(ranges: readonly PlacedRange[], hint: number, len: number, off: number, limits: PlacementLimits): number | undefined {
+function thpUnmappedArea(
+  ranges: readonly PlacedRange[],
+  hint: number,
+  len: number,
+  off: number,
+  limits: PlacementLimits,
+): number | undefined {
   const offEnd = Math.floor((off + len) / PMD_SIZE) * PMD_SIZE;
   const offAlign = Math.ceil(off / PMD_SIZE) * PMD_SIZE;
   if (offEnd <= offAlign || offEnd - offAlign < PMD_SIZE) return undefined;
@@ -116,7 +128,12 @@ function isFree(ranges: readonly PlacedRange[], start: number, end: number, guar
 }
 
 /** arch_get_unmapped_area_topdown: the hint if free, else unmapped_area_topdown below mmap_base. */
-function topDown(ranges: readonly PlacedRange[], hint: number, len: number, limits: PlacementLimits): number | undefined {
+function topDown(
+  ranges: readonly PlacedRange[],
+  hint: number,
+  len: number,
+  limits: PlacementLimits,
+): number | undefined {
   const { mmapBase, taskSize, mmapMinAddr, stackGuardGap: guard, pageSize } = limits;
   if (hint !== 0) {
     const addr = Math.floor(hint / pageSize) * pageSize;

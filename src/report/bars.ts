@@ -21,7 +21,11 @@ const LABEL_WIDTH = 290;
 const VALUE_WIDTH = 150;
 const TOP = 24;
 
-export function savingsChart(files: readonly ReportFile[], pageSize: number, options: SavingsChartOptions = {}): string {
+export function savingsChart(
+  files: readonly ReportFile[],
+  pageSize: number,
+  options: SavingsChartOptions = {},
+): string {
   const limit = options.limit ?? 20;
   const width = options.width ?? 960;
   const ranked = files
@@ -48,8 +52,12 @@ export function savingsChart(files: readonly ReportFile[], pageSize: number, opt
     `<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 ${width} ${height}" role="img" aria-label="Bytes saved per file by page deduplication" font-family="system-ui, 'DejaVu Sans', sans-serif" font-size="12">`,
   );
   for (const t of ticks) {
-    out.push(`<line x1="${px(x(t))}" y1="${TOP - 6}" x2="${px(x(t))}" y2="${TOP + shown.length * ROW}" stroke="#e2e6eb"/>`);
-    out.push(`<text x="${px(x(t))}" y="${TOP - 10}" text-anchor="middle" fill="#5f6b7a" font-size="11">${escapeXml(tickLabel(t, 'bytes'))}</text>`);
+    out.push(
+      `<line x1="${px(x(t))}" y1="${TOP - 6}" x2="${px(x(t))}" y2="${TOP + shown.length * ROW}" stroke="#e2e6eb"/>`,
+    );
+    out.push(
+      `<text x="${px(x(t))}" y="${TOP - 10}" text-anchor="middle" fill="#5f6b7a" font-size="11">${escapeXml(tickLabel(t, 'bytes'))}</text>`,
+    );
   }
   shown.forEach((r, i) => {
     const y = TOP + i * ROW;
@@ -62,19 +70,30 @@ export function savingsChart(files: readonly ReportFile[], pageSize: number, opt
       `<text x="${barLeft - 10}" y="${px(y + BAR - 3)}" text-anchor="end" fill="#1c2430" font-family="ui-monospace, 'DejaVu Sans Mono', monospace" font-size="11.5">${escapeXml(shorten(r.file.path.slice(common.length), 40))}</text>`,
     );
     const zeroEnd = x(zeroBytes);
-    if (zeroBytes > 0) out.push(`<rect x="${barLeft}" y="${y}" width="${px(Math.max(1, zeroEnd - barLeft))}" height="${BAR}" rx="2" fill="${SAVED_ZERO_COLOR}"/>`);
+    if (zeroBytes > 0)
+      out.push(
+        `<rect x="${barLeft}" y="${y}" width="${px(Math.max(1, zeroEnd - barLeft))}" height="${BAR}" rx="2" fill="${SAVED_ZERO_COLOR}"/>`,
+      );
     if (duplicateBytes > 0) {
-      out.push(`<rect x="${px(zeroEnd)}" y="${y}" width="${px(Math.max(1, x(zeroBytes + duplicateBytes) - zeroEnd))}" height="${BAR}" rx="2" fill="${SAVED_DUPLICATE_COLOR}"/>`);
+      out.push(
+        `<rect x="${px(zeroEnd)}" y="${y}" width="${px(Math.max(1, x(zeroBytes + duplicateBytes) - zeroEnd))}" height="${BAR}" rx="2" fill="${SAVED_DUPLICATE_COLOR}"/>`,
+      );
     }
     const value = `${formatBytes(zeroBytes + duplicateBytes)} · ${formatPercent(r.saved, r.file.counts.pages)}`;
-    out.push(`<text x="${px(x(zeroBytes + duplicateBytes) + 6)}" y="${px(y + BAR - 3)}" fill="#5f6b7a" font-size="11.5">${escapeXml(value)}</text>`);
+    out.push(
+      `<text x="${px(x(zeroBytes + duplicateBytes) + 6)}" y="${px(y + BAR - 3)}" fill="#5f6b7a" font-size="11.5">${escapeXml(value)}</text>`,
+    );
     out.push('</g>');
   });
   if (rest.length > 0) {
     const restBytes = rest.reduce((sum, r) => sum + r.saved, 0) * pageSize;
     const y = TOP + shown.length * ROW;
-    out.push(`<text x="${barLeft - 10}" y="${px(y + BAR - 3)}" text-anchor="end" fill="#5f6b7a" font-style="italic">and ${rest.length} more files</text>`);
-    out.push(`<text x="${barLeft}" y="${px(y + BAR - 3)}" fill="#5f6b7a">${escapeXml(formatBytes(restBytes))} together</text>`);
+    out.push(
+      `<text x="${barLeft - 10}" y="${px(y + BAR - 3)}" text-anchor="end" fill="#5f6b7a" font-style="italic">and ${rest.length} more files</text>`,
+    );
+    out.push(
+      `<text x="${barLeft}" y="${px(y + BAR - 3)}" fill="#5f6b7a">${escapeXml(formatBytes(restBytes))} together</text>`,
+    );
   }
   out.push('</svg>');
   return out.join('');

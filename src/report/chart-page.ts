@@ -74,14 +74,19 @@ function definitionsHtml(d: NonNullable<ChartPageOptions['definitions']>): strin
 
 function tableHtml(table: PageTable): string {
   const head = table.columns
-    .map((c) => `<th${c.numeric ? ' class="num"' : ''}${c.title ? ` title="${escapeXml(c.title)}"` : ''}><button type="button">${escapeXml(c.label)}</button></th>`)
+    .map(
+      (c) =>
+        `<th${c.numeric ? ' class="num"' : ''}${c.title ? ` title="${escapeXml(c.title)}"` : ''}><button type="button">${escapeXml(c.label)}</button></th>`,
+    )
     .join('');
   const rows = table.rows
     .map((row) => {
-      if (row.length !== table.columns.length) throw new RangeError(`table row of ${row.length} cells for ${table.columns.length} columns`);
+      if (row.length !== table.columns.length)
+        throw new RangeError(`table row of ${row.length} cells for ${table.columns.length} columns`);
       const cells = row.map((v, i) => {
         const numeric = table.columns[i]!.numeric;
-        if (typeof v === 'number') return `<td class="num" data-value="${v}">${escapeXml(Number.isFinite(v) ? v.toLocaleString('en-US') : String(v))}</td>`;
+        if (typeof v === 'number')
+          return `<td class="num" data-value="${v}">${escapeXml(Number.isFinite(v) ? v.toLocaleString('en-US') : String(v))}</td>`;
         return `<td${numeric ? ' class="num"' : ''}>${escapeXml(v)}</td>`;
       });
       return `<tr>${cells.join('')}</tr>`;
@@ -117,4 +122,3 @@ dt { font-weight: 600; font-family: ui-monospace, "DejaVu Sans Mono", monospace;
 ul.notes { background: #fff4e5; border: 1px solid #f0c48a; border-radius: 10px; padding: 10px 16px 10px 32px; margin: 16px 0 0; }
 footer { color: #5f6b7a; font-size: 12px; margin-top: 18px; text-align: center; }
 `;
-

@@ -54,11 +54,17 @@ export function lineChart(series: readonly ChartSeries[], options: LineChartOpti
   const xUnit = options.xUnit ?? 'count';
   const yUnit = options.yUnit ?? 'count';
   for (const s of series) {
-    if (s.x.length !== s.y.length) throw new RangeError(`series '${s.name}': ${s.x.length} x values but ${s.y.length} y values`);
+    if (s.x.length !== s.y.length)
+      throw new RangeError(`series '${s.name}': ${s.x.length} x values but ${s.y.length} y values`);
   }
   const legendRows = legendLayout(series, width);
   const height = (options.height ?? 340) + (legendRows.length - 1) * LEGEND_ROW;
-  const plot = { left: MARGIN.left, top: MARGIN.top, right: width - MARGIN.right, bottom: height - MARGIN.bottom - (legendRows.length - 1) * LEGEND_ROW };
+  const plot = {
+    left: MARGIN.left,
+    top: MARGIN.top,
+    right: width - MARGIN.right,
+    bottom: height - MARGIN.bottom - (legendRows.length - 1) * LEGEND_ROW,
+  };
   const plotWidth = plot.right - plot.left;
   const plotHeight = plot.bottom - plot.top;
 
@@ -69,7 +75,9 @@ export function lineChart(series: readonly ChartSeries[], options: LineChartOpti
   );
   out.push(`<title>${escapeXml(options.title)}</title>`);
   out.push(`<rect width="${width}" height="${height}" fill="#ffffff"/>`);
-  out.push(`<text x="${plot.left}" y="24" font-size="15" font-weight="600" fill="#1c2430">${escapeXml(options.title)}</text>`);
+  out.push(
+    `<text x="${plot.left}" y="24" font-size="15" font-weight="600" fill="#1c2430">${escapeXml(options.title)}</text>`,
+  );
 
   const xTicks = range ? niceTicks(range.xMin, range.xMax, 6, xUnit === 'bytes' ? 'bytes' : 'count') : [0, 1];
   const yTicks = range ? niceTicks(Math.min(0, range.yMin), Math.max(range.yMax, 0), 5, yUnit) : [0, 1];
@@ -84,24 +92,31 @@ export function lineChart(series: readonly ChartSeries[], options: LineChartOpti
   for (const t of yTicks) out.push(`<line x1="${plot.left}" y1="${px(sy(t))}" x2="${plot.right}" y2="${px(sy(t))}"/>`);
   out.push('</g>');
   out.push('<g class="y-axis" fill="#5f6b7a" font-size="12" text-anchor="end">');
-  for (const t of yTicks) out.push(`<text x="${plot.left - 8}" y="${px(sy(t) + 4)}">${escapeXml(tickLabel(t, yUnit))}</text>`);
+  for (const t of yTicks)
+    out.push(`<text x="${plot.left - 8}" y="${px(sy(t) + 4)}">${escapeXml(tickLabel(t, yUnit))}</text>`);
   out.push('</g>');
   out.push('<g class="x-axis" fill="#5f6b7a" font-size="12" text-anchor="middle">');
   for (const t of xTicks) {
     if (t < x0 - 1e-9 || t > x1 + 1e-9) continue;
-    out.push(`<line x1="${px(sx(t))}" y1="${plot.bottom}" x2="${px(sx(t))}" y2="${plot.bottom + 5}" stroke="#5f6b7a"/>`);
+    out.push(
+      `<line x1="${px(sx(t))}" y1="${plot.bottom}" x2="${px(sx(t))}" y2="${plot.bottom + 5}" stroke="#5f6b7a"/>`,
+    );
     out.push(`<text x="${px(sx(t))}" y="${plot.bottom + 19}">${escapeXml(xTickLabel(t, xUnit))}</text>`);
   }
   out.push('</g>');
   out.push(`<line x1="${plot.left}" y1="${plot.bottom}" x2="${plot.right}" y2="${plot.bottom}" stroke="#5f6b7a"/>`);
   out.push(`<line x1="${plot.left}" y1="${plot.top}" x2="${plot.left}" y2="${plot.bottom}" stroke="#5f6b7a"/>`);
-  out.push(`<text class="x-label" x="${px(plot.left + plotWidth / 2)}" y="${plot.bottom + 40}" text-anchor="middle" fill="#1c2430">${escapeXml(options.xLabel)}</text>`);
+  out.push(
+    `<text class="x-label" x="${px(plot.left + plotWidth / 2)}" y="${plot.bottom + 40}" text-anchor="middle" fill="#1c2430">${escapeXml(options.xLabel)}</text>`,
+  );
   out.push(
     `<text class="y-label" transform="translate(18 ${px(plot.top + plotHeight / 2)}) rotate(-90)" text-anchor="middle" fill="#1c2430">${escapeXml(options.yLabel)}</text>`,
   );
 
   if (!range) {
-    out.push(`<text x="${px(plot.left + plotWidth / 2)}" y="${px(plot.top + plotHeight / 2)}" text-anchor="middle" fill="#5f6b7a">no data</text>`);
+    out.push(
+      `<text x="${px(plot.left + plotWidth / 2)}" y="${px(plot.top + plotHeight / 2)}" text-anchor="middle" fill="#5f6b7a">no data</text>`,
+    );
   }
   series.forEach((s, i) => {
     const color = colorOf(s, i);
@@ -165,7 +180,12 @@ function dataRange(series: readonly ChartSeries[]): Range | undefined {
 }
 
 /** Screen points of a series (non-finite samples skipped); as steps when `step`. */
-function project(s: ChartSeries, step: boolean, sx: (v: number) => number, sy: (v: number) => number): Array<[number, number]> {
+function project(
+  s: ChartSeries,
+  step: boolean,
+  sx: (v: number) => number,
+  sy: (v: number) => number,
+): Array<[number, number]> {
   const out: Array<[number, number]> = [];
   let lastY: number | undefined;
   for (let i = 0; i < s.x.length; i++) {

@@ -58,7 +58,13 @@ export class ContainerSource implements ContentSource {
    * the path shown. Non-ELF members (without allFiles) go to `skipped`,
    * links to `links`.
    */
-  files(input: number, allFiles: boolean, name: (member: string) => string, skipped: SkippedInput[], links: ReportModel['links']): ReportFileInput[] {
+  files(
+    input: number,
+    allFiles: boolean,
+    name: (member: string) => string,
+    skipped: SkippedInput[],
+    links: ReportModel['links'],
+  ): ReportFileInput[] {
     const c = this.container;
     const page = new Uint8Array(this.pageSize);
     const out: ReportFileInput[] = [];
@@ -80,7 +86,11 @@ export class ContainerSource implements ContentSource {
       }
       if (entry.pageCount > 0) c.readPage(entry.index, 0, page);
       if (!allFiles && (entry.size < 4 || !isElf(page.subarray(0, Math.min(4, entry.size))))) {
-        skipped.push({ path, code: 'E_NOT_ELF', reason: `not an ELF file (${entry.size === 0 ? 'empty' : entry.size < 4 ? `${entry.size} bytes` : 'no ELF magic'})` });
+        skipped.push({
+          path,
+          code: 'E_NOT_ELF',
+          reason: `not an ELF file (${entry.size === 0 ? 'empty' : entry.size < 4 ? `${entry.size} bytes` : 'no ELF magic'})`,
+        });
         continue;
       }
       const contentIds = new Uint32Array(entry.pageCount);

@@ -88,7 +88,12 @@ function defaultTitle(model: ReportModel): string {
 function cards(model: ReportModel): string {
   const t = model.totals;
   const kindCard = (kind: PageKind, n: number) =>
-    card(`<i class="swatch ${swatchClass(kind)}"></i>${escapeXml(KIND_LABELS[kind])}`, formatCount(n), `${formatPercent(n, t.pages)} of pages`, `kind-${kind}`);
+    card(
+      `<i class="swatch ${swatchClass(kind)}"></i>${escapeXml(KIND_LABELS[kind])}`,
+      formatCount(n),
+      `${formatPercent(n, t.pages)} of pages`,
+      `kind-${kind}`,
+    );
   return `<div class="cards">
 ${card('files', formatCount(t.files), formatBytes(t.bytes), 'files')}
 ${card('pages', formatCount(t.pages), `${formatCount(t.distinctContents)} distinct non-zero`, 'pages')}
@@ -114,13 +119,18 @@ function composition(model: ReportModel): string {
   ];
   const spans = parts
     .filter(([, n]) => n > 0)
-    .map(([kind, n]) => `<span style="width:${((n / t.pages) * 100).toFixed(3)}%;background:${KIND_COLORS[kind]}" title="${escapeXml(`${KIND_LABELS[kind]}: ${formatCount(n)} pages`)}"></span>`)
+    .map(
+      ([kind, n]) =>
+        `<span style="width:${((n / t.pages) * 100).toFixed(3)}%;background:${KIND_COLORS[kind]}" title="${escapeXml(`${KIND_LABELS[kind]}: ${formatCount(n)} pages`)}"></span>`,
+    )
     .join('');
   return `<div class="composition" role="img" aria-label="Pages by kind">${spans}</div>`;
 }
 
 function legend(): string {
-  const items = PAGE_KINDS.map((kind) => `<span><i class="swatch ${swatchClass(kind)}"></i>${escapeXml(KIND_LABELS[kind])}</span>`).join('');
+  const items = PAGE_KINDS.map(
+    (kind) => `<span><i class="swatch ${swatchClass(kind)}"></i>${escapeXml(KIND_LABELS[kind])}</span>`,
+  ).join('');
   return `<div class="legend" id="legend">${items}</div>`;
 }
 
@@ -145,9 +155,20 @@ function swatchClass(kind: PageKind): string {
  * hundreds), shown only when there are any.
  */
 function problems(model: ReportModel): string {
-  const skipped = model.skipped.map((s) => ({ key: s.reason.replace(/ \(.*\)$/, ''), text: `<code>${escapeXml(s.path)}</code>: ${escapeXml(s.reason)}` }));
-  const warnings = model.files.flatMap((f) => f.warnings.map((w) => ({ key: w.code, text: `<code>${escapeXml(f.path)}</code>: ${escapeXml(w.code)} ${escapeXml(w.message)}` })));
-  const links = model.links.map((l) => ({ key: l.kind === 'symlink' ? 'symbolic link, not followed' : 'hard link, read once under its first name', text: `<code>${escapeXml(l.path)}</code> \u2192 <code>${escapeXml(l.target)}</code>` }));
+  const skipped = model.skipped.map((s) => ({
+    key: s.reason.replace(/ \(.*\)$/, ''),
+    text: `<code>${escapeXml(s.path)}</code>: ${escapeXml(s.reason)}`,
+  }));
+  const warnings = model.files.flatMap((f) =>
+    f.warnings.map((w) => ({
+      key: w.code,
+      text: `<code>${escapeXml(f.path)}</code>: ${escapeXml(w.code)} ${escapeXml(w.message)}`,
+    })),
+  );
+  const links = model.links.map((l) => ({
+    key: l.kind === 'symlink' ? 'symbolic link, not followed' : 'hard link, read once under its first name',
+    text: `<code>${escapeXml(l.path)}</code> \u2192 <code>${escapeXml(l.target)}</code>`,
+  }));
   const groups: Array<[string, string, Array<{ key: string; text: string }>]> = [
     ['skipped', 'skipped', skipped],
     ['ELF warning (pages still reported)', 'ELF warnings (pages still reported)', warnings],
@@ -161,7 +182,8 @@ function problems(model: ReportModel): string {
       for (const i of items) byKey.set(i.key, (byKey.get(i.key) ?? 0) + 1);
       const counts = [...byKey].map(([key, n]) => `${formatCount(n)} ${escapeXml(key)}`).join('; ');
       const shown = items.slice(0, 500).map((i) => `<li>${i.text}</li>`);
-      if (items.length > shown.length) shown.push(`<li>\u2026 and ${formatCount(items.length - shown.length)} more</li>`);
+      if (items.length > shown.length)
+        shown.push(`<li>\u2026 and ${formatCount(items.length - shown.length)} more</li>`);
       return `<details><summary><b>${formatCount(items.length)} ${escapeXml(title)}</b>: ${counts}</summary><ul>${shown.join('')}</ul></details>`;
     });
   if (parts.length === 0) return '';

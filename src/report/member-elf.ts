@@ -43,7 +43,15 @@ export function memberElf(read: PageReader, size: number, pageSize: number, name
   try {
     image = new Uint8Array(size);
   } catch {
-    return { ...none, warnings: [{ code: 'E_ELF_TOO_LARGE', message: `file too large (${size} bytes) to read its ELF structure; shown as pages only` }] };
+    return {
+      ...none,
+      warnings: [
+        {
+          code: 'E_ELF_TOO_LARGE',
+          message: `file too large (${size} bytes) to read its ELF structure; shown as pages only`,
+        },
+      ],
+    };
   }
   const loaded = new Set<number>();
   const load = (start: number, end: number): boolean => {

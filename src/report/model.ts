@@ -135,7 +135,8 @@ export function buildModel(parts: ModelParts): ReportModel {
     const ids = inputs[f]!.contentIds;
     for (let p = 0; p < ids.length; p++) {
       const id = ids[p]!;
-      if (id > contentCount) throw new InternalError(`content id ${id} of ${inputs[f]!.path} page ${p} is above the count ${contentCount}`);
+      if (id > contentCount)
+        throw new InternalError(`content id ${id} of ${inputs[f]!.path} page ${p} is above the count ${contentCount}`);
       if (pages[id]!++ === 0 && id !== 0) {
         firstFile[id] = f;
         firstPage[id] = p;
@@ -150,7 +151,13 @@ export function buildModel(parts: ModelParts): ReportModel {
   let distinct = 0;
   for (let id = 1; id <= contentCount; id++) if (pages[id]! > 0) distinct++;
 
-  const totals: ReportTotals = { ...emptyCounts(), files: inputs.length, bytes: 0, distinctContents: distinct, savedBytes: 0 };
+  const totals: ReportTotals = {
+    ...emptyCounts(),
+    files: inputs.length,
+    bytes: 0,
+    distinctContents: distinct,
+    savedBytes: 0,
+  };
   const here = new Uint32Array(contentCount + 1);
   const files = inputs.map((input, f): ReportFile => {
     const counts = countKinds(contents, input.contentIds, f, here);
@@ -159,12 +166,23 @@ export function buildModel(parts: ModelParts): ReportModel {
     const file: ReportFile = { ...input, counts };
     if (input.relocatedPages) {
       const pages = input.relocatedPages.filter((p) => p < input.contentIds.length);
-      file.relocation = { pages: pages.length, sharedOrZero: pages.filter((p) => kindOf(contents, input.contentIds[p]!) !== KIND_UNIQUE).length };
+      file.relocation = {
+        pages: pages.length,
+        sharedOrZero: pages.filter((p) => kindOf(contents, input.contentIds[p]!) !== KIND_UNIQUE).length,
+      };
     }
     return file;
   });
   totals.savedBytes = totals.savedPages * parts.pageSize;
-  return { pageSize: parts.pageSize, inputs: parts.inputs, files, contents, totals, skipped: parts.skipped ?? [], links: parts.links ?? [] };
+  return {
+    pageSize: parts.pageSize,
+    inputs: parts.inputs,
+    files,
+    contents,
+    totals,
+    skipped: parts.skipped ?? [],
+    links: parts.links ?? [],
+  };
 }
 
 /** The kind code of a page holding content `id`, which its file holds on `inThisFile` pages (default 1). */

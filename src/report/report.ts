@@ -50,7 +50,8 @@ export async function buildReportModel(inputs: string[], options: ReportOptions 
   const containers = new Map<string, ContainerSource>();
   let scanSource: ScanSource | undefined;
   try {
-    for (const [k, image] of inputs.entries()) if (isImage[k] && !containers.has(image)) containers.set(image, await ContainerSource.open(image));
+    for (const [k, image] of inputs.entries())
+      if (isImage[k] && !containers.has(image)) containers.set(image, await ContainerSource.open(image));
     const pageSize = pageSizeFor(options.pageSize, [...containers.values()]);
     const skipped: SkippedInput[] = [];
     const links: ReportModel['links'] = [];
@@ -59,26 +60,50 @@ export async function buildReportModel(inputs: string[], options: ReportOptions 
       const container = isImage[k] ? containers.get(name) : undefined;
       if (container) {
         if (sources.some((s) => s.source === container)) continue;
-        const files = container.files(sources.length, options.allFiles ?? false, (member) => `${name}:${member}`, skipped, links);
+        const files = container.files(
+          sources.length,
+          options.allFiles ?? false,
+          (member) => `${name}:${member}`,
+          skipped,
+          links,
+        );
         sources.push({ input: { kind: 'container', paths: [name] }, source: container, files });
       } else if (!scanSource) {
         const result = await scan(plain, { pageSize, allFiles: options.allFiles, onProgress: options.onProgress });
         scanSource = new ScanSource(result);
         skipped.push(...result.skipped);
         links.push(...result.links);
-        sources.push({ input: { kind: 'paths', paths: plain }, source: scanSource, files: scanSource.files(sources.length) });
+        sources.push({
+          input: { kind: 'paths', paths: plain },
+          source: scanSource,
+          files: scanSource.files(sources.length),
+        });
       }
     }
     // Unify the scan first: the index re-reads the first page of each content to confirm a
     // match, and a file page is one read while a container page is a read, a checksum and a decode.
-    const unifyOrder = sources.map((_, i) => i).sort((a, b) => Number(sources[a]!.input.kind === 'container') - Number(sources[b]!.input.kind === 'container') || a - b);
+    const unifyOrder = sources
+      .map((_, i) => i)
+      .sort(
+        (a, b) =>
+          Number(sources[a]!.input.kind === 'container') - Number(sources[b]!.input.kind === 'container') || a - b,
+      );
     const unified = await unifyContents(
       unifyOrder.map((i) => sources[i]!.source),
       pageSize,
     );
     const mapOf = (i: number) => unified.maps[unifyOrder.indexOf(i)]!;
-    const files = sources.flatMap((s, i) => (sources.length === 1 ? s.files : s.files.map((f) => ({ ...f, contentIds: remapIds(f.contentIds, mapOf(i)) }))));
-    return buildModel({ pageSize, inputs: sources.map((s) => s.input), files, contentCount: unified.contentCount, skipped, links });
+    const files = sources.flatMap((s, i) =>
+      sources.length === 1 ? s.files : s.files.map((f) => ({ ...f, contentIds: remapIds(f.contentIds, mapOf(i)) })),
+    );
+    return buildModel({
+      pageSize,
+      inputs: sources.map((s) => s.input),
+      files,
+      contentCount: unified.contentCount,
+      skipped,
+      links,
+    });
   } finally {
     scanSource?.close();
     for (const c of containers.values()) c.close();
@@ -90,7 +115,9 @@ function pageSizeFor(requested: number | undefined, containers: ContainerSource[
   const first = containers[0];
   for (const c of containers) {
     if (c.pageSize !== first!.pageSize) {
-      throw new UsageError(`${first!.image} has ${first!.pageSize}-byte pages but ${c.image} has ${c.pageSize}-byte pages: a report has one page size`);
+      throw new UsageError(
+        `${first!.image} has ${first!.pageSize}-byte pages but ${c.image} has ${c.pageSize}-byte pages: a report has one page size`,
+      );
     }
   }
   if (first && requested !== undefined && requested !== first.pageSize) {

@@ -37,7 +37,13 @@ export function runCharts(result: RunResult): Array<{ svg: string; caption: stri
       const x = byTime ? p.series.timeMs.map((ms) => ms / 1000) : p.series.step;
       // A policy keeps its colour in every chart, whichever policies a chart leaves out.
       const color = SERIES_COLORS[i % SERIES_COLORS.length]!;
-      series.push({ name: p.outcome.status === 'oom' ? `${p.name} (OOM)` : p.name, x, y, color, ...(i >= SERIES_COLORS.length ? { dashed: true } : {}) });
+      series.push({
+        name: p.outcome.status === 'oom' ? `${p.name} (OOM)` : p.name,
+        x,
+        y,
+        color,
+        ...(i >= SERIES_COLORS.length ? { dashed: true } : {}),
+      });
       names.push(p.name);
     }
     if (series.length === 0) continue;
@@ -48,7 +54,10 @@ export function runCharts(result: RunResult): Array<{ svg: string; caption: stri
       yLabel: f.yLabel,
       xUnit: byTime ? 'seconds' : 'count',
     });
-    charts.push({ svg, caption: `${f.title}, per policy, after each step${byTime ? ' (x: simulated time from tick steps)' : ''}.` });
+    charts.push({
+      svg,
+      caption: `${f.title}, per policy, after each step${byTime ? ' (x: simulated time from tick steps)' : ''}.`,
+    });
   }
   return charts;
 }
@@ -66,7 +75,10 @@ export function runHtml(result: RunResult, footer?: string): string {
     subtitle: result.scenario.description,
     charts: runCharts(result),
     table,
-    definitions: { caption: 'Policy sets', items: policyDescriptions(result).map((d) => ({ term: d.name, text: d.text })) },
+    definitions: {
+      caption: 'Policy sets',
+      items: policyDescriptions(result).map((d) => ({ term: d.name, text: d.text })),
+    },
     notes: runNotes(result),
     ...(footer === undefined ? {} : { footer }),
   });
@@ -78,7 +90,10 @@ export function runHtml(result: RunResult, footer?: string): string {
  */
 function markIdentical(series: ChartSeries[], names: readonly string[]): void {
   const same = (a: ChartSeries, b: ChartSeries): boolean =>
-    a.x.length === b.x.length && a.y.length === b.y.length && Array.from(a.x).every((v, i) => v === b.x[i]) && Array.from(a.y).every((v, i) => v === b.y[i]);
+    a.x.length === b.x.length &&
+    a.y.length === b.y.length &&
+    Array.from(a.x).every((v, i) => v === b.x[i]) &&
+    Array.from(a.y).every((v, i) => v === b.y[i]);
   for (let i = 1; i < series.length; i++) {
     const s = series[i]!;
     const first = series.slice(0, i).findIndex((e) => same(e, s));

@@ -37,7 +37,8 @@ export class ScanSource implements ContentSource {
         sections: f.sections,
         warnings: f.warnings,
       };
-      const relocated = f.elf?.class === 64 && f.elf.data === 'lsb' ? relocatedOf(f.path, this.result.pageSize) : undefined;
+      const relocated =
+        f.elf?.class === 64 && f.elf.data === 'lsb' ? relocatedOf(f.path, this.result.pageSize) : undefined;
       if (relocated) file.relocatedPages = relocated;
       return file;
     });

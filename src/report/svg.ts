@@ -58,7 +58,8 @@ export type TickUnit = 'count' | 'bytes';
  * is at or above max.
  */
 export function niceTicks(min: number, max: number, target = 5, unit: TickUnit = 'count'): number[] {
-  if (!Number.isFinite(min) || !Number.isFinite(max) || max < min) throw new RangeError(`niceTicks: bad range [${min}, ${max}]`);
+  if (!Number.isFinite(min) || !Number.isFinite(max) || max < min)
+    throw new RangeError(`niceTicks: bad range [${min}, ${max}]`);
   if (max === min) max = min + 1;
   const rough = (max - min) / Math.max(1, target);
   const step = unit === 'bytes' && rough >= 1 ? binaryStep(rough) : decimalStep(rough);

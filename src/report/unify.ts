@@ -43,7 +43,9 @@ export async function unifyContents(sources: readonly ContentSource[], pageSize:
   // Where each report-wide id was first read: source and its local id.
   let canonicalSource: Uint32Array<ArrayBuffer> = new Uint32Array(1024);
   let canonicalId: Uint32Array<ArrayBuffer> = new Uint32Array(1024);
-  const index = new PageIndex(pageSize, hash, (id, into) => sources[canonicalSource[id]!]!.readContent(canonicalId[id]!, into));
+  const index = new PageIndex(pageSize, hash, (id, into) =>
+    sources[canonicalSource[id]!]!.readContent(canonicalId[id]!, into),
+  );
   const run = new Uint8Array(RUN * pageSize);
   const maps = sources.map((source, s) => {
     const map = new Uint32Array(source.contentCount + 1);
@@ -52,7 +54,8 @@ export async function unifyContents(sources: readonly ContentSource[], pageSize:
       if (k === 0) {
         const count = Math.min(RUN, source.contentCount - local + 1);
         if (source.readContents) source.readContents(local, count, run.subarray(0, count * pageSize));
-        else for (let j = 0; j < count; j++) source.readContent(local + j, run.subarray(j * pageSize, (j + 1) * pageSize));
+        else
+          for (let j = 0; j < count; j++) source.readContent(local + j, run.subarray(j * pageSize, (j + 1) * pageSize));
       }
       // A stored page that is all zero (no pack writes one, but a container may hold one) is a zero page.
       const id = index.addAt(run, k * pageSize);

@@ -8,7 +8,15 @@ export { scan, type ScanOptions } from './scan.js';
 export { PageScanner, DEFAULT_CHUNK_BYTES, type PageScannerOptions, type ScanFileOptions } from './scanner.js';
 export { walkPaths, type WalkEntry, type WalkResult } from './walk.js';
 export { describePage, mostDuplicated, type PagePlace, type DuplicatedContent } from './describe.js';
-export { toScanJson, savingsOf, elfTypeName, SCAN_SCHEMA, type ScanJson, type FileJson, type SegmentJson } from './json.js';
+export {
+  toScanJson,
+  savingsOf,
+  elfTypeName,
+  SCAN_SCHEMA,
+  type ScanJson,
+  type FileJson,
+  type SegmentJson,
+} from './json.js';
 export { PageIndex, ZERO_CONTENT_ID, type ReadCanonical } from './pageindex.js';
 export { loadPageHasher, createPageHasher, type PageHash64, type PageHasher } from './hash.js';
 export * from './result.js';

@@ -26,7 +26,7 @@ export function formatScan(result: ScanResult, options: TextOptions = {}): strin
   const out: string[] = [];
   const pct = (n: number) => (t.pages === 0 ? '' : `${((n / t.pages) * 100).toFixed(1)}%`);
 
-  out.push(`${plural(t.files, "file")}, ${humanBytes(t.bytes)}, ${plural(t.pages, "page")} of ${ps / 1024} KiB`);
+  out.push(`${plural(t.files, 'file')}, ${humanBytes(t.bytes)}, ${plural(t.pages, 'page')} of ${ps / 1024} KiB`);
   out.push('');
   const rows: string[][] = [
     ['zero pages', count(t.zeroPages), pct(t.zeroPages)],
@@ -56,13 +56,19 @@ export function formatScan(result: ScanResult, options: TextOptions = {}): strin
       const more = d.copies - Math.min(placesPerContent, d.places.length);
       if (more > 0) body.push(['', '', `... and ${plural(more, 'more page')}`, '', '', '']);
     }
-    out.push(...table([['copies', 'files', 'file', 'page', 'perms', 'sections'], ...body], ['r', 'r', 'l', 'r', 'l', 'l']).map((l) => `  ${l}`));
+    out.push(
+      ...table([['copies', 'files', 'file', 'page', 'perms', 'sections'], ...body], ['r', 'r', 'l', 'r', 'l', 'l']).map(
+        (l) => `  ${l}`,
+      ),
+    );
   }
 
   if (result.files.length > 0) {
     out.push('');
     out.push('Files, by what dedup would save');
-    const sorted = [...result.files].sort((a, b) => saved(b) - saved(a) || (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
+    const sorted = [...result.files].sort(
+      (a, b) => saved(b) - saved(a) || (a.path < b.path ? -1 : a.path > b.path ? 1 : 0),
+    );
     const shown = sorted.slice(0, fileRows);
     const body = shown.map((f) => [
       humanBytes(saved(f) * ps),
@@ -73,9 +79,17 @@ export function formatScan(result: ScanResult, options: TextOptions = {}): strin
       humanBytes(f.size),
       f.path,
     ]);
-    out.push(...table([['saves', 'pages', 'zero', 'dup', 'shared', 'size', 'file'], ...body], ['r', 'r', 'r', 'r', 'r', 'r', 'l']).map((l) => `  ${l}`));
-    if (sorted.length > shown.length) out.push(`  ... and ${plural(sorted.length - shown.length, 'more file')} (--files all, or --json)`);
-    out.push('  dup: pages identical to an earlier page of the scan; shared: pages whose content occurs more than once');
+    out.push(
+      ...table(
+        [['saves', 'pages', 'zero', 'dup', 'shared', 'size', 'file'], ...body],
+        ['r', 'r', 'r', 'r', 'r', 'r', 'l'],
+      ).map((l) => `  ${l}`),
+    );
+    if (sorted.length > shown.length)
+      out.push(`  ... and ${plural(sorted.length - shown.length, 'more file')} (--files all, or --json)`);
+    out.push(
+      '  dup: pages identical to an earlier page of the scan; shared: pages whose content occurs more than once',
+    );
   }
 
   const warned = result.files.filter((f) => f.warnings.length > 0);
@@ -94,7 +108,9 @@ export function formatScan(result: ScanResult, options: TextOptions = {}): strin
   const hardlinks = result.links.length - symlinks;
   if (result.links.length > 0) {
     out.push('');
-    out.push(`Not read twice: ${plural(symlinks, 'symbolic link')} (not followed), ${plural(hardlinks, 'hard link')} to files scanned once`);
+    out.push(
+      `Not read twice: ${plural(symlinks, 'symbolic link')} (not followed), ${plural(hardlinks, 'hard link')} to files scanned once`,
+    );
   }
   return `${out.join('\n')}\n`;
 }
@@ -108,7 +124,9 @@ export function formatSkipped(skipped: readonly SkippedPath[], allFilesDoes: str
   const byReason = new Map<string, number>();
   for (const s of skipped) byReason.set(s.code, (byReason.get(s.code) ?? 0) + 1);
   const notElf = byReason.get('E_NOT_ELF') ?? 0;
-  out.push(`Skipped ${plural(skipped.length, 'path')}${notElf > 0 ? ` (${count(notElf)} not ELF; --all-files ${allFilesDoes})` : ''}`);
+  out.push(
+    `Skipped ${plural(skipped.length, 'path')}${notElf > 0 ? ` (${count(notElf)} not ELF; --all-files ${allFilesDoes})` : ''}`,
+  );
   const listed = skipped.filter((s) => s.code !== 'E_NOT_ELF' || notElf <= 10);
   for (const s of listed.slice(0, 20)) out.push(`  ${s.path}: ${s.reason}`);
   const rest = skipped.length - Math.min(listed.length, 20);

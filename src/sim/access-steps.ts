@@ -41,7 +41,9 @@ export class AccessContext {
       const from = this.proc(data.from.proc);
       const fromSpan = targetSpan(this.machine, from, { ...data.from, length: undefined, fraction: undefined });
       if (fromSpan.length < span.length) {
-        throw new RegionError(`the copy source has ${fromSpan.length} bytes from its offset, fewer than the ${span.length} to write`);
+        throw new RegionError(
+          `the copy source has ${fromSpan.length} bytes from its offset, fewer than the ${span.length} to write`,
+        );
       }
       source = { pid: from.pid, addr: fromSpan.addr };
     }
@@ -69,7 +71,10 @@ export class AccessContext {
     let source: { pid: number; addr: number } | undefined;
     if (expect?.kind === 'copy') {
       const from = this.proc(expect.from.proc);
-      source = { pid: from.pid, addr: targetSpan(this.machine, from, { ...expect.from, length: undefined, fraction: undefined }).addr };
+      source = {
+        pid: from.pid,
+        addr: targetSpan(this.machine, from, { ...expect.from, length: undefined, fraction: undefined }).addr,
+      };
     }
     for (const r of ranges) {
       for (let done = 0; done < r.length; done += CHUNK) {

@@ -13,7 +13,6 @@ import { openRegular } from '../util/open-regular.js';
 
 export type OpenContainer = (path: string) => Promise<ContainerReader>;
 
-
 /** The first 8 bytes of every container (docs/FORMAT.md: "\x89PGSTK\n\x1a"). */
 export const CONTAINER_MAGIC: Uint8Array = MAGIC;
 
@@ -33,6 +32,9 @@ export function isContainerFile(path: string): boolean {
 }
 
 /** Opens a container with `open` (default: src/container's openContainer). */
-export async function openContainerChecked(path: string, open: OpenContainer = openContainer): Promise<ContainerReader> {
+export async function openContainerChecked(
+  path: string,
+  open: OpenContainer = openContainer,
+): Promise<ContainerReader> {
   return open(path);
 }

@@ -42,7 +42,8 @@ export class ContainerRootFiles implements RtldFiles {
     if (found.kind !== 'file' || !found.identity.startsWith('member ')) return this.lower.readFile(path);
     const backing = found.open();
     const out = new Uint8Array(backing.pageCount * backing.pageSize);
-    for (let i = 0; i < backing.pageCount; i++) backing.readPage(i, out.subarray(i * backing.pageSize, (i + 1) * backing.pageSize));
+    for (let i = 0; i < backing.pageCount; i++)
+      backing.readPage(i, out.subarray(i * backing.pageSize, (i + 1) * backing.pageSize));
     return out.subarray(0, backing.size);
   }
 }

@@ -60,7 +60,10 @@ export class ContainerFileSource implements ExecFileSource {
   program(path: string): FileBacking {
     const index = this.resolve(path, path);
     if (index === undefined) {
-      throw new InputError('E_NOENT', `${this.container.path}: ${path}: no such member`, { file: this.container.path, member: path });
+      throw new InputError('E_NOENT', `${this.container.path}: ${path}: no such member`, {
+        file: this.container.path,
+        member: path,
+      });
     }
     return this.backingOf(index);
   }
@@ -95,7 +98,9 @@ export class ContainerFileSource implements ExecFileSource {
           continue;
         }
         if (++links > MAXSYMLINKS) {
-          throw new InputError('E_LOOP', `${this.container.path}: ${what}: too many levels of symbolic links`, { file: this.container.path });
+          throw new InputError('E_LOOP', `${this.container.path}: ${what}: too many levels of symbolic links`, {
+            file: this.container.path,
+          });
         }
         const target = entry.linkTarget ?? '';
         const base = target.startsWith('/') ? [] : resolved.slice(0, -1);

@@ -74,7 +74,8 @@ async function measure(codec: PageCodec, pageSize: number, count: number, rounds
   });
   const twin = new Uint8Array(sample.bytes);
   const compareNs = time(() => {
-    for (let i = 0; i < count; i++) if (equalPages(sample.page(i), twin.subarray(i * pageSize, (i + 1) * pageSize))) sink++;
+    for (let i = 0; i < count; i++)
+      if (equalPages(sample.page(i), twin.subarray(i * pageSize, (i + 1) * pageSize))) sink++;
   });
   let scanned = 0;
   const scanNs = time(() => {

@@ -14,7 +14,8 @@ export function formatLoad(result: LoadResult): string {
     `load: ${n} ${n === 1 ? 'program' : 'programs'} × ${result.procs} ${result.procs === 1 ? 'process' : `processes (${result.fork ? '1 exec + forks' : 'execs'})`}, start-up touches ${touch}`,
   );
   for (const p of result.programs) {
-    const libs = p.libraries === undefined ? '' : `, ${p.libraries.length} ${p.libraries.length === 1 ? 'library' : 'libraries'}`;
+    const libs =
+      p.libraries === undefined ? '' : `, ${p.libraries.length} ${p.libraries.length === 1 ? 'library' : 'libraries'}`;
     out.push(`  ${p.name}${p.interpreter ? `  (interpreter ${p.interpreter}${libs})` : ''}`);
   }
   out.push('');
@@ -57,7 +58,12 @@ export function formatLoad(result: LoadResult): string {
     return k === 'framesUsed' || k === 'pssTotal' ? `${shown} (${percent(v, file[k])})` : shown;
   };
   out.push('system');
-  out.push(textTable(['', 'content-shared', 'per-file', 'saved'], rows.map(([label, k]) => [label, value(k, content[k]), value(k, file[k]), saved(k)])).trimEnd());
+  out.push(
+    textTable(
+      ['', 'content-shared', 'per-file', 'saved'],
+      rows.map(([label, k]) => [label, value(k, content[k]), value(k, file[k]), saved(k)]),
+    ).trimEnd(),
+  );
   if (result.sharing) {
     const s = result.sharing;
     out.push('');
@@ -66,8 +72,16 @@ export function formatLoad(result: LoadResult): string {
       textTable(
         ['', 'pages', 'size'],
         [
-          ['shared across files by the content-shared cache', String(s.contentSharedFrames), kB(s.contentSharedFrames * 4096)],
-          ['shared the ordinary way (one file, many processes)', String(s.ordinarySharedPages), kB(s.ordinarySharedPages * 4096)],
+          [
+            'shared across files by the content-shared cache',
+            String(s.contentSharedFrames),
+            kB(s.contentSharedFrames * 4096),
+          ],
+          [
+            'shared the ordinary way (one file, many processes)',
+            String(s.ordinarySharedPages),
+            kB(s.ordinarySharedPages * 4096),
+          ],
           ['dirtied by the dynamic linker (private copies)', String(s.rtldDirtiedPages), kB(s.rtldDirtiedPages * 4096)],
         ],
         'lrr',

@@ -10,7 +10,14 @@ import { count, duration, kB, textTable } from './text-table.js';
 
 type Row = [label: string, cell: (p: PolicyResult) => string];
 
-const KSM_FIELDS = ['pages_shared', 'pages_sharing', 'pages_unshared', 'pages_volatile', 'full_scans', 'ksm_zero_pages'] as const;
+const KSM_FIELDS = [
+  'pages_shared',
+  'pages_sharing',
+  'pages_unshared',
+  'pages_volatile',
+  'full_scans',
+  'ksm_zero_pages',
+] as const;
 const ZRAM_FIELDS = ['orig_data_size', 'compr_data_size', 'mem_used_total', 'same_pages', 'huge_pages'];
 const ZSWAP_FIELDS = ['pool_total_size', 'stored_pages', 'same_filled_pages', 'written_back_pages', 'pool_limit_hit'];
 const DEDUP_FIELDS = ['dedup_unique_pages', 'dedup_hits', 'dedup_saved_bytes'];
@@ -18,7 +25,9 @@ const DEDUP_FIELDS = ['dedup_unique_pages', 'dedup_hits', 'dedup_saved_bytes'];
 export function formatRun(result: RunResult): string {
   const out: string[] = [];
   const s = result.scenario;
-  out.push(`scenario ${s.name}${s.file ? ` (${s.file})` : ''}: ${s.steps} steps, ${result.policies.length} ${result.policies.length === 1 ? 'policy' : 'policies'}`);
+  out.push(
+    `scenario ${s.name}${s.file ? ` (${s.file})` : ''}: ${s.steps} steps, ${result.policies.length} ${result.policies.length === 1 ? 'policy' : 'policies'}`,
+  );
   if (s.description) out.push(wrap(s.description, 78, '  '));
   const nameWidth = Math.max(...result.policies.map((p) => p.name.length));
   for (const d of policyDescriptions(result)) out.push(`  ${d.name.padEnd(nameWidth)}  ${d.text}`);
@@ -39,7 +48,8 @@ export function policyDescriptions(result: RunResult): Array<{ name: string; tex
 export function runNotes(result: RunResult): string[] {
   const out: string[] = [];
   for (const p of result.policies) {
-    if (p.outcome.status === 'oom') out.push(`${p.name}: ${p.outcome.message} at ${p.outcome.step}; the figures are those of that moment`);
+    if (p.outcome.status === 'oom')
+      out.push(`${p.name}: ${p.outcome.message} at ${p.outcome.step}; the figures are those of that moment`);
   }
   const skipped = [...new Set(result.skipped.map((s) => s.name))];
   for (const name of skipped) {
@@ -78,16 +88,26 @@ export function comparisonTable(result: RunResult): { header: string[]; rows: st
   }
   rows.push(...backendRows(policies, 'zram', ZRAM_FIELDS), ...backendRows(policies, 'zswap', ZSWAP_FIELDS));
   if (policies.some((p) => p.summary.swap?.dedupFirst === true)) {
-    for (const f of DEDUP_FIELDS) rows.push([f, (p) => (p.summary.swap?.dedupFirst === true ? count(p.summary.swap.stats[f]) : '-')]);
+    for (const f of DEDUP_FIELDS)
+      rows.push([f, (p) => (p.summary.swap?.dedupFirst === true ? count(p.summary.swap.stats[f]) : '-')]);
   }
   if (policies.some((p) => p.summary.swap?.mergeOnRestore === true)) {
-    rows.push(['merge-on-restore merges', (p) => (p.summary.swap?.mergeOnRestore === true ? `${p.summary.swap.restoreMerges} + ${p.summary.swap.restoreZeroMerges} zero` : '-')]);
+    rows.push([
+      'merge-on-restore merges',
+      (p) =>
+        p.summary.swap?.mergeOnRestore === true
+          ? `${p.summary.swap.restoreMerges} + ${p.summary.swap.restoreZeroMerges} zero`
+          : '-',
+    ]);
   }
   if (policies.some((p) => p.summary.heap !== null)) {
     rows.push(
       ['heap: calloc zeroed', (p) => (p.summary.heap === null ? '-' : kB(p.summary.heap.callocBytesZeroed))],
       ['heap: calloc to zero page', (p) => (p.summary.heap === null ? '-' : kB(p.summary.heap.callocBytesDiscarded))],
-      ['heap: brk / mmap calls', (p) => (p.summary.heap === null ? '-' : `${p.summary.heap.brkCalls} / ${p.summary.heap.mmapCalls}`)],
+      [
+        'heap: brk / mmap calls',
+        (p) => (p.summary.heap === null ? '-' : `${p.summary.heap.brkCalls} / ${p.summary.heap.mmapCalls}`),
+      ],
     );
   }
   rows.push(
@@ -95,12 +115,20 @@ export function comparisonTable(result: RunResult): { header: string[]; rows: st
     ['swap I/O read', (p) => (p.summary.swapReadBytes === null ? '-' : kB(p.summary.swapReadBytes))],
     ['swap I/O written', (p) => (p.summary.swapWriteBytes === null ? '-' : kB(p.summary.swapWriteBytes))],
   );
-  return { header: ['', ...policies.map((p) => p.name)], rows: rows.map(([label, cell]) => [label, ...policies.map(cell)]) };
+  return {
+    header: ['', ...policies.map((p) => p.name)],
+    rows: rows.map(([label, cell]) => [label, ...policies.map(cell)]),
+  };
 }
 
 function backendRows(policies: PolicyResult[], backend: 'zram' | 'zswap', fields: string[]): Row[] {
   if (!policies.some((p) => p.summary.swap?.backend === backend)) return [[backend, () => '-']];
-  return fields.map((f): Row => [`${backend} ${f}`, (p) => (p.summary.swap?.backend === backend ? count(p.summary.swap.stats[f]) : '-')]);
+  return fields.map(
+    (f): Row => [
+      `${backend} ${f}`,
+      (p) => (p.summary.swap?.backend === backend ? count(p.summary.swap.stats[f]) : '-'),
+    ],
+  );
 }
 
 /** The policy's settings, with the machine's own frame limit and page-cache setting left out (they are not choices of the policy). */

@@ -21,7 +21,15 @@ const CHUNK = 256 * 1024;
 export class MachineHeapHost implements HeapHost {
   readonly pageSize: number;
   /** What the allocator did through this host (bytes), for reports. */
-  readonly counters = { wordsStored: 0, bytesZeroed: 0, bytesCopied: 0, bytesDiscarded: 0, mmaps: 0, munmaps: 0, mremaps: 0 };
+  readonly counters = {
+    wordsStored: 0,
+    bytesZeroed: 0,
+    bytesCopied: 0,
+    bytesDiscarded: 0,
+    mmaps: 0,
+    munmaps: 0,
+    mremaps: 0,
+  };
   private readonly zeros: Uint8Array;
   private readonly word = new Uint8Array(8);
   private readonly wordView = new DataView(this.word.buffer);

@@ -22,7 +22,10 @@ export interface HeapAllocator {
    */
   fork?(childHost: HeapHost): HeapAllocator;
   /** mallopt(3); false if refused. */
-  mallopt?(param: 'M_MMAP_THRESHOLD' | 'M_TRIM_THRESHOLD' | 'M_TOP_PAD' | 'M_MMAP_MAX' | 'M_MXFAST', value: number): boolean;
+  mallopt?(
+    param: 'M_MMAP_THRESHOLD' | 'M_TRIM_THRESHOLD' | 'M_TOP_PAD' | 'M_MMAP_MAX' | 'M_MXFAST',
+    value: number,
+  ): boolean;
   /** malloc_trim(3); whether memory was given back. */
   mallocTrim?(pad: number): boolean;
   /** Checks the allocator's own invariants (throws on a broken one). */

@@ -76,7 +76,11 @@ async function containerPrograms(path: string, set: ProgramSet, skipped: Skipped
     out.push(await set.member(`${path}:${entry.path}`, path, entry.path));
   }
   if (out.length === 0) {
-    throw new InputError('E_NOPROGRAM', `${path}: the container holds no program (an ELF executable: ET_EXEC, or a PIE with an interpreter or DF_1_PIE)`, { file: path });
+    throw new InputError(
+      'E_NOPROGRAM',
+      `${path}: the container holds no program (an ELF executable: ET_EXEC, or a PIE with an interpreter or DF_1_PIE)`,
+      { file: path },
+    );
   }
   return out;
 }
@@ -106,7 +110,8 @@ export function whyNotProgram(backing: FileBacking): string | undefined {
   const phoff = Number(view.getBigUint64(32, true));
   const phentsize = view.getUint16(54, true);
   const phnum = view.getUint16(56, true);
-  if (phentsize < 56 || phnum === 0 || phoff + phentsize * phnum > backing.size) return 'ET_DYN without a readable program header table';
+  if (phentsize < 56 || phnum === 0 || phoff + phentsize * phnum > backing.size)
+    return 'ET_DYN without a readable program header table';
   const headers = new Uint8Array(phentsize * phnum);
   readBytes(backing, phoff, headers);
   const hv = new DataView(headers.buffer);
@@ -115,7 +120,10 @@ export function whyNotProgram(backing: FileBacking): string | undefined {
     const type = hv.getUint32(i * phentsize, true);
     if (type === PT_INTERP) return undefined;
     if (type === PT_DYNAMIC && dynamic === undefined) {
-      dynamic = { offset: Number(hv.getBigUint64(i * phentsize + 8, true)), size: Number(hv.getBigUint64(i * phentsize + 32, true)) };
+      dynamic = {
+        offset: Number(hv.getBigUint64(i * phentsize + 8, true)),
+        size: Number(hv.getBigUint64(i * phentsize + 32, true)),
+      };
     }
   }
   if (dynamic !== undefined && hasPieFlag(backing, dynamic.offset, dynamic.size)) return undefined;

@@ -8,11 +8,47 @@
  */
 export { runScenario, runLoaded, type RunScenarioOptions } from './run-scenario.js';
 export { loadScenario, type LoadScenarioOptions, type LoadedScenario } from './scenario/parse.js';
-export { loadPrograms, startupPages, LOAD_SCHEMA, type LoadOptions, type LoadResult, type LoadProcess, type LoadSystem, type TouchMode } from './load.js';
-export { RUN_SCHEMA, MAX_SAMPLES, type RunResult, type PolicyResult, type PolicySummary, type ProcessResult, type Series, type Outcome } from './result.js';
-export { defaultPolicy, describePolicy, KSM_DEFAULTS, type PolicySet, type SwapPolicy, type KsmPolicy, type CallocMode, type PageCachePolicy } from './policy.js';
+export {
+  loadPrograms,
+  startupPages,
+  LOAD_SCHEMA,
+  type LoadOptions,
+  type LoadResult,
+  type LoadProcess,
+  type LoadSystem,
+  type TouchMode,
+} from './load.js';
+export {
+  RUN_SCHEMA,
+  MAX_SAMPLES,
+  type RunResult,
+  type PolicyResult,
+  type PolicySummary,
+  type ProcessResult,
+  type Series,
+  type Outcome,
+} from './result.js';
+export {
+  defaultPolicy,
+  describePolicy,
+  KSM_DEFAULTS,
+  type PolicySet,
+  type SwapPolicy,
+  type KsmPolicy,
+  type CallocMode,
+  type PageCachePolicy,
+} from './policy.js';
 export { missingMechanisms, type KsmCounters, type SwapCounters, type PolicyRuntime } from './mechanisms.js';
-export { SCENARIO_VERSION, STEP_OPS, type Scenario, type Step, type Target, type DataSpec, type ProgramSpec, type MachineSpec } from './scenario/types.js';
+export {
+  SCENARIO_VERSION,
+  STEP_OPS,
+  type Scenario,
+  type Step,
+  type Target,
+  type DataSpec,
+  type ProgramSpec,
+  type MachineSpec,
+} from './scenario/types.js';
 export { ProgramSet, type Program, type ElfLayout } from './programs.js';
 export { ContainerFileSource, type ContainerReader, type ContainerMember } from './container-source.js';
 export { MachineHeapHost, type HeapHost } from './heap-host.js';

@@ -33,7 +33,12 @@ export interface RtldLoadOptions {
 }
 
 /** The library search and ld.so's start-up for `program`, on top of its exec plan. */
-export function planProgramEntry(set: ProgramSet, program: Program, exec: ExecPlan, options: RtldLoadOptions = {}): ProgramEntry {
+export function planProgramEntry(
+  set: ProgramSet,
+  program: Program,
+  exec: ExecPlan,
+  options: RtldLoadOptions = {},
+): ProgramEntry {
   const host = new HostRootFiles(options.root ?? '/', (path) => set.files.open(path));
   let files: RtldFiles = host;
   let file: ProgramFile;
@@ -70,7 +75,12 @@ export function planProgramEntry(set: ProgramSet, program: Program, exec: ExecPl
     if (base === undefined) continue;
     for (const s of o.image.loads) {
       if (s.memsz === 0n) continue;
-      segments.push({ start: base + Number(s.vaddr), end: base + Number(s.vaddr + s.memsz), flags: s.flags, object: o.realPath });
+      segments.push({
+        start: base + Number(s.vaddr),
+        end: base + Number(s.vaddr + s.memsz),
+        flags: s.flags,
+        object: o.realPath,
+      });
     }
   }
   return { entry, resolution, segments };

@@ -67,7 +67,8 @@ export interface LoadSharing {
   rtldDirtiedPages: number;
 }
 
-export const CONSTRUCTOR_NOTE = 'library constructors and the malloc heap they make are not simulated: processes are as at the program entry point';
+export const CONSTRUCTOR_NOTE =
+  'library constructors and the malloc heap they make are not simulated: processes are as at the program entry point';
 
 /** System-wide figures of one Machine (bytes, except counts of frames and faults). */
 export interface LoadSystem {
@@ -115,9 +116,11 @@ const MACHINE_FRAMES = 1 << 24;
 /** Loads `images` (ELF files, containers, CONTAINER:MEMBER) and compares the two page caches. */
 export async function loadPrograms(images: readonly string[], options: LoadOptions = {}): Promise<LoadResult> {
   const procs = options.procs ?? 1;
-  if (!Number.isInteger(procs) || procs < 1 || procs > 10_000) throw new UsageError(`--procs must be an integer from 1 to 10000, not ${procs}`);
+  if (!Number.isInteger(procs) || procs < 1 || procs > 10_000)
+    throw new UsageError(`--procs must be an integer from 1 to 10000, not ${procs}`);
   const touch = options.touch ?? 'all';
-  if (typeof touch === 'number' && !(touch > 0 && touch <= 1)) throw new UsageError(`--touch must be all, text or a fraction in (0, 1], not ${touch}`);
+  if (typeof touch === 'number' && !(touch > 0 && touch <= 1))
+    throw new UsageError(`--touch must be all, text or a fraction in (0, 1], not ${touch}`);
   if (images.length === 0) throw new UsageError('give at least one program or container');
   const set = await ProgramSet.create({
     ...(options.root === undefined ? {} : { root: options.root }),
@@ -131,16 +134,42 @@ export async function loadPrograms(images: readonly string[], options: LoadOptio
     const rtldOptions: RtldLoadOptions = {};
     if (options.root !== undefined) rtldOptions.root = options.root;
     if (options.libraryPath !== undefined) rtldOptions.libraryPath = options.libraryPath;
-    const entries = programs.map((p, i) => (libs && p.interp ? planProgramEntry(set, p, plans[i]!, rtldOptions) : undefined));
+    const entries = programs.map((p, i) =>
+      libs && p.interp ? planProgramEntry(set, p, plans[i]!, rtldOptions) : undefined,
+    );
     const total = 2 * programs.length * procs;
     const progress = options.onProgress;
-    const content = simulate('content', programs, plans, procs, fork, touch, entries, progress && ((done) => progress(done, total)));
-    const file = simulate('file', programs, plans, procs, fork, touch, entries, progress && ((done) => progress(total / 2 + done, total)));
-    const processes = content.processes.map(({ rollup, ...p }, i): LoadProcess => ({ ...p, content: rollup, file: file.processes[i]!.rollup }));
+    const content = simulate(
+      'content',
+      programs,
+      plans,
+      procs,
+      fork,
+      touch,
+      entries,
+      progress && ((done) => progress(done, total)),
+    );
+    const file = simulate(
+      'file',
+      programs,
+      plans,
+      procs,
+      fork,
+      touch,
+      entries,
+      progress && ((done) => progress(total / 2 + done, total)),
+    );
+    const processes = content.processes.map(
+      ({ rollup, ...p }, i): LoadProcess => ({ ...p, content: rollup, file: file.processes[i]!.rollup }),
+    );
     return {
       schema: LOAD_SCHEMA,
       programs: programs.map((p, i) => {
-        const out: LoadResult['programs'][number] = { name: p.name, path: p.backing.path, interpreter: p.interp?.backing.path ?? null };
+        const out: LoadResult['programs'][number] = {
+          name: p.name,
+          path: p.backing.path,
+          interpreter: p.interp?.backing.path ?? null,
+        };
         const e = entries[i];
         if (e) out.libraries = e.resolution.objects.slice(1).map((o) => o.backing.path);
         return out;
@@ -148,7 +177,9 @@ export async function loadPrograms(images: readonly string[], options: LoadOptio
       skipped,
       libs,
       ...(libs ? { sharing: sharingOf(content, file) } : {}),
-      notes: libs ? [CONSTRUCTOR_NOTE] : ['--no-libs: only the program and ld.so are mapped; shared libraries are left out'],
+      notes: libs
+        ? [CONSTRUCTOR_NOTE]
+        : ['--no-libs: only the program and ld.so are mapped; shared libraries are left out'],
       procs,
       fork,
       touch,
@@ -249,7 +280,9 @@ function startUp(m: Machine, pid: number, pages: StartupPages, write: boolean): 
 
 /** What a start-up of `program` touches under `touch` (see the header). */
 export function startupPages(program: Program, plan: ExecPlan, touch: TouchMode, pageSize: number): StartupPages {
-  const images: Array<{ layout: ElfLayout; bias: number; isInterp: boolean }> = [{ layout: program.layout, bias: plan.loadBias, isInterp: false }];
+  const images: Array<{ layout: ElfLayout; bias: number; isInterp: boolean }> = [
+    { layout: program.layout, bias: plan.loadBias, isInterp: false },
+  ];
   if (program.interp) {
     const bias = interpBias(plan, program.interp.layout);
     if (bias !== undefined) images.push({ layout: program.interp.layout, bias, isInterp: true });

@@ -29,10 +29,20 @@ export interface Unavailable {
 export function missingMechanisms(policy: PolicySet): Unavailable[] {
   const missing: Unavailable[] = [];
   if (policy.mergeOnRestore && policy.swap === null) {
-    missing.push({ field: 'mergeOnRestore', feature: 'merge-on-restore', missing: 'a swap device', reason: 'merge-on-restore is not available without a swap device (set "swap")' });
+    missing.push({
+      field: 'mergeOnRestore',
+      feature: 'merge-on-restore',
+      missing: 'a swap device',
+      reason: 'merge-on-restore is not available without a swap device (set "swap")',
+    });
   }
   if (policy.dedupFirst && policy.swap === null) {
-    missing.push({ field: 'dedupFirst', feature: 'dedup-first', missing: 'a swap device', reason: 'dedup-first is not available without a swap device (set "swap")' });
+    missing.push({
+      field: 'dedupFirst',
+      feature: 'dedup-first',
+      missing: 'a swap device',
+      reason: 'dedup-first is not available without a swap device (set "swap")',
+    });
   }
   return missing;
 }
@@ -51,10 +61,16 @@ export function machinePolicyOptions(policy: PolicySet): Pick<MachineOptions, 's
         ...(s.zramMemLimitBytes === undefined ? {} : { memLimitBytes: s.zramMemLimitBytes }),
       };
     }
-    if (s.zswapMaxPoolPercent !== undefined || s.zswapAcceptThresholdPercent !== undefined || s.zswapWriteback !== undefined) {
+    if (
+      s.zswapMaxPoolPercent !== undefined ||
+      s.zswapAcceptThresholdPercent !== undefined ||
+      s.zswapWriteback !== undefined
+    ) {
       swap.zswap = {
         ...(s.zswapMaxPoolPercent === undefined ? {} : { maxPoolPercent: s.zswapMaxPoolPercent }),
-        ...(s.zswapAcceptThresholdPercent === undefined ? {} : { acceptThresholdPercent: s.zswapAcceptThresholdPercent }),
+        ...(s.zswapAcceptThresholdPercent === undefined
+          ? {}
+          : { acceptThresholdPercent: s.zswapAcceptThresholdPercent }),
         ...(s.zswapWriteback === undefined ? {} : { writeback: s.zswapWriteback }),
       };
     }
@@ -62,7 +78,12 @@ export function machinePolicyOptions(policy: PolicySet): Pick<MachineOptions, 's
     options.mergeOnRestore = policy.mergeOnRestore;
   }
   if (policy.ksm !== null) {
-    const ksm: KsmOptions = { run: 1, pagesToScan: policy.ksm.pagesToScan, sleepMillisecs: policy.ksm.sleepMillisecs, useZeroPages: policy.ksm.useZeroPages };
+    const ksm: KsmOptions = {
+      run: 1,
+      pagesToScan: policy.ksm.pagesToScan,
+      sleepMillisecs: policy.ksm.sleepMillisecs,
+      useZeroPages: policy.ksm.useZeroPages,
+    };
     options.ksm = ksm;
   }
   return options;

@@ -61,7 +61,12 @@ export function fillPattern(spec: DataSpec, buf: Uint8Array, addr: number, place
 }
 
 /** Calls fn for each part of buf that lies in one page: the page's index k in the write, the part, and its offset in the page. */
-function forEachPagePiece(buf: Uint8Array, addr: number, place: FillPlace, fn: (k: number, piece: Uint8Array, pageOffset: number) => void): void {
+function forEachPagePiece(
+  buf: Uint8Array,
+  addr: number,
+  place: FillPlace,
+  fn: (k: number, piece: Uint8Array, pageOffset: number) => void,
+): void {
   const ps = place.pageSize;
   const firstPage = Math.floor(place.writeStart / ps);
   let done = 0;
@@ -121,7 +126,9 @@ function fillWord(buf: Uint8Array, addr: number, word: bigint): void {
 
 /** A 32-bit hash of (seed, index) (murmur3's finaliser over both), the seed of one page's generator. */
 export function mix32(seed: number, index: number): number {
-  let h = (Math.imul(seed >>> 0, 0x9e3779b1) ^ Math.imul((index >>> 0) + Math.floor(index / 0x1_0000_0000), 0x85ebca77)) >>> 0;
+  let h =
+    (Math.imul(seed >>> 0, 0x9e3779b1) ^ Math.imul((index >>> 0) + Math.floor(index / 0x1_0000_0000), 0x85ebca77)) >>>
+    0;
   h ^= h >>> 16;
   h = Math.imul(h, 0x85ebca6b);
   h ^= h >>> 13;

@@ -69,18 +69,32 @@ export interface PolicySet {
 
 /** The policy a scenario without a `policies` list runs under. */
 export function defaultPolicy(name = 'default'): PolicySet {
-  return { name, pageCache: 'file', callocMode: 'glibc', swap: null, dedupFirst: false, mergeOnRestore: false, ksm: null };
+  return {
+    name,
+    pageCache: 'file',
+    callocMode: 'glibc',
+    swap: null,
+    dedupFirst: false,
+    mergeOnRestore: false,
+    ksm: null,
+  };
 }
 
 /** One line describing a policy's settings, for the text report. */
 export function describePolicy(p: PolicySet): string {
   const parts = [`page cache ${p.pageCache}`, `calloc ${p.callocMode}`];
-  if (p.malloc !== undefined && Object.keys(p.malloc).length > 0) parts.push(`malloc ${Object.entries(p.malloc).map(([k, v]) => `${k}=${v}`).join(' ')}`);
+  if (p.malloc !== undefined && Object.keys(p.malloc).length > 0)
+    parts.push(
+      `malloc ${Object.entries(p.malloc)
+        .map(([k, v]) => `${k}=${v}`)
+        .join(' ')}`,
+    );
   if (p.frameLimit !== undefined) parts.push(`frame limit ${p.frameLimit}`);
   if (p.keepPageCache !== undefined) parts.push(`keepPageCache ${p.keepPageCache}`);
   parts.push(p.swap === null ? 'no swap' : `swap ${p.swap.backend}`);
   if (p.dedupFirst) parts.push('dedup-first');
   if (p.mergeOnRestore) parts.push('merge-on-restore');
-  if (p.ksm !== null) parts.push(`ksm ${p.ksm.pagesToScan} pages/${p.ksm.sleepMillisecs} ms${p.ksm.useZeroPages ? ', zero pages' : ''}`);
+  if (p.ksm !== null)
+    parts.push(`ksm ${p.ksm.pagesToScan} pages/${p.ksm.sleepMillisecs} ms${p.ksm.useZeroPages ? ', zero pages' : ''}`);
   return parts.join(', ');
 }

@@ -53,7 +53,9 @@ export function elfLayout(elf: ElfFile): ElfLayout {
     if ((s.flags & SHF_ALLOC) === 0n || s.name === '' || sections.has(s.name)) continue;
     sections.set(s.name, { addr: Number(s.addr), size: Number(s.size) });
   }
-  const loads = elf.programHeaders.filter((p) => p.type === PT_LOAD).map((p) => ({ vaddr: Number(p.vaddr), memsz: Number(p.memsz), flags: p.flags }));
+  const loads = elf.programHeaders
+    .filter((p) => p.type === PT_LOAD)
+    .map((p) => ({ vaddr: Number(p.vaddr), memsz: Number(p.memsz), flags: p.flags }));
   const relroHeader = elf.programHeaders.find((p) => p.type === PT_GNU_RELRO);
   const layout: ElfLayout = { type: elf.header.type, sections, loads };
   if (relroHeader) layout.relro = { vaddr: Number(relroHeader.vaddr), memsz: Number(relroHeader.memsz) };
@@ -101,7 +103,10 @@ export class ProgramSet {
     const source = await this.container(containerPath);
     const index = source.resolve(member, member);
     const entry = index === undefined ? undefined : source.container.files[index];
-    const identity = entry === undefined ? `member ${containerPath}:${member}` : `member ${containerPath}#${entry.linkIndex ?? entry.index}`;
+    const identity =
+      entry === undefined
+        ? `member ${containerPath}:${member}`
+        : `member ${containerPath}#${entry.linkIndex ?? entry.index}`;
     return this.open(name, member, source, identity);
   }
 

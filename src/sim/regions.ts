@@ -71,7 +71,9 @@ export function targetSpan(machine: Machine, proc: RegionSource, target: Target)
   let length = rest;
   if (target.length !== undefined) {
     if (target.length > rest) {
-      throw new RegionError(`${target.length} bytes from offset ${target.offset} run past the end of ${target.region} (${region.length} bytes)`);
+      throw new RegionError(
+        `${target.length} bytes from offset ${target.offset} run past the end of ${target.region} (${region.length} bytes)`,
+      );
     }
     length = target.length;
   } else if (target.fraction !== undefined) {

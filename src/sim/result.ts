@@ -83,7 +83,15 @@ export interface PolicySummary {
   /** Pages written to and read back from swap; null without a swap device. */
   swapOuts: number | null;
   swapIns: number | null;
-  faults: { minor: number; major: number; swapIn: number; zeroFill: number; cow: number; reuse: number; cowKsm: number };
+  faults: {
+    minor: number;
+    major: number;
+    swapIn: number;
+    zeroFill: number;
+    cow: number;
+    reuse: number;
+    cowKsm: number;
+  };
   /** COW breaks (= faults.cow). */
   cowBreaks: number;
   /** Bytes read from program files by major faults. */

@@ -67,14 +67,20 @@ export function runLoaded(loaded: LoadedScenario, options: RunScenarioOptions = 
       })
     : selected;
   if (policies.length === 0) {
-    throw new JsonPath(scenario.file, 'policies').error(`none of the policies can run in this build (${skipped.map((s) => `${s.name}: ${s.reason}`).join('; ')})`);
+    throw new JsonPath(scenario.file, 'policies').error(
+      `none of the policies can run in this build (${skipped.map((s) => `${s.name}: ${s.reason}`).join('; ')})`,
+    );
   }
   checkAvailable(loaded, policies);
   const budget: Budget = { ...DEFAULT_BUDGET, ...options.budget };
   checkBudget(scenario, policies, budget);
   const costTable = withOverrides(options.costTable ?? DOCUMENTED_COSTS, scenario.costs);
   const results = policies.map((policy, i) => {
-    const result = runPolicy(scenario, programs, opened, policy, { costTable, budget, ...(options.checkInvariants ? { checkInvariants: true } : {}) });
+    const result = runPolicy(scenario, programs, opened, policy, {
+      costTable,
+      budget,
+      ...(options.checkInvariants ? { checkInvariants: true } : {}),
+    });
     options.onProgress?.(i + 1, policies.length);
     return result;
   });
@@ -103,7 +109,8 @@ function selectPolicies(all: PolicySet[], names: string[] | undefined): PolicySe
   if (names === undefined || names.length === 0) return all;
   return names.map((name) => {
     const p = all.find((q) => q.name === name);
-    if (p === undefined) throw new UsageError(`no policy "${name}" in the scenario (it has: ${all.map((q) => q.name).join(', ')})`);
+    if (p === undefined)
+      throw new UsageError(`no policy "${name}" in the scenario (it has: ${all.map((q) => q.name).join(', ')})`);
     return p;
   });
 }
@@ -116,7 +123,8 @@ function checkAvailable({ scenario }: LoadedScenario, policies: PolicySet[]): vo
     if (missing.length === 0) continue;
     const index = scenario.policies.indexOf(policy);
     const at = index >= 0 ? top.key('policies').index(index).key(missing[0]!.field) : top.key('policies');
-    throw at.error(`policy "${policy.name}": ${missing[0]!.reason} (run the others with --policy NAME..., or all that can run with --skip-unavailable)`);
+    throw at.error(
+      `policy "${policy.name}": ${missing[0]!.reason} (run the others with --policy NAME..., or all that can run with --skip-unavailable)`,
+    );
   }
 }
-

@@ -44,7 +44,13 @@ interface ProcState extends RegionSource {
   mergeAny: boolean;
 }
 
-export function runPolicy(scenario: Scenario, programs: ProgramSet, opened: ReadonlyMap<string, Program>, policy: PolicySet, options: RunPolicyOptions): PolicyResult {
+export function runPolicy(
+  scenario: Scenario,
+  programs: ProgramSet,
+  opened: ReadonlyMap<string, Program>,
+  policy: PolicySet,
+  options: RunPolicyOptions,
+): PolicyResult {
   const spec = scenario.machine;
   const machine = new Machine({
     frames: spec.frames,
@@ -138,7 +144,16 @@ export class PolicyRun {
         const existing = this.procs.get(step.proc);
         if (existing) this.retire(existing);
         const pid = m.exec(plan, existing?.pid);
-        const state: ProcState = { name: step.proc, pid, program, plan, regions: new Map(), heap: null, heapInherited: false, mergeAny: existing?.mergeAny ?? false };
+        const state: ProcState = {
+          name: step.proc,
+          pid,
+          program,
+          plan,
+          regions: new Map(),
+          heap: null,
+          heapInherited: false,
+          mergeAny: existing?.mergeAny ?? false,
+        };
         this.procs.set(step.proc, state);
         return;
       }
@@ -173,8 +188,17 @@ export class PolicyRun {
         return;
       case 'mmap': {
         const p = this.proc(step.proc);
-        const file = step.file === undefined ? undefined : { backing: this.opened.get(step.file.program)!.backing, offset: step.file.offset };
-        const addr = m.mmap(p.pid, { length: step.length, prot: step.prot, shared: step.shared, ...(step.addr === undefined ? {} : { addr: step.addr }), ...(file ? { file } : {}) });
+        const file =
+          step.file === undefined
+            ? undefined
+            : { backing: this.opened.get(step.file.program)!.backing, offset: step.file.offset };
+        const addr = m.mmap(p.pid, {
+          length: step.length,
+          prot: step.prot,
+          shared: step.shared,
+          ...(step.addr === undefined ? {} : { addr: step.addr }),
+          ...(file ? { file } : {}),
+        });
         if (step.name !== undefined) p.regions.set(step.name, { addr, length: step.length });
         return;
       }
@@ -183,7 +207,8 @@ export class PolicyRun {
         const span = this.span(step.target);
         m.munmap(p.pid, span.addr, span.length);
         const t = step.target;
-        if (t.region !== undefined && t.offset === 0 && t.length === undefined && t.fraction === undefined) p.regions.delete(t.region);
+        if (t.region !== undefined && t.offset === 0 && t.length === undefined && t.fraction === undefined)
+          p.regions.delete(t.region);
         return;
       }
       case 'mprotect': {
@@ -194,7 +219,8 @@ export class PolicyRun {
       case 'madvise': {
         const p = this.proc(step.target.proc);
         const span = this.span(step.target);
-        const advice = step.advice === 'MADV_DONTNEED' ? 'dontneed' : step.advice === 'MADV_MERGEABLE' ? 'mergeable' : 'unmergeable';
+        const advice =
+          step.advice === 'MADV_DONTNEED' ? 'dontneed' : step.advice === 'MADV_MERGEABLE' ? 'mergeable' : 'unmergeable';
         m.madvise(p.pid, span.addr, span.length, advice);
         return;
       }
@@ -249,12 +275,21 @@ export class PolicyRun {
     return targetSpan(this.machine, this.proc(target.proc), target);
   }
 
-  private heapStep(step: Extract<Step, { op: 'malloc' | 'calloc' | 'realloc' | 'free' | 'mallopt' | 'malloc_trim' }>): void {
+  private heapStep(
+    step: Extract<Step, { op: 'malloc' | 'calloc' | 'realloc' | 'free' | 'mallopt' | 'malloc_trim' }>,
+  ): void {
     const p = this.proc(step.proc);
     if (p.heap === null) {
-      if (p.heapInherited) throw new RegionError(`the heap model (${heapModel.name}) cannot copy an allocator across fork, so "${p.name}" cannot use its heap`);
+      if (p.heapInherited)
+        throw new RegionError(
+          `the heap model (${heapModel.name}) cannot copy an allocator across fork, so "${p.name}" cannot use its heap`,
+        );
       // A fresh allocator in a process whose break has moved would not know the heap: exec'd processes only.
-      p.heap = heapModel.create(new MachineHeapHost(this.machine, p.pid), this.policy.callocMode, this.policy.malloc ?? {});
+      p.heap = heapModel.create(
+        new MachineHeapHost(this.machine, p.pid),
+        this.policy.callocMode,
+        this.policy.malloc ?? {},
+      );
     }
     const heap = p.heap;
     const nullResult = (call: string, mayFail: boolean, as: string) => {
@@ -280,7 +315,8 @@ export class PolicyRun {
         if (step.size === 0) p.regions.delete(step.ptr);
         else if (ptr === 0) {
           // realloc failing leaves the old block as it was.
-          if (!step.mayFail) throw new RegionError(`realloc(${step.ptr}, ${step.size}) returned NULL (add "mayFail": true to allow it)`);
+          if (!step.mayFail)
+            throw new RegionError(`realloc(${step.ptr}, ${step.size}) returned NULL (add "mayFail": true to allow it)`);
         } else p.regions.set(step.ptr, { addr: ptr, length: step.size });
         break;
       }
@@ -289,11 +325,14 @@ export class PolicyRun {
         p.regions.delete(step.ptr);
         break;
       case 'mallopt':
-        if (heap.mallopt === undefined) throw new RegionError(`mallopt is not available in the heap model (${heapModel.name})`);
-        if (!heap.mallopt(step.param, step.value)) throw new RegionError(`mallopt(${step.param}, ${step.value}) was refused`);
+        if (heap.mallopt === undefined)
+          throw new RegionError(`mallopt is not available in the heap model (${heapModel.name})`);
+        if (!heap.mallopt(step.param, step.value))
+          throw new RegionError(`mallopt(${step.param}, ${step.value}) was refused`);
         break;
       case 'malloc_trim':
-        if (heap.mallocTrim === undefined) throw new RegionError(`malloc_trim is not available in the heap model (${heapModel.name})`);
+        if (heap.mallocTrim === undefined)
+          throw new RegionError(`malloc_trim is not available in the heap model (${heapModel.name})`);
         heap.mallocTrim(step.pad);
         break;
     }
@@ -306,5 +345,9 @@ function stepError(scenario: Scenario, step: Step, err: unknown): Error {
   if (err instanceof ScenarioError) return err;
   const prefix = scenario.file === undefined ? '' : `${scenario.file}: `;
   const code = err instanceof PagestackError ? err.code : 'E_SCENARIO';
-  return new ScenarioError(`${prefix}${step.at.toString()}: ${step.op}: ${err.message}`, { file: scenario.file, field: step.at.toString(), actual: code });
+  return new ScenarioError(`${prefix}${step.at.toString()}: ${step.op}: ${err.message}`, {
+    file: scenario.file,
+    field: step.at.toString(),
+    actual: code,
+  });
 }

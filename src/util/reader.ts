@@ -35,7 +35,13 @@ export class ByteReader {
     if (typeof offset === 'number' && typeof size === 'number') {
       // Fast path: exact while both are safe integers (their sum stays below 2^54, compared exactly enough:
       // a sum above 2^53 is far beyond any buffer length).
-      return Number.isSafeInteger(offset) && Number.isSafeInteger(size) && offset >= 0 && size >= 0 && offset + size <= this.length;
+      return (
+        Number.isSafeInteger(offset) &&
+        Number.isSafeInteger(size) &&
+        offset >= 0 &&
+        size >= 0 &&
+        offset + size <= this.length
+      );
     }
     const o = BigInt(offset);
     const s = BigInt(size);
@@ -47,7 +53,13 @@ export class ByteReader {
     if (!this.has(offset, size)) {
       throw this.fail(
         `${this.file}: ${field} at offset 0x${BigInt(offset).toString(16)} (${size} bytes) runs past the end of the file (${this.length} bytes)`,
-        { file: this.file, field, offset: typeof offset === 'bigint' ? offset : offset, expected: `<= ${this.length}`, actual: BigInt(offset) + BigInt(size) },
+        {
+          file: this.file,
+          field,
+          offset: typeof offset === 'bigint' ? offset : offset,
+          expected: `<= ${this.length}`,
+          actual: BigInt(offset) + BigInt(size),
+        },
       );
     }
     return Number(offset);
@@ -104,7 +116,13 @@ export class ByteReader {
 
 const latin1 = new TextDecoder('latin1');
 
-export function toSafeNumber(v: bigint, field: string, file: string, offset: number, fail: ErrorFactory = defaultFactory): number {
+export function toSafeNumber(
+  v: bigint,
+  field: string,
+  file: string,
+  offset: number,
+  fail: ErrorFactory = defaultFactory,
+): number {
   if (v > BigInt(Number.MAX_SAFE_INTEGER)) {
     throw fail(`${file}: ${field} at offset 0x${offset.toString(16)} is too large (0x${v.toString(16)})`, {
       file,

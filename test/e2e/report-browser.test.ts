@@ -75,13 +75,20 @@ async function open(file: string, viewport = { width: 1400, height: 1000 }): Pro
     return route.abort();
   });
   await page.goto(`file://${file}`);
-  await page.waitForFunction(() => (globalThis as unknown as Hooked).__pagestack?.ready === true, null, { timeout: 60_000 });
+  await page.waitForFunction(() => (globalThis as unknown as Hooked).__pagestack?.ready === true, null, {
+    timeout: 60_000,
+  });
   return { page, errors, requests };
 }
 
 /** Regular files with the ELF magic directly in `dir` (what a report of the directory must show). */
 function elfFilesIn(dir: string): number {
-  return fs.readdirSync(dir, { withFileTypes: true }).filter((e) => e.isFile() && fs.readFileSync(path.join(dir, e.name)).subarray(0, 4).equals(Buffer.from('\x7fELF', 'latin1'))).length;
+  return fs
+    .readdirSync(dir, { withFileTypes: true })
+    .filter(
+      (e) =>
+        e.isFile() && fs.readFileSync(path.join(dir, e.name)).subarray(0, 4).equals(Buffer.from('\x7fELF', 'latin1')),
+    ).length;
 }
 
 /** The files other than `fileIndex` that hold the content of its page `page`, from the model. */
@@ -102,7 +109,15 @@ beforeAll(async () => {
   fs.mkdirSync(ARTIFACTS, { recursive: true });
   browser = await chromium.launch({
     executablePath: CHROMIUM,
-    args: ['--headless', '--no-sandbox', '--disable-gpu', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+    args: [
+      '--headless',
+      '--no-sandbox',
+      '--disable-gpu',
+      '--no-first-run',
+      '--disable-background-networking',
+      '--disable-component-update',
+      '--disable-sync',
+    ],
   });
 });
 
@@ -125,7 +140,12 @@ describe.skipIf(!hasChromium)('the report of samples/bin in Chromium', () => {
       expect(shown.files).toBe(model.files.length);
       expect(shown.pages).toBe(t.pages);
       expect(shown.cells).toBe(t.pages);
-      expect(shown.kinds).toEqual({ zero: t.zero, unique: t.unique, sharedWithin: t.sharedWithin, sharedAcross: t.sharedAcross });
+      expect(shown.kinds).toEqual({
+        zero: t.zero,
+        unique: t.unique,
+        sharedWithin: t.sharedWithin,
+        sharedAcross: t.sharedAcross,
+      });
       expect(await body.getAttribute('data-files')).toBe(String(model.files.length));
       expect(await body.getAttribute('data-pages')).toBe(String(t.pages));
       expect(await body.getAttribute('data-cells')).toBe(String(t.pages));
@@ -179,14 +199,23 @@ describe.skipIf(!hasChromium)('the report of samples/bin in Chromium', () => {
     try {
       const zero = (await page.evaluate(() => (globalThis as unknown as Hooked).__pagestack.findPage('zero')))!;
       expect(model.files[zero.file]!.contentIds[zero.page]).toBe(0);
-      const point = await page.evaluate((t) => (globalThis as unknown as Hooked).__pagestack.reveal(t.file, t.page), zero);
+      const point = await page.evaluate(
+        (t) => (globalThis as unknown as Hooked).__pagestack.reveal(t.file, t.page),
+        zero,
+      );
       await page.mouse.move(point.x, point.y);
       await expect.poll(() => page.locator('#tooltip').textContent()).toContain('All bytes zero');
       // The label column: left of the cells, level with the file's first row.
-      const firstRow = await page.evaluate((t) => (globalThis as unknown as Hooked).__pagestack.reveal(t.file, 0), zero);
+      const firstRow = await page.evaluate(
+        (t) => (globalThis as unknown as Hooked).__pagestack.reveal(t.file, 0),
+        zero,
+      );
       const box = (await page.locator('#map').boundingBox())!;
       await page.mouse.move(box.x + 40, firstRow.y);
-      const hit = await page.evaluate(([x, y]) => (globalThis as unknown as Hooked).__pagestack.hitTest(x!, y!), [box.x + 40, firstRow.y]);
+      const hit = await page.evaluate(
+        ([x, y]) => (globalThis as unknown as Hooked).__pagestack.hitTest(x!, y!),
+        [box.x + 40, firstRow.y],
+      );
       expect(hit).toEqual({ file: zero.file, page: -1 });
       await expect.poll(() => page.locator('#tooltip').textContent()).toContain(`saves`);
       expect(errors).toEqual([]);
@@ -199,7 +228,11 @@ describe.skipIf(!hasChromium)('the report of samples/bin in Chromium', () => {
     const { page, errors } = await open(samplesHtml);
     try {
       const pagesColumn = async () =>
-        page.$$eval('#files-table tbody tr', (rows) => rows.map((r) => Number((r as unknown as { cells: Array<{ textContent: string }> }).cells[3]!.textContent.replace(/,/g, ''))));
+        page.$$eval('#files-table tbody tr', (rows) =>
+          rows.map((r) =>
+            Number((r as unknown as { cells: Array<{ textContent: string }> }).cells[3]!.textContent.replace(/,/g, '')),
+          ),
+        );
       await page.locator('#files-table th button', { hasText: /^Pages$/ }).click();
       const descending = await pagesColumn();
       expect(descending).toEqual([...descending].sort((a, b) => b - a));
@@ -209,10 +242,14 @@ describe.skipIf(!hasChromium)('the report of samples/bin in Chromium', () => {
       expect(ascending).toEqual([...descending].reverse());
 
       await page.locator('#filter').fill('tables');
-      const expected = model.files.filter((f) => f.path.includes('tables')).reduce((n, f) => n + f.contentIds.length, 0);
+      const expected = model.files
+        .filter((f) => f.path.includes('tables'))
+        .reduce((n, f) => n + f.contentIds.length, 0);
       await expect.poll(() => page.evaluate(() => (globalThis as unknown as Hooked).__pagestack.cells)).toBe(expected);
       await page.locator('#filter').fill('');
-      await expect.poll(() => page.evaluate(() => (globalThis as unknown as Hooked).__pagestack.cells)).toBe(model.totals.pages);
+      await expect
+        .poll(() => page.evaluate(() => (globalThis as unknown as Hooked).__pagestack.cells))
+        .toBe(model.totals.pages);
 
       // Another order, cell size and window size: relaid out, every page still there and hit where drawn.
       await page.locator('#order').selectOption('saved');
@@ -220,8 +257,13 @@ describe.skipIf(!hasChromium)('the report of samples/bin in Chromium', () => {
       await page.setViewportSize({ width: 900, height: 700 });
       const last = model.files.length - 1;
       const lastPage = model.files[last]!.contentIds.length - 1;
-      const at = await page.evaluate(([f, p]) => (globalThis as unknown as Hooked).__pagestack.reveal(f!, p!), [last, lastPage]);
-      expect(await page.evaluate(([x, y]) => (globalThis as unknown as Hooked).__pagestack.hitTest(x!, y!), [at.x, at.y])).toEqual({ file: last, page: lastPage });
+      const at = await page.evaluate(
+        ([f, p]) => (globalThis as unknown as Hooked).__pagestack.reveal(f!, p!),
+        [last, lastPage],
+      );
+      expect(
+        await page.evaluate(([x, y]) => (globalThis as unknown as Hooked).__pagestack.hitTest(x!, y!), [at.x, at.y]),
+      ).toEqual({ file: last, page: lastPage });
       expect(await page.evaluate(() => (globalThis as unknown as Hooked).__pagestack.cells)).toBe(model.totals.pages);
       await page.setViewportSize({ width: 1400, height: 1000 });
       await page.locator('#order').selectOption('input');
@@ -246,12 +288,24 @@ describe.skipIf(!hasChromium)('the report of a sample container in Chromium', ()
       expect(shown.files).toBe(elfFilesIn(SAMPLES));
       expect(shown.pages).toBe(t.pages);
       expect(shown.cells).toBe(t.pages);
-      expect(shown.kinds).toEqual({ zero: t.zero, unique: t.unique, sharedWithin: t.sharedWithin, sharedAcross: t.sharedAcross });
-      const target = (await page.evaluate(() => (globalThis as unknown as Hooked).__pagestack.findPage('shared-across')))!;
+      expect(shown.kinds).toEqual({
+        zero: t.zero,
+        unique: t.unique,
+        sharedWithin: t.sharedWithin,
+        sharedAcross: t.sharedAcross,
+      });
+      const target = (await page.evaluate(() =>
+        (globalThis as unknown as Hooked).__pagestack.findPage('shared-across'),
+      ))!;
       const id = containerModel.files[target.file]!.contentIds[target.page]!;
-      const others = containerModel.files.filter((f, i) => i !== target.file && f.contentIds.includes(id)).map((f) => f.path);
+      const others = containerModel.files
+        .filter((f, i) => i !== target.file && f.contentIds.includes(id))
+        .map((f) => f.path);
       expect(others.length).toBeGreaterThan(0);
-      const point = await page.evaluate((t) => (globalThis as unknown as Hooked).__pagestack.reveal(t.file, t.page), target);
+      const point = await page.evaluate(
+        (t) => (globalThis as unknown as Hooked).__pagestack.reveal(t.file, t.page),
+        target,
+      );
       await page.mouse.move(point.x, point.y);
       await expect.poll(() => page.locator('#tooltip').isVisible()).toBe(true);
       const text = (await page.locator('#tooltip').textContent()) ?? '';

@@ -31,7 +31,15 @@ beforeAll(async () => {
   if (r.status !== 0) throw new Error(`run --html failed: ${r.stderr}`);
   browser = await chromium.launch({
     executablePath: CHROMIUM,
-    args: ['--headless', '--no-sandbox', '--disable-gpu', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+    args: [
+      '--headless',
+      '--no-sandbox',
+      '--disable-gpu',
+      '--no-first-run',
+      '--disable-background-networking',
+      '--disable-component-update',
+      '--disable-sync',
+    ],
   });
 });
 
@@ -64,14 +72,16 @@ describe.skipIf(!hasChromium)('run --html in Chromium', () => {
       // The last column is a policy set's numbers; sort the rows by it.
       const column = count - 1;
       const values = async (): Promise<string[]> =>
-        table.locator(`tbody tr td:nth-child(${column + 1})`).evaluateAll((cells) =>
-          cells.map((c) => c.getAttribute('data-value') ?? c.textContent ?? ''),
-        );
+        table
+          .locator(`tbody tr td:nth-child(${column + 1})`)
+          .evaluateAll((cells) => cells.map((c) => c.getAttribute('data-value') ?? c.textContent ?? ''));
       const before = await values();
       expect(before.length).toBeGreaterThan(2);
       // What a reader sees as the cell's number ("1,123 kB" is 1123); cells with none are left out.
       const numeric = (list: string[]) =>
-        list.map((v) => Number(/^\s*([-+]?[0-9][0-9,]*(?:\.[0-9]+)?)/.exec(v)?.[1]?.replaceAll(',', '') ?? 'x')).filter((n) => !Number.isNaN(n));
+        list
+          .map((v) => Number(/^\s*([-+]?[0-9][0-9,]*(?:\.[0-9]+)?)/.exec(v)?.[1]?.replaceAll(',', '') ?? 'x'))
+          .filter((n) => !Number.isNaN(n));
       await headers.nth(column).locator('button').click();
       const first = await headers.nth(column).getAttribute('aria-sort');
       expect(first === 'ascending' || first === 'descending').toBe(true);
@@ -79,7 +89,9 @@ describe.skipIf(!hasChromium)('run --html in Chromium', () => {
       const sorted = [...once].sort((a, b) => (first === 'ascending' ? a - b : b - a));
       expect(once).toEqual(sorted);
       await headers.nth(column).locator('button').click();
-      expect(await headers.nth(column).getAttribute('aria-sort')).toBe(first === 'ascending' ? 'descending' : 'ascending');
+      expect(await headers.nth(column).getAttribute('aria-sort')).toBe(
+        first === 'ascending' ? 'descending' : 'ascending',
+      );
       const twice = numeric(await values());
       expect(twice).toEqual([...once].sort((a, b) => (first === 'ascending' ? b - a : a - b)));
       expect(errors).toEqual([]);

@@ -47,7 +47,15 @@ beforeAll(async () => {
   text = r.stdout;
   browser = await chromium.launch({
     executablePath: CHROMIUM,
-    args: ['--headless', '--no-sandbox', '--disable-gpu', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+    args: [
+      '--headless',
+      '--no-sandbox',
+      '--disable-gpu',
+      '--no-first-run',
+      '--disable-background-networking',
+      '--disable-component-update',
+      '--disable-sync',
+    ],
   });
 });
 
@@ -73,12 +81,22 @@ describe.skipIf(!hasChromium)('run --html in Chromium: policies, OOM, series', (
       for (const n of notes) expect(text).toContain(n);
       expect(await page.locator('ul.notes').isVisible()).toBe(true);
       // The frames chart: what the browser draws for each line.
-      const drawn = await page.locator('figure').first().locator('path.series').evaluateAll((paths) =>
-        paths.map((p) => {
-          const style = (globalThis as unknown as { getComputedStyle(e: unknown): { stroke: string; strokeDasharray: string } }).getComputedStyle(p);
-          return { name: p.getAttribute('data-series'), stroke: style.stroke, dashed: style.strokeDasharray !== 'none' };
-        }),
-      );
+      const drawn = await page
+        .locator('figure')
+        .first()
+        .locator('path.series')
+        .evaluateAll((paths) =>
+          paths.map((p) => {
+            const style = (
+              globalThis as unknown as { getComputedStyle(e: unknown): { stroke: string; strokeDasharray: string } }
+            ).getComputedStyle(p);
+            return {
+              name: p.getAttribute('data-series'),
+              stroke: style.stroke,
+              dashed: style.strokeDasharray !== 'none',
+            };
+          }),
+        );
       expect(drawn.map((d) => d.name)).toEqual(['plain (OOM)', 'ksm-idle (OOM), same as plain', 'roomy']);
       expect(new Set(drawn.map((d) => d.stroke)).size).toBe(3);
       expect(drawn.map((d) => d.dashed)).toEqual([false, true, false]);

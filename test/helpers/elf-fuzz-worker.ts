@@ -17,7 +17,16 @@ import { seededRandom } from '../../src/util/prng.js';
 
 export type FuzzJob =
   | { kind: 'truncate'; name: string; bytes: Uint8Array; maxLength: number }
-  | { kind: 'mutate'; name: string; bytes: Uint8Array; region: string; start: number; end: number; cases: number; seed: number }
+  | {
+      kind: 'mutate';
+      name: string;
+      bytes: Uint8Array;
+      region: string;
+      start: number;
+      end: number;
+      cases: number;
+      seed: number;
+    }
   /** Never returns: proves that the watchdog catches a hang. */
   | { kind: 'hang' };
 
@@ -40,8 +49,10 @@ function checkResult(result: ElfFile | ElfError, bytes: Uint8Array, name: string
     if (!result.code.startsWith('E_ELF_')) bad.push(`error code ${result.code}`);
     if (result.data.file !== name) bad.push(`error names file ${String(result.data.file)}`);
     if (typeof result.data.field !== 'string' || result.data.field === '') bad.push('error names no field');
-    if (typeof result.data.offset !== 'number' && typeof result.data.offset !== 'bigint') bad.push('error names no offset');
-    if (!result.message.startsWith(`${name}: `)) bad.push(`error message does not start with the file name: ${result.message}`);
+    if (typeof result.data.offset !== 'number' && typeof result.data.offset !== 'bigint')
+      bad.push('error names no offset');
+    if (!result.message.startsWith(`${name}: `))
+      bad.push(`error message does not start with the file name: ${result.message}`);
     return bad;
   }
   const elf = result;
@@ -49,34 +60,49 @@ function checkResult(result: ElfFile | ElfError, bytes: Uint8Array, name: string
   const h = elf.header;
   if (elf.size !== bytes.length) bad.push('size differs from the input length');
   if (elf.programHeaders.length > 0) {
-    if (elf.programHeaders.length !== h.phnum) bad.push(`${elf.programHeaders.length} program headers, e_phnum says ${h.phnum}`);
-    if (tableEnd(h.phoff, h.phnum, h.phentsize) > size) bad.push('program header table returned although it runs past the end');
+    if (elf.programHeaders.length !== h.phnum)
+      bad.push(`${elf.programHeaders.length} program headers, e_phnum says ${h.phnum}`);
+    if (tableEnd(h.phoff, h.phnum, h.phentsize) > size)
+      bad.push('program header table returned although it runs past the end');
   }
   if (elf.sections.length > 0) {
     if (elf.sections.length !== h.shnum) bad.push(`${elf.sections.length} sections, count says ${h.shnum}`);
-    if (tableEnd(h.shoff, h.shnum, h.shentsize) > size) bad.push('section header table returned although it runs past the end');
+    if (tableEnd(h.shoff, h.shnum, h.shentsize) > size)
+      bad.push('section header table returned although it runs past the end');
   }
   for (const w of elf.warnings) {
-    if (!(w.code in ELF_WARNING_CODES) || !w.field || !w.message || w.offset < 0n || w.offset >= size) bad.push(`malformed warning ${JSON.stringify(w, (_, v) => (typeof v === 'bigint' ? String(v) : v))}`);
+    if (!(w.code in ELF_WARNING_CODES) || !w.field || !w.message || w.offset < 0n || w.offset >= size)
+      bad.push(`malformed warning ${JSON.stringify(w, (_, v) => (typeof v === 'bigint' ? String(v) : v))}`);
   }
   if (whole) {
     // A truncated file has no bytes the whole file lacks: a table is either the whole file's table or absent.
-    if (elf.programHeaders.length > 0 && JSON.stringify(elf.programHeaders, big) !== JSON.stringify(whole.programHeaders, big)) {
+    if (
+      elf.programHeaders.length > 0 &&
+      JSON.stringify(elf.programHeaders, big) !== JSON.stringify(whole.programHeaders, big)
+    ) {
       bad.push('program headers differ from the whole file');
     }
-    if (whole.programHeaders.length > 0 && elf.programHeaders.length === 0 && elf.warnings.length === 0) bad.push('program headers dropped without a warning');
+    if (whole.programHeaders.length > 0 && elf.programHeaders.length === 0 && elf.warnings.length === 0)
+      bad.push('program headers dropped without a warning');
     if (elf.sections.length > 0) {
       elf.sections.forEach((s, i) => {
         const w = whole.sections[i];
-        if (!w || JSON.stringify({ ...s, name: '' }, big) !== JSON.stringify({ ...w, name: '' }, big)) bad.push(`section ${i} differs from the whole file`);
-        else if (s.name !== w.name && s.name !== '') bad.push(`section ${i} name ${s.name} differs from the whole file's ${w.name}`);
+        if (!w || JSON.stringify({ ...s, name: '' }, big) !== JSON.stringify({ ...w, name: '' }, big))
+          bad.push(`section ${i} differs from the whole file`);
+        else if (s.name !== w.name && s.name !== '')
+          bad.push(`section ${i} name ${s.name} differs from the whole file's ${w.name}`);
       });
-      if (elf.sections.some((s, i) => s.name !== whole.sections[i]?.name) && !elf.warnings.some((w) => w.code === 'E_ELF_SHSTRTAB' || w.code === 'E_ELF_SHNAME')) {
+      if (
+        elf.sections.some((s, i) => s.name !== whole.sections[i]?.name) &&
+        !elf.warnings.some((w) => w.code === 'E_ELF_SHSTRTAB' || w.code === 'E_ELF_SHNAME')
+      ) {
         bad.push('section names missing without a warning');
       }
     }
-    if (whole.sections.length > 0 && elf.sections.length === 0 && elf.warnings.length === 0) bad.push('sections dropped without a warning');
-    if (whole.interpreter !== undefined && elf.interpreter !== undefined && elf.interpreter !== whole.interpreter) bad.push('interpreter differs');
+    if (whole.sections.length > 0 && elf.sections.length === 0 && elf.warnings.length === 0)
+      bad.push('sections dropped without a warning');
+    if (whole.interpreter !== undefined && elf.interpreter !== undefined && elf.interpreter !== whole.interpreter)
+      bad.push('interpreter differs');
   }
   return bad;
 }
@@ -94,7 +120,18 @@ function run(bytes: Uint8Array, name: string): ElfFile | ElfError {
 
 /** Interesting values for a mutated field: zeroes, all-ones, sign bits, and sizes near the file length. */
 function interestingValue(random: () => number, fileLength: number): bigint {
-  const choices = [0n, 1n, 0xffn, 0xffffn, 0xfffen, 0x7fffffffn, 0x80000000n, 0xffffffffn, 0xffffffffffffffffn, 0x8000000000000000n];
+  const choices = [
+    0n,
+    1n,
+    0xffn,
+    0xffffn,
+    0xfffen,
+    0x7fffffffn,
+    0x80000000n,
+    0xffffffffn,
+    0xffffffffffffffffn,
+    0x8000000000000000n,
+  ];
   const near = BigInt(fileLength) + BigInt(Math.floor(random() * 129) - 64);
   return random() < 0.3 ? (near < 0n ? 0n : near) : choices[Math.floor(random() * choices.length)]!;
 }
@@ -112,7 +149,8 @@ export function runJobs(jobs: FuzzJob[], counter?: Int32Array): FuzzResult {
     try {
       return run(bytes, name);
     } catch (e) {
-      if (result.failures.length < 20) result.failures.push(`${what}: threw ${(e as Error)?.name}: ${(e as Error)?.message}`);
+      if (result.failures.length < 20)
+        result.failures.push(`${what}: threw ${(e as Error)?.name}: ${(e as Error)?.message}`);
       return undefined;
     }
   };

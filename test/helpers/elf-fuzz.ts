@@ -33,7 +33,8 @@ function transpileTree(entry: string, outDir: string): string {
     const out = join(outDir, relative(root, file)).replace(/\.ts$/, '.js');
     mkdirSync(dirname(out), { recursive: true });
     writeFileSync(out, js);
-    for (const m of js.matchAll(/(?:from|import)\s*['"](\.{1,2}\/[^'"]+)\.js['"]/g)) visit(resolve(dirname(file), `${m[1]}.ts`));
+    for (const m of js.matchAll(/(?:from|import)\s*['"](\.{1,2}\/[^'"]+)\.js['"]/g))
+      visit(resolve(dirname(file), `${m[1]}.ts`));
   };
   visit(entry);
   writeFileSync(join(outDir, 'package.json'), '{"type":"module"}');
@@ -58,7 +59,11 @@ export async function runFuzzInWorker(jobs: FuzzJob[], stallMs = 10_000): Promis
         } else if (Date.now() - lastChange > stallMs) {
           clearInterval(watchdog);
           void worker.terminate();
-          reject(new Error(`fuzz case ${now} made no progress for ${stallMs} ms: parseElf hangs (replay with the same seed)`));
+          reject(
+            new Error(
+              `fuzz case ${now} made no progress for ${stallMs} ms: parseElf hangs (replay with the same seed)`,
+            ),
+          );
         }
       }, 100);
       worker.once('message', (r: FuzzResult) => {

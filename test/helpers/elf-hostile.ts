@@ -90,7 +90,13 @@ class Patch {
 /** Builds every hostile fixture from the bytes of tiny64.elf. */
 export function hostileFixtures(tiny64: Uint8Array): HostileFixture[] {
   const out: HostileFixture[] = [];
-  const variant = (name: string, what: string, edit: (p: Patch) => void, expect: Omit<HostileFixture, 'name' | 'what' | 'bytes'>, length?: number) => {
+  const variant = (
+    name: string,
+    what: string,
+    edit: (p: Patch) => void,
+    expect: Omit<HostileFixture, 'name' | 'what' | 'bytes'>,
+    length?: number,
+  ) => {
     const p = new Patch(tiny64, length);
     edit(p);
     out.push({ name, what, bytes: p.bytes, ...expect });
@@ -99,47 +105,93 @@ export function hostileFixtures(tiny64: Uint8Array): HostileFixture[] {
   const phnum = base.u16(E_PHNUM);
   const shnum = base.u16(E_SHNUM);
 
-  variant('wrong-magic.elf', 'EI_MAG3 is "G" instead of "F"', (p) => (p.bytes[3] = 0x47), { error: { code: 'E_ELF_MAGIC', field: 'e_ident[EI_MAG]' } });
-  variant('bad-class.elf', 'EI_CLASS is 3', (p) => (p.bytes[4] = 3), { error: { code: 'E_ELF_CLASS', field: 'e_ident[EI_CLASS]' } });
-  variant('bad-data.elf', 'EI_DATA is 0 (ELFDATANONE)', (p) => (p.bytes[5] = 0), { error: { code: 'E_ELF_DATA', field: 'e_ident[EI_DATA]' } });
-  variant('truncated-header.elf', 'the file ends inside the ELF header (40 of 64 bytes)', () => {}, { error: { code: 'E_ELF_TRUNCATED', field: 'ELF header' } }, 40);
-  variant('huge-phnum.elf', 'e_phnum is 0xfffe: a program header table of 3.6 MB in a 1 KB file', (p) => p.u16(E_PHNUM, 0xfffe), {
-    warnings: ['E_ELF_PHDRS'],
-    programHeaders: 0,
-    sections: shnum,
+  variant('wrong-magic.elf', 'EI_MAG3 is "G" instead of "F"', (p) => (p.bytes[3] = 0x47), {
+    error: { code: 'E_ELF_MAGIC', field: 'e_ident[EI_MAG]' },
   });
-  variant('huge-shnum.elf', 'e_shnum is 0xfeff: the section header table runs far past the end', (p) => p.u16(E_SHNUM, 0xfeff), {
-    warnings: ['E_ELF_SHDRS'],
-    programHeaders: phnum,
-    sections: 0,
+  variant('bad-class.elf', 'EI_CLASS is 3', (p) => (p.bytes[4] = 3), {
+    error: { code: 'E_ELF_CLASS', field: 'e_ident[EI_CLASS]' },
   });
+  variant('bad-data.elf', 'EI_DATA is 0 (ELFDATANONE)', (p) => (p.bytes[5] = 0), {
+    error: { code: 'E_ELF_DATA', field: 'e_ident[EI_DATA]' },
+  });
+  variant(
+    'truncated-header.elf',
+    'the file ends inside the ELF header (40 of 64 bytes)',
+    () => {},
+    { error: { code: 'E_ELF_TRUNCATED', field: 'ELF header' } },
+    40,
+  );
+  variant(
+    'huge-phnum.elf',
+    'e_phnum is 0xfffe: a program header table of 3.6 MB in a 1 KB file',
+    (p) => p.u16(E_PHNUM, 0xfffe),
+    {
+      warnings: ['E_ELF_PHDRS'],
+      programHeaders: 0,
+      sections: shnum,
+    },
+  );
+  variant(
+    'huge-shnum.elf',
+    'e_shnum is 0xfeff: the section header table runs far past the end',
+    (p) => p.u16(E_SHNUM, 0xfeff),
+    {
+      warnings: ['E_ELF_SHDRS'],
+      programHeaders: phnum,
+      sections: 0,
+    },
+  );
   variant('shoff-past-eof.elf', 'e_shoff points 2 GB past the end of the file', (p) => p.u64(E_SHOFF, 0x7fff0000n), {
     warnings: ['E_ELF_SHDRS'],
     programHeaders: phnum,
     sections: 0,
   });
-  variant('shoff-wraps.elf', 'e_shoff is 2^64 - 256: offset + size overflows 64 bits', (p) => p.u64(E_SHOFF, 0xffffffffffffff00n), {
-    warnings: ['E_ELF_SHDRS'],
-    sections: 0,
-  });
+  variant(
+    'shoff-wraps.elf',
+    'e_shoff is 2^64 - 256: offset + size overflows 64 bits',
+    (p) => p.u64(E_SHOFF, 0xffffffffffffff00n),
+    {
+      warnings: ['E_ELF_SHDRS'],
+      sections: 0,
+    },
+  );
   variant('shstrndx-out-of-range.elf', `e_shstrndx is 200 with ${shnum} sections`, (p) => p.u16(E_SHSTRNDX, 200), {
     warnings: ['E_ELF_SHSTRNDX'],
     sections: shnum,
   });
-  variant('shentsize-bogus.elf', 'e_shentsize is 7', (p) => p.u16(E_SHENTSIZE, 7), { warnings: ['E_ELF_SHENTSIZE'], sections: 0, programHeaders: phnum });
-  variant('phentsize-larger.elf', 'e_phentsize is 64, more than an ELF64 program header (56)', (p) => p.u16(E_PHENTSIZE, 64), {
-    warnings: ['E_ELF_PHENTSIZE'],
+  variant('shentsize-bogus.elf', 'e_shentsize is 7', (p) => p.u16(E_SHENTSIZE, 7), {
+    warnings: ['E_ELF_SHENTSIZE'],
+    sections: 0,
     programHeaders: phnum,
   });
-  variant('tables-overlap.elf', 'e_shoff equals e_phoff: the section header table lies over the program headers', (p) => p.u64(E_SHOFF, BigInt(p.phoff)), {
-    warnings: ['E_ELF_TABLE_OVERLAP'],
-    programHeaders: phnum,
-    sections: shnum,
-  });
-  variant('phdrs-in-ehdr.elf', 'e_phoff is 16: the program header table overlaps the ELF header', (p) => p.u64(E_PHOFF, 16n), {
-    warnings: ['E_ELF_TABLE_OVERLAP'],
-    programHeaders: phnum,
-  });
+  variant(
+    'phentsize-larger.elf',
+    'e_phentsize is 64, more than an ELF64 program header (56)',
+    (p) => p.u16(E_PHENTSIZE, 64),
+    {
+      warnings: ['E_ELF_PHENTSIZE'],
+      programHeaders: phnum,
+    },
+  );
+  variant(
+    'tables-overlap.elf',
+    'e_shoff equals e_phoff: the section header table lies over the program headers',
+    (p) => p.u64(E_SHOFF, BigInt(p.phoff)),
+    {
+      warnings: ['E_ELF_TABLE_OVERLAP'],
+      programHeaders: phnum,
+      sections: shnum,
+    },
+  );
+  variant(
+    'phdrs-in-ehdr.elf',
+    'e_phoff is 16: the program header table overlaps the ELF header',
+    (p) => p.u64(E_PHOFF, 16n),
+    {
+      warnings: ['E_ELF_TABLE_OVERLAP'],
+      programHeaders: phnum,
+    },
+  );
   variant(
     'xnum-valid.elf',
     'extended numbering done right: e_phnum PN_XNUM, e_shnum 0, e_shstrndx SHN_XINDEX, real values in section 0',
@@ -169,18 +221,33 @@ export function hostileFixtures(tiny64: Uint8Array): HostileFixture[] {
     programHeaders: 0,
     sections: shnum,
   });
-  variant('names-past-strtab.elf', "one section's sh_name points past the end of .shstrtab", (p) => p.u32(p.section(p.sectionNamed('.text')) + SH_NAME, 0x10000), {
-    warnings: ['E_ELF_SHNAME'],
-    sections: shnum,
-  });
-  variant('shstrtab-past-eof.elf', '.shstrtab sh_offset points past the end of the file', (p) => p.u64(p.section(p.u16(E_SHSTRNDX)) + SH_OFFSET, 0x100000n), {
-    warnings: ['E_ELF_SHSTRTAB'],
-    sections: shnum,
-  });
-  variant('section-larger-than-file.elf', '.data sh_size is 1 MiB in a 1 KB file', (p) => p.u64(p.section(p.sectionNamed('.data')) + SH_SIZE, 0x100000n), {
-    warnings: ['E_ELF_SECTION_SIZE'],
-    sections: shnum,
-  });
+  variant(
+    'names-past-strtab.elf',
+    "one section's sh_name points past the end of .shstrtab",
+    (p) => p.u32(p.section(p.sectionNamed('.text')) + SH_NAME, 0x10000),
+    {
+      warnings: ['E_ELF_SHNAME'],
+      sections: shnum,
+    },
+  );
+  variant(
+    'shstrtab-past-eof.elf',
+    '.shstrtab sh_offset points past the end of the file',
+    (p) => p.u64(p.section(p.u16(E_SHSTRNDX)) + SH_OFFSET, 0x100000n),
+    {
+      warnings: ['E_ELF_SHSTRTAB'],
+      sections: shnum,
+    },
+  );
+  variant(
+    'section-larger-than-file.elf',
+    '.data sh_size is 1 MiB in a 1 KB file',
+    (p) => p.u64(p.section(p.sectionNamed('.data')) + SH_SIZE, 0x100000n),
+    {
+      warnings: ['E_ELF_SECTION_SIZE'],
+      sections: shnum,
+    },
+  );
   variant(
     'section-past-eof.elf',
     '.comment sh_offset moved so its bytes end past the end of the file',
@@ -220,10 +287,37 @@ export function hostileFixtures(tiny64: Uint8Array): HostileFixture[] {
     machine: 62,
     type: 2,
     entry: 0xffffffff81000123n,
-    segments: [{ type: 1, flags: 5, offset: 0n, vaddr: 0xffffffff81000000n, paddr: 0x1000000n, filesz: 0x200n, memsz: 0x1fffffffffff01n, align: 0x200000n }],
-    sections: [{ name: '.text', type: 1, flags: 6n, addr: 0xffffffff81000100n, data: new Uint8Array(64).fill(0x90), addralign: 0x8000000000000000n }],
+    segments: [
+      {
+        type: 1,
+        flags: 5,
+        offset: 0n,
+        vaddr: 0xffffffff81000000n,
+        paddr: 0x1000000n,
+        filesz: 0x200n,
+        memsz: 0x1fffffffffff01n,
+        align: 0x200000n,
+      },
+    ],
+    sections: [
+      {
+        name: '.text',
+        type: 1,
+        flags: 6n,
+        addr: 0xffffffff81000100n,
+        data: new Uint8Array(64).fill(0x90),
+        addralign: 0x8000000000000000n,
+      },
+    ],
   });
-  out.push({ name: 'high-addresses.elf', what: 'ELF64 with addresses and sizes above 2^53 (kernel image style)', bytes: high.bytes, warnings: [], programHeaders: 1, sections: 3 });
+  out.push({
+    name: 'high-addresses.elf',
+    what: 'ELF64 with addresses and sizes above 2^53 (kernel image style)',
+    bytes: high.bytes,
+    warnings: [],
+    programHeaders: 1,
+    sections: 3,
+  });
   for (const [cls, machine] of [
     [32, 8],
     [64, 183],
@@ -240,7 +334,14 @@ export function hostileFixtures(tiny64: Uint8Array): HostileFixture[] {
         { name: '.bss', type: 8, flags: 3n, addr: 0x20000n, size: 0x1000n, addralign: 16n },
       ],
     });
-    out.push({ name: `synthetic-be${cls}.elf`, what: `big-endian ELF${cls} (e_machine ${machine})`, bytes: be.bytes, warnings: [], programHeaders: 1, sections: 4 });
+    out.push({
+      name: `synthetic-be${cls}.elf`,
+      what: `big-endian ELF${cls} (e_machine ${machine})`,
+      bytes: be.bytes,
+      warnings: [],
+      programHeaders: 1,
+      sections: 4,
+    });
   }
   return out;
 }

@@ -100,7 +100,8 @@ export function buildElf(spec: SynthElf): SynthLayout {
   const view = new DataView(bytes.buffer);
   const u16 = (o: number, v: number) => view.setUint16(o, v, le);
   const u32 = (o: number, v: number) => view.setUint32(o, v, le);
-  const word = (o: number, v: bigint) => (is64 ? view.setBigUint64(o, BigInt.asUintN(64, v), le) : view.setUint32(o, Number(BigInt.asUintN(32, v)), le));
+  const word = (o: number, v: bigint) =>
+    is64 ? view.setBigUint64(o, BigInt.asUintN(64, v), le) : view.setUint32(o, Number(BigInt.asUintN(32, v)), le);
 
   bytes.set([0x7f, 0x45, 0x4c, 0x46, is64 ? 2 : 1, le ? 1 : 2, 1, spec.osabi ?? 0]);
   u16(16, spec.type ?? 2);

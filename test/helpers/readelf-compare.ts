@@ -33,14 +33,29 @@ const DIAGNOSTICS: Array<[RegExp, string[]]> = [
   [/e_phentsize field in the ELF header is (less|larger) than/, ['E_ELF_PHENTSIZE']],
   [/non-zero section header offset, but no section headers/, ['E_ELF_SHOFF', 'E_ELF_XNUM', 'E_ELF_SHDRS']],
   [/non-zero program header offset, but no program headers/, ['E_ELF_PHOFF']],
-  [/out of range sh_link value|Link field \(\d+\) should index|Unexpected value \(\d+\) in link field|sh_link value of \d+ is larger than/, ['E_ELF_SHLINK']],
-  [/out of range sh_info value|Info field \(\d+\) should index|Unexpected value \(\d+\) in info field|Expected link to another section in info field/, ['E_ELF_SHINFO']],
-  [/Section \d+ has invalid sh_entsize of|\(Using the expected size of \w+ for the rest of this dump\)/, ['E_ELF_SECTION_ENTSIZE']],
+  [
+    /out of range sh_link value|Link field \(\d+\) should index|Unexpected value \(\d+\) in link field|sh_link value of \d+ is larger than/,
+    ['E_ELF_SHLINK'],
+  ],
+  [
+    /out of range sh_info value|Info field \(\d+\) should index|Unexpected value \(\d+\) in info field|Expected link to another section in info field/,
+    ['E_ELF_SHINFO'],
+  ],
+  [
+    /Section \d+ has invalid sh_entsize of|\(Using the expected size of \w+ for the rest of this dump\)/,
+    ['E_ELF_SECTION_ENTSIZE'],
+  ],
   [/Size of section \d+ is larger than the entire file/, ['E_ELF_SECTION_SIZE']],
-  [/extends past end of file for (symbols|dynamic strings|string table)/, ['E_ELF_SECTION_RANGE', 'E_ELF_SECTION_SIZE', 'E_ELF_SHSTRTAB']],
+  [
+    /extends past end of file for (symbols|dynamic strings|string table)/,
+    ['E_ELF_SECTION_RANGE', 'E_ELF_SECTION_SIZE', 'E_ELF_SHSTRTAB'],
+  ],
   [/File contains multiple dynamic symbol tables/, ['E_ELF_DYNSYM']],
   [/File contains multiple dynamic string tables/, ['E_ELF_DYNSTR']],
-  [/no \.dynamic section in the dynamic segment|more than one dynamic segment|dynamic segment offset \+ size exceeds/, ['E_ELF_DYNAMIC']],
+  [
+    /no \.dynamic section in the dynamic segment|more than one dynamic segment|dynamic segment offset \+ size exceeds/,
+    ['E_ELF_DYNAMIC'],
+  ],
   [/Unable to (find|read) program interpreter name/, ['E_ELF_INTERP']],
   [/the PHDR segment/, ['E_ELF_PHDR']],
   [/the segment's file size is larger than its memory size/, ['E_ELF_SEGMENT_SIZE']],
@@ -97,7 +112,12 @@ export function compareWithReadelf(
   const required: Array<[string, string[]]> = [];
   for (const d of re.diagnostics) {
     // readelf flags section 0's sh_info even when it holds the PN_XNUM program header count, as the gABI says it should.
-    if (/^Warning: \[ 0\]: Unexpected value \(\d+\) in info field/.test(d) && !(elfOrError instanceof ElfError) && elfOrError.header.phnumRaw === 0xffff) continue;
+    if (
+      /^Warning: \[ 0\]: Unexpected value \(\d+\) in info field/.test(d) &&
+      !(elfOrError instanceof ElfError) &&
+      elfOrError.header.phnumRaw === 0xffff
+    )
+      continue;
     const known = DIAGNOSTICS.find(([pattern]) => pattern.test(d));
     if (!known) mismatches.push(`unclassified readelf diagnostic: ${d}`);
     else required.push([d, known[1]]);
@@ -105,22 +125,28 @@ export function compareWithReadelf(
 
   if (elfOrError instanceof ElfError) {
     const thrownOk = required.some(([, codes]) => codes.includes(THROWN));
-    const unknownIdent = re.header && (/unknown|none/i.test(re.header.classText) || /unknown|none/i.test(re.header.dataText));
+    const unknownIdent =
+      re.header && (/unknown|none/i.test(re.header.classText) || /unknown|none/i.test(re.header.dataText));
     fields++;
-    if (!thrownOk && !unknownIdent) mismatches.push(`pagestack threw ${elfOrError.code} (${elfOrError.message}) but readelf read the file`);
+    if (!thrownOk && !unknownIdent)
+      mismatches.push(`pagestack threw ${elfOrError.code} (${elfOrError.message}) but readelf read the file`);
     return { mismatches, fields, extraWarnings: [] };
   }
   const elf = elfOrError;
   const codes = new Set<string>(elf.warnings.map((w) => w.code));
   for (const [d, wanted] of required) {
     fields++;
-    if (!wanted.some((c) => codes.has(c))) mismatches.push(`readelf reports "${d}" but pagestack has no ${wanted.join('/')} warning`);
+    if (!wanted.some((c) => codes.has(c)))
+      mismatches.push(`readelf reports "${d}" but pagestack has no ${wanted.join('/')} warning`);
   }
   // The other direction: each pagestack warning code must be matched by a readelf diagnostic, unless readelf is known to stay silent about it.
   const explained = new Set(required.flatMap(([, wanted]) => wanted));
   const extraWarnings = [...codes].filter((c) => !explained.has(c));
   for (const c of extraWarnings) {
-    if (!READELF_SILENT_CODES.has(c)) mismatches.push(`pagestack warns ${c} where readelf does not: ${elf.warnings.find((w) => w.code === c)?.message}`);
+    if (!READELF_SILENT_CODES.has(c))
+      mismatches.push(
+        `pagestack warns ${c} where readelf does not: ${elf.warnings.find((w) => w.code === c)?.message}`,
+      );
   }
 
   const h = re.header;
@@ -149,11 +175,13 @@ export function compareWithReadelf(
   eq('e_shstrndx', ours.shstrndxRaw, h.shstrndxRaw);
   // Extended numbering as resolved (readelf keeps e_shnum in 32 bits).
   eq('program header count', ours.phnum, h.phnum);
-  if (!elf.warnings.some((w) => w.code === 'E_ELF_XNUM' && w.field === 'e_shnum')) eq('section count', ours.shnum % 2 ** 32, h.shnum);
+  if (!elf.warnings.some((w) => w.code === 'E_ELF_XNUM' && w.field === 'e_shnum'))
+    eq('section count', ours.shnum % 2 ** 32, h.shnum);
   if (!h.shstrndxCorrupt) eq('section name table index', ours.shstrndx, h.shstrndx);
   else {
     fields++;
-    if (!codes.has('E_ELF_SHSTRNDX') && !codes.has('E_ELF_XNUM')) mismatches.push('readelf says e_shstrndx is out of range, pagestack does not');
+    if (!codes.has('E_ELF_SHSTRNDX') && !codes.has('E_ELF_XNUM'))
+      mismatches.push('readelf says e_shstrndx is out of range, pagestack does not');
   }
 
   compareSegments(elf, re, eq, mismatches, codes);
@@ -170,7 +198,8 @@ function compareSegments(elf: ElfFile, re: ReadelfReport, eq: Eq, mismatches: st
   const tableDamaged = PHDR_TABLE_CODES.some((c) => codes.has(c) && c !== 'E_ELF_PHOFF');
   if (!re.segments) {
     if (re.saysNoSegments) eq('program headers (readelf: none)', elf.programHeaders.length, 0);
-    else if (!tableDamaged && !codes.has('E_ELF_PHOFF')) mismatches.push('readelf printed no program headers, pagestack reports no damage');
+    else if (!tableDamaged && !codes.has('E_ELF_PHOFF'))
+      mismatches.push('readelf printed no program headers, pagestack reports no damage');
     return;
   }
   if (tableDamaged) return; // both sides report damage; readelf's entries may be read at the wrong stride
@@ -186,7 +215,11 @@ function compareSegments(elf: ElfFile, re: ReadelfReport, eq: Eq, mismatches: st
     eq(`${at} p_paddr`, p.paddr, theirs.paddr);
     eq(`${at} p_filesz`, p.filesz, theirs.filesz);
     eq(`${at} p_memsz`, p.memsz, theirs.memsz);
-    eq(`${at} p_flags`, (p.flags & 4 ? 'R' : ' ') + (p.flags & 2 ? 'W' : ' ') + (p.flags & 1 ? 'E' : ' '), theirs.flags);
+    eq(
+      `${at} p_flags`,
+      (p.flags & 4 ? 'R' : ' ') + (p.flags & 2 ? 'W' : ' ') + (p.flags & 1 ? 'E' : ' '),
+      theirs.flags,
+    );
     eq(`${at} p_align`, p.align, theirs.align);
     if (theirs.interpreter !== undefined) eq(`${at} interpreter`, elf.interpreter, theirs.interpreter);
   });

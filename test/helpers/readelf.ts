@@ -331,7 +331,8 @@ function parseHeaderLine(line: string, h: Partial<ReadelfHeader> & { versionSeen
 }
 
 // readelf's section type names that contain spaces; every other name is one word.
-const SPACED_TYPE = /^(.*?) (SYMTAB SECTION INDICES|V850 (?:Small|Tiny|Zero) Common|RENESAS (?:IOP|INFO)|[0-9a-f]{8}: <unknown>|\S+)$/;
+const SPACED_TYPE =
+  /^(.*?) (SYMTAB SECTION INDICES|V850 (?:Small|Tiny|Zero) Common|RENESAS (?:IOP|INFO)|[0-9a-f]{8}: <unknown>|\S+)$/;
 
 function parseSectionLine(line: string, addressDigits: number): ReadelfSection | undefined {
   const re = new RegExp(

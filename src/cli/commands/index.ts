@@ -12,4 +12,16 @@ import { register as run } from './run.js';
 import { register as report } from './report.js';
 
 /** Every command, in the order `pagestack --help` lists them. */
-export const commands: Array<(program: Command) => void> = [scan, pack, unpack, verify, ls, cat, maps, ldd, load, run, report];
+export const commands: Array<(program: Command) => void> = [
+  scan,
+  pack,
+  unpack,
+  verify,
+  ls,
+  cat,
+  maps,
+  ldd,
+  load,
+  run,
+  report,
+];

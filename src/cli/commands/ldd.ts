@@ -13,7 +13,9 @@ interface LddFlags {
 export function register(program: Command): void {
   program
     .command('ldd')
-    .description("print the shared objects ld.so loads for FILE, as ldd does (glibc 2.36 search rules, x86-64), without running it")
+    .description(
+      'print the shared objects ld.so loads for FILE, as ldd does (glibc 2.36 search rules, x86-64), without running it',
+    )
     .argument('<file>', 'ELF executable or shared object')
     .option('--root <dir>', 'search libraries and /etc/ld.so.cache inside DIR, as if chrooted there (default: /)')
     .option('--library-path <dirs>', 'LD_LIBRARY_PATH for the search (default: none, whatever the environment says)')
@@ -49,7 +51,12 @@ Examples:
         file,
         interpreter: r.interpreter ? { name: r.interpreter.name, realPath: r.interpreter.realPath } : undefined,
         libraries: lines.map((l) => ({ name: l.name, path: l.path ?? null, found: l.path !== undefined })),
-        loadOrder: r.objects.map((o) => ({ name: o.name, realPath: o.realPath, soname: o.soname ?? null, needed: o.needed })),
+        loadOrder: r.objects.map((o) => ({
+          name: o.name,
+          realPath: o.realPath,
+          soname: o.soname ?? null,
+          needed: o.needed,
+        })),
         missing: r.missing.map((m) => ({ name: m.name, neededBy: m.neededBy.name })),
       };
       process.stdout.write(`${JSON.stringify(doc, null, 2)}\n`);

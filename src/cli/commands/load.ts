@@ -19,12 +19,17 @@ interface LoadFlags {
 export function register(program: Command): void {
   program
     .command('load')
-    .description('exec programs (ELF files or a container\'s members), start them up, and compare memory with the content-shared and the per-file page cache')
+    .description(
+      "exec programs (ELF files or a container's members), start them up, and compare memory with the content-shared and the per-file page cache",
+    )
     .argument('<image...>', 'ELF programs, pagestack containers (every program in them), or CONTAINER:MEMBER')
     .option('--procs <n>', 'processes per program', '1')
     .option('--fork', 'start processes 2..N by fork from the first instead of execve')
     .option('--touch <what>', 'what each start-up touches: all, text, or a fraction of the pages (0..1]', 'all')
-    .option('--root <dir>', 'resolve interpreters (PT_INTERP) and shared libraries inside DIR, as if chrooted there (default: /)')
+    .option(
+      '--root <dir>',
+      'resolve interpreters (PT_INTERP) and shared libraries inside DIR, as if chrooted there (default: /)',
+    )
     .option('--no-libs', 'map only the program and ld.so, as execve leaves them (no library search, no relocation)')
     .option('--library-path <dirs>', 'LD_LIBRARY_PATH for the library search')
     .option('--json', 'print the result document (schema pagestack.load/1)')
@@ -72,7 +77,10 @@ const SKIPPED_SHOWN = 10;
 export function skippedLines(skipped: readonly SkippedMember[]): string {
   const lines = skipped.slice(0, SKIPPED_SHOWN).map((s) => `pagestack: load: skipped ${s.member}: ${s.reason}\n`);
   const more = skipped.length - SKIPPED_SHOWN;
-  if (more > 0) lines.push(`pagestack: load: skipped ${more} more ${more === 1 ? 'member' : 'members'} that ${more === 1 ? 'is' : 'are'} not programs (--json lists them all)\n`);
+  if (more > 0)
+    lines.push(
+      `pagestack: load: skipped ${more} more ${more === 1 ? 'member' : 'members'} that ${more === 1 ? 'is' : 'are'} not programs (--json lists them all)\n`,
+    );
   return lines.join('');
 }
 

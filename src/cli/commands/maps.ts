@@ -19,13 +19,22 @@ const MAPS_FRAMES = 1 << 22;
 export function register(program: Command): void {
   program
     .command('maps')
-    .description('print /proc/PID/maps of FILE right after execve, or at its entry point after ld.so (Linux 6.18, glibc 2.36, x86-64, ASLR off)')
+    .description(
+      'print /proc/PID/maps of FILE right after execve, or at its entry point after ld.so (Linux 6.18, glibc 2.36, x86-64, ASLR off)',
+    )
     .argument('<file>', 'ELF executable')
     .option('--root <dir>', 'resolve the interpreter and the libraries inside DIR, as if chrooted there (default: /)')
     .option('--json', 'print the mappings and the process layout as JSON (schema pagestack.maps/1)')
     .option('--no-special', 'leave out [vvar], [vvar_vclock], [vdso] and [vsyscall]')
-    .addOption(new Option('--at <point>', 'exec: right after execve; entry: at AT_ENTRY, after ld.so mapped and relocated the libraries').choices(['exec', 'entry']).default('exec'))
-    .option('--smaps', 'print /proc/PID/smaps (the memory model\'s counters) instead of maps')
+    .addOption(
+      new Option(
+        '--at <point>',
+        'exec: right after execve; entry: at AT_ENTRY, after ld.so mapped and relocated the libraries',
+      )
+        .choices(['exec', 'entry'])
+        .default('exec'),
+    )
+    .option('--smaps', "print /proc/PID/smaps (the memory model's counters) instead of maps")
     .option('--bind-now', 'with --at entry: LD_BIND_NOW=1 (every PLT slot resolved); default lazy binding')
     .addHelpText(
       'after',
@@ -53,13 +62,18 @@ Compare with the real kernel: setarch -R gdb -batch -ex starti -ex 'info proc ma
         const { entryExecPlan, entrySmaps, planEntry, runEntry } = await import('../../loader/rtld/entry.js');
         const { Machine } = await import('../../mm/machine.js');
         const files = await FileTable.create();
-        const entry = flags.at === 'entry' ? planEntry(files, file, { ...options, bindNow: flags.bindNow === true }) : planEntry(files, file, { ...options, libraries: false });
+        const entry =
+          flags.at === 'entry'
+            ? planEntry(files, file, { ...options, bindNow: flags.bindNow === true })
+            : planEntry(files, file, { ...options, libraries: false });
         const machine = new Machine({ frames: MAPS_FRAMES });
         const pid = runEntry(machine, entry);
         plan = entryExecPlan(machine, pid, entry);
         smapsText = () => entrySmaps(machine, pid, entry);
         if (flags.at === 'entry' && entry.objects.length > 0 && !flags.quiet) {
-          process.stderr.write('# pagestack: at AT_ENTRY after ld.so; library constructors and their heap are not simulated\n');
+          process.stderr.write(
+            '# pagestack: at AT_ENTRY after ld.so; library constructors and their heap are not simulated\n',
+          );
         }
       } else {
         plan = await planExec(file, options);

@@ -24,14 +24,28 @@ export function register(program: Command): void {
   program
     .command('pack')
     .description('pack files into a container: each distinct page stored once, zero pages as nothing')
-    .argument('<path...>', 'files and directories, each stored under its own name (symlinks are stored, never followed)')
+    .argument(
+      '<path...>',
+      'files and directories, each stored under its own name (symlinks are stored, never followed)',
+    )
     .option('-o, --output <file>', 'the container to write (written to a temporary file, renamed when complete)')
     .option('-p, --page-size <bytes>', 'page size: 4096, 16384 or 65536 (or 4K, 16K, 64K)', '4096')
-    .option('--codec <name>', "'lz4': pages LZ4-compressed when that saves space; 'zstd': one zstd frame per page (smaller, slower); 'none': raw, page-aligned pages a loader can mmap", 'lz4')
+    .option(
+      '--codec <name>',
+      "'lz4': pages LZ4-compressed when that saves space; 'zstd': one zstd frame per page (smaller, slower); 'none': raw, page-aligned pages a loader can mmap",
+      'lz4',
+    )
     .option('--level <n>', 'zstd compression level, 1..19 (default 3); only with --codec zstd')
-    .option('--max-size <bytes>', 'fail (exit 1, no output written) when the container would be larger than this (e.g. 200M)')
+    .option(
+      '--max-size <bytes>',
+      'fail (exit 1, no output written) when the container would be larger than this (e.g. 200M)',
+    )
     .option('--threads <n>', 'compression worker threads (default: one per CPU, at most 4; 0 for inputs under 8 MiB)')
-    .option('--exclude <pattern>', 'leave out paths inside the container matching this glob (repeatable; without / it matches names at any depth: --exclude "*.o" --exclude .git)', collect)
+    .option(
+      '--exclude <pattern>',
+      'leave out paths inside the container matching this glob (repeatable; without / it matches names at any depth: --exclude "*.o" --exclude .git)',
+      collect,
+    )
     .option('--skip-special', 'leave out FIFOs, sockets and device files with a warning, instead of failing')
     .option('--json', 'print the summary as JSON (schema pagestack.pack/1)')
     .addHelpText(
@@ -53,9 +67,12 @@ into itself, even when it lies inside an input.`,
       const { formatPackSummary, parseByteSize, sourceDateEpoch } = await import('../../container/text.js');
       const { parsePageSize } = await import('../../abi/page-size.js');
       if (!flags.output) throw new UsageError('no output file: give -o OUT');
-      if (flags.codec !== 'lz4' && flags.codec !== 'zstd' && flags.codec !== 'none') throw new UsageError(`--codec must be 'lz4', 'zstd' or 'none', not '${flags.codec}'`);
-      if (flags.level !== undefined && flags.codec !== 'zstd') throw new UsageError(`--level applies to --codec zstd only, not '${flags.codec}'`);
-      if (flags.level !== undefined && !/^\d+$/.test(flags.level)) throw new UsageError(`--level must be an integer from 1 to 19, not '${flags.level}'`);
+      if (flags.codec !== 'lz4' && flags.codec !== 'zstd' && flags.codec !== 'none')
+        throw new UsageError(`--codec must be 'lz4', 'zstd' or 'none', not '${flags.codec}'`);
+      if (flags.level !== undefined && flags.codec !== 'zstd')
+        throw new UsageError(`--level applies to --codec zstd only, not '${flags.codec}'`);
+      if (flags.level !== undefined && !/^\d+$/.test(flags.level))
+        throw new UsageError(`--level must be an integer from 1 to 19, not '${flags.level}'`);
       const threads = flags.threads === undefined ? undefined : threadCount(flags.threads);
       const controller = new AbortController();
       const interrupt = (): void => controller.abort();
@@ -76,7 +93,8 @@ into itself, even when it lies inside an input.`,
           skipSpecial: flags.skipSpecial,
           onSkip: (s) => {
             // Excluded paths were asked for; a special file or the output itself is worth a warning.
-            if (s.reason !== 'excluded' && !flags.quiet) process.stderr.write(`pagestack: pack: left out ${s.source}: ${s.detail}\n`);
+            if (s.reason !== 'excluded' && !flags.quiet)
+              process.stderr.write(`pagestack: pack: left out ${s.source}: ${s.detail}\n`);
           },
         });
         progress.done();
@@ -96,6 +114,7 @@ function collect(value: string, previous: string[] | undefined): string[] {
 
 function threadCount(text: string): number {
   const v = Number(text);
-  if (!/^\d+$/.test(text.trim()) || v > 64) throw new UsageError(`--threads must be a whole number from 0 to 64, not '${text}'`);
+  if (!/^\d+$/.test(text.trim()) || v > 64)
+    throw new UsageError(`--threads must be a whole number from 0 to 64, not '${text}'`);
   return v;
 }

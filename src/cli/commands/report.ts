@@ -20,9 +20,18 @@ export function register(program: Command): void {
   program
     .command('report')
     .description('write an HTML page map of ELF files: zero, singleton and shared pages, savings, sortable tables')
-    .argument('<input...>', 'container images (pagestack pack), ELF files, or directories to walk (symlinks in them are not followed)')
-    .requiredOption('-o, --output <file>', 'the HTML file to write (self-contained: open it offline, keep it as a CI artifact)')
-    .option('-p, --page-size <bytes>', "page size: 4096, 16384 or 65536 (or 4K, 16K, 64K); default 4096, or the containers'")
+    .argument(
+      '<input...>',
+      'container images (pagestack pack), ELF files, or directories to walk (symlinks in them are not followed)',
+    )
+    .requiredOption(
+      '-o, --output <file>',
+      'the HTML file to write (self-contained: open it offline, keep it as a CI artifact)',
+    )
+    .option(
+      '-p, --page-size <bytes>',
+      "page size: 4096, 16384 or 65536 (or 4K, 16K, 64K); default 4096, or the containers'",
+    )
     .option('--all-files', 'report files without the ELF magic too, as plain pages')
     .option('--title <text>', 'page title (default: the inputs)')
     .addHelpText(
@@ -44,17 +53,28 @@ Examples:
       const progress = new Progress({ label: 'report', quiet: flags.quiet });
       let summary;
       try {
-        summary = await report(inputs, flags.output, { pageSize, allFiles: flags.allFiles, title: flags.title, onProgress: progress.callback });
+        summary = await report(inputs, flags.output, {
+          pageSize,
+          allFiles: flags.allFiles,
+          title: flags.title,
+          onProgress: progress.callback,
+        });
       } finally {
         progress.done();
       }
       if (flags.quiet) return;
       const t = summary.model.totals;
-      if (t.files === 0) process.stderr.write(`pagestack: report: ${nothingFound(inputs, flags.allFiles === true, summary.model.skipped.length)}\n`);
+      if (t.files === 0)
+        process.stderr.write(
+          `pagestack: report: ${nothingFound(inputs, flags.allFiles === true, summary.model.skipped.length)}\n`,
+        );
       process.stdout.write(
         `wrote ${summary.output} (${formatBytes(summary.bytes)}): ${formatCount(t.files)} ${t.files === 1 ? 'file' : 'files'}, ${formatCount(t.pages)} ${t.pages === 1 ? 'page' : 'pages'}; ` +
           `${formatCount(t.zero)} zero, ${formatCount(t.sharedWithin + t.sharedAcross)} shared, dedup saves ${formatBytes(t.savedBytes)} (${formatPercent(t.savedPages, t.pages)})\n`,
       );
-      if (summary.model.skipped.length > 0) process.stdout.write(`${formatSkipped(summary.model.skipped, 'reports them', 'the report lists them all').join('\n')}\n`);
+      if (summary.model.skipped.length > 0)
+        process.stdout.write(
+          `${formatSkipped(summary.model.skipped, 'reports them', 'the report lists them all').join('\n')}\n`,
+        );
     });
 }

@@ -19,15 +19,33 @@ interface RunFlags {
 export function register(program: Command): void {
   program
     .command('run')
-    .description('run a scenario (docs/SCENARIOS.md) under each of its policy sets and compare memory, faults, swap and estimated CPU time')
+    .description(
+      'run a scenario (docs/SCENARIOS.md) under each of its policy sets and compare memory, faults, swap and estimated CPU time',
+    )
     .argument('<scenario>', 'scenario file (JSON)')
-    .option('--policy <names>', 'run only these policy sets, in this order (repeat it, or a comma list: --policy zram,ksm)', collectNames)
-    .option('--skip-unavailable', 'run the policies this build can run and list the others, instead of refusing the scenario')
+    .option(
+      '--policy <names>',
+      'run only these policy sets, in this order (repeat it, or a comma list: --policy zram,ksm)',
+      collectNames,
+    )
+    .option(
+      '--skip-unavailable',
+      'run the policies this build can run and list the others, instead of refusing the scenario',
+    )
     .option('--json', 'print the result document (schema pagestack.run/1) instead of the table')
-    .option('--html <file>', 'also write a self-contained HTML page: the comparison table and charts per policy over simulated time (frames, swap used, zram/zswap pool)')
+    .option(
+      '--html <file>',
+      'also write a self-contained HTML page: the comparison table and charts per policy over simulated time (frames, swap used, zram/zswap pool)',
+    )
     .option('--svg <file>', 'also write the charts as one SVG document')
-    .option('--max-work <n>', `refuse a scenario estimated to take more page operations than this (default ${DEFAULT_BUDGET.maxWork}; docs/SCENARIOS.md, Budgets)`)
-    .option('--max-memory <bytes>', `refuse a scenario estimated to need more memory than this, and stop a run that uses more (default ${DEFAULT_BUDGET.maxMemory / 1024 ** 3}G)`)
+    .option(
+      '--max-work <n>',
+      `refuse a scenario estimated to take more page operations than this (default ${DEFAULT_BUDGET.maxWork}; docs/SCENARIOS.md, Budgets)`,
+    )
+    .option(
+      '--max-memory <bytes>',
+      `refuse a scenario estimated to need more memory than this, and stop a run that uses more (default ${DEFAULT_BUDGET.maxMemory / 1024 ** 3}G)`,
+    )
     .addHelpText(
       'after',
       `
@@ -43,7 +61,11 @@ The scenario format: docs/SCENARIOS.md`,
       const { runHtml, runSvg } = await import('../../report/run-charts.js');
       const { formatRun } = await import('../../sim/format-run.js');
       const { runScenario } = await import('../../sim/run-scenario.js');
-      const progress = new Progress({ label: 'run', unit: 'policies', quiet: flags.json === true || flags.quiet === true });
+      const progress = new Progress({
+        label: 'run',
+        unit: 'policies',
+        quiet: flags.json === true || flags.quiet === true,
+      });
       const result = await runScenario(scenario, {
         onProgress: progress.callback,
         ...(flags.policy === undefined ? {} : { policies: flags.policy }),
@@ -64,6 +86,9 @@ The scenario format: docs/SCENARIOS.md`,
 
 /** --policy a,b --policy c: the names in order, each once. */
 function collectNames(value: string, previous: string[] | undefined): string[] {
-  const names = value.split(',').map((n) => n.trim()).filter((n) => n !== '');
+  const names = value
+    .split(',')
+    .map((n) => n.trim())
+    .filter((n) => n !== '');
   return [...new Set([...(previous ?? []), ...names])];
 }

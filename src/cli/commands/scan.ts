@@ -48,15 +48,19 @@ Examples:
       const progress = new Progress({ label: 'scan', quiet: flags.quiet });
       let result;
       try {
-        result = await scan(paths, { pageSize, allFiles: flags.allFiles, strict: flags.strict, onProgress: progress.callback });
+        result = await scan(paths, {
+          pageSize,
+          allFiles: flags.allFiles,
+          strict: flags.strict,
+          onProgress: progress.callback,
+        });
       } finally {
         progress.done();
       }
       if (flags.json) {
         const { addRelocationWrites } = await import('../../loader/rtld/relocated-pages.js');
         process.stdout.write(`${JSON.stringify(addRelocationWrites(toScanJson(result, top), result), null, 2)}\n`);
-      }
-      else if (!flags.quiet) process.stdout.write(formatScan(result, { top, fileRows }));
+      } else if (!flags.quiet) process.stdout.write(formatScan(result, { top, fileRows }));
       if (result.totals.files === 0) {
         // Nothing to measure: say so, and a --fail-below gate fails for that reason, not for a 0% saving.
         const message = nothingFound(paths, flags.allFiles === true, result.skipped.length);
@@ -68,10 +72,14 @@ Examples:
         const { pages } = savingsOf(result.totals, result.pageSize);
         const percent = result.totals.pages === 0 ? 0 : (pages / result.totals.pages) * 100;
         if (percent < failBelow) {
-          throw new InputError('E_THRESHOLD', `dedup would save ${percent.toFixed(2)}% of pages, below --fail-below ${failBelow}%`, {
-            expected: failBelow,
-            actual: percent,
-          });
+          throw new InputError(
+            'E_THRESHOLD',
+            `dedup would save ${percent.toFixed(2)}% of pages, below --fail-below ${failBelow}%`,
+            {
+              expected: failBelow,
+              actual: percent,
+            },
+          );
         }
       }
     });
@@ -80,7 +88,10 @@ Examples:
 /** `no ELF files found in DIR (3 files skipped: not ELF; --all-files scans them)`. */
 export function nothingFound(paths: readonly string[], allFiles: boolean, skipped: number): string {
   const what = allFiles ? 'no files' : 'no ELF files';
-  const why = skipped === 0 ? '' : ` (${skipped} ${skipped === 1 ? 'path' : 'paths'} skipped${allFiles ? '' : '; --all-files reads files without the ELF magic'})`;
+  const why =
+    skipped === 0
+      ? ''
+      : ` (${skipped} ${skipped === 1 ? 'path' : 'paths'} skipped${allFiles ? '' : '; --all-files reads files without the ELF magic'})`;
   return `${what} found in ${paths.join(', ')}${why}`;
 }
 
@@ -94,6 +105,7 @@ function percentOption(text: string): number {
 
 function countOption(name: string, text: string, alternative = ''): number {
   const v = Number(text);
-  if (!/^\d+$/.test(text.trim()) || !Number.isSafeInteger(v)) throw new UsageError(`${name} must be a whole number${alternative}, not '${text}'`);
+  if (!/^\d+$/.test(text.trim()) || !Number.isSafeInteger(v))
+    throw new UsageError(`${name} must be a whole number${alternative}, not '${text}'`);
   return v;
 }

@@ -43,7 +43,12 @@ paths, '..', paths through a symlink) are refused before anything is written.`,
       const progress = new Progress({ label: 'unpack', quiet: flags.quiet || flags.json });
       try {
         const threads = flags.threads === undefined ? undefined : threadCount(flags.threads);
-        const summary = await unpack(input, flags.directory, { force: flags.force, threads, signal: controller.signal, onProgress: progress.callback });
+        const summary = await unpack(input, flags.directory, {
+          force: flags.force,
+          threads,
+          signal: controller.signal,
+          onProgress: progress.callback,
+        });
         progress.done();
         if (flags.json) process.stdout.write(jsonDocument(SCHEMAS.unpack, summary));
         else if (!flags.quiet) process.stdout.write(formatUnpackSummary(summary));
@@ -56,6 +61,7 @@ paths, '..', paths through a symlink) are refused before anything is written.`,
 
 function threadCount(text: string): number {
   const v = Number(text);
-  if (!/^\d+$/.test(text.trim()) || v > 64) throw new UsageError(`--threads must be a whole number from 0 to 64, not '${text}'`);
+  if (!/^\d+$/.test(text.trim()) || v > 64)
+    throw new UsageError(`--threads must be a whole number from 0 to 64, not '${text}'`);
   return v;
 }

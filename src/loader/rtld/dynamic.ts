@@ -90,7 +90,8 @@ export function readDynamic(image: DynamicSource): DynamicInfo | undefined {
   // ld.so reads the entries where they are mapped; a PT_DYNAMIC outside every PT_LOAD's file bytes is read at p_offset.
   const mapped = fileRangeOf(loads, dynamic.vaddr, 1n);
   const offset = mapped ?? (dynamic.offset <= BigInt(bytes.length) ? Number(dynamic.offset) : undefined);
-  if (offset === undefined) throw fail(`PT_DYNAMIC at p_vaddr 0x${dynamic.vaddr.toString(16)} is not in the file`, { offset: dynamic.offset });
+  if (offset === undefined)
+    throw fail(`PT_DYNAMIC at p_vaddr 0x${dynamic.vaddr.toString(16)} is not in the file`, { offset: dynamic.offset });
   // At most as many entries as fit in the file from there (and in p_memsz); the loop stops at DT_NULL.
   const room = Math.floor((bytes.length - offset) / ELF64_DYN_SIZE);
   const claimed = dynamic.memsz / BigInt(ELF64_DYN_SIZE);
@@ -103,13 +104,25 @@ export function readDynamic(image: DynamicSource): DynamicInfo | undefined {
     entries.push({ tag: Number(tag), value: reader.u64(at + 8, 'd_un') });
   }
 
-  const info: DynamicInfo = { entries, vaddr: dynamic.vaddr, offset, needed: [], auxiliary: [], filter: [], flags: 0, flags1: 0 };
+  const info: DynamicInfo = {
+    entries,
+    vaddr: dynamic.vaddr,
+    offset,
+    needed: [],
+    auxiliary: [],
+    filter: [],
+    flags: 0,
+    flags1: 0,
+  };
   const strtabAddr = last(entries, DT_STRTAB);
   const strsz = last(entries, DT_STRSZ);
   if (strtabAddr !== undefined) {
     const size = strsz ?? 0n;
     const start = fileRangeOf(loads, strtabAddr, 1n);
-    if (start === undefined) throw fail(`DT_STRTAB 0x${strtabAddr.toString(16)} is not inside any PT_LOAD's file bytes`, { field: 'DT_STRTAB' });
+    if (start === undefined)
+      throw fail(`DT_STRTAB 0x${strtabAddr.toString(16)} is not inside any PT_LOAD's file bytes`, {
+        field: 'DT_STRTAB',
+      });
     // The table may claim more than the file holds; strings are still bounded by the file.
     const available = BigInt(bytes.length - start);
     info.strtab = { vaddr: strtabAddr, offset: start, size: Number(size < available ? size : available) };
@@ -118,9 +131,15 @@ export function readDynamic(image: DynamicSource): DynamicInfo | undefined {
     const table = info.strtab;
     if (!table) throw fail(`${tag} without DT_STRTAB`, { field: tag });
     if (value >= BigInt(table.size) && strsz !== undefined) {
-      throw fail(`${tag} string offset 0x${value.toString(16)} is past DT_STRSZ 0x${strsz.toString(16)}`, { field: tag });
+      throw fail(`${tag} string offset 0x${value.toString(16)} is past DT_STRSZ 0x${strsz.toString(16)}`, {
+        field: tag,
+      });
     }
-    return reader.cstring(table.offset + Number(value), `${tag} string`, table.offset + (strsz === undefined ? bytes.length : table.size));
+    return reader.cstring(
+      table.offset + Number(value),
+      `${tag} string`,
+      table.offset + (strsz === undefined ? bytes.length : table.size),
+    );
   };
   for (const e of entries) {
     switch (e.tag) {

@@ -169,7 +169,12 @@ export function readElfObject(image: ExecImage): ElfObject {
   };
   for (const ph of image.programHeaders) {
     if (ph.type === PT_TLS && ph.memsz > 0n && obj.tls === undefined) {
-      obj.tls = { vaddr: Number(ph.vaddr), filesz: Number(ph.filesz), memsz: Number(ph.memsz), align: Number(ph.align) || 1 };
+      obj.tls = {
+        vaddr: Number(ph.vaddr),
+        filesz: Number(ph.filesz),
+        memsz: Number(ph.memsz),
+        align: Number(ph.align) || 1,
+      };
     } else if (ph.type === PT_GNU_RELRO && obj.relro === undefined) {
       obj.relro = { vaddr: Number(ph.vaddr), memsz: Number(ph.memsz) };
     }
@@ -213,7 +218,12 @@ export function readElfObject(image: ExecImage): ElfObject {
   obj.textrel = info.has(DT_TEXTREL) || (flags & 0x4) !== 0;
 
   // Relocation tables.
-  const readRela = (addr: number | undefined, size: number | undefined, field: string, implicit: boolean): Relocation[] => {
+  const readRela = (
+    addr: number | undefined,
+    size: number | undefined,
+    field: string,
+    implicit: boolean,
+  ): Relocation[] => {
     if (addr === undefined || !size) return [];
     const ent = implicit ? 16 : 24;
     const off = offsetOf(addr, size, field);
@@ -354,7 +364,12 @@ function readVersions(
       let a = p + r.u32(p + 8, 'vn_aux');
       for (let i = 0; i < cnt; i++) {
         const other = r.u16(a + 6, 'vna_other') & 0x7fff;
-        obj.versions.set(other, { name: str(r.u32(a + 8, 'vna_name'), 'vna_name'), hash: r.u32(a, 'vna_hash'), file, weak: (r.u16(a + 4, 'vna_flags') & 2) !== 0 });
+        obj.versions.set(other, {
+          name: str(r.u32(a + 8, 'vna_name'), 'vna_name'),
+          hash: r.u32(a, 'vna_hash'),
+          file,
+          weak: (r.u16(a + 4, 'vna_flags') & 2) !== 0,
+        });
         high = Math.max(high, other);
         const next = r.u32(a + 12, 'vna_next');
         if (!next) break;

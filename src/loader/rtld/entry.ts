@@ -33,7 +33,16 @@ export interface EntryOptions extends ExecOptions {
 export function planEntry(files: FileTable, file: string, options: EntryOptions = {}): EntryPlan {
   const exec = planExecWith(files, file, options);
   if (exec.interpreter === undefined || options.libraries === false) {
-    return { exec, ops: [], objects: [], threadPointer: 0, entry: exec.entry, bindNow: options.bindNow === true, relocations: { relocations: 0, unknown: 0, unresolved: [] }, mallocBlocks: [] };
+    return {
+      exec,
+      ops: [],
+      objects: [],
+      threadPointer: 0,
+      entry: exec.entry,
+      bindNow: options.bindNow === true,
+      relocations: { relocations: 0, unknown: 0, unresolved: [] },
+      mallocBlocks: [],
+    };
   }
   const root = options.root ?? '/';
   const rootFiles = new HostRootFiles(root, (host) => files.open(host));
@@ -58,7 +67,12 @@ export function runEntry(machine: Machine, plan: EntryPlan): number {
   for (const op of plan.ops) {
     switch (op.op) {
       case 'mmap':
-        machine.mmap(pid, op.file ? { addr: op.addr, length: op.length, prot: op.prot, file: op.file } : { addr: op.addr, length: op.length, prot: op.prot });
+        machine.mmap(
+          pid,
+          op.file
+            ? { addr: op.addr, length: op.length, prot: op.prot, file: op.file }
+            : { addr: op.addr, length: op.length, prot: op.prot },
+        );
         break;
       case 'munmap':
         machine.munmap(pid, op.addr, op.length);
@@ -121,6 +135,37 @@ export function entrySmaps(machine: Machine, pid: number, plan: EntryPlan): stri
 
 /** A kernel special mapping: no user pages in the model. */
 function specialEntry(start: number, end: number, perms: string): SmapsEntry {
-  const zero = { rss: 0, pss: 0, pssDirty: 0, pssAnon: 0, pssFile: 0, pssShmem: 0, sharedClean: 0, sharedDirty: 0, privateClean: 0, privateDirty: 0, referenced: 0, anonymous: 0, ksm: 0, lazyFree: 0, swap: 0, swapPss: 0, locked: 0 };
-  return { ...zero, start, end, perms, prot: 0, shared: false, offset: 0, path: '', vmFlags: [], size: end - start, kernelPageSize: 4096, mmuPageSize: 4096 };
+  const zero = {
+    rss: 0,
+    pss: 0,
+    pssDirty: 0,
+    pssAnon: 0,
+    pssFile: 0,
+    pssShmem: 0,
+    sharedClean: 0,
+    sharedDirty: 0,
+    privateClean: 0,
+    privateDirty: 0,
+    referenced: 0,
+    anonymous: 0,
+    ksm: 0,
+    lazyFree: 0,
+    swap: 0,
+    swapPss: 0,
+    locked: 0,
+  };
+  return {
+    ...zero,
+    start,
+    end,
+    perms,
+    prot: 0,
+    shared: false,
+    offset: 0,
+    path: '',
+    vmFlags: [],
+    size: end - start,
+    kernelPageSize: 4096,
+    mmuPageSize: 4096,
+  };
 }

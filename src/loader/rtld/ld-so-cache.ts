@@ -128,7 +128,8 @@ function readExtensions(r: ByteReader, base: number, offset: number, cache: LdSo
     if (tag === 0) {
       cache.generator = latin1.decode(r.slice(dataAt, dataSize, 'generator'));
     } else if (tag === CACHE_EXTENSION_TAG_GLIBC_HWCAPS && dataSize % 4 === 0 && dataAt % 4 === 0) {
-      for (let j = 0; j < dataSize / 4; j++) cache.glibcHwcaps.push(str(r, base, r.u32(dataAt + j * 4, 'hwcaps index')) ?? '');
+      for (let j = 0; j < dataSize / 4; j++)
+        cache.glibcHwcaps.push(str(r, base, r.u32(dataAt + j * 4, 'hwcaps index')) ?? '');
     }
   }
 }

@@ -43,14 +43,22 @@ export interface MappedObject {
   mapEnd: number;
 }
 
-export function mapObject(space: ProcessSpace, elf: ElfObject, backing: FileBacking, thpAligned: boolean): MappedObject {
+export function mapObject(
+  space: ProcessSpace,
+  elf: ElfObject,
+  backing: FileBacking,
+  thpAligned: boolean,
+): MappedObject {
   const cmds: LoadCmd[] = [];
   let alignMax = 0;
   let hasHoles = false;
   for (const s of elf.image.loads) {
     const vaddr = Number(s.vaddr);
     const offset = Number(s.offset);
-    if ((vaddr - offset) % PAGE !== 0) throw new ElfError('E_RTLD_SEGMENT', `${elf.path}: ELF load command address/offset not page-aligned`, { file: elf.path });
+    if ((vaddr - offset) % PAGE !== 0)
+      throw new ElfError('E_RTLD_SEGMENT', `${elf.path}: ELF load command address/offset not page-aligned`, {
+        file: elf.path,
+      });
     const c: LoadCmd = {
       mapstart: pageDown(vaddr),
       mapend: pageUp(vaddr + Number(s.filesz)),
@@ -67,7 +75,8 @@ export function mapObject(space: ProcessSpace, elf: ElfObject, backing: FileBack
   }
   const first = cmds[0];
   const last = cmds[cmds.length - 1];
-  if (!first || !last) throw new ElfError('E_RTLD_SEGMENT', `${elf.path}: object file has no loadable segments`, { file: elf.path });
+  if (!first || !last)
+    throw new ElfError('E_RTLD_SEGMENT', `${elf.path}: object file has no loadable segments`, { file: elf.path });
   const maplength = last.allocend - first.mapstart;
   const what = `map ${elf.path}`;
 
@@ -84,13 +93,16 @@ export function mapObject(space: ProcessSpace, elf: ElfObject, backing: FileBack
     space.mmapFixed(mapStart, maplength, first.prot, what, { backing, offset: first.mapoff });
     if (mapStart > reserve) space.munmap(reserve, mapStart - reserve, `${what} (alignment excess)`);
     const mapEnd = pageUp(mapStart + maplength);
-    if (reserve + pageUp(maplen) > mapEnd) space.munmap(mapEnd, reserve + pageUp(maplen) - mapEnd, `${what} (alignment excess)`);
+    if (reserve + pageUp(maplen) > mapEnd)
+      space.munmap(mapEnd, reserve + pageUp(maplen) - mapEnd, `${what} (alignment excess)`);
   }
   const base = mapStart - first.mapstart;
-  if (hasHoles && last.mapstart > first.mapend) space.mprotect(base + first.mapend, last.mapstart - first.mapend, 0, `${what} (holes)`);
+  if (hasHoles && last.mapstart > first.mapend)
+    space.mprotect(base + first.mapend, last.mapstart - first.mapend, 0, `${what} (holes)`);
 
   cmds.forEach((c, i) => {
-    if (i > 0 && c.mapend > c.mapstart) space.mmapFixed(base + c.mapstart, c.mapend - c.mapstart, c.prot, what, { backing, offset: c.mapoff });
+    if (i > 0 && c.mapend > c.mapstart)
+      space.mmapFixed(base + c.mapstart, c.mapend - c.mapstart, c.prot, what, { backing, offset: c.mapoff });
     if (c.allocend <= c.dataend) return;
     const zero = base + c.dataend;
     const zeroend = base + c.allocend;

@@ -10,7 +10,12 @@ import { EM_X86_64 } from '../x86-64.js';
 import type { RtldFiles } from './files.js';
 
 export type Verified =
-  | { ok: true; realPath: string; identity: string; open: Extract<ReturnType<RtldFiles['lookup']>, { kind: 'file' }>['open'] }
+  | {
+      ok: true;
+      realPath: string;
+      identity: string;
+      open: Extract<ReturnType<RtldFiles['lookup']>, { kind: 'file' }>['open'];
+    }
   /** Skipped; `otherClass` when it was an ELFCLASS32 file (for the "wrong ELF class" error). */
   | { ok: false; otherClass: boolean }
   /** Fatal: ld.so's message for this file, "PATH: PROBLEM". */
@@ -46,17 +51,20 @@ export function openVerify(files: RtldFiles, path: string): Verified {
   if (head[6] !== 1) return { ok: false, fatal: `${path}: ELF file version ident does not match current one` };
   const osabi = head[7]!;
   const abiVersion = head[8]!;
-  if (osabi !== ELFOSABI_SYSV && osabi !== ELFOSABI_GNU) return { ok: false, fatal: `${path}: ELF file OS ABI invalid` };
+  if (osabi !== ELFOSABI_SYSV && osabi !== ELFOSABI_GNU)
+    return { ok: false, fatal: `${path}: ELF file OS ABI invalid` };
   if (!(abiVersion === 0 || (osabi === ELFOSABI_GNU && abiVersion < LIBC_ABI_MAX))) {
     return { ok: false, fatal: `${path}: ELF file ABI version invalid` };
   }
   for (let i = 9; i < 16; i++) if (head[i] !== 0) return { ok: false, fatal: `${path}: nonzero padding in e_ident` };
   const view = new DataView(head.buffer, head.byteOffset, head.byteLength);
-  if (view.getUint32(20, true) !== 1) return { ok: false, fatal: `${path}: ELF file version does not match current one` };
+  if (view.getUint32(20, true) !== 1)
+    return { ok: false, fatal: `${path}: ELF file version does not match current one` };
   if (view.getUint16(18, true) !== EM_X86_64) return { ok: false, otherClass: false };
   const type = view.getUint16(16, true);
   if (type !== 2 && type !== 3) return { ok: false, fatal: `${path}: only ET_DYN and ET_EXEC can be loaded` };
-  if (view.getUint16(54, true) !== 56) return { ok: false, fatal: `${path}: ELF file's phentsize not the expected size` };
+  if (view.getUint16(54, true) !== 56)
+    return { ok: false, fatal: `${path}: ELF file's phentsize not the expected size` };
   return { ok: true, realPath: found.realPath, identity: found.identity, open: () => backing };
 }
 

@@ -17,7 +17,14 @@ import type { ExecPlan } from '../../abi/exec-plan.js';
 import { PROT_WRITE } from '../../abi/exec-plan.js';
 
 export type RtldOp =
-  | { op: 'mmap'; addr: number; length: number; prot: number; file?: { backing: FileBacking; offset: number }; what: string }
+  | {
+      op: 'mmap';
+      addr: number;
+      length: number;
+      prot: number;
+      file?: { backing: FileBacking; offset: number };
+      what: string;
+    }
   | { op: 'munmap'; addr: number; length: number; what: string }
   | { op: 'mprotect'; addr: number; length: number; prot: number; what: string }
   | { op: 'write'; addr: number; bytes: Uint8Array }
@@ -48,13 +55,23 @@ export class ProcessSpace {
   /** get_unmapped_area(NULL, len) top-down, or 2 MiB-aligned for a large file mapping on ext4/XFS. */
   findArea(length: number, file?: { thpAligned: boolean; offset: number }): number {
     const len = BigInt(pageUp(length));
-    const at = this.space.getUnmappedArea(0n, len, file ? { thpAligned: file.thpAligned, offset: BigInt(file.offset) } : undefined);
+    const at = this.space.getUnmappedArea(
+      0n,
+      len,
+      file ? { thpAligned: file.thpAligned, offset: BigInt(file.offset) } : undefined,
+    );
     if (at === undefined) throw new InternalError(`no room for a ${length}-byte mapping`);
     return Number(at);
   }
 
   /** mmap with MAP_FIXED at `addr` (callers found the address first). */
-  mmapFixed(addr: number, length: number, prot: number, what: string, file?: { backing: FileBacking; offset: number }): void {
+  mmapFixed(
+    addr: number,
+    length: number,
+    prot: number,
+    what: string,
+    file?: { backing: FileBacking; offset: number },
+  ): void {
     const len = pageUp(length);
     this.dropOverlay(addr, addr + len);
     const area: Area = { start: BigInt(addr), end: BigInt(addr + len), prot };
@@ -119,7 +136,8 @@ export class ProcessSpace {
     const first = this.areaAt(addr);
     const last = this.areaAt(addr + length - 1);
     if (!first || !last || first.prot === 0 || last.prot === 0) return;
-    for (const a of this.space.areas) if (a.start < BigInt(addr + length) && a.end > BigInt(addr) && a.prot === 0) return;
+    for (const a of this.space.areas)
+      if (a.start < BigInt(addr + length) && a.end > BigInt(addr) && a.prot === 0) return;
     this.ops.push({ op: 'read', addr, length });
   }
 

@@ -14,7 +14,15 @@
  */
 import type { ElfObject, Relocation } from './elf-object.js';
 import type { ProcessSpace } from './process-space.js';
-import { bindsLocally, STB_WEAK, STT_GNU_IFUNC, symbolAddress, type Binding, type ScopeObject, type SymbolScope } from './symbols.js';
+import {
+  bindsLocally,
+  STB_WEAK,
+  STT_GNU_IFUNC,
+  symbolAddress,
+  type Binding,
+  type ScopeObject,
+  type SymbolScope,
+} from './symbols.js';
 
 export const R_X86_64_NONE = 0;
 export const R_X86_64_64 = 1;
@@ -47,7 +55,14 @@ export interface RelocStats {
 }
 
 /** Relocates `obj` in `scope`; `lazy`: PLT relocations get the base adjustment only. */
-export function relocateObject(space: ProcessSpace, obj: RelocObject, scope: SymbolScope, main: ScopeObject, lazy: boolean, stats: RelocStats): void {
+export function relocateObject(
+  space: ProcessSpace,
+  obj: RelocObject,
+  scope: SymbolScope,
+  main: ScopeObject,
+  lazy: boolean,
+  stats: RelocStats,
+): void {
   const elf = obj.elf;
   const base = BigInt(obj.base);
   // elf_machine_runtime_setup: GOT[1] = the link map, GOT[2] = _dl_runtime_resolve, for lazy PLT.
@@ -89,7 +104,14 @@ function lazyRel(space: ProcessSpace, obj: RelocObject, r: Relocation, stats: Re
 }
 
 /** elf_machine_rela / elf_machine_rel. */
-function apply(space: ProcessSpace, obj: RelocObject, scope: SymbolScope, main: ScopeObject, r: Relocation, stats: RelocStats): void {
+function apply(
+  space: ProcessSpace,
+  obj: RelocObject,
+  scope: SymbolScope,
+  main: ScopeObject,
+  r: Relocation,
+  stats: RelocStats,
+): void {
   const addr = obj.base + r.offset;
   const base = BigInt(obj.base);
   const addend = addendOf(space, addr, r);
@@ -149,7 +171,10 @@ function apply(space: ProcessSpace, obj: RelocObject, scope: SymbolScope, main: 
       return;
     case R_X86_64_TLSDESC:
       space.writeU64(addr, 0n);
-      space.writeU64(addr + 8, sym && binding ? sym.value - BigInt((binding.object as RelocObject).tlsOffset) + addend : addend);
+      space.writeU64(
+        addr + 8,
+        sym && binding ? sym.value - BigInt((binding.object as RelocObject).tlsOffset) + addend : addend,
+      );
       stats.unknown++;
       return;
     default:

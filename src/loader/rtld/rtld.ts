@@ -49,7 +49,9 @@ const VDSO_VERSION_HIGH = 2;
 const INITIAL_NUNIQUE_SYM_TABLE = 31;
 const UNIQUE_SYM_SIZE = 32;
 /** _dl_higher_prime_number's table (elf/dl-misc.c). */
-const PRIMES = [7, 13, 31, 61, 127, 251, 509, 1021, 2039, 4093, 8191, 16381, 32749, 65521, 131071, 262139, 524287, 1048573];
+const PRIMES = [
+  7, 13, 31, 61, 127, 251, 509, 1021, 2039, 4093, 8191, 16381, 32749, 65521, 131071, 262139, 524287, 1048573,
+];
 const higherPrime = (n: number): number => PRIMES.find((p) => p >= n) ?? n;
 
 /** What depends on the machine ld.so runs on rather than on the objects (see docs/notes/rtld.md). */
@@ -132,7 +134,18 @@ export function planRtld(exec: ExecPlan, resolution: RtldResolution, options: Rt
   const rtldLoaded = resolution.interpreter;
   const state = new Map<LoadedObject, ObjState>();
   const newState = (o: LoadedObject, base: number): ObjState => {
-    const s: ObjState = { loaded: o, elf: elf(o), base, isMain: o === mainLoaded, tlsModid: 0, tlsOffset: 0, linkMap: 0, libnames: [], sonameAdded: false, searchedDirs: false };
+    const s: ObjState = {
+      loaded: o,
+      elf: elf(o),
+      base,
+      isMain: o === mainLoaded,
+      tlsModid: 0,
+      tlsOffset: 0,
+      linkMap: 0,
+      libnames: [],
+      sonameAdded: false,
+      searchedDirs: false,
+    };
     state.set(o, s);
     return s;
   };
@@ -163,9 +176,17 @@ export function planRtld(exec: ExecPlan, resolution: RtldResolution, options: Rt
   const cstr = (s: string): Uint8Array => new TextEncoder().encode(s + '\0');
 
   // 2. Link maps for the program and the vDSO, the search paths.
-  main.linkMap = newLinkMap(space, alloc, LINK_MAP_SIZE + AUDIT_SPACE_WORST + 8 + LIBNAME_LIST_SIZE + 1, 'link_map (program)', main.base, '');
+  main.linkMap = newLinkMap(
+    space,
+    alloc,
+    LINK_MAP_SIZE + AUDIT_SPACE_WORST + 8 + LIBNAME_LIST_SIZE + 1,
+    'link_map (program)',
+    main.base,
+    '',
+  );
   const hasVdso = (exec.specialMappings ?? []).some((v) => v.name === '[vdso]');
-  if (hasVdso) newLinkMap(space, alloc, LINK_MAP_SIZE + AUDIT_SPACE_WORST + 8 + LIBNAME_LIST_SIZE + 1, 'link_map (vDSO)', 0, '');
+  if (hasVdso)
+    newLinkMap(space, alloc, LINK_MAP_SIZE + AUDIT_SPACE_WORST + 8 + LIBNAME_LIST_SIZE + 1, 'link_map (vDSO)', 0, '');
   alloc(profile.initPathsBytes, 'search paths (_dl_init_paths)');
   const knownDirs = new Set(profile.machine.systemDirs);
   const decompose = (o: ObjState, rpath: string): void => {
@@ -255,7 +276,8 @@ export function planRtld(exec: ExecPlan, resolution: RtldResolution, options: Rt
         }
       }
       if (!target) {
-        const dep = x.loaded.deps.find((d) => d.names.includes(name) || d.name === name) ?? x.loaded.deps[needed.indexOf(name)];
+        const dep =
+          x.loaded.deps.find((d) => d.names.includes(name) || d.name === name) ?? x.loaded.deps[needed.indexOf(name)];
         if (!dep) continue;
         const known = state.get(dep);
         if (known) {
@@ -318,7 +340,10 @@ export function planRtld(exec: ExecPlan, resolution: RtldResolution, options: Rt
 
   // What ld.so reads through the mappings: every object's program headers, dynamic section and tables.
   for (const s of [main, ...(rtld ? [rtld] : []), ...chain.slice(1)]) {
-    space.fault(s.base + Number(s.elf.image.loads[0]?.vaddr ?? 0n) - (Number(s.elf.image.loads[0]?.vaddr ?? 0n) % 4096), 4096);
+    space.fault(
+      s.base + Number(s.elf.image.loads[0]?.vaddr ?? 0n) - (Number(s.elf.image.loads[0]?.vaddr ?? 0n) % 4096),
+      4096,
+    );
     for (const [addr, size] of s.elf.readRanges) space.fault(s.base + addr, size);
   }
 
@@ -355,7 +380,12 @@ export function planRtld(exec: ExecPlan, resolution: RtldResolution, options: Rt
   }
   // _dl_find_object_init: one entry per object but the program (and per PT_LOAD of a program with holes).
   const mainLoads = main.elf.image.loads;
-  const mainContiguous = mainLoads.every((l, i) => i === 0 || Math.floor(Number(l.vaddr) / 4096) * 4096 <= Math.ceil(Number(mainLoads[i - 1]!.vaddr + mainLoads[i - 1]!.memsz) / 4096) * 4096);
+  const mainContiguous = mainLoads.every(
+    (l, i) =>
+      i === 0 ||
+      Math.floor(Number(l.vaddr) / 4096) * 4096 <=
+        Math.ceil(Number(mainLoads[i - 1]!.vaddr + mainLoads[i - 1]!.memsz) / 4096) * 4096,
+  );
   const nodelete = versionChain.length - 1 + (mainContiguous ? 0 : mainLoads.length);
   alloc(nodelete * 32, '_dl_find_object data');
   if (rtld) {
@@ -384,7 +414,11 @@ export function planRtld(exec: ExecPlan, resolution: RtldResolution, options: Rt
   return {
     exec,
     ops: space.ops,
-    objects: [info(main, 'program'), ...(rtld ? [info(rtld, 'interpreter')] : []), ...chain.slice(1).map((s) => info(s, 'library'))],
+    objects: [
+      info(main, 'program'),
+      ...(rtld ? [info(rtld, 'interpreter')] : []),
+      ...chain.slice(1).map((s) => info(s, 'library')),
+    ],
     threadPointer: tp,
     entry: main.base + Number(main.elf.image.entry),
     bindNow,
@@ -400,7 +434,14 @@ function lastLoadEnd(e: ElfObject): number {
   return end;
 }
 
-function newLinkMap(space: ProcessSpace, alloc: (n: number, what: string) => number, size: number, what: string, base: number, _name: string): number {
+function newLinkMap(
+  space: ProcessSpace,
+  alloc: (n: number, what: string) => number,
+  size: number,
+  what: string,
+  base: number,
+  _name: string,
+): number {
   const lm = alloc(size, what);
   writeLinkMap(space, lm, size, base);
   return lm;

@@ -132,7 +132,12 @@ export function substituteDst(input: string, origin: string | undefined, machine
  * An empty element is '' (the current directory); an element that expands to
  * nothing is dropped.
  */
-export function splitSearchPath(list: string, separators: RegExp, origin: string | undefined, machine: RtldMachine): string[] {
+export function splitSearchPath(
+  list: string,
+  separators: RegExp,
+  origin: string | undefined,
+  machine: RtldMachine,
+): string[] {
   const dirs: string[] = [];
   for (const element of list.split(separators)) {
     let dir = '';

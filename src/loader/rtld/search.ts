@@ -32,7 +32,14 @@ import { HostRootFiles, type RtldFiles } from './files.js';
 import { lookupCache, parseLdSoCache, type LdSoCache } from './ld-so-cache.js';
 import { openVerify, type Verified } from './open-verify.js';
 import { DEBIAN_X86_64, hasDst, originOf, splitSearchPath, substituteDst, type RtldMachine } from './search-path.js';
-import { RtldError, type LddEntry, type LoadedObject, type MissingLibrary, type ResolveOptions, type RtldResolution } from './types.js';
+import {
+  RtldError,
+  type LddEntry,
+  type LoadedObject,
+  type MissingLibrary,
+  type ResolveOptions,
+  type RtldResolution,
+} from './types.js';
 
 export const LD_SO_CACHE = '/etc/ld.so.cache';
 /** The vDSO's SONAME: a DT_NEEDED of this name is answered by the vDSO. */
@@ -52,7 +59,10 @@ export interface ProgramFile {
  * Resolves the libraries of `program`, a host path (as `pagestack maps`
  * takes it) searched inside `options.root`, or a ProgramFile from `files`.
  */
-export async function resolveLibraries(program: string | ProgramFile, options: ResolveOptions = {}): Promise<RtldResolution> {
+export async function resolveLibraries(
+  program: string | ProgramFile,
+  options: ResolveOptions = {},
+): Promise<RtldResolution> {
   const table = await FileTable.create();
   const files = options.files ?? new HostRootFiles(options.root ?? '/', (host) => table.open(host));
   const file = typeof program === 'string' ? hostProgram(files, program, (host) => table.open(host)) : program;
@@ -76,7 +86,13 @@ export function hostProgram(files: RtldFiles, path: string, openHost: (hostPath:
   const inside = hostRoot === '/' ? real : real.startsWith(`${hostRoot}/`) ? real.slice(hostRoot.length) : undefined;
   if (inside !== undefined) {
     const found = files.lookup(inside);
-    if (found.kind === 'file') return { path: hostRoot === '/' ? path : inside, realPath: found.realPath, identity: found.identity, backing: found.open() };
+    if (found.kind === 'file')
+      return {
+        path: hostRoot === '/' ? path : inside,
+        realPath: found.realPath,
+        identity: found.identity,
+        backing: found.open(),
+      };
   }
   let st: fs.BigIntStats;
   try {
@@ -139,7 +155,8 @@ class Search {
     const rtldPath = this.options.rtld ?? image.interpreter;
     if (rtldPath !== undefined) this.rtld = this.openInterpreter(rtldPath, image.interpreter ?? rtldPath);
     if (this.rtld) this.chain.push(this.rtld);
-    if (this.options.libraryPath) this.libraryPath = splitSearchPath(this.options.libraryPath, /[:;]/, main.origin, this.machine);
+    if (this.options.libraryPath)
+      this.libraryPath = splitSearchPath(this.options.libraryPath, /[:;]/, main.origin, this.machine);
 
     // _dl_map_object_deps: the breadth-first list; new objects are appended as their names are met.
     const scope: Array<LoadedObject | Faked> = [main];
@@ -361,7 +378,11 @@ class Search {
    */
   private lddChain(scope: LoadedObject[]): LddEntry[] {
     const vdso = { faked: true, name: VDSO_NAME } as const;
-    const chain: Array<LoadedObject | Faked | typeof vdso> = [this.main, vdso, ...this.chain.filter((o) => o !== this.rtld && o !== this.main)];
+    const chain: Array<LoadedObject | Faked | typeof vdso> = [
+      this.main,
+      vdso,
+      ...this.chain.filter((o) => o !== this.rtld && o !== this.main),
+    ];
     const at = this.rtld ? scope.indexOf(this.rtld) : -1;
     if (at > 0) chain.splice(chain.indexOf(scope[at - 1]!) + 1, 0, this.rtld!);
     const out: LddEntry[] = [];
@@ -374,7 +395,10 @@ class Search {
   }
 
   private fail(code: ErrorCode, problem: string, name: string): never {
-    throw new RtldError(code, `${this.programName}: error while loading shared libraries: ${problem}`, { file: this.programName, library: name });
+    throw new RtldError(code, `${this.programName}: error while loading shared libraries: ${problem}`, {
+      file: this.programName,
+      library: name,
+    });
   }
 }
 

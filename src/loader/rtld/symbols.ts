@@ -89,7 +89,8 @@ function matchIn(elf: ElfObject, name: string, version: VersionName | undefined)
       if (versioned) {
         const own = elf.versions.get(sym.versionIndex);
         const ownHash = sym.versionIndex >= 2 ? (own?.hash ?? 0) : 0;
-        const same = own !== undefined && sym.versionIndex >= 2 && own.hash === version.hash && own.name === version.name;
+        const same =
+          own !== undefined && sym.versionIndex >= 2 && own.hash === version.hash && own.name === version.name;
         if (!same && (ownHash !== 0 || sym.hidden)) continue;
       }
     } else if (versioned && sym.versionIndex >= 3) {

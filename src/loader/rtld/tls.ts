@@ -62,7 +62,11 @@ export function determineTlsOffsets(modules: TlsModule[]): StaticTlsLayout {
     offset = off;
     m.offset = off;
   }
-  return { staticSize: roundUp(offset + TLS_STATIC_SURPLUS, maxAlign) + TLS_TCB_SIZE, staticAlign: maxAlign, used: offset };
+  return {
+    staticSize: roundUp(offset + TLS_STATIC_SURPLUS, maxAlign) + TLS_TCB_SIZE,
+    staticAlign: maxAlign,
+    used: offset,
+  };
 }
 
 const roundUp = (v: number, a: number): number => Math.ceil(v / a) * a;

@@ -15,7 +15,13 @@ import { ZswapSwap, type ZswapOptions } from './zswap.js';
 export * from './types.js';
 export { DiskSwap, type DiskSwapOptions, type DiskSwapStats } from './disk.js';
 export { ZramSwap, type ZramOptions, type ZramMmStat, type ZramStats } from './zram.js';
-export { ZswapSwap, type ZswapOptions, type ZswapStats, type ZswapSameFilled, type ZswapIncompressible } from './zswap.js';
+export {
+  ZswapSwap,
+  type ZswapOptions,
+  type ZswapStats,
+  type ZswapSameFilled,
+  type ZswapIncompressible,
+} from './zswap.js';
 export type { SwapLayerStats, SwapLayerOptions } from './swap-layer.js';
 export { DedupFirstSwap, type DedupFirstOptions } from './dedup-first.js';
 export { ZsPool, sizeClasses, hugeClassSize, ZS_HANDLE_SIZE } from './zsmalloc.js';
@@ -75,7 +81,12 @@ export function createSwapBackend(config: SwapConfig): SwapBackend {
     }
     case 'zswap': {
       if (config.totalRamPages === undefined) throw new RangeError('zswap needs totalRamPages (the RAM size in pages)');
-      backend = new ZswapSwap({ ...common, ...config.zswap, codec: needCodec(config), totalRamPages: config.totalRamPages });
+      backend = new ZswapSwap({
+        ...common,
+        ...config.zswap,
+        codec: needCodec(config),
+        totalRamPages: config.totalRamPages,
+      });
       break;
     }
     default:

@@ -58,7 +58,14 @@ export function samplePages(count: number, pageSize = 4096, seed = 1, mix: PageM
   return { pageSize, count, bytes, kinds, page: (i) => bytes.subarray(i * pageSize, (i + 1) * pageSize) };
 }
 
-function fill(page: Uint8Array, kind: PageKind, next: () => number, all: Uint8Array, nonZero: number[], pageSize: number): void {
+function fill(
+  page: Uint8Array,
+  kind: PageKind,
+  next: () => number,
+  all: Uint8Array,
+  nonZero: number[],
+  pageSize: number,
+): void {
   switch (kind) {
     case 'zero':
       return;

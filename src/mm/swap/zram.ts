@@ -163,7 +163,25 @@ export class ZramSwap extends SwapLayer {
    */
   blockStatLine(): string {
     const sectors = this.pageSize / 512;
-    const fields = [this.numReads, 0, this.numReads * sectors, 0, this.numWrites, 0, this.numWrites * sectors, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0];
+    const fields = [
+      this.numReads,
+      0,
+      this.numReads * sectors,
+      0,
+      this.numWrites,
+      0,
+      this.numWrites * sectors,
+      0,
+      0,
+      0,
+      0,
+      0,
+      0,
+      0,
+      0,
+      0,
+      0,
+    ];
     return fields.map(pad8).join(' ') + '\n';
   }
 

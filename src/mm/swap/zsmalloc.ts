@@ -78,7 +78,9 @@ export function zspageChainSize(classSize: number, pageSize: number, chainSize: 
 /** The size classes zs_create_pool() builds for a page size and CONFIG_ZSMALLOC_CHAIN_SIZE. */
 export function sizeClasses(pageSize: number, chainSize = 8): SizeClassTable {
   if (!Number.isInteger(chainSize) || chainSize < 1 || chainSize > 16) {
-    throw new RangeError(`zsmalloc chain size must be 1..16 (CONFIG_ZSMALLOC_CHAIN_SIZE allows 4..16), not ${chainSize}`);
+    throw new RangeError(
+      `zsmalloc chain size must be 1..16 (CONFIG_ZSMALLOC_CHAIN_SIZE allows 4..16), not ${chainSize}`,
+    );
   }
   const delta = pageSize >> CLASS_BITS;
   const count = Math.ceil((pageSize - ZS_MIN_ALLOC_SIZE) / delta) + 1;
@@ -205,7 +207,14 @@ export class ZsPool {
   }
 
   /** Live zspages and their pages per class index (merge targets only), for reports and tests. */
-  classStats(): { index: number; size: number; pagesPerZspage: number; objsPerZspage: number; zspages: number; objects: number }[] {
+  classStats(): {
+    index: number;
+    size: number;
+    pagesPerZspage: number;
+    objsPerZspage: number;
+    zspages: number;
+    objects: number;
+  }[] {
     const rows = new Map<number, { zspages: number; objects: number }>();
     for (let z = 0; z < this.zHigh; z++) {
       const cls = this.zClass[z]!;

@@ -390,6 +390,7 @@ export class ZswapSwap extends SwapLayer {
 }
 
 function percent(name: string, value: number): number {
-  if (!Number.isInteger(value) || value < 0 || value > 100) throw new RangeError(`${name} must be an integer 0..100, not ${value}`);
+  if (!Number.isInteger(value) || value < 0 || value > 100)
+    throw new RangeError(`${name} must be an integer 0..100, not ${value}`);
   return value;
 }

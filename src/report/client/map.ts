@@ -233,7 +233,8 @@ function createMap(data: ReportData, index: PageIndex, hooks: MapHooks): PageMap
         const y = cellsTop + r * pitch - viewTop;
         const first = r * cols;
         const end = Math.min(file.pages, first + cols);
-        for (let p = first, x = state.cellsLeft; p < end; p++, x += pitch) paths[kinds[base + p]!]!.rect(x, y, cell, cell);
+        for (let p = first, x = state.cellsLeft; p < end; p++, x += pitch)
+          paths[kinds[base + p]!]!.rect(x, y, cell, cell);
       }
     }
     for (let k = 0; k < 4; k++) {
@@ -247,7 +248,8 @@ function createMap(data: ReportData, index: PageIndex, hooks: MapHooks): PageMap
       if (id !== 0) outlineContent(id, viewTop, viewBottom);
       outlineCell(focus.file, focus.page, viewTop, '#1c2430', 2.5);
     }
-    if (state.pinned && state.pinned !== focus) outlineCell(state.pinned.file, state.pinned.page, viewTop, '#3b6ea5', 2);
+    if (state.pinned && state.pinned !== focus)
+      outlineCell(state.pinned.file, state.pinned.page, viewTop, '#3b6ea5', 2);
   }
 
   /** The file's path in the label column (its end, which names the file) and, when the block is tall enough, its page count and savings. */

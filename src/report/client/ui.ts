@@ -12,7 +12,11 @@
 
 type Child = Node | string;
 
-function el<K extends keyof HTMLElementTagNameMap>(tag: K, className?: string, children?: Child[]): HTMLElementTagNameMap[K] {
+function el<K extends keyof HTMLElementTagNameMap>(
+  tag: K,
+  className?: string,
+  children?: Child[],
+): HTMLElementTagNameMap[K] {
   const node = document.createElement(tag);
   if (className) node.className = className;
   for (const child of children ?? []) node.append(child);
@@ -97,7 +101,8 @@ function pageSummary(hit: Hit): Node[] {
   const parts: Node[] = [el('div', 'title', [d.path]), kindBadge(d.kind), factList(d), el('div', '', [sharingText(d)])];
   if (d.others.length > 0) {
     const list = el('ul', 'others');
-    for (const g of d.others) list.append(el('li', '', [`${g.path} `, el('span', 'pages', [`page ${pageList(g.pages, 4)}`])]));
+    for (const g of d.others)
+      list.append(el('li', '', [`${g.path} `, el('span', 'pages', [`page ${pageList(g.pages, 4)}`])]));
     if (d.otherFiles > d.others.length) {
       list.append(el('li', 'pages', [`and ${fmtCount(d.otherFiles - d.others.length)} more files`]));
     }
@@ -182,7 +187,12 @@ interface TableOptions<Row> {
 }
 
 /** A table sorted by clicking a header (again: the other direction). */
-function sortableTable<Row>(host: HTMLElement, columns: Column<Row>[], rows: Row[], options: TableOptions<Row>): HTMLTableElement {
+function sortableTable<Row>(
+  host: HTMLElement,
+  columns: Column<Row>[],
+  rows: Row[],
+  options: TableOptions<Row>,
+): HTMLTableElement {
   const table = el('table', 'sortable');
   const head = el('tr');
   const body = el('tbody');
@@ -287,8 +297,16 @@ function buildFilesTable(): void {
       num('Pages', (f) => f.pages),
       num('Zero', (f) => f.counts.zero),
       num('Singleton', (f) => f.counts.unique, 'pages whose bytes occur nowhere else'),
-      num('Shared in file', (f) => f.counts.sharedWithin, 'pages whose bytes occur again in this file (and maybe in other files)'),
-      num('Shared across', (f) => f.counts.sharedAcross, 'pages whose bytes occur once in this file and in other files'),
+      num(
+        'Shared in file',
+        (f) => f.counts.sharedWithin,
+        'pages whose bytes occur again in this file (and maybe in other files)',
+      ),
+      num(
+        'Shared across',
+        (f) => f.counts.sharedAcross,
+        'pages whose bytes occur once in this file and in other files',
+      ),
       { label: 'Pages by kind', cell: (f) => miniBar(f.counts) },
       {
         label: 'Saves',
@@ -308,7 +326,8 @@ function buildFilesTable(): void {
         num: true,
         value: (f) => f.relocation?.[1] ?? -1,
         cell: (f) => (f.relocation ? `${f.relocation[0]} (${f.relocation[1]} shared/zero)` : '–'),
-        title: 'pages the dynamic linker writes when it relocates the file, and how many of them dedup counted as zero or shared: private copies in memory',
+        title:
+          'pages the dynamic linker writes when it relocates the file, and how many of them dedup counted as zero or shared: private copies in memory',
       },
     ],
     rows,
@@ -343,8 +362,17 @@ function buildContentsTable(): void {
     [
       { label: 'Copies', num: true, value: (r) => r.copies, cell: (r) => fmtCount(r.copies) },
       { label: 'Files', num: true, value: (r) => r.files, cell: (r) => fmtCount(r.files) },
-      { label: 'First at', value: (r) => r.d.path, cell: (r) => `${map.label(r.d.file)} page ${hex(r.d.page)}`, className: 'path' },
-      { label: 'Perms', value: (r) => segmentText(r.d), cell: (r) => r.d.segments.map((s) => s.perms).join(', ') || '\u2013' },
+      {
+        label: 'First at',
+        value: (r) => r.d.path,
+        cell: (r) => `${map.label(r.d.file)} page ${hex(r.d.page)}`,
+        className: 'path',
+      },
+      {
+        label: 'Perms',
+        value: (r) => segmentText(r.d),
+        cell: (r) => r.d.segments.map((s) => s.perms).join(', ') || '\u2013',
+      },
       { label: 'Sections', value: (r) => sectionText(r.d, 4), cell: (r) => sectionText(r.d, 4), className: 'mono' },
     ],
     rows,

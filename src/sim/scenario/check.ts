@@ -21,7 +21,9 @@ export class JsonPath {
   ) {}
 
   key(name: string): JsonPath {
-    const part = /^[A-Za-z_$][A-Za-z0-9_$-]*$/.test(name) ? `${this.path === '' ? '' : '.'}${name}` : `[${JSON.stringify(name)}]`;
+    const part = /^[A-Za-z_$][A-Za-z0-9_$-]*$/.test(name)
+      ? `${this.path === '' ? '' : '.'}${name}`
+      : `[${JSON.stringify(name)}]`;
     return new JsonPath(this.file, this.path + part, this.note);
   }
 
@@ -42,7 +44,11 @@ export class JsonPath {
   /** A ScenarioError naming this field: `<file>: <path>: <problem>`. */
   error(problem: string, extra: { expected?: unknown; actual?: unknown } = {}): ScenarioError {
     const prefix = this.file === undefined ? '' : `${this.file}: `;
-    return new ScenarioError(`${prefix}${this.toString()}: ${problem}`, { file: this.file, field: this.toString(), ...extra });
+    return new ScenarioError(`${prefix}${this.toString()}: ${problem}`, {
+      file: this.file,
+      field: this.toString(),
+      ...extra,
+    });
   }
 }
 
@@ -64,7 +70,8 @@ export function describeValue(value: unknown): string {
 }
 
 export function object(value: unknown, at: JsonPath): JsonObject {
-  if (value === null || typeof value !== 'object' || Array.isArray(value)) throw at.error(`must be an object, not ${describeValue(value)}`);
+  if (value === null || typeof value !== 'object' || Array.isArray(value))
+    throw at.error(`must be an object, not ${describeValue(value)}`);
   return value as JsonObject;
 }
 
@@ -86,8 +93,10 @@ export function boolean(value: unknown, at: JsonPath): boolean {
 
 /** A finite number in [min, max]. */
 export function number(value: unknown, at: JsonPath, min: number, max: number): number {
-  if (typeof value !== 'number' || !Number.isFinite(value)) throw at.error(`must be a number, not ${describeValue(value)}`);
-  if (value < min || value > max) throw at.error(`must be from ${min} to ${max}, not ${value}`, { expected: [min, max], actual: value });
+  if (typeof value !== 'number' || !Number.isFinite(value))
+    throw at.error(`must be a number, not ${describeValue(value)}`);
+  if (value < min || value > max)
+    throw at.error(`must be from ${min} to ${max}, not ${value}`, { expected: [min, max], actual: value });
   return value;
 }
 
@@ -98,13 +107,27 @@ export function integer(value: unknown, at: JsonPath, min: number, max: number, 
   else if (typeof value === 'string') n = parseSize(value, pageSize);
   else throw at.error(`must be an integer, not ${describeValue(value)}`);
   if (n === undefined || !Number.isSafeInteger(n)) {
-    throw at.error(`must be an integer (a number, "0x…", or a size such as "64K", "2 MiB", "16 pages"), not ${describeValue(value)}`);
+    throw at.error(
+      `must be an integer (a number, "0x…", or a size such as "64K", "2 MiB", "16 pages"), not ${describeValue(value)}`,
+    );
   }
-  if (n < min || n > max) throw at.error(`must be from ${min} to ${max}, not ${n}`, { expected: [min, max], actual: n });
+  if (n < min || n > max)
+    throw at.error(`must be from ${min} to ${max}, not ${n}`, { expected: [min, max], actual: n });
   return n;
 }
 
-const UNITS: Record<string, number> = { b: 1, k: 1024, kb: 1024, kib: 1024, m: 1 << 20, mb: 1 << 20, mib: 1 << 20, g: 1 << 30, gb: 1 << 30, gib: 1 << 30 };
+const UNITS: Record<string, number> = {
+  b: 1,
+  k: 1024,
+  kb: 1024,
+  kib: 1024,
+  m: 1 << 20,
+  mb: 1 << 20,
+  mib: 1 << 20,
+  g: 1 << 30,
+  gb: 1 << 30,
+  gib: 1 << 30,
+};
 
 /**
  * "4096", "0x1000", "64K", "64 KiB", "1.5M", "2 GiB" (binary units), "16 pages" / "16p"
@@ -128,7 +151,10 @@ export function parseSize(text: string, pageSize?: number): number | undefined {
 
 export function oneOf<T extends string>(value: unknown, at: JsonPath, allowed: readonly T[]): T {
   if (typeof value !== 'string' || !(allowed as readonly string[]).includes(value)) {
-    throw at.error(`must be one of ${allowed.map((a) => JSON.stringify(a)).join(', ')}, not ${describeValue(value)}`, { expected: allowed, actual: value });
+    throw at.error(`must be one of ${allowed.map((a) => JSON.stringify(a)).join(', ')}, not ${describeValue(value)}`, {
+      expected: allowed,
+      actual: value,
+    });
   }
   return value as T;
 }

@@ -3,7 +3,19 @@
  * as scenario steps give them. See docs/SCENARIOS.md, "Targets" and "Data".
  */
 import { TASK_SIZE } from '../../mm/vma-ops.js';
-import { array, integer, number, object, onlyKeys, required, string, describeValue, type Json, type JsonObject, type JsonPath } from './check.js';
+import {
+  array,
+  integer,
+  number,
+  object,
+  onlyKeys,
+  required,
+  string,
+  describeValue,
+  type Json,
+  type JsonObject,
+  type JsonPath,
+} from './check.js';
 import type { NameScope } from './scope.js';
 import type { DataSpec, Target } from './types.js';
 
@@ -19,7 +31,13 @@ export interface TargetRules {
   copySource?: boolean;
 }
 
-export function parseTarget(obj: JsonObject, at: JsonPath, scope: NameScope, pageSize: number, rules: TargetRules): Target {
+export function parseTarget(
+  obj: JsonObject,
+  at: JsonPath,
+  scope: NameScope,
+  pageSize: number,
+  rules: TargetRules,
+): Target {
   const proc = string(required(obj, at, 'proc'), at.key('proc'));
   scope.proc(proc, at.key('proc'));
   const target: Target = { proc, offset: 0 };
@@ -35,7 +53,8 @@ export function parseTarget(obj: JsonObject, at: JsonPath, scope: NameScope, pag
   if (obj.offset !== undefined) target.offset = integer(obj.offset, at.key('offset'), 0, MAX_SPAN, pageSize);
   if (rules.copySource) {
     for (const key of ['length', 'fraction', 'stride', 'chunk']) {
-      if (obj[key] !== undefined) throw at.key(key).error('a copy source takes its length from the write; leave this out');
+      if (obj[key] !== undefined)
+        throw at.key(key).error('a copy source takes its length from the write; leave this out');
     }
     return target;
   }
@@ -45,10 +64,14 @@ export function parseTarget(obj: JsonObject, at: JsonPath, scope: NameScope, pag
   if (hasAddr && target.length === undefined) throw at.key('length').error('is required with "addr"');
   if (hasAddr && target.fraction !== undefined) throw at.key('fraction').error('needs a region, not an address');
   if (obj.stride !== undefined || obj.chunk !== undefined) {
-    if (!rules.stride) throw at.key(obj.stride !== undefined ? 'stride' : 'chunk').error('is only for read, write and touch');
+    if (!rules.stride)
+      throw at.key(obj.stride !== undefined ? 'stride' : 'chunk').error('is only for read, write and touch');
     if (obj.stride === undefined) throw at.key('stride').error('is required with "chunk"');
     target.stride = integer(obj.stride, at.key('stride'), 1, MAX_SPAN, pageSize);
-    target.chunk = obj.chunk === undefined ? Math.min(pageSize, target.stride) : integer(obj.chunk, at.key('chunk'), 1, target.stride, pageSize);
+    target.chunk =
+      obj.chunk === undefined
+        ? Math.min(pageSize, target.stride)
+        : integer(obj.chunk, at.key('chunk'), 1, target.stride, pageSize);
   }
   return target;
 }
@@ -56,13 +79,24 @@ export function parseTarget(obj: JsonObject, at: JsonPath, scope: NameScope, pag
 const DATA_KINDS = ['zero', 'byte', 'word', 'pattern', 'random', 'text', 'copy', 'mix'] as const;
 
 /** A data pattern: "zero", or an object with one of the keys in DATA_KINDS. */
-export function parseData(value: Json | undefined, at: JsonPath, scope: NameScope, pageSize: number, inMix = false): DataSpec {
+export function parseData(
+  value: Json | undefined,
+  at: JsonPath,
+  scope: NameScope,
+  pageSize: number,
+  inMix = false,
+): DataSpec {
   if (value === 'zero') return { kind: 'zero' };
-  if (typeof value === 'string') throw at.error(`must be "zero" or an object such as {"byte": 65}, {"random": {"seed": 1}} (one of: ${DATA_KINDS.join(', ')})`);
+  if (typeof value === 'string')
+    throw at.error(
+      `must be "zero" or an object such as {"byte": 65}, {"random": {"seed": 1}} (one of: ${DATA_KINDS.join(', ')})`,
+    );
   const obj = object(value, at);
   const kinds = DATA_KINDS.filter((k) => obj[k] !== undefined);
   if (kinds.length !== 1) {
-    throw at.error(`needs exactly one of ${DATA_KINDS.map((k) => `"${k}"`).join(', ')}${kinds.length > 1 ? ` (it has ${kinds.join(', ')})` : ''}`);
+    throw at.error(
+      `needs exactly one of ${DATA_KINDS.map((k) => `"${k}"`).join(', ')}${kinds.length > 1 ? ` (it has ${kinds.join(', ')})` : ''}`,
+    );
   }
   const kind = kinds[0]!;
   const inner = at.key(kind);
@@ -88,16 +122,21 @@ export function parseData(value: Json | undefined, at: JsonPath, scope: NameScop
     case 'random': {
       onlyKeys(obj, at, ['random']);
       const r = obj.random!;
-      if (typeof r !== 'object' || r === null || Array.isArray(r)) return { kind: 'random', seed: integer(r, inner, 0, 2 ** 32 - 1) };
+      if (typeof r !== 'object' || r === null || Array.isArray(r))
+        return { kind: 'random', seed: integer(r, inner, 0, 2 ** 32 - 1) };
       onlyKeys(r, inner, ['seed', 'distinct']);
-      const spec: DataSpec = { kind: 'random', seed: integer(required(r, inner, 'seed'), inner.key('seed'), 0, 2 ** 32 - 1) };
+      const spec: DataSpec = {
+        kind: 'random',
+        seed: integer(required(r, inner, 'seed'), inner.key('seed'), 0, 2 ** 32 - 1),
+      };
       if (r.distinct !== undefined) spec.distinct = integer(r.distinct, inner.key('distinct'), 1, 1 << 20);
       return spec;
     }
     case 'text': {
       onlyKeys(obj, at, ['text']);
       const t = obj.text!;
-      if (typeof t !== 'object' || t === null || Array.isArray(t)) return { kind: 'text', seed: integer(t, inner, 0, 2 ** 32 - 1) };
+      if (typeof t !== 'object' || t === null || Array.isArray(t))
+        return { kind: 'text', seed: integer(t, inner, 0, 2 ** 32 - 1) };
       onlyKeys(t, inner, ['seed']);
       return { kind: 'text', seed: integer(required(t, inner, 'seed'), inner.key('seed'), 0, 2 ** 32 - 1) };
     }
@@ -132,5 +171,7 @@ export function parseData(value: Json | undefined, at: JsonPath, scope: NameScop
 function parseWord(value: Json | undefined, at: JsonPath): bigint {
   if (typeof value === 'number' && Number.isSafeInteger(value) && value >= 0) return BigInt(value);
   if (typeof value === 'string' && /^0x[0-9a-f]{1,16}$/i.test(value)) return BigInt(value);
-  throw at.error(`must be a 64-bit word: a non-negative integer or "0x" and up to 16 hex digits, not ${describeValue(value)}`);
+  throw at.error(
+    `must be a 64-bit word: a non-negative integer or "0x" and up to 16 hex digits, not ${describeValue(value)}`,
+  );
 }

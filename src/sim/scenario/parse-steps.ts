@@ -6,7 +6,20 @@
  */
 import { PROT_EXEC, PROT_READ, PROT_WRITE } from '../../abi/exec-plan.js';
 import { TASK_SIZE } from '../../mm/vma-ops.js';
-import { array, boolean, describeValue, integer, object, oneOf, onlyKeys, required, string, type Json, type JsonObject, type JsonPath } from './check.js';
+import {
+  array,
+  boolean,
+  describeValue,
+  integer,
+  object,
+  oneOf,
+  onlyKeys,
+  required,
+  string,
+  type Json,
+  type JsonObject,
+  type JsonPath,
+} from './check.js';
 import { TARGET_FIELDS, parseData, parseTarget } from './parse-data.js';
 import type { NameScope } from './scope.js';
 import { MADVISE_ADVICE, MALLOPT_NAMES, STEP_OPS, type Step } from './types.js';
@@ -34,16 +47,25 @@ function parseStep(raw: Json, at: JsonPath, ctx: StepContext): void {
   const obj = object(raw, at);
   const op = obj.op;
   if (typeof op !== 'string' || !(STEP_OPS as readonly string[]).includes(op)) {
-    throw at.key('op').error(
-      op === undefined ? `is required (one of: ${STEP_OPS.join(', ')})` : `unknown step ${describeValue(op)} (known: ${STEP_OPS.join(', ')})`,
-    );
+    throw at
+      .key('op')
+      .error(
+        op === undefined
+          ? `is required (one of: ${STEP_OPS.join(', ')})`
+          : `unknown step ${describeValue(op)} (known: ${STEP_OPS.join(', ')})`,
+      );
   }
   if (obj.comment !== undefined) string(obj.comment, at.key('comment'), { nonEmpty: false });
   if (op === 'repeat') {
     parseRepeat(obj, at, ctx);
     return;
   }
-  const step = parseOne(substitute(obj, ctx.vars) as JsonObject, op as Exclude<(typeof STEP_OPS)[number], 'repeat'>, at, ctx);
+  const step = parseOne(
+    substitute(obj, ctx.vars) as JsonObject,
+    op as Exclude<(typeof STEP_OPS)[number], 'repeat'>,
+    at,
+    ctx,
+  );
   if (ctx.out.length >= MAX_STEPS) throw at.error(`the scenario expands to more than ${MAX_STEPS} steps`);
   ctx.out.push(step);
 }
@@ -52,11 +74,13 @@ function parseRepeat(obj: JsonObject, at: JsonPath, ctx: StepContext): void {
   onlyKeys(obj, at, [...COMMON, 'count', 'var', 'from', 'steps']);
   const count = integer(substitute(required(obj, at, 'count'), ctx.vars), at.key('count'), 0, MAX_STEPS);
   const name = obj.var === undefined ? 'i' : string(obj.var, at.key('var'));
-  if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(name)) throw at.key('var').error('must be a name of letters, digits and _ (not starting with a digit)');
+  if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(name))
+    throw at.key('var').error('must be a name of letters, digits and _ (not starting with a digit)');
   if (ctx.vars.has(name)) throw at.key('var').error(`"${name}" is already the variable of an enclosing repeat`);
   const from = obj.from === undefined ? 0 : integer(substitute(obj.from, ctx.vars), at.key('from'), -1e9, 1e9);
   const body = array(required(obj, at, 'steps'), at.key('steps'));
-  if (ctx.out.length + count * estimateSteps(body) > MAX_STEPS) throw at.key('count').error(`the scenario would expand to more than ${MAX_STEPS} steps`);
+  if (ctx.out.length + count * estimateSteps(body) > MAX_STEPS)
+    throw at.key('count').error(`the scenario would expand to more than ${MAX_STEPS} steps`);
   for (let k = 0; k < count; k++) {
     const value = from + k;
     ctx.vars.set(name, value);
@@ -146,7 +170,12 @@ export function evaluate(expr: string, vars: ReadonlyMap<string, number>): numbe
   return pos === tokens.length && v !== undefined && Number.isSafeInteger(v) ? v : undefined;
 }
 
-function parseOne(obj: JsonObject, op: Exclude<(typeof STEP_OPS)[number], 'repeat'>, at: JsonPath, ctx: StepContext): Step {
+function parseOne(
+  obj: JsonObject,
+  op: Exclude<(typeof STEP_OPS)[number], 'repeat'>,
+  at: JsonPath,
+  ctx: StepContext,
+): Step {
   const { scope, pageSize } = ctx;
   const proc = (): string => string(required(obj, at, 'proc'), at.key('proc'));
   const liveProc = (): string => {
@@ -174,7 +203,8 @@ function parseOne(obj: JsonObject, op: Exclude<(typeof STEP_OPS)[number], 'repea
       onlyKeys(obj, at, [...COMMON, 'proc', 'child']);
       const parent = liveProc();
       const child = string(required(obj, at, 'child'), at.key('child'));
-      if (scope.has(child)) throw at.key('child').error(`process "${child}" is already running (exit it first, or choose another name)`);
+      if (scope.has(child))
+        throw at.key('child').error(`process "${child}" is already running (exit it first, or choose another name)`);
       scope.fork(parent, child, at.key('proc'));
       return { op, proc: parent, child, at };
     }
@@ -218,8 +248,10 @@ function parseOne(obj: JsonObject, op: Exclude<(typeof STEP_OPS)[number], 'repea
         onlyKeys(f, at.key('file'), ['program', 'offset']);
         const program = string(required(f, at.key('file'), 'program'), at.key('file').key('program'));
         scope.program(program, at.key('file').key('program'));
-        const offset = f.offset === undefined ? 0 : integer(f.offset, at.key('file').key('offset'), 0, TASK_SIZE, pageSize);
-        if (offset % pageSize !== 0) throw at.key('file').key('offset').error(`must be a multiple of the page size (${pageSize})`);
+        const offset =
+          f.offset === undefined ? 0 : integer(f.offset, at.key('file').key('offset'), 0, TASK_SIZE, pageSize);
+        if (offset % pageSize !== 0)
+          throw at.key('file').key('offset').error(`must be a multiple of the page size (${pageSize})`);
         step.file = { program, offset };
       }
       if (obj.name !== undefined) {
@@ -230,7 +262,8 @@ function parseOne(obj: JsonObject, op: Exclude<(typeof STEP_OPS)[number], 'repea
     }
     case 'munmap': {
       const t = target([], false);
-      if (t.region !== undefined && t.offset === 0 && t.length === undefined && t.fraction === undefined) scope.removeRegion(t.proc, t.region);
+      if (t.region !== undefined && t.offset === 0 && t.length === undefined && t.fraction === undefined)
+        scope.removeRegion(t.proc, t.region);
       return { op, target: t, at };
     }
     case 'mprotect': {
@@ -261,7 +294,8 @@ function parseOne(obj: JsonObject, op: Exclude<(typeof STEP_OPS)[number], 'repea
       const p = liveProc();
       const count = integer(required(obj, at, 'count'), at.key('count'), 0, TASK_SIZE, pageSize);
       const size = integer(required(obj, at, 'size'), at.key('size'), 0, TASK_SIZE, pageSize);
-      if (count * size > TASK_SIZE) throw at.error(`count × size = ${count * size} bytes is more than an address space holds`);
+      if (count * size > TASK_SIZE)
+        throw at.error(`count × size = ${count * size} bytes is more than an address space holds`);
       const as = string(required(obj, at, 'as'), at.key('as'));
       scope.addRegion(p, as, at.key('as'), true);
       return { op, proc: p, count, size, as, mayFail: mayFail(obj, at), at };
@@ -285,7 +319,12 @@ function parseOne(obj: JsonObject, op: Exclude<(typeof STEP_OPS)[number], 'repea
     case 'malloc_trim': {
       onlyKeys(obj, at, [...COMMON, 'proc', 'pad']);
       const p = liveProc();
-      return { op, proc: p, pad: obj.pad === undefined ? 0 : integer(obj.pad, at.key('pad'), 0, TASK_SIZE, pageSize), at };
+      return {
+        op,
+        proc: p,
+        pad: obj.pad === undefined ? 0 : integer(obj.pad, at.key('pad'), 0, TASK_SIZE, pageSize),
+        at,
+      };
     }
     case 'free': {
       onlyKeys(obj, at, [...COMMON, 'proc', 'ptr']);
@@ -301,7 +340,8 @@ function parseOne(obj: JsonObject, op: Exclude<(typeof STEP_OPS)[number], 'repea
     }
     case 'memory-limit': {
       onlyKeys(obj, at, [...COMMON, 'frames', 'bytes']);
-      if ((obj.frames === undefined) === (obj.bytes === undefined)) throw at.error('needs exactly one of "frames" and "bytes"');
+      if ((obj.frames === undefined) === (obj.bytes === undefined))
+        throw at.error('needs exactly one of "frames" and "bytes"');
       let frames: number;
       if (obj.frames !== undefined) {
         frames = integer(obj.frames, at.key('frames'), 1, ctx.frames);
@@ -334,7 +374,11 @@ export function parseProt(value: Json | undefined, at: JsonPath): number {
   if (text !== undefined && /^[rwx-]{1,3}$/.test(text)) {
     const letters = text.replace(/-/g, '');
     if (new Set(letters).size === letters.length) {
-      return (letters.includes('r') ? PROT_READ : 0) | (letters.includes('w') ? PROT_WRITE : 0) | (letters.includes('x') ? PROT_EXEC : 0);
+      return (
+        (letters.includes('r') ? PROT_READ : 0) |
+        (letters.includes('w') ? PROT_WRITE : 0) |
+        (letters.includes('x') ? PROT_EXEC : 0)
+      );
     }
   }
   throw at.error(`must be protection letters such as "rw-", "r-x", "r", or "none", not ${describeValue(value)}`);

@@ -10,11 +10,33 @@ import * as nodePath from 'node:path';
 import { PagestackError, ScenarioError, fsError } from '../../errors.js';
 import { MAX_FRAME } from '../../mm/pte.js';
 import { COST_OP_NAMES, DOCUMENTED_COSTS, withOverrides, type CostOpName, type CostOverrides } from '../../mm/cost.js';
-import { KSM_DEFAULTS, CALLOC_MODE_NAMES, PAGE_CACHE_NAMES, SWAP_BACKEND_NAMES, defaultPolicy, type PolicySet, type SwapPolicy } from '../policy.js';
+import {
+  KSM_DEFAULTS,
+  CALLOC_MODE_NAMES,
+  PAGE_CACHE_NAMES,
+  SWAP_BACKEND_NAMES,
+  defaultPolicy,
+  type PolicySet,
+  type SwapPolicy,
+} from '../policy.js';
 import { ProgramSet, type Program } from '../programs.js';
 import type { HeapOptions } from '../heap-model.js';
 import type { OpenContainer } from '../container-reader.js';
-import { JsonPath, array, boolean, describeValue, integer, number, object, oneOf, onlyKeys, parseSize, required, string, type Json } from './check.js';
+import {
+  JsonPath,
+  array,
+  boolean,
+  describeValue,
+  integer,
+  number,
+  object,
+  oneOf,
+  onlyKeys,
+  parseSize,
+  required,
+  string,
+  type Json,
+} from './check.js';
 import { parseSteps } from './parse-steps.js';
 import { NameScope } from './scope.js';
 import { nestingDepth } from './depth.js';
@@ -62,11 +84,17 @@ export async function loadScenario(input: string | Json, options: LoadScenarioOp
   // 1. The version, before anything else is read.
   const version = required(obj, top, 'version');
   if (version !== SCENARIO_VERSION) {
-    throw top.key('version').error(`scenario format version ${describeValue(version)} is not supported (this pagestack reads version ${SCENARIO_VERSION})`);
+    throw top
+      .key('version')
+      .error(
+        `scenario format version ${describeValue(version)} is not supported (this pagestack reads version ${SCENARIO_VERSION})`,
+      );
   }
   onlyKeys(obj, top, ['version', 'name', 'description', 'machine', 'root', 'programs', 'policies', 'costs', 'steps']);
-  const name = obj.name === undefined ? (file ? nodePath.basename(file, '.json') : 'scenario') : string(obj.name, top.key('name'));
-  const description = obj.description === undefined ? '' : string(obj.description, top.key('description'), { nonEmpty: false });
+  const name =
+    obj.name === undefined ? (file ? nodePath.basename(file, '.json') : 'scenario') : string(obj.name, top.key('name'));
+  const description =
+    obj.description === undefined ? '' : string(obj.description, top.key('description'), { nonEmpty: false });
 
   // 2. The machine.
   const machine = parseMachine(obj.machine, top.key('machine'));
@@ -74,20 +102,40 @@ export async function loadScenario(input: string | Json, options: LoadScenarioOp
   // 3. The programs, opened now.
   const root = obj.root === undefined ? undefined : nodePath.resolve(baseDir, string(obj.root, top.key('root')));
   const specs = parsePrograms(required(obj, top, 'programs'), top.key('programs'), baseDir);
-  const programs = await ProgramSet.create({ root, ...(options.openContainer ? { openContainer: options.openContainer } : {}) });
+  const programs = await ProgramSet.create({
+    root,
+    ...(options.openContainer ? { openContainer: options.openContainer } : {}),
+  });
   try {
     const opened = await openPrograms(specs, programs, top.key('programs'));
 
     // 4. Policies and costs.
-    const policies = obj.policies === undefined ? [defaultPolicy()] : parsePolicies(obj.policies, top.key('policies'), machine);
+    const policies =
+      obj.policies === undefined ? [defaultPolicy()] : parsePolicies(obj.policies, top.key('policies'), machine);
     const costs = obj.costs === undefined ? {} : parseCosts(obj.costs, top.key('costs'));
 
     // 5. The steps, in the order they run.
     const stepList = array(required(obj, top, 'steps'), top.key('steps'));
     const steps: Step[] = [];
-    parseSteps(stepList, top.key('steps'), { scope: new NameScope(opened), pageSize: machine.pageSize, frames: machine.frames, out: steps, vars: new Map() });
+    parseSteps(stepList, top.key('steps'), {
+      scope: new NameScope(opened),
+      pageSize: machine.pageSize,
+      frames: machine.frames,
+      out: steps,
+      vars: new Map(),
+    });
 
-    const scenario: Scenario = { version: SCENARIO_VERSION, name, description, baseDir, machine, programs: specs, policies, costs, steps };
+    const scenario: Scenario = {
+      version: SCENARIO_VERSION,
+      name,
+      description,
+      baseDir,
+      machine,
+      programs: specs,
+      policies,
+      costs,
+      steps,
+    };
     if (file !== undefined) scenario.file = file;
     if (root !== undefined) scenario.root = root;
     return { scenario, programs, opened };
@@ -109,7 +157,10 @@ function readJson(file: string): Json {
   // Checked before JSON.parse: the checks below walk the document recursively.
   const depth = nestingDepth(bytes);
   if (depth > MAX_SCENARIO_DEPTH) {
-    throw new ScenarioError(`${file}: nested ${depth > 1e6 ? 'over a million' : depth} levels deep; a scenario may nest at most ${MAX_SCENARIO_DEPTH}`, { file, field: 'nesting', actual: depth, expected: MAX_SCENARIO_DEPTH });
+    throw new ScenarioError(
+      `${file}: nested ${depth > 1e6 ? 'over a million' : depth} levels deep; a scenario may nest at most ${MAX_SCENARIO_DEPTH}`,
+      { file, field: 'nesting', actual: depth, expected: MAX_SCENARIO_DEPTH },
+    );
   }
   const text = new TextDecoder('utf-8', { ignoreBOM: false }).decode(bytes);
   try {
@@ -126,26 +177,33 @@ function readJson(file: string): Json {
  */
 function jsonProblem(text: string, message: string): string {
   const head = text.slice(0, 4096);
-  if (/[\u0000-\u0008\u000e-\u001f\u007f\ufffd]/.test(head)) return `binary data${head.startsWith('\u007fELF') ? ' (an ELF file)' : ''}, not text`;
+  if (/[\u0000-\u0008\u000e-\u001f\u007f\ufffd]/.test(head))
+    return `binary data${head.startsWith('\u007fELF') ? ' (an ELF file)' : ''}, not text`;
   return message.replace(/[\u0000-\u001f\u007f-\u009f]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
 }
 
 function parseMachine(value: Json | undefined, at: JsonPath): MachineSpec {
-  if (value === undefined) return { frames: DEFAULT_FRAMES, pageSize: LOADER_PAGE_SIZE, frameLimit: DEFAULT_FRAMES, keepPageCache: false };
+  if (value === undefined)
+    return { frames: DEFAULT_FRAMES, pageSize: LOADER_PAGE_SIZE, frameLimit: DEFAULT_FRAMES, keepPageCache: false };
   const obj = object(value, at);
   onlyKeys(obj, at, ['frames', 'pageSize', 'frameLimit', 'keepPageCache', 'faultAround', 'readAround']);
-  const pageSize = obj.pageSize === undefined ? LOADER_PAGE_SIZE : integer(obj.pageSize, at.key('pageSize'), 1024, 65536);
-  if (pageSize !== LOADER_PAGE_SIZE) throw at.key('pageSize').error(`must be ${LOADER_PAGE_SIZE}: ELF programs are loaded in 4 KiB pages (x86-64)`);
-  const frames = obj.frames === undefined ? DEFAULT_FRAMES : parseFrames(obj.frames, at.key('frames'), pageSize, MAX_FRAME);
+  const pageSize =
+    obj.pageSize === undefined ? LOADER_PAGE_SIZE : integer(obj.pageSize, at.key('pageSize'), 1024, 65536);
+  if (pageSize !== LOADER_PAGE_SIZE)
+    throw at.key('pageSize').error(`must be ${LOADER_PAGE_SIZE}: ELF programs are loaded in 4 KiB pages (x86-64)`);
+  const frames =
+    obj.frames === undefined ? DEFAULT_FRAMES : parseFrames(obj.frames, at.key('frames'), pageSize, MAX_FRAME);
   const machine: MachineSpec = {
     frames,
     pageSize,
-    frameLimit: obj.frameLimit === undefined ? frames : parseFrames(obj.frameLimit, at.key('frameLimit'), pageSize, frames),
+    frameLimit:
+      obj.frameLimit === undefined ? frames : parseFrames(obj.frameLimit, at.key('frameLimit'), pageSize, frames),
     keepPageCache: obj.keepPageCache === undefined ? false : boolean(obj.keepPageCache, at.key('keepPageCache')),
   };
   if (obj.faultAround !== undefined) {
     machine.faultAround = integer(obj.faultAround, at.key('faultAround'), 1, 512);
-    if ((machine.faultAround & (machine.faultAround - 1)) !== 0) throw at.key('faultAround').error('must be a power of two (pages)');
+    if ((machine.faultAround & (machine.faultAround - 1)) !== 0)
+      throw at.key('faultAround').error('must be a power of two (pages)');
   }
   if (obj.readAround !== undefined) machine.readAround = integer(obj.readAround, at.key('readAround'), 0, 4096);
   return machine;
@@ -156,7 +214,9 @@ export function parseFrames(value: Json, at: JsonPath, pageSize: number, max: nu
   if (typeof value === 'string' && !/^\s*\d+\s*$/.test(value)) {
     const bytes = parseSize(value, pageSize);
     if (bytes === undefined || bytes % pageSize !== 0) {
-      throw at.error(`must be a frame count or a size that is a whole number of ${pageSize}-byte pages ("256 MiB"), not ${describeValue(value)}`);
+      throw at.error(
+        `must be a frame count or a size that is a whole number of ${pageSize}-byte pages ("256 MiB"), not ${describeValue(value)}`,
+      );
     }
     return integer(bytes / pageSize, at, 1, max);
   }
@@ -176,7 +236,8 @@ function parsePrograms(value: Json, at: JsonPath, baseDir: string): Map<string, 
     const s = object(spec, pat);
     onlyKeys(s, pat, ['path', 'container', 'member']);
     if (s.path !== undefined) {
-      if (s.container !== undefined || s.member !== undefined) throw pat.error('give "path" (an ELF file) or "container" and "member", not both');
+      if (s.container !== undefined || s.member !== undefined)
+        throw pat.error('give "path" (an ELF file) or "container" and "member", not both');
       specs.set(name, { kind: 'elf', path: nodePath.resolve(baseDir, string(s.path, pat.key('path'))) });
     } else {
       const container = nodePath.resolve(baseDir, string(required(s, pat, 'container'), pat.key('container')));
@@ -187,12 +248,19 @@ function parsePrograms(value: Json, at: JsonPath, baseDir: string): Map<string, 
   return specs;
 }
 
-async function openPrograms(specs: Map<string, ProgramSpec>, set: ProgramSet, at: JsonPath): Promise<Map<string, Program>> {
+async function openPrograms(
+  specs: Map<string, ProgramSpec>,
+  set: ProgramSet,
+  at: JsonPath,
+): Promise<Map<string, Program>> {
   const opened = new Map<string, Program>();
   for (const [name, spec] of specs) {
     const pat = at.key(name);
     try {
-      opened.set(name, spec.kind === 'elf' ? set.elf(name, spec.path) : await set.member(name, spec.container, spec.member));
+      opened.set(
+        name,
+        spec.kind === 'elf' ? set.elf(name, spec.path) : await set.member(name, spec.container, spec.member),
+      );
     } catch (err) {
       if (!(err instanceof PagestackError)) throw err;
       throw pat.error(err.message, { actual: err.code });
@@ -201,7 +269,20 @@ async function openPrograms(specs: Map<string, ProgramSpec>, set: ProgramSet, at
   return opened;
 }
 
-const POLICY_FIELDS = ['name', 'extends', 'description', 'pageCache', 'callocMode', 'malloc', 'frameLimit', 'keepPageCache', 'swap', 'dedupFirst', 'mergeOnRestore', 'ksm'];
+const POLICY_FIELDS = [
+  'name',
+  'extends',
+  'description',
+  'pageCache',
+  'callocMode',
+  'malloc',
+  'frameLimit',
+  'keepPageCache',
+  'swap',
+  'dedupFirst',
+  'mergeOnRestore',
+  'ksm',
+];
 
 function parsePolicies(value: Json, at: JsonPath, machine: MachineSpec): PolicySet[] {
   const list = array(value, at);
@@ -218,23 +299,31 @@ function parsePolicies(value: Json, at: JsonPath, machine: MachineSpec): PolicyS
     if (obj.extends !== undefined) {
       const base = string(obj.extends, pat.key('extends'));
       const parent = byName.get(base);
-      if (parent === undefined) throw pat.key('extends').error(`no policy "${base}" before this one (known: ${[...byName.keys()].join(', ') || 'none'})`);
+      if (parent === undefined)
+        throw pat
+          .key('extends')
+          .error(`no policy "${base}" before this one (known: ${[...byName.keys()].join(', ') || 'none'})`);
       policy = { ...structuredClone(parent), name };
     } else {
       policy = defaultPolicy(name);
     }
     if (obj.pageCache !== undefined) policy.pageCache = oneOf(obj.pageCache, pat.key('pageCache'), PAGE_CACHE_NAMES);
-    if (obj.callocMode !== undefined) policy.callocMode = oneOf(obj.callocMode, pat.key('callocMode'), CALLOC_MODE_NAMES);
+    if (obj.callocMode !== undefined)
+      policy.callocMode = oneOf(obj.callocMode, pat.key('callocMode'), CALLOC_MODE_NAMES);
     if (obj.malloc !== undefined) policy.malloc = parseMallocOptions(obj.malloc, pat.key('malloc'), machine.pageSize);
-    if (obj.frameLimit !== undefined) policy.frameLimit = parseFrames(obj.frameLimit, pat.key('frameLimit'), machine.pageSize, machine.frames);
+    if (obj.frameLimit !== undefined)
+      policy.frameLimit = parseFrames(obj.frameLimit, pat.key('frameLimit'), machine.pageSize, machine.frames);
     if (obj.keepPageCache !== undefined) policy.keepPageCache = boolean(obj.keepPageCache, pat.key('keepPageCache'));
     if (obj.swap !== undefined) policy.swap = parseSwap(obj.swap, pat.key('swap'));
     if (obj.dedupFirst !== undefined) policy.dedupFirst = boolean(obj.dedupFirst, pat.key('dedupFirst'));
-    if (obj.mergeOnRestore !== undefined) policy.mergeOnRestore = boolean(obj.mergeOnRestore, pat.key('mergeOnRestore'));
+    if (obj.mergeOnRestore !== undefined)
+      policy.mergeOnRestore = boolean(obj.mergeOnRestore, pat.key('mergeOnRestore'));
     if (obj.ksm !== undefined) policy.ksm = parseKsm(obj.ksm, pat.key('ksm'));
     if (policy.swap === null) {
-      if (policy.dedupFirst) throw pat.key('dedupFirst').error('needs a swap device ("swap": "zram", "zswap" or "disk")');
-      if (policy.mergeOnRestore) throw pat.key('mergeOnRestore').error('needs a swap device ("swap": "zram", "zswap" or "disk")');
+      if (policy.dedupFirst)
+        throw pat.key('dedupFirst').error('needs a swap device ("swap": "zram", "zswap" or "disk")');
+      if (policy.mergeOnRestore)
+        throw pat.key('mergeOnRestore').error('needs a swap device ("swap": "zram", "zswap" or "disk")');
     }
     byName.set(name, policy);
   });
@@ -247,8 +336,10 @@ function parseMallocOptions(value: Json, at: JsonPath, pageSize: number): HeapOp
   onlyKeys(obj, at, ['mmapThreshold', 'trimThreshold', 'topPad', 'mmapMax', 'maxFast', 'tcacheCount']);
   const out: HeapOptions = {};
   const big = Number.MAX_SAFE_INTEGER;
-  if (obj.mmapThreshold !== undefined) out.mmapThreshold = integer(obj.mmapThreshold, at.key('mmapThreshold'), 0, 32 << 20, pageSize);
-  if (obj.trimThreshold !== undefined) out.trimThreshold = integer(obj.trimThreshold, at.key('trimThreshold'), 0, big, pageSize);
+  if (obj.mmapThreshold !== undefined)
+    out.mmapThreshold = integer(obj.mmapThreshold, at.key('mmapThreshold'), 0, 32 << 20, pageSize);
+  if (obj.trimThreshold !== undefined)
+    out.trimThreshold = integer(obj.trimThreshold, at.key('trimThreshold'), 0, big, pageSize);
   if (obj.topPad !== undefined) out.topPad = integer(obj.topPad, at.key('topPad'), 0, big, pageSize);
   if (obj.mmapMax !== undefined) out.mmapMax = integer(obj.mmapMax, at.key('mmapMax'), 0, 2 ** 31 - 1);
   if (obj.maxFast !== undefined) out.maxFast = integer(obj.maxFast, at.key('maxFast'), 0, 160);
@@ -262,22 +353,30 @@ function parseSwap(value: Json, at: JsonPath): SwapPolicy | null {
   const obj = object(value, at);
   onlyKeys(obj, at, ['backend', 'capacityPages', 'zeromap', 'zram', 'zswap']);
   const swap: SwapPolicy = { backend: oneOf(required(obj, at, 'backend'), at.key('backend'), SWAP_BACKEND_NAMES) };
-  if (obj.capacityPages !== undefined) swap.capacityPages = integer(obj.capacityPages, at.key('capacityPages'), 1, MAX_FRAME);
+  if (obj.capacityPages !== undefined)
+    swap.capacityPages = integer(obj.capacityPages, at.key('capacityPages'), 1, MAX_FRAME);
   if (obj.zeromap !== undefined) swap.zeromap = boolean(obj.zeromap, at.key('zeromap'));
   if (obj.zram !== undefined) {
     if (swap.backend !== 'zram') throw at.key('zram').error(`applies to the zram back end, not ${swap.backend}`);
     const z = object(obj.zram, at.key('zram'));
     onlyKeys(z, at.key('zram'), ['chainSize', 'memLimit']);
     if (z.chainSize !== undefined) swap.zramChainSize = integer(z.chainSize, at.key('zram').key('chainSize'), 4, 16);
-    if (z.memLimit !== undefined) swap.zramMemLimitBytes = integer(z.memLimit, at.key('zram').key('memLimit'), 0, Number.MAX_SAFE_INTEGER);
+    if (z.memLimit !== undefined)
+      swap.zramMemLimitBytes = integer(z.memLimit, at.key('zram').key('memLimit'), 0, Number.MAX_SAFE_INTEGER);
   }
   if (obj.zswap !== undefined) {
     if (swap.backend !== 'zswap') throw at.key('zswap').error(`applies to the zswap back end, not ${swap.backend}`);
     const z = object(obj.zswap, at.key('zswap'));
     onlyKeys(z, at.key('zswap'), ['maxPoolPercent', 'acceptThresholdPercent', 'writeback']);
-    if (z.maxPoolPercent !== undefined) swap.zswapMaxPoolPercent = integer(z.maxPoolPercent, at.key('zswap').key('maxPoolPercent'), 0, 100);
+    if (z.maxPoolPercent !== undefined)
+      swap.zswapMaxPoolPercent = integer(z.maxPoolPercent, at.key('zswap').key('maxPoolPercent'), 0, 100);
     if (z.acceptThresholdPercent !== undefined) {
-      swap.zswapAcceptThresholdPercent = integer(z.acceptThresholdPercent, at.key('zswap').key('acceptThresholdPercent'), 0, 100);
+      swap.zswapAcceptThresholdPercent = integer(
+        z.acceptThresholdPercent,
+        at.key('zswap').key('acceptThresholdPercent'),
+        0,
+        100,
+      );
     }
     if (z.writeback !== undefined) swap.zswapWriteback = boolean(z.writeback, at.key('zswap').key('writeback'));
   }
@@ -290,9 +389,16 @@ function parseKsm(value: Json, at: JsonPath): PolicySet['ksm'] {
   const obj = object(value, at);
   onlyKeys(obj, at, ['pagesToScan', 'sleepMillisecs', 'useZeroPages']);
   return {
-    pagesToScan: obj.pagesToScan === undefined ? KSM_DEFAULTS.pagesToScan : integer(obj.pagesToScan, at.key('pagesToScan'), 1, 1e7),
-    sleepMillisecs: obj.sleepMillisecs === undefined ? KSM_DEFAULTS.sleepMillisecs : integer(obj.sleepMillisecs, at.key('sleepMillisecs'), 1, 1e7),
-    useZeroPages: obj.useZeroPages === undefined ? KSM_DEFAULTS.useZeroPages : boolean(obj.useZeroPages, at.key('useZeroPages')),
+    pagesToScan:
+      obj.pagesToScan === undefined
+        ? KSM_DEFAULTS.pagesToScan
+        : integer(obj.pagesToScan, at.key('pagesToScan'), 1, 1e7),
+    sleepMillisecs:
+      obj.sleepMillisecs === undefined
+        ? KSM_DEFAULTS.sleepMillisecs
+        : integer(obj.sleepMillisecs, at.key('sleepMillisecs'), 1, 1e7),
+    useZeroPages:
+      obj.useZeroPages === undefined ? KSM_DEFAULTS.useZeroPages : boolean(obj.useZeroPages, at.key('useZeroPages')),
   };
 }
 
@@ -301,7 +407,8 @@ function parseCosts(value: Json, at: JsonPath): CostOverrides {
   const overrides: CostOverrides = {};
   for (const [key, entry] of Object.entries(obj)) {
     const pat = at.key(key);
-    if (!(COST_OP_NAMES as string[]).includes(key)) throw pat.error(`unknown cost entry (known: ${COST_OP_NAMES.join(', ')})`);
+    if (!(COST_OP_NAMES as string[]).includes(key))
+      throw pat.error(`unknown cost entry (known: ${COST_OP_NAMES.join(', ')})`);
     const e = object(entry, pat);
     onlyKeys(e, pat, ['latencyNs', 'bytesPerSecond', 'source']);
     const o: { latencyNs?: number; bytesPerSecond?: number; source?: string } = {};

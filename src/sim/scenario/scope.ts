@@ -34,14 +34,17 @@ export class NameScope {
     const p = this.procs.get(proc);
     if (p === undefined) {
       const live = this.liveNames();
-      throw at.error(`unknown process "${proc}" (${live.length === 0 ? 'no process is running here' : `running here: ${live.join(', ')}`})`);
+      throw at.error(
+        `unknown process "${proc}" (${live.length === 0 ? 'no process is running here' : `running here: ${live.join(', ')}`})`,
+      );
     }
     return p;
   }
 
   program(name: string, at: JsonPath): Program {
     const p = this.programs.get(name);
-    if (p === undefined) throw at.error(`unknown program "${name}" (known: ${[...this.programs.keys()].join(', ') || 'none'})`);
+    if (p === undefined)
+      throw at.error(`unknown program "${name}" (known: ${[...this.programs.keys()].join(', ') || 'none'})`);
     return p;
   }
 
@@ -78,7 +81,9 @@ export class NameScope {
     const p = this.proc(proc, at);
     if (!p.pointers.has(name)) {
       const known = [...p.pointers];
-      throw at.error(`process "${proc}" has no allocation named "${name}" (${known.length === 0 ? 'none' : `it has: ${known.join(', ')}`})`);
+      throw at.error(
+        `process "${proc}" has no allocation named "${name}" (${known.length === 0 ? 'none' : `it has: ${known.join(', ')}`})`,
+      );
     }
   }
 
@@ -88,7 +93,8 @@ export class NameScope {
     if (p.regions.has(region) || region === '[heap]' || region === '[stack]') return;
     const program = this.programs.get(p.program)!;
     if (region.startsWith('interp:')) {
-      if (program.interp === undefined) throw at.error(`program "${p.program}" has no interpreter (PT_INTERP), so "${region}" names nothing`);
+      if (program.interp === undefined)
+        throw at.error(`program "${p.program}" has no interpreter (PT_INTERP), so "${region}" names nothing`);
       checkElfRegion(region.slice('interp:'.length), program.interp.layout, `the interpreter of "${p.program}"`, at);
       return;
     }
@@ -104,14 +110,22 @@ export class NameScope {
 }
 
 export function isBuiltinRegion(name: string): boolean {
-  return name === '[heap]' || name === '[stack]' || name.startsWith('.') || name.startsWith('load:') || name.startsWith('interp:');
+  return (
+    name === '[heap]' ||
+    name === '[stack]' ||
+    name.startsWith('.') ||
+    name.startsWith('load:') ||
+    name.startsWith('interp:')
+  );
 }
 
 function checkElfRegion(region: string, layout: ElfLayout, who: string, at: JsonPath): void {
   if (region.startsWith('load:')) {
     const n = region.slice(5);
     if (!/^\d+$/.test(n) || Number(n) >= layout.loads.length) {
-      throw at.error(`${who} has ${layout.loads.length} PT_LOAD segments: "${region}" must be load:0 to load:${layout.loads.length - 1}`);
+      throw at.error(
+        `${who} has ${layout.loads.length} PT_LOAD segments: "${region}" must be load:0 to load:${layout.loads.length - 1}`,
+      );
     }
     return;
   }

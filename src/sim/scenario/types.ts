@@ -38,9 +38,7 @@ export interface MachineSpec {
 }
 
 /** A program: an ELF file, or a member of a pagestack container (paths absolute after validation). */
-export type ProgramSpec =
-  | { kind: 'elf'; path: string }
-  | { kind: 'container'; container: string; member: string };
+export type ProgramSpec = { kind: 'elf'; path: string } | { kind: 'container'; container: string; member: string };
 
 /**
  * A range of a process's memory: a named region (an ELF section, `load:N`,
@@ -74,7 +72,13 @@ export type DataSpec =
   | { kind: 'mix'; seed: number; parts: Array<{ weight: number; data: DataSpec }> };
 
 export type MalloptName = 'M_MMAP_THRESHOLD' | 'M_TRIM_THRESHOLD' | 'M_TOP_PAD' | 'M_MMAP_MAX' | 'M_MXFAST';
-export const MALLOPT_NAMES: readonly MalloptName[] = ['M_MMAP_THRESHOLD', 'M_TRIM_THRESHOLD', 'M_TOP_PAD', 'M_MMAP_MAX', 'M_MXFAST'];
+export const MALLOPT_NAMES: readonly MalloptName[] = [
+  'M_MMAP_THRESHOLD',
+  'M_TRIM_THRESHOLD',
+  'M_TOP_PAD',
+  'M_MMAP_MAX',
+  'M_MXFAST',
+];
 
 export type MadviseAdvice = 'MADV_DONTNEED' | 'MADV_MERGEABLE' | 'MADV_UNMERGEABLE';
 export const MADVISE_ADVICE: readonly MadviseAdvice[] = ['MADV_DONTNEED', 'MADV_MERGEABLE', 'MADV_UNMERGEABLE'];
@@ -86,7 +90,16 @@ type StepBody =
   | { op: 'read'; target: Target; expect?: DataSpec }
   | { op: 'write'; target: Target; data: DataSpec }
   | { op: 'touch'; target: Target; access: 'read' | 'write' }
-  | { op: 'mmap'; proc: string; name?: string; addr?: number; length: number; prot: number; shared: boolean; file?: { program: string; offset: number } }
+  | {
+      op: 'mmap';
+      proc: string;
+      name?: string;
+      addr?: number;
+      length: number;
+      prot: number;
+      shared: boolean;
+      file?: { program: string; offset: number };
+    }
   | { op: 'munmap'; target: Target }
   | { op: 'mprotect'; target: Target; prot: number }
   | { op: 'madvise'; target: Target; advice: MadviseAdvice }
