@@ -21,7 +21,7 @@ export const hasLz4Cli = runs('lz4', ['-V']);
 export const hasLiblz4 = runs('python3', ['-c', "import ctypes; ctypes.CDLL('liblz4.so.1').LZ4_versionNumber()"]);
 
 /** Records: u32 length, u32 capacity, bytes. One python process handles them all. */
-const LIBLZ4_SCRIPT = String.raw`
+const LIBLZ4_SCRIPT = `
 import sys, ctypes, struct
 lib = ctypes.CDLL('liblz4.so.1')
 mode = sys.argv[1]

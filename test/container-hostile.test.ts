@@ -331,7 +331,7 @@ describe('hand-built containers that are valid', () => {
     const bad = await fixture('optional-section-bad-checksum', {
       files: [empty('f')],
       extraSections: [extra],
-      patch: (b, v) => v.setBigUint64(64 + 32 * 5 + 24, 12345n, true),
+      patch: (_bytes, v) => v.setBigUint64(64 + 32 * 5 + 24, 12345n, true),
     });
     (await openContainer(bad)).close();
     const result = await verify(bad);

@@ -62,7 +62,7 @@ function hasElfMagic(file: string): boolean {
 
 /** Regular ELF files under `dir`, recursively; symlinks are not followed, hard links counted once. */
 function walkElfFiles(dir: string, seen: Set<string>, out: string[]): void {
-  let entries;
+  let entries: import('node:fs').Dirent[];
   try {
     entries = readdirSync(dir, { withFileTypes: true });
   } catch {

@@ -91,7 +91,7 @@ export function buildElf(spec: ElfSpec): Uint8Array {
     v.setBigUint64(o + 48, BigInt(p.align ?? 0x1000), true);
   });
   if (spec.interp) {
-    const path = Buffer.from(spec.interp.path + '\0');
+    const path = Buffer.from(`${spec.interp.path}\0`);
     bytes.set(path, spec.interp.offset);
   }
   return bytes;

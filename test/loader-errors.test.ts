@@ -108,7 +108,7 @@ describe('bad input is refused with one typed error', () => {
   });
 
   it('argument lists the kernel would refuse with E2BIG', () => {
-    expect(codeOf(() => plan(sample('hello'), { envp: ['X=' + 'y'.repeat(200_000)] }))).toBe('E_2BIG');
+    expect(codeOf(() => plan(sample('hello'), { envp: [`X=${'y'.repeat(200_000)}`] }))).toBe('E_2BIG');
     expect(codeOf(() => plan(sample('hello'), { argv: Array.from({ length: 40 }, () => 'z'.repeat(100_000)) }))).toBe(
       'E_2BIG',
     );

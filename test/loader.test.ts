@@ -117,7 +117,7 @@ describe('a dynamic PIE (samples/bin/hello)', () => {
   });
 
   it('grows the stack VMA with the strings, and caps it at RLIMIT_STACK', () => {
-    const big = plan(sample('hello'), { envp: ['X=' + 'y'.repeat(20000)] });
+    const big = plan(sample('hello'), { envp: [`X=${'y'.repeat(20000)}`] });
     const stack = big.vmas.find((v) => v.name === '[stack]')!;
     // 20 KiB of strings touch 5 pages below the top page... plus 128 KiB.
     const stringPages = Math.ceil((0x7ffffffff000 - Number(big.mm!.argStart)) / 4096);

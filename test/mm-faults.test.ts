@@ -1,6 +1,6 @@
 // Faults, copy-on-write and the two page caches, checked page by page.
 import { describe, expect, it } from 'vitest';
-import { ContentIndex, Machine, MemoryBacking, PROT_READ, PROT_WRITE } from '../src/mm/index.js';
+import { ContentIndex, Machine, type MemoryBacking, PROT_READ, PROT_WRITE } from '../src/mm/index.js';
 import { BASE, PAGE, fileOf, programPlan } from './mm-helpers.js';
 
 const RW = PROT_READ | PROT_WRITE;

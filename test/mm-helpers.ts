@@ -1,5 +1,5 @@
 // Shared helpers for the memory-model tests (not a test file itself).
-import { ContentIndex, MemoryBacking, PROT_EXEC, PROT_READ, PROT_WRITE, type ExecPlan } from '../src/mm/index.js';
+import { type ContentIndex, MemoryBacking, PROT_EXEC, PROT_READ, PROT_WRITE, type ExecPlan } from '../src/mm/index.js';
 
 export const PAGE = 4096;
 export const BASE = 0x555555554000;

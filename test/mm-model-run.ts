@@ -172,7 +172,7 @@ export function runSequence(seed: number, config: RunConfig, log: string[]): Run
       log.push(
         `E_OOM at step ${step}: ${JSON.stringify({ memory: st.memory, lru: st.lru, shmem: st.shmem, pageCache: st.pageCache, anon: st.anonymous })}`,
       );
-      if (process.env['MM_OOM_FAIL']) throw e;
+      if (process.env.MM_OOM_FAIL) throw e;
     }
     m.checkInvariants();
     if (config.check && (step + 1) % checkEvery === 0 && oomAt === -1) config.check(m, ref);
@@ -239,7 +239,7 @@ export function runSequence(seed: number, config: RunConfig, log: string[]): Run
         const offset = int(r, file.pageCount) * PAGE;
         const shared = kind === 2;
         log.push(
-          `mmap ${pid} ${fixed === undefined ? 'any' : '0x' + fixed.toString(16)} ${len} kind=${kind} prot=${prot}`,
+          `mmap ${pid} ${fixed === undefined ? 'any' : `0x${fixed.toString(16)}`} ${len} kind=${kind} prot=${prot}`,
         );
         const at = m.mmap(pid, {
           addr: fixed,
@@ -337,7 +337,7 @@ export function runSequence(seed: number, config: RunConfig, log: string[]): Run
             `final read ${pid} 0x${v.start.toString(16)}`,
           );
         } catch (e) {
-          if (isOom(e) && process.env['MM_OOM_FAIL']) {
+          if (isOom(e) && process.env.MM_OOM_FAIL) {
             const st = m.stats();
             console.log(
               JSON.stringify({
@@ -359,7 +359,7 @@ export function runSequence(seed: number, config: RunConfig, log: string[]): Run
                   machineCore(m).frames.lruList[f],
                 );
           }
-          if (!isOom(e) || process.env['MM_OOM_FAIL']) throw e;
+          if (!isOom(e) || process.env.MM_OOM_FAIL) throw e;
           oomAt = config.steps;
           break;
         }

@@ -9,8 +9,8 @@
 import { describe, it } from 'vitest';
 import { runSequence } from './mm-model-run.js';
 
-const SEQUENCES = Number(process.env['MM_SEQUENCES'] ?? 2000);
-const FIRST_SEED = Number(process.env['MM_SEED'] ?? 1);
+const SEQUENCES = Number(process.env.MM_SEQUENCES ?? 2000);
+const FIRST_SEED = Number(process.env.MM_SEED ?? 1);
 const STEPS = 40;
 
 describe('model-based: random sequences against a reference model', () => {

@@ -33,7 +33,7 @@ describe('policies example', () => {
 
     // 512 pages of data, 64 distinct: every policy set swaps, and dedup-first stores each content once.
     expect(zram.swap!.pageouts).toBeGreaterThan(0);
-    expect(seed.swap!.device['dedup_unique_pages']).toBeLessThanOrEqual(64);
+    expect(seed.swap!.device.dedup_unique_pages).toBeLessThanOrEqual(64);
     expect(seed.swap!.restoreMerges).toBeGreaterThan(0);
     expect(seed.swap!.swapInReads).toBeLessThanOrEqual(zram.swap!.swapInReads);
     expect(ksm.ksm.pages_sharing).toBeGreaterThan(0);

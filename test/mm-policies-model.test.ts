@@ -22,8 +22,8 @@ import { runSequence, type RunConfig } from './mm-model-run.js';
 import type { RefProcess } from './mm-reference.js';
 import { isAllZero, repeatsOneWord } from './swap-helpers.js';
 
-const SEQUENCES = Number(process.env['MM_SEQUENCES'] ?? 1500);
-const FIRST_SEED = Number(process.env['MM_SEED'] ?? 1);
+const SEQUENCES = Number(process.env.MM_SEQUENCES ?? 1500);
+const FIRST_SEED = Number(process.env.MM_SEED ?? 1);
 const STEPS = 40;
 /** zs_huge_class_size for 4 KiB pages and CONFIG_ZSMALLOC_CHAIN_SIZE 8 (LINUX.md §4.2). */
 const HUGE_CLASS_SIZE = 3625;
@@ -114,7 +114,7 @@ function comprDataSizeCheck(dedupFirst: boolean): (m: Machine, ref: Map<number, 
       expected += len >= HUGE_CLASS_SIZE ? PAGE : len;
     }
     const device = m.stats().swap!.device;
-    expect(device['compr_data_size'], 'zram compr_data_size').toBe(expected);
+    expect(device.compr_data_size, 'zram compr_data_size').toBe(expected);
   };
 }
 
@@ -137,7 +137,7 @@ describe('model-based: every swap back end, dedup-first, merge-on-restore and KS
         ...(zram ? { check: comprDataSizeCheck(c.machine.swap?.dedupFirst === true) } : {}),
       };
       const log: string[] = [];
-      if (process.env['MM_TRACE']) process.stderr.write(`seed ${seed} ${c.name}\n`);
+      if (process.env.MM_TRACE) process.stderr.write(`seed ${seed} ${c.name}\n`);
       try {
         const { oomAt, machine, before } = runSequence(seed, config, log);
         if (oomAt !== -1) ooms.set(c.name, (ooms.get(c.name) ?? 0) + 1);
@@ -151,7 +151,7 @@ describe('model-based: every swap back end, dedup-first, merge-on-restore and KS
           add('pages_sharing + ksm_zero_pages (before exit)', before.ksm.pages_sharing + before.ksm.ksm_zero_pages);
         if (c.machine.mergeOnRestore)
           add('merge-on-restore merges', (s.swap?.restoreMerges ?? 0) + (s.swap?.restoreZeroMerges ?? 0));
-        if (c.machine.swap?.dedupFirst) add('dedup_hits', s.swap?.device['dedup_hits'] ?? 0);
+        if (c.machine.swap?.dedupFirst) add('dedup_hits', s.swap?.device.dedup_hits ?? 0);
       } catch (e) {
         console.error(
           `mm policies model test failed: MM_SEED=${seed} MM_SEQUENCES=1 (config ${c.name})\nlast steps:\n  ${log.slice(-14).join('\n  ')}`,

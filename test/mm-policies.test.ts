@@ -52,15 +52,14 @@ describe('swap back ends selected by Machine option', () => {
             ? ['pool_total_size', 'stored_pages', 'written_back_pages', 'zswpout', 'pool_limit_hit']
             : ['pswpin', 'pswpout'];
       for (const name of names) expect(s.swap!.device, name).toHaveProperty(name);
-      if (backend === 'zram')
-        expect(s.swap!.device['orig_data_size']).toBe((s.swap!.device['pages_stored'] ?? 0) * PAGE);
+      if (backend === 'zram') expect(s.swap!.device.orig_data_size).toBe((s.swap!.device.pages_stored ?? 0) * PAGE);
       for (let i = 0; i < 64; i++)
         expect(Buffer.compare(m.read(pid, a + i * PAGE, PAGE), textPage(i)), `page ${i}`).toBe(0);
       s = m.stats();
       expect(s.faults.swapIn).toBeGreaterThanOrEqual(40);
       expect(s.cost.cpuNs).toBeGreaterThan(0);
       if (backend === 'disk') expect(s.cost.swapWriteBytes).toBe(s.vmstat.pswpout * PAGE);
-      if (backend === 'zram') expect(s.cost.ops.compress.count).toBe(s.swap!.device['num_writes']);
+      if (backend === 'zram') expect(s.cost.ops.compress.count).toBe(s.swap!.device.num_writes);
       m.checkInvariants();
       m.exit(pid);
       expect(m.stats().swap!.usedPages).toBe(0);
@@ -72,7 +71,7 @@ describe('swap back ends selected by Machine option', () => {
     const { m, pid, a } = swappedOut({ swap: { backend: 'zram' } }, () => new Uint8Array(PAGE), 32, 4);
     const s = m.stats();
     expect(s.vmstat.swpout_zero).toBeGreaterThanOrEqual(28);
-    expect(s.swap!.device['pages_stored']).toBe(0);
+    expect(s.swap!.device.pages_stored).toBe(0);
     expect(m.read(pid, a, PAGE).every((b) => b === 0)).toBe(true);
     expect(m.stats().vmstat.swpin_zero).toBe(1);
   });
@@ -85,11 +84,11 @@ describe('dedup-first', () => {
     const { m, pid, a } = swappedOut({ swap: { backend: 'zram', dedupFirst: true } }, same, 64, 8);
     const s = m.stats();
     expect(s.swap!.dedupFirst).toBe(true);
-    expect(s.swap!.device['dedup_entries']).toBe(s.swap!.usedPages); // swap entries: one per page
-    expect(s.swap!.device['dedup_unique_pages']).toBe(4);
-    expect(s.swap!.device['pages_stored']).toBe(4); // zram holds each content once
-    expect(plain.swap!.device['pages_stored']).toBe(plain.swap!.usedPages);
-    expect(s.swap!.device['dedup_hits']).toBe(s.swap!.usedPages - 4);
+    expect(s.swap!.device.dedup_entries).toBe(s.swap!.usedPages); // swap entries: one per page
+    expect(s.swap!.device.dedup_unique_pages).toBe(4);
+    expect(s.swap!.device.pages_stored).toBe(4); // zram holds each content once
+    expect(plain.swap!.device.pages_stored).toBe(plain.swap!.usedPages);
+    expect(s.swap!.device.dedup_hits).toBe(s.swap!.usedPages - 4);
     expect(s.memory.swapRam).toBeLessThan(plain.memory.swapRam);
     expect(s.cost.ops.compress.count).toBe(4);
     for (let i = 0; i < 64; i++) expect(Buffer.compare(m.read(pid, a + i * PAGE, PAGE), same(i))).toBe(0);

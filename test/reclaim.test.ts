@@ -208,13 +208,13 @@ describe('anonymous memory with swap', () => {
       }
       const s = m.stats();
       expect(s.memory.used).toBe(s.frames.used + s.memory.swapRam);
-      expect(s.memory.swapRam).toBe(s.swap!.device['mem_used_total']! / PAGE);
+      expect(s.memory.swapRam).toBe(s.swap!.device.mem_used_total! / PAGE);
       if (kind === 'text') {
         expect(written, kind).toBe(128); // 4 times the limit, compressed in RAM
-        expect(s.swap!.device['huge_pages']).toBe(0);
+        expect(s.swap!.device.huge_pages).toBe(0);
       } else {
         expect(written, kind).toBeLessThan(40); // a huge page takes a whole page of zsmalloc: no gain
-        expect(s.swap!.device['huge_pages']).toBeGreaterThan(0);
+        expect(s.swap!.device.huge_pages).toBeGreaterThan(0);
         expect(s.vmstat.oom_kill).toBe(1);
       }
       m.checkInvariants();

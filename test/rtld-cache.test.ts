@@ -243,9 +243,9 @@ function buildCache(pairs: Array<[string, string]>): Uint8Array {
   const offsets: Array<[number, number]> = [];
   for (const [k, v] of pairs) {
     const ko = header + strings.length;
-    strings += k + '\0';
+    strings += `${k}\0`;
     const vo = header + strings.length;
-    strings += v + '\0';
+    strings += `${v}\0`;
     offsets.push([ko, vo]);
   }
   const out = new Uint8Array(header + strings.length);

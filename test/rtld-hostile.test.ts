@@ -68,7 +68,7 @@ describe('damaged dynamic sections', () => {
   it('every truncation of the dynamic section: a result or one ElfError, nothing else', () => {
     for (let cut = Number(dyn.offset); cut <= Number(dyn.offset + dyn.filesz) + 16; cut += 8) {
       const b = bytes.subarray(0, cut);
-      let e;
+      let e: ReturnType<typeof parseElf> | undefined;
       try {
         e = parseElf(b, 'cut');
       } catch (x) {
@@ -97,7 +97,7 @@ describe('hostile roots', () => {
     // libc.so.6 points out of the root, twice over; a loop; a cache that is garbage.
     fs.symlinkSync('/lib/x86_64-linux-gnu/../../../../etc/passwd', path.join(lib, 'libc.so.6'));
     fs.mkdirSync(path.join(root, 'etc'));
-    fs.writeFileSync(path.join(root, 'etc/ld.so.cache'), 'glibc-ld.so.cache1.1' + '\xff'.repeat(64));
+    fs.writeFileSync(path.join(root, 'etc/ld.so.cache'), `glibc-ld.so.cache1.1${'\xff'.repeat(64)}`);
     fs.symlinkSync('loop2', path.join(lib, 'loop1'));
     fs.symlinkSync('loop1', path.join(lib, 'loop2'));
   });

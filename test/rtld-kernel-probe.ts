@@ -123,10 +123,10 @@ export function parseSmaps(text: string): SmapsVma[] {
     const head = /^([0-9a-f]+)-([0-9a-f]+) (\S{4}) ([0-9a-f]+) \S+ \d+\s*(.*)$/.exec(line);
     if (head) {
       out.push({
-        start: BigInt('0x' + head[1]),
-        end: BigInt('0x' + head[2]),
+        start: BigInt(`0x${head[1]}`),
+        end: BigInt(`0x${head[2]}`),
         perms: head[3]!,
-        offset: BigInt('0x' + head[4]),
+        offset: BigInt(`0x${head[4]}`),
         path: head[5] ?? '',
         fields: {},
       });

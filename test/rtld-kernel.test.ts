@@ -78,7 +78,7 @@ const SOURCES: Record<string, string> = {
 /** The builds: [output, compiler, args]. */
 function builds(dir: string): Array<[string, string, string[]]> {
   const o = (n: string) => path.join(dir, n);
-  const origin = ['-L' + dir, '-Wl,-rpath,$ORIGIN'];
+  const origin = [`-L${dir}`, '-Wl,-rpath,$ORIGIN'];
   const list: Array<[string, string, string[]]> = [
     ['libfoo.so', 'gcc', ['-shared', '-fPIC', '-o', o('libfoo.so'), o('foo.c')]],
     ['runpath', 'gcc', ['-o', o('runpath'), o('main.c'), ...origin, '-lfoo', '-Wl,--enable-new-dtags']],

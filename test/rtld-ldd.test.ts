@@ -238,7 +238,7 @@ describe.skipIf(gccReason !== '')('programs built here', () => {
     const err = await resolveLibraries(f).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(RtldError);
     expect((err as RtldError).code).toBe('E_RTLD_NOT_FOUND');
-    expect((err as RtldError).message + '\n').toBe(real.stderr);
+    expect(`${(err as RtldError).message}\n`).toBe(real.stderr);
   });
 
   it('only ELFCLASS32 candidates: "wrong ELF class", as ld.so says', async () => {
@@ -247,7 +247,7 @@ describe.skipIf(gccReason !== '')('programs built here', () => {
     expect(real.stderr).toMatch(/wrong ELF class/);
     const err = await resolveLibraries(f, { libraryPath: `${dir}/class32` }).catch((e: unknown) => e);
     expect((err as RtldError).code).toBe('E_RTLD_WRONG_CLASS');
-    expect((err as RtldError).message + '\n').toBe(real.stderr);
+    expect(`${(err as RtldError).message}\n`).toBe(real.stderr);
   });
 
   it('the program running for real agrees: it starts with the libraries found', () => {

@@ -121,7 +121,7 @@ describe.skipIf(reason !== '')('load through ld.so', () => {
         path.join(dir, 'needs-gone'),
         path.join(dir, 'm.c'),
         '-Wl,--no-as-needed',
-        '-L' + dir,
+        `-L${dir}`,
         '-l:libgone.so.1',
       ]);
       const prog = path.join(dir, 'needs-gone');

@@ -49,7 +49,7 @@ describe('pressure scenario', () => {
     expect(policy('disk').summary.swapReadBytes).toBeGreaterThan(0);
     expect(policy('zram+dedup').summary.swapWriteBytes).toBe(0);
     // zswap writes back to its disk when the pool is full.
-    expect(policy('zswap').summary.swap!.stats['written_back_pages']).toBeGreaterThan(0);
+    expect(policy('zswap').summary.swap!.stats.written_back_pages).toBeGreaterThan(0);
   });
 
   it('the time series has swap used and pool size for swap policies, null without swap', () => {
@@ -65,10 +65,10 @@ describe('pressure scenario', () => {
     const zram = policy('zram');
     const dedup = policy('zram+dedup');
     expect(zram.outcome.status).toBe('oom');
-    expect(zram.summary.swap!.stats['huge_pages']).toBeGreaterThan(dedup.summary.swap!.stats['huge_pages']!);
-    expect(dedup.summary.swap!.stats['dedup_hits']).toBeGreaterThan(0);
-    expect(dedup.summary.swap!.stats['dedup_saved_bytes']).toBeGreaterThan(0);
-    expect(dedup.summary.swap!.stats['mem_used_total']).toBeLessThan(zram.summary.swap!.stats['mem_used_total']!);
+    expect(zram.summary.swap!.stats.huge_pages).toBeGreaterThan(dedup.summary.swap!.stats.huge_pages!);
+    expect(dedup.summary.swap!.stats.dedup_hits).toBeGreaterThan(0);
+    expect(dedup.summary.swap!.stats.dedup_saved_bytes).toBeGreaterThan(0);
+    expect(dedup.summary.swap!.stats.mem_used_total).toBeLessThan(zram.summary.swap!.stats.mem_used_total!);
   });
 
   it('merge-on-restore maps swapped-in duplicates onto resident pages: more Rss per frame, less swap traffic', () => {

@@ -233,7 +233,7 @@ export async function benchMm(args: string[]): Promise<void> {
     return;
   }
   for (const r of results) {
-    console.log(`# ${String(r['scenario'])}`);
+    console.log(`# ${String(r.scenario)}`);
     for (const [k, v] of Object.entries(r))
       if (k !== 'scenario') console.log(`  ${k}: ${typeof v === 'object' ? JSON.stringify(v) : String(v)}`);
   }

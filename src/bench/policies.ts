@@ -115,6 +115,7 @@ interface Candidate {
   /** Operations per round (unless round() returns its own count), and what one is. */
   ops: number;
   unit: string;
+  // biome-ignore lint/suspicious/noConfusingVoidType: a round may return its op count or nothing (then `ops` counts).
   round: () => number | void;
   /** Untimed set-up before each round. */
   prepare?: () => void;
@@ -302,7 +303,7 @@ export async function run(args: string[]): Promise<void> {
       pswpout: zs.vmstat.pswpout,
       pswpin: zs.vmstat.pswpin,
       swpout_zero: zs.vmstat.swpout_zero,
-      same_pages: zs.swap?.device['same_pages'] ?? 0,
+      same_pages: zs.swap?.device.same_pages ?? 0,
     },
     ksmPagesSharingAfterTwoScans: ksm.merged(),
   };

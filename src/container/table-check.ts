@@ -268,7 +268,7 @@ function checkFileTable(
       }
       case 'hardlink': {
         const target = raw.linkIndex < i ? files[raw.linkIndex] : undefined;
-        if (!target || target.kind !== 'regular')
+        if (target?.kind !== 'regular')
           throw bad('E_CORRUPT', `hard link to entry ${raw.linkIndex}, which is not an earlier regular file`);
         entry.linkIndex = raw.linkIndex;
         entry.mode = target.mode;

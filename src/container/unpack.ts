@@ -202,7 +202,10 @@ async function writeInWorkers(
               } catch (err) {
                 failure ??= err;
               }
-              if (failure !== undefined || next >= batches.length) return resolve();
+              if (failure !== undefined || next >= batches.length) {
+                resolve();
+                return;
+              }
               worker.postMessage(batches[next++]);
             };
             worker.on('message', (reply: RestoreReply) => {

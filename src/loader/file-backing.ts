@@ -16,7 +16,7 @@
  * hashes anything.
  */
 import * as fs from 'node:fs';
-import { fsError, InputError } from '../errors.js';
+import { fsError } from '../errors.js';
 import type { FileBacking } from '../abi/file-backing.js';
 import { loadPageHasher, type PageHash64 } from '../scan/hash.js';
 import { PageIndex, ZERO_CONTENT_ID } from '../scan/pageindex.js';

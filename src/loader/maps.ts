@@ -50,7 +50,7 @@ export function mapsLines(plan: ExecPlan, options: MapsOptions = {}): MapsLine[]
 export function formatMaps(plan: ExecPlan, options: MapsOptions = {}): string {
   const lines = mapsLines(plan, options).map((l) => l.text);
   if (options.special ?? true) lines.push(VSYSCALL_LINE);
-  return lines.map((l) => l + '\n').join('');
+  return lines.map((l) => `${l}\n`).join('');
 }
 
 function mapsLine(vma: VmaPlan): MapsLine {
@@ -64,7 +64,7 @@ function mapsLine(vma: VmaPlan): MapsLine {
   const dev = `${hex(identity.major, 2)}:${hex(identity.minor, 2)}`;
   const pathname = vma.file ? vma.file.backing.path : (vma.name ?? '');
   let text = `${hex(vma.start, 8)}-${hex(vma.end, 8)} ${perms} ${hex(offset, 8)} ${dev} ${identity.inode} `;
-  if (pathname !== '') text = text.padEnd(72, ' ') + ' ' + escapePath(pathname);
+  if (pathname !== '') text = `${text.padEnd(72, ' ')} ${escapePath(pathname)}`;
   return { start: vma.start, end: vma.end, perms, offset, dev, inode: identity.inode, pathname, text };
 }
 

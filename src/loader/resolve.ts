@@ -57,7 +57,7 @@ export function resolveInRoot(root: string, path: string, what: string, cwd = '/
       continue;
     }
     if (pending.length > 0 && !st.isDirectory())
-      throw fail('E_NOTDIR', `${'/' + [...resolved, name].join('/')} is not a directory`);
+      throw fail('E_NOTDIR', `${`/${[...resolved, name].join('/')}`} is not a directory`);
     resolved.push(name);
   }
   return hostPath(hostRoot, resolved);

@@ -206,7 +206,7 @@ export function createElfTables(
 
   // p = arch_align_stack(p): no random offset without ASLR, then & ~0xf.
   let p = args.p & ~0xfn;
-  const platform = encoder.encode(ELF_PLATFORM + '\0');
+  const platform = encoder.encode(`${ELF_PLATFORM}\0`);
   p -= BigInt(platform.length);
   const uPlatform = p;
   space.write(uPlatform, platform);

@@ -17,7 +17,7 @@ import { cloneArena } from './fork.js';
 import { type CallocMode, CALLOC_MODES, clearCallocBlock, glibcClearLength } from './calloc.js';
 import {
   CHUNK_HDR_SZ,
-  Chunk,
+  type Chunk,
   DEFAULT_MMAP_THRESHOLD_MAX,
   IS_MMAPPED,
   MAX_FAST_SIZE,

@@ -125,7 +125,7 @@ export function runMallocOps(heap: GlibcMalloc, ops: readonly MallocOp[], option
   const base = options.base ?? heap.host.brk;
   const lines: string[] = [];
   const ptrs: number[] = [];
-  const hex = (n: number): string => '0x' + n.toString(16);
+  const hex = (n: number): string => `0x${n.toString(16)}`;
   const report = (id: number, mem: number): void => {
     const chunk = heap.chunkAt(mem);
     if (mem === 0 || !chunk) lines.push(`${id} null`);

@@ -10,12 +10,12 @@
  * Mmapped chunks are resized with mremap (mremap_chunk) by GlibcMalloc.
  */
 import type { MainArena } from './arena.js';
-import { Chunk, MINSIZE, SIZE_SZ } from './chunk.js';
+import { type Chunk, MINSIZE, SIZE_SZ } from './chunk.js';
 
 export function intRealloc(av: MainArena, oldp: Chunk, nb: number): Chunk | null {
   const oldsize = oldp.size;
   const next = av.nextChunk(oldp);
-  let newp = oldp;
+  const newp = oldp;
   let newsize = oldsize;
 
   if (oldsize < nb) {

@@ -22,7 +22,7 @@ import { findVmaIndex } from './vma.js';
 export type AccessKind = 'read' | 'write';
 
 function hex(n: number): string {
-  return '0x' + n.toString(16);
+  return `0x${n.toString(16)}`;
 }
 
 /**

@@ -77,7 +77,7 @@ export const MAX_RECLAIM_RETRIES = 16;
 export const MAX_SWAPPINESS = 200;
 export const DEFAULT_SWAPPINESS = 60;
 
-const enum Ref {
+enum Ref {
   Activate,
   Keep,
   Reclaim,
@@ -211,7 +211,7 @@ export class Reclaim {
   }
 
   private canReclaimAnon(): boolean {
-    return this.swap !== null && this.swap.hasSpace();
+    return this.swap?.hasSpace() ?? false;
   }
 
   private shrinkLruvec(priority: number, target: number): number {

@@ -19,7 +19,7 @@ function hex8(n: number): string {
 function headerLine(start: number, end: number, perms: string, offset: number, path: string): string {
   const prefix = `${hex8(start)}-${hex8(end)} ${perms} ${hex8(offset)} 00:00 0 `;
   if (path === '') return prefix;
-  return prefix.padEnd(NAME_COLUMN, ' ') + ' ' + path;
+  return `${prefix.padEnd(NAME_COLUMN, ' ')} ${path}`;
 }
 
 /** One /proc/PID/maps line (without the newline). */
@@ -29,11 +29,11 @@ export function formatMapsLine(vma: VmaInfo): string {
 
 /** A whole /proc/PID/maps file. */
 export function formatMaps(vmas: readonly VmaInfo[]): string {
-  return vmas.map((v) => formatMapsLine(v) + '\n').join('');
+  return vmas.map((v) => `${formatMapsLine(v)}\n`).join('');
 }
 
 function kbLine(label: string, bytes: number): string {
-  return `${(label + ':').padEnd(16, ' ')}${String(Math.floor(bytes / 1024)).padStart(8, ' ')} kB\n`;
+  return `${(`${label}:`).padEnd(16, ' ')}${String(Math.floor(bytes / 1024)).padStart(8, ' ')} kB\n`;
 }
 
 function counterLines(c: SmapsCounters, rollup: boolean): string {
@@ -63,17 +63,17 @@ function counterLines(c: SmapsCounters, rollup: boolean): string {
 export function formatSmaps(entries: readonly SmapsEntry[]): string {
   let s = '';
   for (const e of entries) {
-    s += formatMapsLine(e) + '\n';
+    s += `${formatMapsLine(e)}\n`;
     s += kbLine('Size', e.size) + kbLine('KernelPageSize', e.kernelPageSize) + kbLine('MMUPageSize', e.mmuPageSize);
     s += counterLines(e, false);
     s += `THPeligible:    ${String(0).padStart(8, ' ')}\n`;
     s += `ProtectionKey:  ${String(0).padStart(8, ' ')}\n`;
-    s += 'VmFlags: ' + e.vmFlags.map((f) => f + ' ').join('') + '\n';
+    s += `VmFlags: ${e.vmFlags.map((f) => `${f} `).join('')}\n`;
   }
   return s;
 }
 
 /** /proc/PID/smaps_rollup. */
 export function formatSmapsRollup(r: SmapsRollup): string {
-  return headerLine(r.start, r.end, '---p', 0, '[rollup]') + '\n' + counterLines(r, true);
+  return `${headerLine(r.start, r.end, '---p', 0, '[rollup]')}\n${counterLines(r, true)}`;
 }

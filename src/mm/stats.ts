@@ -41,11 +41,11 @@ export function machineStats(core: MmCore, processes: number, policies: Policies
       pgmajfault: core.counters.major,
       pswpin: io.pswpin,
       pswpout: io.pswpout,
-      swpin_zero: device['swpin_zero'] ?? 0,
-      swpout_zero: device['swpout_zero'] ?? 0,
-      zswpin: device['zswpin'] ?? 0,
-      zswpout: device['zswpout'] ?? 0,
-      zswpwb: device['zswpwb'] ?? 0,
+      swpin_zero: device.swpin_zero ?? 0,
+      swpout_zero: device.swpout_zero ?? 0,
+      zswpin: device.zswpin ?? 0,
+      zswpout: device.zswpout ?? 0,
+      zswpwb: device.zswpwb ?? 0,
       cow_ksm: core.counters.cowKsm,
     },
     swap,
@@ -62,12 +62,12 @@ function deviceIo(backend: string | null, device: SwapStats): { pswpin: number; 
       return { pswpin: 0, pswpout: 0 };
     case 'zram':
       return {
-        pswpin: device['num_reads'] ?? 0,
-        pswpout: (device['num_writes'] ?? 0) - (device['failed_writes'] ?? 0),
+        pswpin: device.num_reads ?? 0,
+        pswpout: (device.num_writes ?? 0) - (device.failed_writes ?? 0),
       };
     case 'disk':
     case 'zswap':
-      return { pswpin: device['pswpin'] ?? 0, pswpout: device['pswpout'] ?? 0 };
+      return { pswpin: device.pswpin ?? 0, pswpout: device.pswpout ?? 0 };
     default:
       throw new Error(`unknown swap back end ${backend}`);
   }

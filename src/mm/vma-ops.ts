@@ -9,7 +9,7 @@ import type { MmCore } from './core.js';
 import { PTRS_PER_PTE } from './page-table.js';
 import type { Process } from './process.js';
 import { PTE_WRITE } from './pte.js';
-import { Vma, canMerge, findVmaIndex, firstEndingAfter } from './vma.js';
+import { type Vma, canMerge, findVmaIndex, firstEndingAfter } from './vma.js';
 import { getUnmappedArea as getUnmappedAreaIn } from './vma-rules.js';
 
 /** x86-64 TASK_SIZE (DEFAULT_MAP_WINDOW): user space ends here. */
@@ -26,7 +26,7 @@ export const STACK_GUARD_PAGES = 256;
  * `proc` covering part of [vpnStart, vpnEnd); slot of vpn v is first + v.
  */
 export function forEachPtPage(
-  core: MmCore,
+  _core: MmCore,
   proc: Process,
   vpnStart: number,
   vpnEnd: number,

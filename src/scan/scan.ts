@@ -2,7 +2,7 @@
  * scan(paths, options): walk the paths (walk.ts), scan every file into one
  * page index (scanner.ts), and return plain data (result.ts).
  */
-import { InputError, PagestackError, UsageError } from '../errors.js';
+import { InputError, type PagestackError, UsageError } from '../errors.js';
 import type { PageHash64 } from './hash.js';
 import type { ScanResult, ScannedFile, SkippedPath } from './result.js';
 import { checkPageSize } from '../abi/page-size.js';

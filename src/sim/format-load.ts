@@ -89,5 +89,5 @@ export function formatLoad(result: LoadResult): string {
     );
   }
   for (const note of result.notes) out.push(`note: ${note}`);
-  return out.join('\n') + '\n';
+  return `${out.join('\n')}\n`;
 }

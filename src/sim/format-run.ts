@@ -36,7 +36,7 @@ export function formatRun(result: RunResult): string {
   const table = comparisonTable(result);
   out.push(textTable(table.header, table.rows).trimEnd());
   out.push(...runNotes(result));
-  return out.join('\n') + '\n';
+  return `${out.join('\n')}\n`;
 }
 
 /** What each policy set that ran means, in words (its settings beyond the machine's). */

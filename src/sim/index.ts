@@ -52,5 +52,5 @@ export {
 export { ProgramSet, type Program, type ElfLayout } from './programs.js';
 export { ContainerFileSource, type ContainerReader, type ContainerMember } from './container-source.js';
 export { MachineHeapHost, type HeapHost } from './heap-host.js';
-export { type HeapModel, type HeapAllocator } from './heap-model.js';
+export type { HeapModel, HeapAllocator } from './heap-model.js';
 export { DOCUMENTED_COSTS, CostAccumulator, withOverrides, type CostTable, type CostOverrides } from '../mm/cost.js';

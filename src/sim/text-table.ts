@@ -13,7 +13,7 @@ export function textTable(header: string[], rows: string[][], align?: string): s
       .map((cell, c) => (left(c) ? cell.padEnd(widths[c]!) : cell.padStart(widths[c]!)))
       .join('  ')
       .trimEnd();
-  return [line(header), ...rows.map(line)].join('\n') + '\n';
+  return `${[line(header), ...rows.map(line)].join('\n')}\n`;
 }
 
 /** Bytes as /proc prints them: kB (value >> 10). */

@@ -7,7 +7,7 @@
  * safe-integer check. Nothing here relies on a typed array returning
  * undefined past its end or on slice() clamping.
  */
-import { InputError, PagestackError, type ErrorData } from '../errors.js';
+import { InputError, type PagestackError, type ErrorData } from '../errors.js';
 
 export type ErrorFactory = (message: string, data: ErrorData) => PagestackError;
 

@@ -9,7 +9,6 @@
  * EndMark (size 0); [4-byte content checksum].
  */
 import xxhash from 'xxhash-wasm';
-import { ContainerError } from '../../src/errors.js';
 
 export const LZ4_FRAME_MAGIC = 0x184d2204;
 

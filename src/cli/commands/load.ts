@@ -51,7 +51,7 @@ at the entry point. Library constructors and their malloc heap are not simulated
       const procs = /^\d+$/.test(flags.procs) ? Number(flags.procs) : NaN;
       if (!Number.isSafeInteger(procs)) throw new UsageError(`--procs must be a whole number, not "${flags.procs}"`);
       const progress = new Progress({ label: 'load', unit: 'processes', quiet: flags.quiet || flags.json });
-      let result;
+      let result: Awaited<ReturnType<typeof loadPrograms>>;
       try {
         result = await loadPrograms(images, {
           procs,
@@ -66,7 +66,7 @@ at the entry point. Library constructors and their malloc heap are not simulated
         progress.done();
       }
       if (!flags.quiet) process.stderr.write(skippedLines(result.skipped));
-      if (flags.json) process.stdout.write(JSON.stringify(result, null, 2) + '\n');
+      if (flags.json) process.stdout.write(`${JSON.stringify(result, null, 2)}\n`);
       else if (!flags.quiet) process.stdout.write(formatLoad(result));
     });
 }

@@ -51,7 +51,7 @@ Examples:
       const { formatBytes, formatCount, formatPercent } = await import('../../report/svg.js');
       const pageSize = flags.pageSize === undefined ? undefined : parsePageSize(flags.pageSize);
       const progress = new Progress({ label: 'report', quiet: flags.quiet });
-      let summary;
+      let summary: Awaited<ReturnType<typeof report>>;
       try {
         summary = await report(inputs, flags.output, {
           pageSize,

@@ -79,7 +79,7 @@ The scenario format: docs/SCENARIOS.md`,
       // Written through a temp file and a rename: a reader never sees half a file.
       if (flags.html !== undefined) writeFileAtomic(flags.html, runHtml(result, `pagestack ${VERSION}`));
       if (flags.svg !== undefined) writeFileAtomic(flags.svg, runSvg(result));
-      if (flags.json) process.stdout.write(JSON.stringify(result, null, 2) + '\n');
+      if (flags.json) process.stdout.write(`${JSON.stringify(result, null, 2)}\n`);
       else if (!flags.quiet) process.stdout.write(formatRun(result));
     });
 }

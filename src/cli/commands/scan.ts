@@ -46,7 +46,7 @@ Examples:
       const top = countOption('--top', flags.top);
       const fileRows = flags.files === 'all' ? Infinity : countOption('--files', flags.files, " or 'all'");
       const progress = new Progress({ label: 'scan', quiet: flags.quiet });
-      let result;
+      let result: Awaited<ReturnType<typeof scan>>;
       try {
         result = await scan(paths, {
           pageSize,

@@ -12,7 +12,7 @@
  * TLSDESC's entry points. The target is still written (with the resolver's
  * or a zero address) and counted in `unknown`.
  */
-import type { ElfObject, Relocation } from './elf-object.js';
+import type { Relocation } from './elf-object.js';
 import type { ProcessSpace } from './process-space.js';
 import {
   bindsLocally,
@@ -153,6 +153,7 @@ function apply(
       return;
     case R_X86_64_COPY: {
       if (!binding || !ref) return;
+      // biome-ignore lint/complexity/useMathMinMax: the sizes are bigints, which Math.min does not take.
       const n = Number(ref.size < binding.symbol.size ? ref.size : binding.symbol.size);
       if (n > 0) {
         space.fault(Number(value), n);

@@ -173,7 +173,7 @@ export function planRtld(exec: ExecPlan, resolution: RtldResolution, options: Rt
     else space.touch(a, n);
     return a;
   };
-  const cstr = (s: string): Uint8Array => new TextEncoder().encode(s + '\0');
+  const cstr = (s: string): Uint8Array => new TextEncoder().encode(`${s}\0`);
 
   // 2. Link maps for the program and the vDSO, the search paths.
   main.linkMap = newLinkMap(

@@ -132,21 +132,19 @@ export class ZramSwap extends SwapLayer {
   /** mm_stat as the kernel prints it: nine fields, each %8 wide, one space apart. */
   mmStatLine(): string {
     const s = this.mmStat();
-    return (
-      [
-        s.orig_data_size,
-        s.compr_data_size,
-        s.mem_used_total,
-        s.mem_limit,
-        s.mem_used_max,
-        s.same_pages,
-        s.pages_compacted,
-        s.huge_pages,
-        s.huge_pages_since,
-      ]
-        .map((v) => String(v).padStart(8))
-        .join(' ') + '\n'
-    );
+    return `${[
+      s.orig_data_size,
+      s.compr_data_size,
+      s.mem_used_total,
+      s.mem_limit,
+      s.mem_used_max,
+      s.same_pages,
+      s.pages_compacted,
+      s.huge_pages,
+      s.huge_pages_since,
+    ]
+      .map((v) => String(v).padStart(8))
+      .join(' ')}\n`;
   }
 
   /** io_stat as 6.x kernels print it: failed_reads failed_writes, a literal 0 (invalid_io), notify_free. */
@@ -182,7 +180,7 @@ export class ZramSwap extends SwapLayer {
       0,
       0,
     ];
-    return fields.map(pad8).join(' ') + '\n';
+    return `${fields.map(pad8).join(' ')}\n`;
   }
 
   stats(): ZramStats {
