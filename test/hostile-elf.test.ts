@@ -1,8 +1,9 @@
 /**
  * ELF programs the kernel refuses or runs oddly, against the real kernel.
  * - elf-kernel-mutants: mutations of samples/bin/static (two PT_GNU_STACK,
- *   unknown p_type values, p_memsz of 2^46 and 2^34, overlapping PT_LOADs,
- *   a segment past the end of the file, no PT_LOAD, ...). Each is exec'd
+ *   unknown p_type values, p_memsz of 2^46 and 2^34, PT_LOADs overlapping
+ *   another's tail, middle, whole or bss, a segment past the end of the
+ *   file, no PT_LOAD in an ET_EXEC or ET_DYN, ...). Each is exec'd
  *   under ptrace, stopped before its first instruction
  *   (`setarch -R gdb -batch -ex starti`); `pagestack maps` must succeed
  *   exactly when the kernel does, with the same file and bss mappings, and
@@ -77,8 +78,29 @@ const MUTANTS: Record<string, Mutation> = {
     const [, second] = loads(b);
     return set64(b, second!.at + 40, get64(b, second!.at + 40) + 0x2000n); // text runs into rodata
   },
+  'overlap-middle': (b) => {
+    const [, , rodata] = loads(b);
+    return set64(b, rodata!.at + 16, 0x420000n); // read-only data mapped MAP_FIXED over the middle of the text
+  },
+  'overlap-covers': (b) => {
+    const [first, text] = loads(b);
+    const end = get64(b, text!.at + 16) + get64(b, text!.at + 32);
+    set64(b, text!.at + 8, 0n); // the text segment now starts at file offset 0 and covers the first PT_LOAD entirely
+    set64(b, text!.at + 16, get64(b, first!.at + 16));
+    set64(b, text!.at + 32, end - get64(b, first!.at + 16));
+    return set64(b, text!.at + 40, end - get64(b, first!.at + 16));
+  },
+  'overlap-bss': (b) => {
+    const [, , rodata] = loads(b);
+    return set64(b, rodata!.at + 40, get64(b, rodata!.at + 40) + 0x40000n); // rodata's bss runs under the data segment
+  },
   'no-pt-load': (b) => {
     for (const p of loads(b)) b.writeUInt32LE(0x6fffffff, p.at);
+    return b;
+  },
+  'no-pt-load-dyn': (b) => {
+    for (const p of loads(b)) b.writeUInt32LE(0x6fffffff, p.at);
+    b.writeUInt16LE(3, 16); // ET_DYN without PT_INTERP
     return b;
   },
   'filesz-over-memsz': (b) => set64(b, lastLoad(b).at + 32, get64(b, lastLoad(b).at + 40) + 0x1000n),
@@ -90,7 +112,7 @@ const MUTANTS: Record<string, Mutation> = {
 };
 
 /** Mutants where this model still refuses what the kernel runs (docs/notes/loader.md); printed, and checked to stay exactly these. */
-const KNOWN_GAPS = new Set(['overlapping-loads', 'filesz-past-eof', 'no-pt-load']);
+const KNOWN_GAPS = new Set(['filesz-past-eof']);
 
 const unavailable = kernelProbeUnavailable();
 if (unavailable)
@@ -137,7 +159,7 @@ describe('elf-kernel-mutants: maps agrees with the kernel on damaged programs', 
           (k) =>
             /\/(dash|bash|sh)$/m.test(k.maps)
               ? { ok: false as const, why: 'ENOEXEC (gdb fell back to /bin/sh)' }
-              : { ok: true as const, maps: k.maps },
+              : { ok: true as const, maps: k.maps, startBrk: k.stat[47] },
           (e: Error) => ({ ok: false as const, why: e.message }),
         );
         const ours = await runCli('maps', file, '--no-special');
@@ -155,7 +177,13 @@ describe('elf-kernel-mutants: maps agrees with the kernel on damaged programs', 
           oursOk,
           `${name}: kernel ${kernel.ok ? 'runs it' : `refuses it (${kernel.ok ? '' : kernel.why.slice(0, 200)})`}, pagestack ${oursOk ? 'maps it' : `refuses it: ${ours.stderr}`}`,
         ).toBe(kernel.ok);
-        if (kernel.ok && oursOk) expect(ownLines(ours.stdout, file)).toEqual(ownLines(kernel.maps, file));
+        if (kernel.ok && oursOk) {
+          expect(ownLines(ours.stdout, file)).toEqual(ownLines(kernel.maps, file));
+          if (name.startsWith('overlap')) expect(ownLines(kernel.maps, file).length, name).toBeGreaterThan(2);
+          // mm->start_brk (/proc/PID/stat field 47), also where nothing was mapped from the file.
+          const json = await runCli('maps', file, '--json');
+          expect(BigInt(JSON.parse(json.stdout).startBrk), `${name}: start_brk`).toBe(kernel.startBrk);
+        }
       },
       90_000,
     );

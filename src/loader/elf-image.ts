@@ -5,10 +5,12 @@
  *
  * Checks beyond the kernel's (the simulator needs every mapped byte to
  * exist): a PT_LOAD whose file range runs past the end of the file is
- * "truncated" (the kernel would map it and SIGBUS on touch), and two
- * PT_LOADs whose memory ranges overlap are refused (the kernel would let
- * the later MAP_FIXED win). Sharing a page between segments, as the text and
- * data of older binaries do, is normal and allowed.
+ * "truncated" (the kernel would map it and SIGBUS on touch).
+ *
+ * PT_LOADs whose memory ranges overlap are accepted, as the kernel accepts
+ * them: the later one is mapped MAP_FIXED over the earlier (binfmt-elf.ts).
+ * A program with no PT_LOAD is accepted too (the kernel maps nothing from
+ * it); an interpreter with none fails in load_elf_interp (binfmt-elf.ts).
  */
 import type { ErrorCode } from '../error-codes.js';
 import { ElfError, type ErrorData } from '../errors.js';
@@ -153,11 +155,7 @@ export function readExecImage(backing: FileBacking, role: 'program' | 'interpret
       executableStack = p.flags & PF_X ? 'enable' : 'disable';
     }
   }
-  if (loads.length === 0) {
-    throw fail('E_EXEC_NOLOAD', `no PT_LOAD segment: nothing to map`, { field: 'p_type' });
-  }
   for (const s of loads) checkSegment(s, bytes.length, fail);
-  checkOverlap(loads, fail);
 
   const image: ExecImage = {
     backing,
@@ -244,23 +242,5 @@ function checkSegment(s: LoadSegment, fileSize: number, fail: Fail): void {
       `${name}: file bytes [0x${s.offset.toString(16)}, 0x${(s.offset + s.filesz).toString(16)}) run past the end of the file (${fileSize} bytes)`,
       at('p_filesz'),
     );
-  }
-}
-
-/** Refuses PT_LOADs whose [p_vaddr, p_vaddr + p_memsz) ranges overlap. */
-function checkOverlap(loads: LoadSegment[], fail: Fail): void {
-  const sorted = [...loads]
-    .filter((s) => s.memsz > 0n)
-    .sort((a, b) => (a.vaddr < b.vaddr ? -1 : a.vaddr > b.vaddr ? 1 : 0));
-  for (let i = 1; i < sorted.length; i++) {
-    const prev = sorted[i - 1]!;
-    const cur = sorted[i]!;
-    if (prev.vaddr + prev.memsz > cur.vaddr) {
-      throw fail(
-        'E_EXEC_OVERLAP',
-        `PT_LOAD segments overlap: program header ${prev.index} [0x${prev.vaddr.toString(16)}, 0x${(prev.vaddr + prev.memsz).toString(16)}) and program header ${cur.index} at 0x${cur.vaddr.toString(16)}`,
-        { field: `PT_LOAD[${cur.index}].p_vaddr` },
-      );
-    }
   }
 }
