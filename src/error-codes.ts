@@ -80,7 +80,6 @@ export const ERROR_CODES = {
   E_EXEC_NOLOAD: ['ElfError', 'no PT_LOAD segment, or they span no memory'],
   E_EXEC_INTERP: ['ElfError', 'PT_INTERP of a bad size or not NUL-terminated'],
   E_EXEC_SEGMENT: ['ElfError', 'a PT_LOAD segment execve refuses (sizes, alignment)'],
-  E_EXEC_OVERLAP: ['ElfError', 'PT_LOAD segments overlap'],
   E_EXEC_MAP: ['ElfError', 'a mapping outside [mmap_min_addr, TASK_SIZE) or over an existing one'],
   E_EXEC_NOMEM: ['ElfError', 'no room in the address space'],
   E_EXEC_ENTRY: ['ElfError', 'the entry point lies beyond user space'],
