@@ -32,6 +32,7 @@ import { MmCore } from './core.js';
 import type { FileBacking } from '../abi/file-backing.js';
 import { readIntoCache } from './file-pages.js';
 import { cacheFileFolios, type PageCacheFill } from './folio-cache.js';
+import { type CachedFolio, cachedFolios } from './folio-layout.js';
 import { copyMm } from './fork.js';
 import { checkInvariants } from './invariants.js';
 import { checkPolicyInvariants } from './invariants-policies.js';
@@ -380,6 +381,11 @@ export class Machine {
    */
   cacheFile(backing: FileBacking, fill: PageCacheFill): number {
     return cacheFileFolios(this.core, backing, fill);
+  }
+
+  /** The file's cached folios in file order (index, pages), as /proc/kpageflags shows them. */
+  cachedFolios(backing: FileBacking): CachedFolio[] {
+    return cachedFolios(this.core, backing);
   }
 
   /** Frees clean page-cache pages that nothing maps (drop_caches). Returns frames freed. */
