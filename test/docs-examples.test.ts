@@ -5,7 +5,8 @@
  *    `$ pagestack ...` and shows output is run through the built CLI, and
  *    its output must equal the block (stdout, and stderr too where the
  *    block shows an error line `pagestack: ...`, which must then exit
- *    non-zero). A line `...` in the block stands for
+ *    non-zero). `[…]` inside a line stands for any text (a size that
+ *    depends on the build); a line `...` in the block stands for
  *    any number of lines. Before comparing, both sides are normalised the
  *    same way: runs of blanks become one, the device:inode columns of maps
  *    lines become `DEV INODE`, and an absolute path into the checkout's
@@ -102,6 +103,16 @@ function normalise(line: string): string {
     .trim();
 }
 
+/** One line: equal, or equal but where the expected line has `[…]`, which stands for any text. */
+function lineMatches(expected: string, actual: string): boolean {
+  if (!expected.includes('[…]')) return expected === actual;
+  const pattern = expected
+    .split('[…]')
+    .map((part) => part.replace(/[.*+?^${}()|[\]\\]/g, '\\$&'))
+    .join('.*');
+  return new RegExp(`^${pattern}$`).test(actual);
+}
+
 /** Does `actual` match `expected`, where an expected line `...` matches any run of lines? */
 function matches(expected: string[], actual: string[]): boolean {
   const e = expected.map(normalise);
@@ -116,7 +127,7 @@ function matches(expected: string[], actual: string[]): boolean {
     let r: boolean;
     if (i === e.length) r = j === a.length;
     else if (e[i] === '...') r = go(i + 1, j) || (j < a.length && go(i, j + 1));
-    else r = j < a.length && e[i] === a[j] && go(i + 1, j + 1);
+    else r = j < a.length && lineMatches(e[i]!, a[j]!) && go(i + 1, j + 1);
     memo.set(key, r);
     return r;
   };
