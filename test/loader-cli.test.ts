@@ -1,32 +1,9 @@
 /** `pagestack maps`: output, JSON, and one-line errors with the right exit status. */
 import * as path from 'node:path';
-import { afterEach, describe, expect, it, vi } from 'vitest';
-import { main } from '../src/cli/main.js';
+import { describe, expect, it } from 'vitest';
+import { runCli as run } from './sim-helpers.js';
 
 const SAMPLES = path.resolve(__dirname, '../samples');
-
-async function run(...args: string[]): Promise<{ status: number; stdout: string; stderr: string }> {
-  let stdout = '';
-  let stderr = '';
-  vi.spyOn(process.stdout, 'write').mockImplementation((chunk: string | Uint8Array) => {
-    stdout += chunk.toString();
-    return true;
-  });
-  vi.spyOn(process.stderr, 'write').mockImplementation((chunk: string | Uint8Array) => {
-    stderr += chunk.toString();
-    return true;
-  });
-  try {
-    const status = await main(['node', 'pagestack', ...args]);
-    return { status, stdout, stderr };
-  } finally {
-    vi.restoreAllMocks();
-  }
-}
-
-afterEach(() => {
-  process.exitCode = undefined;
-});
 
 describe('pagestack maps', () => {
   it('prints /proc/PID/maps of a static program', async () => {

@@ -2,37 +2,14 @@
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { afterEach, describe, expect, it, vi } from 'vitest';
-import { main } from '../src/cli/main.js';
+import { describe, expect, it } from 'vitest';
+import { runCli as run } from './sim-helpers.js';
 
 const HELLO = path.resolve(__dirname, '../samples/bin/hello');
 const LIBC = '/lib/x86_64-linux-gnu/libc.so.6';
 const LDSO = '/lib64/ld-linux-x86-64.so.2';
 const missing = fs.existsSync(LIBC) && fs.existsSync(LDSO) ? undefined : `${LIBC} or ${LDSO} is not on this machine`;
 if (missing) console.warn(`rtld-cli: skipped: ${missing}`);
-
-async function run(...args: string[]): Promise<{ status: number; stdout: string; stderr: string }> {
-  let stdout = '';
-  let stderr = '';
-  vi.spyOn(process.stdout, 'write').mockImplementation((chunk: string | Uint8Array) => {
-    stdout += chunk.toString();
-    return true;
-  });
-  vi.spyOn(process.stderr, 'write').mockImplementation((chunk: string | Uint8Array) => {
-    stderr += chunk.toString();
-    return true;
-  });
-  try {
-    const status = await main(['node', 'pagestack', ...args]);
-    return { status, stdout, stderr };
-  } finally {
-    vi.restoreAllMocks();
-  }
-}
-
-afterEach(() => {
-  process.exitCode = undefined;
-});
 
 describe.skipIf(missing !== undefined)('pagestack maps --at entry', () => {
   it('shows libc, the static TLS block and the RELRO split; says constructors are not simulated', async () => {

@@ -9,8 +9,8 @@ import { execFileSync, spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
-import { main } from '../src/cli/main.js';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { runCli as run } from './sim-helpers.js';
 import { pack } from '../src/container/index.js';
 import { loadPrograms } from '../src/sim/load.js';
 
@@ -26,28 +26,6 @@ function lddLibraries(file: string): string[] {
   const out = execFileSync('ldd', [file], { encoding: 'utf8', env: { PATH: process.env.PATH ?? '/usr/bin:/bin' } });
   return [...out.matchAll(/=> (\/\S+) \(0x/g)].map((m) => fs.realpathSync(m[1]!));
 }
-
-async function run(...args: string[]): Promise<{ status: number; stdout: string; stderr: string }> {
-  let stdout = '';
-  let stderr = '';
-  vi.spyOn(process.stdout, 'write').mockImplementation((chunk: string | Uint8Array) => {
-    stdout += chunk.toString();
-    return true;
-  });
-  vi.spyOn(process.stderr, 'write').mockImplementation((chunk: string | Uint8Array) => {
-    stderr += chunk.toString();
-    return true;
-  });
-  try {
-    return { status: await main(['node', 'pagestack', ...args]), stdout, stderr };
-  } finally {
-    vi.restoreAllMocks();
-  }
-}
-
-afterEach(() => {
-  process.exitCode = undefined;
-});
 
 describe.skipIf(reason !== '')('load through ld.so', () => {
   let dir = '';

@@ -1,4 +1,4 @@
-/** Shared by the sim tests: the CLI with captured output. */
+/** The CLI run in-process with its output captured, for the CLI tests. */
 import { vi } from 'vitest';
 import { main } from '../src/cli/main.js';
 

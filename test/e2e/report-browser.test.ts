@@ -19,14 +19,11 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { chromium, type Browser, type Page } from 'playwright-core';
+import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { hasChromium, launchChromium, watchedPage } from './chromium.js';
 import { pack } from '../../src/container/index.js';
 import { report, type ReportModel } from '../../src/report/index.js';
-
-const CHROMIUM = '/usr/bin/chromium';
-const hasChromium = fs.existsSync(CHROMIUM);
-if (!hasChromium) console.warn(`skipped: ${CHROMIUM} not found (install Debian's chromium to run the browser test)`);
 
 const ROOT = path.resolve(__dirname, '..', '..');
 const SAMPLES = path.join(ROOT, 'samples', 'bin');
@@ -61,19 +58,7 @@ let containerModel: ReportModel;
 
 /** Opens a report file; collects console errors, page errors and any request that is not file:. */
 async function open(file: string, viewport = { width: 1400, height: 1000 }): Promise<Loaded> {
-  const page = await browser!.newPage({ viewport });
-  const errors: string[] = [];
-  const requests: string[] = [];
-  page.on('console', (m) => {
-    if (m.type() === 'error') errors.push(m.text());
-  });
-  page.on('pageerror', (e) => errors.push(e.message));
-  await page.route('**/*', (route) => {
-    const url = route.request().url();
-    if (url.startsWith('file:')) return route.continue();
-    requests.push(url);
-    return route.abort();
-  });
+  const { page, errors, requests } = await watchedPage(browser!, viewport);
   await page.goto(`file://${file}`);
   await page.waitForFunction(() => (globalThis as unknown as Hooked).__pagestack?.ready === true, null, {
     timeout: 60_000,
@@ -107,18 +92,7 @@ beforeAll(async () => {
   containerHtml = path.join(dir, 'container.html');
   containerModel = (await report([image], containerHtml)).model;
   fs.mkdirSync(ARTIFACTS, { recursive: true });
-  browser = await chromium.launch({
-    executablePath: CHROMIUM,
-    args: [
-      '--headless',
-      '--no-sandbox',
-      '--disable-gpu',
-      '--no-first-run',
-      '--disable-background-networking',
-      '--disable-component-update',
-      '--disable-sync',
-    ],
-  });
+  browser = await launchChromium();
 });
 
 afterAll(async () => {

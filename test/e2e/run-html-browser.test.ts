@@ -9,13 +9,10 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { chromium, type Browser } from 'playwright-core';
+import type { Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { hasChromium, launchChromium, watchedPage } from './chromium.js';
 import { runCli } from '../sim-helpers.js';
-
-const CHROMIUM = '/usr/bin/chromium';
-const hasChromium = fs.existsSync(CHROMIUM);
-if (!hasChromium) console.warn(`skipped: ${CHROMIUM} not found (install Debian's chromium to run the browser test)`);
 
 const SCENARIO = path.resolve(__dirname, '../../samples/scenarios/sharing.json');
 
@@ -29,18 +26,7 @@ beforeAll(async () => {
   html = path.join(dir, 'run.html');
   const r = await runCli('run', SCENARIO, '--html', html);
   if (r.status !== 0) throw new Error(`run --html failed: ${r.stderr}`);
-  browser = await chromium.launch({
-    executablePath: CHROMIUM,
-    args: [
-      '--headless',
-      '--no-sandbox',
-      '--disable-gpu',
-      '--no-first-run',
-      '--disable-background-networking',
-      '--disable-component-update',
-      '--disable-sync',
-    ],
-  });
+  browser = await launchChromium();
 });
 
 afterAll(async () => {
@@ -50,19 +36,7 @@ afterAll(async () => {
 
 describe.skipIf(!hasChromium)('run --html in Chromium', () => {
   it('loads cleanly and sorts its table by a clicked header, both ways', async () => {
-    const page = await browser!.newPage();
-    const errors: string[] = [];
-    const requests: string[] = [];
-    page.on('console', (m) => {
-      if (m.type() === 'error') errors.push(m.text());
-    });
-    page.on('pageerror', (e) => errors.push(e.message));
-    await page.route('**/*', (route) => {
-      const url = route.request().url();
-      if (url.startsWith('file:')) return route.continue();
-      requests.push(url);
-      return route.abort();
-    });
+    const { page, errors, requests } = await watchedPage(browser!);
     try {
       await page.goto(`file://${html}`);
       const table = page.locator('table.sortable').first();

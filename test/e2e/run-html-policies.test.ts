@@ -7,13 +7,10 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { chromium, type Browser } from 'playwright-core';
+import type { Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { hasChromium, launchChromium, watchedPage } from './chromium.js';
 import { runCli } from '../sim-helpers.js';
-
-const CHROMIUM = '/usr/bin/chromium';
-const hasChromium = fs.existsSync(CHROMIUM);
-if (!hasChromium) console.warn(`skipped: ${CHROMIUM} not found (install Debian's chromium to run the browser test)`);
 
 const BIN = path.resolve(__dirname, '../../samples/bin');
 let dir = '';
@@ -45,18 +42,7 @@ beforeAll(async () => {
   const r = await runCli('run', scenario, '--html', html);
   if (r.status !== 0) throw new Error(`run --html failed: ${r.stderr}`);
   text = r.stdout;
-  browser = await chromium.launch({
-    executablePath: CHROMIUM,
-    args: [
-      '--headless',
-      '--no-sandbox',
-      '--disable-gpu',
-      '--no-first-run',
-      '--disable-background-networking',
-      '--disable-component-update',
-      '--disable-sync',
-    ],
-  });
+  browser = await launchChromium();
 });
 
 afterAll(async () => {
@@ -66,10 +52,7 @@ afterAll(async () => {
 
 describe.skipIf(!hasChromium)('run --html in Chromium: policies, OOM, series', () => {
   it('shows each policy set with its meaning, the OOM notes, and lines told apart', async () => {
-    const page = await browser!.newPage();
-    const errors: string[] = [];
-    page.on('pageerror', (e) => errors.push(e.message));
-    await page.route('**/*', (route) => (route.request().url().startsWith('file:') ? route.continue() : route.abort()));
+    const { page, errors } = await watchedPage(browser!);
     try {
       await page.goto(`file://${html}`);
       const terms = await page.locator('section.definitions dt').allTextContents();
