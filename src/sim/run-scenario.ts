@@ -46,6 +46,7 @@ export async function runScenario(input: string | Json, options: RunScenarioOpti
   const loaded = await loadScenario(input, {
     ...(options.baseDir === undefined ? {} : { baseDir: options.baseDir }),
     ...(options.openContainer === undefined ? {} : { openContainer: options.openContainer }),
+    ...(options.budget?.maxWork === undefined ? {} : { maxWork: options.budget.maxWork }),
   });
   try {
     return runLoaded(loaded, options);

@@ -22,10 +22,8 @@ import {
 } from './check.js';
 import { TARGET_FIELDS, parseData, parseTarget } from './parse-data.js';
 import type { NameScope } from './scope.js';
+import { countSteps, tooManySteps } from './step-count.js';
 import { MADVISE_ADVICE, MALLOPT_NAMES, STEP_OPS, type Step } from './types.js';
-
-/** Most steps a scenario may expand to (repeat blocks included). */
-export const MAX_STEPS = 1_000_000;
 
 export interface StepContext {
   scope: NameScope;
@@ -35,6 +33,11 @@ export interface StepContext {
   out: Step[];
   /** Repeat variables in force, innermost last. */
   vars: Map<string, number>;
+  /** Most steps the scenario may expand to (step-count.ts), and the work budget it comes from. */
+  maxSteps: number;
+  maxWork: number;
+  /** Steps expanded so far, plus one for each repeat iteration that expanded none. */
+  spent: number;
 }
 
 const COMMON = ['op', 'comment'];
@@ -66,43 +69,33 @@ function parseStep(raw: Json, at: JsonPath, ctx: StepContext): void {
     at,
     ctx,
   );
-  if (ctx.out.length >= MAX_STEPS) throw at.error(`the scenario expands to more than ${MAX_STEPS} steps`);
+  if (++ctx.spent > ctx.maxSteps) throw tooManySteps(at, ctx.maxSteps, ctx.maxWork);
   ctx.out.push(step);
 }
 
 function parseRepeat(obj: JsonObject, at: JsonPath, ctx: StepContext): void {
   onlyKeys(obj, at, [...COMMON, 'count', 'var', 'from', 'steps']);
-  const count = integer(substitute(required(obj, at, 'count'), ctx.vars), at.key('count'), 0, MAX_STEPS);
+  const count = integer(substitute(required(obj, at, 'count'), ctx.vars), at.key('count'), 0, Number.MAX_SAFE_INTEGER);
   const name = obj.var === undefined ? 'i' : string(obj.var, at.key('var'));
   if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(name))
     throw at.key('var').error('must be a name of letters, digits and _ (not starting with a digit)');
   if (ctx.vars.has(name)) throw at.key('var').error(`"${name}" is already the variable of an enclosing repeat`);
   const from = obj.from === undefined ? 0 : integer(substitute(obj.from, ctx.vars), at.key('from'), -1e9, 1e9);
   const body = array(required(obj, at, 'steps'), at.key('steps'));
-  if (ctx.out.length + count * estimateSteps(body) > MAX_STEPS)
-    throw at.key('count').error(`the scenario would expand to more than ${MAX_STEPS} steps`);
+  // Templated counts inside the body that use this repeat's variable count 0 here; they are checked when reached.
+  const per = count === 0 ? 0 : countSteps(body, at.key('steps'), ctx.vars, ctx.maxSteps);
+  if (count > 0 && (count > ctx.maxSteps || ctx.spent + count * Math.max(1, per) > ctx.maxSteps))
+    throw tooManySteps(at.key('count'), ctx.maxSteps, ctx.maxWork);
   for (let k = 0; k < count; k++) {
     const value = from + k;
     ctx.vars.set(name, value);
     const note = [...ctx.vars].map(([v, n]) => `${v}=${n}`).join(', ');
+    const before = ctx.spent;
     parseSteps(body, at.key('steps').withNote(`(${note})`), ctx);
+    if (ctx.spent === before && ++ctx.spent > ctx.maxSteps)
+      throw tooManySteps(at.key('count'), ctx.maxSteps, ctx.maxWork);
   }
   ctx.vars.delete(name);
-}
-
-/** Steps a list expands to, as far as it can be told before templates are filled (a templated count counts as 1). */
-function estimateSteps(list: Json[]): number {
-  let n = 0;
-  for (const item of list) {
-    if (item !== null && typeof item === 'object' && !Array.isArray(item) && item.op === 'repeat') {
-      const count = typeof item.count === 'number' && item.count >= 0 ? item.count : 1;
-      n += count * (Array.isArray(item.steps) ? estimateSteps(item.steps) : 0);
-    } else {
-      n += 1;
-    }
-    if (n > MAX_STEPS) return n;
-  }
-  return n;
 }
 
 /**

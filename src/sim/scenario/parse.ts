@@ -38,6 +38,8 @@ import {
   type Json,
 } from './check.js';
 import { parseSteps } from './parse-steps.js';
+import { checkStepCount, stepCap } from './step-count.js';
+import { DEFAULT_BUDGET } from '../budget.js';
 import { NameScope } from './scope.js';
 import { nestingDepth } from './depth.js';
 import { readRegularFile } from '../../util/open-regular.js';
@@ -56,6 +58,8 @@ export interface LoadScenarioOptions {
   baseDir?: string;
   /** A container reader to use instead of this build's (tests). */
   openContainer?: OpenContainer;
+  /** The work budget (--max-work) that caps the steps repeat blocks expand to; default DEFAULT_BUDGET's. */
+  maxWork?: number;
 }
 
 /** A checked scenario and its opened programs. Call `programs.close()` when done. */
@@ -116,8 +120,14 @@ export async function loadScenario(input: string | Json, options: LoadScenarioOp
 
     // 5. The steps, in the order they run.
     const stepList = array(required(obj, top, 'steps'), top.key('steps'));
+    const maxWork = options.maxWork ?? DEFAULT_BUDGET.maxWork;
+    const maxSteps = stepCap(maxWork);
+    checkStepCount(stepList, top.key('steps'), maxSteps, maxWork);
     const steps: Step[] = [];
     parseSteps(stepList, top.key('steps'), {
+      maxSteps,
+      maxWork,
+      spent: 0,
       scope: new NameScope(opened),
       pageSize: machine.pageSize,
       frames: machine.frames,
