@@ -130,8 +130,15 @@ const PIE_MUTANTS: Record<string, Mutation> = {
   'overlap-covers': MUTANTS['overlap-covers']!,
   'overlap-bss': MUTANTS['overlap-bss']!, // rodata now ends past the last PT_LOAD: beyond total_mapping_size
   'no-pt-load': MUTANTS['no-pt-load']!,
+  'loads-unsorted': (b) => {
+    const [first, text] = loads(b); // the text PT_LOAD comes first: elf_map places it, the lowest one goes below
+    const saved = Buffer.from(b.subarray(first!.at, first!.at + 56));
+    b.copy(b, first!.at, text!.at, text!.at + 56);
+    saved.copy(b, text!.at);
+    return b;
+  },
 };
-const HELLO_MUTANTS = ['overlapping-loads', 'overlap-covers', 'overlap-bss'];
+const HELLO_MUTANTS = ['overlapping-loads', 'overlap-covers', 'overlap-bss', 'loads-unsorted'];
 
 /** Test name -> [base program, mutation]. */
 const CASES = new Map<string, [string, Mutation]>([
