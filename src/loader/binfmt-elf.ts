@@ -269,7 +269,7 @@ function vmBrkFlags(space: ExecVmas, image: ExecImage, addr: bigint, len: bigint
     );
   }
   enoughMemory(image, len, 'vm_brk_flags for the bss');
-  space.mapFixed({ start: addr, end: addr + len, prot: PROT_READ | PROT_WRITE | (exec ? PROT_EXEC : 0) });
+  space.mapFixed({ start: addr, end: addr + len, prot: PROT_READ | PROT_WRITE | (exec ? PROT_EXEC : 0) }, true);
 }
 
 /**

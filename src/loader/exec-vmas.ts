@@ -57,8 +57,12 @@ export class ExecVmas {
     this.mmapBase = mmapBase;
   }
 
-  /** MAP_FIXED: replace what is in [start, end) by `area`, then merge with neighbours. */
-  mapFixed(area: Area): void {
+  /**
+   * MAP_FIXED: replace what is in [start, end) by `area`, then merge with
+   * neighbours. With `brkOnly` (do_brk_flags) the new range may only extend
+   * the VMA ending at `start` (just_expand); it never merges with the next one.
+   */
+  mapFixed(area: Area, brkOnly = false): void {
     if (area.start >= area.end || area.start % PAGE_SIZE !== 0n || area.end % PAGE_SIZE !== 0n) {
       throw new InternalError(
         `mapping [0x${area.start.toString(16)}, 0x${area.end.toString(16)}) is empty or not page-aligned`,
@@ -68,7 +72,7 @@ export class ExecVmas {
     let i = this.areas.findIndex((a) => a.start >= area.end);
     if (i < 0) i = this.areas.length;
     this.areas.splice(i, 0, { ...area });
-    this.mergeAround(i);
+    this.mergeAround(i, brkOnly);
   }
 
   /** munmap: remove [start, end), splitting VMAs that straddle it, and drop kernel writes inside it. */
@@ -126,10 +130,10 @@ export class ExecVmas {
     return found === undefined ? undefined : BigInt(found);
   }
 
-  private mergeAround(i: number): void {
+  private mergeAround(i: number, prevOnly: boolean): void {
     // Merge with the next VMA first, then with the previous one, as vma_merge_new_range does.
     const cur = this.areas[i]!;
-    const next = this.areas[i + 1];
+    const next = prevOnly ? undefined : this.areas[i + 1];
     if (next && canMerge(cur, next)) {
       cur.end = next.end;
       cur.anonVma ||= next.anonVma;
