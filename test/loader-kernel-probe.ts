@@ -161,53 +161,63 @@ export function probeKernel(binary: string, options: ProbeOptions = {}): Promise
     file = 'sh';
     args = ['-c', `ulimit -s ${options.stackLimitKiB} && exec setarch "$@"`, 'sh', ...args];
   }
+  return gdbJson<{
+    maps: string;
+    stat: Record<string, string>;
+    auxv: Array<[number, string]>;
+    rsp: string;
+    rip: string;
+    rlimitStack: string;
+    argv: string[];
+    envp: string[];
+    execfn: string;
+    stack: string;
+    stackEnd: string;
+    pages: Array<[string, string | null]>;
+  }>(file, args, binary, options.env ?? process.env).then((j) => {
+    const stat: Record<number, bigint> = {};
+    for (const [k, v] of Object.entries(j.stat)) stat[Number(k)] = BigInt(v);
+    return {
+      maps: j.maps,
+      stat,
+      auxv: j.auxv.map(([t, v]): [number, bigint] => [t, BigInt(v)]),
+      rsp: BigInt(j.rsp),
+      rip: BigInt(j.rip),
+      rlimitStack: j.rlimitStack === 'unlimited' ? (1n << 64n) - 1n : BigInt(j.rlimitStack),
+      argv: j.argv.map(utf8),
+      envp: j.envp.map(utf8),
+      execfn: utf8(j.execfn),
+      stack: Uint8Array.from(Buffer.from(j.stack, 'hex')),
+      stackEnd: BigInt(j.stackEnd),
+      pages: j.pages.map(([a, h]): [bigint, Uint8Array | null] => [
+        BigInt(a),
+        h === null ? null : Uint8Array.from(Buffer.from(h, 'hex')),
+      ]),
+    };
+  });
+}
+
+/**
+ * Runs a gdb probe (`file args`) and returns the JSON its script printed
+ * after `PAGESTACK-JSON:`; rejects naming `binary` and gdb's last words
+ * when there is none.
+ */
+export function gdbJson<T>(
+  file: string,
+  args: string[],
+  binary: string,
+  env: NodeJS.ProcessEnv = process.env,
+): Promise<T> {
   return new Promise((resolve, reject) => {
-    execFile(
-      file,
-      args,
-      { timeout: 60_000, maxBuffer: 64 << 20, encoding: 'utf8', env: options.env ?? process.env },
-      (err, stdout, stderr) => {
-        const line = stdout.split('\n').find((l) => l.startsWith('PAGESTACK-JSON:'));
-        if (!line) {
-          reject(
-            new Error(
-              `gdb gave no result for ${binary}: ${err?.message ?? ''} ${stderr.trim().split('\n').slice(-2).join(' / ')}`,
-            ),
-          );
-          return;
-        }
-        const j = JSON.parse(line.slice('PAGESTACK-JSON:'.length)) as {
-          maps: string;
-          stat: Record<string, string>;
-          auxv: Array<[number, string]>;
-          rsp: string;
-          rip: string;
-          rlimitStack: string;
-          argv: string[];
-          envp: string[];
-          execfn: string;
-          stack: string;
-          stackEnd: string;
-          pages: Array<[string, string | null]>;
-        };
-        const stat: Record<number, bigint> = {};
-        for (const [k, v] of Object.entries(j.stat)) stat[Number(k)] = BigInt(v);
-        resolve({
-          maps: j.maps,
-          stat,
-          auxv: j.auxv.map(([t, v]) => [t, BigInt(v)]),
-          rsp: BigInt(j.rsp),
-          rip: BigInt(j.rip),
-          rlimitStack: j.rlimitStack === 'unlimited' ? (1n << 64n) - 1n : BigInt(j.rlimitStack),
-          argv: j.argv.map(utf8),
-          envp: j.envp.map(utf8),
-          execfn: utf8(j.execfn),
-          stack: Uint8Array.from(Buffer.from(j.stack, 'hex')),
-          stackEnd: BigInt(j.stackEnd),
-          pages: j.pages.map(([a, h]) => [BigInt(a), h === null ? null : Uint8Array.from(Buffer.from(h, 'hex'))]),
-        });
-      },
-    );
+    execFile(file, args, { timeout: 60_000, maxBuffer: 64 << 20, encoding: 'utf8', env }, (err, stdout, stderr) => {
+      const line = stdout.split('\n').find((l) => l.startsWith('PAGESTACK-JSON:'));
+      if (!line) {
+        const last = stderr.trim().split('\n').slice(-2).join(' / ');
+        reject(new Error(`gdb gave no result for ${binary}: ${err?.message ?? ''} ${last}`));
+        return;
+      }
+      resolve(JSON.parse(line.slice('PAGESTACK-JSON:'.length)) as T);
+    });
   });
 }
 

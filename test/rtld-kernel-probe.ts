@@ -10,10 +10,10 @@
  * gdb plants its own shared-library breakpoint: executable VMAs' dirty
  * counts are gdb's, not ld.so's.
  */
-import { execFile } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
+import { gdbJson } from './loader-kernel-probe.js';
 
 export interface SmapsVma {
   start: bigint;
@@ -93,27 +93,15 @@ export function probeEntry(binary: string, lazy = false): Promise<EntryProbe> {
     '--args',
     binary,
   ];
-  return new Promise((resolve, reject) => {
-    execFile('env', args, { timeout: 60_000, maxBuffer: 64 << 20, encoding: 'utf8' }, (err, stdout, stderr) => {
-      const line = stdout.split('\n').find((l) => l.startsWith('PAGESTACK-JSON:'));
-      if (!line) {
-        reject(
-          new Error(
-            `gdb gave no result for ${binary}: ${err?.message ?? ''} ${stderr.trim().split('\n').slice(-2).join(' / ')}`,
-          ),
-        );
-        return;
-      }
-      const j = JSON.parse(line.slice('PAGESTACK-JSON:'.length)) as {
-        smaps: string;
-        maps: string;
-        fs: string;
-        argv: string[];
-        envp: string[];
-      };
-      resolve({ smaps: parseSmaps(j.smaps), maps: j.maps, threadPointer: BigInt(j.fs), argv: j.argv, envp: j.envp });
-    });
-  });
+  return gdbJson<{ smaps: string; maps: string; fs: string; argv: string[]; envp: string[] }>('env', args, binary).then(
+    (j) => ({
+      smaps: parseSmaps(j.smaps),
+      maps: j.maps,
+      threadPointer: BigInt(j.fs),
+      argv: j.argv,
+      envp: j.envp,
+    }),
+  );
 }
 
 /** Parses /proc/PID/smaps text into VMAs with their kB fields. */
