@@ -98,6 +98,13 @@ export interface ScannedFile extends PageCounts {
   /** Sections with file bytes, in section header order. */
   sections: SectionSpan[];
   warnings: ScanWarning[];
+  /**
+   * Scanned with the `relocations` option: the file pages (sorted, each once)
+   * dynamic relocation writes, or null for a file ld.so would not relocate
+   * (not x86-64, no PT_DYNAMIC, tables outside the file: relocations.ts).
+   * Absent without the option.
+   */
+  relocatedPages?: Uint32Array | null;
 }
 
 export interface SkippedPath {

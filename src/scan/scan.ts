@@ -22,6 +22,8 @@ export interface ScanOptions {
   chunkBytes?: number;
   /** false: hash through the package API, copying each page (the fallback; for tests). Default true. */
   inPlaceHashing?: boolean;
+  /** Also find the file pages dynamic relocation writes (ScannedFile.relocatedPages). Default false. */
+  relocations?: boolean;
   /** Called after each file with bytes done and bytes in all files found. */
   onProgress?: (doneBytes: number, totalBytes: number) => void;
 }
@@ -38,6 +40,7 @@ export async function scan(paths: string[], options: ScanOptions = {}): Promise<
     hash: options.hash,
     chunkBytes: options.chunkBytes,
     inPlaceHashing: options.inPlaceHashing,
+    relocations: options.relocations,
     expectedPages: Math.ceil(totalBytes / pageSize) + walk.files.length,
   });
   try {

@@ -24,8 +24,10 @@ import { createPageHasher, PAGES_PER_CALL, type PageHash64, type PageHasher } fr
 import { PageIndex, ZERO_CONTENT_ID } from './pageindex.js';
 import { loadSegments, readElfStructure, releaseSparseImage, sectionSpans } from './elfpages.js';
 import { checkPageSize, type PageSize } from '../abi/page-size.js';
+import type { ElfFile } from '../elf/types.js';
 import type { ScannedFile, ScanWarning } from './result.js';
 import { reasonOf } from './walk.js';
+import { relocatedPagesOf, WINDOW } from './relocations.js';
 
 export interface PageScannerOptions {
   /** 4096 (default), 16384 or 65536; anything else is a UsageError. */
@@ -42,6 +44,8 @@ export interface PageScannerOptions {
    * up to 4 Mi slots; beyond that they grow as needed).
    */
   expectedPages?: number;
+  /** Also find, per ELF file, the file pages dynamic relocation writes (ScannedFile.relocatedPages). Default false. */
+  relocations?: boolean;
 }
 
 /** Largest index sized up front from expectedPages: 4 Mi slots, 48 MiB. */
@@ -73,6 +77,9 @@ export class PageScanner {
   private readonly chunkBuffer: Buffer;
   private readonly openFiles = new Map<number, number>();
   private readonly magic = new Uint8Array(4);
+  private readonly relocations: boolean;
+  /** Bytes outside the first chunk that the relocation count reads (WINDOW at a time). */
+  private readonly window = Buffer.alloc(WINDOW);
   /** Zero, new, duplicate (and, in finishCounts, shared) pages of the file being scanned. */
   private readonly counts = new Float64Array(4);
   /** Which pages `chunk` holds: file index and first page, and how many. */
@@ -89,8 +96,10 @@ export class PageScanner {
     hash: PageHash64,
     chunkBytes: number,
     expectedPages: number,
+    relocations: boolean,
   ) {
     this.pageSize = pageSize;
+    this.relocations = relocations;
     this.hasher = hasher;
     // Bulk hashing gives the hasher's own hashes, so only when no other hash function was injected.
     this.bulkHashing = hasher.bulk && hash === hasher.hash;
@@ -112,7 +121,14 @@ export class PageScanner {
     const hasher = await createPageHasher({ inPlace: options.inPlaceHashing });
     const expectedPages =
       Number.isSafeInteger(options.expectedPages) && options.expectedPages! > 0 ? options.expectedPages! : 0;
-    return new PageScanner(pageSize, hasher, options.hash ?? hasher.hash, chunkBytes, expectedPages);
+    return new PageScanner(
+      pageSize,
+      hasher,
+      options.hash ?? hasher.hash,
+      chunkBytes,
+      expectedPages,
+      options.relocations === true,
+    );
   }
 
   /** Whether pages are hashed in place (false: the slower copying fallback). */
@@ -171,6 +187,9 @@ export class PageScanner {
         ? readElfStructure(fd, size, chunk.subarray(0, got), path)
         : { elf: null, warnings: [] };
       warnings.unshift(...structure.warnings);
+      // Counted now, while the first chunk is in memory: relocation tables usually lie in it.
+      const relocatedPages =
+        this.relocations && structure.elf ? this.relocatedPages(fd, size, got, structure.elf) : undefined;
 
       const fileIndex = this.paths.length;
       this.paths.push(path);
@@ -219,6 +238,7 @@ export class PageScanner {
         segments: elf ? loadSegments(elf, position, ps) : [],
         sections: elf ? sectionSpans(elf, position) : [],
         warnings,
+        ...(relocatedPages === undefined ? {} : { relocatedPages }),
       };
     } finally {
       this.currentFile = -1;
@@ -314,6 +334,26 @@ export class PageScanner {
       counts[1]!++;
     } else counts[2]!++;
     this.contentPages[id]!++;
+  }
+
+  /** relocatedPagesOf for the file open as `fd`, whose first `got` bytes are in the chunk. */
+  private relocatedPages(fd: number, size: number, got: number, elf: ElfFile): Uint32Array | null {
+    const chunk = this.chunk;
+    const window = this.window;
+    return relocatedPagesOf(elf, size, this.pageSize, (offset, length) => {
+      if (offset + length <= got) return new DataView(chunk.buffer, chunk.byteOffset + offset, length);
+      let done = 0;
+      try {
+        while (done < length) {
+          const n = fs.readSync(fd, window, done, length - done, offset + done);
+          if (n <= 0) return undefined;
+          done += n;
+        }
+      } catch {
+        return undefined;
+      }
+      return new DataView(window.buffer, window.byteOffset, length);
+    });
   }
 
   /** Reads up to `length` bytes at `position` into the chunk; a read error ends the file with a warning. */

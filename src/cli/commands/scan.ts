@@ -52,6 +52,7 @@ Examples:
           pageSize,
           allFiles: flags.allFiles,
           strict: flags.strict,
+          relocations: flags.json === true,
           onProgress: progress.callback,
         });
       } finally {

@@ -10,52 +10,27 @@
  * writes unconditionally), so every target counts, whatever its value.
  * Lazy PLT slots of a non-PIE program (l_addr 0) are the exception ld.so
  * makes: it does not touch them; they are counted anyway (an upper bound).
+ *
+ * The counting itself is the scanner's (src/scan/relocations.ts), so that
+ * `scan --json` finds the same pages from the bytes it already holds.
  */
 import * as fs from 'node:fs';
-import { PF_W } from '../../elf/index.js';
-import type { FileBacking } from '../../abi/file-backing.js';
+import { parseElf } from '../../elf/index.js';
 import type { ScanJson } from '../../scan/json.js';
+import { relocatedPagesOf } from '../../scan/relocations.js';
 import type { ScanResult } from '../../scan/result.js';
-import { readExecImage } from '../elf-image.js';
-import { readElfObject } from './elf-object.js';
 
-/** File page indices (sorted, each once) that relocation writes; undefined for a file ld.so would not load or that has no dynamic section. */
+/** File page indices (sorted, each once) that relocation writes; undefined for a file ld.so would not relocate or that has no dynamic section. */
 export function relocatedFilePages(bytes: Uint8Array, path: string, pageSize: number): number[] | undefined {
-  const backing: FileBacking & { bytes: Uint8Array } = {
-    path,
-    size: bytes.length,
-    pageSize: 4096,
-    pageCount: Math.ceil(bytes.length / 4096),
-    bytes,
-    readPage: (i, into) => {
-      into.fill(0);
-      into.set(bytes.subarray(i * 4096, Math.min((i + 1) * 4096, bytes.length)));
-    },
-    contentId: () => 0,
-  };
-  let obj: ReturnType<typeof readElfObject>;
+  let pages: Uint32Array | null;
   try {
-    obj = readElfObject(readExecImage(backing, 'interpreter'));
+    pages = relocatedPagesOf(parseElf(bytes, path), bytes.length, pageSize, (offset, length) =>
+      offset + length <= bytes.length ? new DataView(bytes.buffer, bytes.byteOffset + offset, length) : undefined,
+    );
   } catch {
     return undefined;
   }
-  if (obj.dynamicAddr === undefined) return undefined;
-  const writable = obj.image.loads.filter((s) => (s.flags & PF_W) !== 0);
-  const pages = new Set<number>();
-  const mark = (addr: number) => {
-    for (const s of writable) {
-      const v = Number(s.vaddr);
-      if (addr >= v && addr + 8 <= v + Number(s.filesz)) {
-        const off = Number(s.offset) + (addr - v);
-        pages.add(Math.floor(off / pageSize));
-        pages.add(Math.floor((off + 7) / pageSize));
-        return;
-      }
-    }
-  };
-  for (const r of [...obj.rela, ...obj.rel, ...obj.jmprel]) if (r.type !== 0) mark(r.offset);
-  for (const a of obj.relr) mark(a);
-  return [...pages].sort((a, b) => a - b);
+  return pages ? Array.from(pages) : undefined;
 }
 
 /** Per file: pages relocation writes, and how many of them the scan counted as shared or zero. */
@@ -68,17 +43,15 @@ export interface RelocationWrites {
   zeroPages: number;
 }
 
-/** Relocation writes of every ELF file of a scan, read again from disk (a file that cannot be read or has no dynamic section: none). */
+/**
+ * Relocation writes of every ELF file of a scan: the pages the scan found
+ * (scanned with `relocations: true`), else read again from disk (a file
+ * that cannot be read or has no dynamic section: none).
+ */
 export function relocationWritesOf(result: ScanResult): Array<RelocationWrites | undefined> {
   return result.files.map((f) => {
     if (f.elf?.class !== 64 || f.elf.data !== 'lsb') return undefined;
-    let bytes: Uint8Array;
-    try {
-      bytes = fs.readFileSync(f.path);
-    } catch {
-      return undefined;
-    }
-    const pages = relocatedFilePages(bytes, f.path, result.pageSize);
+    const pages = f.relocatedPages !== undefined ? f.relocatedPages : pagesFromDisk(f.path, result.pageSize);
     if (!pages) return undefined;
     const out: RelocationWrites = { pages: 0, sharedPages: 0, zeroPages: 0 };
     for (const p of pages) {
@@ -90,6 +63,16 @@ export function relocationWritesOf(result: ScanResult): Array<RelocationWrites |
     }
     return out;
   });
+}
+
+function pagesFromDisk(path: string, pageSize: number): number[] | undefined {
+  let bytes: Uint8Array;
+  try {
+    bytes = fs.readFileSync(path);
+  } catch {
+    return undefined;
+  }
+  return relocatedFilePages(bytes, path, pageSize);
 }
 
 /** Adds `relocation` to each file of a scan document, and totals. */
