@@ -1,7 +1,5 @@
 import type { Command } from 'commander';
 import { InputError } from '../../errors.js';
-import { resolveLibraries } from '../../loader/rtld/search.js';
-import { formatLdd, LDD_RTLD, lddLines } from '../../loader/rtld/ldd.js';
 
 interface LddFlags {
   root?: string;
@@ -31,6 +29,9 @@ Examples:
   pagestack ldd --library-path ./lib ./app --json`,
     )
     .action(async (file: string, flags: LddFlags) => {
+      // Loaded when the command runs, so that other commands start without the loader's modules.
+      const { resolveLibraries } = await import('../../loader/rtld/search.js');
+      const { formatLdd, LDD_RTLD, lddLines } = await import('../../loader/rtld/ldd.js');
       const path = file.includes('/') ? file : `./${file}`;
       const r = await resolveLibraries(path, {
         trace: true,

@@ -40,7 +40,6 @@ Examples:
     )
     .action(async (paths: string[], flags: ScanFlags) => {
       const { parsePageSize, savingsOf, scan, toScanJson } = await import('../../scan/index.js');
-      const { formatScan } = await import('../../scan/text.js');
       const pageSize = parsePageSize(flags.pageSize);
       const failBelow = flags.failBelow === undefined ? undefined : percentOption(flags.failBelow);
       const top = countOption('--top', flags.top);
@@ -61,7 +60,10 @@ Examples:
       if (flags.json) {
         const { addRelocationWrites } = await import('../../loader/rtld/relocated-pages.js');
         process.stdout.write(`${JSON.stringify(addRelocationWrites(toScanJson(result, top), result), null, 2)}\n`);
-      } else if (!flags.quiet) process.stdout.write(formatScan(result, { top, fileRows }));
+      } else if (!flags.quiet) {
+        const { formatScan } = await import('../../scan/text.js');
+        process.stdout.write(formatScan(result, { top, fileRows }));
+      }
       if (result.totals.files === 0) {
         // Nothing to measure: say so, and a --fail-below gate fails for that reason, not for a 0% saving.
         const message = nothingFound(paths, flags.allFiles === true, result.skipped.length);

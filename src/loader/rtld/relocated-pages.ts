@@ -15,7 +15,7 @@
  * `scan --json` finds the same pages from the bytes it already holds.
  */
 import * as fs from 'node:fs';
-import { parseElf } from '../../elf/index.js';
+import { parseElf } from '../../elf/parse.js';
 import type { ScanJson } from '../../scan/json.js';
 import { relocatedPagesOf } from '../../scan/relocations.js';
 import type { ScanResult } from '../../scan/result.js';
