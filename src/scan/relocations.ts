@@ -61,8 +61,68 @@ interface Load {
   writable: boolean;
 }
 
-/** Reused between calls: targets found, as file pages (unsorted, may repeat). */
-let found = new Uint32Array(1024);
+/**
+ * The targets found so far, as file pages, in a reused array: a page equal
+ * to the one before is not added again (relocations mostly come in address
+ * order, so this keeps the list short); sorted and made unique at the end.
+ */
+class Targets {
+  pages = new Uint32Array(4096);
+  count = 0;
+  private last = -1;
+  /** Writable PT_LOADs: [vaddr, vaddr + filesz, offset] each, in program header order. */
+  private segments: number[] = [];
+  private pageSize = 4096;
+
+  reset(writable: readonly Load[], pageSize: number): void {
+    this.count = 0;
+    this.last = -1;
+    this.pageSize = pageSize;
+    this.segments = writable.flatMap((s) => [s.vaddr, s.vaddr + s.filesz, s.offset]);
+  }
+
+  /** The 8 bytes at link-time address `addr`: their file pages when the first writable PT_LOAD holding them has them in its file bytes. */
+  mark(addr: number): void {
+    const seg = this.segments;
+    for (let i = 0; i < seg.length; i += 3) {
+      if (addr >= seg[i]! && addr + 8 <= seg[i + 1]!) {
+        const off = seg[i + 2]! + (addr - seg[i]!);
+        const first = Math.floor(off / this.pageSize);
+        const last = Math.floor((off + 7) / this.pageSize);
+        if (first !== this.last) this.add(first);
+        if (last !== first) this.add(last);
+        this.last = last;
+        return;
+      }
+    }
+  }
+
+  /** Marks the target of every entry of a REL (16-byte) or RELA (24-byte) table whose type is not 0. */
+  markTable(view: DataView, length: number, entry: number): void {
+    for (let p = 0; p + entry <= length; p += entry) {
+      if (view.getUint32(p + 8, true) !== 0) this.mark(view.getUint32(p, true) + view.getUint32(p + 4, true) * TWO_32);
+    }
+  }
+
+  /** The pages, sorted, each once (a new array). */
+  result(): Uint32Array {
+    const pages = this.pages.subarray(0, this.count).sort();
+    let unique = 0;
+    for (let i = 0; i < pages.length; i++) if (i === 0 || pages[i] !== pages[i - 1]) pages[unique++] = pages[i]!;
+    return pages.slice(0, unique);
+  }
+
+  private add(page: number): void {
+    if (this.count === this.pages.length) {
+      const grown = new Uint32Array(this.pages.length * 2);
+      grown.set(this.pages);
+      this.pages = grown;
+    }
+    this.pages[this.count++] = page;
+  }
+}
+
+const targets = new Targets();
 
 /**
  * The file pages (sorted, each once) relocation writes in the file of
@@ -82,23 +142,10 @@ export function relocatedPagesOf(
   const info = dynamicInfo(Number(dyn.offset), Number(dyn.filesz), read);
   if (!info) return null;
 
-  const writable = loads.filter((s) => s.writable);
-  let count = 0;
-  const mark = (addr: number): void => {
-    for (const s of writable) {
-      if (addr >= s.vaddr && addr + 8 <= s.vaddr + s.filesz) {
-        const off = s.offset + (addr - s.vaddr);
-        if (count + 2 > found.length) {
-          const grown = new Uint32Array(found.length * 2);
-          grown.set(found);
-          found = grown;
-        }
-        found[count++] = Math.floor(off / pageSize);
-        found[count++] = Math.floor((off + 7) / pageSize);
-        return;
-      }
-    }
-  };
+  targets.reset(
+    loads.filter((s) => s.writable),
+    pageSize,
+  );
   /** File offset of [addr, addr + size) inside one PT_LOAD's file bytes and the file, or -1. */
   const offsetOf = (addr: number, size: number): number => {
     for (const s of loads) {
@@ -119,9 +166,7 @@ export function relocatedPagesOf(
       const length = Math.min(WINDOW, end - at) - (Math.min(WINDOW, end - at) % entry);
       const view = read(at, length);
       if (!view) return false;
-      for (let p = 0; p + entry <= length; p += entry) {
-        if (view.getUint32(p + 8, true) !== 0) mark(view.getUint32(p, true) + view.getUint32(p + 4, true) * TWO_32);
-      }
+      targets.markTable(view, length, entry);
     }
     return true;
   };
@@ -165,23 +210,20 @@ export function relocatedPagesOf(
         const hi = view.getUint32(p + 4, true);
         if ((lo & 1) === 0) {
           where = lo + hi * TWO_32;
-          mark(where);
+          targets.mark(where);
           where += 8;
         } else {
           // Bitmap entry: bit i + 1 set marks where + 8 i, for i in 0..62.
           for (let i = 0; i < 63; i++) {
             const bit = i < 31 ? (lo >>> (i + 1)) & 1 : (hi >>> (i - 31)) & 1;
-            if (bit) mark(where + i * 8);
+            if (bit) targets.mark(where + i * 8);
           }
           where += 63 * 8;
         }
       }
     }
   }
-  const pages = found.subarray(0, count).sort();
-  let unique = 0;
-  for (let i = 0; i < pages.length; i++) if (i === 0 || pages[i] !== pages[i - 1]) pages[unique++] = pages[i]!;
-  return pages.slice(0, unique);
+  return targets.result();
 }
 
 /** The PT_LOADs when the file passes execve's header and program header checks, else undefined. */
