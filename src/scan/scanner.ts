@@ -40,7 +40,7 @@ export interface PageScannerOptions {
   inPlaceHashing?: boolean;
   /**
    * Pages the session will probably see (a hint): the index and the content
-   * tables are sized for it up front instead of growing (24 bytes per page,
+   * tables are sized for it up front instead of growing (28 to 44 bytes per page,
    * up to 4 Mi slots; beyond that they grow as needed).
    */
   expectedPages?: number;
@@ -106,7 +106,12 @@ export class PageScanner {
     this.chunk = hasher.buffer(chunkBytes);
     this.chunkBuffer = Buffer.from(this.chunk.buffer, this.chunk.byteOffset, this.chunk.byteLength);
     const expected = Math.min(Math.max(1024, expectedPages + 1), MAX_INITIAL_SLOTS / 2);
-    this.index = new PageIndex(pageSize, hash, (id, into) => this.readCanonical(id, into), 2 * expected + 2);
+    this.index = new PageIndex(
+      pageSize,
+      hash,
+      (id, into) => this.readCanonical(id, into),
+      Math.ceil((expected * 4) / 3) + 2,
+    );
     this.contentPages = new Uint32Array(expected + 1);
     this.firstFile = new Int32Array(expected + 1).fill(-1);
     this.firstPage = new Uint32Array(expected + 1);
