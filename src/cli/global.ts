@@ -25,6 +25,12 @@ export function globalFlags(): Readonly<GlobalFlags> {
   return state;
 }
 
+/** Sets the global options where commander does not parse the command line (./scan-argv.ts). */
+export function setGlobalFlags(flags: GlobalFlags): void {
+  state.quiet = flags.quiet;
+  state.debug = flags.debug;
+}
+
 /** Forgets the flags of an earlier run (main() may run more than once in one process). */
 export function resetGlobalFlags(): void {
   state.quiet = false;

@@ -12,7 +12,7 @@
  */
 import { PagestackError } from '../errors.js';
 import { VERSION } from '../version.js';
-import { BROKEN_PIPE_STATUS, globalFlags, isBrokenPipe, resetGlobalFlags } from './global.js';
+import { BROKEN_PIPE_STATUS, globalFlags, isBrokenPipe, resetGlobalFlags, setGlobalFlags } from './global.js';
 
 /** Runs the CLI and returns the exit status. Never throws. */
 export async function main(argv: string[]): Promise<number> {
@@ -21,6 +21,21 @@ export async function main(argv: string[]): Promise<number> {
   if (argv.length === 3 && (argv[2] === '--version' || argv[2] === '-V')) {
     process.stdout.write(`${VERSION}\n`);
     return 0;
+  }
+  // A plain `pagestack scan ...` runs without commander (./scan-argv.ts says which command lines are plain).
+  if (argv[2] === 'scan') {
+    const { plainScanArgs } = await import('./scan-argv.js');
+    const plain = plainScanArgs(argv.slice(3));
+    if (plain) {
+      setGlobalFlags({ quiet: plain.flags.quiet === true, debug: plain.flags.debug === true });
+      try {
+        const { runScan } = await import('./commands/scan.js');
+        await runScan(plain.paths, plain.flags);
+        return typeof process.exitCode === 'number' ? process.exitCode : 0;
+      } catch (err) {
+        return reportError(err, 'scan', plain.flags.debug === true);
+      }
+    }
   }
   const { buildProgram } = await import('./program.js');
   const program = buildProgram();

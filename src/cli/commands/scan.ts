@@ -6,7 +6,7 @@ import type { Command } from 'commander';
 import { InputError, UsageError } from '../../errors.js';
 import { Progress } from '../progress.js';
 
-interface ScanFlags {
+export interface ScanFlags {
   pageSize: string;
   allFiles?: boolean;
   json?: boolean;
@@ -38,54 +38,57 @@ Examples:
   pagestack scan --json --all-files build/ > pages.json
   pagestack scan --quiet --fail-below 25 out/bin`,
     )
-    .action(async (paths: string[], flags: ScanFlags) => {
-      const { parsePageSize, savingsOf, scan, toScanJson } = await import('../../scan/index.js');
-      const pageSize = parsePageSize(flags.pageSize);
-      const failBelow = flags.failBelow === undefined ? undefined : percentOption(flags.failBelow);
-      const top = countOption('--top', flags.top);
-      const fileRows = flags.files === 'all' ? Infinity : countOption('--files', flags.files, " or 'all'");
-      const progress = new Progress({ label: 'scan', quiet: flags.quiet });
-      let result: Awaited<ReturnType<typeof scan>>;
-      try {
-        result = await scan(paths, {
-          pageSize,
-          allFiles: flags.allFiles,
-          strict: flags.strict,
-          relocations: flags.json === true,
-          onProgress: progress.callback,
-        });
-      } finally {
-        progress.done();
-      }
-      if (flags.json) {
-        const { addRelocationWrites } = await import('../../loader/rtld/relocated-pages.js');
-        process.stdout.write(`${JSON.stringify(addRelocationWrites(toScanJson(result, top), result), null, 2)}\n`);
-      } else if (!flags.quiet) {
-        const { formatScan } = await import('../../scan/text.js');
-        process.stdout.write(formatScan(result, { top, fileRows }));
-      }
-      if (result.totals.files === 0) {
-        // Nothing to measure: say so, and a --fail-below gate fails for that reason, not for a 0% saving.
-        const message = nothingFound(paths, flags.allFiles === true, result.skipped.length);
-        if (failBelow !== undefined) throw new InputError('E_NOTHING_FOUND', message, { file: paths.join(', ') });
-        if (!flags.quiet) process.stderr.write(`pagestack: scan: ${message}\n`);
-        return;
-      }
-      if (failBelow !== undefined) {
-        const { pages } = savingsOf(result.totals, result.pageSize);
-        const percent = result.totals.pages === 0 ? 0 : (pages / result.totals.pages) * 100;
-        if (percent < failBelow) {
-          throw new InputError(
-            'E_THRESHOLD',
-            `dedup would save ${percent.toFixed(2)}% of pages, below --fail-below ${failBelow}%`,
-            {
-              expected: failBelow,
-              actual: percent,
-            },
-          );
-        }
-      }
+    .action((paths: string[], flags: ScanFlags) => runScan(paths, flags));
+}
+
+/** The command's work, once argv is parsed (by commander, or by ../scan-argv.ts for plain command lines). */
+export async function runScan(paths: string[], flags: ScanFlags): Promise<void> {
+  const { parsePageSize, savingsOf, scan, toScanJson } = await import('../../scan/index.js');
+  const pageSize = parsePageSize(flags.pageSize);
+  const failBelow = flags.failBelow === undefined ? undefined : percentOption(flags.failBelow);
+  const top = countOption('--top', flags.top);
+  const fileRows = flags.files === 'all' ? Infinity : countOption('--files', flags.files, " or 'all'");
+  const progress = new Progress({ label: 'scan', quiet: flags.quiet });
+  let result: Awaited<ReturnType<typeof scan>>;
+  try {
+    result = await scan(paths, {
+      pageSize,
+      allFiles: flags.allFiles,
+      strict: flags.strict,
+      relocations: flags.json === true,
+      onProgress: progress.callback,
     });
+  } finally {
+    progress.done();
+  }
+  if (flags.json) {
+    const { addRelocationWrites } = await import('../../loader/rtld/relocated-pages.js');
+    process.stdout.write(`${JSON.stringify(addRelocationWrites(toScanJson(result, top), result), null, 2)}\n`);
+  } else if (!flags.quiet) {
+    const { formatScan } = await import('../../scan/text.js');
+    process.stdout.write(formatScan(result, { top, fileRows }));
+  }
+  if (result.totals.files === 0) {
+    // Nothing to measure: say so, and a --fail-below gate fails for that reason, not for a 0% saving.
+    const message = nothingFound(paths, flags.allFiles === true, result.skipped.length);
+    if (failBelow !== undefined) throw new InputError('E_NOTHING_FOUND', message, { file: paths.join(', ') });
+    if (!flags.quiet) process.stderr.write(`pagestack: scan: ${message}\n`);
+    return;
+  }
+  if (failBelow !== undefined) {
+    const { pages } = savingsOf(result.totals, result.pageSize);
+    const percent = result.totals.pages === 0 ? 0 : (pages / result.totals.pages) * 100;
+    if (percent < failBelow) {
+      throw new InputError(
+        'E_THRESHOLD',
+        `dedup would save ${percent.toFixed(2)}% of pages, below --fail-below ${failBelow}%`,
+        {
+          expected: failBelow,
+          actual: percent,
+        },
+      );
+    }
+  }
 }
 
 /** `no ELF files found in DIR (3 files skipped: not ELF; --all-files scans them)`. */
