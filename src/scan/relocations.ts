@@ -24,6 +24,7 @@
  * DT_RELA's range not counted twice, DT_PLTREL choosing Elf64_Rel or
  * Elf64_Rela for DT_JMPREL. Addresses are link-time (l_addr 0).
  */
+import fs from 'node:fs';
 import type { ElfFile } from '../elf/types.js';
 import { PF_W, PT_LOAD } from '../elf/types.js';
 
@@ -224,6 +225,36 @@ export function relocatedPagesOf(
     }
   }
   return targets.result();
+}
+
+/**
+ * relocatedPagesOf for the file open as `fd` (`size` bytes) whose first
+ * bytes are `head`: a window inside `head` is a view of it, any other is
+ * read with pread into `scratch` (at least WINDOW bytes); a failed or short
+ * read makes the tables unreadable (null).
+ */
+export function relocatedPagesInFile(
+  elf: ElfFile,
+  fd: number,
+  size: number,
+  head: Uint8Array,
+  pageSize: number,
+  scratch: Uint8Array,
+): Uint32Array | null {
+  return relocatedPagesOf(elf, size, pageSize, (offset, length) => {
+    if (offset + length <= head.length) return new DataView(head.buffer, head.byteOffset + offset, length);
+    let done = 0;
+    try {
+      while (done < length) {
+        const n = fs.readSync(fd, scratch, done, length - done, offset + done);
+        if (n <= 0) return undefined;
+        done += n;
+      }
+    } catch {
+      return undefined;
+    }
+    return new DataView(scratch.buffer, scratch.byteOffset, length);
+  });
 }
 
 /** The PT_LOADs when the file passes execve's header and program header checks, else undefined. */

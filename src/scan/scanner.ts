@@ -27,7 +27,7 @@ import { checkPageSize, type PageSize } from '../abi/page-size.js';
 import type { ElfFile } from '../elf/types.js';
 import type { ScannedFile, ScanWarning } from './result.js';
 import { reasonOf } from './walk.js';
-import { relocatedPagesOf, WINDOW } from './relocations.js';
+import { relocatedPagesInFile, WINDOW } from './relocations.js';
 
 export interface PageScannerOptions {
   /** 4096 (default), 16384 or 65536; anything else is a UsageError. */
@@ -78,8 +78,8 @@ export class PageScanner {
   private readonly openFiles = new Map<number, number>();
   private readonly magic = new Uint8Array(4);
   private readonly relocations: boolean;
-  /** Bytes outside the first chunk that the relocation count reads (WINDOW at a time). */
-  private readonly window = Buffer.alloc(WINDOW);
+  /** Where the relocation count reads tables that lie past the first chunk. */
+  private window: Uint8Array | undefined;
   /** Zero, new, duplicate (and, in finishCounts, shared) pages of the file being scanned. */
   private readonly counts = new Float64Array(4);
   /** Which pages `chunk` holds: file index and first page, and how many. */
@@ -194,7 +194,7 @@ export class PageScanner {
       warnings.unshift(...structure.warnings);
       // Counted now, while the first chunk is in memory: relocation tables usually lie in it.
       const relocatedPages =
-        this.relocations && structure.elf ? this.relocatedPages(fd, size, got, structure.elf) : undefined;
+        this.relocations && structure.elf ? this.relocationsOf(structure.elf, fd, size, got) : undefined;
 
       const fileIndex = this.paths.length;
       this.paths.push(path);
@@ -341,24 +341,10 @@ export class PageScanner {
     this.contentPages[id]!++;
   }
 
-  /** relocatedPagesOf for the file open as `fd`, whose first `got` bytes are in the chunk. */
-  private relocatedPages(fd: number, size: number, got: number, elf: ElfFile): Uint32Array | null {
-    const chunk = this.chunk;
-    const window = this.window;
-    return relocatedPagesOf(elf, size, this.pageSize, (offset, length) => {
-      if (offset + length <= got) return new DataView(chunk.buffer, chunk.byteOffset + offset, length);
-      let done = 0;
-      try {
-        while (done < length) {
-          const n = fs.readSync(fd, window, done, length - done, offset + done);
-          if (n <= 0) return undefined;
-          done += n;
-        }
-      } catch {
-        return undefined;
-      }
-      return new DataView(window.buffer, window.byteOffset, length);
-    });
+  /** The pages relocation writes in the file open as `fd`, whose first `got` bytes are in the chunk. */
+  private relocationsOf(elf: ElfFile, fd: number, size: number, got: number): Uint32Array | null {
+    this.window ??= new Uint8Array(WINDOW);
+    return relocatedPagesInFile(elf, fd, size, this.chunk.subarray(0, got), this.pageSize, this.window);
   }
 
   /** Reads up to `length` bytes at `position` into the chunk; a read error ends the file with a warning. */
