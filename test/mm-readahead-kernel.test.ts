@@ -142,20 +142,55 @@ const CASES: { name: string; size: number; ops: string[] }[] = [
   { name: 'PROT_EXEC fault at page 70 of 1 MiB', size: 1 * MiB, ops: ['map:rx', 'touch:70'] },
   { name: 'mmap faults on pages 0-2999 in order, 16 MiB', size: 16 * MiB, ops: ['map:r', 'touch:0:3000'] },
   { name: 'mmap fault at page 5 of 2 MiB', size: 2 * MiB, ops: ['map:r', 'touch:5'] },
-  { name: 'read 50 pages, then a fault at page 300, 3 MiB', size: 3 * MiB, ops: ['read:0:4096:50', 'map:r', 'touch:300'] },
+  {
+    name: 'read 50 pages, then a fault at page 300, 3 MiB',
+    size: 3 * MiB,
+    ops: ['read:0:4096:50', 'map:r', 'touch:300'],
+  },
+  // A page cached in the way of a large folio: page_cache_ra_order falls back to order-0 pages around it.
+  { name: 'read page 256, then the file from 0, 2 MiB', size: 2 * MiB, ops: ['read:1048576:4096:1', 'read:0:4096:0'] },
+  {
+    name: 'read 3 pages, jump to 1 MiB and read on, 4 MiB',
+    size: 4 * MiB,
+    ops: ['read:0:4096:3', 'read:1048576:8192:40'],
+  },
 ];
+
+/** Whether kernel folios `k` only split folios of `m`: same pages and marks, each k folio inside an m folio. */
+function splitOf(k: Folio[], m: Folio[]): boolean {
+  const owner = new Map<number, Folio>();
+  for (const f of m) for (let i = 0; i < f[1]; i++) owner.set(f[0] + i, f);
+  let pages = 0;
+  for (const f of k) {
+    const o = owner.get(f[0]);
+    if (o === undefined || f[0] + f[1] > o[0] + o[1] || (f[2] === 1 && f[0] !== o[0])) return false;
+    pages += f[1];
+  }
+  return pages === owner.size && m.every((f) => f[2] === 0 || k.some((g) => g[0] === f[0] && g[2] === 1));
+}
+
+function sameFolios(a: Folio[], b: Folio[]): boolean {
+  return a.length === b.length && a.every((f, i) => f.join() === b[i]!.join());
+}
 
 describe.skipIf(reason)('readahead against the kernel', () => {
   const io = reason ? 1024 : ioPages(dir);
   CASES.forEach((c, n) => {
     it(c.name, (ctx) => {
       const { path, bytes } = makeFile(`f${n}`, c.size);
-      const k = kernel(path, c.ops);
+      let k = kernel(path, c.ops);
       if (!k.cold) {
         console.warn(`skipping "${c.name}": ${path} stayed cached after posix_fadvise(DONTNEED)`);
         ctx.skip();
       }
       const mine = model(path, bytes, c.ops, k.raPages, io);
+      // A busy machine's compaction splits large folios now and then (the mTHP split counters in
+      // /sys/kernel/mm/transparent_hugepage/*/stats grow by hundreds a second while other jobs run);
+      // a run whose folios are only splits of the model's is done again, at most three runs in all.
+      for (let run = 2; run <= 3 && k.cold && splitOf(k.folios, mine) && !sameFolios(k.folios, mine); run++) {
+        console.warn(`"${c.name}": the kernel's folios were split after readahead made them; run ${run}`);
+        k = kernel(path, c.ops);
+      }
       expect(mine).toEqual(k.folios);
       rmSync(path);
     });
