@@ -117,7 +117,8 @@ function model(path: string, bytes: Uint8Array, ops: string[], raPages: number, 
     } else if (f[0] === 'touch') {
       const first = Number(f[1]);
       for (let p = first; p < first + Number(f[2] ?? 1); p++) m.touch(pid, at + p * PAGE, 1, 'read');
-    } else if (f[0] === 'fadv') file.fadvise(f[1] === 'seq' ? 'sequential' : 'normal');
+    } else if (f[0] === 'fadv') m.fadvise(file, f[1] === 'seq' ? 'sequential' : 'normal');
+    else if (f[0] === 'willneed') m.fadvise(file, 'willneed', Number(f[1]), Number(f[2]));
   }
   m.checkInvariants();
   const core = machineCore(m);
@@ -149,6 +150,12 @@ const CASES: { name: string; size: number; ops: string[] }[] = [
   },
   // A page cached in the way of a large folio: page_cache_ra_order falls back to order-0 pages around it.
   { name: 'read page 256, then the file from 0, 2 MiB', size: 2 * MiB, ops: ['read:1048576:4096:1', 'read:0:4096:0'] },
+  { name: 'WILLNEED of a whole 12 MiB file', size: 12 * MiB, ops: ['willneed:0:0'] },
+  {
+    name: 'WILLNEED of 100 pages from 5000 bytes, then reads there',
+    size: 3 * MiB,
+    ops: ['willneed:5000:409600', 'read:8192:4096:200'],
+  },
   {
     name: 'read 3 pages, jump to 1 MiB and read on, 4 MiB',
     size: 4 * MiB,

@@ -38,7 +38,7 @@ import { checkInvariants } from './invariants.js';
 import { checkPolicyInvariants } from './invariants-policies.js';
 import { pageInfoOf } from './page-info.js';
 import { Process } from './process.js';
-import { OpenFile, readFileRange } from './readahead-cache.js';
+import { OpenFile, readFileRange, willNeed } from './readahead-cache.js';
 import { smapsOf, smapsRollupOf } from './smaps.js';
 import { machineStats } from './stats.js';
 import type { MachineOptions, MachineStats, MmapOptions, PageInfo, SmapsEntry, SmapsRollup, VmaInfo } from './types.js';
@@ -379,6 +379,23 @@ export class Machine {
   openFile(backing: FileBacking): OpenFile {
     this.core.fileSpace(backing);
     return new OpenFile(backing, this.core.readAround);
+  }
+
+  /**
+   * posix_fadvise on an open file: 'normal', 'sequential' (ra_pages × 2)
+   * and 'random' change its readahead state; 'willneed' reads
+   * [offset, offset + length) (length 0: to the end) as readahead(2) does,
+   * at most max(ioPages, ra_pages) pages of it.
+   */
+  fadvise(file: OpenFile, advice: 'normal' | 'sequential' | 'random' | 'willneed', offset = 0, length = 0): void {
+    if (!Number.isSafeInteger(offset) || !Number.isSafeInteger(length) || offset < 0 || length < 0) {
+      throw invalid(`fadvise range ${offset} + ${length} is not valid`, { offset, length });
+    }
+    if (advice !== 'willneed') file.fadvise(advice);
+    else {
+      willNeed(this.core, file, offset, length);
+      if (!this.core.keepPageCache) this.core.dropCaches();
+    }
   }
 
   /**

@@ -28,6 +28,7 @@ import {
   type RaVma,
   asyncMmapRa,
   fileRead,
+  forceRa,
   syncMmapRa,
 } from './readahead.js';
 import type { Vma } from './vma.js';
@@ -202,4 +203,19 @@ export function readFileRange(
   return fileRead(ra, raDevice(core), cache, offset, length, (index) => {
     readFilePage(core, space, index, false);
   });
+}
+
+/**
+ * posix_fadvise(POSIX_FADV_WILLNEED) and readahead(2) (generic_fadvise →
+ * force_page_cache_ra): the pages of [offset, offset + length) (length 0:
+ * to the end) not cached, as order-0 folios, but at most
+ * max(io_pages, ra_pages) of them, from the first.
+ */
+export function willNeed(core: MmCore, file: OpenFile, offset: number, length: number): void {
+  const space = core.fileSpace(file.backing);
+  const ps = core.pageSize;
+  const endByte = length === 0 ? Number.MAX_SAFE_INTEGER : offset + length - 1;
+  const first = Math.floor(offset / ps);
+  const nr = Math.floor(endByte / ps) - first + 1;
+  forceRa(file.ra, raDevice(core), raCache(core, space, false), first, nr);
 }
