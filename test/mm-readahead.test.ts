@@ -18,7 +18,7 @@ function sizes(m: Machine, f: MemoryBacking): number[] {
   return m.cachedFolios(f).map((c) => c.pages);
 }
 
-function readAll(m: Machine, f: MemoryBacking | ReturnType<Machine['openFile']>, size: number, step: number): number {
+function readAll(m: Machine, f: MemoryBacking | ReturnType<Machine['openFile']>, step: number): number {
   let total = 0;
   for (let pos = 0; ; pos += step) {
     const n = m.readFile(f, pos, step);
@@ -35,7 +35,7 @@ describe('read() readahead', () => {
   it('reads a cold 2 MiB file 4 KiB at a time in the folios 6.18 left (/proc/kpageflags)', () => {
     const m = new Machine({ frames: 1024, keepPageCache: true, readAround: 2048 });
     const f = file(512);
-    expect(readAll(m, f, 512 * PAGE, PAGE)).toBe(512 * PAGE);
+    expect(readAll(m, f, PAGE)).toBe(512 * PAGE);
     // 4 order-0 pages, then windows of 16, 60, 240, 448 pages in folios of order 2, 4, 6, 8 (capped by alignment)
     expect(sizes(m, f)).toEqual([1, 1, 1, 1, 4, 4, 4, 4, 4, 8, 16, 16, 16, 16, 32, 64, 64, 64, 64, 128]);
     m.checkInvariants();
@@ -44,10 +44,10 @@ describe('read() readahead', () => {
   it('a warm read reads nothing and returns the same bytes; a read at or past the end returns 0', () => {
     const m = new Machine({ frames: 1024, keepPageCache: true });
     const f = file(100, 123);
-    expect(readAll(m, f, f.size, 10000)).toBe(f.size);
+    expect(readAll(m, f, 10000)).toBe(f.size);
     const read = m.stats().bytesRead;
     expect(read).toBe(101 * PAGE);
-    expect(readAll(m, f, f.size, 10000)).toBe(f.size);
+    expect(readAll(m, f, 10000)).toBe(f.size);
     expect(m.stats().bytesRead).toBe(read);
     expect(m.readFile(f, f.size, 100)).toBe(0);
     expect(m.readFile(f, f.size - 10, 100)).toBe(10);
@@ -93,7 +93,7 @@ describe('read() readahead', () => {
   it('stops reading ahead at the frame limit instead of failing', () => {
     const m = new Machine({ frames: 64, keepPageCache: true, readAround: 2048 });
     const f = file(256);
-    expect(readAll(m, f, f.size, PAGE)).toBe(256 * PAGE);
+    expect(readAll(m, f, PAGE)).toBe(256 * PAGE);
     expect(m.stats().frames.used).toBeLessThanOrEqual(64);
     m.checkInvariants();
   });

@@ -166,10 +166,13 @@ export function faultFilePage(core: MmCore, proc: Process, vma: Vma, index: numb
   if (frame >= 0) {
     core.counters.minor++;
     core.lastFaultMajor = false;
-    if (core.keepPageCache) {
-      const cache = raCache(core, space, viaPrivate);
-      const [head, pages] = cache.folio(index)!;
-      asyncMmapRa(ra, raDevice(core), cache, raVma(core, vma), index, head, pages);
+    // do_async_mmap_readahead; the common case (no mark) without building a RaCache
+    if (core.keepPageCache && ra.raPages > 0) {
+      if (raHasMarks(space) && raMarked(core, space, index, viaPrivate)) {
+        const cache = raCache(core, space, viaPrivate);
+        const [head, pages] = cache.folio(index)!;
+        asyncMmapRa(ra, raDevice(core), cache, raVma(core, vma), index, head, pages);
+      } else if (ra.mmapMiss > 0) ra.mmapMiss--;
     }
     return frame;
   }
