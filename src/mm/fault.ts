@@ -120,12 +120,12 @@ function doNoPage(core: MmCore, proc: Process, vma: Vma, slot: number, vpn: numb
   unpin(core, frame);
 }
 
-/** faultAround, and the mmap_miss credit filemap_map_pages gives a file for the pages it mapped. */
+/** faultAround, and the mmap_miss credit filemap_map_pages gives a file for the pages it mapped (only read ahead with keepPageCache). */
 function mapAround(core: MmCore, proc: Process, vma: Vma, slot: number, vpn: number, ptPage: number): boolean {
   const before = core.pt.usedEntries[ptPage]!;
   const hit = faultAround(core, vma, slot, vpn);
   const mapped = core.pt.usedEntries[ptPage]! - before;
-  if (mapped > 0 && vma.space!.kind === 'file') faultAroundHits(core, proc, vma.space!, mapped);
+  if (mapped > 0 && core.keepPageCache && vma.space!.kind === 'file') faultAroundHits(core, proc, vma.space!, mapped);
   return hit;
 }
 

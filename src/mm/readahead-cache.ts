@@ -162,12 +162,12 @@ export function faultFilePage(core: MmCore, proc: Process, vma: Vma, index: numb
   const space = vma.space!;
   const viaPrivate = !vma.shared;
   let frame = lookupFilePage(core, space, index, viaPrivate);
-  const ra = faultRaState(core, proc, space);
   if (frame >= 0) {
     core.counters.minor++;
     core.lastFaultMajor = false;
     // do_async_mmap_readahead; the common case (no mark) without building a RaCache
-    if (core.keepPageCache && ra.raPages > 0) {
+    const ra = core.keepPageCache ? faultRaState(core, proc, space) : null;
+    if (ra !== null && ra.raPages > 0) {
       if (raHasMarks(space) && raMarked(core, space, index, viaPrivate)) {
         const cache = raCache(core, space, viaPrivate);
         const [head, pages] = cache.folio(index)!;
@@ -178,7 +178,10 @@ export function faultFilePage(core: MmCore, proc: Process, vma: Vma, index: numb
   }
   core.counters.major++;
   core.lastFaultMajor = true;
-  if (core.keepPageCache) syncMmapRa(ra, raDevice(core), raCache(core, space, viaPrivate), raVma(core, vma), index);
+  if (core.keepPageCache) {
+    const ra = faultRaState(core, proc, space);
+    syncMmapRa(ra, raDevice(core), raCache(core, space, viaPrivate), raVma(core, vma), index);
+  }
   frame = lookupFilePage(core, space, index, viaPrivate);
   return frame >= 0 ? frame : readFilePage(core, space, index, viaPrivate);
 }
