@@ -96,7 +96,8 @@ function model(path: string, bytes: Uint8Array, ops: string[], raPages: number, 
   const backing = new MemoryBacking(path, bytes);
   const pages = Math.ceil(bytes.length / PAGE);
   const m = new Machine({ frames: 4 * pages + 64, keepPageCache: true, readAround: raPages, ioPages: io });
-  const file = m.openFile(backing);
+  const files = [m.openFile(backing)];
+  let file = files[0]!;
   const pid = m.exec({ path: 'probe', vmas: [], writes: [], entry: 0, loadBias: 0, startBrk: 0, stackTop: 0 });
   let at = 0;
   for (const op of ops) {
@@ -113,7 +114,11 @@ function model(path: string, bytes: Uint8Array, ops: string[], raPages: number, 
       }
     } else if (f[0] === 'map') {
       const prot = PROT_READ | (f[1] === 'rx' ? PROT_EXEC : 0);
-      at = m.mmap(pid, { length: pages * PAGE, prot, shared: true, file: { backing, offset: 0 } });
+      const [offset, length] = f.length > 2 ? [Number(f[2]) * PAGE, Number(f[3]) * PAGE] : [0, pages * PAGE];
+      at = m.mmap(pid, { length, prot, shared: true, file: { backing, offset } });
+    } else if (f[0] === 'fd') {
+      files[Number(f[1])] ??= m.openFile(backing);
+      file = files[Number(f[1])]!;
     } else if (f[0] === 'touch') {
       const first = Number(f[1]);
       for (let p = first; p < first + Number(f[2] ?? 1); p++) m.touch(pid, at + p * PAGE, 1, 'read');
@@ -150,6 +155,14 @@ const CASES: { name: string; size: number; ops: string[] }[] = [
   },
   // A page cached in the way of a large folio: page_cache_ra_order falls back to order-0 pages around it.
   { name: 'read page 256, then the file from 0, 2 MiB', size: 2 * MiB, ops: ['read:1048576:4096:1', 'read:0:4096:0'] },
+  { name: 'PROT_EXEC fault at page 20 of a 40-page VMA at page 8', size: 4 * MiB, ops: ['map:rx:8:40', 'touch:20'] },
+  { name: 'read-around in a 100-page VMA at page 1000', size: 8 * MiB, ops: ['map:r:1000:100', 'touch:50'] },
+  // A second open file meets the first one's marks without their state (page_cache_async_ra's other branch).
+  {
+    name: 'two open files reading one file in turn',
+    size: 6 * MiB,
+    ops: ['read:0:4096:30', 'fd:1', 'read:0:4096:25', 'fd:0', 'read:122880:16384:40', 'fd:1', 'read:102400:8192:300'],
+  },
   { name: 'WILLNEED of a whole 12 MiB file', size: 12 * MiB, ops: ['willneed:0:0'] },
   {
     name: 'WILLNEED of 100 pages from 5000 bytes, then reads there',
