@@ -25,7 +25,7 @@ import {
 } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Machine, MemoryBacking, PROT_EXEC, PROT_READ } from '../src/mm/index.js';
 import { machineCore } from '../src/mm/machine.js';
 import { raMarked } from '../src/mm/readahead-cache.js';
@@ -41,9 +41,9 @@ function unreadable(path: string): boolean {
     return true;
   }
 }
-const dir = mkdtempSync(join(tmpdir(), 'pagestack-readahead-'));
-afterAll(() => rmSync(dir, { recursive: true, force: true }));
-const fsType = spawnSync('stat', ['-f', '-c', '%T', dir], { encoding: 'utf8' }).stdout?.trim() ?? '';
+// Made when the tests start, so a run that skips them leaves nothing behind.
+let dir = '';
+const fsType = spawnSync('stat', ['-f', '-c', '%T', tmpdir()], { encoding: 'utf8' }).stdout?.trim() ?? '';
 
 const reason =
   spawnSync('python3', ['--version']).status !== 0
@@ -53,7 +53,7 @@ const reason =
       : unreadable('/proc/self/pagemap')
         ? '/proc/self/pagemap is not readable'
         : fsType !== 'ext2/ext3'
-          ? `${dir} is on ${fsType || 'an unknown file system'}, not ext4 (large folio support differs)`
+          ? `${tmpdir()} is on ${fsType || 'an unknown file system'}, not ext4 (large folio support differs)`
           : '';
 if (reason) console.warn(`skipping the readahead comparison with the kernel: ${reason}`);
 
@@ -194,7 +194,12 @@ function sameFolios(a: Folio[], b: Folio[]): boolean {
 }
 
 describe.skipIf(reason)('readahead against the kernel', () => {
-  const io = reason ? 1024 : ioPages(dir);
+  let io = 1024;
+  beforeAll(() => {
+    dir = mkdtempSync(join(tmpdir(), 'pagestack-readahead-'));
+    io = ioPages(dir);
+  });
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
   CASES.forEach((c, n) => {
     it(c.name, (ctx) => {
       const { path, bytes } = makeFile(`f${n}`, c.size);
