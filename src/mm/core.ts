@@ -111,8 +111,10 @@ export class MmCore {
    * folio, or page, there. Default false, as observed.
    */
   faultAroundFreshTable = false;
-  /** mmap read-around window, in pages, read into the page cache on a major fault (only with keepPageCache). */
+  /** ra_pages (read_ahead_kb / 4): the readahead window of read() and of mmap read-around (only with keepPageCache). */
   readonly readAround: number;
+  /** bdi->io_pages (max_sectors_kb / 4): how far a read() larger than ra_pages may read ahead. */
+  raIoPages = 1024;
   /** Allocations refused with E_OOM. */
   oomEvents = 0;
   /** Highest memory in use seen (frames + swapRamPages), updated on allocation and by the swap layer. */

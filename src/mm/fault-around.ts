@@ -21,6 +21,7 @@ import { lookupFilePage } from './file-pages.js';
 import { folioMappableAt, folioOf } from './folio.js';
 import { PTRS_PER_PTE } from './page-table.js';
 import { PTE_YOUNG } from './pte.js';
+import { raHasMarks, raMarked } from './readahead-cache.js';
 import type { Vma } from './vma.js';
 
 /** Maps the cached pages around `vpn` (whose PTE is `slot`); true if `vpn` itself was mapped. */
@@ -39,10 +40,13 @@ export function faultAround(core: MmCore, vma: Vma, slot: number, vpn: number): 
   const pageCount = file ? space.backing!.pageCount : Infinity;
   const folios = file && core.cacheOf(space, !vma.shared) === space && space.folioPages.size !== 0;
   const pte = core.pt.pte;
+  // next_uptodate_folio skips PG_readahead folios, so that a fault reaches them and reads ahead.
+  const marked = file && raHasMarks(space);
   let hit = false;
   for (let i = from; i <= to; i++) {
     const index = vma.pgoff + (vpn - pteOff + i - vmaStart);
     if (index >= pageCount) break;
+    if (marked && raMarked(core, space, index, !vma.shared)) continue;
     if (folios) {
       const [head, pages] = folioOf(space, index);
       // file_end (last page index) >= folio_next_index: the folio ends before the file's last page

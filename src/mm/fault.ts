@@ -37,9 +37,10 @@ import type { MmCore } from './core.js';
 import { faultAround, finishFault } from './fault-around.js';
 import { folioMarkDirty } from './folio.js';
 import { PTRS_PER_PTE } from './page-table.js';
-import { filePage } from './file-pages.js';
+import { checkFileIndex } from './file-pages.js';
 import { FRAME_ANON, FRAME_DIRTY, FRAME_KSM, FRAME_SWAPCACHE, ZERO_FRAME } from './frames.js';
 import type { Process } from './process.js';
+import { faultAroundHits, faultFilePage } from './readahead-cache.js';
 import { PTE_DIRTY, PTE_WRITE, PTE_YOUNG, mkPte, pteFrame, pteSwapSlot } from './pte.js';
 import type { Vma } from './vma.js';
 
@@ -71,9 +72,10 @@ function doNoPage(core: MmCore, proc: Process, vma: Vma, slot: number, vpn: numb
     return;
   }
   // A page table that has no entry yet: on this machine's kernel the fault maps its folio (or page) without fault-around.
-  const freshTable = core.pt.usedEntries[(slot / PTRS_PER_PTE) | 0] === 0;
+  const ptPage = (slot / PTRS_PER_PTE) | 0;
+  const freshTable = core.pt.usedEntries[ptPage] === 0;
   const around = !write && core.faultAround > 1 && (!freshTable || core.faultAroundFreshTable);
-  if (around && faultAround(core, vma, slot, vpn)) {
+  if (around && mapAround(core, proc, vma, slot, vpn, ptPage)) {
     core.counters.minor++;
     proc.minorFaults++;
     core.cost.charge(CostOp.faultMinor, 0);
@@ -87,14 +89,15 @@ function doNoPage(core: MmCore, proc: Process, vma: Vma, slot: number, vpn: numb
     core.mapPte(slot, frame, write ? WRITTEN : PTE_YOUNG);
     return;
   }
-  const frame = filePage(core, space, index, !vma.shared);
+  checkFileIndex(core, space, index);
+  const frame = faultFilePage(core, proc, vma, index);
   const major = core.lastFaultMajor;
   if (major) proc.majorFaults++;
   else proc.minorFaults++;
   if (!write || vma.shared) core.cost.charge(major ? CostOp.faultMajor : CostOp.faultMinor, 0);
   if (!write) {
     // After a read the kernel retries the fault (VM_FAULT_RETRY), and the retry maps around.
-    if (major && around && faultAround(core, vma, slot, vpn)) return;
+    if (major && around && mapAround(core, proc, vma, slot, vpn, ptPage)) return;
     finishFault(core, vma, slot, vpn, index, frame, PTE_YOUNG);
     return;
   }
@@ -115,6 +118,15 @@ function doNoPage(core: MmCore, proc: Process, vma: Vma, slot: number, vpn: numb
   core.mapPte(slot, copy, WRITTEN);
   core.counters.cow++;
   unpin(core, frame);
+}
+
+/** faultAround, and the mmap_miss credit filemap_map_pages gives a file for the pages it mapped (only read ahead with keepPageCache). */
+function mapAround(core: MmCore, proc: Process, vma: Vma, slot: number, vpn: number, ptPage: number): boolean {
+  const before = core.pt.usedEntries[ptPage]!;
+  const hit = faultAround(core, vma, slot, vpn);
+  const mapped = core.pt.usedEntries[ptPage]! - before;
+  if (mapped > 0 && core.keepPageCache && vma.space!.kind === 'file') faultAroundHits(core, proc, vma.space!, mapped);
+  return hit;
 }
 
 /** do_wp_page. `inFault`: called from do_swap_page, which has counted the fault already. */

@@ -1,16 +1,9 @@
 /**
  * File pages in the page cache: the lookups and reads behind file faults
- * (mm/filemap.c filemap_fault, do_sync_mmap_readahead) and readahead(2).
+ * (mm/filemap.c filemap_fault), readahead (readahead-cache.ts) and
+ * readahead(2).
  *
- * - A lookup that finds the page is a minor fault; one that must read it
- *   is a major fault and counts one page in bytesRead.
- * - mmap read-around: with keepPageCache, a major fault also reads the
- *   pages around it into the page cache, unmapped: readAround pages
- *   starting readAround/2 before the faulting page, clipped to the file
- *   (do_sync_mmap_readahead without the async readahead and the mmap_miss
- *   heuristics). They count in bytesRead, not as faults. Without
- *   keepPageCache the cache holds only mapped pages, so there is no
- *   read-around. Read-around stops at the frame limit rather than reclaim.
+ * - Every page read counts one page in bytesRead.
  * - A page past the end of the file is SIGBUS.
  */
 import { InternalError, SimulationError } from '../errors.js';
@@ -51,25 +44,9 @@ export function readFilePage(core: MmCore, space: AddressSpace, index: number, v
   return frame;
 }
 
-/** The page-cache frame for a fault on page `index` (minor or major; sets core.lastFaultMajor). */
-export function filePage(core: MmCore, space: AddressSpace, index: number, viaPrivate: boolean): number {
+/** A fault on page `index` of a file past its end is SIGBUS. */
+export function checkFileIndex(core: MmCore, space: AddressSpace, index: number): void {
   if (index >= space.backing!.pageCount) throw sigbus(core, space, index);
-  let frame = lookupFilePage(core, space, index, viaPrivate);
-  if (frame >= 0) {
-    core.counters.minor++;
-    core.lastFaultMajor = false;
-    return frame;
-  }
-  frame = readFilePage(core, space, index, viaPrivate);
-  core.counters.major++;
-  core.lastFaultMajor = true;
-  if (core.keepPageCache && core.readAround > 1) {
-    core.get(frame);
-    const start = Math.max(0, index - Math.floor(core.readAround / 2));
-    readIntoCache(core, space, start, start + core.readAround, viaPrivate);
-    core.put(frame);
-  }
-  return frame;
 }
 
 /** Reads the uncached pages of [first, end) (clipped to the file) into the page cache; returns pages read. */

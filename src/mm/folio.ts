@@ -16,8 +16,10 @@
  *   the way; a page already cached is written in place. One 256 KiB write
  *   is one folio; 800 KiB is 512 + 256 + 32 KiB.
  * - `{ how: 'pages' }`: 4 KiB folios only, as mmap read-around leaves them
- *   (do_sync_mmap_readahead sets ra->order = 0) and as the model's faults
- *   and readahead() always read.
+ *   (do_sync_mmap_readahead sets ra->order = 0) and readahead() reads.
+ *
+ * read() and faults on a cold file make their own folios through readahead
+ * (readahead.ts: order-0 first, then orders growing by 2 per window).
  * - `{ how: 'folios', pages: [...] }`: explicit folio sizes in pages, in
  *   file order (read them from /proc/kpageflags: KPF_COMPOUND_HEAD/TAIL).
  *

@@ -25,6 +25,8 @@ export type {
 export type { AccessKind } from './access.js';
 export type { FileBacking } from '../abi/file-backing.js';
 export { ContentIndex, MemoryBacking } from './memory-backing.js';
+export { OpenFile } from './readahead-cache.js';
+export { FileRaState } from './readahead.js';
 export { PSS_SHIFT } from './smaps.js';
 export { MMAP_BASE, TASK_SIZE } from './vma-ops.js';
 export { PROT_EXEC, PROT_READ, PROT_WRITE } from '../abi/exec-plan.js';

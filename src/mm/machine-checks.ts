@@ -65,6 +65,15 @@ export function checkMachineOptions(options: MachineOptions): CheckedOptions {
   return { pageSize, frames, frameLimit, pageCache, faultAround, readAround };
 }
 
+/** The ioPages option (bdi->io_pages), default 1024. */
+export function checkIoPages(ioPages: number | undefined): number {
+  const n = ioPages ?? 1024;
+  if (!Number.isInteger(n) || n < 1 || n > 65536) {
+    throw invalid(`ioPages must be an integer from 1 to 65536, not ${n}`, { field: 'ioPages' });
+  }
+  return n;
+}
+
 /** An ExecPlan's VMAs must be page-aligned, non-empty, in order and inside user space. */
 export function checkPlan(plan: ExecPlan, ps: number): void {
   let prevEnd = 0;

@@ -27,7 +27,7 @@ import { SimulationError } from '../errors.js';
 import type { ExecPlan } from '../abi/exec-plan.js';
 import { accessRange, type AccessKind } from './access.js';
 import { brk, mremap } from './brk-mremap.js';
-import { checkMachineOptions, checkPlan, invalid } from './machine-checks.js';
+import { checkIoPages, checkMachineOptions, checkPlan, invalid } from './machine-checks.js';
 import { MmCore } from './core.js';
 import type { FileBacking } from '../abi/file-backing.js';
 import { readIntoCache } from './file-pages.js';
@@ -38,6 +38,7 @@ import { checkInvariants } from './invariants.js';
 import { checkPolicyInvariants } from './invariants-policies.js';
 import { pageInfoOf } from './page-info.js';
 import { Process } from './process.js';
+import { OpenFile, readFileRange, willNeed } from './readahead-cache.js';
 import { smapsOf, smapsRollupOf } from './smaps.js';
 import { machineStats } from './stats.js';
 import type { MachineOptions, MachineStats, MmapOptions, PageInfo, SmapsEntry, SmapsRollup, VmaInfo } from './types.js';
@@ -64,6 +65,7 @@ export class Machine {
   /** Reclaim, swap, merge-on-restore and KSM, for the simulator and tests. */
   readonly policies: Policies;
   private readonly procs = new Map<number, Process>();
+  private readonly openFiles = new Map<FileBacking, OpenFile>();
   private nextPid = 1;
 
   constructor(options: MachineOptions) {
@@ -82,6 +84,7 @@ export class Machine {
     });
     this.core.procs = this.procs;
     this.core.faultAroundFreshTable = options.faultAroundFreshTable ?? false;
+    this.core.raIoPages = checkIoPages(options.ioPages);
     cores.set(this, this.core);
     this.policies = new Policies(this.core, options);
   }
@@ -368,6 +371,51 @@ export class Machine {
     const space = this.core.fileSpace(backing);
     const first = Math.floor(offset / ps);
     const read = readIntoCache(this.core, space, first, Math.ceil((offset + length) / ps), true);
+    if (!this.core.keepPageCache) this.core.dropCaches();
+    return read;
+  }
+
+  /** open(2) of a file for read(): a struct file with its own readahead state (ra_pages = readAround). */
+  openFile(backing: FileBacking): OpenFile {
+    this.core.fileSpace(backing);
+    return new OpenFile(backing, this.core.readAround);
+  }
+
+  /**
+   * posix_fadvise on an open file: 'normal', 'sequential' (ra_pages × 2)
+   * and 'random' change its readahead state; 'willneed' reads
+   * [offset, offset + length) (length 0: to the end) as readahead(2) does,
+   * at most max(ioPages, ra_pages) pages of it.
+   */
+  fadvise(file: OpenFile, advice: 'normal' | 'sequential' | 'random' | 'willneed', offset = 0, length = 0): void {
+    if (!Number.isSafeInteger(offset) || !Number.isSafeInteger(length) || offset < 0 || length < 0) {
+      throw invalid(`fadvise range ${offset} + ${length} is not valid`, { offset, length });
+    }
+    if (advice !== 'willneed') file.fadvise(advice);
+    else {
+      willNeed(this.core, file, offset, length);
+      if (!this.core.keepPageCache) this.core.dropCaches();
+    }
+  }
+
+  /**
+   * read(2) of `length` bytes at `offset`, cold or warm: pages not cached
+   * are read with the readahead Linux 6.18 does (readahead.ts: window
+   * ramp-up, growing folio orders, PG_readahead). `file` is an openFile(),
+   * or a backing (one open file per backing, kept by the Machine). Returns
+   * the bytes read. Without keepPageCache nothing keeps the pages cached.
+   */
+  readFile(file: OpenFile | FileBacking, offset: number, length: number): number {
+    if (!Number.isSafeInteger(offset) || !Number.isSafeInteger(length) || offset < 0 || length < 0) {
+      throw invalid(`read range ${offset} + ${length} is not valid`, { offset, length });
+    }
+    let open: OpenFile;
+    if (file instanceof OpenFile) open = file;
+    else {
+      open = this.openFiles.get(file) ?? this.openFile(file);
+      this.openFiles.set(file, open);
+    }
+    const read = readFileRange(this.core, open.backing, open.ra, offset, length);
     if (!this.core.keepPageCache) this.core.dropCaches();
     return read;
   }

@@ -55,12 +55,19 @@ export interface MachineOptions {
    */
   faultAroundFreshTable?: boolean;
   /**
-   * mmap read-around on a major fault, in pages: the window (starting half of
-   * it before the fault) is read into the page cache. Only with
-   * keepPageCache. 0 … 4096; default 32 (read_ahead_kb 128). Cost: frames and
-   * bytesRead for pages that may never be used.
+   * ra_pages, the device's read_ahead_kb / 4: the largest readahead window,
+   * of read() (Machine.readFile) and of mmap read-around on a major fault
+   * (readahead.ts). Faults read ahead only with keepPageCache. 0 … 4096;
+   * default 32 (read_ahead_kb 128). Cost: frames and bytesRead for pages
+   * that may never be used.
    */
   readAround?: number;
+  /**
+   * bdi->io_pages, the device's max_sectors_kb / 4: a read() asking for
+   * more than ra_pages may read ahead up to this many pages. 1 … 65536;
+   * default 1024.
+   */
+  ioPages?: number;
   /**
    * Memory the workload may use, in pages: frames plus the RAM a swap back
    * end holds (zram's and zswap's pools). 1 … frames; default `frames`. At
