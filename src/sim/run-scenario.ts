@@ -7,6 +7,7 @@
  *   const result = await runScenario('samples/scenarios/sharing.json');
  *   result.policies.map((p) => [p.name, p.summary.pssTotal]);
  */
+import { formatFileCacheState } from '../loader/file-cache.js';
 import { UsageError } from '../errors.js';
 import { DOCUMENTED_COSTS, withOverrides, type CostOpName, type CostTable } from '../mm/cost.js';
 import type { OpenContainer } from './container-reader.js';
@@ -99,6 +100,7 @@ export function runLoaded(loaded: LoadedScenario, options: RunScenarioOptions = 
       pageSize: scenario.machine.pageSize,
       frameLimit: scenario.machine.frameLimit,
       keepPageCache: scenario.machine.keepPageCache,
+      fileCache: formatFileCacheState(scenario.machine.fileCache),
     },
     costs: { table: 'documented', overridden: Object.keys(scenario.costs) as CostOpName[] },
     policies: results,
