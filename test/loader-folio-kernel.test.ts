@@ -194,7 +194,7 @@ describe.skipIf(unavailable !== undefined)('loader page-cache states against the
         cases.push({ name: s.name, state, program: written[0]!, written, from: s.files.map(([, f]) => f) });
       }
     }
-    for (const c of cases) {
+    const probeCase = async (c: Case) => {
       // The page cache of the copies can be dropped by anything else on the machine: probe again
       // (at most twice) when a copy's layout changed while gdb ran.
       for (let attempt = 0; ; attempt++) {
@@ -224,7 +224,12 @@ describe.skipIf(unavailable !== undefined)('loader page-cache states against the
           `loader-folio-kernel: ${c.name} (${c.state.name}): ${same ? 'not the folios of the state' : 'the page cache changed under the probe'}, again`,
         );
       }
-    }
+    };
+    const queue = [...cases];
+    const worker = async () => {
+      for (let c = queue.shift(); c; c = queue.shift()) await probeCase(c);
+    };
+    await Promise.all([worker(), worker()]);
     // A kernel or file system without large page-cache folios makes only 4 KiB ones, whatever the writes.
     const oneWrite = cases.filter((c) => c.state.name === 'write').flatMap((c) => c.written);
     if (oneWrite.every((f) => layouts.get(f)?.folios.every(([, n]) => n === 1)))
@@ -291,6 +296,13 @@ describe.skipIf(unavailable !== undefined)('loader page-cache states against the
       const pid = runEntry(m, plan);
       gdbBreakpoint(m, pid, plan.entry);
       m.checkInvariants();
+      // The Machine's page cache holds the copies in the folios the kernel showed after the probe.
+      for (const b of written) {
+        const real = layouts.get(b.path)!.folios.map(([, n]) => n);
+        const model = m.cachedFolios(b).map((f) => f.pages);
+        if (JSON.stringify(model) !== JSON.stringify(real))
+          failures.push(`${key}: ${b.path}: model folios ${model.join(',')}, kernel ${real.join(',')}`);
+      }
       const sim = parseSmaps(entrySmaps(m, pid, plan));
       const at = (v: SmapsVma) => `${v.start.toString(16)} ${v.perms} ${v.path}`;
       for (const v of real.smaps) {
