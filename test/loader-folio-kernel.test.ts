@@ -254,6 +254,8 @@ describe.skipIf(unavailable !== undefined)('loader page-cache states against the
     }
     const failures: string[] = [];
     let largeFolios = 0;
+    let modelLarge = 0;
+    let fallbacks = 0;
     for (const c of cases) {
       for (const f of c.written) {
         const l = layouts.get(f)!;
@@ -261,15 +263,28 @@ describe.skipIf(unavailable !== undefined)('loader page-cache states against the
           failures.push(`${f}: only ${l.cached} of ${l.pages} pages cached`);
           continue;
         }
-        if (!sameFolios(l, c.state.state))
-          failures.push(
-            `${f}: kernel folios ${l.folios.map(([, n]) => n).join(',')}, model ${modelFolios(l, c.state.state).join(',')}`,
-          );
-        largeFolios += l.folios.filter(([, n]) => n > 1).length;
+        const real = l.folios.map(([, n]) => n);
+        const model = modelFolios(l, c.state.state);
+        if (!sameFolios(l, c.state.state)) {
+          if (!fellBack(real, model)) {
+            failures.push(`${f}: kernel folios ${real.join(',')}, model ${model.join(',')}`);
+            continue;
+          }
+          fallbacks++;
+          const lost = model.filter((n) => n > 1).length - real.filter((n) => n > 1).length;
+          console.log(`loader-folio-kernel: ${f}: ${lost} large folio(s) of the write path came as 4 KiB pages`);
+        }
+        largeFolios += real.filter((n) => n > 1).length;
+        modelLarge += model.filter((n) => n > 1).length;
       }
     }
-    // The `write` copies must really have been in large folios.
-    expect(largeFolios).toBeGreaterThanOrEqual(cases.length / 2);
+    // A large folio that came as 4 KiB pages (allocation failure or split under load; the
+    // model's allocations always succeed, a declared difference) is accepted, but most must be
+    // there, every one of the model's size.
+    console.log(
+      `loader-folio-kernel: ${largeFolios} of the model's ${modelLarge} large folios found; ${fallbacks} file(s) with some as 4 KiB pages`,
+    );
+    expect(largeFolios).toBeGreaterThanOrEqual(modelLarge / 2);
     expect(failures).toEqual([]);
   });
 
@@ -291,6 +306,12 @@ describe.skipIf(unavailable !== undefined)('loader page-cache states against the
       const m = new Machine({ frames: 1 << 20, keepPageCache: true });
       const written = entryFiles(plan).filter((b) => c.written.includes(b.path));
       expect(written.length).toBe(c.written.length);
+      for (const b of written) {
+        const l = layouts.get(b.path)!;
+        // Where the kernel fell back to 4 KiB pages, the model is given the kernel's folios.
+        if (l.cached === l.pages && !sameFolios(l, c.state.state))
+          m.cacheFile(b, { how: 'folios', pages: l.folios.map(([, n]) => n) });
+      }
       fillFileCache(m, written, c.state.state);
       modelHolder(m, written);
       const pid = runEntry(m, plan);
@@ -348,6 +369,24 @@ function modelFolios(l: Layout, state: FileCacheState): number[] {
   const size = fs.statSync(l.path).size;
   const backing = { path: l.path, size, pageSize: PAGE, pageCount: Math.ceil(size / PAGE) } as FileBacking;
   return folioLayout(backing, state.how === 'write' ? { how: 'write' } : { how: 'pages' });
+}
+
+/**
+ * Whether `real` is `model` with some large folios replaced by as many
+ * 4 KiB pages, as this machine showed under load: __filemap_get_folio's
+ * allocation of a large folio failing (__GFP_NORETRY), or a split soon
+ * after; the test does not tell them apart.
+ */
+function fellBack(real: number[], model: number[]): boolean {
+  let i = 0;
+  for (const n of model) {
+    if (real[i] === n) {
+      i++;
+      continue;
+    }
+    for (let k = 0; k < n; k++) if (real[i++] !== 1) return false;
+  }
+  return i === real.length;
 }
 
 function sameFolios(l: Layout, state: FileCacheState): boolean {
