@@ -185,5 +185,15 @@ describe('wiring', () => {
     expect(await problem({ fileCache: 'write' }, [{ name: 'x', keepPageCache: false }])).toMatch(
       /policies\[0\]\.keepPageCache: must be true/,
     );
+    // run --file-cache: instead of the scenario's field, keepPageCache turned on.
+    const over = await runScenario(doc({}) as never, { baseDir: BIN, fileCache: { how: 'write', writeSize: 65536 } });
+    expect(over.machine).toMatchObject({ fileCache: 'write:65536', keepPageCache: true });
+    expect(over.policies[0]!.summary.framesFinal).toBe(written.policies[0]!.summary.framesFinal);
+    await expect(
+      runScenario(doc({}, [{ name: 'x', keepPageCache: false }]) as never, {
+        baseDir: BIN,
+        fileCache: { how: 'pages' },
+      }),
+    ).rejects.toThrow('--file-cache pages keeps files in the page cache, but policy "x" sets keepPageCache false');
   });
 });
