@@ -41,7 +41,16 @@ import { Process } from './process.js';
 import { OpenFile, readFileRange, willNeed } from './readahead-cache.js';
 import { smapsOf, smapsRollupOf } from './smaps.js';
 import { machineStats } from './stats.js';
-import type { MachineOptions, MachineStats, MmapOptions, PageInfo, SmapsEntry, SmapsRollup, VmaInfo } from './types.js';
+import type {
+  MachineOptions,
+  MachineStats,
+  MmapOptions,
+  PageCacheMode,
+  PageInfo,
+  SmapsEntry,
+  SmapsRollup,
+  VmaInfo,
+} from './types.js';
 import { vmaInfo } from './vma-info.js';
 import { TASK_SIZE, getUnmappedArea, insertVma, mergeAround, protectRange, unmapRange } from './vma-ops.js';
 import { Vma } from './vma.js';
@@ -156,6 +165,11 @@ export class Machine {
   /** Frames in use now (what stats().frames.used reports, without building the rest). */
   get framesUsed(): number {
     return this.core.frames.used;
+  }
+
+  /** The page cache private file mappings use (MachineOptions.pageCache). */
+  get pageCacheMode(): PageCacheMode {
+    return this.core.cacheMode;
   }
 
   /** Whether page-cache pages stay cached when nothing maps them (MachineOptions.keepPageCache). */

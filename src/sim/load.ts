@@ -26,7 +26,14 @@ import type { SmapsRollup } from '../mm/types.js';
 import type { OpenContainer } from './container-reader.js';
 import { resolveImages, type SkippedMember } from './images.js';
 import { ProgramSet, interpBias, type ElfLayout, type Program } from './programs.js';
-import { runEntry } from '../loader/rtld/entry.js';
+import { entryFiles, runEntry } from '../loader/rtld/entry.js';
+import {
+  DEFAULT_FILE_CACHE,
+  fillFileCache,
+  fillsPageCache,
+  formatFileCacheState,
+  type FileCacheState,
+} from '../loader/file-cache.js';
 import { planProgramEntry, type ProgramEntry, type RtldLoadOptions } from './load-rtld.js';
 
 export type TouchMode = 'all' | 'text' | number;
@@ -51,6 +58,8 @@ export interface LoadOptions {
   libs?: boolean;
   /** LD_LIBRARY_PATH for the library search. */
   libraryPath?: string;
+  /** How the mapped files sit in the page cache before the first process starts (loader/file-cache.ts). Default faulted. */
+  fileCache?: FileCacheState;
   /** Called as processes start: (start-ups done, start-ups in all), over both machines. */
   onProgress?: (done: number, total: number) => void;
 }
@@ -107,6 +116,8 @@ export interface LoadResult {
   procs: number;
   fork: boolean;
   touch: TouchMode;
+  /** The page-cache state of the mapped files before the first start-up: faulted, pages, write or write:BYTES. */
+  fileCache: string;
   processes: LoadProcess[];
   system: { content: LoadSystem; file: LoadSystem; saving: LoadSystem };
 }
@@ -137,6 +148,7 @@ export async function loadPrograms(images: readonly string[], options: LoadOptio
     const entries = programs.map((p, i) =>
       libs && p.interp ? planProgramEntry(set, p, plans[i]!, rtldOptions) : undefined,
     );
+    const fileCache = options.fileCache ?? DEFAULT_FILE_CACHE;
     const total = 2 * programs.length * procs;
     const progress = options.onProgress;
     const content = simulate(
@@ -147,6 +159,7 @@ export async function loadPrograms(images: readonly string[], options: LoadOptio
       fork,
       touch,
       entries,
+      fileCache,
       progress && ((done) => progress(done, total)),
     );
     const file = simulate(
@@ -157,6 +170,7 @@ export async function loadPrograms(images: readonly string[], options: LoadOptio
       fork,
       touch,
       entries,
+      fileCache,
       progress && ((done) => progress(total / 2 + done, total)),
     );
     const processes = content.processes.map(
@@ -183,6 +197,7 @@ export async function loadPrograms(images: readonly string[], options: LoadOptio
       procs,
       fork,
       touch,
+      fileCache: formatFileCacheState(fileCache),
       processes,
       system: { content: content.system, file: file.system, saving: difference(file.system, content.system) },
     };
@@ -207,14 +222,17 @@ function simulate(
   fork: boolean,
   touch: TouchMode,
   entries: Array<ProgramEntry | undefined> = [],
+  fileCache: FileCacheState = DEFAULT_FILE_CACHE,
   onStarted?: (done: number) => void,
 ): Simulated {
-  const m = new Machine({ frames: MACHINE_FRAMES, pageCache });
+  const m = new Machine({ frames: MACHINE_FRAMES, pageCache, keepPageCache: fillsPageCache(fileCache) });
   const started: Array<{ pid: number; program: string; copy: number; forked: boolean }> = [];
   programs.forEach((program, i) => {
     const plan = plans[i]!;
     const entry = entries[i];
     const pages = entry ? entryPages(entry, touch, m.pageSize) : startupPages(program, plan, touch, m.pageSize);
+    const files = entry ? entryFiles(entry.entry) : plan.vmas.flatMap((v) => (v.file ? [v.file.backing] : []));
+    fillFileCache(m, files, fileCache);
     const start = () => (entry ? runEntry(m, entry.entry) : m.exec(plan));
     const first = start();
     startUp(m, first, pages, true);

@@ -27,7 +27,7 @@ export interface RunResult {
     /** Steps after repeat blocks were expanded. */
     steps: number;
   };
-  machine: { frames: number; pageSize: number; frameLimit: number; keepPageCache: boolean };
+  machine: { frames: number; pageSize: number; frameLimit: number; keepPageCache: boolean; fileCache: string };
   /** The cost table used: DOCUMENTED_COSTS (src/mm/cost.ts) with these entries overridden by the scenario. */
   costs: { table: 'documented'; overridden: CostOpName[] };
   policies: PolicyResult[];

@@ -7,6 +7,7 @@
  *   const result = await runScenario('samples/scenarios/sharing.json');
  *   result.policies.map((p) => [p.name, p.summary.pssTotal]);
  */
+import { fillsPageCache, formatFileCacheState, type FileCacheState } from '../loader/file-cache.js';
 import { UsageError } from '../errors.js';
 import { DOCUMENTED_COSTS, withOverrides, type CostOpName, type CostTable } from '../mm/cost.js';
 import type { OpenContainer } from './container-reader.js';
@@ -39,6 +40,12 @@ export interface RunScenarioOptions {
   skipUnavailable?: boolean;
   /** The work and memory a run may take (budget.ts); default DEFAULT_BUDGET. */
   budget?: Partial<Budget>;
+  /**
+   * Instead of the scenario's machine.fileCache (`run --file-cache`). A state
+   * that fills the page cache also turns the machine's keepPageCache on; a
+   * policy that turns it off is refused.
+   */
+  fileCache?: FileCacheState;
 }
 
 /** Runs a scenario file (a path) or a scenario given as parsed JSON. */
@@ -57,7 +64,8 @@ export async function runScenario(input: string | Json, options: RunScenarioOpti
 
 /** Runs an already loaded scenario (see loadScenario). */
 export function runLoaded(loaded: LoadedScenario, options: RunScenarioOptions = {}): RunResult {
-  const { scenario, programs, opened } = loaded;
+  const { programs, opened } = loaded;
+  const scenario = withFileCache(loaded.scenario, options.fileCache);
   const selected = selectPolicies(scenario.policies, options.policies);
   const skipped: RunResult['skipped'] = [];
   const policies = options.skipUnavailable
@@ -99,11 +107,27 @@ export function runLoaded(loaded: LoadedScenario, options: RunScenarioOptions = 
       pageSize: scenario.machine.pageSize,
       frameLimit: scenario.machine.frameLimit,
       keepPageCache: scenario.machine.keepPageCache,
+      fileCache: formatFileCacheState(scenario.machine.fileCache),
     },
     costs: { table: 'documented', overridden: Object.keys(scenario.costs) as CostOpName[] },
     policies: results,
     skipped,
   };
+}
+
+/** The scenario with its machine's fileCache replaced (and keepPageCache on where the state needs it). */
+function withFileCache(scenario: LoadedScenario['scenario'], fileCache: FileCacheState | undefined) {
+  if (fileCache === undefined) return scenario;
+  if (fillsPageCache(fileCache)) {
+    const off = scenario.policies.find((p) => p.keepPageCache === false);
+    if (off !== undefined) {
+      throw new UsageError(
+        `--file-cache ${formatFileCacheState(fileCache)} keeps files in the page cache, but policy "${off.name}" sets keepPageCache false`,
+      );
+    }
+  }
+  const keepPageCache = scenario.machine.keepPageCache || fillsPageCache(fileCache);
+  return { ...scenario, machine: { ...scenario.machine, fileCache, keepPageCache } };
 }
 
 function selectPolicies(all: PolicySet[], names: string[] | undefined): PolicySet[] {

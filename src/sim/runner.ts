@@ -11,6 +11,7 @@
  */
 import { PagestackError, ScenarioError, SimulationError } from '../errors.js';
 import type { ExecPlan } from '../abi/exec-plan.js';
+import { fillFileCache } from '../loader/file-cache.js';
 import { Machine } from '../mm/machine.js';
 import { AccessContext } from './access-steps.js';
 import type { CostTable } from '../mm/cost.js';
@@ -143,6 +144,11 @@ export class PolicyRun {
         const plan: ExecPlan = this.programs.plan(program, step.argv, step.env);
         const existing = this.procs.get(step.proc);
         if (existing) this.retire(existing);
+        fillFileCache(
+          m,
+          plan.vmas.flatMap((v) => (v.file ? [v.file.backing] : [])),
+          this.scenario.machine.fileCache,
+        );
         const pid = m.exec(plan, existing?.pid);
         const state: ProcState = {
           name: step.proc,
@@ -192,6 +198,7 @@ export class PolicyRun {
           step.file === undefined
             ? undefined
             : { backing: this.opened.get(step.file.program)!.backing, offset: step.file.offset };
+        if (file) fillFileCache(m, [file.backing], this.scenario.machine.fileCache);
         const addr = m.mmap(p.pid, {
           length: step.length,
           prot: step.prot,

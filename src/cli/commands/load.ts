@@ -12,6 +12,7 @@ interface LoadFlags {
   root?: string;
   libs: boolean;
   libraryPath?: string;
+  fileCache: string;
   quiet?: boolean;
 }
 
@@ -32,6 +33,11 @@ export function register(program: Command): void {
     )
     .option('--no-libs', 'map only the program and ld.so, as execve leaves them (no library search, no relocation)')
     .option('--library-path <dirs>', 'LD_LIBRARY_PATH for the library search')
+    .option(
+      '--file-cache <state>',
+      'how the mapped files sit in the page cache before the first start-up: faulted (only pages faults read, 4 KiB), pages (all cached, 4 KiB folios), write or write:BYTES (all cached, in the large folios write() calls of that size leave)',
+      'faulted',
+    )
     .option('--json', 'print the result document (schema pagestack.load/1)')
     .addHelpText(
       'after',
@@ -48,6 +54,8 @@ at the entry point. Library constructors and their malloc heap are not simulated
     .action(async (images: string[], flags: LoadFlags) => {
       const { formatLoad } = await import('../../sim/format-load.js');
       const { loadPrograms } = await import('../../sim/load.js');
+      const { fileCacheOption } = await import('../../loader/file-cache.js');
+      const fileCache = fileCacheOption('--file-cache', flags.fileCache);
       const procs = /^\d+$/.test(flags.procs) ? Number(flags.procs) : NaN;
       if (!Number.isSafeInteger(procs)) throw new UsageError(`--procs must be a whole number, not "${flags.procs}"`);
       const progress = new Progress({ label: 'load', unit: 'processes', quiet: flags.quiet || flags.json });
@@ -59,6 +67,7 @@ at the entry point. Library constructors and their malloc heap are not simulated
           touch: parseTouch(flags.touch),
           ...(flags.root === undefined ? {} : { root: flags.root }),
           libs: flags.libs,
+          fileCache,
           ...(flags.libraryPath === undefined ? {} : { libraryPath: flags.libraryPath }),
           onProgress: progress.callback,
         });

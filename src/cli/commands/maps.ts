@@ -9,6 +9,7 @@ interface MapsFlags {
   at: 'exec' | 'entry';
   smaps?: boolean;
   bindNow?: boolean;
+  fileCache: string;
   quiet?: boolean;
 }
 
@@ -36,6 +37,11 @@ export function register(program: Command): void {
     )
     .option('--smaps', "print /proc/PID/smaps (the memory model's counters) instead of maps")
     .option('--bind-now', 'with --at entry: LD_BIND_NOW=1 (every PLT slot resolved); default lazy binding')
+    .option(
+      '--file-cache <state>',
+      'with --smaps or --at entry: how the mapped files sit in the page cache: faulted (only pages faults read, 4 KiB), pages (all cached, 4 KiB folios), write or write:BYTES (all cached, in the large folios write() calls of that size leave)',
+      'faulted',
+    )
     .addHelpText(
       'after',
       `
@@ -43,6 +49,7 @@ Examples:
   pagestack maps samples/bin/hello
   pagestack maps --at entry /usr/bin/python3          # after ld.so: libraries, TLS, RELRO
   pagestack maps --at entry --smaps --bind-now /usr/bin/ls
+  pagestack maps --at entry --smaps --file-cache write ./a.out   # just built: large page-cache folios
   pagestack maps --root /srv/chroot /srv/chroot/usr/bin/env   # interpreter found inside the root
   pagestack maps --json --no-special samples/bin/static | jq '.mappings[].start'
 
@@ -57,6 +64,8 @@ Compare with the real kernel: setarch -R gdb -batch -ex starti -ex 'info proc ma
       const options = flags.root === undefined ? {} : { root: flags.root };
       let plan: ExecPlan;
       let smapsText: (() => string) | undefined;
+      const { fileCacheOption, fillsPageCache } = await import('../../loader/file-cache.js');
+      const fileCache = fileCacheOption('--file-cache', flags.fileCache);
       if (flags.at === 'entry' || flags.smaps) {
         const { FileTable } = await import('../../loader/file-backing.js');
         const { entryExecPlan, entrySmaps, planEntry, runEntry } = await import('../../loader/rtld/entry.js');
@@ -66,8 +75,8 @@ Compare with the real kernel: setarch -R gdb -batch -ex starti -ex 'info proc ma
           flags.at === 'entry'
             ? planEntry(files, file, { ...options, bindNow: flags.bindNow === true })
             : planEntry(files, file, { ...options, libraries: false });
-        const machine = new Machine({ frames: MAPS_FRAMES });
-        const pid = runEntry(machine, entry);
+        const machine = new Machine({ frames: MAPS_FRAMES, keepPageCache: fillsPageCache(fileCache) });
+        const pid = runEntry(machine, entry, fileCache);
         plan = entryExecPlan(machine, pid, entry);
         smapsText = () => entrySmaps(machine, pid, entry);
         if (flags.at === 'entry' && entry.objects.length > 0 && !flags.quiet) {

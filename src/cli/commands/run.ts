@@ -13,6 +13,7 @@ interface RunFlags {
   quiet?: boolean;
   maxWork?: string;
   maxMemory?: string;
+  fileCache?: string;
 }
 
 /** `pagestack run SCENARIO [--json] [--policy NAME[,NAME...]]... [--html FILE] [--svg FILE]`: one scenario under each policy set, compared. */
@@ -46,6 +47,10 @@ export function register(program: Command): void {
       '--max-memory <bytes>',
       `refuse a scenario estimated to need more memory than this, and stop a run that uses more (default ${DEFAULT_BUDGET.maxMemory / 1024 ** 3}G)`,
     )
+    .option(
+      '--file-cache <state>',
+      "instead of the scenario's machine.fileCache: faulted, pages, write or write:BYTES (how program files sit in the page cache before they are first mapped; a filling state turns keepPageCache on)",
+    )
     .addHelpText(
       'after',
       `
@@ -61,12 +66,15 @@ The scenario format: docs/SCENARIOS.md`,
       const { runHtml, runSvg } = await import('../../report/run-charts.js');
       const { formatRun } = await import('../../sim/format-run.js');
       const { runScenario } = await import('../../sim/run-scenario.js');
+      const { fileCacheOption } = await import('../../loader/file-cache.js');
+      const fileCache = flags.fileCache === undefined ? undefined : fileCacheOption('--file-cache', flags.fileCache);
       const progress = new Progress({
         label: 'run',
         unit: 'policies',
         quiet: flags.json === true || flags.quiet === true,
       });
       const result = await runScenario(scenario, {
+        ...(fileCache === undefined ? {} : { fileCache }),
         onProgress: progress.callback,
         ...(flags.policy === undefined ? {} : { policies: flags.policy }),
         skipUnavailable: flags.skipUnavailable ?? false,

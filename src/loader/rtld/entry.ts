@@ -13,6 +13,7 @@ import type { SmapsEntry } from '../../mm/types.js';
 import type { FileBacking } from '../../abi/file-backing.js';
 import { planExecWith, type ExecOptions } from '../execve.js';
 import type { FileTable } from '../file-backing.js';
+import { DEFAULT_FILE_CACHE, fillFileCache, type FileCacheState } from '../file-cache.js';
 import { formatMaps, mapsLines } from '../maps.js';
 import type { ExecPlan, VmaPlan } from '../../abi/exec-plan.js';
 import { HostRootFiles } from './files.js';
@@ -61,8 +62,22 @@ export function planEntry(files: FileTable, file: string, options: EntryOptions 
   return planRtld(exec, resolution, rtldOptions);
 }
 
-/** Maps the entry plan into `machine`: returns the pid. */
-export function runEntry(machine: Machine, plan: EntryPlan): number {
+/** Every file the entry plan maps (the program, ld.so, the libraries, ld.so.cache), in first-mapped order. */
+export function entryFiles(plan: EntryPlan): FileBacking[] {
+  const out = new Set<FileBacking>();
+  for (const v of plan.exec.vmas) if (v.file) out.add(v.file.backing);
+  for (const op of plan.ops) if (op.op === 'mmap' && op.file) out.add(op.file.backing);
+  return [...out];
+}
+
+/**
+ * Maps the entry plan into `machine`: returns the pid. With a `fileCache`
+ * state other than `faulted`, every file the plan maps is first put into
+ * the page cache as that state says (file-cache.ts; the Machine needs
+ * keepPageCache).
+ */
+export function runEntry(machine: Machine, plan: EntryPlan, fileCache: FileCacheState = DEFAULT_FILE_CACHE): number {
+  fillFileCache(machine, entryFiles(plan), fileCache);
   const pid = machine.exec(plan.exec);
   for (const op of plan.ops) {
     switch (op.op) {

@@ -44,6 +44,12 @@ import { NameScope } from './scope.js';
 import { nestingDepth } from './depth.js';
 import { readRegularFile } from '../../util/open-regular.js';
 import { SCENARIO_VERSION, type MachineSpec, type ProgramSpec, type Scenario, type Step } from './types.js';
+import {
+  DEFAULT_FILE_CACHE,
+  fillsPageCache,
+  formatFileCacheState,
+  parseFileCacheState,
+} from '../../loader/file-cache.js';
 
 /** Largest scenario file read (a scenario is a description, not data). */
 const MAX_SCENARIO_BYTES = 16 << 20;
@@ -194,9 +200,29 @@ function jsonProblem(text: string, message: string): string {
 
 function parseMachine(value: Json | undefined, at: JsonPath): MachineSpec {
   if (value === undefined)
-    return { frames: DEFAULT_FRAMES, pageSize: LOADER_PAGE_SIZE, frameLimit: DEFAULT_FRAMES, keepPageCache: false };
+    return {
+      frames: DEFAULT_FRAMES,
+      pageSize: LOADER_PAGE_SIZE,
+      frameLimit: DEFAULT_FRAMES,
+      keepPageCache: false,
+      fileCache: DEFAULT_FILE_CACHE,
+    };
   const obj = object(value, at);
-  onlyKeys(obj, at, ['frames', 'pageSize', 'frameLimit', 'keepPageCache', 'faultAround', 'readAround']);
+  onlyKeys(obj, at, ['frames', 'pageSize', 'frameLimit', 'keepPageCache', 'fileCache', 'faultAround', 'readAround']);
+  let fileCache = DEFAULT_FILE_CACHE;
+  if (obj.fileCache !== undefined) {
+    const text = string(obj.fileCache, at.key('fileCache'));
+    const parsed = parseFileCacheState(text);
+    if (parsed === undefined)
+      throw at
+        .key('fileCache')
+        .error(`must be "faulted", "pages", "write" or "write:BYTES", not ${describeValue(text)}`);
+    fileCache = parsed;
+  }
+  const keepPageCache =
+    obj.keepPageCache === undefined ? fillsPageCache(fileCache) : boolean(obj.keepPageCache, at.key('keepPageCache'));
+  if (!keepPageCache && fillsPageCache(fileCache))
+    throw at.key('keepPageCache').error(`must be true with "fileCache": "${formatFileCacheState(fileCache)}"`);
   const pageSize =
     obj.pageSize === undefined ? LOADER_PAGE_SIZE : integer(obj.pageSize, at.key('pageSize'), 1024, 65536);
   if (pageSize !== LOADER_PAGE_SIZE)
@@ -208,7 +234,8 @@ function parseMachine(value: Json | undefined, at: JsonPath): MachineSpec {
     pageSize,
     frameLimit:
       obj.frameLimit === undefined ? frames : parseFrames(obj.frameLimit, at.key('frameLimit'), pageSize, frames),
-    keepPageCache: obj.keepPageCache === undefined ? false : boolean(obj.keepPageCache, at.key('keepPageCache')),
+    keepPageCache,
+    fileCache,
   };
   if (obj.faultAround !== undefined) {
     machine.faultAround = integer(obj.faultAround, at.key('faultAround'), 1, 512);
@@ -323,7 +350,14 @@ function parsePolicies(value: Json, at: JsonPath, machine: MachineSpec): PolicyS
     if (obj.malloc !== undefined) policy.malloc = parseMallocOptions(obj.malloc, pat.key('malloc'), machine.pageSize);
     if (obj.frameLimit !== undefined)
       policy.frameLimit = parseFrames(obj.frameLimit, pat.key('frameLimit'), machine.pageSize, machine.frames);
-    if (obj.keepPageCache !== undefined) policy.keepPageCache = boolean(obj.keepPageCache, pat.key('keepPageCache'));
+    if (obj.keepPageCache !== undefined) {
+      policy.keepPageCache = boolean(obj.keepPageCache, pat.key('keepPageCache'));
+      if (!policy.keepPageCache && fillsPageCache(machine.fileCache)) {
+        throw pat
+          .key('keepPageCache')
+          .error(`must be true with the machine's "fileCache": "${formatFileCacheState(machine.fileCache)}"`);
+      }
+    }
     if (obj.swap !== undefined) policy.swap = parseSwap(obj.swap, pat.key('swap'));
     if (obj.dedupFirst !== undefined) policy.dedupFirst = boolean(obj.dedupFirst, pat.key('dedupFirst'));
     if (obj.mergeOnRestore !== undefined)

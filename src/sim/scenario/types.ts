@@ -5,6 +5,7 @@
  * it came from. Sizes and addresses are bytes; names are checked to refer to
  * something that exists at that point of the run.
  */
+import type { FileCacheState } from '../../loader/file-cache.js';
 import type { CostOverrides } from '../../mm/cost.js';
 import type { PolicySet } from '../policy.js';
 import type { JsonPath } from './check.js';
@@ -33,6 +34,8 @@ export interface MachineSpec {
   pageSize: number;
   frameLimit: number;
   keepPageCache: boolean;
+  /** How program files sit in the page cache before they are first mapped (loader/file-cache.ts). */
+  fileCache: FileCacheState;
   faultAround?: number;
   readAround?: number;
 }
