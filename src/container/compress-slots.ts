@@ -10,9 +10,12 @@
  *          wait) moved it from FULL with compareExchange and is compressing;
  *   DONE   the stored bytes, lengths and checksums are in the slot.
  * A slot's previous batch (b - slots) is DONE and written out before the
- * main thread refills it. Workers claim batch numbers in turn from a shared
- * counter and skip a batch the main thread took first. Compression of a
- * page does not depend on its batch or thread, so the container is the
+ * main thread refills it. After filling a batch the main thread raises
+ * PUBLISHED; workers claim published batches in order from CLAIMED, so no
+ * worker waits on a batch that is not there yet while earlier ones are, and
+ * skip a batch the main thread took first. Idle workers sleep on WAKE,
+ * which the main thread bumps on every publish (and on quit). Compression
+ * of a page does not depend on its batch or thread, so the container is the
  * same whatever the thread count.
  *
  * Per slot: pages (batchPages * pageSize), stored output (at most one page
@@ -26,11 +29,13 @@ export const PHASE_FULL = 1;
 export const PHASE_TAKEN = 2;
 export const PHASE_DONE = 3;
 
-/** Control word: the next batch number a worker claims. */
-export const NEXT_CLAIM = 0;
-/** Control word: non-zero when the workers must stop. */
-export const QUIT = 1;
-const HEADER_WORDS = 2;
+/** Control words: the next batch a worker claims; batches published so far; bumped to wake idle workers; workers asleep; non-zero when they must stop. */
+export const CLAIMED = 0;
+export const PUBLISHED = 1;
+export const WAKE = 2;
+export const SLEEPING = 3;
+export const QUIT = 4;
+const HEADER_WORDS = 5;
 /** Batch numbers stay below this so a tag fits an Int32 (that is 2^29 batches: far beyond any input). */
 const MAX_BATCH = 1 << 29;
 
@@ -48,7 +53,7 @@ export interface SlotsShape {
 
 export class BatchSlots {
   readonly shape: SlotsShape;
-  /** [NEXT_CLAIM, QUIT, state of each slot, page count of each slot, bytes used of each slot]. */
+  /** [CLAIMED, PUBLISHED, WAKE, SLEEPING, QUIT, state of each slot, page count of each slot, bytes used of each slot]. */
   readonly control: Int32Array;
   readonly pages: Uint8Array[] = [];
   readonly stored: Uint8Array[] = [];
@@ -125,11 +130,52 @@ export class BatchSlots {
     return Atomics.compareExchange(this.control, word, full, tag(batch, PHASE_TAKEN)) === full;
   }
 
-  /** Publishes phase for batch b and wakes whoever waits on its slot. */
-  publish(batch: number, phase: number): void {
+  /** Marks batch b DONE and wakes the main thread if it waits on that slot. */
+  done(batch: number): void {
     const word = this.stateWord(batch % this.shape.slots);
-    Atomics.store(this.control, word, tag(batch, phase));
+    Atomics.store(this.control, word, tag(batch, PHASE_DONE));
     Atomics.notify(this.control, word);
+  }
+
+  /** Main thread: batch b is filled with `count` pages; batches up to b are published. */
+  fill(batch: number, count: number): void {
+    const slot = batch % this.shape.slots;
+    this.setCount(slot, count);
+    Atomics.store(this.control, this.stateWord(slot), tag(batch, PHASE_FULL));
+    Atomics.store(this.control, PUBLISHED, batch + 1);
+    this.wakeWorkers(1);
+  }
+
+  /** Main thread: tells the workers to stop. */
+  quit(): void {
+    Atomics.store(this.control, QUIT, 1);
+    this.wakeWorkers(Number.POSITIVE_INFINITY);
+  }
+
+  private wakeWorkers(count: number): void {
+    Atomics.add(this.control, WAKE, 1);
+    if (Atomics.load(this.control, SLEEPING) > 0) Atomics.notify(this.control, WAKE, count);
+  }
+
+  /**
+   * Worker: the next published batch no other worker claimed, or -1 after
+   * quit. Sleeps while there is none.
+   */
+  claim(): number {
+    const c = this.control;
+    for (;;) {
+      if (Atomics.load(c, QUIT) !== 0) return -1;
+      // Read WAKE first: a publish after this read changes it, so the wait below cannot miss it.
+      const wake = Atomics.load(c, WAKE);
+      const next = Atomics.load(c, CLAIMED);
+      if (next < Atomics.load(c, PUBLISHED)) {
+        if (Atomics.compareExchange(c, CLAIMED, next, next + 1) === next) return next;
+        continue;
+      }
+      Atomics.add(c, SLEEPING, 1);
+      Atomics.wait(c, WAKE, wake);
+      Atomics.sub(c, SLEEPING, 1);
+    }
   }
 
   state(batch: number): number {

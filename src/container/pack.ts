@@ -65,7 +65,11 @@ export interface PackOptions {
   maxSize?: number;
   /** Clamp mtimes to this time in seconds (SOURCE_DATE_EPOCH). */
   sourceDateEpoch?: number;
-  /** Compression worker threads; default: the number of CPUs (at most 4), 0 for inputs under 8 MiB. */
+  /**
+   * Compression worker threads; default: one fewer than the CPUs (at most 3;
+   * the main thread compresses too when the workers are behind), 0 for
+   * inputs under 8 MiB.
+   */
   threads?: number;
   signal?: AbortSignal;
   /** Called with (input bytes done, input bytes in all). */
@@ -160,7 +164,7 @@ async function packEntries(
   const inputBytes = entries.reduce((sum, e) => sum + e.size, 0);
   const threads =
     options.threads ??
-    (workersAvailable() && inputBytes >= THREADS_MIN_INPUT ? Math.min(4, os.availableParallelism()) : 0);
+    (workersAvailable() && inputBytes >= THREADS_MIN_INPUT ? Math.min(3, os.availableParallelism() - 1) : 0);
   if (threads > 0 && !workersAvailable())
     throw new UsageError('compression threads need the compiled worker (npm run build)');
 
@@ -168,8 +172,12 @@ async function packEntries(
   // Pages are read into the hasher's buffer and hashed a run at a time, in place (src/scan/hash.ts).
   const hasher = await createPageHasher();
   const sources = new SourceFiles(entries, pageSize);
-  const index = new PageIndex(pageSize, options.indexHash ?? hasher.hash, (id, into) =>
-    sources.readFirstOccurrence(id, into),
+  // Sized for the input's page count (at most 2^21 slots, 24 MiB) so that it seldom grows.
+  const index = new PageIndex(
+    pageSize,
+    options.indexHash ?? hasher.hash,
+    (id, into) => sources.readFirstOccurrence(id, into),
+    Math.min(1 << 21, Math.max(1 << 16, Math.ceil(inputBytes / pageSize))),
   );
   const out = OutputFile.create(output, options.maxSize);
   const headerSpace = layout === 'none' ? pageSize : headerSizeFor(5);

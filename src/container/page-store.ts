@@ -17,7 +17,7 @@
 import { Worker } from 'node:worker_threads';
 import { InternalError } from '../errors.js';
 import { BatchCompressor } from './compress-batch.js';
-import { BatchSlots, PHASE_DONE, PHASE_FULL, QUIT, tag } from './compress-slots.js';
+import { BatchSlots, PHASE_DONE, PHASE_FULL, tag } from './compress-slots.js';
 import type { CompressWorkerData } from './compress-worker.js';
 import { PAGE_ENTRY_SIZE, encodePageEntry } from './format.js';
 import { GrowableBytes } from './growable.js';
@@ -27,7 +27,7 @@ import { compiledModule } from './workers.js';
 /** 'lz4' or 'zstd': pages compressed with that codec where it saves space; 'none': raw and page-aligned. */
 export type PageLayout = 'lz4' | 'zstd' | 'none';
 
-const BATCH_BYTES = 256 * 1024;
+const BATCH_BYTES = 512 * 1024;
 /** Slots per worker: enough that workers rarely wait for the main thread to refill one. */
 const SLOTS_PER_WORKER = 4;
 const WORKER_URL = compiledModule('./compress-worker.js', import.meta.url);
@@ -164,12 +164,7 @@ export class PageStoreWriter {
     this.closing = true;
     const slots = this.slots;
     if (slots !== undefined) {
-      Atomics.store(slots.control, QUIT, 1);
-      // Change every state word so that a worker about to wait on it does not sleep through the wake-up.
-      for (let s = 0; s < slots.shape.slots; s++) {
-        Atomics.store(slots.control, slots.stateWord(s), -1);
-        Atomics.notify(slots.control, slots.stateWord(s));
-      }
+      slots.quit();
     }
     const workers = this.workers.splice(0);
     await Promise.all(workers.map((w) => w.terminate()));
@@ -180,9 +175,7 @@ export class PageStoreWriter {
   }
 
   private publishBatch(): void {
-    const slots = this.slots!;
-    slots.setCount(this.nextBatch % slots.shape.slots, this.filled);
-    slots.publish(this.nextBatch, PHASE_FULL);
+    this.slots!.fill(this.nextBatch, this.filled);
     this.nextBatch++;
     this.filled = 0;
   }
@@ -232,7 +225,7 @@ export class PageStoreWriter {
         this.compressOldest(this.compressor);
       } else {
         slots.compressInto(batch % slots.shape.slots, this.compressor);
-        slots.publish(batch, PHASE_DONE);
+        slots.done(batch);
       }
       return true;
     }
