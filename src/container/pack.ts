@@ -168,23 +168,24 @@ async function packEntries(
   if (threads > 0 && !workersAvailable())
     throw new UsageError('compression threads need the compiled worker (npm run build)');
 
-  const h64 = await loadPageHasher();
-  // Pages are read into the hasher's buffer and hashed a run at a time, in place (src/scan/hash.ts).
-  const hasher = await createPageHasher();
   const sources = new SourceFiles(entries, pageSize);
-  // Sized for the input's page count (at most 2^21 slots, 24 MiB) so that it seldom grows.
-  const index = new PageIndex(
-    pageSize,
-    options.indexHash ?? hasher.hash,
-    (id, into) => sources.readFirstOccurrence(id, into),
-    Math.min(1 << 21, Math.max(1 << 16, Math.ceil(inputBytes / pageSize))),
-  );
   const out = OutputFile.create(output, options.maxSize);
   const headerSpace = layout === 'none' ? pageSize : headerSizeFor(5);
   let store: PageStoreWriter | undefined;
   try {
     out.padTo(headerSpace);
+    // The compression workers first: they start up while the hashers load.
     store = await PageStoreWriter.create(out, pageSize, layout, threads, level);
+    const h64 = await loadPageHasher();
+    // Pages are read into the hasher's buffer and hashed a run at a time, in place (src/scan/hash.ts).
+    const hasher = await createPageHasher();
+    // Sized for the input's page count (at most 2^21 slots, 24 MiB) so that it seldom grows.
+    const index = new PageIndex(
+      pageSize,
+      options.indexHash ?? hasher.hash,
+      (id, into) => sources.readFirstOccurrence(id, into),
+      Math.min(1 << 21, Math.max(1 << 16, Math.ceil(inputBytes / pageSize))),
+    );
     const shareMap = new GrowableU32(1 << 16);
     const counts = { zero: 0, duplicate: 0 };
     const chunk = hasher.buffer(CHUNK_BYTES);

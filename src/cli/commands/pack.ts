@@ -40,7 +40,10 @@ export function register(program: Command): void {
       '--max-size <bytes>',
       'fail (exit 1, no output written) when the container would be larger than this (e.g. 200M)',
     )
-    .option('--threads <n>', 'compression worker threads (default: one fewer than the CPUs, at most 3; 0 for inputs under 8 MiB)')
+    .option(
+      '--threads <n>',
+      'compression worker threads (default: one fewer than the CPUs, at most 3; 0 for inputs under 8 MiB)',
+    )
     .option(
       '--exclude <pattern>',
       'leave out paths inside the container matching this glob (repeatable; without / it matches names at any depth: --exclude "*.o" --exclude .git)',
