@@ -29,7 +29,7 @@ export type PageLayout = 'lz4' | 'zstd' | 'none';
 
 const BATCH_BYTES = 512 * 1024;
 /** Slots per worker: enough that workers rarely wait for the main thread to refill one. */
-const SLOTS_PER_WORKER = 4;
+const SLOTS_PER_WORKER = 8;
 const WORKER_URL = compiledModule('./compress-worker.js', import.meta.url);
 
 /** True when the compiled worker script exists (it does not when running from TypeScript sources). */
