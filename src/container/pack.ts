@@ -48,6 +48,8 @@ import {
   checkStamp,
   isRacy,
   nowNs,
+  stampDifference,
+  stampOf,
 } from './source-check.js';
 import type { WalkSkip } from './walk-filter.js';
 
@@ -179,12 +181,12 @@ async function packEntries(
     const h64 = await loadPageHasher();
     // Pages are read into the hasher's buffer and hashed a run at a time, in place (src/scan/hash.ts).
     const hasher = await createPageHasher();
-    // Sized for the input's page count (at most 2^21 slots, 24 MiB) so that it seldom grows.
+    // Sized for twice the input's page count (at most 2^21 slots, 24 MiB) so that it seldom grows.
     const index = new PageIndex(
       pageSize,
       options.indexHash ?? hasher.hash,
       (id, into) => sources.readFirstOccurrence(id, into),
-      Math.min(1 << 21, Math.max(1 << 16, Math.ceil(inputBytes / pageSize))),
+      Math.min(1 << 21, Math.max(1 << 16, 2 * Math.ceil(inputBytes / pageSize))),
     );
     const shareMap = new GrowableU32(1 << 16);
     const counts = { zero: 0, duplicate: 0 };
@@ -359,9 +361,16 @@ function openSource(entry: WalkEntry): number {
     throw fsError(err, entry.source);
   }
   try {
-    const st = fs.fstatSync(fd);
-    if (!st.isFile() || st.size !== entry.size) throw changed(entry.source);
-    if (entry.stamp) checkStamp(fd, entry.source, entry.stamp, 'from when the walk saw it');
+    // One fstat for both checks.
+    let st: fs.BigIntStats;
+    try {
+      st = fs.fstatSync(fd, { bigint: true });
+    } catch (err) {
+      throw fsError(err, entry.source);
+    }
+    if (!st.isFile() || st.size !== BigInt(entry.size)) throw changed(entry.source);
+    const diff = entry.stamp && stampDifference(entry.stamp, stampOf(st));
+    if (diff) throw changedError(entry.source, `${diff} differs from when the walk saw it`);
   } catch (err) {
     fs.closeSync(fd);
     throw err;
