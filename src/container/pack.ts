@@ -33,7 +33,7 @@ import {
   type SectionEntry,
 } from './format.js';
 import { GrowableBytes, GrowableU32 } from './growable.js';
-import { ZSTD_DEFAULT_LEVEL, checkZstdLevel, loadCodec } from '../codec/index.js';
+import { ZSTD_DEFAULT_LEVEL, checkZstdLevel, loadZstd } from '../codec/zstd.js';
 import { OutputFile } from './output.js';
 import { PageStoreWriter, workersAvailable, type PageLayout } from './page-store.js';
 import { SourceFiles } from './sources.js';
@@ -134,7 +134,8 @@ export async function pack(inputs: readonly string[], output: string, options: P
   if (options.level !== undefined && layout !== 'zstd')
     throw new UsageError(`a level applies to --codec zstd only, not ${layout}`, { field: 'level' });
   const level = layout === 'zstd' ? checkZstdLevel(options.level ?? ZSTD_DEFAULT_LEVEL) : undefined;
-  if (layout !== 'none') await loadCodec(layout);
+  // zstd's WebAssembly module loads asynchronously; the LZ4 codec needs nothing first.
+  if (layout === 'zstd') await loadZstd();
   let excluded = 0;
   const entries = walkInputs(inputs, {
     clampMtimeSeconds: options.sourceDateEpoch,

@@ -66,7 +66,7 @@ SOURCE_DATE_EPOCH clamps later mtimes to it. The output file is never packed
 into itself, even when it lies inside an input.`,
     )
     .action(async (paths: string[], flags: PackFlags) => {
-      const { pack } = await import('../../container/index.js');
+      const { pack } = await import('../../container/pack.js');
       const { formatPackSummary, parseByteSize, sourceDateEpoch } = await import('../../container/text.js');
       const { parsePageSize } = await import('../../abi/page-size.js');
       if (!flags.output) throw new UsageError('no output file: give -o OUT');
