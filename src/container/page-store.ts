@@ -155,6 +155,8 @@ export class PageStoreWriter {
     if (this.slots !== undefined) {
       if (this.filled > 0) this.publishBatch();
       await this.drainTo(0);
+      // A worker that failed after the main thread did its batches: still a failure.
+      if (this.failure !== undefined) throw this.failure;
     }
     await this.close();
   }
@@ -233,8 +235,8 @@ export class PageStoreWriter {
   }
 
   /**
-   * Compresses the oldest unwritten batch (TAKEN by this thread, or with no
-   * workers, never published to any) and writes it straight from the
+   * Compresses the oldest unwritten batch (TAKEN by this thread, or, with
+   * no workers, taken by nobody) and writes it straight from the
    * compressor's memory.
    */
   private compressOldest(compressor: BatchCompressor): void {
