@@ -1,8 +1,8 @@
 /**
  * `npm run bench -- pack DIR [--elf-only] [--runs N] [--page-size N] [--json]`
  *
- * Packs DIR with `pagestack pack` and unpacks it with `pagestack unpack`,
- * then, in the same run and on the same DIR, builds the peers the issue
+ * Packs DIR with `pagestack pack` and unpacks it with `pagestack unpack`
+ * (with the default worker threads, and with none), then, in the same run and on the same DIR, builds the peers the issue
  * names: `mkfs.erofs -zlz4` (with `fsck.erofs --extract` as its unpack) and
  * `mksquashfs DIR X -comp lz4 -b 4096 -processors 1` with `unsquashfs -p 1`.
  * Every command runs as its own process under /usr/bin/time, so each time
@@ -80,6 +80,29 @@ export async function benchPack(args: string[]): Promise<void> {
         [process.execPath, CLI, 'pack', input, '-o', image('p.pgs'), '-q', '--page-size', String(options.pageSize)],
         'pagestack unpack',
         () => [process.execPath, CLI, 'unpack', image('p.pgs'), '-C', fresh('p-out'), '-q'],
+      ),
+    );
+    // Inline (no worker threads): what the threads save in wall time and cost in CPU time.
+    rows.push(
+      measurePair(
+        options,
+        'pagestack pack --threads 0',
+        image('t0.pgs'),
+        [
+          process.execPath,
+          CLI,
+          'pack',
+          input,
+          '-o',
+          image('t0.pgs'),
+          '-q',
+          '--threads',
+          '0',
+          '--page-size',
+          String(options.pageSize),
+        ],
+        'pagestack unpack --threads 0',
+        () => [process.execPath, CLI, 'unpack', image('t0.pgs'), '-C', fresh('t0-out'), '-q', '--threads', '0'],
       ),
     );
     rows.push(

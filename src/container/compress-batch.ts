@@ -13,7 +13,9 @@
  * A BatchCompressor owns its codec and hasher instances and reuses their
  * memory from batch to batch; results are views valid until the next call.
  */
-import { compressBound, createPageCodec, loadCodec, Lz4Wasm, type PageCodec, type StoreCodec } from '../codec/index.js';
+import type { PageCodec, StoreCodec } from '../codec/index.js';
+import { compressBound } from '../codec/lz4-block.js';
+import { Lz4Wasm } from '../codec/lz4-wasm.js';
 import type { PageHash64 } from '../scan/hash.js';
 import { createXxh64Pages, type Xxh64Pages } from '../scan/xxh64-wasm.js';
 import { checksum32 } from './format.js';
@@ -45,6 +47,8 @@ export class BatchCompressor {
     let generic: PageCodec | undefined;
     if (codec === 'lz4') lz4 = new Lz4Wasm();
     else {
+      // The codec registry (and zstd) only when asked for: a worker thread starts with fewer modules.
+      const { createPageCodec, loadCodec } = await import('../codec/index.js');
       await loadCodec(codec);
       generic = createPageCodec(codec, level);
     }

@@ -33,7 +33,7 @@ import {
   type SectionEntry,
 } from './format.js';
 import { GrowableBytes, GrowableU32 } from './growable.js';
-import { ZSTD_DEFAULT_LEVEL, checkZstdLevel, loadCodec } from '../codec/index.js';
+import { ZSTD_DEFAULT_LEVEL, checkZstdLevel, loadZstd } from '../codec/zstd.js';
 import { OutputFile } from './output.js';
 import { PageStoreWriter, workersAvailable, type PageLayout } from './page-store.js';
 import { SourceFiles } from './sources.js';
@@ -48,6 +48,8 @@ import {
   checkStamp,
   isRacy,
   nowNs,
+  stampDifference,
+  stampOf,
 } from './source-check.js';
 import type { WalkSkip } from './walk-filter.js';
 
@@ -65,7 +67,11 @@ export interface PackOptions {
   maxSize?: number;
   /** Clamp mtimes to this time in seconds (SOURCE_DATE_EPOCH). */
   sourceDateEpoch?: number;
-  /** Compression worker threads; default: the number of CPUs (at most 4), 0 for inputs under 8 MiB. */
+  /**
+   * Compression worker threads; default: one fewer than the CPUs (at most 3;
+   * the main thread compresses too when the workers are behind), 0 for
+   * inputs under 8 MiB.
+   */
   threads?: number;
   signal?: AbortSignal;
   /** Called with (input bytes done, input bytes in all). */
@@ -128,7 +134,8 @@ export async function pack(inputs: readonly string[], output: string, options: P
   if (options.level !== undefined && layout !== 'zstd')
     throw new UsageError(`a level applies to --codec zstd only, not ${layout}`, { field: 'level' });
   const level = layout === 'zstd' ? checkZstdLevel(options.level ?? ZSTD_DEFAULT_LEVEL) : undefined;
-  if (layout !== 'none') await loadCodec(layout);
+  // zstd's WebAssembly module loads asynchronously; the LZ4 codec needs nothing first.
+  if (layout === 'zstd') await loadZstd();
   let excluded = 0;
   const entries = walkInputs(inputs, {
     clampMtimeSeconds: options.sourceDateEpoch,
@@ -160,23 +167,28 @@ async function packEntries(
   const inputBytes = entries.reduce((sum, e) => sum + e.size, 0);
   const threads =
     options.threads ??
-    (workersAvailable() && inputBytes >= THREADS_MIN_INPUT ? Math.min(4, os.availableParallelism()) : 0);
+    (workersAvailable() && inputBytes >= THREADS_MIN_INPUT ? Math.min(3, os.availableParallelism() - 1) : 0);
   if (threads > 0 && !workersAvailable())
     throw new UsageError('compression threads need the compiled worker (npm run build)');
 
-  const h64 = await loadPageHasher();
-  // Pages are read into the hasher's buffer and hashed a run at a time, in place (src/scan/hash.ts).
-  const hasher = await createPageHasher();
   const sources = new SourceFiles(entries, pageSize);
-  const index = new PageIndex(pageSize, options.indexHash ?? hasher.hash, (id, into) =>
-    sources.readFirstOccurrence(id, into),
-  );
   const out = OutputFile.create(output, options.maxSize);
   const headerSpace = layout === 'none' ? pageSize : headerSizeFor(5);
   let store: PageStoreWriter | undefined;
   try {
     out.padTo(headerSpace);
+    // The compression workers first: they start up while the hashers load.
     store = await PageStoreWriter.create(out, pageSize, layout, threads, level);
+    const h64 = await loadPageHasher();
+    // Pages are read into the hasher's buffer and hashed a run at a time, in place (src/scan/hash.ts).
+    const hasher = await createPageHasher();
+    // Sized for twice the input's page count (at most 2^21 slots, 24 MiB) so that it seldom grows.
+    const index = new PageIndex(
+      pageSize,
+      options.indexHash ?? hasher.hash,
+      (id, into) => sources.readFirstOccurrence(id, into),
+      Math.min(1 << 21, Math.max(1 << 16, 2 * Math.ceil(inputBytes / pageSize))),
+    );
     const shareMap = new GrowableU32(1 << 16);
     const counts = { zero: 0, duplicate: 0 };
     const chunk = hasher.buffer(CHUNK_BYTES);
@@ -350,9 +362,16 @@ function openSource(entry: WalkEntry): number {
     throw fsError(err, entry.source);
   }
   try {
-    const st = fs.fstatSync(fd);
-    if (!st.isFile() || st.size !== entry.size) throw changed(entry.source);
-    if (entry.stamp) checkStamp(fd, entry.source, entry.stamp, 'from when the walk saw it');
+    // One fstat for both checks.
+    let st: fs.BigIntStats;
+    try {
+      st = fs.fstatSync(fd, { bigint: true });
+    } catch (err) {
+      throw fsError(err, entry.source);
+    }
+    if (!st.isFile() || st.size !== BigInt(entry.size)) throw changed(entry.source);
+    const diff = entry.stamp && stampDifference(entry.stamp, stampOf(st));
+    if (diff) throw changedError(entry.source, `${diff} differs from when the walk saw it`);
   } catch (err) {
     fs.closeSync(fd);
     throw err;

@@ -2,13 +2,14 @@
  * Writes the page store and builds the page table while pages stream in.
  *
  * Distinct pages arrive in stored-page-id order, with their checksums
- * already computed by the caller. They are copied into a batch buffer; a
- * full batch is compressed (inline, or by a worker thread when
- * `threads > 0`) and written in id order, whatever order the workers finish
- * in. At most 2 batches per worker are in flight, so memory stays at a few
- * MiB whatever the input size: the pages themselves are never held beyond
- * their batch. Page and output buffers go back and forth to the workers
- * (transferred, not copied) and are reused.
+ * already computed by the caller. They are copied into the current batch
+ * slot (compress-slots.ts, memory shared with the worker threads); a full
+ * batch is published for the workers to compress, and batches are written
+ * in id order, whatever order they finish in. When every slot is in use the
+ * main thread compresses the oldest batch no worker has taken yet instead
+ * of waiting (with `threads` 0 it compresses every batch itself). Memory
+ * stays at a few MiB whatever the input size: the pages themselves are
+ * never held beyond their batch.
  *
  * Layout 'none' (FORMAT.md section 7): pages are written raw as they come,
  * at page-aligned offsets, without batching.
@@ -16,7 +17,8 @@
 import { Worker } from 'node:worker_threads';
 import { InternalError } from '../errors.js';
 import { BatchCompressor } from './compress-batch.js';
-import type { CompressReply, CompressRequest } from './compress-worker.js';
+import { BatchSlots, PHASE_DONE, PHASE_FULL, tag } from './compress-slots.js';
+import type { CompressWorkerData } from './compress-worker.js';
 import { PAGE_ENTRY_SIZE, encodePageEntry } from './format.js';
 import { GrowableBytes } from './growable.js';
 import type { OutputFile } from './output.js';
@@ -25,7 +27,9 @@ import { compiledModule } from './workers.js';
 /** 'lz4' or 'zstd': pages compressed with that codec where it saves space; 'none': raw and page-aligned. */
 export type PageLayout = 'lz4' | 'zstd' | 'none';
 
-const BATCH_BYTES = 256 * 1024;
+const BATCH_BYTES = 512 * 1024;
+/** Slots per worker: enough that workers rarely wait for the main thread to refill one. */
+const SLOTS_PER_WORKER = 8;
 const WORKER_URL = compiledModule('./compress-worker.js', import.meta.url);
 
 /** True when the compiled worker script exists (it does not when running from TypeScript sources). */
@@ -33,11 +37,12 @@ export function workersAvailable(): boolean {
   return WORKER_URL !== undefined;
 }
 
-interface Batch {
-  pages: Uint8Array;
-  pageChecksums: Uint32Array;
-  count: number;
-}
+type WaitAsync = (
+  array: Int32Array,
+  index: number,
+  value: number,
+) => { async: false; value: string } | { async: true; value: Promise<string> };
+const waitAsync = (Atomics as unknown as { waitAsync: WaitAsync }).waitAsync;
 
 export class PageStoreWriter {
   readonly pageTable = new GrowableBytes(1 << 16);
@@ -50,21 +55,22 @@ export class PageStoreWriter {
   private readonly out: OutputFile;
   private readonly pageSize: number;
   private readonly layout: PageLayout;
-  private readonly batchPages: number;
   private readonly level: number | undefined;
+  private readonly batchPages: number;
+  private readonly slots: BatchSlots | undefined;
   private compressor: BatchCompressor | undefined;
-  private batch: Batch | undefined;
-  private readonly freeBuffers: ArrayBuffer[] = [];
-  private readonly freeOutputs: ArrayBuffer[] = [];
 
-  // Worker state.
-  private readonly workers: Worker[] = [];
+  /** The batch being filled, and how many pages it has. */
   private nextBatch = 0;
+  private filled = 0;
+  /** The oldest batch not yet written. */
   private nextToWrite = 0;
-  private readonly inFlight = new Map<number, Batch>();
-  private readonly done = new Map<number, CompressReply>();
+
+  private readonly workers: Worker[] = [];
+  private closing = false;
   private failure: unknown;
-  private wake: (() => void) | undefined;
+  private readonly failed: Promise<void>;
+  private signalFailure: () => void = () => {};
 
   private constructor(
     out: OutputFile,
@@ -72,22 +78,30 @@ export class PageStoreWriter {
     layout: PageLayout,
     threads: number,
     level: number | undefined,
-    compressor: BatchCompressor | undefined,
   ) {
     this.out = out;
     this.pageSize = pageSize;
     this.layout = layout;
     this.level = level;
-    this.compressor = compressor;
     this.batchPages = Math.max(1, Math.floor(BATCH_BYTES / pageSize));
     this.startOffset = out.position;
-    if (layout !== 'none') {
-      for (let i = 0; i < threads; i++) {
-        const worker = new Worker(WORKER_URL!);
-        worker.on('message', (reply: CompressReply) => this.onReply(reply));
-        worker.on('error', (err) => this.onFailure(err));
-        this.workers.push(worker);
-      }
+    this.failed = new Promise<void>((resolve) => (this.signalFailure = resolve));
+    if (layout === 'none') return;
+    const shape = { slots: Math.max(1, SLOTS_PER_WORKER * threads), batchPages: this.batchPages, pageSize };
+    this.slots = BatchSlots.create(shape);
+    const workerData: CompressWorkerData = {
+      buffer: this.slots.buffer,
+      shape,
+      codec: this.storeCodec(),
+      ...(level === undefined ? {} : { level }),
+    };
+    for (let i = 0; i < threads; i++) {
+      const worker = new Worker(WORKER_URL!, { workerData });
+      worker.on('error', (err) => this.onFailure(err));
+      worker.on('exit', (code) => {
+        if (!this.closing) this.onFailure(new InternalError(`a compression worker stopped (exit code ${code})`));
+      });
+      this.workers.push(worker);
     }
   }
 
@@ -99,146 +113,173 @@ export class PageStoreWriter {
     threads: number,
     level?: number,
   ): Promise<PageStoreWriter> {
-    const inline = layout !== 'none' && threads === 0;
-    return new PageStoreWriter(
-      out,
-      pageSize,
-      layout,
-      threads,
-      level,
-      inline ? await BatchCompressor.create(layout === 'zstd' ? 'zstd' : 'lz4', level) : undefined,
-    );
+    const writer = new PageStoreWriter(out, pageSize, layout, threads, level);
+    // Without workers the main thread compresses every batch: make its compressor now.
+    if (layout !== 'none' && threads === 0)
+      writer.compressor = await BatchCompressor.create(writer.storeCodec(), level);
+    return writer;
   }
 
   /**
    * Stores the next distinct page, bytes[offset, offset + pageSize) (its id
    * is storedPages + 1 after the call). `pageChecksum` is checksum32 of its
-   * XXH64. Returns a promise when the caller must wait for workers to catch
-   * up, undefined otherwise.
+   * XXH64. Returns a promise when the caller must wait before the next put
+   * (a slot to free up), undefined otherwise.
    */
   put(bytes: Uint8Array, offset: number, pageChecksum: number): Promise<void> | undefined {
     this.storedPages++;
     const ps = this.pageSize;
-    if (this.layout === 'none') {
+    const slots = this.slots;
+    if (slots === undefined) {
       this.writeEntry(this.out.position, ps, pageChecksum, pageChecksum);
       this.out.write(bytes.subarray(offset, offset + ps));
       return undefined;
     }
-    const batch = (this.batch ??= this.newBatch());
-    batch.pages.set(bytes.subarray(offset, offset + ps), batch.count * ps);
-    batch.pageChecksums[batch.count] = pageChecksum;
-    batch.count++;
-    if (batch.count < this.batchPages) return undefined;
-    this.batch = undefined;
-    return this.submit(batch);
+    const slot = this.nextBatch % slots.shape.slots;
+    const n = this.filled;
+    slots.pages[slot]!.set(bytes.subarray(offset, offset + ps), n * ps);
+    slots.pageChecksums[slot]![n] = pageChecksum;
+    this.filled = n + 1;
+    if (this.filled < this.batchPages) return undefined;
+    this.publishBatch();
+    if (this.workers.length === 0) {
+      this.compressOldest(this.compressor!);
+      return undefined;
+    }
+    this.writeDone();
+    return this.nextBatch - this.nextToWrite < slots.shape.slots ? undefined : this.drainTo(slots.shape.slots - 1);
   }
 
   /** Writes every page still pending and stops the workers. */
   async finish(): Promise<void> {
-    if (this.batch && this.batch.count > 0) {
-      const batch = this.batch;
-      this.batch = undefined;
-      await this.submit(batch);
+    if (this.slots !== undefined) {
+      if (this.filled > 0) this.publishBatch();
+      await this.drainTo(0);
+      // A worker that failed after the main thread did its batches: still a failure.
+      if (this.failure !== undefined) throw this.failure;
     }
-    while (this.inFlight.size > 0) await this.waitForProgress();
     await this.close();
   }
 
   /** Stops the workers (also after a failure). */
   async close(): Promise<void> {
+    this.closing = true;
+    const slots = this.slots;
+    if (slots !== undefined) {
+      slots.quit();
+    }
     const workers = this.workers.splice(0);
     await Promise.all(workers.map((w) => w.terminate()));
   }
 
-  private newBatch(): Batch {
-    const buffer = this.freeBuffers.pop() ?? new ArrayBuffer(this.batchPages * this.pageSize);
-    return { pages: new Uint8Array(buffer), pageChecksums: new Uint32Array(this.batchPages), count: 0 };
+  private storeCodec(): 'lz4' | 'zstd' {
+    return this.layout === 'zstd' ? 'zstd' : 'lz4';
   }
 
-  private submit(batch: Batch): Promise<void> | undefined {
-    if (this.workers.length === 0) {
-      this.compressInline(batch);
-      return undefined;
+  private publishBatch(): void {
+    this.slots!.fill(this.nextBatch, this.filled);
+    this.nextBatch++;
+    this.filled = 0;
+  }
+
+  /** Writes finished batches in order, as far as they are done. */
+  private writeDone(): void {
+    const slots = this.slots!;
+    while (this.nextToWrite < this.nextBatch && slots.state(this.nextToWrite) === this.doneTag(this.nextToWrite)) {
+      this.writeSlot(this.nextToWrite % slots.shape.slots);
+      this.nextToWrite++;
     }
-    const number = this.nextBatch++;
-    this.inFlight.set(number, batch);
-    const out = this.freeOutputs.pop() ?? new ArrayBuffer(this.batchPages * this.pageSize);
-    const request: CompressRequest = {
-      batch: number,
-      pages: batch.pages.buffer as ArrayBuffer,
-      out,
-      count: batch.count,
-      pageSize: this.pageSize,
-      pageChecksums: batch.pageChecksums.subarray(0, batch.count),
-      codec: this.layout === 'zstd' ? 'zstd' : 'lz4',
-      ...(this.level === undefined ? {} : { level: this.level }),
-    };
-    this.workers[number % this.workers.length]!.postMessage(request, [request.pages, out]);
-    return this.inFlight.size >= 2 * this.workers.length ? this.waitForProgress() : undefined;
   }
 
-  private compressInline(batch: Batch): void {
-    const r = this.compressor!.compress(batch.pages, batch.count, this.pageSize, batch.pageChecksums);
-    this.writeBatch(batch, r.data, r.data.length, r.lengths, r.storedChecksums);
-    this.batch = batch;
-    batch.count = 0;
+  private doneTag(batch: number): number {
+    return tag(batch, PHASE_DONE);
   }
 
-  private onReply(reply: CompressReply): void {
-    this.done.set(reply.batch, reply);
-    try {
-      for (let r = this.done.get(this.nextToWrite); r !== undefined; r = this.done.get(this.nextToWrite)) {
-        const batch = this.inFlight.get(r.batch);
-        if (!batch) throw new InternalError(`compressed batch ${r.batch} was never sent`);
-        this.writeBatch(batch, new Uint8Array(r.out), r.used, r.lengths, r.storedChecksums);
-        this.freeBuffers.push(r.pages);
-        this.freeOutputs.push(r.out);
-        this.done.delete(r.batch);
-        this.inFlight.delete(r.batch);
-        this.nextToWrite++;
+  /**
+   * Until at most `pending` published batches are unwritten: writes what is
+   * done, compresses batches no worker has taken, else waits for a worker.
+   */
+  private async drainTo(pending: number): Promise<void> {
+    const slots = this.slots!;
+    for (;;) {
+      this.writeDone();
+      if (this.nextBatch - this.nextToWrite <= pending) return;
+      if (this.failure !== undefined) throw this.failure;
+      if (await this.compressOne()) continue;
+      const batch = this.nextToWrite;
+      const word = slots.stateWord(batch % slots.shape.slots);
+      const state = Atomics.load(slots.control, word);
+      if (state === this.doneTag(batch)) continue;
+      const wait = waitAsync(slots.control, word, state);
+      if (wait.async) await Promise.race([wait.value, this.failed]);
+    }
+  }
+
+  /** Compresses the oldest published batch that no worker has taken; false when there is none. */
+  private async compressOne(): Promise<boolean> {
+    const slots = this.slots!;
+    for (let batch = this.nextToWrite; batch < this.nextBatch; batch++) {
+      if (slots.state(batch) !== tag(batch, PHASE_FULL)) continue;
+      // The compressor is made on first use: with workers running, the main thread may never need it.
+      this.compressor ??= await BatchCompressor.create(this.storeCodec(), this.level);
+      if (!slots.take(batch)) continue;
+      if (batch === this.nextToWrite) {
+        this.compressOldest(this.compressor);
+      } else {
+        slots.compressInto(batch % slots.shape.slots, this.compressor);
+        slots.done(batch);
       }
-    } catch (err) {
-      this.onFailure(err);
+      return true;
     }
-    this.wakeUp();
+    return false;
+  }
+
+  /**
+   * Compresses the oldest unwritten batch (TAKEN by this thread, or, with
+   * no workers, taken by nobody) and writes it straight from the
+   * compressor's memory.
+   */
+  private compressOldest(compressor: BatchCompressor): void {
+    const slots = this.slots!;
+    const slot = this.nextToWrite % slots.shape.slots;
+    const count = slots.count(slot);
+    const r = compressor.compress(slots.pages[slot]!, count, this.pageSize, slots.pageChecksums[slot]!);
+    this.writeBatch(count, r.lengths, r.storedChecksums, slots.pageChecksums[slot]!, r.data);
+    this.nextToWrite++;
   }
 
   private onFailure(err: unknown): void {
     this.failure ??= err;
-    this.wakeUp();
+    this.signalFailure();
   }
 
-  private wakeUp(): void {
-    const wake = this.wake;
-    this.wake = undefined;
-    wake?.();
-  }
-
-  private async waitForProgress(): Promise<void> {
-    if (this.failure === undefined) {
-      const before = this.inFlight.size;
-      while (this.failure === undefined && this.inFlight.size >= before) {
-        await new Promise<void>((resolve) => (this.wake = resolve));
-      }
-    }
-    if (this.failure !== undefined) throw this.failure;
+  private writeSlot(slot: number): void {
+    const slots = this.slots!;
+    const stored = slots.stored[slot]!.subarray(0, slots.used(slot));
+    this.writeBatch(
+      slots.count(slot),
+      slots.lengths[slot]!,
+      slots.storedChecksums[slot]!,
+      slots.pageChecksums[slot]!,
+      stored,
+    );
   }
 
   private writeBatch(
-    batch: Batch,
-    out: Uint8Array,
-    used: number,
+    count: number,
     lengths: Uint32Array,
     storedChecksums: Uint32Array,
+    pageChecksums: Uint32Array,
+    stored: Uint8Array,
   ): void {
     let offset = this.out.position;
-    for (let i = 0; i < batch.count; i++) {
+    for (let i = 0; i < count; i++) {
       const length = lengths[i]!;
       if (length < this.pageSize) this.compressedPages++;
-      this.writeEntry(offset, length, storedChecksums[i]!, batch.pageChecksums[i]!);
+      this.writeEntry(offset, length, storedChecksums[i]!, pageChecksums[i]!);
       offset += length;
     }
-    this.out.write(out.subarray(0, used));
+    this.out.write(stored);
   }
 
   private writeEntry(offset: number, length: number, storedChecksum: number, pageChecksum: number): void {

@@ -40,7 +40,10 @@ export function register(program: Command): void {
       '--max-size <bytes>',
       'fail (exit 1, no output written) when the container would be larger than this (e.g. 200M)',
     )
-    .option('--threads <n>', 'compression worker threads (default: one per CPU, at most 4; 0 for inputs under 8 MiB)')
+    .option(
+      '--threads <n>',
+      'compression worker threads (default: one fewer than the CPUs, at most 3; 0 for inputs under 8 MiB)',
+    )
     .option(
       '--exclude <pattern>',
       'leave out paths inside the container matching this glob (repeatable; without / it matches names at any depth: --exclude "*.o" --exclude .git)',
@@ -63,7 +66,7 @@ SOURCE_DATE_EPOCH clamps later mtimes to it. The output file is never packed
 into itself, even when it lies inside an input.`,
     )
     .action(async (paths: string[], flags: PackFlags) => {
-      const { pack } = await import('../../container/index.js');
+      const { pack } = await import('../../container/pack.js');
       const { formatPackSummary, parseByteSize, sourceDateEpoch } = await import('../../container/text.js');
       const { parsePageSize } = await import('../../abi/page-size.js');
       if (!flags.output) throw new UsageError('no output file: give -o OUT');
