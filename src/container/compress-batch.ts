@@ -13,7 +13,15 @@
  * A BatchCompressor owns its codec and hasher instances and reuses their
  * memory from batch to batch; results are views valid until the next call.
  */
-import { compressBound, createPageCodec, loadCodec, Lz4Wasm, type PageCodec, type StoreCodec } from '../codec/index.js';
+import {
+  type BranchFilter,
+  compressBound,
+  createPageCodec,
+  loadCodec,
+  Lz4Wasm,
+  type PageCodec,
+  type StoreCodec,
+} from '../codec/index.js';
 import type { PageHash64 } from '../scan/hash.js';
 import { createXxh64Pages, type Xxh64Pages } from '../scan/xxh64-wasm.js';
 import { checksum32 } from './format.js';
@@ -54,8 +62,17 @@ export class BatchCompressor {
     return new BatchCompressor(lz4, generic, hasher, fallback);
   }
 
-  /** Compresses pages[0, count * pageSize); pageChecksums[i] is checksum32 of page i's XXH64. */
-  compress(pages: Uint8Array, count: number, pageSize: number, pageChecksums: Uint32Array): CompressedBatch {
+  /**
+   * Compresses pages[0, count * pageSize); pageChecksums[i] is checksum32 of
+   * page i's XXH64, filters[i] its branch filter hint (used by zstd).
+   */
+  compress(
+    pages: Uint8Array,
+    count: number,
+    pageSize: number,
+    pageChecksums: Uint32Array,
+    filters?: Uint8Array,
+  ): CompressedBatch {
     let data: Uint8Array;
     let lengths: Uint32Array;
     if (this.lz4) {
@@ -63,7 +80,7 @@ export class BatchCompressor {
       data = packed.data;
       lengths = packed.lengths;
     } else {
-      ({ data, lengths } = this.compressEach(pages, count, pageSize));
+      ({ data, lengths } = this.compressEach(pages, count, pageSize, filters));
     }
     if (this.storedChecksums.length < count) this.storedChecksums = new Uint32Array(count);
     const sums = this.storedChecksums.subarray(0, count);
@@ -80,7 +97,12 @@ export class BatchCompressor {
   }
 
   /** Page by page with a PageCodec, into this compressor's own output buffer. */
-  private compressEach(pages: Uint8Array, count: number, pageSize: number): { data: Uint8Array; lengths: Uint32Array } {
+  private compressEach(
+    pages: Uint8Array,
+    count: number,
+    pageSize: number,
+    filters: Uint8Array | undefined,
+  ): { data: Uint8Array; lengths: Uint32Array } {
     // Every stored page takes at most pageSize bytes, but the encoder may write up to the bound first.
     const need = count * pageSize + compressBound(pageSize) - pageSize;
     if (this.out.length < need) this.out = new Uint8Array(need);
@@ -90,7 +112,7 @@ export class BatchCompressor {
     let cursor = 0;
     for (let i = 0; i < count; i++) {
       const page = pages.subarray(i * pageSize, (i + 1) * pageSize);
-      const n = this.codec!.compress(page, out.subarray(cursor));
+      const n = this.codec!.compress(page, out.subarray(cursor), (filters?.[i] ?? 0) as BranchFilter);
       let length = n;
       if (!(n > 0 && n < pageSize)) {
         out.set(page, cursor);

@@ -18,6 +18,8 @@ export interface CompressRequest {
   pageSize: number;
   /** checksum32 of each page's XXH64 (a raw page's storedChecksum). */
   pageChecksums: Uint32Array;
+  /** Branch filter hint of each page (branch-filter.ts). */
+  filters: Uint8Array;
   codec: StoreCodec;
   /** zstd's level. */
   level?: number;
@@ -45,7 +47,13 @@ if (port) {
       compressor = await BatchCompressor.create(request.codec, request.level);
       compressorKey = key;
     }
-    const r = compressor.compress(new Uint8Array(request.pages), count, pageSize, request.pageChecksums);
+    const r = compressor.compress(
+      new Uint8Array(request.pages),
+      count,
+      pageSize,
+      request.pageChecksums,
+      request.filters,
+    );
     new Uint8Array(request.out).set(r.data);
     const reply: CompressReply = {
       batch,

@@ -36,6 +36,8 @@ export function workersAvailable(): boolean {
 interface Batch {
   pages: Uint8Array;
   pageChecksums: Uint32Array;
+  /** Branch filter hint of each page (zstd only; all 0 otherwise). */
+  filters: Uint8Array;
   count: number;
 }
 
@@ -113,10 +115,11 @@ export class PageStoreWriter {
   /**
    * Stores the next distinct page, bytes[offset, offset + pageSize) (its id
    * is storedPages + 1 after the call). `pageChecksum` is checksum32 of its
-   * XXH64. Returns a promise when the caller must wait for workers to catch
-   * up, undefined otherwise.
+   * XXH64. `filter` says the page is machine code of that kind (the codec
+   * may use it, branch-filter.ts). Returns a promise when the caller must
+   * wait for workers to catch up, undefined otherwise.
    */
-  put(bytes: Uint8Array, offset: number, pageChecksum: number): Promise<void> | undefined {
+  put(bytes: Uint8Array, offset: number, pageChecksum: number, filter = 0): Promise<void> | undefined {
     this.storedPages++;
     const ps = this.pageSize;
     if (this.layout === 'none') {
@@ -127,6 +130,7 @@ export class PageStoreWriter {
     const batch = (this.batch ??= this.newBatch());
     batch.pages.set(bytes.subarray(offset, offset + ps), batch.count * ps);
     batch.pageChecksums[batch.count] = pageChecksum;
+    batch.filters[batch.count] = filter;
     batch.count++;
     if (batch.count < this.batchPages) return undefined;
     this.batch = undefined;
@@ -152,7 +156,12 @@ export class PageStoreWriter {
 
   private newBatch(): Batch {
     const buffer = this.freeBuffers.pop() ?? new ArrayBuffer(this.batchPages * this.pageSize);
-    return { pages: new Uint8Array(buffer), pageChecksums: new Uint32Array(this.batchPages), count: 0 };
+    return {
+      pages: new Uint8Array(buffer),
+      pageChecksums: new Uint32Array(this.batchPages),
+      filters: new Uint8Array(this.batchPages),
+      count: 0,
+    };
   }
 
   private submit(batch: Batch): Promise<void> | undefined {
@@ -170,6 +179,7 @@ export class PageStoreWriter {
       count: batch.count,
       pageSize: this.pageSize,
       pageChecksums: batch.pageChecksums.subarray(0, batch.count),
+      filters: batch.filters.subarray(0, batch.count),
       codec: this.layout === 'zstd' ? 'zstd' : 'lz4',
       ...(this.level === undefined ? {} : { level: this.level }),
     };
@@ -178,7 +188,7 @@ export class PageStoreWriter {
   }
 
   private compressInline(batch: Batch): void {
-    const r = this.compressor!.compress(batch.pages, batch.count, this.pageSize, batch.pageChecksums);
+    const r = this.compressor!.compress(batch.pages, batch.count, this.pageSize, batch.pageChecksums, batch.filters);
     this.writeBatch(batch, r.data, r.data.length, r.lengths, r.storedChecksums);
     this.batch = batch;
     batch.count = 0;

@@ -1,0 +1,96 @@
+/**
+ * Reversible branch converters for pages of machine code, applied before a
+ * page is compressed and undone after it is decoded (docs/FORMAT.md,
+ * "zstd pages"). A call or jump stores its target relative to itself, so
+ * calls to one function from different places differ in every byte; turned
+ * into the absolute target (offset inside the page plus the displacement),
+ * they repeat, and zstd finds the repeats. xz and squashfs apply the same
+ * idea ("BCJ") to executables; here the position is the offset inside the
+ * page, so a converted page depends on the page's bytes alone and every
+ * page stays decodable on its own.
+ *
+ * - BRANCH_X86 (EM_386, EM_X86_64): the rel32 of E8 (CALL), E9 (JMP) and
+ *   0F 80..8F (Jcc) whose top byte is 00 or FF (a displacement of less than
+ *   16 MiB either way). The 25 low bits of the displacement (bit 24 its
+ *   sign) become (displacement + offset of the next instruction) mod 2^25,
+ *   and the top byte is bit 24 repeated, so it stays 00 or FF. The encoder
+ *   walks the page from its last byte to its first and the decoder from the
+ *   first to the last: each sees, at every position, the bytes the other
+ *   saw there, so every decision is the same and the page comes back
+ *   exactly, whatever its bytes (a position whose operand runs past the
+ *   page is left alone).
+ * - BRANCH_ARM64 (EM_AARCH64, little-endian): every aligned word whose top
+ *   six bits are 100101 (BL) gets imm26 = (imm26 + word offset / 4) mod 2^26.
+ */
+
+export const BRANCH_NONE = 0;
+export const BRANCH_X86 = 1;
+export const BRANCH_ARM64 = 2;
+export type BranchFilter = typeof BRANCH_NONE | typeof BRANCH_X86 | typeof BRANCH_ARM64;
+
+/** The filter for code of ELF machine `machine` (e_machine) in byte order `littleEndian`. */
+export function branchFilterFor(machine: number, littleEndian: boolean): BranchFilter {
+  if (machine === 3 || machine === 62) return BRANCH_X86; // EM_386, EM_X86_64
+  if (machine === 183 && littleEndian) return BRANCH_ARM64; // EM_AARCH64
+  return BRANCH_NONE;
+}
+
+/** Converts page[0, length) in place (relative targets to absolute). */
+export function encodeBranches(filter: BranchFilter, page: Uint8Array, length = page.length): void {
+  if (filter === BRANCH_X86) x86Encode(page, length);
+  else if (filter === BRANCH_ARM64) arm64Convert(page, length, 1);
+}
+
+/** Undoes encodeBranches on page[0, length), in place. */
+export function decodeBranches(filter: BranchFilter, page: Uint8Array, length = page.length): void {
+  if (filter === BRANCH_X86) x86Decode(page, length);
+  else if (filter === BRANCH_ARM64) arm64Convert(page, length, -1);
+}
+
+/** Where the rel32 of a convertible branch at i starts, or -1. */
+function operandAt(b: Uint8Array, i: number, n: number): number {
+  const op = b[i]!;
+  let at: number;
+  if (op === 0xe8 || op === 0xe9) at = i + 1;
+  else if (op === 0x0f && (b[i + 1]! & 0xf0) === 0x80) at = i + 2;
+  else return -1;
+  if (at + 4 > n) return -1;
+  const top = b[at + 3]!;
+  return top === 0 || top === 0xff ? at : -1;
+}
+
+/** Adds `delta` to the 25-bit displacement at b[at, at + 4), keeping the top byte 00 or FF. */
+function shift(b: Uint8Array, at: number, delta: number): void {
+  const value = b[at]! | (b[at + 1]! << 8) | (b[at + 2]! << 16) | ((b[at + 3]! & 1) << 24);
+  const v = (value + delta) & 0x1ffffff;
+  b[at] = v & 0xff;
+  b[at + 1] = (v >>> 8) & 0xff;
+  b[at + 2] = (v >>> 16) & 0xff;
+  b[at + 3] = v & 0x1000000 ? 0xff : 0;
+}
+
+function x86Encode(b: Uint8Array, n: number): void {
+  for (let i = n - 5; i >= 0; i--) {
+    const at = operandAt(b, i, n);
+    if (at >= 0) shift(b, at, at + 4);
+  }
+}
+
+function x86Decode(b: Uint8Array, n: number): void {
+  for (let i = 0; i <= n - 5; i++) {
+    const at = operandAt(b, i, n);
+    if (at >= 0) shift(b, at, -(at + 4));
+  }
+}
+
+function arm64Convert(b: Uint8Array, n: number, sign: 1 | -1): void {
+  for (let i = 0; i + 4 <= n; i += 4) {
+    if ((b[i + 3]! & 0xfc) !== 0x94) continue;
+    const word = b[i]! | (b[i + 1]! << 8) | (b[i + 2]! << 16) | ((b[i + 3]! & 3) << 24);
+    const v = (word + sign * (i >>> 2)) & 0x3ffffff;
+    b[i] = v & 0xff;
+    b[i + 1] = (v >>> 8) & 0xff;
+    b[i + 2] = (v >>> 16) & 0xff;
+    b[i + 3] = 0x94 | (v >>> 24);
+  }
+}
