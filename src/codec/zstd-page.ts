@@ -50,6 +50,12 @@ export function zstdFramePrefix(pageSize: number, type: number, blockSize: numbe
   );
 }
 
+function isOneByte(page: Uint8Array): boolean {
+  const first = page[0];
+  for (let i = 1; i < page.length; i++) if (page[i] !== first) return false;
+  return true;
+}
+
 export class ZstdPageCodec implements PageCodec {
   readonly name = 'zstd' as const;
   private readonly frames: ZstdCodec;
@@ -77,6 +83,14 @@ export class ZstdPageCodec implements PageCodec {
       input = this.scratch.subarray(0, src.length);
       input.set(src);
       encodeBranches(filter, input);
+    }
+    if (isOneByte(input)) {
+      // libzstd writes a compressed block even here; an RLE block is 2 stored bytes.
+      if (dst.length >= 2) {
+        dst[0] = TAG_TYPE_RLE | (filter << 2);
+        dst[1] = input[0]!;
+      }
+      return 2;
     }
     if (this.frame.length < src.length + 64) this.frame = new Uint8Array(src.length + 64);
     const n = this.frames.compress(input, this.frame);
