@@ -15,7 +15,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { BRANCH_X86, encodeBranches, getCodec, loadCodec, type PageCodec } from '../src/codec/index.js';
+import { BRANCH_X86, ZstdPageCodec, encodeBranches, loadCodec, type PageCodec } from '../src/codec/index.js';
 import { openContainer, pack, unpack, verify } from '../src/container/index.js';
 import { ContainerError } from '../src/errors.js';
 import { KIND, buildContainer, runPage } from './container-builder.js';
@@ -228,7 +228,7 @@ describe('damage in zstd pages', () => {
 
   it('is caught by the tag, the frame walk or the page checksum when the stored checksum matches the damage', async () => {
     await loadCodec('zstd');
-    const codec = getCodec('zstd');
+    const codec = new ZstdPageCodec();
     const page = runPage(0x41);
     const text = new TextEncoder().encode('page '.repeat(800));
     page.set(text);
@@ -271,7 +271,7 @@ describe('damage in zstd pages', () => {
 
   it('the codec: mutated stored pages decode to exactly one page or throw E_ZSTD, never anything else', async () => {
     await loadCodec('zstd');
-    const codec: PageCodec = getCodec('zstd');
+    const codec: PageCodec = new ZstdPageCodec();
     const rand = mulberry32(2024);
     const pages = [
       runPage(0),

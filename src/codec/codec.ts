@@ -16,7 +16,8 @@ export interface PageCodec {
    * 'lz4': the WebAssembly codec written here, the kernel's compressor and a
    * strict decoder (the default: docs/notes/codec.md); 'lz4js': lz4js's
    * compressBlock and decompressBlock, with our checks around them; 'zstd':
-   * one tagged zstd block per page (zstd-page.ts); 'none': stores bytes as they
+   * one Zstandard frame per page (zstd.ts; the container stores it as a
+   * tagged block, zstd-page.ts); 'none': stores bytes as they
    * are. Other implementations (a test's replay of a kernel's blocks) name
    * themselves.
    */

@@ -3,7 +3,8 @@
  * back ends: the interface (codec.ts), the implementations, and lookup by
  * name. 'lz4' is the default: the WebAssembly codec written here
  * (lz4-wasm.ts), whose compressor is the kernel's LZ4_compress_fast, measured
- * against native liblz4 in docs/notes/codec.md. 'zstd' (zstd-page.ts over zstd.ts) loads its
+ * against native liblz4 in docs/notes/codec.md. 'zstd' (zstd.ts: one frame per page; the container wraps it as
+ * zstd-page.ts) loads its
  * WebAssembly module asynchronously: `await loadCodec('zstd')` before
  * creating it. lz4js is loaded only when its codec is created.
  */
@@ -56,12 +57,14 @@ export async function loadCodec(name: CodecName): Promise<void> {
  * per worker or stream). 'zstd' needs `await loadCodec('zstd')` first.
  */
 export function createPageCodec(name: StoreCodec = 'lz4', level?: number): PageCodec {
+  // The container stores zstd pages as tagged blocks (zstd-page.ts), not as the frames of getCodec('zstd').
+  if (name === 'zstd') return new ZstdPageCodec(level);
   return getCodec(name, level === undefined ? {} : { level });
 }
 
 /**
  * The decoder of zstd pages stored as whole frames (requiredFlags bit 1,
- * written by earlier versions): `await loadCodec('zstd')` first.
+ * written by earlier versions): getCodec('zstd'). `await loadCodec('zstd')` first.
  */
 export function createZstdFrameCodec(): PageCodec {
   return new ZstdCodec();
@@ -85,7 +88,7 @@ export function getCodec(name: string, options: CodecOptions = {}): PageCodec {
     case 'lz4js':
       return new Lz4jsCodec();
     case 'zstd':
-      return new ZstdPageCodec(options.level);
+      return new ZstdCodec(options.level);
     case 'none':
       return new NoneCodec();
     default: {

@@ -27,6 +27,8 @@ export const TAG_TYPE_RLE = 1;
 export const TAG_TYPE_COMPRESSED = 2;
 const FRAME_HEADER = 7;
 const BLOCK_HEADER = 3;
+const MIN_PAGE = 256;
+const MAX_PAGE = 65536;
 
 function fail(problem: string, actual?: unknown): never {
   throw new ContainerError('E_ZSTD', `zstd page: ${problem}`, { field: 'zstd page', actual });
@@ -77,6 +79,8 @@ export class ZstdPageCodec implements PageCodec {
    * then stores it raw).
    */
   compress(src: Uint8Array, dst: Uint8Array, filter: BranchFilter = 0): number {
+    // The rebuilt frame's 2-byte content size holds 256..65791: every page size (4, 16 and 64 KiB).
+    if (src.length < MIN_PAGE || src.length > MAX_PAGE) return src.length + 1;
     let input = src;
     if (filter !== 0) {
       if (this.scratch.length < src.length) this.scratch = new Uint8Array(src.length);
@@ -115,6 +119,7 @@ export class ZstdPageCodec implements PageCodec {
 
   /** Decodes one stored page into exactly dst.length bytes; throws ContainerError 'E_ZSTD' otherwise. */
   decompress(src: Uint8Array, dst: Uint8Array): void {
+    if (dst.length < MIN_PAGE || dst.length > MAX_PAGE) fail(`no tagged form for ${dst.length}-byte pages`, dst.length);
     if (src.length < 2) fail(`${src.length} bytes is shorter than a tag and a block`, src.length);
     const tag = src[0]!;
     if (tag & 0xf0) fail(`reserved bits of tag 0x${tag.toString(16).padStart(2, '0')} are set`, tag);
