@@ -37,49 +37,40 @@ export function branchFilterFor(machine: number, littleEndian: boolean): BranchF
 
 /** Converts page[0, length) in place (relative targets to absolute). */
 export function encodeBranches(filter: BranchFilter, page: Uint8Array, length = page.length): void {
-  if (filter === BRANCH_X86) x86Encode(page, length);
+  if (filter === BRANCH_X86) x86Convert(page, length, 1);
   else if (filter === BRANCH_ARM64) arm64Convert(page, length, 1);
 }
 
 /** Undoes encodeBranches on page[0, length), in place. */
 export function decodeBranches(filter: BranchFilter, page: Uint8Array, length = page.length): void {
-  if (filter === BRANCH_X86) x86Decode(page, length);
+  if (filter === BRANCH_X86) x86Convert(page, length, -1);
   else if (filter === BRANCH_ARM64) arm64Convert(page, length, -1);
 }
 
-/** Where the rel32 of a convertible branch at i starts, or -1. */
-function operandAt(b: Uint8Array, i: number, n: number): number {
-  const op = b[i]!;
-  let at: number;
-  if (op === 0xe8 || op === 0xe9) at = i + 1;
-  else if (op === 0x0f && (b[i + 1]! & 0xf0) === 0x80) at = i + 2;
-  else return -1;
-  if (at + 4 > n) return -1;
-  const top = b[at + 3]!;
-  return top === 0 || top === 0xff ? at : -1;
-}
-
-/** Adds `delta` to the 25-bit displacement at b[at, at + 4), keeping the top byte 00 or FF. */
-function shift(b: Uint8Array, at: number, delta: number): void {
-  const value = b[at]! | (b[at + 1]! << 8) | (b[at + 2]! << 16) | ((b[at + 3]! & 1) << 24);
-  const v = (value + delta) & 0x1ffffff;
-  b[at] = v & 0xff;
-  b[at + 1] = (v >>> 8) & 0xff;
-  b[at + 2] = (v >>> 16) & 0xff;
-  b[at + 3] = v & 0x1000000 ? 0xff : 0;
-}
-
-function x86Encode(b: Uint8Array, n: number): void {
-  for (let i = n - 5; i >= 0; i--) {
-    const at = operandAt(b, i, n);
-    if (at >= 0) shift(b, at, at + 4);
-  }
-}
-
-function x86Decode(b: Uint8Array, n: number): void {
-  for (let i = 0; i <= n - 5; i++) {
-    const at = operandAt(b, i, n);
-    if (at >= 0) shift(b, at, -(at + 4));
+/**
+ * Converts the rel32 operands of page b[0, n): direction 1 encodes (last
+ * position first), -1 decodes (first position first). At each position i:
+ * E8/E9 put the operand at i + 1, 0F 80..8F at i + 2; it is converted when
+ * it lies inside the page and its top byte is 00 or FF.
+ */
+function x86Convert(b: Uint8Array, n: number, direction: 1 | -1): void {
+  const last = n - 5;
+  for (let k = 0; k <= last; k++) {
+    const i = direction === 1 ? last - k : k;
+    const op = b[i]!;
+    let at: number;
+    if ((op & 0xfe) === 0xe8) at = i + 1;
+    else if (op === 0x0f && (b[i + 1]! & 0xf0) === 0x80 && i + 6 <= n) at = i + 2;
+    else continue;
+    const top = b[at + 3]!;
+    if (top !== 0 && top !== 0xff) continue;
+    // The 25 low bits, bit 24 the sign; the next instruction starts at at + 4.
+    const value = b[at]! | (b[at + 1]! << 8) | (b[at + 2]! << 16) | ((top & 1) << 24);
+    const v = (value + direction * (at + 4)) & 0x1ffffff;
+    b[at] = v & 0xff;
+    b[at + 1] = (v >>> 8) & 0xff;
+    b[at + 2] = (v >>> 16) & 0xff;
+    b[at + 3] = v & 0x1000000 ? 0xff : 0;
   }
 }
 
