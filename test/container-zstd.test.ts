@@ -15,7 +15,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { BRANCH_X86, ZstdPageCodec, encodeBranches, loadCodec, type PageCodec } from '../src/codec/index.js';
+import { BRANCH_X86_64, ZstdPageCodec, encodeBranches, loadCodec, type PageCodec } from '../src/codec/index.js';
 import { openContainer, pack, unpack, verify } from '../src/container/index.js';
 import { ContainerError } from '../src/errors.js';
 import { KIND, buildContainer, runPage } from './container-builder.js';
@@ -103,14 +103,14 @@ describe('zstd containers', () => {
         frames.push(Buffer.concat([prefix, stored.subarray(1)]));
         const page = new Uint8Array(c.pageSize);
         c.readStoredPage(id, page);
-        if (filter === BRANCH_X86) encodeBranches(BRANCH_X86, page);
+        if (filter === BRANCH_X86_64) encodeBranches(BRANCH_X86_64, page);
         else expect(filter).toBe(0);
         filtered.push(page);
       }
       c.close();
       expect(frames.length).toBeGreaterThan(100);
       // samples/bin is x86-64 code: its text pages carry the x86 filter, the others none.
-      expect(filters.get(BRANCH_X86) ?? 0).toBeGreaterThan(10);
+      expect(filters.get(BRANCH_X86_64) ?? 0).toBeGreaterThan(10);
       expect(filters.get(0) ?? 0).toBeGreaterThan(10);
       // Frame by frame for a few (each alone is a complete zstd stream), all at once for the rest.
       for (let i = 0; i < 5; i++)
@@ -240,7 +240,7 @@ describe('damage in zstd pages', () => {
       ['appended', Uint8Array.from([...frame, 0])],
       ['reserved tag bit', Uint8Array.from(frame, (b, i) => (i === 0 ? b | 0x10 : b))],
       ['raw block type', Uint8Array.from(frame, (b, i) => (i === 0 ? b & ~3 : b))],
-      ['branch filter 3', Uint8Array.from(frame, (b, i) => (i === 0 ? b | 0x0c : b))],
+      ['x86-64 filter set', Uint8Array.from(frame, (b, i) => (i === 0 ? b | 0x0c : b))],
       ['wrong branch filter', Uint8Array.from(frame, (b, i) => (i === 0 ? b | 0x04 : b))],
       ['flipped content', Uint8Array.from(frame, (b, i) => (i === frame.length - 4 ? b ^ 0x55 : b))],
     ];
@@ -282,7 +282,7 @@ describe('damage in zstd pages', () => {
     let refused = 0;
     let decoded = 0;
     for (const [k, page] of pages.entries()) {
-      const frame = dst.slice(0, codec.compress(page, dst, k === 2 ? BRANCH_X86 : 0));
+      const frame = dst.slice(0, codec.compress(page, dst, k === 2 ? BRANCH_X86_64 : 0));
       for (let trial = 0; trial < 400; trial++) {
         const bad = frame.slice();
         const flips = 1 + (rand() % 3);

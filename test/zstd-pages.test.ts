@@ -14,6 +14,7 @@ import {
   BRANCH_ARM64,
   BRANCH_NONE,
   BRANCH_X86,
+  BRANCH_X86_64,
   type BranchFilter,
   ZstdPageCodec,
   branchFilterFor,
@@ -56,7 +57,7 @@ function codePagesOfSamples(): Uint8Array[] {
     const code = codePages(fd, bytes.length, 4096);
     fs.closeSync(fd);
     for (let p = 0; p * 4096 < bytes.length; p++) {
-      if (pageFilter(code, p) !== BRANCH_X86) continue;
+      if (pageFilter(code, p) !== BRANCH_X86_64) continue;
       const page = new Uint8Array(4096);
       page.set(bytes.subarray(p * 4096, (p + 1) * 4096));
       pages.push(page);
@@ -79,25 +80,32 @@ describe('branch filters', () => {
     page.set([0xe9, 0xf0, 0xff, 0xff, 0xff], 200); // jmp -16, ends at 205
     page.set([0x0f, 0x85, 0x00, 0x01, 0, 0], 300); // jne +0x100, ends at 306
     page.set([0xe8, 0, 0, 0, 0x12], 400); // top byte 0x12: not a near call, unchanged
-    encodeBranches(BRANCH_X86, page);
+    page.set([0x48, 0x8d, 0x05, 0x10, 0, 0, 0], 500); // lea rax, [rip + 0x10]: x86-64 only, disp ends at 507
+    const x86 = page.slice();
+    encodeBranches(BRANCH_X86, x86);
+    expect([...x86.subarray(500, 507)]).toEqual([0x48, 0x8d, 0x05, 0x10, 0, 0, 0]);
+    encodeBranches(BRANCH_X86_64, page);
+    expect([...page.subarray(500, 507)]).toEqual([0x48, 0x8d, 0x05, 0x0b, 0x02, 0, 0]); // 0x10 + 507 = 0x20b
     expect([...page.subarray(100, 105)]).toEqual([0xe8, 0x79, 0, 0, 0]); // 0x10 + 105
     expect([...page.subarray(200, 205)]).toEqual([0xe9, 189, 0, 0, 0]); // -16 + 205
     expect([...page.subarray(300, 306)]).toEqual([0x0f, 0x85, 0x32, 0x02, 0, 0]); // 0x100 + 306
     expect([...page.subarray(400, 405)]).toEqual([0xe8, 0, 0, 0, 0x12]);
-    decodeBranches(BRANCH_X86, page);
+    expect([...x86.subarray(100, 306)]).toEqual([...page.subarray(100, 306)]);
+    decodeBranches(BRANCH_X86_64, page);
+    expect([...page.subarray(500, 507)]).toEqual([0x48, 0x8d, 0x05, 0x10, 0, 0, 0]);
     expect([...page.subarray(100, 105)]).toEqual([0xe8, 0x10, 0, 0, 0]);
     expect([...page.subarray(200, 205)]).toEqual([0xe9, 0xf0, 0xff, 0xff, 0xff]);
   });
 
   it('round-trip exactly on any bytes: random, dense with opcodes and 00/FF bytes, and real code', () => {
     const rand = mulberry32(7);
-    const alphabet = [0xe8, 0xe9, 0x0f, 0x80, 0x85, 0x8f, 0x00, 0xff, 0x94, 0x97, 0x01];
+    const alphabet = [0xe8, 0xe9, 0x0f, 0x80, 0x85, 0x8f, 0x00, 0xff, 0x94, 0x97, 0x01, 0x8d, 0x05, 0x15, 0x8b];
     let changed = 0;
     for (let trial = 0; trial < 300; trial++) {
       const size = [4096, 16384, 64][trial % 3]!;
       const page = new Uint8Array(size);
       for (let i = 0; i < size; i++) page[i] = trial % 2 ? alphabet[rand() % alphabet.length]! : rand() & 0xff;
-      for (const filter of [BRANCH_X86, BRANCH_ARM64] as const) {
+      for (const filter of [BRANCH_X86, BRANCH_X86_64, BRANCH_ARM64] as const) {
         expect(roundTrips(filter, page), `trial ${trial} filter ${filter}`).toBe(true);
         const copy = page.slice();
         encodeBranches(filter, copy);
@@ -106,8 +114,8 @@ describe('branch filters', () => {
     }
     const code = codePagesOfSamples();
     expect(code.length).toBeGreaterThan(10);
-    for (const page of code) expect(roundTrips(BRANCH_X86, page)).toBe(true);
-    expect(changed).toBeGreaterThan(300);
+    for (const page of code) expect(roundTrips(BRANCH_X86_64, page)).toBe(true);
+    expect(changed).toBeGreaterThan(450);
   });
 
   it.skipIf(!hasXz)("AArch64: BL conversion equals xz's ARM64 filter on pages without ADRP words", () => {
@@ -136,17 +144,22 @@ describe('branch filters', () => {
     const codec = new ZstdPageCodec(3);
     const dst = new Uint8Array(8192);
     let plain = 0;
+    let branches = 0;
     let filtered = 0;
     for (const page of codePagesOfSamples()) {
       plain += Math.min(codec.compress(page, dst, BRANCH_NONE), 4096);
-      filtered += Math.min(codec.compress(page, dst, BRANCH_X86), 4096);
+      branches += Math.min(codec.compress(page, dst, BRANCH_X86), 4096);
+      filtered += Math.min(codec.compress(page, dst, BRANCH_X86_64), 4096);
     }
-    console.log(`zstd-pages: samples/bin code pages, zstd -3: ${plain} bytes plain, ${filtered} with the x86 filter`);
-    expect(filtered).toBeLessThan(plain);
+    console.log(
+      `zstd-pages: samples/bin code pages, zstd -3: ${plain} bytes plain, ${branches} with the x86 filter, ${filtered} with x86-64's`,
+    );
+    expect(branches).toBeLessThan(plain);
+    expect(filtered).toBeLessThan(branches);
   });
 
-  it('are chosen by e_machine: x86 for EM_386 and EM_X86_64, AArch64 for little-endian EM_AARCH64 only', () => {
-    expect(branchFilterFor(62, true)).toBe(BRANCH_X86);
+  it('are chosen by e_machine: x86 for EM_386, x86-64 for EM_X86_64, AArch64 for little-endian EM_AARCH64 only', () => {
+    expect(branchFilterFor(62, true)).toBe(BRANCH_X86_64);
     expect(branchFilterFor(3, true)).toBe(BRANCH_X86);
     expect(branchFilterFor(183, true)).toBe(BRANCH_ARM64);
     expect(branchFilterFor(183, false)).toBe(BRANCH_NONE);
@@ -166,7 +179,7 @@ describe('the tagged zstd page codec', () => {
       const codec = new ZstdPageCodec(level);
       const dst = new Uint8Array(8192);
       for (const [k, page] of pages.entries()) {
-        for (const filter of [BRANCH_NONE, BRANCH_X86, BRANCH_ARM64] as const) {
+        for (const filter of [BRANCH_NONE, BRANCH_X86, BRANCH_ARM64, BRANCH_X86_64] as const) {
           const n = codec.compress(page, dst, filter);
           expect(n).toBeLessThan(4096);
           expect(dst[0]! >> 2).toBe(filter);

@@ -19,6 +19,12 @@
  *   saw there, so every decision is the same and the page comes back
  *   exactly, whatever its bytes (a position whose operand runs past the
  *   page is left alone).
+ * - BRANCH_X86_64 (EM_X86_64): as BRANCH_X86, and also the disp32 of a
+ *   RIP-relative memory operand (ModRM mod 00, r/m 101) right after one of
+ *   the common one-byte opcodes in RIP_OPCODES (mov, lea, cmp, add, test,
+ *   call/jmp through memory, ...): a REX prefix before the opcode does not
+ *   matter, and the position is that of the disp32's end, which differs
+ *   from the next instruction's by a constant per instruction form.
  * - BRANCH_ARM64 (EM_AARCH64, little-endian): every aligned word whose top
  *   six bits are 100101 (BL) gets imm26 = (imm26 + word offset / 4) mod 2^26.
  */
@@ -26,34 +32,46 @@
 export const BRANCH_NONE = 0;
 export const BRANCH_X86 = 1;
 export const BRANCH_ARM64 = 2;
-export type BranchFilter = typeof BRANCH_NONE | typeof BRANCH_X86 | typeof BRANCH_ARM64;
+export const BRANCH_X86_64 = 3;
+export type BranchFilter = typeof BRANCH_NONE | typeof BRANCH_X86 | typeof BRANCH_ARM64 | typeof BRANCH_X86_64;
+
+/** Opcodes whose ModRM byte follows at once, for BRANCH_X86_64's RIP-relative rule (FORMAT.md lists them). */
+export const RIP_OPCODES: readonly number[] = [
+  0x01, 0x03, 0x09, 0x0b, 0x13, 0x23, 0x29, 0x2b, 0x31, 0x33, 0x38, 0x39, 0x3a, 0x3b, 0x63, 0x80, 0x81, 0x83, 0x84,
+  0x85, 0x87, 0x88, 0x89, 0x8a, 0x8b, 0x8d, 0xc6, 0xc7, 0xf6, 0xf7, 0xff,
+];
+const RIP_OPCODE = new Uint8Array(256);
+for (const op of RIP_OPCODES) RIP_OPCODE[op] = 1;
 
 /** The filter for code of ELF machine `machine` (e_machine) in byte order `littleEndian`. */
 export function branchFilterFor(machine: number, littleEndian: boolean): BranchFilter {
-  if (machine === 3 || machine === 62) return BRANCH_X86; // EM_386, EM_X86_64
+  if (machine === 62) return BRANCH_X86_64; // EM_X86_64
+  if (machine === 3) return BRANCH_X86; // EM_386: mod 00 r/m 101 is an absolute address there
   if (machine === 183 && littleEndian) return BRANCH_ARM64; // EM_AARCH64
   return BRANCH_NONE;
 }
 
 /** Converts page[0, length) in place (relative targets to absolute). */
 export function encodeBranches(filter: BranchFilter, page: Uint8Array, length = page.length): void {
-  if (filter === BRANCH_X86) x86Convert(page, length, 1);
+  if (filter === BRANCH_X86 || filter === BRANCH_X86_64) x86Convert(page, length, 1, filter === BRANCH_X86_64);
   else if (filter === BRANCH_ARM64) arm64Convert(page, length, 1);
 }
 
 /** Undoes encodeBranches on page[0, length), in place. */
 export function decodeBranches(filter: BranchFilter, page: Uint8Array, length = page.length): void {
-  if (filter === BRANCH_X86) x86Convert(page, length, -1);
+  if (filter === BRANCH_X86 || filter === BRANCH_X86_64) x86Convert(page, length, -1, filter === BRANCH_X86_64);
   else if (filter === BRANCH_ARM64) arm64Convert(page, length, -1);
 }
 
 /**
  * Converts the rel32 operands of page b[0, n): direction 1 encodes (last
  * position first), -1 decodes (first position first). At each position i:
- * E8/E9 put the operand at i + 1, 0F 80..8F at i + 2; it is converted when
- * it lies inside the page and its top byte is 00 or FF.
+ * E8/E9 put the operand at i + 1, 0F 80..8F at i + 2, and with
+ * `ripRelative` an opcode of RIP_OPCODES followed by a ModRM byte with mod
+ * 00 and r/m 101 at i + 2; it is converted when it lies inside the page
+ * and its top byte is 00 or FF.
  */
-function x86Convert(b: Uint8Array, n: number, direction: 1 | -1): void {
+function x86Convert(b: Uint8Array, n: number, direction: 1 | -1, ripRelative: boolean): void {
   const last = n - 5;
   for (let k = 0; k <= last; k++) {
     const i = direction === 1 ? last - k : k;
@@ -61,6 +79,7 @@ function x86Convert(b: Uint8Array, n: number, direction: 1 | -1): void {
     let at: number;
     if ((op & 0xfe) === 0xe8) at = i + 1;
     else if (op === 0x0f && (b[i + 1]! & 0xf0) === 0x80 && i + 6 <= n) at = i + 2;
+    else if (ripRelative && RIP_OPCODE[op] === 1 && (b[i + 1]! & 0xc7) === 0x05 && i + 6 <= n) at = i + 2;
     else continue;
     const top = b[at + 3]!;
     if (top !== 0 && top !== 0xff) continue;
