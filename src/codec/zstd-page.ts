@@ -15,7 +15,7 @@
  * RLE), then the content. That frame is what `zstd -d` reads; decoding it
  * gives the page with its branch filter applied, which is then undone.
  * Compared with storing the frame, this saves 9 bytes per page; the filter
- * saves about 8.6% on pages of x86-64 code (docs/notes/zstd-size.md).
+ * saves about 8.8% on pages of x86-64 code (docs/notes/zstd-size.md).
  */
 import { ContainerError } from '../errors.js';
 import type { PageCodec } from './codec.js';
