@@ -40,8 +40,13 @@ export const RIP_OPCODES: readonly number[] = [
   0x01, 0x03, 0x09, 0x0b, 0x13, 0x23, 0x29, 0x2b, 0x31, 0x33, 0x38, 0x39, 0x3a, 0x3b, 0x63, 0x80, 0x81, 0x83, 0x84,
   0x85, 0x87, 0x88, 0x89, 0x8a, 0x8b, 0x8d, 0xc6, 0xc7, 0xf6, 0xf7, 0xff,
 ];
-const RIP_OPCODE = new Uint8Array(256);
-for (const op of RIP_OPCODES) RIP_OPCODE[op] = 1;
+/** Per opcode byte: 1 E8/E9 (rel32 at +1), 2 0F (Jcc rel32 at +2 after 80..8F), 3 RIP_OPCODES (x86-64 only). */
+const KIND_X86 = new Uint8Array(256);
+KIND_X86[0xe8] = 1;
+KIND_X86[0xe9] = 1;
+KIND_X86[0x0f] = 2;
+const KIND_X86_64 = KIND_X86.slice();
+for (const op of RIP_OPCODES) KIND_X86_64[op] = 3;
 
 /** The filter for code of ELF machine `machine` (e_machine) in byte order `littleEndian`. */
 export function branchFilterFor(machine: number, littleEndian: boolean): BranchFilter {
@@ -72,25 +77,33 @@ export function decodeBranches(filter: BranchFilter, page: Uint8Array, length = 
  * and its top byte is 00 or FF.
  */
 function x86Convert(b: Uint8Array, n: number, direction: 1 | -1, ripRelative: boolean): void {
+  const kind = ripRelative ? KIND_X86_64 : KIND_X86;
   const last = n - 5;
-  for (let k = 0; k <= last; k++) {
-    const i = direction === 1 ? last - k : k;
-    const op = b[i]!;
-    let at: number;
-    if ((op & 0xfe) === 0xe8) at = i + 1;
-    else if (op === 0x0f && (b[i + 1]! & 0xf0) === 0x80 && i + 6 <= n) at = i + 2;
-    else if (ripRelative && RIP_OPCODE[op] === 1 && (b[i + 1]! & 0xc7) === 0x05 && i + 6 <= n) at = i + 2;
-    else continue;
-    const top = b[at + 3]!;
-    if (top !== 0 && top !== 0xff) continue;
-    // The 25 low bits, bit 24 the sign; the next instruction starts at at + 4.
-    const value = b[at]! | (b[at + 1]! << 8) | (b[at + 2]! << 16) | ((top & 1) << 24);
-    const v = (value + direction * (at + 4)) & 0x1ffffff;
-    b[at] = v & 0xff;
-    b[at + 1] = (v >>> 8) & 0xff;
-    b[at + 2] = (v >>> 16) & 0xff;
-    b[at + 3] = v & 0x1000000 ? 0xff : 0;
+  if (direction === 1) {
+    for (let i = last; i >= 0; i--) if (kind[b[i]!] !== 0) convertAt(b, i, n, kind[b[i]!]!, 1);
+  } else {
+    for (let i = 0; i <= last; i++) if (kind[b[i]!] !== 0) convertAt(b, i, n, kind[b[i]!]!, -1);
   }
+}
+
+/** One position of x86Convert, whose opcode byte has kind `k` (1 E8/E9, 2 0F, 3 a RIP_OPCODES byte). */
+function convertAt(b: Uint8Array, i: number, n: number, k: number, direction: 1 | -1): void {
+  let at = i + 1;
+  if (k !== 1) {
+    const modrm = b[i + 1]!;
+    if (k === 2 ? (modrm & 0xf0) !== 0x80 : (modrm & 0xc7) !== 0x05) return;
+    at = i + 2;
+    if (at + 4 > n) return;
+  }
+  const top = b[at + 3]!;
+  if (top !== 0 && top !== 0xff) return;
+  // The 25 low bits, bit 24 the sign; the operand ends at at + 4.
+  const value = b[at]! | (b[at + 1]! << 8) | (b[at + 2]! << 16) | ((top & 1) << 24);
+  const v = (value + direction * (at + 4)) & 0x1ffffff;
+  b[at] = v & 0xff;
+  b[at + 1] = (v >>> 8) & 0xff;
+  b[at + 2] = (v >>> 16) & 0xff;
+  b[at + 3] = v & 0x1000000 ? 0xff : 0;
 }
 
 function arm64Convert(b: Uint8Array, n: number, sign: 1 | -1): void {
