@@ -193,19 +193,45 @@ describe('the tagged zstd page codec', () => {
   });
 
   it.skipIf(!hasZstd)(
-    'stores pages whose standard frames (FORMAT.md prefix) the zstd CLI decodes, RLE ones too',
+    'stores pages whose standard frames (FORMAT.md prefix) the zstd CLI decodes, RLE ones too, at every page size',
     () => {
       const codec = new ZstdPageCodec();
-      const dst = new Uint8Array(8192);
-      for (const page of [new Uint8Array(4096).fill(0xcc), codePagesOfSamples()[0]!]) {
-        const n = codec.compress(page, dst, BRANCH_NONE);
-        const type = dst[0]! & 3;
-        const header = 1 | (type << 1) | ((type === 1 ? 4096 : n - 1) << 3);
-        const frame = Buffer.concat([
-          Buffer.from([0x28, 0xb5, 0x2f, 0xfd, 0x60, 0x00, 0x0f, header & 0xff, (header >> 8) & 0xff, header >> 16]),
-          dst.subarray(1, n),
-        ]);
-        expect(execFileSync('zstd', ['-d', '-c', '-q'], { input: frame }).equals(Buffer.from(page))).toBe(true);
+      const code = codePagesOfSamples();
+      for (const size of [4096, 16384, 65536]) {
+        const dst = new Uint8Array(2 * size);
+        const text = new Uint8Array(size);
+        for (let i = 0; i < size; i++) text[i] = code[Math.floor(i / 4096) % code.length]![i % 4096]!;
+        for (const page of [new Uint8Array(size).fill(0xcc), text]) {
+          for (const filter of [BRANCH_NONE, BRANCH_X86_64] as const) {
+            const n = codec.compress(page, dst, filter);
+            expect(n).toBeLessThan(size);
+            const type = dst[0]! & 3;
+            const header = 1 | (type << 1) | ((type === 1 ? size : n - 1) << 3);
+            const fcs = size - 256;
+            const frame = Buffer.concat([
+              Buffer.from([
+                0x28,
+                0xb5,
+                0x2f,
+                0xfd,
+                0x60,
+                fcs & 0xff,
+                fcs >> 8,
+                header & 0xff,
+                (header >> 8) & 0xff,
+                header >> 16,
+              ]),
+              dst.subarray(1, n),
+            ]);
+            const decoded = execFileSync('zstd', ['-d', '-c', '-q'], { input: frame });
+            const expected = page.slice();
+            encodeBranches(filter, expected);
+            expect(decoded.equals(Buffer.from(expected)), `${size} ${filter}`).toBe(true);
+            const back = new Uint8Array(size);
+            codec.decompress(dst.subarray(0, n), back);
+            expect(Buffer.from(back).equals(Buffer.from(page))).toBe(true);
+          }
+        }
       }
     },
   );
