@@ -111,7 +111,7 @@ export const ERROR_CODES = {
   E_LZ4: ['ContainerError', 'an LZ4 block that does not decode to exactly one page'],
   E_ZSTD: [
     'ContainerError',
-    'a zstd page frame that does not decode to exactly one page, or is not one plain zstd frame',
+    'a zstd page (tag, or stored or rebuilt frame) that does not decode to exactly one page, or is not one plain zstd frame',
   ],
   E_PAGE_LENGTH: ['ContainerError', 'a stored raw page of the wrong length'],
   // Scenarios and the simulated machine

@@ -1,19 +1,21 @@
 /**
  * Containers packed with `--codec zstd`: round trips bit-exact, every
- * compressed page a zstd frame the `zstd` CLI decodes to the page, the
+ * compressed page a tagged block that becomes, as FORMAT.md says, a frame
+ * the `zstd` CLI decodes to the page (branch filter applied), the
  * independent Python reader (FORMAT.md) reads the tree, the CLI's ls, cat,
  * verify, load and report read it as they read LZ4 containers, the bytes do
  * not depend on the thread count, and damage in a zstd page is caught: by
  * the stored checksum, and, with checksums made to match, by the frame walk
- * or the page checksum. The codec alone: hostile frames either decode to
- * exactly one page or throw E_ZSTD.
+ * or the page checksum. Containers of whole frames (flag bit 1, earlier
+ * writers; here written by the zstd CLI) still read. The codec alone:
+ * hostile stored pages either decode to exactly one page or throw E_ZSTD.
  */
 import { execFileSync, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { getCodec, loadCodec, type PageCodec } from '../src/codec/index.js';
+import { BRANCH_X86_64, ZstdPageCodec, encodeBranches, loadCodec, type PageCodec } from '../src/codec/index.js';
 import { openContainer, pack, unpack, verify } from '../src/container/index.js';
 import { ContainerError } from '../src/errors.js';
 import { KIND, buildContainer, runPage } from './container-builder.js';
@@ -50,9 +52,9 @@ function cli(args: string[]): { status: number | null; stdout: string; stderr: s
 }
 
 describe('zstd containers', () => {
-  it('set the ZSTD flag (bit 1) and not LZ4, and unpack bit-exact', async () => {
+  it('set the ZSTD_PAGES flag (bit 2) and no other, and unpack bit-exact', async () => {
     const bytes = fs.readFileSync(out);
-    expect(bytes.readBigUInt64LE(16)).toBe(2n);
+    expect(bytes.readBigUInt64LE(16)).toBe(4n);
     const c = await openContainer(out);
     expect(c.compressedCodec).toBe('zstd');
     const codecs = new Set(Array.from({ length: c.storedPageCount }, (_, i) => c.storedPageInfo(i + 1).codec));
@@ -75,27 +77,77 @@ describe('zstd containers', () => {
     expect(size(z19)).toBeLessThan(size(out));
   });
 
-  it.skipIf(!hasZstd)('store every compressed page as one frame the zstd CLI decodes to the page', async () => {
-    const c = await openContainer(out);
-    const data = fs.readFileSync(out);
-    const frames: Buffer[] = [];
-    const pages: Uint8Array[] = [];
-    for (let id = 1; id <= c.storedPageCount; id++) {
-      const info = c.storedPageInfo(id);
-      if (info.codec !== 'zstd') continue;
-      frames.push(data.subarray(info.offset, info.offset + info.storedLength));
-      const page = new Uint8Array(c.pageSize);
-      c.readStoredPage(id, page);
-      pages.push(page);
-    }
-    c.close();
-    expect(frames.length).toBeGreaterThan(100);
-    // Frame by frame for a few (each alone is a complete zstd stream), all at once for the rest.
-    for (let i = 0; i < 5; i++)
-      expect(execFileSync('zstd', ['-d', '-c', '-q'], { input: frames[i] }).equals(Buffer.from(pages[i]!))).toBe(true);
-    const decoded = execFileSync('zstd', ['-d', '-c', '-q'], { input: Buffer.concat(frames), maxBuffer: 1 << 28 });
-    expect(decoded.equals(Buffer.concat(pages))).toBe(true);
-  });
+  it.skipIf(!hasZstd)(
+    'store every compressed page as a tag and a block; with the 10 bytes FORMAT.md gives, the zstd CLI decodes it',
+    async () => {
+      const c = await openContainer(out);
+      const data = fs.readFileSync(out);
+      const frames: Buffer[] = [];
+      const filtered: Uint8Array[] = [];
+      const filters = new Map<number, number>();
+      for (let id = 1; id <= c.storedPageCount; id++) {
+        const info = c.storedPageInfo(id);
+        if (info.codec !== 'zstd') continue;
+        const stored = data.subarray(info.offset, info.offset + info.storedLength);
+        const tag = stored[0]!;
+        expect(tag & 0xf0).toBe(0);
+        const type = tag & 3;
+        const filter = tag >> 2;
+        filters.set(filter, (filters.get(filter) ?? 0) + 1);
+        // FORMAT.md "zstd pages": magic, descriptor 0x60, pageSize - 256, block header, content.
+        const blockSize = type === 1 ? c.pageSize : stored.length - 1;
+        const blockHeader = 1 | (type << 1) | (blockSize << 3);
+        const prefix = Buffer.from([0x28, 0xb5, 0x2f, 0xfd, 0x60, 0, 0, 0, 0, 0]);
+        prefix.writeUInt16LE(c.pageSize - 256, 5);
+        prefix.writeUIntLE(blockHeader, 7, 3);
+        frames.push(Buffer.concat([prefix, stored.subarray(1)]));
+        const page = new Uint8Array(c.pageSize);
+        c.readStoredPage(id, page);
+        if (filter === BRANCH_X86_64) encodeBranches(BRANCH_X86_64, page);
+        else expect(filter).toBe(0);
+        filtered.push(page);
+      }
+      c.close();
+      expect(frames.length).toBeGreaterThan(100);
+      // samples/bin is x86-64 code: its text pages carry the x86 filter, the others none.
+      expect(filters.get(BRANCH_X86_64) ?? 0).toBeGreaterThan(10);
+      expect(filters.get(0) ?? 0).toBeGreaterThan(10);
+      // Frame by frame for a few (each alone is a complete zstd stream), all at once for the rest.
+      for (let i = 0; i < 5; i++)
+        expect(execFileSync('zstd', ['-d', '-c', '-q'], { input: frames[i] }).equals(Buffer.from(filtered[i]!))).toBe(
+          true,
+        );
+      const decoded = execFileSync('zstd', ['-d', '-c', '-q'], { input: Buffer.concat(frames), maxBuffer: 1 << 28 });
+      expect(decoded.equals(Buffer.concat(filtered))).toBe(true);
+    },
+  );
+
+  it.skipIf(!hasZstd)(
+    'written by earlier versions (flag bit 1, whole frames; here from the zstd CLI) still read',
+    async () => {
+      const page = new Uint8Array(
+        fs.readFileSync(path.join(SAMPLES, fs.readdirSync(SAMPLES).sort()[0]!)).subarray(0, 4096),
+      );
+      const src = path.join(work, 'page.bin');
+      fs.writeFileSync(src, page);
+      // From a file, the CLI records the content size, as FORMAT.md requires.
+      const frame = new Uint8Array(execFileSync('zstd', ['-c', '-q', '--no-check', src]));
+      const bytes = await buildContainer({
+        requiredFlags: 2n,
+        pages: [{ stored: frame, decoded: page }],
+        shareMap: [1],
+        files: [{ path: 'f', kind: KIND.regular, size: 4096 }],
+      });
+      const file = path.join(work, 'frames.pgs');
+      fs.writeFileSync(file, bytes);
+      const c = await openContainer(file);
+      const back = new Uint8Array(4096);
+      c.readPage(0, 0, back);
+      c.close();
+      expect(Buffer.from(back).equals(Buffer.from(page))).toBe(true);
+      expect((await verify(file)).ok).toBe(true);
+    },
+  );
 
   it.skipIf(!hasPython || !hasZstd)('are read by the independent Python reader (FORMAT.md) with the zstd CLI', () => {
     const manifest = JSON.parse(
@@ -174,23 +226,27 @@ describe('damage in zstd pages', () => {
     expect(JSON.stringify(result)).toMatch(/E_CHECKSUM/);
   });
 
-  it('is caught by the frame walk or the page checksum when the stored checksum matches the damage', async () => {
+  it('is caught by the tag, the frame walk or the page checksum when the stored checksum matches the damage', async () => {
     await loadCodec('zstd');
-    const codec = getCodec('zstd');
+    const codec = new ZstdPageCodec();
     const page = runPage(0x41);
     const text = new TextEncoder().encode('page '.repeat(800));
     page.set(text);
+    page.set([0xe8, 0x10, 0, 0, 0], 4000); // a call: a wrongly set x86 filter changes it
     const dst = new Uint8Array(8192);
     const frame = dst.slice(0, codec.compress(page, dst));
     const variants: Array<[string, Uint8Array]> = [
       ['truncated', frame.subarray(0, frame.length - 3)],
       ['appended', Uint8Array.from([...frame, 0])],
-      ['bad magic', Uint8Array.from(frame, (b, i) => (i === 0 ? b ^ 1 : b))],
+      ['reserved tag bit', Uint8Array.from(frame, (b, i) => (i === 0 ? b | 0x10 : b))],
+      ['raw block type', Uint8Array.from(frame, (b, i) => (i === 0 ? b & ~3 : b))],
+      ['x86-64 filter set', Uint8Array.from(frame, (b, i) => (i === 0 ? b | 0x0c : b))],
+      ['wrong branch filter', Uint8Array.from(frame, (b, i) => (i === 0 ? b | 0x04 : b))],
       ['flipped content', Uint8Array.from(frame, (b, i) => (i === frame.length - 4 ? b ^ 0x55 : b))],
     ];
     for (const [name, stored] of variants) {
       const bytes = await buildContainer({
-        requiredFlags: 2n,
+        requiredFlags: 4n,
         pages: [{ stored, decoded: page }],
         shareMap: [1],
         files: [{ path: 'f', kind: KIND.regular, size: 4096 }],
@@ -213,9 +269,9 @@ describe('damage in zstd pages', () => {
     }
   });
 
-  it('the codec: mutated frames decode to exactly one page or throw E_ZSTD, never anything else', async () => {
+  it('the codec: mutated stored pages decode to exactly one page or throw E_ZSTD, never anything else', async () => {
     await loadCodec('zstd');
-    const codec: PageCodec = getCodec('zstd');
+    const codec: PageCodec = new ZstdPageCodec();
     const rand = mulberry32(2024);
     const pages = [
       runPage(0),
@@ -225,8 +281,8 @@ describe('damage in zstd pages', () => {
     const dst = new Uint8Array(8192);
     let refused = 0;
     let decoded = 0;
-    for (const page of pages) {
-      const frame = dst.slice(0, codec.compress(page, dst));
+    for (const [k, page] of pages.entries()) {
+      const frame = dst.slice(0, codec.compress(page, dst, k === 2 ? BRANCH_X86_64 : 0));
       for (let trial = 0; trial < 400; trial++) {
         const bad = frame.slice();
         const flips = 1 + (rand() % 3);
@@ -245,7 +301,7 @@ describe('damage in zstd pages', () => {
     }
     expect(refused).toBeGreaterThan(0);
     console.log(
-      `container-zstd: ${refused} mutated frames refused, ${decoded} decoded to a page (the page checksum catches those)`,
+      `container-zstd: ${refused} mutated stored pages refused, ${decoded} decoded to a page (the page checksum catches those)`,
     );
   });
 });

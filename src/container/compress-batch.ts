@@ -13,7 +13,7 @@
  * A BatchCompressor owns its codec and hasher instances and reuses their
  * memory from batch to batch; results are views valid until the next call.
  */
-import type { PageCodec, StoreCodec } from '../codec/index.js';
+import type { BranchFilter, PageCodec, StoreCodec } from '../codec/index.js';
 import { compressBound } from '../codec/lz4-block.js';
 import { Lz4Wasm } from '../codec/lz4-wasm.js';
 import type { PageHash64 } from '../scan/hash.js';
@@ -58,8 +58,17 @@ export class BatchCompressor {
     return new BatchCompressor(lz4, generic, hasher, fallback);
   }
 
-  /** Compresses pages[0, count * pageSize); pageChecksums[i] is checksum32 of page i's XXH64. */
-  compress(pages: Uint8Array, count: number, pageSize: number, pageChecksums: Uint32Array): CompressedBatch {
+  /**
+   * Compresses pages[0, count * pageSize); pageChecksums[i] is checksum32 of
+   * page i's XXH64, filters[i] its branch filter hint (used by zstd).
+   */
+  compress(
+    pages: Uint8Array,
+    count: number,
+    pageSize: number,
+    pageChecksums: Uint32Array,
+    filters?: Uint8Array,
+  ): CompressedBatch {
     let data: Uint8Array;
     let lengths: Uint32Array;
     if (this.lz4) {
@@ -67,7 +76,7 @@ export class BatchCompressor {
       data = packed.data;
       lengths = packed.lengths;
     } else {
-      ({ data, lengths } = this.compressEach(pages, count, pageSize));
+      ({ data, lengths } = this.compressEach(pages, count, pageSize, filters));
     }
     if (this.storedChecksums.length < count) this.storedChecksums = new Uint32Array(count);
     const sums = this.storedChecksums.subarray(0, count);
@@ -84,7 +93,12 @@ export class BatchCompressor {
   }
 
   /** Page by page with a PageCodec, into this compressor's own output buffer. */
-  private compressEach(pages: Uint8Array, count: number, pageSize: number): { data: Uint8Array; lengths: Uint32Array } {
+  private compressEach(
+    pages: Uint8Array,
+    count: number,
+    pageSize: number,
+    filters: Uint8Array | undefined,
+  ): { data: Uint8Array; lengths: Uint32Array } {
     // Every stored page takes at most pageSize bytes, but the encoder may write up to the bound first.
     const need = count * pageSize + compressBound(pageSize) - pageSize;
     if (this.out.length < need) this.out = new Uint8Array(need);
@@ -94,7 +108,7 @@ export class BatchCompressor {
     let cursor = 0;
     for (let i = 0; i < count; i++) {
       const page = pages.subarray(i * pageSize, (i + 1) * pageSize);
-      const n = this.codec!.compress(page, out.subarray(cursor));
+      const n = this.codec!.compress(page, out.subarray(cursor), (filters?.[i] ?? 0) as BranchFilter);
       let length = n;
       if (!(n > 0 && n < pageSize)) {
         out.set(page, cursor);

@@ -19,8 +19,8 @@
  * same whatever the thread count.
  *
  * Per slot: pages (batchPages * pageSize), stored output (at most one page
- * per page), and u32 arrays of page checksums, stored lengths and stored
- * checksums; the page count and the bytes used are control words.
+ * per page), u32 arrays of page checksums, stored lengths and stored
+ * checksums, and a byte per page for its branch filter hint; the page count and the bytes used are control words.
  */
 import { InternalError } from '../errors.js';
 import type { BatchCompressor } from './compress-batch.js';
@@ -60,6 +60,8 @@ export class BatchSlots {
   readonly pageChecksums: Uint32Array[] = [];
   readonly lengths: Uint32Array[] = [];
   readonly storedChecksums: Uint32Array[] = [];
+  /** Branch filter hint of each page (branch-filter.ts; zstd uses it). */
+  readonly filters: Uint8Array[] = [];
 
   constructor(
     readonly buffer: SharedArrayBuffer,
@@ -81,6 +83,7 @@ export class BatchSlots {
       this.pageChecksums.push(new Uint32Array(buffer, take(batchPages * 4), batchPages));
       this.lengths.push(new Uint32Array(buffer, take(batchPages * 4), batchPages));
       this.storedChecksums.push(new Uint32Array(buffer, take(batchPages * 4), batchPages));
+      this.filters.push(new Uint8Array(buffer, take(batchPages), batchPages));
     }
     if (at > buffer.byteLength)
       throw new InternalError(`pack: batch slots need ${at} bytes, have ${buffer.byteLength}`);
@@ -91,7 +94,7 @@ export class BatchSlots {
   }
 
   static bytes({ slots, batchPages, pageSize }: SlotsShape): number {
-    const perSlot = 2 * align64(batchPages * pageSize) + 3 * align64(batchPages * 4);
+    const perSlot = 2 * align64(batchPages * pageSize) + 3 * align64(batchPages * 4) + align64(batchPages);
     return align64((HEADER_WORDS + 3 * slots) * 4) + slots * perSlot;
   }
 
@@ -116,7 +119,7 @@ export class BatchSlots {
   compressInto(slot: number, compressor: BatchCompressor): void {
     const count = this.count(slot);
     const { pageSize } = this.shape;
-    const r = compressor.compress(this.pages[slot]!, count, pageSize, this.pageChecksums[slot]!);
+    const r = compressor.compress(this.pages[slot]!, count, pageSize, this.pageChecksums[slot]!, this.filters[slot]!);
     this.stored[slot]!.set(r.data);
     this.lengths[slot]!.set(r.lengths.subarray(0, count));
     this.storedChecksums[slot]!.set(r.storedChecksums.subarray(0, count));

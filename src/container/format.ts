@@ -28,9 +28,12 @@ export const MAX_LINK_BYTES = 4095;
 
 /** requiredFlags bit 0: some stored pages are LZ4 blocks. */
 export const REQUIRED_LZ4 = 1n << 0n;
-/** requiredFlags bit 1: some stored pages are zstd frames (never together with LZ4). */
+/** requiredFlags bit 1: some stored pages are whole zstd frames (earlier writers; never together with LZ4). */
 export const REQUIRED_ZSTD = 1n << 1n;
-export const KNOWN_REQUIRED_FLAGS = REQUIRED_LZ4 | REQUIRED_ZSTD;
+/** requiredFlags bit 2: some stored pages are tagged zstd blocks (FORMAT.md "zstd pages"; one codec flag per container). */
+export const REQUIRED_ZSTD_PAGES = 1n << 2n;
+export const CODEC_FLAGS = REQUIRED_LZ4 | REQUIRED_ZSTD | REQUIRED_ZSTD_PAGES;
+export const KNOWN_REQUIRED_FLAGS = CODEC_FLAGS;
 /** optionalFlags bit 0: every stored page is raw and starts at a multiple of pageSize. */
 export const OPTIONAL_PAGE_ALIGNED = 1n << 0n;
 

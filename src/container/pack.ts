@@ -23,7 +23,7 @@ import {
   FILE_ENTRY_SIZE,
   OPTIONAL_PAGE_ALIGNED,
   REQUIRED_LZ4,
-  REQUIRED_ZSTD,
+  REQUIRED_ZSTD_PAGES,
   SECTION_CHECKSUMMED,
   SECTION_REQUIRED,
   SectionKind,
@@ -34,6 +34,7 @@ import {
 } from './format.js';
 import { GrowableBytes, GrowableU32 } from './growable.js';
 import { ZSTD_DEFAULT_LEVEL, checkZstdLevel, loadZstd } from '../codec/zstd.js';
+import { codePages, pageFilter } from './code-pages.js';
 import { OutputFile } from './output.js';
 import { PageStoreWriter, workersAvailable, type PageLayout } from './page-store.js';
 import { SourceFiles } from './sources.js';
@@ -197,6 +198,8 @@ async function packEntries(
       const entry = entries[f]!;
       if (entry.kind !== 'regular') continue;
       const fd = openSource(entry);
+      // zstd converts branches in code pages (branch-filter.ts); the hint comes from the ELF program headers.
+      const code = layout === 'zstd' ? codePages(fd, entry.size, pageSize) : undefined;
       // Files written in the last clock ticks are read twice (source-check.ts).
       const pageHashes: bigint[] | undefined = entry.stamp && isRacy(entry.stamp, nowNs()) ? [] : undefined;
       try {
@@ -225,7 +228,7 @@ async function packEntries(
               else {
                 sources.recordFirstOccurrence(f, (position + at) / pageSize);
                 // checksum32 of the page's XXH64 is its low word.
-                const wait = store.put(chunk, at, lo);
+                const wait = store.put(chunk, at, lo, pageFilter(code, (position + at) / pageSize));
                 if (wait) await wait;
               }
             }
@@ -265,7 +268,7 @@ async function packEntries(
     }
     const header = encodeHeader(
       {
-        requiredFlags: store.compressedPages === 0 ? 0n : layout === 'zstd' ? REQUIRED_ZSTD : REQUIRED_LZ4,
+        requiredFlags: store.compressedPages === 0 ? 0n : layout === 'zstd' ? REQUIRED_ZSTD_PAGES : REQUIRED_LZ4,
         optionalFlags: layout === 'none' ? OPTIONAL_PAGE_ALIGNED : 0n,
         pageSize,
         fileCount: entries.length,

@@ -123,10 +123,11 @@ export class PageStoreWriter {
   /**
    * Stores the next distinct page, bytes[offset, offset + pageSize) (its id
    * is storedPages + 1 after the call). `pageChecksum` is checksum32 of its
-   * XXH64. Returns a promise when the caller must wait before the next put
-   * (a slot to free up), undefined otherwise.
+   * XXH64. `filter` says the page is machine code of that kind (the codec
+   * may use it, branch-filter.ts). Returns a promise when the caller must
+   * wait before the next put (a slot to free up), undefined otherwise.
    */
-  put(bytes: Uint8Array, offset: number, pageChecksum: number): Promise<void> | undefined {
+  put(bytes: Uint8Array, offset: number, pageChecksum: number, filter = 0): Promise<void> | undefined {
     this.storedPages++;
     const ps = this.pageSize;
     const slots = this.slots;
@@ -139,6 +140,7 @@ export class PageStoreWriter {
     const n = this.filled;
     slots.pages[slot]!.set(bytes.subarray(offset, offset + ps), n * ps);
     slots.pageChecksums[slot]![n] = pageChecksum;
+    slots.filters[slot]![n] = filter;
     this.filled = n + 1;
     if (this.filled < this.batchPages) return undefined;
     this.publishBatch();

@@ -21,6 +21,7 @@ import {
   PAGE_ENTRY,
   REQUIRED_LZ4,
   REQUIRED_ZSTD,
+  REQUIRED_ZSTD_PAGES,
   PAGE_ENTRY_SIZE,
   SectionKind,
   checksum32,
@@ -30,7 +31,7 @@ import {
   type SectionEntry,
 } from './format.js';
 import { readHeader } from './header-check.js';
-import { createPageCodec, loadCodec, type PageCodec } from '../codec/index.js';
+import { createPageCodec, createZstdFrameCodec, loadCodec, type PageCodec } from '../codec/index.js';
 import { normalizeMemberName } from './paths.js';
 import { displayName } from './name-bytes.js';
 import { readTables, type ContainerEntry } from './table-check.js';
@@ -93,8 +94,10 @@ export class Container {
     this.files = tables.files;
     this.pageTable = tables.pageTable;
     this.shareMap = tables.shareMap;
-    this.compressedCodec = (checked.header.requiredFlags & REQUIRED_ZSTD) !== 0n ? 'zstd' : 'lz4';
-    this.codec = createPageCodec(this.compressedCodec);
+    const flags = checked.header.requiredFlags;
+    this.compressedCodec = (flags & (REQUIRED_ZSTD | REQUIRED_ZSTD_PAGES)) !== 0n ? 'zstd' : 'lz4';
+    // ZSTD (bit 1): whole frames, as earlier writers stored them; ZSTD_PAGES (bit 2): tagged blocks.
+    this.codec = (flags & REQUIRED_ZSTD) !== 0n ? createZstdFrameCodec() : createPageCodec(this.compressedCodec);
     this.stored = new Uint8Array(this.pageSize);
     const store = checked.sections.get(SectionKind.PageStore)!;
     this.pageStoreEnd = store.offset + store.length;
@@ -387,7 +390,10 @@ export async function openContainer(path: string): Promise<Container> {
   try {
     // zstd's module loads asynchronously: peek at requiredFlags (checked in full by the constructor).
     const flags = Buffer.alloc(8);
-    if (fs.readSync(fd, flags, 0, 8, 16) === 8 && (flags.readBigUInt64LE(0) & REQUIRED_ZSTD) !== 0n)
+    if (
+      fs.readSync(fd, flags, 0, 8, 16) === 8 &&
+      (flags.readBigUInt64LE(0) & (REQUIRED_ZSTD | REQUIRED_ZSTD_PAGES)) !== 0n
+    )
       await loadCodec('zstd');
     const c = new Container(path, fd, hash);
     await c.prepareInPlace();

@@ -12,8 +12,9 @@ import {
   OPTIONAL_PAGE_ALIGNED,
   PAGE_ENTRY,
   PAGE_ENTRY_SIZE,
-  REQUIRED_LZ4,
+  CODEC_FLAGS,
   REQUIRED_ZSTD,
+  REQUIRED_ZSTD_PAGES,
   SectionKind,
   damage,
   decodeFileEntry,
@@ -160,18 +161,17 @@ function checkPageTable(table: DataView, header: Header, store: SectionEntry, ba
     }
     offset = end;
   }
-  const lz4 = (header.requiredFlags & REQUIRED_LZ4) !== 0n;
-  const zstd = (header.requiredFlags & REQUIRED_ZSTD) !== 0n;
-  if (lz4 && zstd)
+  const codecFlags = header.requiredFlags & CODEC_FLAGS;
+  if ((codecFlags & (codecFlags - 1n)) !== 0n)
     throw damage(
       file,
       'E_CORRUPT',
       'header field requiredFlags',
       16,
-      'both the LZ4 and the ZSTD flag are set (a container uses one codec)',
+      'more than one of the LZ4, ZSTD and ZSTD_PAGES flags is set (a container uses one codec)',
     );
-  if (compressedPages > 0 !== (lz4 || zstd)) {
-    const flag = zstd ? 'ZSTD' : 'LZ4';
+  if (compressedPages > 0 !== (codecFlags !== 0n)) {
+    const flag = codecFlags === REQUIRED_ZSTD ? 'ZSTD' : codecFlags === REQUIRED_ZSTD_PAGES ? 'ZSTD_PAGES' : 'LZ4';
     throw damage(
       file,
       'E_CORRUPT',

@@ -32,7 +32,7 @@ export function register(program: Command): void {
     .option('-p, --page-size <bytes>', 'page size: 4096, 16384 or 65536 (or 4K, 16K, 64K)', '4096')
     .option(
       '--codec <name>',
-      "'lz4': pages LZ4-compressed when that saves space; 'zstd': one zstd frame per page (smaller, slower); 'none': raw, page-aligned pages a loader can mmap",
+      "'lz4': pages LZ4-compressed when that saves space; 'zstd': each page zstd-compressed on its own (smaller, slower); 'none': raw, page-aligned pages a loader can mmap",
       'lz4',
     )
     .option('--level <n>', 'zstd compression level, 1..19 (default 3); only with --codec zstd')
