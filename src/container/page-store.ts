@@ -245,7 +245,13 @@ export class PageStoreWriter {
     const slots = this.slots!;
     const slot = this.nextToWrite % slots.shape.slots;
     const count = slots.count(slot);
-    const r = compressor.compress(slots.pages[slot]!, count, this.pageSize, slots.pageChecksums[slot]!);
+    const r = compressor.compress(
+      slots.pages[slot]!,
+      count,
+      this.pageSize,
+      slots.pageChecksums[slot]!,
+      slots.filters[slot]!,
+    );
     this.writeBatch(count, r.lengths, r.storedChecksums, slots.pageChecksums[slot]!, r.data);
     this.nextToWrite++;
   }
