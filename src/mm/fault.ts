@@ -70,10 +70,10 @@ function doNoPage(core: MmCore, proc: Process, vma: Vma, slot: number, vpn: numb
     core.cost.charge(CostOp.faultZeroFill, 0);
     return;
   }
-  // A page table that has no entry yet: on this machine's kernel the fault maps its folio (or page) without fault-around.
+  // A page table with no entry yet stands for one the kernel has not allocated (pmd_none); see faultAround.
   const freshTable = core.pt.usedEntries[(slot / PTRS_PER_PTE) | 0] === 0;
-  const around = !write && core.faultAround > 1 && (!freshTable || core.faultAroundFreshTable);
-  if (around && faultAround(core, vma, slot, vpn)) {
+  const around = !write && core.faultAround > 1;
+  if (around && faultAround(core, vma, slot, vpn, freshTable)) {
     core.counters.minor++;
     proc.minorFaults++;
     core.cost.charge(CostOp.faultMinor, 0);
@@ -94,7 +94,7 @@ function doNoPage(core: MmCore, proc: Process, vma: Vma, slot: number, vpn: numb
   if (!write || vma.shared) core.cost.charge(major ? CostOp.faultMajor : CostOp.faultMinor, 0);
   if (!write) {
     // After a read the kernel retries the fault (VM_FAULT_RETRY), and the retry maps around.
-    if (major && around && faultAround(core, vma, slot, vpn)) return;
+    if (major && around && faultAround(core, vma, slot, vpn, freshTable)) return;
     finishFault(core, vma, slot, vpn, index, frame, PTE_YOUNG);
     return;
   }
