@@ -64,6 +64,10 @@ type Observed = Record<'parent' | 'child', Record<Role, Fields>> & {
   pin: number;
   /** folio sizes in pages of the file's page cache, read by the probe from /proc/kpageflags; null where unreadable */
   folios: number[] | null;
+  /** an access sampler (DAMON) marked a file or anonymous page idle during the probe; null where unreadable */
+  idle: boolean | null;
+  /** pages the parent or the child faulted in itself and no longer had mapped when it printed smaps */
+  lost: number;
 };
 
 let probe = '';
@@ -82,7 +86,16 @@ function kernelSmaps(file: string, windowOffset: number, table: 'pin' | 'alone')
   }
   const sizes = head.slice(head.indexOf('folios') + 1);
   const folios = sizes.includes('?') ? null : sizes.map(Number);
-  const result = { parent: {}, child: {}, at, pin: parseInt(head[9] ?? '0', 16), folios } as Observed;
+  const idle = out.match(/^idle ([01?])$/m)?.[1];
+  const result = {
+    parent: {},
+    child: {},
+    at,
+    pin: parseInt(head[9] ?? '0', 16),
+    folios,
+    idle: idle === '1' ? true : idle === '0' ? false : null,
+    lost: [...out.matchAll(/^lost(?:-child)? (\d+)$/gm)].reduce((n, m) => n + Number(m[1]), 0),
+  } as Observed;
   for (const part of out.split('=== ').slice(1)) {
     const who = part.split('\n')[0] as 'parent' | 'child';
     for (const block of part.split(/\n(?=[0-9a-f]+-[0-9a-f]+ )/)) {
@@ -180,27 +193,46 @@ describe('smaps against the running kernel', () => {
   );
 });
 
+/**
+ * Runs the probe on a freshly written file, again (at most three runs, each said) only when
+ * reclaim took pages a process had faulted in itself before it printed its smaps: this VM's
+ * DAMON pages out cold file pages, and the model has no reclaimer running beside the probe.
+ */
 function compare(windowOffset: number, table: 'pin' | 'alone', childRoPages: number): void {
   const file = join(dir, `f8-${windowOffset}-${table}`);
   const bytes = new Uint8Array(8 * PAGE).map((_, i) => (i * 7 + 3) & 0xff);
-  const fd = openSync(file, 'w');
-  writeSync(fd, bytes);
-  fsyncSync(fd); // clean pages in the kernel's page cache, as the model's are
-  closeSync(fd);
-  const kernel = kernelSmaps(file, windowOffset, table);
+  let kernel: Observed | undefined;
+  for (let run = 1; run <= 3 && (kernel === undefined || kernel.lost > 0); run++) {
+    if (kernel) console.warn(`mm-kernel: reclaim unmapped ${kernel.lost} page(s) under the probe; run ${run}`);
+    const fd = openSync(file, 'w');
+    writeSync(fd, bytes);
+    fsyncSync(fd); // clean pages in the kernel's page cache, as the model's are
+    closeSync(fd);
+    kernel = kernelSmaps(file, windowOffset, table);
+  }
+  if (!kernel) throw new Error('unreachable');
+  expect(kernel.lost, 'pages reclaimed under the probe in three runs').toBe(0);
   expect((kernel.at.ro / PAGE) % 16).toBe(windowOffset);
   expect(kernel.at.rw - kernel.at.ro).toBe(512 * PAGE); // the next page table, same window offset
   if (kernel.folios && kernel.folios.join() !== '8')
     console.warn(`mm-kernel: the file came back as folios of ${kernel.folios.join(', ')} pages, not one of 8 pages`);
   const model = modelSmaps(new MemoryBacking(file, bytes), kernel.at, kernel.pin, kernel.folios);
   if (process.env.MM_KERNEL_DEBUG) console.log(JSON.stringify({ kernel, model }, null, 1));
+  // DAMON (on this VM) or another access sampler clears accessed bits and sets the folio's young
+  // flag instead; smaps then counts the child's old, fork-copied PTEs of that folio as Referenced.
+  if (kernel.idle)
+    console.warn(
+      "mm-kernel: not comparing the child's Referenced: an access sampler marked the probe's pages idle (/proc/kpageflags)",
+    );
   for (const who of ['parent', 'child'] as const) {
     for (const role of ROLES) {
       if (role === 'anon' && noZeroPage) continue;
       const k = kernel[who][role];
       expect(k, `${who} ${role}: VMA not found or merged`).toBeDefined();
-      const picked = Object.fromEntries(['Size', ...FIELDS].map((f) => [f, k[f as keyof Fields]]));
-      expect(model[who][role], `${who} ${role}`).toEqual(picked);
+      const fields = ['Size', ...FIELDS].filter((f) => !(kernel.idle && who === 'child' && f === 'Referenced'));
+      const picked = Object.fromEntries(fields.map((f) => [f, k[f as keyof Fields]]));
+      const modelled = Object.fromEntries(fields.map((f) => [f, model[who][role][f as keyof Fields]]));
+      expect(modelled, `${who} ${role}`).toEqual(picked);
     }
   }
   // what the case is there for, in the layout it was written for
