@@ -9,12 +9,15 @@
 //
 // Fault-around windows are 16 pages aligned in the page table, so what one
 // read fault maps depends on where the VMA starts; the model runs at the
-// kernel's addresses, and the probe places the read-only mapping at a given
-// offset in its window, so the outcome never depends on ASLR. Where no page
-// table exists yet the first read fault maps the whole folio instead (the
-// file is one 8-page folio: written in one write()); the probe runs once
-// with the mapping alone in its page table and once with a written anonymous
-// page in it, which fork copies, so the child's fault-around is clipped.
+// kernel's addresses, and the probe places both file mappings at a given
+// offset in their windows, each inside a page table of its own (a page table
+// the model does not know to hold pages of ld.so, the vDSO or libc would
+// change whether a read fault there does fault-around), so the outcome never
+// depends on ASLR. Where no page table exists yet the first read fault maps
+// the whole folio instead (the file is one 8-page folio: written in one
+// write()); the probe runs once with the read-only mapping alone in its page
+// table and once with a written anonymous page in it, which fork copies, so
+// the child's fault-around is clipped.
 import { execFileSync, spawnSync } from 'node:child_process';
 import { closeSync, existsSync, fsyncSync, mkdtempSync, openSync, readFileSync, rmSync, writeSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -56,7 +59,16 @@ afterAll(() => rmSync(dir, { recursive: true, force: true }));
 type Role = 'anon' | 'ro' | 'rw' | 'shm';
 const ROLES: Role[] = ['anon', 'ro', 'rw', 'shm'];
 
-type Observed = Record<'parent' | 'child', Record<Role, Fields>> & { at: Record<Role, number>; pin: number };
+type Observed = Record<'parent' | 'child', Record<Role, Fields>> & {
+  at: Record<Role, number>;
+  pin: number;
+  /** folio sizes in pages of the file's page cache, read by the probe from /proc/kpageflags; null where unreadable */
+  folios: number[] | null;
+  /** an access sampler (DAMON) marked a file or anonymous page idle during the probe; null where unreadable */
+  idle: boolean | null;
+  /** pages the parent or the child faulted in itself and no longer had mapped when it printed smaps */
+  lost: number;
+};
 
 let probe = '';
 function kernelSmaps(file: string, windowOffset: number, table: 'pin' | 'alone'): Observed {
@@ -72,7 +84,18 @@ function kernelSmaps(file: string, windowOffset: number, table: 'pin' | 'alone')
     starts.set(parseInt(head[i + 1]!, 16), head[i] as Role);
     at[head[i] as Role] = parseInt(head[i + 1]!, 16);
   }
-  const result = { parent: {}, child: {}, at, pin: parseInt(head[9] ?? '0', 16) } as Observed;
+  const sizes = head.slice(head.indexOf('folios') + 1);
+  const folios = sizes.includes('?') ? null : sizes.map(Number);
+  const idle = out.match(/^idle ([01?])$/m)?.[1];
+  const result = {
+    parent: {},
+    child: {},
+    at,
+    pin: parseInt(head[9] ?? '0', 16),
+    folios,
+    idle: idle === '1' ? true : idle === '0' ? false : null,
+    lost: [...out.matchAll(/^lost(?:-child)? (\d+)$/gm)].reduce((n, m) => n + Number(m[1]), 0),
+  } as Observed;
   for (const part of out.split('=== ').slice(1)) {
     const who = part.split('\n')[0] as 'parent' | 'child';
     for (const block of part.split(/\n(?=[0-9a-f]+-[0-9a-f]+ )/)) {
@@ -91,9 +114,14 @@ function modelSmaps(
   backing: MemoryBacking,
   at: Record<Role, number>,
   pin: number,
+  folios: number[] | null,
 ): Record<'parent' | 'child', Record<Role, Fields>> {
   const m = new Machine({ frames: 256, keepPageCache: true });
-  m.cacheFile(backing, { how: 'write' }); // the test wrote the file in one write(): one 8-page folio, cached
+  // The test wrote the file in one write(): one 8-page folio, cached. The kernel's own layout,
+  // where the probe could read it, is used instead: a file the page cache dropped before the
+  // probe mapped it (this VM's DAMON pages out cold unmapped file pages) comes back in 4 KiB
+  // folios, through mmap read-around.
+  m.cacheFile(backing, folios ? { how: 'folios', pages: folios } : { how: 'write' });
   const pid = m.exec({ path: 'probe', vmas: [], writes: [], entry: 0, loadBias: 0, startBrk: 0, stackTop: 0 });
   const RW = PROT_READ | PROT_WRITE;
   const one = Uint8Array.of(1);
@@ -166,48 +194,49 @@ describe('smaps against the running kernel', () => {
 });
 
 /**
- * Runs the probe and compares; on a mismatch, runs it again, at most three
- * times in all, and passes on the first run that matches (saying so).
- * Why: filemap_map_pages skips a folio another kernel thread holds locked at
- * that instant (compaction, migration), so under a busy suite the kernel now
- * and then maps a page fewer than its own rules give; seen once in four full
- * runs, never in runs of this file alone. The model follows the uncontended
- * path. Every run is checked field for field; only the kernel side is redone.
+ * Runs the probe on a freshly written file, again (at most three runs, each said) only when
+ * reclaim took pages a process had faulted in itself before it printed its smaps: this VM's
+ * DAMON pages out cold file pages, and the model has no reclaimer running beside the probe.
  */
 function compare(windowOffset: number, table: 'pin' | 'alone', childRoPages: number): void {
-  let failure: unknown;
-  for (let attempt = 1; attempt <= 3; attempt++) {
-    try {
-      compareOnce(windowOffset, table, childRoPages, attempt);
-      if (attempt > 1)
-        console.warn(`mm-kernel: offset ${windowOffset}, ${table}: matched on run ${attempt} of the probe`);
-      return;
-    } catch (err) {
-      failure = err;
-    }
-  }
-  throw failure;
-}
-
-function compareOnce(windowOffset: number, table: 'pin' | 'alone', childRoPages: number, attempt: number): void {
-  const file = join(dir, `f8-${windowOffset}-${table}-${attempt}`);
+  const file = join(dir, `f8-${windowOffset}-${table}`);
   const bytes = new Uint8Array(8 * PAGE).map((_, i) => (i * 7 + 3) & 0xff);
-  const fd = openSync(file, 'w');
-  writeSync(fd, bytes);
-  fsyncSync(fd); // clean pages in the kernel's page cache, as the model's are
-  closeSync(fd);
-  const kernel = kernelSmaps(file, windowOffset, table);
+  const probe = (): Observed => {
+    const fd = openSync(file, 'w');
+    writeSync(fd, bytes);
+    fsyncSync(fd); // clean pages in the kernel's page cache, as the model's are
+    closeSync(fd);
+    return kernelSmaps(file, windowOffset, table);
+  };
+  let kernel = probe();
+  for (let run = 2; run <= 3 && kernel.lost > 0; run++) {
+    console.warn(`mm-kernel: reclaim unmapped ${kernel.lost} page(s) under the probe; run ${run} of at most 3`);
+    kernel = probe();
+  }
+  expect(kernel.lost, 'pages reclaimed under the probe in three runs').toBe(0);
   expect((kernel.at.ro / PAGE) % 16).toBe(windowOffset);
-  const model = modelSmaps(new MemoryBacking(file, bytes), kernel.at, kernel.pin);
+  expect(kernel.at.rw - kernel.at.ro).toBe(512 * PAGE); // the next page table, same window offset
+  if (kernel.folios && kernel.folios.join() !== '8')
+    console.warn(`mm-kernel: the file came back as folios of ${kernel.folios.join(', ')} pages, not one of 8 pages`);
+  const model = modelSmaps(new MemoryBacking(file, bytes), kernel.at, kernel.pin, kernel.folios);
   if (process.env.MM_KERNEL_DEBUG) console.log(JSON.stringify({ kernel, model }, null, 1));
+  // DAMON (on this VM) or another access sampler clears accessed bits and sets the folio's young
+  // flag instead; smaps then counts the child's old, fork-copied PTEs of that folio as Referenced.
+  if (kernel.idle)
+    console.warn(
+      "mm-kernel: not comparing the child's Referenced: an access sampler marked the probe's pages idle (/proc/kpageflags)",
+    );
   for (const who of ['parent', 'child'] as const) {
     for (const role of ROLES) {
       if (role === 'anon' && noZeroPage) continue;
       const k = kernel[who][role];
       expect(k, `${who} ${role}: VMA not found or merged`).toBeDefined();
-      const picked = Object.fromEntries(['Size', ...FIELDS].map((f) => [f, k[f as keyof Fields]]));
-      expect(model[who][role], `${who} ${role}`).toEqual(picked);
+      const fields = ['Size', ...FIELDS].filter((f) => !(kernel.idle && who === 'child' && f === 'Referenced'));
+      const picked = Object.fromEntries(fields.map((f) => [f, k[f as keyof Fields]]));
+      const modelled = Object.fromEntries(fields.map((f) => [f, model[who][role][f as keyof Fields]]));
+      expect(modelled, `${who} ${role}`).toEqual(picked);
     }
   }
-  expect(kernel.child.ro.Rss).toBe(childRoPages * PAGE);
+  // what the case is there for, in the layout it was written for
+  if (!kernel.folios || kernel.folios.join() === '8') expect(kernel.child.ro.Rss).toBe(childRoPages * PAGE);
 }

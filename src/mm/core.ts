@@ -105,10 +105,9 @@ export class MmCore {
   /** fault_around_bytes / PAGE_SIZE: pages a read fault on a file or shmem page may map around it (1 = off). */
   readonly faultAround: number;
   /**
-   * Whether the first read fault in a page-table page with no entries also
-   * faults around. The kernel source (do_fault_around preallocates the page
-   * table) says yes; this machine's 6.18 kernel maps only the faulting
-   * folio, or page, there. Default false, as observed.
+   * Whether the first read fault in a page-table page with no entries always
+   * faults around (kernels before 6.18). Default false: as 6.18, only when
+   * the first cached folio in the window ends before the file's last page.
    */
   faultAroundFreshTable = false;
   /** ra_pages (read_ahead_kb / 4): the readahead window of read() and of mmap read-around (only with keepPageCache). */

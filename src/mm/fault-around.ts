@@ -6,6 +6,11 @@
  * page-table page and to the end of the file. A large folio met by the
  * window is mapped whole when it lies inside the VMA and the page table and
  * ends before the file's last page (filemap_map_folio_range; folio.ts).
+ * Where the page table does not exist yet (pmd_none) 6.18 allocates it only
+ * when the first cached folio in the window ends before the file's last
+ * page (the i_size check in front of filemap_map_pmd, which installs the
+ * table); otherwise nothing is mapped around and the fault maps its page,
+ * or folio, itself. shmem is exempt from that check.
  * Those extra PTEs cost no fault and are young (x86 does not want old
  * prefaulted PTEs). This is why a process's file Rss is larger than the
  * pages it touched; checked against the running kernel in
@@ -24,8 +29,11 @@ import { PTE_YOUNG } from './pte.js';
 import { raHasMarks, raMarked } from './readahead-cache.js';
 import type { Vma } from './vma.js';
 
-/** Maps the cached pages around `vpn` (whose PTE is `slot`); true if `vpn` itself was mapped. */
-export function faultAround(core: MmCore, vma: Vma, slot: number, vpn: number): boolean {
+/**
+ * Maps the cached pages around `vpn` (whose PTE is `slot`); true if `vpn` itself was mapped.
+ * `freshTable`: the page table has no entries, i.e. the kernel would have none allocated.
+ */
+export function faultAround(core: MmCore, vma: Vma, slot: number, vpn: number, freshTable = false): boolean {
   const space = vma.space!;
   const ps = core.pageSize;
   const nr = core.faultAround;
@@ -39,9 +47,21 @@ export function faultAround(core: MmCore, vma: Vma, slot: number, vpn: number): 
   const file = space.kind === 'file';
   const pageCount = file ? space.backing!.pageCount : Infinity;
   const folios = file && core.cacheOf(space, !vma.shared) === space && space.folioPages.size !== 0;
-  const pte = core.pt.pte;
   // next_uptodate_folio skips PG_readahead folios, so that a fault reaches them and reads ahead.
   const marked = file && raHasMarks(space);
+  if (freshTable && file && !core.faultAroundFreshTable) {
+    for (let i = from; i <= to; i++) {
+      const index = vma.pgoff + (vpn - pteOff + i - vmaStart);
+      if (index >= pageCount) break;
+      if (lookupFilePage(core, space, index, !vma.shared) < 0) continue;
+      if (marked && raMarked(core, space, index, !vma.shared)) continue;
+      const [head, pages] = folios ? folioOf(space, index) : [index, 1];
+      // file_end (the last page's index) < folio_next_index: no page table, nothing mapped around
+      if (pageCount - 1 < head + pages) return false;
+      break;
+    }
+  }
+  const pte = core.pt.pte;
   let hit = false;
   for (let i = from; i <= to; i++) {
     const index = vma.pgoff + (vpn - pteOff + i - vmaStart);

@@ -71,11 +71,11 @@ function doNoPage(core: MmCore, proc: Process, vma: Vma, slot: number, vpn: numb
     core.cost.charge(CostOp.faultZeroFill, 0);
     return;
   }
-  // A page table that has no entry yet: on this machine's kernel the fault maps its folio (or page) without fault-around.
+  // A page table with no entry yet stands for one the kernel has not allocated (pmd_none); see faultAround.
   const ptPage = (slot / PTRS_PER_PTE) | 0;
   const freshTable = core.pt.usedEntries[ptPage] === 0;
-  const around = !write && core.faultAround > 1 && (!freshTable || core.faultAroundFreshTable);
-  if (around && mapAround(core, proc, vma, slot, vpn, ptPage)) {
+  const around = !write && core.faultAround > 1;
+  if (around && mapAround(core, proc, vma, slot, vpn, ptPage, freshTable)) {
     core.counters.minor++;
     proc.minorFaults++;
     core.cost.charge(CostOp.faultMinor, 0);
@@ -97,7 +97,7 @@ function doNoPage(core: MmCore, proc: Process, vma: Vma, slot: number, vpn: numb
   if (!write || vma.shared) core.cost.charge(major ? CostOp.faultMajor : CostOp.faultMinor, 0);
   if (!write) {
     // After a read the kernel retries the fault (VM_FAULT_RETRY), and the retry maps around.
-    if (major && around && mapAround(core, proc, vma, slot, vpn, ptPage)) return;
+    if (major && around && mapAround(core, proc, vma, slot, vpn, ptPage, freshTable)) return;
     finishFault(core, vma, slot, vpn, index, frame, PTE_YOUNG);
     return;
   }
@@ -121,9 +121,17 @@ function doNoPage(core: MmCore, proc: Process, vma: Vma, slot: number, vpn: numb
 }
 
 /** faultAround, and the mmap_miss credit filemap_map_pages gives a file for the pages it mapped (only read ahead with keepPageCache). */
-function mapAround(core: MmCore, proc: Process, vma: Vma, slot: number, vpn: number, ptPage: number): boolean {
+function mapAround(
+  core: MmCore,
+  proc: Process,
+  vma: Vma,
+  slot: number,
+  vpn: number,
+  ptPage: number,
+  freshTable: boolean,
+): boolean {
   const before = core.pt.usedEntries[ptPage]!;
-  const hit = faultAround(core, vma, slot, vpn);
+  const hit = faultAround(core, vma, slot, vpn, freshTable);
   const mapped = core.pt.usedEntries[ptPage]! - before;
   if (mapped > 0 && core.keepPageCache && vma.space!.kind === 'file') faultAroundHits(core, proc, vma.space!, mapped);
   return hit;

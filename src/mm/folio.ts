@@ -37,9 +37,11 @@
  * - finish_fault (the fault that reads or finds the page itself): the
  *   whole folio when it lies inside the VMA and one page table, ends by the
  *   end of the file, and none of its PTEs is set; otherwise one page.
- * - On this machine's kernel the first read fault in a page table that does
- *   not exist yet takes the finish_fault path without fault-around (whole
- *   folio or one page); see `Machine` option faultAroundFreshTable.
+ * - A read fault in a page table that does not exist yet faults around only
+ *   when the first cached folio in the window ends before the file's last
+ *   page (6.18 allocates the table behind that i_size check); otherwise it
+ *   takes the finish_fault path (whole folio or one page); see `Machine`
+ *   option faultAroundFreshTable.
  * - Dirtiness is per folio: a write through MAP_SHARED dirties the folio,
  *   and smaps counts every page of it as dirty in every mapping
  *   (folio_test_dirty in smaps_account).

@@ -49,9 +49,11 @@ export interface MachineOptions {
   faultAround?: number;
   /**
    * Whether the first read fault in a page-table page that has no entries
-   * faults around too. Linux's source says so (do_fault_around allocates the
-   * page table); this machine's 6.18 kernel maps only the faulting folio, or
-   * one page, there (test/mm-folio-kernel.test.ts). Default false.
+   * always faults around, as kernels before 6.18 do. Default false: 6.18
+   * allocates that page table in fault-around only when the first cached
+   * folio in the window ends before the file's last page (the i_size check
+   * in filemap_map_pages); otherwise the fault maps only its folio, or one
+   * page (test/mm-kernel.test.ts, test/mm-folio-kernel.test.ts).
    */
   faultAroundFreshTable?: boolean;
   /**
