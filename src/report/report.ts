@@ -69,7 +69,12 @@ export async function buildReportModel(inputs: string[], options: ReportOptions 
         );
         sources.push({ input: { kind: 'container', paths: [name] }, source: container, files });
       } else if (!scanSource) {
-        const result = await scan(plain, { pageSize, allFiles: options.allFiles, onProgress: options.onProgress });
+        const result = await scan(plain, {
+          pageSize,
+          allFiles: options.allFiles,
+          onProgress: options.onProgress,
+          relocations: true,
+        });
         scanSource = new ScanSource(result);
         skipped.push(...result.skipped);
         links.push(...result.links);

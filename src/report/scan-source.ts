@@ -37,9 +37,14 @@ export class ScanSource implements ContentSource {
         sections: f.sections,
         warnings: f.warnings,
       };
+      // The scanner counted them from the bytes it read; a result scanned without them reads the file again.
       const relocated =
-        f.elf?.class === 64 && f.elf.data === 'lsb' ? relocatedOf(f.path, this.result.pageSize) : undefined;
-      if (relocated) file.relocatedPages = relocated;
+        f.relocatedPages !== undefined
+          ? (f.relocatedPages ?? undefined)
+          : f.elf?.class === 64 && f.elf.data === 'lsb'
+            ? relocatedOf(f.path, this.result.pageSize)
+            : undefined;
+      if (relocated) file.relocatedPages = Array.from(relocated);
       return file;
     });
   }
