@@ -193,7 +193,7 @@ async function packEntries(
     const shareMap = new GrowableU32(1 << 16);
     const counts = { zero: 0, duplicate: 0 };
     const chunk = hasher.buffer(CHUNK_BYTES);
-    const racy = new RacyFiles();
+    const racy = new RacyFiles(pageSize);
     let done = 0;
     for (let f = 0; f < entries.length; f++) {
       const entry = entries[f]!;
@@ -250,7 +250,8 @@ async function packEntries(
       }
     }
     await store.finish();
-    await racy.verify(pageSize, chunk, (o, p, c) => hasher.hashPages(o, p, c), PAGES_PER_CALL, options.signal, options.beforeSecondRead);
+    const hashPages = (offset: number, size: number, count: number) => hasher.hashPages(offset, size, count);
+    await racy.verify(chunk, hashPages, PAGES_PER_CALL, options.signal, options.beforeSecondRead);
     sources.close();
     checkAllUnchanged(entries);
 

@@ -68,7 +68,10 @@ export class RacyFiles {
   private readonly files: RacyFile[] = [];
   private deadline = 0n;
 
-  constructor(private readonly settleNs: bigint = SETTLE_NS) {}
+  constructor(
+    private readonly pageSize: number,
+    private readonly settleNs: bigint = SETTLE_NS,
+  ) {}
 
   /**
    * Called when pack starts reading a file: undefined when one read is
@@ -78,13 +81,9 @@ export class RacyFiles {
     const at = settledAt(stamp, readStartNs, this.settleNs);
     if (at <= readStartNs) return undefined;
     if (at > this.deadline) this.deadline = at;
-    const hashes = new GrowableU32(Math.max(2, 2 * Math.ceil(size / 4096)));
+    const hashes = new GrowableU32(Math.max(2, 2 * Math.ceil(size / this.pageSize)));
     this.files.push({ source, size, stamp, hashes });
     return hashes;
-  }
-
-  get count(): number {
-    return this.files.length;
   }
 
   /**
@@ -92,7 +91,6 @@ export class RacyFiles {
    * `chunk` (the hasher's buffer) and fails with E_CHANGED on any difference.
    */
   async verify(
-    pageSize: number,
     chunk: Uint8Array,
     hashPages: HashPages,
     pagesPerCall: number,
@@ -111,7 +109,7 @@ export class RacyFiles {
       }
       try {
         checkStamp(fd, file.source, file.stamp, 'when it was read again');
-        readAgain(fd, file, pageSize, chunk, hashPages, pagesPerCall);
+        readAgain(fd, file, this.pageSize, chunk, hashPages, pagesPerCall);
         checkNothingPast(fd, file.source, file.size, chunk);
         checkStamp(fd, file.source, file.stamp, 'after it was read again');
       } finally {
@@ -160,9 +158,13 @@ function readAgain(
   }
 }
 
-function sleepUntil(deadlineNs: bigint, signal?: AbortSignal): Promise<void> {
-  const ms = Number((deadlineNs - nowNs()) / 1_000_000n) + 1;
-  if (ms <= 0) return Promise.resolve();
+async function sleepUntil(deadlineNs: bigint, signal?: AbortSignal): Promise<void> {
+  // Timers may fire a little before the wall clock says they should: sleep until it agrees.
+  for (let left = deadlineNs - nowNs(); left > 0n; left = deadlineNs - nowNs())
+    await sleep(Number(left / 1_000_000n) + 1, signal);
+}
+
+function sleep(ms: number, signal?: AbortSignal): Promise<void> {
   return new Promise((resolve, reject) => {
     const interrupted = () => {
       clearTimeout(timer);
