@@ -44,8 +44,11 @@ export function granuleOf(stamp: FileStamp): bigint {
  * utimes) counts from the read: any write would move it backwards.
  */
 export function settledAt(stamp: FileStamp, readStartNs: bigint, settleNs: bigint = SETTLE_NS): bigint {
-  const newest = stamp.mtimeNs > stamp.ctimeNs ? stamp.mtimeNs : stamp.ctimeNs;
-  return (newest < readStartNs ? newest : readStartNs) + granuleOf(stamp) + settleNs;
+  // The newer of mtime and ctime, or the start of the read when that is earlier.
+  let from = stamp.mtimeNs;
+  if (stamp.ctimeNs > from) from = stamp.ctimeNs;
+  if (readStartNs < from) from = readStartNs;
+  return from + granuleOf(stamp) + settleNs;
 }
 
 /** Wall clock in nanoseconds, the clock file timestamps use. */
