@@ -90,16 +90,23 @@ describe('torn-pack: a file that changes while pack reads it', () => {
     fs.writeFileSync(f, Buffer.alloc(size, 0x41));
     // Rewrites the whole file in place with one pwrite each time, alternating all-'A' and all-'B', without pause:
     // between two writes the file is uniform, so a copy that is not uniform was read while a write ran (torn).
+    // At nice 19 the writer is often descheduled in the middle of a pwrite, after it set the timestamps.
     const writer = spawn(
       'python3',
       [
         '-c',
-        `import os\nfd=os.open(${JSON.stringify(f)},os.O_WRONLY)\nb=[b"A"*${size},b"B"*${size}]\ni=0\nwhile True:\n  os.pwrite(fd,b[i&1],0)\n  i+=1\n`,
+        `import os\nos.nice(19)\nfd=os.open(${JSON.stringify(f)},os.O_WRONLY)\nb=[b"A"*${size},b"B"*${size}]\ni=0\nwhile True:\n  os.pwrite(fd,b[i&1],0)\n  i+=1\n`,
       ],
       { stdio: 'ignore' },
     );
     try {
-      await new Promise((r) => setTimeout(r, 200));
+      // Until the writer has written once (python starts slowly on a loaded machine).
+      let wrote = false;
+      for (let i = 0; i < 3000 && !wrote; i++) {
+        await new Promise((r) => setTimeout(r, 10));
+        wrote = fs.readFileSync(f)[0] === 0x42;
+      }
+      expect(wrote, 'the writer never wrote').toBe(true);
       let refused = 0;
       let consistent = 0;
       for (let run = 0; run < 6; run++) {

@@ -8,11 +8,9 @@
  * left past the recorded size. Any difference fails the pack with one line
  * naming the file (E_CHANGED); the output was never renamed into place.
  *
- * A timestamp only moves when the clock ticks (a few milliseconds on many
- * filesystems), so a write in the same tick as the stamp leaves it alone.
- * As git does for its index ("racy git"), a file whose mtime or ctime is
- * within RACY_NS of the moment pack started reading it is read a second
- * time and its page hashes compared; a difference is a change too.
+ * A stamp cannot see a write that was already under way when it was taken:
+ * a file written recently is read a second time once any such write has
+ * finished (racy-files.ts).
  *
  * At the end, before the output is committed, every regular file is stat'ed
  * once more: a duplicate page is confirmed by re-reading its first
@@ -31,9 +29,6 @@ export interface FileStamp {
   mtimeNs: bigint;
   ctimeNs: bigint;
 }
-
-/** A file whose mtime or ctime is this close (or later) to the start of its read is read twice. */
-export const RACY_NS = 2_000_000_000n;
 
 export function stampOf(st: fs.BigIntStats): FileStamp {
   return { dev: st.dev, ino: st.ino, size: st.size, mtimeNs: st.mtimeNs, ctimeNs: st.ctimeNs };
@@ -81,16 +76,6 @@ export function checkNothingPast(fd: number, file: string, size: number, scratch
   if (n !== 0) throw changedError(file, `more than the ${size} bytes it had when the walk saw it`);
 }
 
-/** Whether a file with this stamp may have been written in the same clock tick as `nowNs`. */
-export function isRacy(stamp: FileStamp, nowNs: bigint): boolean {
-  return stamp.mtimeNs >= nowNs - RACY_NS || stamp.ctimeNs >= nowNs - RACY_NS;
-}
-
-/** Wall clock in nanoseconds, the clock file timestamps use. */
-export function nowNs(): bigint {
-  return BigInt(Date.now()) * 1_000_000n;
-}
-
 /** Fails when any regular file's stamp (by path, without following links) differs from the walk's. */
 export function checkAllUnchanged(files: ReadonlyArray<{ source: string; stamp?: FileStamp }>): void {
   for (const f of files) {
@@ -103,42 +88,5 @@ export function checkAllUnchanged(files: ReadonlyArray<{ source: string; stamp?:
     }
     const diff = stampDifference(f.stamp, stampOf(st));
     if (diff) throw changedError(f.source, `${diff} differs at the end of the pack`);
-  }
-}
-
-/**
- * Reads the file open on `fd` again, page by page (zero-padded), and fails
- * unless every page hashes as in `expected` (the hashes of the first read).
- */
-export function checkSecondRead(
-  fd: number,
-  file: string,
-  size: number,
-  pageSize: number,
-  hash: (page: Uint8Array) => bigint,
-  expected: readonly bigint[],
-  chunk: Uint8Array,
-): void {
-  let page = 0;
-  for (let position = 0; position < size; ) {
-    const want = Math.min(chunk.length, size - position);
-    let done = 0;
-    while (done < want) {
-      let n: number;
-      try {
-        n = fs.readSync(fd, chunk, done, want - done, position + done);
-      } catch (err) {
-        throw fsError(err, file);
-      }
-      if (n === 0) throw changedError(file, 'shorter on a second read');
-      done += n;
-    }
-    const padded = Math.ceil(want / pageSize) * pageSize;
-    chunk.fill(0, want, padded);
-    for (let at = 0; at < padded; at += pageSize, page++) {
-      if (hash(chunk.subarray(at, at + pageSize)) !== expected[page])
-        throw changedError(file, `page ${page} differs on a second read`);
-    }
-    position += want;
   }
 }
