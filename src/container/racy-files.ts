@@ -1,6 +1,6 @@
 /**
  * Racily clean files: read while a write may still have been in progress
- * (docs/notes/container.md, "Files that change during pack").
+ * (docs/notes/container.md, "Racily clean files").
  *
  * Linux sets a file's mtime and ctime when a write() starts, before it
  * copies any byte (file_update_time in the write path), and not again when
