@@ -8,10 +8,10 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
-import { main } from '../src/cli/main.js';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { pack } from '../src/container/index.js';
 import { buildReportModel, pageKinds, PAGE_KINDS, type ReportModel } from '../src/report/index.js';
+import { runCli } from './cli-inprocess.js';
 
 const ROOT = path.resolve(__dirname, '..');
 const SAMPLES = path.join(ROOT, 'samples', 'bin');
@@ -20,23 +20,8 @@ let image: string;
 let image16k: string;
 let direct: ReportModel;
 
-async function run(...args: string[]): Promise<{ status: number; stdout: string; stderr: string }> {
-  let stdout = '';
-  let stderr = '';
-  const capture = (sink: (s: string) => void) => (chunk: string | Uint8Array) => {
-    sink(typeof chunk === 'string' ? chunk : Buffer.from(chunk).toString());
-    return true;
-  };
-  const out = vi.spyOn(process.stdout, 'write').mockImplementation(capture((s) => (stdout += s)));
-  const err = vi.spyOn(process.stderr, 'write').mockImplementation(capture((s) => (stderr += s)));
-  try {
-    const status = await main(['node', 'pagestack', 'report', ...args]);
-    return { status, stdout, stderr };
-  } finally {
-    out.mockRestore();
-    err.mockRestore();
-  }
-}
+/** Runs `pagestack report ARGS` in this process (cli-inprocess.ts). */
+const run = (...args: string[]) => runCli('report', ...args);
 
 const kindsOf = (model: ReportModel) =>
   model.files.map((_, f) => Array.from(pageKinds(model, f), (k) => PAGE_KINDS[k]!));

@@ -9,14 +9,14 @@ import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
-import { main } from '../src/cli/main.js';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { savingsChart } from '../src/report/bars.js';
 import { CLIENT_CONSTANTS, CLIENT_SCRIPT } from '../src/report/client.js';
 import { CLIENT_DATA, CLIENT_MAP } from '../src/report/client-script.gen.js';
 import { decodeIds, embeddableJson, reportData, REPORT_SCHEMA, type ReportData } from '../src/report/data.js';
 import { buildReportModel, pageKinds, renderReport, type ReportModel } from '../src/report/index.js';
 import { commonDirectory, formatBytes, formatPercent } from '../src/report/svg.js';
+import { runCli } from './cli-inprocess.js';
 
 const ROOT = path.resolve(__dirname, '..');
 const SAMPLES = path.join(ROOT, 'samples', 'bin');
@@ -48,23 +48,8 @@ function isWellFormedXml(text: string): { ok: boolean; error: string } {
   return { ok: r.status === 0, error: r.stderr.toString() };
 }
 
-async function run(...args: string[]): Promise<{ status: number; stdout: string; stderr: string }> {
-  let stdout = '';
-  let stderr = '';
-  const capture = (sink: (s: string) => void) => (chunk: string | Uint8Array) => {
-    sink(typeof chunk === 'string' ? chunk : Buffer.from(chunk).toString());
-    return true;
-  };
-  const out = vi.spyOn(process.stdout, 'write').mockImplementation(capture((s) => (stdout += s)));
-  const err = vi.spyOn(process.stderr, 'write').mockImplementation(capture((s) => (stderr += s)));
-  try {
-    const status = await main(['node', 'pagestack', 'report', ...args]);
-    return { status, stdout, stderr };
-  } finally {
-    out.mockRestore();
-    err.mockRestore();
-  }
-}
+/** Runs `pagestack report ARGS` in this process (cli-inprocess.ts). */
+const run = (...args: string[]) => runCli('report', ...args);
 
 describe('the report page is self-contained', () => {
   it('no src or href names a network URL; no external script, stylesheet, import or font', () => {

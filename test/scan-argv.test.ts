@@ -5,30 +5,15 @@
  * forced by a `--` before the paths, which the plain parser never takes.
  */
 import path from 'node:path';
-import { describe, expect, it, vi } from 'vitest';
-import { main } from '../src/cli/main.js';
+import { describe, expect, it } from 'vitest';
 import { plainScanArgs } from '../src/cli/scan-argv.js';
+import { runCli } from './cli-inprocess.js';
 
 const SAMPLES = path.resolve(__dirname, '..', 'samples', 'bin');
 const HELLO = path.join(SAMPLES, 'hello');
 
-async function run(args: string[]): Promise<{ status: number; stdout: string; stderr: string }> {
-  let stdout = '';
-  let stderr = '';
-  const capture = (sink: (s: string) => void) => (chunk: string | Uint8Array) => {
-    sink(typeof chunk === 'string' ? chunk : Buffer.from(chunk).toString());
-    return true;
-  };
-  const out = vi.spyOn(process.stdout, 'write').mockImplementation(capture((s) => (stdout += s)));
-  const err = vi.spyOn(process.stderr, 'write').mockImplementation(capture((s) => (stderr += s)));
-  try {
-    const status = await main(['node', 'pagestack', 'scan', ...args]);
-    return { status, stdout, stderr };
-  } finally {
-    out.mockRestore();
-    err.mockRestore();
-  }
-}
+/** Runs `pagestack scan ARGS` in this process (cli-inprocess.ts). */
+const run = (args: string[]) => runCli('scan', ...args);
 
 describe('plain scan command lines', () => {
   it('takes paths with the scan flags, each once, values as separate words', () => {
