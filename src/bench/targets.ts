@@ -1,5 +1,5 @@
 /**
- * `npm run bench -- targets [DIR] [--runs N] [--rss-dir DIR] [--no-codec] [--no-rss] [--json]`
+ * `npm run bench -- targets [DIR] [--runs N] [--rss-dir DIR] [--no-codec] [--no-rss] [--only LIST] [--json]`
  *
  * Every speed and size target of the "fast where users wait" issue, each
  * against its peer measured in the same run, printed in one line and then
@@ -20,6 +20,10 @@
  * read once first (warm cache). Ours and the peer alternate, `runs` times
  * each; the best wall time of each counts, and the CPU-time ratio (user +
  * system) is printed beside it because it is steadier on a shared machine.
+ *
+ * --only LIST: a comma-separated subset of start-up, scan, pack, unpack,
+ * zstd, codec and rss (unpack and zstd still pack first, as they need its
+ * image; that pack is then timed too).
  */
 import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
@@ -42,7 +46,11 @@ interface Options {
   codec: boolean;
   rss: boolean;
   json: boolean;
+  /** The targets to measure (--only); undefined: all. */
+  only?: ReadonlySet<string>;
 }
+
+const TARGET_NAMES = ['start-up', 'scan', 'pack', 'unpack', 'zstd', 'codec', 'rss'];
 
 /** One target: ours against a peer, both measured here. */
 interface Target {
@@ -80,98 +88,109 @@ export async function run(args: string[]): Promise<void> {
     const at = (name: string): string => path.join(work, name);
     const fresh = (name: string) => () => fs.rmSync(at(name), { recursive: true, force: true });
 
-    log(options, '  start-up ...');
-    targets.push(
-      pair(options, 'start-up', 'pagestack --version', 'node -e 0', [NODE, CLI, '--version'], [NODE, '-e', '0'], {
-        kind: 'at most',
-        limit: 2,
-      }),
-    );
+    const want = (name: string) => !options.only || options.only.has(name);
+    if (want('start-up')) {
+      log(options, '  start-up ...');
+      targets.push(
+        pair(options, 'start-up', 'pagestack --version', 'node -e 0', [NODE, CLI, '--version'], [NODE, '-e', '0'], {
+          kind: 'at most',
+          limit: 2,
+        }),
+      );
+    }
 
-    log(options, '  scan ...');
-    const python =
-      spawnSync('python3', ['--version']).error || !fs.existsSync(PAGECOUNT)
+    if (want('scan')) {
+      log(options, '  scan ...');
+      const python =
+        spawnSync('python3', ['--version']).error || !fs.existsSync(PAGECOUNT)
+          ? undefined
+          : ['python3', PAGECOUNT, '--', corpus];
+      targets.push(
+        pair(
+          options,
+          'scan vs Python',
+          'pagestack scan --json',
+          'python3 hashlib page count',
+          [NODE, CLI, 'scan', '--json', corpus],
+          python,
+          { kind: 'faster', limit: 4 },
+        ),
+      );
+      const xxhsum = spawnSync('xxhsum', ['--version']).error ? undefined : ['xxhsum', '-H1', ...elfFiles];
+      targets.push(
+        pair(
+          options,
+          'scan vs xxhsum',
+          'pagestack scan --json',
+          'xxhsum -H1',
+          [NODE, CLI, 'scan', '--json', corpus],
+          xxhsum,
+          { kind: 'at most', limit: 4 },
+        ),
+      );
+    }
+
+    if (want('pack') || want('unpack') || want('zstd')) {
+      log(options, '  pack ...');
+      const erofs = spawnSync('mkfs.erofs', ['--help']).error
         ? undefined
-        : ['python3', PAGECOUNT, '--', corpus];
-    targets.push(
-      pair(
+        : ['mkfs.erofs', '-zlz4', '--quiet', at('e.img'), corpus];
+      const packPair = pair(
         options,
-        'scan vs Python',
-        'pagestack scan --json',
-        'python3 hashlib page count',
-        [NODE, CLI, 'scan', '--json', corpus],
-        python,
-        { kind: 'faster', limit: 4 },
-      ),
-    );
-    const xxhsum = spawnSync('xxhsum', ['--version']).error ? undefined : ['xxhsum', '-H1', ...elfFiles];
-    targets.push(
-      pair(
-        options,
-        'scan vs xxhsum',
-        'pagestack scan --json',
-        'xxhsum -H1',
-        [NODE, CLI, 'scan', '--json', corpus],
-        xxhsum,
-        { kind: 'at most', limit: 4 },
-      ),
-    );
-
-    log(options, '  pack ...');
-    const erofs = spawnSync('mkfs.erofs', ['--help']).error
-      ? undefined
-      : ['mkfs.erofs', '-zlz4', '--quiet', at('e.img'), corpus];
-    const packPair = pair(
-      options,
-      'pack',
-      'pagestack pack (lz4)',
-      'mkfs.erofs -zlz4',
-      [NODE, CLI, 'pack', corpus, '-o', at('p.pgs'), '-q'],
-      erofs,
-      { kind: 'at most', limit: 1 },
-      fresh('p.pgs'),
-      fresh('e.img'),
-    );
-    targets.push(packPair);
-
-    log(options, '  unpack ...');
-    const squash = spawnSync('mksquashfs', ['-version']).error
-      ? undefined
-      : spawnSync('mksquashfs', [
-            corpus,
-            at('s.img'),
-            '-comp',
-            'lz4',
-            '-b',
-            '4096',
-            '-noappend',
-            '-quiet',
-            '-no-progress',
-          ]).status === 0
-        ? ['unsquashfs', '-p', '1', '-no-progress', '-d', at('s-out'), at('s.img')]
-        : undefined;
-    targets.push(
-      pair(
-        options,
-        'unpack',
-        'pagestack unpack (lz4)',
-        'unsquashfs -p 1',
-        [NODE, CLI, 'unpack', at('p.pgs'), '-C', at('p-out'), '-q'],
-        squash,
+        'pack',
+        'pagestack pack (lz4)',
+        'mkfs.erofs -zlz4',
+        [NODE, CLI, 'pack', corpus, '-o', at('p.pgs'), '-q'],
+        erofs,
         { kind: 'at most', limit: 1 },
-        fresh('p-out'),
-        fresh('s-out'),
-      ),
-    );
+        fresh('p.pgs'),
+        fresh('e.img'),
+      );
+      targets.push(packPair);
+    }
 
-    log(options, '  zstd ...');
-    targets.push(...zstdTargets(options, corpus, at));
+    if (want('unpack')) {
+      log(options, '  unpack ...');
+      const squash = spawnSync('mksquashfs', ['-version']).error
+        ? undefined
+        : spawnSync('mksquashfs', [
+              corpus,
+              at('s.img'),
+              '-comp',
+              'lz4',
+              '-b',
+              '4096',
+              '-noappend',
+              '-quiet',
+              '-no-progress',
+            ]).status === 0
+          ? ['unsquashfs', '-p', '1', '-no-progress', '-d', at('s-out'), at('s.img')]
+          : undefined;
+      targets.push(
+        pair(
+          options,
+          'unpack',
+          'pagestack unpack (lz4)',
+          'unsquashfs -p 1',
+          [NODE, CLI, 'unpack', at('p.pgs'), '-C', at('p-out'), '-q'],
+          squash,
+          { kind: 'at most', limit: 1 },
+          fresh('p-out'),
+          fresh('s-out'),
+        ),
+      );
+    }
 
-    if (options.codec) {
+    if (want('zstd')) {
+      log(options, '  zstd ...');
+      targets.push(...zstdTargets(options, corpus, at));
+    }
+
+    if (options.codec && want('codec')) {
       log(options, '  LZ4 per page (bench codec) ...');
       targets.push(...lz4Targets(corpus));
     }
-    if (options.rss) {
+    if (options.rss && want('rss')) {
       log(options, `  peak RSS packing ${options.rssDir} ...`);
       targets.push(rssTarget(options, at('rss.pgs')));
     }
@@ -380,7 +399,7 @@ function report(
     'ratio = ours / peer by time or size; for "faster" and LZ4 rows, peer / ours (so higher is better there).',
   );
   console.log(
-    `1-minute load average ${load[0].toFixed(2)} before, ${load[1].toFixed(2)} after, on ${os.availableParallelism()} CPUs (above the CPU count, other processes shared them)`,
+    `1-minute load average ${load[0].toFixed(2)} before, ${load[1].toFixed(2)} after, on ${os.availableParallelism()} CPUs${Math.max(load[0], load[1]) >= os.availableParallelism() ? ': other processes shared the CPUs, so the ratios are less sure' : ''}`,
   );
 }
 
@@ -400,7 +419,15 @@ function parseArgs(args: string[]): Options {
     else if (a === '--no-codec') options.codec = false;
     else if (a === '--no-rss') options.rss = false;
     else if (a === '--rss-dir') options.rssDir = args[++i] ?? '';
-    else if (a === '--runs') {
+    else if (a === '--only') {
+      const names = (args[++i] ?? '').split(',').filter((n) => n !== '');
+      const unknown = names.find((n) => !TARGET_NAMES.includes(n));
+      if (names.length === 0 || unknown !== undefined)
+        throw new UsageError(
+          `bench targets: --only takes a list of ${TARGET_NAMES.join(', ')}${unknown ? ` (got ${unknown})` : ''}`,
+        );
+      options.only = new Set(names);
+    } else if (a === '--runs') {
       const v = Number(args[++i]);
       if (!Number.isSafeInteger(v) || v < 1)
         throw new UsageError('bench targets: --runs needs a positive whole number');
