@@ -53,7 +53,7 @@ const MAX_TABLE_ENTRIES = 1 << 24;
 export const programEntrySize = (cls: ElfClass): number => (cls === 64 ? 56 : 32);
 export const sectionEntrySize = (cls: ElfClass): number => (cls === 64 ? 64 : 40);
 
-const elfFail = (message: string, data: ErrorData) => new ElfError('E_ELF_TRUNCATED', message, data);
+export const elfFail = (message: string, data: ErrorData) => new ElfError('E_ELF_TRUNCATED', message, data);
 const hex = (v: number | bigint) => `0x${v.toString(16)}`;
 
 /**
@@ -119,7 +119,8 @@ export function parseElf(bytes: Uint8Array, file: string): ElfFile {
   return elf;
 }
 
-function readHeader(r: ByteReader, cls: ElfClass, bytes: Uint8Array): ElfHeader {
+/** The ELF header as stored (extended numbering not yet resolved). */
+export function readHeader(r: ByteReader, cls: ElfClass, bytes: Uint8Array): ElfHeader {
   r.check(0, cls === 64 ? 64 : 52, 'ELF header');
   const w = cls === 64;
   const h: ElfHeader = {
@@ -294,35 +295,36 @@ function readProgramHeaders(r: ByteReader, cls: ElfClass, h: ElfHeader, warnings
   const base = locateTable(r, h, 'program header', h.phoff, h.phnum, h.phentsize, programEntrySize(cls), cls, warnings);
   if (base === undefined) return [];
   const out: ProgramHeader[] = [];
-  for (let i = 0; i < h.phnum; i++) {
-    const o = base + i * h.phentsize;
-    if (cls === 64) {
-      out.push({
-        index: i,
-        type: r.u32(o, 'p_type'),
-        flags: r.u32(o + 4, 'p_flags'),
-        offset: r.u64(o + 8, 'p_offset'),
-        vaddr: r.u64(o + 16, 'p_vaddr'),
-        paddr: r.u64(o + 24, 'p_paddr'),
-        filesz: r.u64(o + 32, 'p_filesz'),
-        memsz: r.u64(o + 40, 'p_memsz'),
-        align: r.u64(o + 48, 'p_align'),
-      });
-    } else {
-      out.push({
-        index: i,
-        type: r.u32(o, 'p_type'),
-        offset: BigInt(r.u32(o + 4, 'p_offset')),
-        vaddr: BigInt(r.u32(o + 8, 'p_vaddr')),
-        paddr: BigInt(r.u32(o + 12, 'p_paddr')),
-        filesz: BigInt(r.u32(o + 16, 'p_filesz')),
-        memsz: BigInt(r.u32(o + 20, 'p_memsz')),
-        flags: r.u32(o + 24, 'p_flags'),
-        align: BigInt(r.u32(o + 28, 'p_align')),
-      });
-    }
-  }
+  for (let i = 0; i < h.phnum; i++) out.push(readProgramHeader(r, cls, base + i * h.phentsize, i));
   return out;
+}
+
+/** Program header `index`, whose entry starts at `o`. */
+export function readProgramHeader(r: ByteReader, cls: ElfClass, o: number, index: number): ProgramHeader {
+  if (cls === 64) {
+    return {
+      index,
+      type: r.u32(o, 'p_type'),
+      flags: r.u32(o + 4, 'p_flags'),
+      offset: r.u64(o + 8, 'p_offset'),
+      vaddr: r.u64(o + 16, 'p_vaddr'),
+      paddr: r.u64(o + 24, 'p_paddr'),
+      filesz: r.u64(o + 32, 'p_filesz'),
+      memsz: r.u64(o + 40, 'p_memsz'),
+      align: r.u64(o + 48, 'p_align'),
+    };
+  }
+  return {
+    index,
+    type: r.u32(o, 'p_type'),
+    offset: BigInt(r.u32(o + 4, 'p_offset')),
+    vaddr: BigInt(r.u32(o + 8, 'p_vaddr')),
+    paddr: BigInt(r.u32(o + 12, 'p_paddr')),
+    filesz: BigInt(r.u32(o + 16, 'p_filesz')),
+    memsz: BigInt(r.u32(o + 20, 'p_memsz')),
+    flags: r.u32(o + 24, 'p_flags'),
+    align: BigInt(r.u32(o + 28, 'p_align')),
+  };
 }
 
 function readSection(r: ByteReader, cls: ElfClass, o: number, index: number): SectionHeader {

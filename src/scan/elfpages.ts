@@ -19,6 +19,7 @@
 import fs from 'node:fs';
 import { PagestackError } from '../errors.js';
 import { parseElf } from '../elf/parse.js';
+import { quickElf, quickSections } from '../elf/quick.js';
 import { sectionFileRange, segmentFileRange } from '../elf/layout.js';
 import { PF_R, PF_W, PF_X, PT_INTERP, PT_LOAD, SHT_NOBITS, type ElfFile } from '../elf/types.js';
 import type { LoadSegment, ScanWarning, SectionSpan } from './result.js';
@@ -26,6 +27,49 @@ import type { LoadSegment, ScanWarning, SectionSpan } from './result.js';
 export interface ElfStructure {
   elf: ElfFile | null;
   warnings: ScanWarning[];
+}
+
+/**
+ * What the scanner keeps of a file's ELF structure: the header and program
+ * headers (null when not ELF or unreadable), parseElf's warnings, and the
+ * sections with file bytes, decoded when first asked for.
+ */
+export interface PageStructure {
+  elf: Pick<ElfFile, 'header' | 'programHeaders'> | null;
+  warnings: ScanWarning[];
+  /** The sections holding bytes among the first `fileSize` bytes (sectionSpans). */
+  sections(fileSize: number): SectionSpan[];
+}
+
+const NO_SECTIONS = (): SectionSpan[] => [];
+
+/**
+ * The ELF structure of the file open as `fd` (`size` bytes) whose first
+ * bytes are `head`: the quick read (src/elf/quick.ts) when the file is
+ * clean, which reads only the header and the tables, else readElfStructure
+ * (parseElf, with its warnings). The result is the same either way.
+ */
+export function readPageStructure(fd: number, size: number, head: Uint8Array, file: string): PageStructure {
+  const quick = quickElf(head, size, (offset, length) => readBytes(fd, offset, length), file);
+  if (quick) return { elf: quick, warnings: [], sections: (fileSize) => quickSections(quick, fileSize) };
+  const { elf, warnings } = readElfStructure(fd, size, head, file);
+  return { elf, warnings, sections: elf ? (fileSize) => sectionSpans(elf, fileSize) : NO_SECTIONS };
+}
+
+/** `length` bytes at `offset` (the caller checked they lie in the file), or undefined when they cannot all be read. */
+function readBytes(fd: number, offset: number, length: number): Uint8Array | undefined {
+  const out = new Uint8Array(length);
+  let done = 0;
+  try {
+    while (done < length) {
+      const n = fs.readSync(fd, out, done, length - done, offset + done);
+      if (n <= 0) return undefined;
+      done += n;
+    }
+  } catch {
+    return undefined;
+  }
+  return out;
 }
 
 /** At most this many parse rounds for a sparse image; real files need 2 or 3. */
@@ -159,7 +203,7 @@ export function permsOf(flags: number): string {
  * the scanner to fill). Which bytes a segment or section owns is
  * src/elf/layout.ts's definition, clipped to the file.
  */
-export function loadSegments(elf: ElfFile, fileSize: number, pageSize: number): LoadSegment[] {
+export function loadSegments(elf: Pick<ElfFile, 'programHeaders'>, fileSize: number, pageSize: number): LoadSegment[] {
   const out: LoadSegment[] = [];
   for (const p of elf.programHeaders) {
     if (p.type !== PT_LOAD) continue;

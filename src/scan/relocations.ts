@@ -26,6 +26,9 @@
  */
 import fs from 'node:fs';
 import type { ElfFile } from '../elf/types.js';
+
+/** What the relocation count reads of a parsed file: its ELF header and program headers. */
+export type ElfHeaders = Pick<ElfFile, 'header' | 'programHeaders'>;
 import { PF_W, PT_LOAD } from '../elf/types.js';
 
 /** Reads `length` bytes (at most WINDOW) at file `offset`; undefined when they are not all in the file. */
@@ -131,7 +134,7 @@ const targets = new Targets();
  * null when there are none to find (see the file comment).
  */
 export function relocatedPagesOf(
-  elf: ElfFile,
+  elf: ElfHeaders,
   fileSize: number,
   pageSize: number,
   read: FileBytes,
@@ -234,7 +237,7 @@ export function relocatedPagesOf(
  * read makes the tables unreadable (null).
  */
 export function relocatedPagesInFile(
-  elf: ElfFile,
+  elf: ElfHeaders,
   fd: number,
   size: number,
   head: Uint8Array,
@@ -258,7 +261,7 @@ export function relocatedPagesInFile(
 }
 
 /** The PT_LOADs when the file passes execve's header and program header checks, else undefined. */
-function checkedLoads(elf: ElfFile, fileSize: number): Load[] | undefined {
+function checkedLoads(elf: ElfHeaders, fileSize: number): Load[] | undefined {
   const h = elf.header;
   if (h.type !== ET_EXEC && h.type !== ET_DYN) return undefined;
   if (h.machine !== EM_X86_64 || h.class !== 64 || h.data !== 'lsb') return undefined;

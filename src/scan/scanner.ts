@@ -22,12 +22,11 @@ import { InputError, InternalError, UsageError, fsError } from '../errors.js';
 import { isElf } from '../elf/parse.js';
 import { createPageHasher, PAGES_PER_CALL, type PageHash64, type PageHasher } from './hash.js';
 import { PageIndex, ZERO_CONTENT_ID } from './pageindex.js';
-import { loadSegments, readElfStructure, releaseSparseImage, sectionSpans } from './elfpages.js';
+import { loadSegments, readPageStructure, releaseSparseImage, type PageStructure } from './elfpages.js';
 import { checkPageSize, type PageSize } from '../abi/page-size.js';
-import type { ElfFile } from '../elf/types.js';
-import type { ScannedFile, ScanWarning } from './result.js';
+import type { ScannedFile, ScanWarning, SectionSpan } from './result.js';
 import { reasonOf } from './walk.js';
-import { relocatedPagesInFile, WINDOW } from './relocations.js';
+import { relocatedPagesInFile, WINDOW, type ElfHeaders } from './relocations.js';
 
 export interface PageScannerOptions {
   /** 4096 (default), 16384 or 65536; anything else is a UsageError. */
@@ -46,12 +45,21 @@ export interface PageScannerOptions {
   expectedPages?: number;
   /** Also find, per ELF file, the file pages dynamic relocation writes (ScannedFile.relocatedPages). Default false. */
   relocations?: boolean;
+  /**
+   * false: pages only; every file comes back with elf null and no segments or
+   * sections (the parallel scan reads ELF structure on another thread). Default true.
+   */
+  structure?: boolean;
 }
 
 /** Largest index sized up front from expectedPages: 4 Mi slots, 48 MiB. */
 const MAX_INITIAL_SLOTS = 1 << 22;
 
 export const DEFAULT_CHUNK_BYTES = 4 << 20;
+/** Bytes read before the ELF magic is known: a multiple of every page size. */
+const FIRST_READ = 64 << 10;
+const NOT_ELF: PageStructure = { elf: null, warnings: [], sections: () => [] };
+
 /** Descriptors kept open for re-reading first occurrences. */
 const OPEN_FILES = 32;
 
@@ -76,8 +84,8 @@ export class PageScanner {
   /** The same memory as `chunk`, as a Buffer for copies without views. */
   private readonly chunkBuffer: Buffer;
   private readonly openFiles = new Map<number, number>();
-  private readonly magic = new Uint8Array(4);
   private readonly relocations: boolean;
+  private readonly structure: boolean;
   /** Where the relocation count reads tables that lie past the first chunk. */
   private window: Uint8Array | undefined;
   /** Zero, new, duplicate (and, in finishCounts, shared) pages of the file being scanned. */
@@ -97,9 +105,11 @@ export class PageScanner {
     chunkBytes: number,
     expectedPages: number,
     relocations: boolean,
+    structure: boolean,
   ) {
     this.pageSize = pageSize;
     this.relocations = relocations;
+    this.structure = structure;
     this.hasher = hasher;
     // Bulk hashing gives the hasher's own hashes, so only when no other hash function was injected.
     this.bulkHashing = hasher.bulk && hash === hasher.hash;
@@ -133,6 +143,7 @@ export class PageScanner {
       chunkBytes,
       expectedPages,
       options.relocations === true,
+      options.structure !== false,
     );
   }
 
@@ -176,21 +187,23 @@ export class PageScanner {
       const ps = this.pageSize;
       const chunk = this.chunk;
       const warnings: ScanWarning[] = [];
-      // The magic decides ELF or not before the file gets an index (and before a big non-ELF file is read).
-      if (requireElf) {
-        const n = size < 4 ? 0 : fs.readSync(fd, this.magic, 0, 4, 0);
-        if (n < 4 || !isElf(this.magic)) {
-          return {
-            code: 'E_NOT_ELF',
-            reason: `not an ELF file (${size === 0 ? 'empty' : size < 4 ? `${size} bytes` : 'no ELF magic'})`,
-          };
-        }
-      }
-      let got = this.readChunk(fd, 0, Math.min(chunk.length, size), path, warnings);
+      // A first read of at most FIRST_READ bytes decides ELF or not, so a big file without the magic is not read
+      // further; an ELF file's first chunk is then read whole (its tables usually lie in it).
+      const firstRead = Math.min(FIRST_READ, chunk.length);
+      let got = this.readChunk(fd, 0, Math.min(firstRead, size), path, warnings);
       const elfMagic = isElf(chunk.subarray(0, got));
-      const structure = elfMagic
-        ? readElfStructure(fd, size, chunk.subarray(0, got), path)
-        : { elf: null, warnings: [] };
+      if (requireElf && !elfMagic) {
+        if (got < 4 && warnings.length > 0)
+          throw new InputError('E_READ', `${path}: ${warnings[0]!.message}`, { file: path });
+        return {
+          code: 'E_NOT_ELF',
+          reason: `not an ELF file (${size === 0 ? 'empty' : size < 4 ? `${size} bytes` : 'no ELF magic'})`,
+        };
+      }
+      if (got === firstRead && size > firstRead)
+        got += this.readChunk(fd, got, Math.min(chunk.length, size) - got, path, warnings, got);
+      const structure =
+        elfMagic && this.structure ? readPageStructure(fd, size, chunk.subarray(0, got), path) : NOT_ELF;
       warnings.unshift(...structure.warnings);
       // Counted now, while the first chunk is in memory: relocation tables usually lie in it.
       const relocatedPages =
@@ -228,6 +241,8 @@ export class PageScanner {
       this.trimOpenFiles();
 
       const elf = structure.elf;
+      const fileSize = position;
+      let sections: SectionSpan[] | undefined;
       return {
         path,
         size: position,
@@ -241,7 +256,14 @@ export class PageScanner {
           ? { class: elf.header.class, data: elf.header.data, type: elf.header.type, machine: elf.header.machine }
           : null,
         segments: elf ? loadSegments(elf, position, ps) : [],
-        sections: elf ? sectionSpans(elf, position) : [],
+        // Decoded when first read: a scan report names the sections of a few pages only.
+        get sections(): SectionSpan[] {
+          sections ??= structure.sections(fileSize);
+          return sections;
+        },
+        set sections(value: SectionSpan[]) {
+          sections = value;
+        },
         warnings,
         ...(relocatedPages === undefined ? {} : { relocatedPages }),
       };
@@ -342,17 +364,24 @@ export class PageScanner {
   }
 
   /** The pages relocation writes in the file open as `fd`, whose first `got` bytes are in the chunk. */
-  private relocationsOf(elf: ElfFile, fd: number, size: number, got: number): Uint32Array | null {
+  private relocationsOf(elf: ElfHeaders, fd: number, size: number, got: number): Uint32Array | null {
     this.window ??= new Uint8Array(WINDOW);
     return relocatedPagesInFile(elf, fd, size, this.chunk.subarray(0, got), this.pageSize, this.window);
   }
 
-  /** Reads up to `length` bytes at `position` into the chunk; a read error ends the file with a warning. */
-  private readChunk(fd: number, position: number, length: number, path: string, warnings: ScanWarning[]): number {
+  /** Reads up to `length` bytes at `position` into the chunk from `at`; a read error ends the file with a warning. */
+  private readChunk(
+    fd: number,
+    position: number,
+    length: number,
+    path: string,
+    warnings: ScanWarning[],
+    at = 0,
+  ): number {
     let got = 0;
     try {
       while (got < length) {
-        const n = fs.readSync(fd, this.chunk, got, length - got, position + got);
+        const n = fs.readSync(fd, this.chunk, at + got, length - got, position + got);
         if (n <= 0) break;
         got += n;
       }
