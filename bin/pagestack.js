@@ -2,11 +2,9 @@
 // The CLI runs the compiled code in dist/ (built by `npm ci` through `prepare`, or `npm run build`).
 let cli;
 try {
-  // `scan` reads pages on a worker thread: start it before loading the CLI, so both boot at once.
-  if (process.argv[2] === 'scan') (await import('../dist/scan/page-worker-start.js')).startPageWorker();
   cli = await import('../dist/cli/main.js');
 } catch (err) {
-  if (err?.code === 'ERR_MODULE_NOT_FOUND' && String(err.message).includes('/dist/')) {
+  if (err?.code === 'ERR_MODULE_NOT_FOUND' && String(err.message).includes('/dist/cli/main.js')) {
     process.stderr.write('pagestack: run npm ci (or npm run build) first\n');
     process.exit(1);
   }

@@ -26,7 +26,6 @@ import { loadSegments, readPageStructure, releaseSparseImage, type PageStructure
 import { checkPageSize, type PageSize } from '../abi/page-size.js';
 import type { ScannedFile, ScanWarning, SectionSpan } from './result.js';
 import { reasonOf } from './walk.js';
-import { finishCounts } from './counts.js';
 import { relocatedPagesInFile, WINDOW, type ElfHeaders } from './relocations.js';
 
 export interface PageScannerOptions {
@@ -280,12 +279,45 @@ export class PageScanner {
    * with every file scanned, in scan order.
    */
   finishCounts(files: readonly ScannedFile[]): void {
-    files.forEach((file, fileIndex) => {
+    const c = this.counts;
+    for (let fileIndex = 0; fileIndex < files.length; fileIndex++) {
+      const file = files[fileIndex]!;
       if (this.paths[fileIndex] !== file.path) {
         throw new InternalError(`finishCounts: file ${fileIndex} is ${file.path}, scanned as ${this.paths[fileIndex]}`);
       }
-    });
-    finishCounts(files, { pages: this.contentPages, firstFile: this.firstFile, firstPage: this.firstPage });
+      this.countRange(file.contentIds, fileIndex, 0, file.pages);
+      file.sharedPages = c[3]!;
+      for (const s of file.segments) {
+        this.countRange(file.contentIds, fileIndex, s.firstPage, s.firstPage + s.pages);
+        s.zeroPages = c[0]!;
+        s.newPages = c[1]!;
+        s.duplicatePages = c[2]!;
+        s.sharedPages = c[3]!;
+      }
+    }
+  }
+
+  /** Zero, new, duplicate and shared pages among ids[from, to) of file `fileIndex`, into this.counts. */
+  private countRange(ids: Uint32Array, fileIndex: number, from: number, to: number): void {
+    const pages = this.contentPages;
+    const firstFile = this.firstFile;
+    const firstPage = this.firstPage;
+    let zero = 0;
+    let first = 0;
+    let shared = 0;
+    for (let p = from; p < to; p++) {
+      const id = ids[p]!;
+      if (id === ZERO_CONTENT_ID) zero++;
+      else {
+        if (firstFile[id] === fileIndex && firstPage[id] === p) first++;
+        if (pages[id]! > 1) shared++;
+      }
+    }
+    const c = this.counts;
+    c[0] = zero;
+    c[1] = first;
+    c[2] = to - from - zero - first;
+    c[3] = shared;
   }
 
   /** Closes the descriptors kept for re-reading. The scanner must not be used afterwards. */
