@@ -168,7 +168,7 @@ describe('quickElf', () => {
         const at = start + Math.floor(next() * length);
         const kind = next();
         if (kind < 0.5) bytes[at] = Math.floor(next() * 256);
-        else if (kind < 0.8) bytes[at] ^= 1 << Math.floor(next() * 8);
+        else if (kind < 0.8) bytes[at] = (bytes[at] ?? 0) ^ (1 << Math.floor(next() * 8));
         else {
           // A small value into a 32-bit field's place (counts, indexes, sizes).
           const v = Math.floor(next() * 64);

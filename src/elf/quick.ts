@@ -86,6 +86,8 @@ const TWO_32 = 2 ** 32;
 const MAX_HIGH_WORD = 1 << 20;
 
 const EMPTY = new Uint8Array(0);
+/** sh_type of every section of the file being read (reused; only the first e_shnum entries count). */
+let typesScratch = new Uint32Array(64);
 const DYNSTR = [0x2e, 0x64, 0x79, 0x6e, 0x73, 0x74, 0x72]; // ".dynstr"
 const DYNAMIC = [0x2e, 0x64, 0x79, 0x6e, 0x61, 0x6d, 0x69, 0x63]; // ".dynamic"
 
@@ -173,7 +175,8 @@ export function quickElf(head: Uint8Array, size: number, read: ReadBytes, file: 
   }
 
   // checkSections.
-  const types = new Uint32Array(shnum);
+  if (typesScratch.length < shnum) typesScratch = new Uint32Array(Math.max(shnum, 2 * typesScratch.length));
+  const types = typesScratch;
   for (let s = 0; s < shnum; s++) types[s] = typeAt(s);
   const isLinked = h.type === ET_EXEC || h.type === ET_DYN;
   let dynsymSeen = false;

@@ -89,7 +89,7 @@ export class PageScanner {
   /** Where the relocation count reads tables that lie past the first chunk. */
   private window: Uint8Array | undefined;
   /** Zero, new, duplicate (and, in finishCounts, shared) pages of the file being scanned. */
-  private readonly counts = new Float64Array(4);
+  private readonly counts = new Uint32Array(4);
   /** Which pages `chunk` holds: file index and first page, and how many. */
   private chunkFile = -1;
   private chunkFirstPage = 0;
@@ -190,11 +190,10 @@ export class PageScanner {
       // A first read of at most FIRST_READ bytes decides ELF or not, so a big file without the magic is not read
       // further; an ELF file's first chunk is then read whole (its tables usually lie in it).
       const firstRead = Math.min(FIRST_READ, chunk.length);
-      let got = this.readChunk(fd, 0, Math.min(firstRead, size), path, warnings);
+      // Before the magic is known a read error is the file's error (it is skipped), not a warning.
+      let got = this.readChunk(fd, 0, Math.min(firstRead, size), path, warnings, 0, requireElf);
       const elfMagic = isElf(chunk.subarray(0, got));
       if (requireElf && !elfMagic) {
-        if (got < 4 && warnings.length > 0)
-          throw new InputError('E_READ', `${path}: ${warnings[0]!.message}`, { file: path });
         return {
           code: 'E_NOT_ELF',
           reason: `not an ELF file (${size === 0 ? 'empty' : size < 4 ? `${size} bytes` : 'no ELF magic'})`,
@@ -233,7 +232,9 @@ export class PageScanner {
         if (got % ps !== 0 || position >= size) break;
         got = this.readChunk(fd, position, Math.min(chunk.length, size - position), path, warnings);
       }
-      const [zeroPages, newPages, duplicatePages] = counts;
+      const zeroPages = counts[0]!;
+      const newPages = counts[1]!;
+      const duplicatePages = counts[2]!;
       this.chunkFile = -1;
       this.currentFile = -1;
       this.openFiles.set(fileIndex, fd);
@@ -248,9 +249,9 @@ export class PageScanner {
         size: position,
         contentIds: page === ids.length ? ids : ids.slice(0, page),
         pages: page,
-        zeroPages: zeroPages!,
-        newPages: newPages!,
-        duplicatePages: duplicatePages!,
+        zeroPages,
+        newPages,
+        duplicatePages,
         sharedPages: 0,
         elf: elf
           ? { class: elf.header.class, data: elf.header.data, type: elf.header.type, machine: elf.header.machine }
@@ -369,7 +370,7 @@ export class PageScanner {
     return relocatedPagesInFile(elf, fd, size, this.chunk.subarray(0, got), this.pageSize, this.window);
   }
 
-  /** Reads up to `length` bytes at `position` into the chunk from `at`; a read error ends the file with a warning. */
+  /** Reads up to `length` bytes at `position` into the chunk from `at`; a read error ends the file with a warning (`fatal`: throws it). */
   private readChunk(
     fd: number,
     position: number,
@@ -377,6 +378,7 @@ export class PageScanner {
     path: string,
     warnings: ScanWarning[],
     at = 0,
+    fatal = false,
   ): number {
     let got = 0;
     try {
@@ -387,6 +389,7 @@ export class PageScanner {
       }
     } catch (err) {
       const e = fsError(err, path);
+      if (fatal) throw e;
       warnings.push({
         code: 'E_READ',
         message: `read failed at offset ${position + got}: ${reasonOf(e.message, path)}; pages after it not scanned`,
