@@ -114,11 +114,15 @@ function firstVisit(
 
 /** Names in byte order of their UTF-8 encoding (Unicode code point order), as `sorted()` in Python. */
 function sortByName(names: string[]): string[] {
+  // Without surrogates, UTF-16 code unit order is code point order: compare the strings themselves.
+  if (!names.some((n) => SURROGATE.test(n))) return names.sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
   return names
     .map((name) => ({ name, key: Buffer.from(name, 'utf8') }))
     .sort((a, b) => Buffer.compare(a.key, b.key))
     .map((e) => e.name);
 }
+
+const SURROGATE = /[\uD800-\uDFFF]/;
 
 function kindOf(st: fs.Stats): string {
   if (st.isFIFO()) return 'FIFO';
