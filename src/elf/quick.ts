@@ -82,6 +82,8 @@ const ET_EXEC = 2;
 const ET_DYN = 3;
 const EM_PARISC = 15;
 const TWO_32 = 2 ** 32;
+/** Largest section-name string table the quick read copies (real ones are a few hundred bytes). */
+const MAX_NAMES = 1 << 20;
 /** Above this a 64-bit field's high word means "not a plain file offset or size": leave it to parseElf. */
 const MAX_HIGH_WORD = 1 << 20;
 
@@ -168,6 +170,8 @@ export function quickElf(head: Uint8Array, size: number, read: ReadBytes, file: 
     const offset = offsetAt(i);
     const length = sizeAt(i);
     if (typeAt(i) === SHT_NOBITS || length === 0 || offset + length > size) return undefined;
+    // A name table this large is not a real one: leave it to parseElf rather than copy it.
+    if (length > MAX_NAMES) return undefined;
     const names = fetch(offset, length);
     if (!names) return undefined;
     sectionNames = names.slice();
