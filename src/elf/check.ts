@@ -23,31 +23,41 @@
  * of the file (E_ELF_SEGMENT_RANGE) or a section whose bytes do
  * (E_ELF_SECTION_RANGE).
  */
-import { PN_XNUM, PT_DYNAMIC, PT_LOAD, PT_PHDR, SHT_NOBITS, type ElfFile, type SectionHeader } from './types.js';
+import {
+  ET_DYN,
+  ET_EXEC,
+  PN_XNUM,
+  PT_DYNAMIC,
+  PT_LOAD,
+  PT_PHDR,
+  SHT_DYNAMIC,
+  SHT_DYNSYM,
+  SHT_FINI_ARRAY,
+  SHT_GNU_HASH,
+  SHT_GNU_LIBLIST,
+  SHT_GNU_VERDEF,
+  SHT_GNU_VERNEED,
+  SHT_GNU_VERSYM,
+  SHT_GROUP,
+  SHT_HASH,
+  SHT_INIT_ARRAY,
+  SHT_LOOS,
+  SHT_NOBITS,
+  SHT_NOTE,
+  SHT_NULL,
+  SHT_PREINIT_ARRAY,
+  SHT_PROGBITS,
+  SHT_REL,
+  SHT_RELA,
+  SHT_RELR,
+  SHT_STRTAB,
+  SHT_SYMTAB,
+  SHT_SYMTAB_SHNDX,
+  type ElfFile,
+  type ProgramHeader,
+  type SectionHeader,
+} from './types.js';
 import { warnHeader, warnProgram, warnSection } from './warnings.js';
-
-const SHT_NULL = 0;
-const SHT_PROGBITS = 1;
-const SHT_SYMTAB = 2;
-const SHT_STRTAB = 3;
-const SHT_RELA = 4;
-const SHT_HASH = 5;
-const SHT_DYNAMIC = 6;
-const SHT_NOTE = 7;
-const SHT_REL = 9;
-const SHT_DYNSYM = 11;
-const SHT_INIT_ARRAY = 14;
-const SHT_FINI_ARRAY = 15;
-const SHT_PREINIT_ARRAY = 16;
-const SHT_GROUP = 17;
-const SHT_SYMTAB_SHNDX = 18;
-const SHT_RELR = 19;
-const SHT_LOOS = 0x60000000;
-const SHT_GNU_HASH = 0x6ffffff6;
-const SHT_GNU_LIBLIST = 0x6ffffff7;
-const SHT_GNU_VERDEF = 0x6ffffffd;
-const SHT_GNU_VERNEED = 0x6ffffffe;
-const SHT_GNU_VERSYM = 0x6fffffff;
 
 const SHF_INFO_LINK = 0x40n;
 const SHF_LINK_ORDER = 0x80n;
@@ -55,8 +65,6 @@ const SHF_GNU_MBIND = 0x01000000n;
 const SHN_BEFORE = 0xff00;
 const SHN_AFTER = 0xff01;
 
-const ET_EXEC = 2;
-const ET_DYN = 3;
 const EM_PARISC = 15;
 const EM_IA_64 = 50;
 const ELFOSABI_OPENVMS = 13;
@@ -331,15 +339,7 @@ function checkSegments(elf: ElfFile): void {
             'p_type',
             `${where}: PT_PHDR must come before every PT_LOAD`,
           );
-        const covered = programHeaders.some(
-          (l) =>
-            l.type === PT_LOAD &&
-            l.offset <= p.offset &&
-            l.offset + l.filesz >= p.offset + p.filesz &&
-            l.vaddr <= p.vaddr &&
-            l.vaddr + l.filesz >= p.vaddr + p.filesz,
-        );
-        if (!covered && header.machine !== EM_PARISC)
+        if (!phdrCovered(p, programHeaders) && header.machine !== EM_PARISC)
           warnProgram(
             warnings,
             header,
@@ -390,4 +390,16 @@ function checkSegments(elf: ElfFile): void {
         break;
     }
   }
+}
+
+/** Whether a PT_LOAD maps the bytes of PT_PHDR `p`, in the file and in memory (readelf's rule). */
+export function phdrCovered(p: ProgramHeader, programHeaders: readonly ProgramHeader[]): boolean {
+  return programHeaders.some(
+    (l) =>
+      l.type === PT_LOAD &&
+      l.offset <= p.offset &&
+      l.offset + l.filesz >= p.offset + p.filesz &&
+      l.vaddr <= p.vaddr &&
+      l.vaddr + l.filesz >= p.vaddr + p.filesz,
+  );
 }

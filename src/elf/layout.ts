@@ -15,9 +15,7 @@
  * and the first of data often share one.
  */
 import { InternalError } from '../errors.js';
-import { PT_LOAD, SHT_NOBITS, type ElfFile, type ProgramHeader, type SectionHeader } from './types.js';
-
-const SHT_NULL = 0;
+import { PT_LOAD, SHT_NOBITS, SHT_NULL, type ElfFile, type ProgramHeader, type SectionHeader } from './types.js';
 
 /** A half-open range of file offsets [start, end). */
 export interface FileRange {

@@ -14,16 +14,41 @@
  * test/elf-quick.test.ts checks this on real and mutated files.
  */
 import { ElfError } from '../errors.js';
+import { phdrCovered } from './check.js';
 import { ByteReader } from '../util/reader.js';
 import { elfFail, isElf, readHeader, readProgramHeader } from './parse.js';
 import {
+  ET_DYN,
+  ET_EXEC,
   PN_XNUM,
   PT_DYNAMIC,
   PT_INTERP,
   PT_LOAD,
   PT_PHDR,
   SHN_XINDEX,
+  SHT_DYNAMIC,
+  SHT_DYNSYM,
+  SHT_FINI_ARRAY,
+  SHT_GNU_HASH,
+  SHT_GNU_LIBLIST,
+  SHT_GNU_VERDEF,
+  SHT_GNU_VERNEED,
+  SHT_GNU_VERSYM,
+  SHT_GROUP,
+  SHT_HASH,
+  SHT_INIT_ARRAY,
+  SHT_LOOS,
   SHT_NOBITS,
+  SHT_NOTE,
+  SHT_NULL,
+  SHT_PREINIT_ARRAY,
+  SHT_PROGBITS,
+  SHT_REL,
+  SHT_RELA,
+  SHT_RELR,
+  SHT_STRTAB,
+  SHT_SYMTAB,
+  SHT_SYMTAB_SHNDX,
   type ElfClass,
   type ElfHeader,
   type ProgramHeader,
@@ -54,32 +79,8 @@ export interface QuickSection {
  */
 export type ReadBytes = (offset: number, length: number) => Uint8Array | undefined;
 
-const SHT_NULL = 0;
-const SHT_PROGBITS = 1;
-const SHT_SYMTAB = 2;
-const SHT_STRTAB = 3;
-const SHT_RELA = 4;
-const SHT_HASH = 5;
-const SHT_DYNAMIC = 6;
-const SHT_NOTE = 7;
-const SHT_REL = 9;
-const SHT_DYNSYM = 11;
-const SHT_INIT_ARRAY = 14;
-const SHT_FINI_ARRAY = 15;
-const SHT_PREINIT_ARRAY = 16;
-const SHT_GROUP = 17;
-const SHT_SYMTAB_SHNDX = 18;
-const SHT_RELR = 19;
-const SHT_LOOS = 0x60000000;
-const SHT_GNU_HASH = 0x6ffffff6;
-const SHT_GNU_LIBLIST = 0x6ffffff7;
-const SHT_GNU_VERDEF = 0x6ffffffd;
-const SHT_GNU_VERNEED = 0x6ffffffe;
-const SHT_GNU_VERSYM = 0x6fffffff;
 const SHF_INFO_LINK = 0x40;
 const SHF_GNU_MBIND = 0x01000000;
-const ET_EXEC = 2;
-const ET_DYN = 3;
 const EM_PARISC = 15;
 const TWO_32 = 2 ** 32;
 /** Largest section-name string table the quick read copies (real ones are a few hundred bytes). */
@@ -226,15 +227,7 @@ export function quickElf(head: Uint8Array, size: number, read: ReadBytes, file: 
         break;
       case PT_PHDR: {
         if (p.index > 0 && previousLoad) return undefined;
-        const covered = programHeaders.some(
-          (l) =>
-            l.type === PT_LOAD &&
-            l.offset <= p.offset &&
-            l.offset + l.filesz >= p.offset + p.filesz &&
-            l.vaddr <= p.vaddr &&
-            l.vaddr + l.filesz >= p.vaddr + p.filesz,
-        );
-        if (!covered && h.machine !== EM_PARISC) return undefined;
+        if (!phdrCovered(p, programHeaders) && h.machine !== EM_PARISC) return undefined;
         break;
       }
       case PT_DYNAMIC: {

@@ -159,7 +159,31 @@ export const ET_EXEC = 2;
 export const ET_DYN = 3;
 export const ET_CORE = 4;
 
+/** Section types (gABI sh_type; GNU ones from binutils elf/common.h). */
+export const SHT_NULL = 0;
+export const SHT_PROGBITS = 1;
+export const SHT_SYMTAB = 2;
+export const SHT_STRTAB = 3;
+export const SHT_RELA = 4;
+export const SHT_HASH = 5;
+export const SHT_DYNAMIC = 6;
+export const SHT_NOTE = 7;
 export const SHT_NOBITS = 8;
+export const SHT_REL = 9;
+export const SHT_DYNSYM = 11;
+export const SHT_INIT_ARRAY = 14;
+export const SHT_FINI_ARRAY = 15;
+export const SHT_PREINIT_ARRAY = 16;
+export const SHT_GROUP = 17;
+export const SHT_SYMTAB_SHNDX = 18;
+export const SHT_RELR = 19;
+export const SHT_LOOS = 0x60000000;
+export const SHT_GNU_HASH = 0x6ffffff6;
+export const SHT_GNU_LIBLIST = 0x6ffffff7;
+export const SHT_GNU_VERDEF = 0x6ffffffd;
+export const SHT_GNU_VERNEED = 0x6ffffffe;
+export const SHT_GNU_VERSYM = 0x6fffffff;
+
 export const PN_XNUM = 0xffff;
 export const SHN_UNDEF = 0;
 export const SHN_XINDEX = 0xffff;
