@@ -237,6 +237,8 @@ async function packEntries(
               }
             }
           }
+          // The chunk is read into again next: the store copies the pages it has not yet.
+          store.release();
           position += want;
           done += want;
           options.onProgress?.(done, inputBytes);
