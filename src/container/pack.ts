@@ -288,6 +288,8 @@ async function packEntries(
     );
     out.writeAt(header, 0);
     out.commit();
+    // The workers were told to stop in finish(); they exit while the tables above are written.
+    await store.close();
     return {
       output,
       pageSize,

@@ -181,7 +181,10 @@ export class PageStoreWriter {
     this.slots!.pages[slot]!.set(source.subarray(this.runStart, this.runEnd), this.runTarget);
   }
 
-  /** Writes every page still pending and stops the workers. */
+  /**
+   * Writes every page still pending and tells the workers to stop; close()
+   * waits for them (the caller can write its tables meanwhile).
+   */
   async finish(): Promise<void> {
     if (this.slots !== undefined) {
       this.release();
@@ -190,18 +193,23 @@ export class PageStoreWriter {
       // A worker that failed after the main thread did its batches: still a failure.
       if (this.failure !== undefined) throw this.failure;
     }
-    await this.close();
+    this.stopWorkers();
   }
 
-  /** Stops the workers (also after a failure). */
+  /** Stops the workers (also after a failure) and waits until they have exited. */
   async close(): Promise<void> {
+    this.stopWorkers();
+    await this.stopped;
+  }
+
+  private stopped: Promise<unknown> = Promise.resolve();
+
+  private stopWorkers(): void {
+    if (this.closing) return;
     this.closing = true;
-    const slots = this.slots;
-    if (slots !== undefined) {
-      slots.quit();
-    }
+    this.slots?.quit();
     const workers = this.workers.splice(0);
-    await Promise.all(workers.map((w) => w.terminate()));
+    this.stopped = Promise.all(workers.map((w) => w.terminate()));
   }
 
   private storeCodec(): 'lz4' | 'zstd' {
