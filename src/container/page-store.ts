@@ -30,6 +30,8 @@ export type PageLayout = 'lz4' | 'zstd' | 'none';
 const BATCH_BYTES = 512 * 1024;
 /** Slots per worker: enough that workers rarely wait for the main thread to refill one. */
 const SLOTS_PER_WORKER = 8;
+/** A batch of at least this many pages is published before it is full when a worker is idle. */
+const EARLY_PAGES = 16;
 const WORKER_URL = compiledModule('./compress-worker.js', import.meta.url);
 
 /** True when the compiled worker script exists (it does not when running from TypeScript sources). */
@@ -161,7 +163,8 @@ export class PageStoreWriter {
     slots.pageChecksums[slot]![n] = pageChecksum;
     slots.filters[slot]![n] = filter;
     this.filled = n + 1;
-    if (this.filled < this.batchPages) return undefined;
+    // A worker with nothing to do gets the batch early: output does not depend on where batches end.
+    if (this.filled < this.batchPages && (this.filled < EARLY_PAGES || !slots.workersIdle())) return undefined;
     this.release();
     this.publishBatch();
     if (this.workers.length === 0) {
