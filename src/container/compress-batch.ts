@@ -7,8 +7,9 @@
  * call (Lz4Wasm.compressPages); other codecs go page by page. Then the
  * storedChecksum of each (FORMAT.md section 4): a raw page's stored bytes
  * are the page, so it is the pageChecksum the caller already has; only
- * compressed blocks are hashed, in place in the hasher's memory after one
- * copy of the batch's output, with no bigint per page.
+ * compressed blocks are hashed, with no bigint per page: for LZ4 in place in
+ * the codec's memory, for other codecs in the hasher's memory after one copy
+ * of the batch's output.
  *
  * A BatchCompressor owns its codec and hasher instances and reuses their
  * memory from batch to batch; results are views valid until the next call.
@@ -17,7 +18,7 @@ import type { BranchFilter, PageCodec, StoreCodec } from '../codec/index.js';
 import { compressBound } from '../codec/lz4-block.js';
 import { Lz4Wasm } from '../codec/lz4-wasm.js';
 import type { PageHash64 } from '../scan/hash.js';
-import { createXxh64Pages, type Xxh64Pages } from '../scan/xxh64-wasm.js';
+import { createXxh64Pages, xxh64Low32In, type Xxh64Pages } from '../scan/xxh64-wasm.js';
 import { checksum32 } from './format.js';
 
 export interface CompressedBatch {
@@ -39,6 +40,8 @@ export class BatchCompressor {
     private readonly codec: PageCodec | undefined,
     private readonly hasher: Xxh64Pages | undefined,
     private readonly fallbackHash: PageHash64 | undefined,
+    /** XXH64's low word of bytes in the LZ4 codec's memory, hashed where they are. */
+    private readonly low32InCodec: ((ptr: number, length: number) => number) | undefined,
   ) {}
 
   /** A compressor for `codec` ('zstd': at `level`). */
@@ -52,10 +55,11 @@ export class BatchCompressor {
       await loadCodec(codec);
       generic = createPageCodec(codec, level);
     }
-    const hasher = await createXxh64Pages();
+    const low32InCodec = lz4 ? await xxh64Low32In(lz4.memory) : undefined;
+    const hasher = low32InCodec ? undefined : await createXxh64Pages();
     // Without the built XXH64 module, the package's hasher (slower, same values).
-    const fallback = hasher ? undefined : await (await import('../scan/hash.js')).loadPageHasher();
-    return new BatchCompressor(lz4, generic, hasher, fallback);
+    const fallback = low32InCodec || hasher ? undefined : await (await import('../scan/hash.js')).loadPageHasher();
+    return new BatchCompressor(lz4, generic, hasher, fallback, low32InCodec);
   }
 
   /**
@@ -80,7 +84,17 @@ export class BatchCompressor {
     }
     if (this.storedChecksums.length < count) this.storedChecksums = new Uint32Array(count);
     const sums = this.storedChecksums.subarray(0, count);
+    const inCodec = this.lz4 ? this.low32InCodec : undefined;
     const hasher = this.hasher;
+    if (inCodec) {
+      let ptr = data.byteOffset;
+      for (let i = 0; i < count; i++) {
+        const length = lengths[i]!;
+        sums[i] = length === pageSize ? pageChecksums[i]! : inCodec(ptr, length);
+        ptr += length;
+      }
+      return { data, lengths, storedChecksums: sums };
+    }
     if (hasher) hasher.buffer(Math.max(data.length, 1)).set(data);
     let at = 0;
     for (let i = 0; i < count; i++) {

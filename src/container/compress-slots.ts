@@ -149,6 +149,11 @@ export class BatchSlots {
     this.wakeWorkers(1);
   }
 
+  /** True when a worker sleeps waiting for a batch. */
+  workersIdle(): boolean {
+    return Atomics.load(this.control, SLEEPING) > 0;
+  }
+
   /** Main thread: tells the workers to stop. */
   quit(): void {
     Atomics.store(this.control, QUIT, 1);

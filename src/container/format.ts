@@ -286,7 +286,9 @@ export function encodePageEntry(
   storedChecksum: number,
   pageChecksum: number,
 ): void {
-  view.setBigUint64(at, BigInt(offset), true);
+  // The u64 offset as two words: no bigint per page (offset is a safe integer).
+  view.setUint32(at, offset >>> 0, true);
+  view.setUint32(at + 4, Math.floor(offset / 0x100000000), true);
   view.setUint32(at + 8, storedChecksum, true);
   view.setUint32(at + 12, pageChecksum, true);
 }

@@ -1,7 +1,8 @@
 /**
  * The container file while it is being written: a temporary file in the
- * target directory, filled front to back through a 1 MiB buffer, renamed
- * over the target only when complete. On failure or interruption the
+ * target directory, filled front to back through a 1 MiB buffer (a run of
+ * DIRECT_BYTES or more goes to the file as it is, without the copy),
+ * renamed over the target only when complete. On failure or interruption the
  * temporary file is removed and an existing target is left untouched, so a
  * truncated container never appears under the output name.
  */
@@ -11,6 +12,8 @@ import path from 'node:path';
 import { InputError, fsError } from '../errors.js';
 
 const BUFFER_BYTES = 1 << 20;
+/** Writes this long skip the buffer: a copy costs more than the few extra write calls. */
+const DIRECT_BYTES = 64 << 10;
 
 export class OutputFile {
   readonly finalPath: string;
@@ -59,7 +62,7 @@ export class OutputFile {
         },
       );
     }
-    if (bytes.length >= BUFFER_BYTES) {
+    if (bytes.length >= DIRECT_BYTES) {
       this.flush();
       this.writeFully(bytes, this.position);
     } else {

@@ -34,7 +34,6 @@ import {
 } from './format.js';
 import { GrowableBytes, GrowableU32 } from './growable.js';
 import { ZSTD_DEFAULT_LEVEL, checkZstdLevel, loadZstd } from '../codec/zstd.js';
-import { codePages, pageFilter } from './code-pages.js';
 import { OutputFile } from './output.js';
 import { PageStoreWriter, workersAvailable, type PageLayout } from './page-store.js';
 import { SourceFiles } from './sources.js';
@@ -137,6 +136,8 @@ export async function pack(inputs: readonly string[], output: string, options: P
   const level = layout === 'zstd' ? checkZstdLevel(options.level ?? ZSTD_DEFAULT_LEVEL) : undefined;
   // zstd's WebAssembly module loads asynchronously; the LZ4 codec needs nothing first.
   if (layout === 'zstd') await loadZstd();
+  // The code-page hints (ELF program headers, the codec registry) only for zstd: an LZ4 pack loads fewer modules.
+  const codeHints = layout === 'zstd' ? await import('./code-pages.js') : undefined;
   let excluded = 0;
   const entries = walkInputs(inputs, {
     clampMtimeSeconds: options.sourceDateEpoch,
@@ -150,7 +151,7 @@ export async function pack(inputs: readonly string[], output: string, options: P
   });
   const pseudo = capturePseudoFiles(entries);
   try {
-    return await packEntries(entries, output, pageSize, layout, level, excluded, options);
+    return await packEntries(entries, output, pageSize, layout, level, excluded, options, codeHints);
   } finally {
     pseudo.dispose();
   }
@@ -164,6 +165,7 @@ async function packEntries(
   level: number | undefined,
   excluded: number,
   options: PackOptions,
+  codeHints: typeof import('./code-pages.js') | undefined,
 ): Promise<PackSummary> {
   const inputBytes = entries.reduce((sum, e) => sum + e.size, 0);
   const threads =
@@ -200,7 +202,7 @@ async function packEntries(
       if (entry.kind !== 'regular') continue;
       const fd = openSource(entry);
       // zstd converts branches in code pages (branch-filter.ts); the hint comes from the ELF program headers.
-      const code = layout === 'zstd' ? codePages(fd, entry.size, pageSize) : undefined;
+      const code = codeHints?.codePages(fd, entry.size, pageSize);
       // Files written moments ago are read again once any write in progress has finished (racy-files.ts).
       const pageHashes = entry.stamp && racy.begin(entry.source, entry.size, entry.stamp, nowNs());
       try {
@@ -232,11 +234,14 @@ async function packEntries(
               else {
                 sources.recordFirstOccurrence(f, (position + at) / pageSize);
                 // checksum32 of the page's XXH64 is its low word.
-                const wait = store.put(chunk, at, lo, pageFilter(code, (position + at) / pageSize));
+                const filter = code ? codeHints!.pageFilter(code, (position + at) / pageSize) : 0;
+                const wait = store.put(chunk, at, lo, filter);
                 if (wait) await wait;
               }
             }
           }
+          // The chunk is read into again next: the store copies the pages it has not yet.
+          store.release();
           position += want;
           done += want;
           options.onProgress?.(done, inputBytes);
@@ -283,6 +288,8 @@ async function packEntries(
     );
     out.writeAt(header, 0);
     out.commit();
+    // The workers were told to stop in finish(); they exit while the tables above are written.
+    await store.close();
     return {
       output,
       pageSize,

@@ -30,6 +30,8 @@ export type PageLayout = 'lz4' | 'zstd' | 'none';
 const BATCH_BYTES = 512 * 1024;
 /** Slots per worker: enough that workers rarely wait for the main thread to refill one. */
 const SLOTS_PER_WORKER = 8;
+/** A batch of at least this many pages is published before it is full when a worker is idle. */
+const EARLY_PAGES = 16;
 const WORKER_URL = compiledModule('./compress-worker.js', import.meta.url);
 
 /** True when the compiled worker script exists (it does not when running from TypeScript sources). */
@@ -63,6 +65,16 @@ export class PageStoreWriter {
   /** The batch being filled, and how many pages it has. */
   private nextBatch = 0;
   private filled = 0;
+  /**
+   * Pages put into the batch but not copied yet: a run of consecutive
+   * pages of one caller buffer, copied in one go when the run breaks, the
+   * batch is full, or the caller releases the buffer.
+   */
+  private runSource: Uint8Array | undefined;
+  private runStart = 0;
+  private runEnd = 0;
+  /** Where the run goes in the batch's pages. */
+  private runTarget = 0;
   /** The oldest batch not yet written. */
   private nextToWrite = 0;
 
@@ -126,6 +138,8 @@ export class PageStoreWriter {
    * XXH64. `filter` says the page is machine code of that kind (the codec
    * may use it, branch-filter.ts). Returns a promise when the caller must
    * wait before the next put (a slot to free up), undefined otherwise.
+   * The page may be copied later: the caller leaves `bytes` unchanged until
+   * it calls release() (or finish()).
    */
   put(bytes: Uint8Array, offset: number, pageChecksum: number, filter = 0): Promise<void> | undefined {
     this.storedPages++;
@@ -138,11 +152,20 @@ export class PageStoreWriter {
     }
     const slot = this.nextBatch % slots.shape.slots;
     const n = this.filled;
-    slots.pages[slot]!.set(bytes.subarray(offset, offset + ps), n * ps);
+    if (bytes === this.runSource && offset === this.runEnd) this.runEnd += ps;
+    else {
+      this.release();
+      this.runSource = bytes;
+      this.runStart = offset;
+      this.runEnd = offset + ps;
+      this.runTarget = n * ps;
+    }
     slots.pageChecksums[slot]![n] = pageChecksum;
     slots.filters[slot]![n] = filter;
     this.filled = n + 1;
-    if (this.filled < this.batchPages) return undefined;
+    // A worker with nothing to do gets the batch early: output does not depend on where batches end.
+    if (this.filled < this.batchPages && (this.filled < EARLY_PAGES || !slots.workersIdle())) return undefined;
+    this.release();
     this.publishBatch();
     if (this.workers.length === 0) {
       this.compressOldest(this.compressor!);
@@ -152,26 +175,44 @@ export class PageStoreWriter {
     return this.nextBatch - this.nextToWrite < slots.shape.slots ? undefined : this.drainTo(slots.shape.slots - 1);
   }
 
-  /** Writes every page still pending and stops the workers. */
+  /** Copies the pages put so far out of the caller's buffers, which it may then reuse. */
+  release(): void {
+    const source = this.runSource;
+    if (source === undefined) return;
+    this.runSource = undefined;
+    const slot = this.nextBatch % this.slots!.shape.slots;
+    this.slots!.pages[slot]!.set(source.subarray(this.runStart, this.runEnd), this.runTarget);
+  }
+
+  /**
+   * Writes every page still pending and tells the workers to stop; close()
+   * waits for them (the caller can write its tables meanwhile).
+   */
   async finish(): Promise<void> {
     if (this.slots !== undefined) {
+      this.release();
       if (this.filled > 0) this.publishBatch();
       await this.drainTo(0);
       // A worker that failed after the main thread did its batches: still a failure.
       if (this.failure !== undefined) throw this.failure;
     }
-    await this.close();
+    this.stopWorkers();
   }
 
-  /** Stops the workers (also after a failure). */
+  /** Stops the workers (also after a failure) and waits until they have exited. */
   async close(): Promise<void> {
+    this.stopWorkers();
+    await this.stopped;
+  }
+
+  private stopped: Promise<unknown> = Promise.resolve();
+
+  private stopWorkers(): void {
+    if (this.closing) return;
     this.closing = true;
-    const slots = this.slots;
-    if (slots !== undefined) {
-      slots.quit();
-    }
+    this.slots?.quit();
     const workers = this.workers.splice(0);
-    await Promise.all(workers.map((w) => w.terminate()));
+    this.stopped = Promise.all(workers.map((w) => w.terminate()));
   }
 
   private storeCodec(): 'lz4' | 'zstd' {
