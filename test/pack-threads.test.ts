@@ -131,4 +131,25 @@ describe('pack with worker threads', () => {
       expect(Buffer.compare(fs.readFileSync(inline), fs.readFileSync(out))).toBe(0);
     });
   }
+
+  // Without --threads the CLI starts the default workers before pack() walks its input
+  // (container/compress-workers.ts): adopted for this 12 MiB input, dropped for a small one.
+  it.skipIf(!freshDist)('the default workers, started before the walk, write the same bytes', () => {
+    const out = path.join(work, 'default.pgs');
+    execFileSync(process.execPath, [CLI, 'pack', input, '-o', out, '-q'], { timeout: 60_000 });
+    expect(Buffer.compare(fs.readFileSync(inline), fs.readFileSync(out))).toBe(0);
+  });
+
+  it.skipIf(!freshDist)('a small input packs inline, the early workers are dropped and the process exits', async () => {
+    const one = path.join(input, 'f0');
+    const expected = path.join(work, 'small-inline.pgs');
+    await pack([one], expected, { threads: 0 });
+    const out = path.join(work, 'small.pgs');
+    const json = execFileSync(process.execPath, [CLI, 'pack', one, '-o', out, '--json'], {
+      encoding: 'utf8',
+      timeout: 60_000,
+    });
+    expect((JSON.parse(json) as { storedPages: number }).storedPages).toBeGreaterThan(128);
+    expect(Buffer.compare(fs.readFileSync(expected), fs.readFileSync(out))).toBe(0);
+  });
 });

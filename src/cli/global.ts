@@ -25,7 +25,7 @@ export function globalFlags(): Readonly<GlobalFlags> {
   return state;
 }
 
-/** Sets the global options where commander does not parse the command line (./scan-argv.ts). */
+/** Sets the global options where commander does not parse the command line (./plain-argv.ts). */
 export function setGlobalFlags(flags: GlobalFlags): void {
   state.quiet = flags.quiet;
   state.debug = flags.debug;

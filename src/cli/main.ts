@@ -12,6 +12,8 @@
  */
 import { PagestackError } from '../errors.js';
 import { VERSION } from '../version.js';
+import type { PackFlags } from './commands/pack.js';
+import type { ScanFlags } from './commands/scan.js';
 import { BROKEN_PIPE_STATUS, globalFlags, isBrokenPipe, resetGlobalFlags, setGlobalFlags } from './global.js';
 
 /** Runs the CLI and returns the exit status. Never throws. */
@@ -22,18 +24,25 @@ export async function main(argv: string[]): Promise<number> {
     process.stdout.write(`${VERSION}\n`);
     return 0;
   }
-  // A plain `pagestack scan ...` runs without commander (./scan-argv.ts says which command lines are plain).
-  if (argv[2] === 'scan') {
-    const { plainScanArgs } = await import('./scan-argv.js');
-    const plain = plainScanArgs(argv.slice(3));
+  // A plain `pagestack scan ...` or `pagestack pack ...` runs without commander (./plain-argv.ts says which lines are plain).
+  const command = argv[2];
+  if (command === 'scan' || command === 'pack') {
+    const { PACK_SPEC, SCAN_SPEC, plainArgs } = await import('./plain-argv.js');
+    const plain = plainArgs(argv.slice(3), command === 'scan' ? SCAN_SPEC : PACK_SPEC);
     if (plain) {
-      setGlobalFlags({ quiet: plain.flags.quiet === true, debug: plain.flags.debug === true });
+      const debug = plain.flags.debug === true;
+      setGlobalFlags({ quiet: plain.flags.quiet === true, debug });
       try {
-        const { runScan } = await import('./commands/scan.js');
-        await runScan(plain.paths, plain.flags);
+        if (command === 'scan') {
+          const { runScan } = await import('./commands/scan.js');
+          await runScan(plain.paths, plain.flags as unknown as ScanFlags);
+        } else {
+          const { runPack } = await import('./commands/pack.js');
+          await runPack(plain.paths, plain.flags as unknown as PackFlags);
+        }
         return typeof process.exitCode === 'number' ? process.exitCode : 0;
       } catch (err) {
-        return reportError(err, 'scan', plain.flags.debug === true);
+        return reportError(err, command, debug);
       }
     }
   }

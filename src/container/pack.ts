@@ -15,7 +15,6 @@
  */
 import { checkPageSize } from '../abi/page-size.js';
 import fs from 'node:fs';
-import os from 'node:os';
 import { PagestackError, UsageError, fsError, type InputError } from '../errors.js';
 import { PAGES_PER_CALL, createPageHasher, loadPageHasher, type PageHash64 } from '../scan/hash.js';
 import { PageIndex, ZERO_CONTENT_ID } from '../scan/pageindex.js';
@@ -35,7 +34,8 @@ import {
 import { GrowableBytes, GrowableU32 } from './growable.js';
 import { ZSTD_DEFAULT_LEVEL, checkZstdLevel, loadZstd } from '../codec/zstd.js';
 import { OutputFile } from './output.js';
-import { PageStoreWriter, workersAvailable, type PageLayout } from './page-store.js';
+import { defaultThreads, workersAvailable } from './compress-workers.js';
+import { PageStoreWriter, type PageLayout } from './page-store.js';
 import { SourceFiles } from './sources.js';
 import { walkInputs, type WalkEntry } from './walk.js';
 import { capturePseudoFiles } from './pseudo-files.js';
@@ -168,9 +168,7 @@ async function packEntries(
   codeHints: typeof import('./code-pages.js') | undefined,
 ): Promise<PackSummary> {
   const inputBytes = entries.reduce((sum, e) => sum + e.size, 0);
-  const threads =
-    options.threads ??
-    (workersAvailable() && inputBytes >= THREADS_MIN_INPUT ? Math.min(3, os.availableParallelism() - 1) : 0);
+  const threads = options.threads ?? (workersAvailable() && inputBytes >= THREADS_MIN_INPUT ? defaultThreads() : 0);
   if (threads > 0 && !workersAvailable())
     throw new UsageError('compression threads need the compiled worker (npm run build)');
 

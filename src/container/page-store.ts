@@ -14,30 +14,18 @@
  * Layout 'none' (FORMAT.md section 7): pages are written raw as they come,
  * at page-aligned offsets, without batching.
  */
-import { Worker } from 'node:worker_threads';
-import { InternalError } from '../errors.js';
 import { BatchCompressor } from './compress-batch.js';
 import { BatchSlots, PHASE_DONE, PHASE_FULL, tag } from './compress-slots.js';
-import type { CompressWorkerData } from './compress-worker.js';
+import { type CompressWorkers, compressWorkers, dropEarlyWorkers, slotsShape } from './compress-workers.js';
 import { PAGE_ENTRY_SIZE, encodePageEntry } from './format.js';
 import { GrowableBytes } from './growable.js';
 import type { OutputFile } from './output.js';
-import { compiledModule } from './workers.js';
 
 /** 'lz4' or 'zstd': pages compressed with that codec where it saves space; 'none': raw and page-aligned. */
 export type PageLayout = 'lz4' | 'zstd' | 'none';
 
-const BATCH_BYTES = 512 * 1024;
-/** Slots per worker: enough that workers rarely wait for the main thread to refill one. */
-const SLOTS_PER_WORKER = 8;
 /** A batch of at least this many pages is published before it is full when a worker is idle. */
 const EARLY_PAGES = 16;
-const WORKER_URL = compiledModule('./compress-worker.js', import.meta.url);
-
-/** True when the compiled worker script exists (it does not when running from TypeScript sources). */
-export function workersAvailable(): boolean {
-  return WORKER_URL !== undefined;
-}
 
 type WaitAsync = (
   array: Int32Array,
@@ -78,7 +66,8 @@ export class PageStoreWriter {
   /** The oldest batch not yet written. */
   private nextToWrite = 0;
 
-  private readonly workers: Worker[] = [];
+  /** The compression workers; undefined without them. */
+  private workers: CompressWorkers | undefined;
   private closing = false;
   private failure: unknown;
   private readonly failed: Promise<void>;
@@ -95,25 +84,20 @@ export class PageStoreWriter {
     this.pageSize = pageSize;
     this.layout = layout;
     this.level = level;
-    this.batchPages = Math.max(1, Math.floor(BATCH_BYTES / pageSize));
+    this.batchPages = slotsShape(pageSize, 0).batchPages;
     this.startOffset = out.position;
     this.failed = new Promise<void>((resolve) => (this.signalFailure = resolve));
-    if (layout === 'none') return;
-    const shape = { slots: Math.max(1, SLOTS_PER_WORKER * threads), batchPages: this.batchPages, pageSize };
-    this.slots = BatchSlots.create(shape);
-    const workerData: CompressWorkerData = {
-      buffer: this.slots.buffer,
-      shape,
-      codec: this.storeCodec(),
-      ...(level === undefined ? {} : { level }),
-    };
-    for (let i = 0; i < threads; i++) {
-      const worker = new Worker(WORKER_URL!, { workerData });
-      worker.on('error', (err) => this.onFailure(err));
-      worker.on('exit', (code) => {
-        if (!this.closing) this.onFailure(new InternalError(`a compression worker stopped (exit code ${code})`));
-      });
-      this.workers.push(worker);
+    if (layout === 'none') {
+      dropEarlyWorkers();
+      return;
+    }
+    if (threads > 0) {
+      this.workers = compressWorkers(pageSize, threads, this.storeCodec(), level);
+      this.workers.onFailure((err) => this.onFailure(err));
+      this.slots = this.workers.slots;
+    } else {
+      dropEarlyWorkers();
+      this.slots = BatchSlots.create(slotsShape(pageSize, 0));
     }
   }
 
@@ -167,7 +151,7 @@ export class PageStoreWriter {
     if (this.filled < this.batchPages && (this.filled < EARLY_PAGES || !slots.workersIdle())) return undefined;
     this.release();
     this.publishBatch();
-    if (this.workers.length === 0) {
+    if (this.workers === undefined) {
       this.compressOldest(this.compressor!);
       return undefined;
     }
@@ -210,9 +194,8 @@ export class PageStoreWriter {
   private stopWorkers(): void {
     if (this.closing) return;
     this.closing = true;
-    this.slots?.quit();
-    const workers = this.workers.splice(0);
-    this.stopped = Promise.all(workers.map((w) => w.terminate()));
+    if (this.workers) this.stopped = this.workers.stop();
+    else this.slots?.quit();
   }
 
   private storeCodec(): 'lz4' | 'zstd' {

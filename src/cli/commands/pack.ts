@@ -7,7 +7,7 @@ import { UsageError } from '../../errors.js';
 import { Progress } from '../progress.js';
 import { jsonDocument, SCHEMAS } from '../json.js';
 
-interface PackFlags {
+export interface PackFlags {
   output?: string;
   pageSize: string;
   codec: string;
@@ -65,50 +65,59 @@ Same input, same bytes: the walk is sorted and nothing depends on the clock;
 SOURCE_DATE_EPOCH clamps later mtimes to it. The output file is never packed
 into itself, even when it lies inside an input.`,
     )
-    .action(async (paths: string[], flags: PackFlags) => {
-      const { pack } = await import('../../container/pack.js');
-      const { formatPackSummary, parseByteSize, sourceDateEpoch } = await import('../../container/text.js');
-      const { parsePageSize } = await import('../../abi/page-size.js');
-      if (!flags.output) throw new UsageError('no output file: give -o OUT');
-      if (flags.codec !== 'lz4' && flags.codec !== 'zstd' && flags.codec !== 'none')
-        throw new UsageError(`--codec must be 'lz4', 'zstd' or 'none', not '${flags.codec}'`);
-      if (flags.level !== undefined && flags.codec !== 'zstd')
-        throw new UsageError(`--level applies to --codec zstd only, not '${flags.codec}'`);
-      if (flags.level !== undefined && !/^\d+$/.test(flags.level))
-        throw new UsageError(`--level must be an integer from 1 to 19, not '${flags.level}'`);
-      const threads = flags.threads === undefined ? undefined : threadCount(flags.threads);
-      const controller = new AbortController();
-      const interrupt = (): void => controller.abort();
-      process.once('SIGINT', interrupt);
-      process.once('SIGTERM', interrupt);
-      const progress = new Progress({ label: 'pack', quiet: flags.quiet || flags.json });
-      try {
-        const summary = await pack(paths, flags.output, {
-          pageSize: parsePageSize(flags.pageSize),
-          codec: flags.codec,
-          ...(flags.level === undefined ? {} : { level: Number(flags.level) }),
-          maxSize: flags.maxSize === undefined ? undefined : parseByteSize('--max-size', flags.maxSize),
-          sourceDateEpoch: sourceDateEpoch(),
-          threads,
-          signal: controller.signal,
-          onProgress: progress.callback,
-          exclude: flags.exclude,
-          skipSpecial: flags.skipSpecial,
-          onSkip: (s) => {
-            // Excluded paths were asked for; a special file or the output itself is worth a warning.
-            if (s.reason !== 'excluded' && !flags.quiet)
-              process.stderr.write(`pagestack: pack: left out ${s.source}: ${s.detail}\n`);
-          },
-        });
-        progress.done();
-        if (flags.json) process.stdout.write(jsonDocument(SCHEMAS.pack, summary));
-        else if (!flags.quiet) process.stdout.write(formatPackSummary(summary));
-      } finally {
-        progress.done();
-        process.off('SIGINT', interrupt);
-        process.off('SIGTERM', interrupt);
-      }
+    .action((paths: string[], flags: PackFlags) => runPack(paths, flags));
+}
+
+/** The command's work, once argv is parsed (by commander, or by ../plain-argv.ts for plain command lines). */
+export async function runPack(paths: string[], flags: PackFlags): Promise<void> {
+  const { parsePageSize } = await import('../../abi/page-size.js');
+  if (!flags.output) throw new UsageError('no output file: give -o OUT');
+  if (flags.codec !== 'lz4' && flags.codec !== 'zstd' && flags.codec !== 'none')
+    throw new UsageError(`--codec must be 'lz4', 'zstd' or 'none', not '${flags.codec}'`);
+  if (flags.level !== undefined && flags.codec !== 'zstd')
+    throw new UsageError(`--level applies to --codec zstd only, not '${flags.codec}'`);
+  if (flags.level !== undefined && !/^\d+$/.test(flags.level))
+    throw new UsageError(`--level must be an integer from 1 to 19, not '${flags.level}'`);
+  const threads = flags.threads === undefined ? undefined : threadCount(flags.threads);
+  const pageSize = parsePageSize(flags.pageSize);
+  if (flags.codec === 'lz4') {
+    // The LZ4 workers boot while the rest of pack loads and walks its inputs (container/compress-workers.ts).
+    const { startCompressWorkers } = await import('../../container/compress-workers.js');
+    startCompressWorkers(pageSize, 'lz4', threads);
+  }
+  const { pack } = await import('../../container/pack.js');
+  const { formatPackSummary, parseByteSize, sourceDateEpoch } = await import('../../container/text.js');
+  const controller = new AbortController();
+  const interrupt = (): void => controller.abort();
+  process.once('SIGINT', interrupt);
+  process.once('SIGTERM', interrupt);
+  const progress = new Progress({ label: 'pack', quiet: flags.quiet || flags.json });
+  try {
+    const summary = await pack(paths, flags.output, {
+      pageSize,
+      codec: flags.codec,
+      ...(flags.level === undefined ? {} : { level: Number(flags.level) }),
+      maxSize: flags.maxSize === undefined ? undefined : parseByteSize('--max-size', flags.maxSize),
+      sourceDateEpoch: sourceDateEpoch(),
+      threads,
+      signal: controller.signal,
+      onProgress: progress.callback,
+      exclude: flags.exclude,
+      skipSpecial: flags.skipSpecial,
+      onSkip: (s) => {
+        // Excluded paths were asked for; a special file or the output itself is worth a warning.
+        if (s.reason !== 'excluded' && !flags.quiet)
+          process.stderr.write(`pagestack: pack: left out ${s.source}: ${s.detail}\n`);
+      },
     });
+    progress.done();
+    if (flags.json) process.stdout.write(jsonDocument(SCHEMAS.pack, summary));
+    else if (!flags.quiet) process.stdout.write(formatPackSummary(summary));
+  } finally {
+    progress.done();
+    process.off('SIGINT', interrupt);
+    process.off('SIGTERM', interrupt);
+  }
 }
 
 function collect(value: string, previous: string[] | undefined): string[] {

@@ -41,7 +41,7 @@ Examples:
     .action((paths: string[], flags: ScanFlags) => runScan(paths, flags));
 }
 
-/** The command's work, once argv is parsed (by commander, or by ../scan-argv.ts for plain command lines). */
+/** The command's work, once argv is parsed (by commander, or by ../plain-argv.ts for plain command lines). */
 export async function runScan(paths: string[], flags: ScanFlags): Promise<void> {
   const { parsePageSize, savingsOf, scan, toScanJson } = await import('../../scan/index.js');
   const pageSize = parsePageSize(flags.pageSize);
